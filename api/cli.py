@@ -1,0 +1,109 @@
+"""The ``oms`` command: serve, migrate, seed and export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+
+from api import database
+from api.settings import ConfigurationError, Settings
+
+
+def _admin_token(settings: Settings) -> tuple[str, bool]:
+    """The embedded default's admin token, created once under the var folder."""
+    path = settings.admin_token_file
+    if path.exists():
+        return path.read_text().strip(), False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return token, True
+
+
+async def _prepare(settings: Settings, *, seed_demo: bool) -> bool:
+    """Migrate the embedded database and load the demo data into an empty one."""
+    from api.seed import seed_demo_if_empty
+
+    await database.migrate(settings)
+    if not seed_demo:
+        return False
+    await database.connect(settings)
+    try:
+        return await seed_demo_if_empty()
+    finally:
+        await database.close()
+
+
+async def _check(settings: Settings) -> None:
+    await database.connect(settings)
+    await database.close()
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    if workers < 1:
+        raise ConfigurationError("--workers must be at least 1")
+    if workers > 1 and settings.is_sqlite:
+        raise ConfigurationError(
+            "--workers above 1 needs PostgreSQL: SQLite cannot take concurrent writers "
+            "(set OMS_DATABASE_URL=postgres://...)"
+        )
+    if settings.is_sqlite:
+        seeded = asyncio.run(_prepare(settings, seed_demo=True))
+        if seeded:
+            print("Loaded the demo catalogue (channel 'web', locations, products and stock).")
+    else:
+        asyncio.run(_check(settings))
+    if settings.admin_token is None and settings.embedded:
+        token, created = _admin_token(settings)
+        os.environ["OMS_ADMIN_TOKEN"] = token
+        where = "Created" if created else "Using"
+        print(f"{where} the admin token stored in {settings.admin_token_file}:\n  {token}")
+        print(
+            f"  curl -s http://{host}:{port}/graphql -H 'Authorization: Bearer {token}' "
+            "-H 'Content-Type: application/json' -d '{\"query\":\"{ channels { code name } }\"}'"
+        )
+    print(f"GraphiQL: http://{host}:{port}/graphql")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="oms", description="Headless order management system")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="run the API server")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--workers", type=int, default=1)
+    commands.add_parser("migrate", help="apply pending database migrations")
+    seed_cmd = commands.add_parser("seed", help="load data")
+    seed_cmd.add_argument("--demo", action="store_true", required=True,
+                          help="the demo catalogue, locations and stock")
+    commands.add_parser("export-schema", help="print the GraphQL SDL")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings.from_env()
+        if args.command == "serve":
+            serve(settings, host=args.host, port=args.port, workers=args.workers)
+        elif args.command == "migrate":
+            asyncio.run(database.migrate(settings))
+            print("Migrations applied.")
+        elif args.command == "seed":
+            asyncio.run(_prepare(settings, seed_demo=True))
+            print("Demo data is loaded.")
+        elif args.command == "export-schema":
+            from api.graphql.schema import export_sdl
+
+            sys.stdout.write(export_sdl())
+    except ConfigurationError as error:
+        print(f"oms: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

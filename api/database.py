@@ -1,0 +1,75 @@
+"""Connecting Tortoise to the configured database and applying migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+from api.settings import ConfigurationError, Settings
+from domain import MODEL_MODULES
+
+
+def db_url(settings: Settings) -> str:
+    """The Tortoise URL: postgres URLs gain the pool sizes, SQLite paths their folder."""
+    url = settings.database_url
+    if settings.is_sqlite:
+        return url
+    parts = urlsplit(url)
+    query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+    query.setdefault("minsize", str(settings.db_pool_min))
+    query.setdefault("maxsize", str(settings.db_pool_max))
+    return urlunsplit(("postgres", parts.netloc, parts.path, urlencode(query), ""))
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "connections": {"default": db_url(settings)},
+        "apps": {
+            "oms": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "domain.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _ensure_sqlite_dir(settings: Settings) -> None:
+    if settings.is_sqlite:
+        path = settings.database_url.removeprefix("sqlite://")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def migrate(settings: Settings) -> None:
+    """Apply pending migrations (Tortoise's built-in migration tool)."""
+    await connect(settings)  # a clear error when the database is unreachable
+    try:
+        await tortoise_migrate(config=tortoise_config(settings))
+    finally:
+        await Tortoise.close_connections()
+
+
+async def connect(settings: Settings) -> None:
+    """Open the connection (pool) and check the database answers."""
+    _ensure_sqlite_dir(settings)
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    try:
+        await ping()
+    except Exception as error:
+        await Tortoise.close_connections()
+        raise ConfigurationError(f"Cannot reach the database: {error}") from None
+
+
+async def ping() -> None:
+    await connections.get("default").execute_query("SELECT 1")
+
+
+async def close() -> None:
+    await Tortoise.close_connections()

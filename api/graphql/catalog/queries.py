@@ -1,0 +1,68 @@
+"""Catalogue queries: channels, locations, products, variant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.catalog.types import Channel, Location, Product, Variant
+from api.graphql.node import register
+from api.graphql.permissions import public
+from api.graphql.relay import Connection, connection, decode_cursor, page_size
+from domain.catalog import models
+
+
+@strawberry.type
+class CatalogQueries:
+    @strawberry.field(extensions=public())
+    async def channels(self) -> list[Channel]:
+        return [Channel.from_model(c) for c in await models.Channel.all().order_by("code")]
+
+    @strawberry.field(extensions=public())
+    async def locations(self) -> list[Location]:
+        rows = await models.Location.all().order_by("priority", "code")
+        return [Location.from_model(loc) for loc in rows]
+
+    @strawberry.field(extensions=public(), description="Products, oldest first.")
+    async def products(
+        self, first: int | None = None, after: str | None = None
+    ) -> Connection[Product]:
+        size = page_size(first)
+        query = models.Product.all().order_by("id")
+        key = decode_cursor(after, int)
+        if key:
+            query = query.filter(id__gt=key[0])
+        rows = await query.limit(size + 1)
+        return connection(rows, size=size, key=lambda p: [p.id], node=Product.from_model)
+
+    @strawberry.field(extensions=public())
+    async def variant(self, info: Info, sku: str) -> Variant | None:
+        found = await info.context.loaders.variant_by_sku.load(sku)
+        return Variant.from_model(found) if found else None
+
+
+async def _load_model(info: Info, loader_name: str, pk: int, wrap: Any) -> Any:
+    row = await getattr(info.context.loaders, loader_name).load(pk)
+    return wrap(row) if row is not None else None
+
+
+@register("Channel", None)
+async def _channel_node(info: Info, pk: int) -> Channel | None:
+    return await _load_model(info, "channel_by_id", pk, Channel.from_model)
+
+
+@register("Location", None)
+async def _location_node(info: Info, pk: int) -> Location | None:
+    return await _load_model(info, "location_by_id", pk, Location.from_model)
+
+
+@register("Product", None)
+async def _product_node(info: Info, pk: int) -> Product | None:
+    return await _load_model(info, "product_by_id", pk, Product.from_model)
+
+
+@register("Variant", None)
+async def _variant_node(info: Info, pk: int) -> Variant | None:
+    return await _load_model(info, "variant_by_id", pk, Variant.from_model)

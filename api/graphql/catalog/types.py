@@ -1,0 +1,109 @@
+"""GraphQL types of the catalogue: Channel, Location, Product, Variant."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.common import Address, BackorderPolicy, ChannelKind, LocationKind, Money
+from api.graphql.relay import Node, to_global_id
+from domain.catalog import models
+
+if TYPE_CHECKING:
+    from api.graphql.inventory.types import StockLevel
+
+
+@strawberry.type
+class Channel(Node):
+    id: strawberry.ID
+    code: str
+    name: str
+    kind: ChannelKind
+    currency: str
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: models.Channel) -> Channel:
+        return cls(id=to_global_id("Channel", m.id), pk=m.id, code=m.code, name=m.name,
+                   kind=m.kind, currency=m.currency)
+
+    @strawberry.field(description="The locations whose stock this channel sells.")
+    async def locations(self, info: Info) -> list[Location]:
+        links = await info.context.loaders.channel_locations_by_channel.load(self.pk)
+        found = await info.context.loaders.location_by_id.load_many(
+            [link.location_id for link in links]
+        )
+        return [Location.from_model(loc) for loc in found if loc is not None]
+
+
+@strawberry.type
+class Location(Node):
+    id: strawberry.ID
+    code: str
+    name: str
+    kind: LocationKind
+    priority: int = strawberry.field(description="Lower numbers are preferred by routing.")
+    pickup_enabled: bool
+    address: Address | None
+    latitude: float | None
+    longitude: float | None
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: models.Location) -> Location:
+        return cls(id=to_global_id("Location", m.id), pk=m.id, code=m.code, name=m.name,
+                   kind=m.kind, priority=m.priority, pickup_enabled=m.pickup_enabled,
+                   address=Address.from_json(m.address), latitude=m.latitude,
+                   longitude=m.longitude)
+
+
+@strawberry.type
+class Product(Node):
+    id: strawberry.ID
+    name: str
+    description: str | None
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: models.Product) -> Product:
+        return cls(id=to_global_id("Product", m.id), pk=m.id, name=m.name,
+                   description=m.description)
+
+    @strawberry.field
+    async def variants(self, info: Info) -> list[Variant]:
+        rows = await info.context.loaders.variants_by_product.load(self.pk)
+        return [Variant.from_model(v) for v in rows]
+
+
+@strawberry.type
+class Variant(Node):
+    id: strawberry.ID
+    sku: str
+    name: str
+    price: Money
+    track_inventory: bool
+    backorder_policy: BackorderPolicy
+    pk: strawberry.Private[int]
+    product_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: models.Variant) -> Variant:
+        return cls(id=to_global_id("Variant", m.id), pk=m.id, product_pk=m.product_id,
+                   sku=m.sku, name=m.name, price=Money.of(m.price, m.currency),
+                   track_inventory=m.track_inventory, backorder_policy=m.backorder_policy)
+
+    @strawberry.field
+    async def product(self, info: Info) -> Product:
+        product = await info.context.loaders.product_by_id.load(self.product_pk)
+        return Product.from_model(product)
+
+    @strawberry.field(description="Stock at every location that holds a row for this variant.")
+    async def stock(
+        self, info: Info
+    ) -> list[Annotated[StockLevel, strawberry.lazy("api.graphql.inventory.types")]]:
+        from api.graphql.inventory.types import StockLevel
+
+        rows = await info.context.loaders.stock_by_variant.load(self.pk)
+        return [StockLevel.from_model(row) for row in rows]

@@ -1,0 +1,86 @@
+"""Error codes of the contract, and the one table that maps domain errors onto them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from enum import Enum
+from typing import TypeVar
+
+import strawberry
+from graphql import GraphQLError
+
+from domain import errors as d
+
+T = TypeVar("T")
+
+
+@strawberry.enum(description="Stable codes for business failures, returned in userErrors.")
+class ErrorCode(Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    UNKNOWN_SKU = "UNKNOWN_SKU"
+    UNKNOWN_CHANNEL = "UNKNOWN_CHANNEL"
+    UNKNOWN_LOCATION = "UNKNOWN_LOCATION"
+    DUPLICATE = "DUPLICATE"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
+    STOCK_BELOW_RESERVED = "STOCK_BELOW_RESERVED"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    QUANTITY_EXCEEDS_REMAINING = "QUANTITY_EXCEEDS_REMAINING"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    PAYMENT_FAILED = "PAYMENT_FAILED"
+    ALREADY_REFUNDED = "ALREADY_REFUNDED"
+
+
+@strawberry.type(description="A business failure: nothing was changed.")
+class UserError:
+    field: list[str] | None
+    code: ErrorCode
+    message: str
+
+
+# Most specific class first: the first match wins.
+ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
+    (d.UnknownSku, ErrorCode.UNKNOWN_SKU),
+    (d.UnknownChannel, ErrorCode.UNKNOWN_CHANNEL),
+    (d.UnknownLocation, ErrorCode.UNKNOWN_LOCATION),
+    (d.NotFound, ErrorCode.NOT_FOUND),
+    (d.Duplicate, ErrorCode.DUPLICATE),
+    (d.CurrencyMismatch, ErrorCode.CURRENCY_MISMATCH),
+    (d.InsufficientStock, ErrorCode.INSUFFICIENT_STOCK),
+    (d.StockBelowReserved, ErrorCode.STOCK_BELOW_RESERVED),
+    (d.InvalidTransition, ErrorCode.INVALID_TRANSITION),
+    (d.IdempotencyKeyReused, ErrorCode.IDEMPOTENCY_KEY_REUSED),
+    (d.InvalidInput, ErrorCode.INVALID_INPUT),
+]
+
+
+def code_for(error: d.DomainError) -> ErrorCode:
+    for cls, code in ERROR_CODES:
+        if isinstance(error, cls):
+            return code
+    return ErrorCode.INVALID_INPUT
+
+
+def user_errors(error: d.DomainError) -> list[UserError]:
+    flat = error.errors if isinstance(error, d.DomainErrors) else [error]
+    return [
+        UserError(field=list(e.field) if e.field else None, code=code_for(e), message=e.message)
+        for e in flat
+    ]
+
+
+def graphql_error(message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
+def bad_request(message: str) -> GraphQLError:
+    return graphql_error(message, "BAD_REQUEST")
+
+
+async def attempt(call: Awaitable[T]) -> tuple[T | None, list[UserError]]:
+    """Await a service call; a DomainError becomes userErrors, with no result."""
+    try:
+        return await call, []
+    except d.DomainError as error:
+        return None, user_errors(error)

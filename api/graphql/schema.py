@@ -1,0 +1,47 @@
+"""The schema: every area's queries and mutations merged, with the document limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import strawberry
+from strawberry.extensions import DisableIntrospection, SchemaExtension
+from strawberry.tools import merge_types
+from strawberry.types import Info
+
+from api.graphql.catalog.mutations import CatalogMutations
+from api.graphql.catalog.queries import CatalogQueries
+from api.graphql.inventory.mutations import InventoryMutations
+from api.graphql.inventory.queries import InventoryQueries
+from api.graphql.limits import limit_extensions
+from api.graphql.node import resolve_node
+from api.graphql.permissions import public
+from api.graphql.relay import Node
+from api.settings import Settings
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(extensions=public(),
+                      description="Any object by its global ID; the object's own read rule applies.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await resolve_node(info, id)
+
+
+Query = merge_types("Query", (NodeQueries, CatalogQueries, InventoryQueries))
+Mutation = merge_types("Mutation", (CatalogMutations, InventoryMutations))
+
+
+def build_schema(settings: Settings | None = None, *, introspection: bool = True) -> strawberry.Schema:
+    settings = settings or Settings()
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = limit_extensions(
+        max_depth=settings.max_depth, max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+    )
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"

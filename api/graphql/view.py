@@ -1,0 +1,78 @@
+"""The GraphQL endpoint: context per request, refused credentials, and error codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+
+from api.auth import InvalidCredentials, authenticate
+from api.context import Context
+from api.graphql.limits import error_code
+from api.settings import Settings
+
+
+class GraphQLView(GraphQL[Context, None]):
+    def __init__(self, schema: Any, settings: Settings) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=False,
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+            max_subscriptions_per_connection=20,
+            allowed_origins=settings.allowed_origins,
+        )
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            try:
+                authenticate(request.headers.get("authorization"),
+                             admin_token=self.settings.admin_token)
+            except InvalidCredentials as error:
+                response = JSONResponse(
+                    {"data": None,
+                     "errors": [{"message": str(error), "extensions": {"code": "UNAUTHENTICATED"}}]},
+                    status_code=401, headers={"WWW-Authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        principal = None
+        if isinstance(request, Request):
+            principal = authenticate(request.headers.get("authorization"),
+                                     admin_token=self.settings.admin_token)
+        return Context(
+            request=request, response=response, principal=principal,
+            idempotency_header=request.headers.get("idempotency-key"),
+        )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        for error in result.errors or ():
+            self._tag(error)
+        return await super().process_result(request, result)
+
+    @staticmethod
+    def _tag(error: GraphQLError) -> None:
+        extensions = dict(error.extensions or {})
+        if "code" not in extensions:
+            # Without a path the document itself was refused; with one, a resolver failed.
+            extensions["code"] = error_code(error) if error.path is None else "INTERNAL_SERVER_ERROR"
+            error.extensions = extensions
+
+
+async def not_allowed(_: Request) -> Response:
+    return Response(status_code=405)

@@ -1,0 +1,98 @@
+"""Settings, read once from the environment (``OMS_*``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or wrong; start-up stops with this one-line message."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    db_pool_min: int = 1
+    db_pool_max: int = 20
+    redis_url: str | None = None
+    admin_token: str | None = None
+    graphiql: bool = True
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    relay_interval: float = 1.0
+    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite://{self.var_dir / 'oms.sqlite3'}")
+        scheme = urlsplit(self.database_url).scheme
+        if scheme not in ("sqlite", "postgres", "postgresql", "asyncpg"):
+            raise ConfigurationError(
+                f"OMS_DATABASE_URL must start with sqlite:// or postgres://, got {scheme!r}"
+            )
+        if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss"):
+            raise ConfigurationError("OMS_REDIS_URL must start with redis:// or rediss://")
+        if not 1 <= self.db_pool_min <= self.db_pool_max:
+            raise ConfigurationError("Pool sizes need 1 <= OMS_DB_POOL_MIN <= OMS_DB_POOL_MAX")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite://")
+
+    @property
+    def embedded(self) -> bool:
+        """The zero-configuration mode: SQLite, in-process cache and event bus."""
+        return self.is_sqlite and not self.redis_url
+
+    @property
+    def admin_token_file(self) -> Path:
+        return self.var_dir / "admin-token"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        origins = tuple(o.strip() for o in env.get("OMS_ALLOWED_ORIGINS", "").split(",")
+                        if o.strip())
+        return cls(
+            var_dir=Path(env.get("OMS_VAR_DIR", "var")),
+            database_url=env.get("OMS_DATABASE_URL", ""),
+            db_pool_min=_int(env, "OMS_DB_POOL_MIN", 1),
+            db_pool_max=_int(env, "OMS_DB_POOL_MAX", 20),
+            redis_url=env.get("OMS_REDIS_URL") or None,
+            admin_token=env.get("OMS_ADMIN_TOKEN") or None,
+            graphiql=_bool(env, "OMS_GRAPHIQL", True),
+            max_depth=_int(env, "OMS_MAX_QUERY_DEPTH", 12),
+            max_aliases=_int(env, "OMS_MAX_ALIASES", 30),
+            max_tokens=_int(env, "OMS_MAX_TOKENS", 5000),
+            allowed_origins=origins,
+        )

@@ -1,0 +1,14 @@
+"""The business of the order management system: models, rules and services.
+
+Nothing here knows about HTTP, GraphQL or any vendor; adapters implement the
+ports declared in the areas' ``ports`` modules.
+"""
+
+MODEL_MODULES = [
+    "domain.catalog.models",
+    "domain.inventory.models",
+    "domain.customers.models",
+    "domain.orders.models",
+    "domain.events.models",
+    "domain.idempotency.models",
+]

@@ -1,0 +1,1 @@
+"""Catalogue and places: channels, locations, products and their variants."""

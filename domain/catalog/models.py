@@ -1,0 +1,107 @@
+"""Tables of the catalogue: where we sell (channels), from where (locations), and what."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ChannelKind(StrEnum):
+    WEB = "WEB"
+    MOBILE = "MOBILE"
+    MARKETPLACE = "MARKETPLACE"
+    POS = "POS"
+    PHONE = "PHONE"
+    B2B = "B2B"
+
+
+class LocationKind(StrEnum):
+    WAREHOUSE = "WAREHOUSE"
+    STORE = "STORE"
+
+
+class BackorderPolicy(StrEnum):
+    DENY = "DENY"
+    CONTINUE = "CONTINUE"
+
+
+class Channel(Model):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    kind = fields.CharEnumField(ChannelKind, max_length=16)
+    currency = fields.CharField(max_length=3)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "channel"
+
+
+class Location(Model):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    kind = fields.CharEnumField(LocationKind, max_length=16)
+    # Lower numbers are preferred when routing an order.
+    priority = fields.IntField(default=0)
+    pickup_enabled = fields.BooleanField(default=False)
+    address: Any = fields.JSONField(null=True)
+    latitude = fields.FloatField(null=True)
+    longitude = fields.FloatField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "location"
+
+
+class ChannelLocation(Model):
+    """Which locations serve which channels. Routing never leaves this set."""
+
+    id = fields.IntField(primary_key=True)
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "oms.Channel", related_name="channel_locations", on_delete=fields.CASCADE
+    )
+    location: fields.ForeignKeyRelation[Location] = fields.ForeignKeyField(
+        "oms.Location", related_name="location_channels", on_delete=fields.CASCADE
+    )
+
+    channel_id: int
+    location_id: int
+
+    class Meta:
+        table = "channel_location"
+        unique_together = (("channel", "location"),)
+
+
+class Product(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    description = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "product"
+
+
+class Variant(Model):
+    id = fields.IntField(primary_key=True)
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
+        "oms.Product", related_name="variants", on_delete=fields.CASCADE
+    )
+    sku = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    price = fields.DecimalField(max_digits=18, decimal_places=4)
+    currency = fields.CharField(max_length=3)
+    track_inventory = fields.BooleanField(default=True)
+    backorder_policy = fields.CharEnumField(
+        BackorderPolicy, max_length=16, default=BackorderPolicy.DENY
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    product_id: int
+
+    class Meta:
+        table = "variant"

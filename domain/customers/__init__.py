@@ -1,0 +1,1 @@
+"""Customers, created or matched by email when they order."""

@@ -1,0 +1,44 @@
+"""Transactions and the few statements written as SQL so their guards are explicit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+__all__ = ["atomic", "connection", "execute", "fetch", "is_postgres"]
+
+atomic = in_transaction
+_PLACEHOLDER = re.compile(r"\?")
+
+
+def connection() -> BaseDBAsyncClient:
+    return connections.get("default")
+
+
+def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:
+    return (conn or connection()).capabilities.dialect == "postgres"
+
+
+def _prepare(conn: BaseDBAsyncClient, sql: str) -> str:
+    if not is_postgres(conn):
+        return sql
+    counter = iter(range(1, 10_000))
+    return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+
+
+async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> int:
+    """Run a write written with ``?`` placeholders; return the number of rows it changed."""
+    count, _ = await conn.execute_query(_prepare(conn, sql), list(params))
+    return count
+
+
+async def fetch(
+    conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    """Run a query (or a write with RETURNING) and return its rows as dicts."""
+    return await conn.execute_query_dict(_prepare(conn, sql), list(params))

@@ -1,0 +1,146 @@
+"""Business errors, named after the fact they report.
+
+DomainError
+ ├── InvalidInput            a value breaks a format or size rule
+ ├── NotFound                a referenced object does not exist
+ │    ├── UnknownSku
+ │    ├── UnknownChannel
+ │    └── UnknownLocation
+ ├── Duplicate               a unique code or SKU is taken
+ ├── CurrencyMismatch        a price's currency differs from the channel's
+ ├── InsufficientStock       not enough sellable units for a SKU
+ ├── StockBelowReserved      on hand would drop below what orders hold
+ ├── InvalidTransition       a state machine forbids the move
+ ├── IdempotencyKeyReused    a key already used for a different request
+ └── DomainErrors            several of the above, collected before failing
+
+They carry the ids and values a caller needs, never HTTP or GraphQL codes:
+``api/`` maps each class to its error code in one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+Field = tuple[str, ...]
+
+
+class DomainError(Exception):
+    """Base of every business error; ``field`` points at the offending input."""
+
+    def __init__(self, message: str, *, field: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field: Field | None = tuple(field) if field is not None else None
+
+
+class InvalidInput(DomainError):
+    pass
+
+
+class NotFound(DomainError):
+    def __init__(self, kind: str, ref: str, *, field: Sequence[str] | None = None) -> None:
+        super().__init__(f"{kind} {ref!r} does not exist", field=field)
+        self.kind = kind
+        self.ref = ref
+
+
+class UnknownSku(NotFound):
+    def __init__(self, sku: str, *, field: Sequence[str] | None = None) -> None:
+        super().__init__("SKU", sku, field=field)
+        self.sku = sku
+
+
+class UnknownChannel(NotFound):
+    def __init__(self, code: str, *, field: Sequence[str] | None = None) -> None:
+        super().__init__("Channel", code, field=field)
+        self.code = code
+
+
+class UnknownLocation(NotFound):
+    def __init__(self, code: str, *, field: Sequence[str] | None = None) -> None:
+        super().__init__("Location", code, field=field)
+        self.code = code
+
+
+class Duplicate(DomainError):
+    def __init__(self, kind: str, value: str, *, field: Sequence[str] | None = None) -> None:
+        super().__init__(f"{kind} {value!r} already exists", field=field)
+        self.kind = kind
+        self.value = value
+
+
+class CurrencyMismatch(DomainError):
+    def __init__(
+        self, sku: str, currency: str, expected: str, *, field: Sequence[str] | None = None
+    ) -> None:
+        super().__init__(
+            f"SKU {sku!r} is priced in {currency}, but the channel sells in {expected}",
+            field=field,
+        )
+        self.sku = sku
+        self.currency = currency
+        self.expected = expected
+
+
+class InsufficientStock(DomainError):
+    def __init__(
+        self, sku: str, requested: int, available: int, *, field: Sequence[str] | None = None
+    ) -> None:
+        super().__init__(
+            f"Not enough stock for {sku}: {requested} requested, {available} available",
+            field=field,
+        )
+        self.sku = sku
+        self.requested = requested
+        self.available = available
+
+
+class StockBelowReserved(DomainError):
+    def __init__(
+        self, sku: str, location: str, on_hand: int, reserved: int,
+        *, field: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(
+            f"{sku} at {location}: on hand would be {on_hand}, "
+            f"below the {reserved} units reserved by orders",
+            field=field,
+        )
+        self.sku = sku
+        self.location = location
+        self.on_hand = on_hand
+        self.reserved = reserved
+
+
+class InvalidTransition(DomainError):
+    def __init__(self, entity: str, ref: str, current: str, target: str) -> None:
+        super().__init__(f"{entity} {ref} is {current} and cannot become {target}")
+        self.entity = entity
+        self.ref = ref
+        self.current = current
+        self.target = target
+
+
+class IdempotencyKeyReused(DomainError):
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency key {key!r} was already used for a different request",
+            field=("idempotencyKey",),
+        )
+        self.key = key
+
+
+class DomainErrors(DomainError):
+    """Several failures found in one pass, so the caller can fix them all at once."""
+
+    def __init__(self, errors: Sequence[DomainError]) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = list(errors)
+
+
+def raise_all(errors: Sequence[DomainError]) -> None:
+    """Raise nothing, the one error, or all of them together."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise DomainErrors(errors)

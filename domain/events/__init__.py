@@ -1,0 +1,1 @@
+"""Order events (the audit trail), the outbox, and the relay that publishes it."""

@@ -1,0 +1,30 @@
+"""The event bus port: publish facts after commit, and let subscribers listen by topic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+Message = dict[str, Any]
+
+
+class EventBus(Protocol):
+    async def publish(self, topic: str, message: Message) -> None:
+        """Deliver a message to every current subscriber of the topic, in any process."""
+
+    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
+        """Listen to a topic; messages published after entering are yielded in order."""
+
+    async def ping(self) -> None:
+        """Raise if the bus cannot deliver right now."""
+
+    async def close(self) -> None: ...
+
+
+def order_topic(order_id: int) -> str:
+    return f"order.{order_id}"
+
+
+def stock_topic(sku: str) -> str:
+    return f"stock.{sku}"

@@ -1,0 +1,77 @@
+"""The outbox relay: publishes committed outbox rows to the event bus, then marks them.
+
+Every server process runs one. On PostgreSQL they share the work with
+``FOR UPDATE SKIP LOCKED``; a row whose publish failed, or whose process died
+before marking it, is sent again on a later pass (at-least-once delivery;
+subscribers de-duplicate by sequence).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from domain.db import atomic
+from domain.events.models import OutboxMessage
+from domain.events.ports import EventBus
+from domain.events.service import on_commit
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(self, bus: EventBus, *, interval: float = 1.0, batch_size: int = 200) -> None:
+        self.bus = bus
+        self.interval = interval
+        self.batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._unregister = on_commit(self._wake.set)
+
+    async def run_once(self) -> int:
+        """Publish one batch of pending rows; return how many were published."""
+        async with atomic() as conn:
+            pending = (
+                await OutboxMessage.filter(published_at=None)
+                .order_by("id")
+                .limit(self.batch_size)
+                .select_for_update(skip_locked=True)
+                .using_db(conn)
+            )
+            if not pending:
+                return 0
+            for message in pending:
+                await self.bus.publish(message.topic, message.payload)
+            await OutboxMessage.filter(id__in=[m.id for m in pending]).using_db(conn).update(
+                published_at=datetime.now(UTC)
+            )
+            return len(pending)
+
+    async def drain(self) -> None:
+        while await self.run_once() == self.batch_size:
+            pass
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.drain()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay pass failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        self._unregister()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

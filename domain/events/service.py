@@ -1,0 +1,81 @@
+"""Writing order events and outbox rows inside the caller's transaction (DESIGN rule 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from domain.db import fetch
+from domain.events.models import OrderEvent, OutboxMessage
+from domain.events.ports import order_topic, stock_topic
+
+_commit_listeners: set[Callable[[], None]] = set()
+
+
+def on_commit(listener: Callable[[], None]) -> Callable[[], None]:
+    """Register a callback told after a transaction that wrote outbox rows commits."""
+    _commit_listeners.add(listener)
+    return lambda: _commit_listeners.discard(listener)
+
+
+def committed() -> None:
+    """Call after commit so relays publish without waiting for their next poll."""
+    for listener in list(_commit_listeners):
+        listener()
+
+
+async def record_order_event(
+    conn: BaseDBAsyncClient,
+    *,
+    order_id: int,
+    type: str,
+    actor: str | None,
+    message: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> OrderEvent:
+    """Append the order's next event (gapless sequence) and its outbox row.
+
+    The sequence comes from one UPDATE on the order row, which also serialises
+    concurrent writers of the same order until commit.
+    """
+    rows = await fetch(
+        conn,
+        "UPDATE orders SET event_seq = event_seq + 1, updated_at = ? WHERE id = ? "
+        "RETURNING event_seq",
+        [datetime.now(UTC), order_id],
+    )
+    sequence = int(rows[0]["event_seq"])
+    event = await OrderEvent.create(
+        order_id=order_id, sequence=sequence, type=type, actor=actor, message=message,
+        data=data, using_db=conn,
+    )
+    await OutboxMessage.create(
+        topic=order_topic(order_id), payload=event_payload(event), using_db=conn
+    )
+    return event
+
+
+def event_payload(event: OrderEvent) -> dict[str, Any]:
+    return {
+        "kind": "order_event",
+        "order_id": event.order_id,
+        "sequence": event.sequence,
+        "type": event.type,
+        "message": event.message,
+        "actor": event.actor,
+        "data": event.data,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+async def record_stock_changed(conn: BaseDBAsyncClient, skus: Iterable[str]) -> None:
+    """One outbox row per SKU whose stock changed in this transaction."""
+    messages = [
+        OutboxMessage(topic=stock_topic(sku), payload={"kind": "stock_changed", "sku": sku})
+        for sku in sorted(set(skus))
+    ]
+    if messages:
+        await OutboxMessage.bulk_create(messages, using_db=conn)

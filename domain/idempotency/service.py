@@ -1,0 +1,80 @@
+"""Running a service call at most once per client and idempotency key (DESIGN rule 5)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+
+from domain.errors import IdempotencyKeyReused, InvalidInput
+from domain.idempotency.models import IdempotencyRecord
+from domain.uow import unit_of_work
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    client: str
+    key: str
+
+
+def request_hash(operation: str, request: Any) -> str:
+    body = json.dumps([operation, request], sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def idempotent(
+    *,
+    key: IdempotencyKey | None,
+    operation: str,
+    request: Any,
+    run: Callable[[BaseDBAsyncClient], Awaitable[T]],
+    encode: Callable[[T], dict[str, Any]],
+    decode: Callable[[dict[str, Any]], Awaitable[T]],
+) -> T:
+    """Run ``run`` in one transaction, recording its result under the key in that transaction.
+
+    A repeated key with the same request returns the stored result (decoded
+    afresh) and changes nothing; with a different request it raises
+    IdempotencyKeyReused. The key is claimed first, so a concurrent duplicate
+    waits for the first to commit and then replays it. A call that fails
+    stores nothing, so it can be retried with the same key.
+    """
+    if key is None:
+        async with unit_of_work() as conn:
+            return await run(conn)
+    if not key.key.strip() or len(key.key) > 200:
+        raise InvalidInput("An idempotency key has 1 to 200 characters", field=("idempotencyKey",))
+    digest = request_hash(operation, request)
+    for _ in range(3):
+        existing = await IdempotencyRecord.get_or_none(client=key.client, key=key.key)
+        if existing is not None:
+            if existing.operation != operation or existing.request_hash != digest:
+                raise IdempotencyKeyReused(key.key)
+            return await decode(existing.result)
+        try:
+            async with unit_of_work() as conn:
+                try:
+                    record = await IdempotencyRecord.create(
+                        client=key.client, key=key.key, operation=operation,
+                        request_hash=digest, result={}, using_db=conn,
+                    )
+                except IntegrityError:
+                    raise _KeyTaken() from None
+                result = await run(conn)
+                record.result = encode(result)
+                await record.save(update_fields=["result"], using_db=conn)
+                return result
+        except _KeyTaken:
+            continue
+    raise IdempotencyKeyReused(key.key)
+
+
+class _KeyTaken(Exception):
+    """A concurrent request claimed the key first; read its result instead."""

@@ -1,0 +1,1 @@
+"""Stock per variant and location, and the ledger that explains every unit."""

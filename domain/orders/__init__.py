@@ -1,0 +1,1 @@
+"""Orders: capture, pricing, reservation and the order lifecycle."""

@@ -1,0 +1,19 @@
+"""The unit of work: one transaction per service call, and the after-commit signal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from domain.db import atomic
+from domain.events.service import committed
+
+
+@asynccontextmanager
+async def unit_of_work() -> AsyncIterator[BaseDBAsyncClient]:
+    """Open the transaction; after it commits, wake the outbox relays."""
+    async with atomic() as conn:
+        yield conn
+    committed()

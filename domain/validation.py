@@ -1,0 +1,133 @@
+"""Format and size rules for input, checked before any write so bad input changes nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from domain.errors import DomainError, InvalidInput, raise_all
+
+MAX_NAME = 200
+MAX_CODE = 64
+MAX_TEXT = 2000
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# Postal code formats for the countries where the format is well defined.
+POSTCODE_RES: dict[str, re.Pattern[str]] = {
+    "US": re.compile(r"^\d{5}(-\d{4})?$"),
+    "DE": re.compile(r"^\d{5}$"),
+    "FR": re.compile(r"^\d{5}$"),
+    "IT": re.compile(r"^\d{5}$"),
+    "ES": re.compile(r"^\d{5}$"),
+    "NL": re.compile(r"^\d{4} ?[A-Z]{2}$"),
+    "GB": re.compile(r"^[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$"),
+    "CA": re.compile(r"^[A-Z]\d[A-Z] ?\d[A-Z]\d$"),
+    "CN": re.compile(r"^\d{6}$"),
+    "JP": re.compile(r"^\d{3}-?\d{4}$"),
+    "AU": re.compile(r"^\d{4}$"),
+}
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+
+
+def text(
+    value: str | None, *, field: Sequence[str], max_length: int = MAX_NAME, required: bool = False
+) -> str | None:
+    """Strip a free-text value and check its length; empty optional values become None."""
+    if value is None:
+        if required:
+            raise InvalidInput("This field is required", field=field)
+        return None
+    cleaned = value.strip()
+    if not cleaned:
+        if required:
+            raise InvalidInput("This field must not be blank", field=field)
+        return None
+    if len(cleaned) > max_length:
+        raise InvalidInput(f"At most {max_length} characters are allowed", field=field)
+    return cleaned
+
+
+def required_text(value: str, *, field: Sequence[str], max_length: int = MAX_NAME) -> str:
+    cleaned = text(value, field=field, max_length=max_length, required=True)
+    assert cleaned is not None
+    return cleaned
+
+
+def code(value: str, *, field: Sequence[str]) -> str:
+    """Codes and SKUs: letters, digits, dot, dash and underscore, 64 characters at most."""
+    cleaned = required_text(value, field=field, max_length=MAX_CODE)
+    if not CODE_RE.match(cleaned):
+        raise InvalidInput(
+            "Use letters, digits, '.', '-' and '_' only, starting with a letter or digit",
+            field=field,
+        )
+    return cleaned
+
+
+def email(value: str | None, *, field: Sequence[str]) -> str | None:
+    cleaned = text(value, field=field, max_length=254)
+    if cleaned is None:
+        return None
+    if not EMAIL_RE.match(cleaned):
+        raise InvalidInput(f"{cleaned!r} is not an email address", field=field)
+    return cleaned.lower()
+
+
+def quantity(value: int, *, field: Sequence[str], allow_zero: bool = False) -> int:
+    if value < 0 or (value == 0 and not allow_zero):
+        raise InvalidInput(
+            "Quantity must be zero or more" if allow_zero else "Quantity must be at least 1",
+            field=field,
+        )
+    if value > 1_000_000_000:
+        raise InvalidInput("Quantity is too large", field=field)
+    return value
+
+
+def address(value: Mapping[str, Any] | None, *, field: Sequence[str]) -> dict[str, str] | None:
+    """Check an address and return it cleaned; every problem is reported at once."""
+    if value is None:
+        return None
+    errors: list[DomainError] = []
+    cleaned: dict[str, str] = {}
+    limits = {"name": MAX_NAME, "line1": MAX_NAME, "line2": MAX_NAME, "city": 100,
+              "region": 100, "postalCode": 20, "country": 2, "phone": 32}
+    for key, limit in limits.items():
+        try:
+            part = text(value.get(key), field=(*field, key), max_length=limit,
+                        required=key in ("name", "line1", "city", "country"))
+        except InvalidInput as error:
+            errors.append(error)
+            continue
+        if part is not None:
+            cleaned[key] = part
+    country = cleaned.get("country", "").upper()
+    if country:
+        cleaned["country"] = country
+        if not COUNTRY_RE.match(country):
+            errors.append(InvalidInput("Use an ISO 3166-1 alpha-2 country code",
+                                       field=(*field, "country")))
+    postcode = cleaned.get("postalCode")
+    pattern = POSTCODE_RES.get(country)
+    if pattern is not None:
+        if postcode is None:
+            errors.append(InvalidInput(f"A postal code is required for {country}",
+                                       field=(*field, "postalCode")))
+        elif not pattern.match(postcode.upper()):
+            errors.append(InvalidInput(f"{postcode!r} is not a postal code of {country}",
+                                       field=(*field, "postalCode")))
+    raise_all(errors)
+    return cleaned
+
+
+def collect(*checks: Any) -> None:
+    """Run each check, gather the DomainErrors they raise, and raise them together."""
+    errors: list[DomainError] = []
+    for check in checks:
+        try:
+            check()
+        except DomainError as error:
+            errors.append(error)
+    raise_all(errors)

@@ -1,0 +1,1 @@
+"""Adapters to the outside world, each implementing a port declared in ``domain/``."""

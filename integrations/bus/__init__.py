@@ -1,0 +1,1 @@
+"""Event bus adapters: in-process (embedded default) and Redis pub/sub (several processes)."""

@@ -1,0 +1,94 @@
+"""The ``oms`` command as a newcomer meets it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+OMS = [sys.executable, "-m", "api"]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
+    return {**env, "OMS_VAR_DIR": str(tmp_path / "var"), **extra}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_more_than_one_worker_on_sqlite_is_refused_with_one_line(tmp_path: Path) -> None:
+    done = subprocess.run([*OMS, "serve", "--workers", "2"], env=_env(tmp_path),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "oms: error: --workers above 1 needs PostgreSQL: SQLite cannot take concurrent "
+        "writers (set OMS_DATABASE_URL=postgres://...)"
+    ]
+
+
+def test_an_unreachable_database_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    env = _env(tmp_path, OMS_DATABASE_URL="postgres://postgres@127.0.0.1:1/nowhere")
+    done = subprocess.run([*OMS, "migrate"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("oms: error: Cannot reach the database")
+
+
+def test_a_bad_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    env = _env(tmp_path, OMS_DATABASE_URL="mysql://localhost/db")
+    done = subprocess.run([*OMS, "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("oms: error: OMS_DATABASE_URL must start with")
+
+
+def test_export_schema_prints_the_committed_sdl(tmp_path: Path) -> None:
+    done = subprocess.run([*OMS, "export-schema"], env=_env(tmp_path), capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout == (Path(__file__).resolve().parents[2] / "schema.graphql").read_text()
+
+
+def test_serve_starts_with_demo_data_and_a_printed_admin_token(tmp_path: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen([*OMS, "serve", "--port", str(port)], env=_env(tmp_path),
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"server did not start: {server.stdout.read() if server.stdout else ''}")
+            time.sleep(0.2)
+        token = (tmp_path / "var" / "admin-token").read_text().strip()
+        query = {"query": '{ channels { code } availability(skus: ["BOTTLE-750"], channel: "web")'
+                          " { available } }"}
+        data = httpx.post(f"{base}/graphql", json=query, timeout=10).json()["data"]
+        assert data == {"channels": [{"code": "app"}, {"code": "web"}],
+                        "availability": [{"available": 160}]}
+        mutation = {"query": 'mutation { inventoryAdjust(input: {sku: "BOTTLE-750", '
+                             'location: "berlin-wh", delta: 5, reason: "delivery"}) '
+                             "{ stockLevel { onHand } userErrors { code } } }"}
+        answer = httpx.post(f"{base}/graphql", json=mutation, timeout=10,
+                            headers={"Authorization": f"Bearer {token}"}).json()
+        assert answer["data"]["inventoryAdjust"] == {"stockLevel": {"onHand": 105},
+                                                     "userErrors": []}
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert f"Created the admin token stored in {tmp_path / 'var' / 'admin-token'}" in output
+    assert f"Authorization: Bearer {token}" in output

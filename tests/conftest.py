@@ -1,0 +1,101 @@
+"""Wiring: one app per session on SQLite, or on PostgreSQL and Redis when configured."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from tortoise import Tortoise, connections
+
+from api.app import create_app
+from api.settings import Settings
+from tests.support import ADMIN_TOKEN, GraphQLClient
+
+DATABASE_URL = os.environ.get("OMS_TEST_DATABASE_URL") or None
+REDIS_URL = os.environ.get("OMS_TEST_REDIS_URL") or None
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port),
+                                      timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _require(url: str | None, name: str, port: int) -> None:
+    """A configured service must answer: fail in CI, skip with the reason elsewhere."""
+    if url is None or _reachable(url, port):
+        return
+    message = f"{name} at {url} is unreachable"
+    if IN_CI:
+        pytest.fail(message + " (CI needs it)", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    _require(DATABASE_URL, "PostgreSQL", 5432)
+    _require(REDIS_URL, "Redis", 6379)
+    var_dir = tmp_path_factory.mktemp("var")
+    return Settings(
+        var_dir=var_dir,
+        database_url=DATABASE_URL or f"sqlite://{var_dir / 'test.sqlite3'}",
+        redis_url=REDIS_URL,
+        admin_token=ADMIN_TOKEN,
+        relay_interval=0.2,
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[object]:
+    application = create_app(settings, migrate=True)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def _truncate() -> None:
+    conn = connections.get("default")
+    tables = [model._meta.db_table for model in Tortoise.apps["oms"].values()]  # type: ignore[index]
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    else:
+        await conn.execute_script(
+            "PRAGMA foreign_keys = OFF;"
+            + "".join(f"DELETE FROM {t};" for t in tables)
+            + "DELETE FROM sqlite_sequence; PRAGMA foreign_keys = ON;"
+        )
+
+
+@pytest.fixture
+async def db(app: object) -> AsyncIterator[None]:
+    """A clean database for each test."""
+    await _truncate()
+    yield
+
+
+@pytest.fixture
+async def api(app: object, db: None) -> AsyncIterator[GraphQLClient]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://oms.test") as http:
+        yield GraphQLClient(http)
+
+
+@pytest.fixture
+def is_postgres() -> bool:
+    return DATABASE_URL is not None
+
+
+@pytest.fixture
+def needs_postgres() -> None:
+    if DATABASE_URL is None:
+        pytest.skip("needs PostgreSQL: runs in the OMS_TEST_DATABASE_URL leg of .ci/run")
+
+

@@ -1,0 +1,65 @@
+"""Small async factories that build data through the domain services."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from domain.catalog import service as catalog
+from domain.catalog.models import BackorderPolicy, Channel, ChannelKind, Location, LocationKind
+from domain.inventory import service as inventory
+
+ACTOR = "test"
+POSTCODES = {"DE": "10115", "FR": "75001", "US": "10001", "GB": "SW1A 1AA"}
+
+
+async def location(
+    code: str = "wh1", *, priority: int = 0, kind: LocationKind = LocationKind.WAREHOUSE,
+    pickup: bool = False, country: str = "DE", latitude: float | None = None,
+    longitude: float | None = None,
+) -> Location:
+    return await catalog.create_location(catalog.LocationSpec(
+        code=code, name=code.upper(), kind=kind, priority=priority, pickup_enabled=pickup,
+        address={"name": code, "line1": "1 Main St", "city": "City", "country": country,
+                 "postalCode": POSTCODES.get(country)},
+        latitude=latitude, longitude=longitude,
+    ))
+
+
+async def channel(
+    code: str = "web", *, currency: str = "EUR", locations: Sequence[str] = (),
+    kind: ChannelKind = ChannelKind.WEB,
+) -> Channel:
+    return await catalog.create_channel(code=code, name=code.title(), kind=kind,
+                                        currency=currency, locations=locations)
+
+
+async def product(
+    *skus: str, price: str = "10.00", currency: str = "EUR", track_inventory: bool = True,
+    backorder: BackorderPolicy = BackorderPolicy.DENY,
+) -> None:
+    await catalog.create_product(name=f"Product {skus[0]}", description=None, variants=[
+        catalog.VariantSpec(sku=sku, price=Decimal(price), currency=currency,
+                            track_inventory=track_inventory, backorder_policy=backorder)
+        for sku in skus
+    ])
+
+
+async def stock(sku: str, levels: Mapping[str, int]) -> None:
+    for code, units in levels.items():
+        await inventory.set_stock(target=inventory.StockTarget(sku, code), on_hand=units,
+                                  actor=ACTOR)
+
+
+async def shop(
+    stock_by_sku: Mapping[str, Mapping[str, int]], *, channel_code: str = "web",
+    currency: str = "EUR", priorities: Mapping[str, int] | None = None,
+) -> None:
+    """A channel served by every location named in the stock table, with that stock."""
+    codes = list(dict.fromkeys(code for levels in stock_by_sku.values() for code in levels))
+    for i, code in enumerate(codes):
+        await location(code, priority=(priorities or {}).get(code, i))
+    await channel(channel_code, currency=currency, locations=codes)
+    for sku, levels in stock_by_sku.items():
+        await product(sku, currency=currency)
+        await stock(sku, levels)
