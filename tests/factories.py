@@ -63,3 +63,18 @@ async def shop(
     for sku, levels in stock_by_sku.items():
         await product(sku, currency=currency)
         await stock(sku, levels)
+
+
+async def place(
+    lines: Mapping[str, int] | Sequence[tuple[str, int]], *, channel: str = "web",
+    email: str = "ann@example.com", **extra: object,
+) -> object:
+    """Place an order through the domain service (for tests that are not about placing)."""
+    from domain.orders.capture import LineRequest, OrderRequest, create_order
+
+    pairs = list(lines.items()) if isinstance(lines, Mapping) else list(lines)
+    return await create_order(
+        request=OrderRequest(channel=channel, lines=[LineRequest(s, q) for s, q in pairs],
+                             email=email, **extra),  # type: ignore[arg-type]
+        actor=ACTOR,
+    )

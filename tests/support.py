@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
@@ -42,3 +43,29 @@ class GraphQLClient:
 
 def codes(payload: dict[str, Any]) -> list[str]:
     return [error["code"] for error in payload["userErrors"]]
+
+
+class StatementCounter(logging.Handler):
+    """Counts the SQL statements Tortoise sends, through its db_client debug log.
+
+    The outbox relay polls in the background; its statements are not the request's.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+        self._logger = logging.getLogger("tortoise.db_client")
+        self._level = self._logger.level
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "outbox_message" not in record.getMessage():
+            self.count += 1
+
+    def __enter__(self) -> StatementCounter:
+        self._logger.addHandler(self)
+        self._logger.setLevel(logging.DEBUG)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.removeHandler(self)
+        self._logger.setLevel(self._level)

@@ -15,6 +15,8 @@ from api.graphql.inventory.mutations import InventoryMutations
 from api.graphql.inventory.queries import InventoryQueries
 from api.graphql.limits import limit_extensions
 from api.graphql.node import resolve_node
+from api.graphql.orders.mutations import OrderMutations
+from api.graphql.orders.queries import OrderQueries
 from api.graphql.permissions import public
 from api.graphql.relay import Node
 from api.settings import Settings
@@ -28,8 +30,8 @@ class NodeQueries:
         return await resolve_node(info, id)
 
 
-Query = merge_types("Query", (NodeQueries, CatalogQueries, InventoryQueries))
-Mutation = merge_types("Mutation", (CatalogMutations, InventoryMutations))
+Query = merge_types("Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries))
+Mutation = merge_types("Mutation", (CatalogMutations, InventoryMutations, OrderMutations))
 
 
 def build_schema(settings: Settings | None = None, *, introspection: bool = True) -> strawberry.Schema:

@@ -37,7 +37,8 @@ class FulfillmentStatus(StrEnum):
 
 class Order(Model):
     id = fields.IntField(primary_key=True)
-    number = fields.CharField(max_length=32, unique=True)
+    # Assigned at the end of the placing transaction; never null once committed.
+    number = fields.CharField(max_length=32, unique=True, null=True)
     channel: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "oms.Channel", related_name="orders", on_delete=fields.RESTRICT
     )

@@ -1,0 +1,150 @@
+"""Order mutations: orderCreate and the lifecycle (confirm, hold, release, cancel)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from api.auth import Permission
+from api.graphql.common import AddressInput
+from api.graphql.errors import UserError, attempt
+from api.graphql.orders.types import Order
+from api.graphql.permissions import requires
+from api.graphql.relay import from_global_id
+from domain.errors import NotFound
+from domain.orders import lifecycle
+from domain.orders.capture import LineRequest, OrderRequest, create_order
+from domain.orders.models import Order as OrderModel
+
+
+@strawberry.input
+class OrderLineInput:
+    sku: str
+    quantity: int
+
+
+@strawberry.input
+class OrderCreateInput:
+    channel: str = strawberry.field(description="Channel code.")
+    lines: list[OrderLineInput]
+    email: str | None = None
+    customer_id: strawberry.ID | None = None
+    shipping_address: AddressInput | None = None
+    billing_address: AddressInput | None = None
+    shipping_method: str | None = None
+    pickup_location: str | None = strawberry.field(
+        default=None, description="A store's location code, for click and collect."
+    )
+    po_number: str | None = None
+    external_id: str | None = strawberry.field(
+        default=None, description="The order's id in the selling channel; unique per channel."
+    )
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class OrderCreatePayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OrderConfirmPayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OrderHoldPayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OrderReleasePayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OrderCancelPayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+Payload = TypeVar(
+    "Payload", OrderConfirmPayload, OrderHoldPayload, OrderReleasePayload, OrderCancelPayload
+)
+
+
+def _order_pk(gid: str) -> int:
+    decoded = from_global_id(gid, expect="Order")
+    if decoded is None:
+        raise NotFound("Order", gid, field=("id",))
+    return decoded[1]
+
+
+async def _lifecycle(
+    payload: type[Payload], gid: str, call: Callable[[int], Awaitable[OrderModel]]
+) -> Payload:
+    async def run() -> OrderModel:
+        return await call(_order_pk(gid))
+
+    order, errors = await attempt(run())
+    return payload(order=Order.from_model(order) if order else None, user_errors=errors)
+
+
+@strawberry.type
+class OrderMutations:
+    @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE),
+                         description="Place an order; prices come from the catalogue.")
+    async def order_create(self, info: Info, input: OrderCreateInput) -> OrderCreatePayload:
+        customer_pk = None
+        if input.customer_id is not None:
+            decoded = from_global_id(input.customer_id, expect="Customer")
+            customer_pk = decoded[1] if decoded else -1
+        request = OrderRequest(
+            channel=input.channel,
+            lines=[LineRequest(line.sku, line.quantity) for line in input.lines],
+            email=input.email, customer_id=customer_pk,
+            shipping_address=input.shipping_address.to_dict() if input.shipping_address else None,
+            billing_address=input.billing_address.to_dict() if input.billing_address else None,
+            shipping_method=input.shipping_method, pickup_location=input.pickup_location,
+            po_number=input.po_number, external_id=input.external_id,
+        )
+        order, errors = await attempt(create_order(
+            request=request, actor=info.context.actor(),
+            idempotency=info.context.idempotency(input.idempotency_key),
+        ))
+        return OrderCreatePayload(order=Order.from_model(order) if order else None,
+                                  user_errors=errors)
+
+    @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE))
+    async def order_confirm(self, info: Info, id: strawberry.ID) -> OrderConfirmPayload:
+        ctx = info.context
+        return await _lifecycle(OrderConfirmPayload, id, lambda pk: lifecycle.confirm_order(
+            order_id=pk, actor=ctx.actor(), idempotency=ctx.idempotency(None)))
+
+    @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE))
+    async def order_hold(self, info: Info, id: strawberry.ID, reason: str) -> OrderHoldPayload:
+        ctx = info.context
+        return await _lifecycle(OrderHoldPayload, id, lambda pk: lifecycle.hold_order(
+            order_id=pk, reason=reason, actor=ctx.actor(), idempotency=ctx.idempotency(None)))
+
+    @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE))
+    async def order_release(self, info: Info, id: strawberry.ID) -> OrderReleasePayload:
+        ctx = info.context
+        return await _lifecycle(OrderReleasePayload, id, lambda pk: lifecycle.release_order(
+            order_id=pk, actor=ctx.actor(), idempotency=ctx.idempotency(None)))
+
+    @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE),
+                         description="Cancel an order and release its reserved stock.")
+    async def order_cancel(
+        self, info: Info, id: strawberry.ID, reason: str | None = None
+    ) -> OrderCancelPayload:
+        ctx = info.context
+        return await _lifecycle(OrderCancelPayload, id, lambda pk: lifecycle.cancel_order(
+            order_id=pk, reason=reason, actor=ctx.actor(), idempotency=ctx.idempotency(None)))

@@ -1,0 +1,92 @@
+"""Order queries: order, orders, customer; and node() for orders and customers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from api.auth import Permission
+from api.graphql.common import OrderStatus
+from api.graphql.node import register
+from api.graphql.orders.types import Customer, Order, order_page
+from api.graphql.permissions import requires
+from api.graphql.relay import Connection, from_global_id
+from domain.customers.models import Customer as CustomerModel
+from domain.orders import models
+
+
+@strawberry.input
+class OrderFilter:
+    status: list[OrderStatus] | None = None
+    channel: str | None = strawberry.field(default=None, description="Channel code.")
+    email: str | None = None
+    external_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@strawberry.type
+class OrderQueries:
+    @strawberry.field(extensions=requires(Permission.ORDERS_READ),
+                      description="One order by global ID or by its number.")
+    async def order(
+        self, info: Info, id: strawberry.ID | None = None, number: str | None = None
+    ) -> Order | None:
+        if id is not None:
+            decoded = from_global_id(id, expect="Order")
+            found = await info.context.loaders.order_by_id.load(decoded[1]) if decoded else None
+        elif number is not None:
+            found = await models.Order.get_or_none(number=number)
+        else:
+            found = None
+        return Order.from_model(found) if found else None
+
+    @strawberry.field(extensions=requires(Permission.ORDERS_READ),
+                      description="Orders, newest first.")
+    async def orders(
+        self, first: int | None = None, after: str | None = None,
+        filter: OrderFilter | None = None,
+    ) -> Connection[Order]:
+        query = models.Order.all()
+        if filter is not None:
+            if filter.status:
+                query = query.filter(status__in=list(filter.status))
+            if filter.channel is not None:
+                query = query.filter(channel__code=filter.channel)
+            if filter.email is not None:
+                query = query.filter(email=filter.email.strip().lower())
+            if filter.external_id is not None:
+                query = query.filter(external_id=filter.external_id)
+            if filter.created_after is not None:
+                query = query.filter(created_at__gte=filter.created_after)
+            if filter.created_before is not None:
+                query = query.filter(created_at__lt=filter.created_before)
+        return await order_page(query, first, after)
+
+    @strawberry.field(extensions=requires(Permission.ORDERS_READ),
+                      description="A customer by global ID or email.")
+    async def customer(
+        self, info: Info, id: strawberry.ID | None = None, email: str | None = None
+    ) -> Customer | None:
+        if id is not None:
+            decoded = from_global_id(id, expect="Customer")
+            found = await info.context.loaders.customer_by_id.load(decoded[1]) if decoded else None
+        elif email is not None:
+            found = await CustomerModel.get_or_none(email=email.strip().lower())
+        else:
+            found = None
+        return Customer.from_model(found) if found else None
+
+
+@register("Order", Permission.ORDERS_READ)
+async def _order_node(info: Info, pk: int) -> Order | None:
+    found = await info.context.loaders.order_by_id.load(pk)
+    return Order.from_model(found) if found else None
+
+
+@register("Customer", Permission.ORDERS_READ)
+async def _customer_node(info: Info, pk: int) -> Customer | None:
+    found = await info.context.loaders.customer_by_id.load(pk)
+    return Customer.from_model(found) if found else None

@@ -1,0 +1,188 @@
+"""GraphQL types of orders: Order, OrderLine, Allocation, OrderEvent, Customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+from tortoise.queryset import QuerySet
+
+from api.graphql.catalog.types import Channel, Location, Variant
+from api.graphql.common import Address, FulfillmentStatus, Money, OrderStatus, PaymentStatus
+from api.graphql.relay import Connection, Node, connection, decode_cursor, page_size, to_global_id
+from domain.customers.models import Customer as CustomerModel
+from domain.events.models import OrderEvent as OrderEventModel
+from domain.orders import models
+
+
+@strawberry.type
+class Allocation:
+    quantity: int
+    location_pk: strawberry.Private[int]
+
+    @strawberry.field
+    async def location(self, info: Info) -> Location:
+        return Location.from_model(await info.context.loaders.location_by_id.load(self.location_pk))
+
+
+@strawberry.type
+class OrderLine:
+    id: strawberry.ID
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+    total: Money
+    quantity_backordered: int = strawberry.field(
+        description="Units reserved beyond availability (backorderable variants)."
+    )
+    quantity_shipped: int
+    quantity_returned: int
+    pk: strawberry.Private[int]
+    variant_pk: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, m: models.OrderLine, currency: str) -> OrderLine:
+        return cls(id=to_global_id("OrderLine", m.id), pk=m.id, variant_pk=m.variant_id,
+                   sku=m.sku, name=m.name, quantity=m.quantity,
+                   unit_price=Money.of(m.unit_price, currency), total=Money.of(m.total, currency),
+                   quantity_backordered=m.quantity_backordered,
+                   quantity_shipped=m.quantity_shipped, quantity_returned=m.quantity_returned)
+
+    @strawberry.field
+    async def variant(self, info: Info) -> Variant | None:
+        if self.variant_pk is None:
+            return None
+        found = await info.context.loaders.variant_by_id.load(self.variant_pk)
+        return Variant.from_model(found) if found else None
+
+    async def _active(self, info: Info) -> list[models.Allocation]:
+        rows = await info.context.loaders.allocations_by_line.load(self.pk)
+        return [row for row in rows if not row.released]
+
+    @strawberry.field(description="Units currently reserved for this line.")
+    async def quantity_allocated(self, info: Info) -> int:
+        return sum(a.quantity for a in await self._active(info))
+
+    @strawberry.field(description="Where this line's units are reserved.")
+    async def allocations(self, info: Info) -> list[Allocation]:
+        return [Allocation(quantity=a.quantity, location_pk=a.location_id)
+                for a in await self._active(info)]
+
+
+@strawberry.type
+class OrderEvent:
+    sequence: int = strawberry.field(description="1, 2, 3 ... per order, without gaps.")
+    type: str
+    message: str | None
+    actor: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, m: OrderEventModel) -> OrderEvent:
+        return cls(sequence=m.sequence, type=m.type, message=m.message, actor=m.actor,
+                   created_at=m.created_at)
+
+
+@strawberry.type
+class Order(Node):
+    id: strawberry.ID
+    number: str
+    email: str | None
+    status: OrderStatus
+    payment_status: PaymentStatus
+    fulfillment_status: FulfillmentStatus
+    subtotal: Money
+    shipping_total: Money
+    total: Money
+    shipping_address: Address | None
+    billing_address: Address | None
+    shipping_method: str | None
+    po_number: str | None
+    external_id: str | None
+    hold_reason: str | None
+    cancel_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    pk: strawberry.Private[int]
+    channel_pk: strawberry.Private[int]
+    customer_pk: strawberry.Private[int | None]
+    pickup_pk: strawberry.Private[int | None]
+    currency: strawberry.Private[str]
+
+    @classmethod
+    def from_model(cls, m: models.Order) -> Order:
+        return cls(
+            id=to_global_id("Order", m.id), pk=m.id, channel_pk=m.channel_id,
+            customer_pk=m.customer_id, pickup_pk=m.pickup_location_id, currency=m.currency,
+            number=m.number or "", email=m.email, status=m.status,
+            payment_status=m.payment_status, fulfillment_status=m.fulfillment_status,
+            subtotal=Money.of(m.subtotal, m.currency),
+            shipping_total=Money.of(m.shipping_total, m.currency),
+            total=Money.of(m.total, m.currency),
+            shipping_address=Address.from_json(m.shipping_address),
+            billing_address=Address.from_json(m.billing_address),
+            shipping_method=m.shipping_method, po_number=m.po_number, external_id=m.external_id,
+            hold_reason=m.hold_reason, cancel_reason=m.cancel_reason, created_at=m.created_at,
+            updated_at=m.updated_at,
+        )
+
+    @strawberry.field
+    async def channel(self, info: Info) -> Channel:
+        return Channel.from_model(await info.context.loaders.channel_by_id.load(self.channel_pk))
+
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer | None:
+        if self.customer_pk is None:
+            return None
+        found = await info.context.loaders.customer_by_id.load(self.customer_pk)
+        return Customer.from_model(found) if found else None
+
+    @strawberry.field(description="The store where the customer collects the order, if any.")
+    async def pickup_location(self, info: Info) -> Location | None:
+        if self.pickup_pk is None:
+            return None
+        return Location.from_model(await info.context.loaders.location_by_id.load(self.pickup_pk))
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[OrderLine]:
+        rows = await info.context.loaders.lines_by_order.load(self.pk)
+        return [OrderLine.from_model(row, self.currency) for row in rows]
+
+    @strawberry.field(description="The order's audit trail, oldest first.")
+    async def events(self, info: Info) -> list[OrderEvent]:
+        rows = await info.context.loaders.events_by_order.load(self.pk)
+        return [OrderEvent.from_model(row) for row in rows]
+
+
+@strawberry.type
+class Customer(Node):
+    id: strawberry.ID
+    email: str
+    name: str | None
+    phone: str | None
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, m: CustomerModel) -> Customer:
+        return cls(id=to_global_id("Customer", m.id), pk=m.id, email=m.email, name=m.name,
+                   phone=m.phone)
+
+    @strawberry.field(description="The customer's orders, newest first.")
+    async def orders(
+        self, first: int | None = None, after: str | None = None
+    ) -> Connection[Order]:
+        return await order_page(models.Order.filter(customer_id=self.pk), first, after)
+
+
+async def order_page(
+    query: QuerySet[models.Order], first: int | None, after: str | None
+) -> Connection[Order]:
+    """A page of orders newest first, by keyset on the primary key."""
+    size = page_size(first)
+    key = decode_cursor(after, int)
+    if key:
+        query = query.filter(id__lt=key[0])
+    rows = await query.order_by("-id").limit(size + 1)
+    return connection(rows, size=size, key=lambda o: [o.id], node=Order.from_model)

@@ -1,0 +1,81 @@
+"""Reserving and releasing units for orders: one guarded statement per stock row (DESIGN rule 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from domain.db import execute
+from domain.inventory.models import MovementKind, StockLevel, StockMovement
+
+_GUARDED = (
+    "UPDATE stock_level SET reserved = reserved + ?, updated_at = ? "
+    "WHERE id = ? AND on_hand - reserved - safety_stock >= ?"
+)
+_UNGUARDED = "UPDATE stock_level SET reserved = reserved + ?, updated_at = ? WHERE id = ?"
+_RELEASE = (
+    "UPDATE stock_level SET reserved = reserved - ?, updated_at = ? WHERE id = ? AND reserved >= ?"
+)
+
+
+async def lock_levels(
+    conn: BaseDBAsyncClient, variant_ids: Iterable[int], location_ids: Iterable[int]
+) -> dict[tuple[int, int], StockLevel]:
+    """Lock the stock rows of these variants at these locations, in primary-key order.
+
+    Every writer locks in the same order, so concurrent orders over the same
+    SKUs wait for each other instead of deadlocking.
+    """
+    rows = await (
+        StockLevel.filter(variant_id__in=list(variant_ids), location_id__in=list(location_ids))
+        .order_by("id").select_for_update().using_db(conn)
+    )
+    return {(row.variant_id, row.location_id): row for row in rows}
+
+
+async def ensure_levels(
+    conn: BaseDBAsyncClient, pairs: Iterable[tuple[int, int]]
+) -> None:
+    """Create empty stock rows for (variant, location) pairs that have none."""
+    await StockLevel.bulk_create(
+        [StockLevel(variant_id=v, location_id=loc) for v, loc in pairs],
+        ignore_conflicts=True, using_db=conn,
+    )
+
+
+async def reserve(
+    conn: BaseDBAsyncClient, level: StockLevel, quantity: int, *, allow_negative: bool,
+    reference: str, actor: str,
+) -> bool:
+    """Reserve units on a row; False (and no change) if the guard finds too few available.
+
+    ``allow_negative`` is for backorderable variants, which may reserve beyond availability.
+    """
+    sql = _UNGUARDED if allow_negative else _GUARDED
+    params: list[object] = [quantity, datetime.now(UTC), level.id]
+    if not allow_negative:
+        params.append(quantity)
+    if await execute(conn, sql, params) != 1:
+        return False
+    level.reserved += quantity
+    await StockMovement.create(
+        stock_level_id=level.id, kind=MovementKind.RESERVATION, reserved_delta=quantity,
+        reference=reference, actor=actor, using_db=conn,
+    )
+    return True
+
+
+async def release(
+    conn: BaseDBAsyncClient, stock_level_id: int, quantity: int, *, reference: str, actor: str,
+    reason: str | None = None,
+) -> None:
+    """Give reserved units back to sale; the row must hold at least that many reserved."""
+    changed = await execute(conn, _RELEASE, [quantity, datetime.now(UTC), stock_level_id, quantity])
+    if changed != 1:
+        raise RuntimeError(f"stock row {stock_level_id} holds fewer than {quantity} reserved units")
+    await StockMovement.create(
+        stock_level_id=stock_level_id, kind=MovementKind.RELEASE, reserved_delta=-quantity,
+        reference=reference, actor=actor, reason=reason, using_db=conn,
+    )

@@ -1,0 +1,336 @@
+"""Capturing an order: validate, price from the catalogue, route, reserve, record.
+
+Everything happens in one transaction, so an order either exists with all of
+its reservations, ledger rows and events, or nothing was written.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+
+from domain import validation as v
+from domain.catalog.models import BackorderPolicy, Channel, ChannelLocation, Location, Variant
+from domain.customers.service import customer_for_order
+from domain.db import fetch
+from domain.errors import (
+    CurrencyMismatch,
+    DomainError,
+    InsufficientStock,
+    InvalidInput,
+    UnknownChannel,
+    UnknownLocation,
+    UnknownSku,
+    raise_all,
+)
+from domain.events.service import record_order_event, record_stock_changed
+from domain.idempotency.service import IdempotencyKey, idempotent
+from domain.inventory.models import StockLevel
+from domain.inventory.reservation import ensure_levels, lock_levels, reserve
+from domain.money import quantize
+from domain.orders.models import Allocation, Counter, Order, OrderLine
+from domain.routing.service import Candidate, Demand, Plan, plan_reservations
+
+MAX_LINES = 250
+FIRST_ORDER_NUMBER = 1001
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    channel: str
+    lines: Sequence[LineRequest]
+    email: str | None = None
+    customer_id: int | None = None
+    shipping_address: Mapping[str, Any] | None = None
+    billing_address: Mapping[str, Any] | None = None
+    shipping_method: str | None = None
+    pickup_location: str | None = None
+    po_number: str | None = None
+    external_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Clean:
+    email: str | None
+    shipping_address: dict[str, str] | None
+    billing_address: dict[str, str] | None
+    shipping_method: str | None
+    po_number: str | None
+    external_id: str | None
+
+
+def _validate(request: OrderRequest) -> _Clean:
+    """Formats and sizes, all reported at once, before any database work."""
+    errors: list[DomainError] = []
+
+    def check(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as error:
+            errors.append(error)
+            return None
+
+    if not request.lines:
+        errors.append(InvalidInput("An order needs at least one line", field=("lines",)))
+    if len(request.lines) > MAX_LINES:
+        errors.append(InvalidInput(f"At most {MAX_LINES} lines per order", field=("lines",)))
+    for i, line in enumerate(request.lines[:MAX_LINES]):
+        check(v.quantity, line.quantity, field=("lines", str(i), "quantity"))
+        check(v.required_text, line.sku, field=("lines", str(i), "sku"), max_length=v.MAX_CODE)
+    clean = _Clean(
+        email=check(v.email, request.email, field=("email",)),
+        shipping_address=check(v.address, request.shipping_address, field=("shippingAddress",)),
+        billing_address=check(v.address, request.billing_address, field=("billingAddress",)),
+        shipping_method=check(v.text, request.shipping_method, field=("shippingMethod",),
+                              max_length=v.MAX_CODE),
+        po_number=check(v.text, request.po_number, field=("poNumber",), max_length=64),
+        external_id=check(v.text, request.external_id, field=("externalId",), max_length=128),
+    )
+    if request.email is None and request.customer_id is None:
+        errors.append(InvalidInput("Give the customer's email or customerId", field=("email",)))
+    raise_all(errors)
+    return clean
+
+
+async def next_order_number(conn: BaseDBAsyncClient) -> str:
+    """Take the next order number inside the order's transaction: a rollback leaves no gap."""
+    take = "UPDATE counter SET value = value + 1 WHERE name = ? RETURNING value"
+    rows = await fetch(conn, take, ["order_number"])
+    if not rows:
+        await Counter.bulk_create([Counter(name="order_number", value=FIRST_ORDER_NUMBER - 1)],
+                                  ignore_conflicts=True, using_db=conn)
+        rows = await fetch(conn, take, ["order_number"])
+    return str(rows[0]["value"])
+
+
+async def _load_catalogue(
+    conn: BaseDBAsyncClient, request: OrderRequest
+) -> tuple[Channel, dict[str, Variant], list[Location]]:
+    """The channel, the ordered variants and the candidate locations, or every reason not."""
+    errors: list[DomainError] = []
+    channel = await Channel.get_or_none(code=request.channel, using_db=conn)
+    if channel is None:
+        errors.append(UnknownChannel(request.channel, field=("channel",)))
+    skus = list(dict.fromkeys(line.sku for line in request.lines))
+    variants = {var.sku: var for var in await Variant.filter(sku__in=skus).using_db(conn)}
+    for i, line in enumerate(request.lines):
+        variant = variants.get(line.sku)
+        if variant is None:
+            errors.append(UnknownSku(line.sku, field=("lines", str(i), "sku")))
+        elif channel is not None and variant.currency != channel.currency:
+            errors.append(CurrencyMismatch(line.sku, variant.currency, channel.currency,
+                                           field=("lines", str(i), "sku")))
+    locations: list[Location] = []
+    if channel is not None:
+        links = await ChannelLocation.filter(channel_id=channel.id).using_db(conn)
+        served = {link.location_id for link in links}
+        locations = list(await Location.filter(id__in=list(served)).using_db(conn))
+        if request.pickup_location is not None:
+            pickup = next((loc for loc in locations if loc.code == request.pickup_location), None)
+            if pickup is None:
+                errors.append(UnknownLocation(request.pickup_location, field=("pickupLocation",)))
+            elif not pickup.pickup_enabled:
+                errors.append(InvalidInput(f"{pickup.code} does not offer pickup",
+                                           field=("pickupLocation",)))
+            locations = [pickup] if pickup else []
+    raise_all(errors)
+    assert channel is not None
+    return channel, variants, locations
+
+
+async def _reserve(
+    conn: BaseDBAsyncClient, demands: list[Demand], locations: list[Location], *,
+    reference: str, actor: str,
+) -> tuple[Plan, dict[tuple[int, int], StockLevel]]:
+    """Lock the candidate rows, plan from exact numbers, then reserve with guarded updates."""
+    location_ids = [loc.id for loc in locations]
+    backorderable = [d.variant_id for d in demands if d.backorderable]
+    if backorderable and location_ids:
+        await ensure_levels(conn, [(vid, lid) for vid in backorderable for lid in location_ids])
+    levels = await lock_levels(conn, [d.variant_id for d in demands], location_ids)
+    plan = plan_reservations(
+        demands,
+        [Candidate(loc.id, loc.code, loc.priority) for loc in locations],
+        {key: level.available for key, level in levels.items()},
+    )
+    if plan.shortfalls:
+        raise_all([InsufficientStock(d.sku, d.quantity, available, field=("lines",))
+                   for d, available in plan.shortfalls])
+    ordered = sorted(plan.reservations, key=lambda r: levels[(r.variant_id, r.location_id)].id)
+    for reservation in ordered:
+        level = levels[(reservation.variant_id, reservation.location_id)]
+        ok = await reserve(conn, level, reservation.quantity,
+                           allow_negative=reservation.backordered > 0, reference=reference,
+                           actor=actor)
+        if not ok:  # cannot happen while the rows are locked; refuse rather than oversell
+            sku = next(d.sku for d in demands if d.variant_id == reservation.variant_id)
+            raise InsufficientStock(sku, reservation.quantity, max(level.available, 0))
+    return plan, levels
+
+
+def _split_by_line(
+    lines: Sequence[OrderLine], plan: Plan
+) -> list[tuple[OrderLine, int, int]]:
+    """Share each variant's reservations out over its lines: (line, location, units)."""
+    pools: dict[int, list[list[int]]] = defaultdict(list)
+    for r in plan.reservations:
+        pools[r.variant_id].append([r.location_id, r.quantity])
+    shares: list[tuple[OrderLine, int, int]] = []
+    for line in lines:
+        need = line.quantity
+        for pool in pools.get(line.variant_id or 0, []):
+            if need == 0:
+                break
+            units = min(need, pool[1])
+            if units:
+                shares.append((line, pool[0], units))
+                pool[1] -= units
+                need -= units
+    return shares
+
+
+async def _existing_by_external_id(channel_code: str, external_id: str | None) -> Order | None:
+    if external_id is None:
+        return None
+    return await Order.get_or_none(channel__code=channel_code, external_id=external_id)
+
+
+async def create_order(
+    *, request: OrderRequest, actor: str, idempotency: IdempotencyKey | None = None
+) -> Order:
+    """Place an order: prices from the catalogue, stock reserved at routed locations.
+
+    Raises every validation problem at once, InsufficientStock for each short
+    SKU (naming what is available), and writes nothing when it raises. An
+    order whose externalId already exists on the channel is returned as is.
+    """
+    clean = _validate(request)
+    existing = await _existing_by_external_id(request.channel, clean.external_id)
+    if existing is not None:
+        return existing
+
+    async def run(conn: BaseDBAsyncClient) -> Order:
+        channel, variants, locations = await _load_catalogue(conn, request)
+        customer = await customer_for_order(conn, customer_id=request.customer_id,
+                                            email=clean.email,
+                                            name=(clean.shipping_address or {}).get("name"))
+        currency = channel.currency
+        subtotal = quantize(sum((variants[ln.sku].price * ln.quantity for ln in request.lines),
+                                Decimal(0)), currency)
+        order = await Order.create(
+            channel=channel, customer=customer,
+            email=clean.email or (customer.email if customer else None),
+            currency=currency, subtotal=subtotal, shipping_total=Decimal(0), total=subtotal,
+            shipping_address=clean.shipping_address, billing_address=clean.billing_address,
+            shipping_method=clean.shipping_method,
+            pickup_location_id=locations[0].id if request.pickup_location else None,
+            po_number=clean.po_number, external_id=clean.external_id, using_db=conn,
+        )
+        lines = [
+            await OrderLine.create(
+                order=order, variant=variants[ln.sku], sku=ln.sku, name=variants[ln.sku].name,
+                quantity=ln.quantity, unit_price=variants[ln.sku].price,
+                total=quantize(variants[ln.sku].price * ln.quantity, currency),
+                position=position, using_db=conn,
+            )
+            for position, ln in enumerate(request.lines)
+        ]
+        demands = _demands(request.lines, variants)
+        plan, levels = await _reserve(conn, demands, locations, reference=f"order:{order.id}",
+                                      actor=actor)
+        await _record_allocations(conn, lines, plan, levels)
+        # Taken last, so the counter row is locked only for the end of the transaction.
+        order.number = await next_order_number(conn)
+        await order.save(update_fields=["number"], using_db=conn)
+        await _record_placed(conn, order, lines, plan, locations, actor=actor)
+        await record_stock_changed(conn, [d.sku for d in demands])
+        return order
+
+    try:
+        return await idempotent(
+            key=idempotency, operation="orderCreate", request=_fingerprint(request, clean),
+            run=run, encode=lambda order: {"order": order.id},
+            decode=lambda result: Order.get(id=result["order"]),
+        )
+    except IntegrityError:
+        # A concurrent import of the same marketplace order won the unique (channel, externalId).
+        existing = await _existing_by_external_id(request.channel, clean.external_id)
+        if existing is None:
+            raise
+        return existing
+
+
+def _demands(lines: Sequence[LineRequest], variants: Mapping[str, Variant]) -> list[Demand]:
+    """Demand per tracked variant, summed over the lines that share it."""
+    summed: dict[str, int] = defaultdict(int)
+    for line in lines:
+        if variants[line.sku].track_inventory:
+            summed[line.sku] += line.quantity
+    return [
+        Demand(variants[sku].id, sku, quantity,
+               variants[sku].backorder_policy is BackorderPolicy.CONTINUE)
+        for sku, quantity in summed.items()
+    ]
+
+
+async def _record_allocations(
+    conn: BaseDBAsyncClient, lines: list[OrderLine], plan: Plan,
+    levels: Mapping[tuple[int, int], StockLevel],
+) -> None:
+    await Allocation.bulk_create([
+        Allocation(order_line_id=line.id, location_id=location_id, quantity=units,
+                   stock_level_id=levels[(line.variant_id or 0, location_id)].id)
+        for line, location_id, units in _split_by_line(lines, plan)
+    ], using_db=conn)
+    for line in lines:
+        backordered = plan.backordered(line.variant_id or 0)
+        if backordered:
+            line.quantity_backordered = min(backordered, line.quantity)
+            await line.save(update_fields=["quantity_backordered"], using_db=conn)
+
+
+async def _record_placed(
+    conn: BaseDBAsyncClient, order: Order, lines: list[OrderLine], plan: Plan,
+    locations: list[Location], *, actor: str,
+) -> None:
+    await record_order_event(
+        conn, order_id=order.id, type="ORDER_PLACED", actor=actor,
+        message=f"Order {order.number} placed: {len(lines)} line(s), "
+                f"total {quantize(order.total, order.currency)} {order.currency}",
+    )
+    if not plan.reservations:
+        return
+    codes = {loc.id: loc.code for loc in locations}
+    skus = {line.variant_id: line.sku for line in lines}
+    placed = ", ".join(
+        f"{r.quantity} x {skus[r.variant_id]} at {codes[r.location_id]}"
+        + (f" ({r.backordered} backordered)" if r.backordered else "")
+        for r in plan.reservations
+    )
+    await record_order_event(
+        conn, order_id=order.id, type="STOCK_RESERVED", actor="system:routing",
+        message=f"Reserved {placed}. Why: {plan.reason}.",
+        data={"reservations": [
+            {"location": codes[r.location_id], "sku": skus[r.variant_id],
+             "quantity": r.quantity, "backordered": r.backordered}
+            for r in plan.reservations]},
+    )
+
+
+def _fingerprint(request: OrderRequest, clean: _Clean) -> list[Any]:
+    return [request.channel, [(ln.sku, ln.quantity) for ln in request.lines],
+            clean.email, request.customer_id, clean.shipping_address, clean.billing_address,
+            clean.shipping_method, request.pickup_location, clean.po_number, clean.external_id]

@@ -1,0 +1,138 @@
+"""The order state machine: confirm, hold, release, cancel (DESIGN rule 7).
+
+Each transition locks the order row, checks the table below, writes the new
+status and its event in one transaction. Cancelling also releases every
+active reservation, with a ledger row for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from domain import validation as v
+from domain.errors import InvalidTransition, NotFound
+from domain.events.service import record_order_event, record_stock_changed
+from domain.idempotency.service import IdempotencyKey, idempotent
+from domain.inventory.reservation import release
+from domain.orders.models import Allocation, Order, OrderLine, OrderStatus
+
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING: frozenset({S.CONFIRMED, S.ON_HOLD, S.CANCELLED}),
+    S.ON_HOLD: frozenset({S.PENDING, S.CONFIRMED, S.CANCELLED}),
+    S.CONFIRMED: frozenset({S.COMPLETED, S.CANCELLED}),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+
+def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
+    return target in TRANSITIONS[current]
+
+
+async def lock_order(conn: BaseDBAsyncClient, order_id: int) -> Order:
+    order = await Order.filter(id=order_id).select_for_update().using_db(conn).first()
+    if order is None:
+        raise NotFound("Order", str(order_id), field=("id",))
+    return order
+
+
+Effect = Callable[[BaseDBAsyncClient, Order], Awaitable[None]]
+
+
+async def _transition(
+    *, order_id: int, target: OrderStatus, event: str, actor: str, message: str,
+    idempotency: IdempotencyKey | None, effect: Effect | None = None,
+) -> Order:
+    async def run(conn: BaseDBAsyncClient) -> Order:
+        order = await lock_order(conn, order_id)
+        if not can_transition(order.status, target):
+            raise InvalidTransition("Order", order.number or str(order.id), order.status, target)
+        if effect is not None:
+            await effect(conn, order)
+        order.status = target
+        await order.save(update_fields=["status", "hold_reason", "cancel_reason", "updated_at"],
+                         using_db=conn)
+        await record_order_event(conn, order_id=order.id, type=event, actor=actor,
+                                 message=message.replace("{number}", order.number or str(order.id)))
+        return order
+
+    return await idempotent(
+        key=idempotency, operation=f"order:{event}", request=[order_id, message], run=run,
+        encode=lambda order: {"order": order.id},
+        decode=lambda result: Order.get(id=result["order"]),
+    )
+
+
+async def confirm_order(
+    *, order_id: int, actor: str, idempotency: IdempotencyKey | None = None
+) -> Order:
+    """PENDING or ON_HOLD -> CONFIRMED."""
+    return await _transition(order_id=order_id, target=S.CONFIRMED, event="ORDER_CONFIRMED",
+                             actor=actor, message="Order {number} confirmed",
+                             idempotency=idempotency)
+
+
+async def hold_order(
+    *, order_id: int, reason: str, actor: str, idempotency: IdempotencyKey | None = None
+) -> Order:
+    """PENDING -> ON_HOLD, with the reason a merchant will read."""
+    why = v.required_text(reason, field=("reason",), max_length=500)
+
+    async def note(_: BaseDBAsyncClient, order: Order) -> None:
+        order.hold_reason = why
+
+    return await _transition(order_id=order_id, target=S.ON_HOLD, event="ORDER_ON_HOLD",
+                             actor=actor, message=f"Order {{number}} put on hold: {why}",
+                             idempotency=idempotency, effect=note)
+
+
+async def release_order(
+    *, order_id: int, actor: str, idempotency: IdempotencyKey | None = None
+) -> Order:
+    """ON_HOLD -> PENDING."""
+    async def clear(_: BaseDBAsyncClient, order: Order) -> None:
+        order.hold_reason = None
+
+    return await _transition(order_id=order_id, target=S.PENDING, event="ORDER_RELEASED",
+                             actor=actor, message="Order {number} released from hold",
+                             idempotency=idempotency, effect=clear)
+
+
+async def cancel_order(
+    *, order_id: int, reason: str | None, actor: str,
+    idempotency: IdempotencyKey | None = None,
+) -> Order:
+    """Cancel an order that has shipped nothing, releasing every reservation it holds."""
+    why = v.text(reason, field=("reason",), max_length=500)
+
+    async def release_all(conn: BaseDBAsyncClient, order: Order) -> None:
+        lines = await OrderLine.filter(order_id=order.id).using_db(conn)
+        if any(line.quantity_shipped for line in lines):
+            raise InvalidTransition("Order", order.number or str(order.id),
+                                    f"{order.status} with shipped lines", S.CANCELLED)
+        active = await (
+            Allocation.filter(order_line__order_id=order.id, released=False)
+            .order_by("stock_level_id").using_db(conn)
+        )
+        for allocation in active:
+            await release(conn, allocation.stock_level_id, allocation.quantity,
+                          reference=f"order:{order.id}", actor=actor, reason="order cancelled")
+        await Allocation.filter(id__in=[a.id for a in active]).using_db(conn).update(
+            released=True
+        )
+        order.cancel_reason = why
+        order.hold_reason = None
+        if active:
+            await record_stock_changed(conn, {line.sku for line in lines})
+            await record_order_event(
+                conn, order_id=order.id, type="STOCK_RELEASED", actor=actor,
+                message=f"Released {sum(a.quantity for a in active)} reserved unit(s)",
+            )
+
+    suffix = f": {why}" if why else ""
+    return await _transition(order_id=order_id, target=S.CANCELLED, event="ORDER_CANCELLED",
+                             actor=actor, message=f"Order {{number}} cancelled{suffix}",
+                             idempotency=idempotency, effect=release_all)

@@ -1,0 +1,1 @@
+"""Choosing the locations that serve an order."""

@@ -1,0 +1,113 @@
+"""Routing: which locations reserve which units of an order.
+
+A pure function over what the caller locked and read, so the rules can be
+tested on their own and read in one place:
+
+1. One location that can serve the whole order wins (one shipment), the
+   preferred by priority (lower first) among them.
+2. Otherwise the order is split: repeatedly take the location that can serve
+   the most of what is still missing (fewest shipments), ties by priority.
+3. Units still missing are backordered for variants that allow it (at the
+   location already chosen for that variant, else the first chosen, else the
+   preferred location), and are a shortfall for the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Candidate:
+    location_id: int
+    code: str
+    priority: int
+
+
+@dataclass(frozen=True)
+class Demand:
+    variant_id: int
+    sku: str
+    quantity: int
+    backorderable: bool
+
+
+@dataclass(frozen=True)
+class Reservation:
+    variant_id: int
+    location_id: int
+    quantity: int
+    backordered: int = 0
+
+
+@dataclass
+class Plan:
+    reservations: list[Reservation] = field(default_factory=list)
+    shortfalls: list[tuple[Demand, int]] = field(default_factory=list)  # (demand, available)
+    reason: str = ""
+
+    def backordered(self, variant_id: int) -> int:
+        return sum(r.backordered for r in self.reservations if r.variant_id == variant_id)
+
+
+def plan_reservations(
+    demands: Sequence[Demand],
+    candidates: Sequence[Candidate],
+    available: Mapping[tuple[int, int], int],
+) -> Plan:
+    """Decide where each demand is reserved. ``available`` is keyed by (variant, location)."""
+    ordered = sorted(candidates, key=lambda c: (c.priority, c.code))
+
+    def avail(variant_id: int, location_id: int) -> int:
+        return max(available.get((variant_id, location_id), 0), 0)
+
+    whole = [c for c in ordered if all(avail(d.variant_id, c.location_id) >= d.quantity
+                                       for d in demands)]
+    if whole:
+        chosen = whole[0]
+        return Plan(
+            reservations=[Reservation(d.variant_id, chosen.location_id, d.quantity)
+                          for d in demands],
+            reason=f"{chosen.code} can serve the whole order (priority {chosen.priority})",
+        )
+
+    missing = {d.variant_id: d.quantity for d in demands}
+    left = {key: avail(*key) for key in available}
+    taken: dict[tuple[int, int], int] = {}
+    used: list[Candidate] = []
+    while True:
+        def coverage(c: Candidate) -> int:
+            return sum(min(need, max(left.get((v, c.location_id), 0), 0))
+                       for v, need in missing.items())
+
+        best = max(ordered, key=lambda c: (coverage(c), -c.priority), default=None)
+        if best is None or coverage(best) == 0:
+            break
+        used.append(best)
+        for variant_id, need in missing.items():
+            units = min(need, max(left.get((variant_id, best.location_id), 0), 0))
+            if units:
+                key = (variant_id, best.location_id)
+                taken[key] = taken.get(key, 0) + units
+                left[key] -= units
+                missing[variant_id] = need - units
+
+    plan = Plan(reservations=[Reservation(v, loc, q) for (v, loc), q in taken.items()])
+    for demand in demands:
+        short = missing[demand.variant_id]
+        if not short:
+            continue
+        if not demand.backorderable:
+            plan.shortfalls.append((demand, demand.quantity - short))
+            continue
+        home = next((loc for (v, loc) in taken if v == demand.variant_id), None)
+        if home is None:
+            home = used[0].location_id if used else (ordered[0].location_id if ordered else None)
+        if home is None:
+            plan.shortfalls.append((demand, 0))
+            continue
+        plan.reservations.append(Reservation(demand.variant_id, home, short, backordered=short))
+    codes = ", ".join(c.code for c in used) or "none"
+    plan.reason = f"no single location can serve the whole order; split across {codes}"
+    return plan
