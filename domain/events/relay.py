@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from domain.db import atomic
@@ -28,7 +29,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._unregister = on_commit(self._wake.set)
+        self._unregister: Callable[[], None] | None = None
 
     async def run_once(self) -> int:
         """Publish one batch of pending rows; return how many were published."""
@@ -66,10 +67,13 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
 
     def start(self) -> None:
+        self._unregister = on_commit(self._wake.set)
         self._task = asyncio.create_task(self._loop(), name="outbox-relay")
 
     async def stop(self) -> None:
-        self._unregister()
+        if self._unregister is not None:
+            self._unregister()
+            self._unregister = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
