@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
-from strawberry.extensions import DisableIntrospection, SchemaExtension
+from strawberry.extensions import (
+    DisableIntrospection,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
@@ -40,6 +45,8 @@ def build_schema(settings: Settings | None = None, *, introspection: bool = True
         max_depth=settings.max_depth, max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
     )
+    # Clients send the same few documents again and again: parse and validate each once.
+    extensions += [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
     if not introspection:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
