@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -16,24 +16,72 @@ from api import database
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.settings import Settings
+from api.webhooks import carrier_webhook
+from domain.events.models import OutboxMessage
 from domain.events.ports import EventBus
 from domain.events.relay import OutboxRelay
+from domain.events.service import on_commit
+from domain.fulfillment.ports import Carrier
+from domain.inventory.ports import AvailabilityCache
 from integrations.bus.memory import InMemoryBus
 from integrations.bus.redis import RedisBus
+from integrations.cache.memory import InMemoryAvailabilityCache
+from integrations.cache.redis import RedisAvailabilityCache
+from integrations.carriers.builtin import BuiltinCarrier
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Services:
-    """What the running app holds: the bus and the relay feeding it."""
+    """What the running app holds: the bus, the relay feeding it, the cache and carriers."""
 
     bus: EventBus
     relay: OutboxRelay
+    cache: AvailabilityCache
+    carriers: dict[str, Carrier]
+    unregister: Callable[[], None] = lambda: None
 
 
-def make_bus(settings: Settings) -> EventBus:
-    return RedisBus(settings.redis_url) if settings.redis_url else InMemoryBus()
+def make_carriers(settings: Settings) -> dict[str, Carrier]:
+    builtin = BuiltinCarrier(rates=settings.shipping_rates,
+                             webhook_secret=settings.carrier_webhook_secret,
+                             tracking_url_template=settings.tracking_url_template)
+    return {builtin.code: builtin}
+
+
+async def start_services(settings: Settings) -> Services:
+    """The bus, cache and relay of one process, from settings."""
+    bus: EventBus
+    cache: AvailabilityCache
+    if settings.redis_url:
+        bus = RedisBus(settings.redis_url)
+        cache = RedisAvailabilityCache(settings.redis_url, ttl=settings.availability_cache_ttl)
+    else:
+        bus = InMemoryBus()
+        cache = InMemoryAvailabilityCache(ttl=settings.availability_cache_ttl)
+
+    async def forget_changed_stock(published: list[OutboxMessage]) -> None:
+        skus = [m.payload["sku"] for m in published if m.payload.get("kind") == "stock_changed"]
+        if skus:
+            await cache.invalidate(skus)
+
+    relay = OutboxRelay(bus, interval=settings.relay_interval,
+                        after_publish=forget_changed_stock)
+    # This process's own commits drop their SKUs from the cache before the caller hears back.
+    unregister = on_commit(cache.invalidate)
+    relay.start()
+    return Services(bus=bus, relay=relay, cache=cache, carriers=make_carriers(settings),
+                    unregister=unregister)
+
+
+async def stop_services(services: Services) -> None:
+    services.unregister()
+    await services.relay.stop()
+    await services.bus.close()
+    close = getattr(services.cache, "close", None)
+    if close is not None:
+        await close()
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool | None = None) -> Starlette:
@@ -46,15 +94,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         if run_migrations:
             await database.migrate(settings)
         await database.connect(settings)
-        bus = make_bus(settings)
-        relay = OutboxRelay(bus, interval=settings.relay_interval)
-        relay.start()
-        app.state.services = Services(bus=bus, relay=relay)
+        app.state.services = await start_services(settings)
         try:
             yield
         finally:
-            await relay.stop()
-            await bus.close()
+            await stop_services(app.state.services)
             await database.close()
 
     async def healthz(_: Request) -> JSONResponse:
@@ -81,6 +125,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            Route("/webhooks/carriers/{carrier}", carrier_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -15,7 +15,9 @@ class Context:
     request: Any
     response: Any
     principal: Principal | None
+    services: Any
     idempotency_header: str | None = None
+    connection_params: dict[str, Any] | None = None
     loaders: Loaders = field(default_factory=Loaders)
 
     def actor(self) -> str:

@@ -11,6 +11,7 @@ from tortoise.models import Model
 from domain.catalog.models import Channel, ChannelLocation, Location, Product, Variant
 from domain.customers.models import Customer
 from domain.events.models import OrderEvent
+from domain.fulfillment.models import Shipment, ShipmentLine, TrackingEvent
 from domain.inventory.models import StockLevel
 from domain.orders.models import Allocation, Order, OrderLine
 
@@ -62,3 +63,8 @@ class Loaders:
         self.lines_by_order = grouped(OrderLine, "order_id", "position", "id")
         self.allocations_by_line = grouped(Allocation, "order_line_id", "id")
         self.events_by_order = grouped(OrderEvent, "order_id", "sequence")
+        self.order_line_by_id = by_id(OrderLine)
+        self.shipment_by_id = by_id(Shipment)
+        self.shipments_by_order = grouped(Shipment, "order_id", "id")
+        self.shipment_lines_by_shipment = grouped(ShipmentLine, "shipment_id", "id")
+        self.tracking_by_shipment = grouped(TrackingEvent, "shipment_id", "sequence")

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
 
 class ConfigurationError(Exception):
     """A setting is missing or wrong; start-up stops with this one-line message."""
+
+
+DEFAULT_SHIPPING_RATES = (
+    '{"standard": {"EUR": "4.90", "USD": "5.90", "GBP": "4.50"},'
+    ' "express": {"EUR": "9.90", "USD": "12.90", "GBP": "8.90"}}'
+)
+
+
+def parse_rates(raw: str) -> dict[str, dict[str, Decimal]]:
+    """OMS_SHIPPING_RATES: JSON {service: {currency: amount}} for the built-in carrier."""
+    try:
+        table = json.loads(raw)
+        return {str(service): {str(cur): Decimal(str(amount)) for cur, amount in prices.items()}
+                for service, prices in table.items()}
+    except (ValueError, AttributeError, ArithmeticError):
+        raise ConfigurationError(
+            'OMS_SHIPPING_RATES must be JSON like {"standard": {"EUR": "4.90"}}'
+        ) from None
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -48,6 +68,12 @@ class Settings:
     max_tokens: int = 5000
     relay_interval: float = 1.0
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    shipping_rates: dict[str, dict[str, Decimal]] = field(
+        default_factory=lambda: parse_rates(DEFAULT_SHIPPING_RATES)
+    )
+    carrier_webhook_secret: str | None = None
+    tracking_url_template: str | None = None
+    availability_cache_ttl: int = 30
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -95,4 +121,8 @@ class Settings:
             max_aliases=_int(env, "OMS_MAX_ALIASES", 30),
             max_tokens=_int(env, "OMS_MAX_TOKENS", 5000),
             allowed_origins=origins,
+            shipping_rates=parse_rates(env.get("OMS_SHIPPING_RATES") or DEFAULT_SHIPPING_RATES),
+            carrier_webhook_secret=env.get("OMS_CARRIER_WEBHOOK_SECRET") or None,
+            tracking_url_template=env.get("OMS_TRACKING_URL_TEMPLATE") or None,
+            availability_cache_ttl=_int(env, "OMS_AVAILABILITY_CACHE_TTL", 30),
         )

@@ -9,6 +9,7 @@ MODEL_MODULES = [
     "domain.inventory.models",
     "domain.customers.models",
     "domain.orders.models",
+    "domain.fulfillment.models",
     "domain.events.models",
     "domain.idempotency.models",
 ]

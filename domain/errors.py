@@ -11,6 +11,7 @@ DomainError
  ├── InsufficientStock       not enough sellable units for a SKU
  ├── StockBelowReserved      on hand would drop below what orders hold
  ├── InvalidTransition       a state machine forbids the move
+ ├── QuantityExceedsRemaining  shipping or returning more than is left
  ├── IdempotencyKeyReused    a key already used for a different request
  └── DomainErrors            several of the above, collected before failing
 
@@ -119,6 +120,15 @@ class InvalidTransition(DomainError):
         self.ref = ref
         self.current = current
         self.target = target
+
+
+class QuantityExceedsRemaining(DomainError):
+    def __init__(
+        self, what: str, requested: int, remaining: int, *, field: Sequence[str] | None = None
+    ) -> None:
+        super().__init__(f"{what}: {requested} requested, {remaining} remaining", field=field)
+        self.requested = requested
+        self.remaining = remaining
 
 
 class IdempotencyKeyReused(DomainError):

@@ -86,12 +86,21 @@ def quantity(value: int, *, field: Sequence[str], allow_zero: bool = False) -> i
     return value
 
 
-def address(value: Mapping[str, Any] | None, *, field: Sequence[str]) -> dict[str, str] | None:
+def address(value: Mapping[str, Any] | None, *, field: Sequence[str]) -> dict[str, Any] | None:
     """Check an address and return it cleaned; every problem is reported at once."""
     if value is None:
         return None
     errors: list[DomainError] = []
-    cleaned: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    for key, bound in (("latitude", 90), ("longitude", 180)):
+        coordinate = value.get(key)
+        if coordinate is None:
+            continue
+        if not -bound <= coordinate <= bound:
+            errors.append(InvalidInput(f"{key.title()} is between -{bound} and {bound}",
+                                       field=(*field, key)))
+        else:
+            cleaned[key] = float(coordinate)
     limits = {"name": MAX_NAME, "line1": MAX_NAME, "line2": MAX_NAME, "city": 100,
               "region": 100, "postalCode": 20, "country": 2, "phone": 32}
     for key, limit in limits.items():

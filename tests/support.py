@@ -69,3 +69,42 @@ class StatementCounter(logging.Handler):
     def __exit__(self, *exc: object) -> None:
         self._logger.removeHandler(self)
         self._logger.setLevel(self._level)
+
+
+class Subscriber:
+    """A graphql-transport-ws client over any websocket session with send/receive_json."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self._ids = 0
+
+    async def init(self, token: str | None = ADMIN_TOKEN) -> dict[str, Any]:
+        payload = {"Authorization": f"Bearer {token}"} if token else {}
+        await self.ws.send_json({"type": "connection_init", "payload": payload})
+        return await self.ws.receive_json(timeout=10)
+
+    async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
+        self._ids += 1
+        op = str(self._ids)
+        await self.ws.send_json({"id": op, "type": "subscribe",
+                                 "payload": {"query": query, "variables": variables or {}}})
+        return op
+
+    async def next(self, seconds: float = 10) -> dict[str, Any]:
+        """The next message for any operation (pings are answered and skipped)."""
+        while True:
+            message = await self.ws.receive_json(timeout=seconds)
+            if message["type"] == "ping":
+                await self.ws.send_json({"type": "pong"})
+                continue
+            return message
+
+    async def data(self, n: int, seconds: float = 10) -> list[dict[str, Any]]:
+        """The payload data of the next n 'next' messages; fails on anything else."""
+        out = []
+        while len(out) < n:
+            message = await self.next(seconds)
+            assert message["type"] == "next", message
+            assert not message["payload"].get("errors"), message
+            out.append(message["payload"]["data"])
+        return out

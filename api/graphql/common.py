@@ -63,10 +63,14 @@ class AddressInput:
     region: str | None = None
     postal_code: str | None = None
     phone: str | None = None
+    latitude: float | None = strawberry.field(
+        default=None, description="With longitude, lets routing pick the nearest location."
+    )
+    longitude: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "line1": self.line1, "line2": self.line2, "city": self.city,
             "region": self.region, "postalCode": self.postal_code, "country": self.country,
-            "phone": self.phone,
+            "phone": self.phone, "latitude": self.latitude, "longitude": self.longitude,
         }

@@ -50,6 +50,7 @@ ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
     (d.InsufficientStock, ErrorCode.INSUFFICIENT_STOCK),
     (d.StockBelowReserved, ErrorCode.STOCK_BELOW_RESERVED),
     (d.InvalidTransition, ErrorCode.INVALID_TRANSITION),
+    (d.QuantityExceedsRemaining, ErrorCode.QUANTITY_EXCEEDS_REMAINING),
     (d.IdempotencyKeyReused, ErrorCode.IDEMPOTENCY_KEY_REUSED),
     (d.InvalidInput, ErrorCode.INVALID_INPUT),
 ]

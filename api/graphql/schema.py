@@ -16,6 +16,8 @@ from strawberry.types import Info
 
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
+from api.graphql.fulfillment.mutations import FulfillmentMutations
+from api.graphql.fulfillment.queries import FulfillmentQueries
 from api.graphql.inventory.mutations import InventoryMutations
 from api.graphql.inventory.queries import InventoryQueries
 from api.graphql.limits import limit_extensions
@@ -24,6 +26,7 @@ from api.graphql.orders.mutations import OrderMutations
 from api.graphql.orders.queries import OrderQueries
 from api.graphql.permissions import public
 from api.graphql.relay import Node
+from api.graphql.subscriptions import Subscription
 from api.settings import Settings
 
 
@@ -35,8 +38,12 @@ class NodeQueries:
         return await resolve_node(info, id)
 
 
-Query = merge_types("Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries))
-Mutation = merge_types("Mutation", (CatalogMutations, InventoryMutations, OrderMutations))
+Query = merge_types(
+    "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries)
+)
+Mutation = merge_types(
+    "Mutation", (CatalogMutations, InventoryMutations, OrderMutations, FulfillmentMutations)
+)
 
 
 def build_schema(settings: Settings | None = None, *, introspection: bool = True) -> strawberry.Schema:
@@ -49,7 +56,8 @@ def build_schema(settings: Settings | None = None, *, introspection: bool = True
     extensions += [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
+                             extensions=extensions)
 
 
 def export_sdl() -> str:

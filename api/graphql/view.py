@@ -10,9 +10,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import InvalidCredentials, authenticate
 from api.context import Context
@@ -55,8 +57,22 @@ class GraphQLView(GraphQL[Context, None]):
                                      admin_token=self.settings.admin_token)
         return Context(
             request=request, response=response, principal=principal,
+            services=request.app.state.services,
             idempotency_header=request.headers.get("idempotency-key"),
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Subscriptions authenticate with the Authorization entry of connection_init."""
+        params = context.connection_params or {}
+        authorization = params.get("Authorization") or params.get("authorization")
+        try:
+            context.principal = authenticate(
+                str(authorization) if authorization else None,
+                admin_token=self.settings.admin_token,
+            )
+        except InvalidCredentials:
+            raise ConnectionRejectionError({"reason": "invalid token"}) from None
+        return UNSET
 
     async def process_result(
         self, request: Request, result: ExecutionResult

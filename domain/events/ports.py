@@ -13,8 +13,8 @@ class EventBus(Protocol):
     async def publish(self, topic: str, message: Message) -> None:
         """Deliver a message to every current subscriber of the topic, in any process."""
 
-    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
-        """Listen to a topic; messages published after entering are yielded in order."""
+    def subscribe(self, *topics: str) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
+        """Listen to topics; messages published after entering are yielded as they come."""
 
     async def ping(self) -> None:
         """Raise if the bus cannot deliver right now."""
@@ -28,3 +28,7 @@ def order_topic(order_id: int) -> str:
 
 def stock_topic(sku: str) -> str:
     return f"stock.{sku}"
+
+
+def shipment_topic(shipment_id: int) -> str:
+    return f"shipment.{shipment_id}"

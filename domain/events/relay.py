@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from domain.db import atomic
@@ -23,8 +23,12 @@ log = logging.getLogger(__name__)
 
 
 class OutboxRelay:
-    def __init__(self, bus: EventBus, *, interval: float = 1.0, batch_size: int = 200) -> None:
+    def __init__(
+        self, bus: EventBus, *, interval: float = 1.0, batch_size: int = 200,
+        after_publish: Callable[[list[OutboxMessage]], Awaitable[None]] | None = None,
+    ) -> None:
         self.bus = bus
+        self.after_publish = after_publish
         self.interval = interval
         self.batch_size = batch_size
         self._wake = asyncio.Event()
@@ -48,7 +52,9 @@ class OutboxRelay:
             await OutboxMessage.filter(id__in=[m.id for m in pending]).using_db(conn).update(
                 published_at=datetime.now(UTC)
             )
-            return len(pending)
+        if self.after_publish is not None:
+            await self.after_publish(pending)
+        return len(pending)
 
     async def drain(self) -> None:
         while await self.run_once() == self.batch_size:
@@ -66,8 +72,11 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
 
+    def _on_commit(self, _: frozenset[str]) -> None:
+        self._wake.set()
+
     def start(self) -> None:
-        self._unregister = on_commit(self._wake.set)
+        self._unregister = on_commit(self._on_commit)
         self._task = asyncio.create_task(self._loop(), name="outbox-relay")
 
     async def stop(self) -> None:

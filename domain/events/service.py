@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,19 +15,34 @@ from domain.db import fetch
 from domain.events.models import OrderEvent, OutboxMessage
 from domain.events.ports import order_topic, stock_topic
 
-_commit_listeners: set[Callable[[], None]] = set()
+CommitListener = Callable[[frozenset[str]], Awaitable[None] | None]
+_commit_listeners: set[CommitListener] = set()
+# SKUs whose stock the current transaction changed, told to listeners after commit.
+_touched_skus: ContextVar[set[str] | None] = ContextVar("touched_skus", default=None)
 
 
-def on_commit(listener: Callable[[], None]) -> Callable[[], None]:
-    """Register a callback told after a transaction that wrote outbox rows commits."""
+def on_commit(listener: CommitListener) -> Callable[[], None]:
+    """Register a callback told, after each commit, which SKUs' stock the transaction changed."""
     _commit_listeners.add(listener)
     return lambda: _commit_listeners.discard(listener)
 
 
-def committed() -> None:
-    """Call after commit so relays publish without waiting for their next poll."""
+@contextmanager
+def tracking_touched_skus() -> Iterator[set[str]]:
+    touched: set[str] = set()
+    token = _touched_skus.set(touched)
+    try:
+        yield touched
+    finally:
+        _touched_skus.reset(token)
+
+
+async def committed(skus: frozenset[str] = frozenset()) -> None:
+    """Call after commit: relays publish at once, caches drop what the commit changed."""
     for listener in list(_commit_listeners):
-        listener()
+        result = listener(skus)
+        if inspect.isawaitable(result):
+            await result
 
 
 async def record_order_event(
@@ -73,9 +91,13 @@ def event_payload(event: OrderEvent) -> dict[str, Any]:
 
 async def record_stock_changed(conn: BaseDBAsyncClient, skus: Iterable[str]) -> None:
     """One outbox row per SKU whose stock changed in this transaction."""
+    changed = sorted(set(skus))
+    touched = _touched_skus.get()
+    if touched is not None:
+        touched.update(changed)
     messages = [
         OutboxMessage(topic=stock_topic(sku), payload={"kind": "stock_changed", "sku": sku})
-        for sku in sorted(set(skus))
+        for sku in changed
     ]
     if messages:
         await OutboxMessage.bulk_create(messages, using_db=conn)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from domain.catalog.models import BackorderPolicy, Channel, ChannelLocation, Variant
 from domain.errors import UnknownChannel
 from domain.inventory.models import StockLevel
+from domain.inventory.ports import AvailabilityCache
 
 
 @dataclass(frozen=True)
@@ -23,12 +25,36 @@ class Availability:
     backorderable: bool
     locations: list[LocationAvailability]
 
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
-async def availability(*, skus: Sequence[str], channel: str | None = None) -> list[Availability]:
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Availability:
+        return cls(sku=data["sku"], available=data["available"],
+                   backorderable=data["backorderable"],
+                   locations=[LocationAvailability(**loc) for loc in data["locations"]])
+
+
+async def availability(
+    *, skus: Sequence[str], channel: str | None = None, cache: AvailabilityCache | None = None
+) -> list[Availability]:
     """Sellable units per SKU (on hand minus reserved minus safety stock, never below zero).
 
-    With a channel, only the locations serving it count. Unknown SKUs are left out.
+    With a channel, only the locations serving it count. Unknown SKUs are left
+    out. Reads go through the cache when one is given; commits invalidate it.
     """
+    wanted = list(dict.fromkeys(skus))
+    scope = channel or "*"
+    cached = await cache.get_many(wanted, scope) if cache else {}
+    missing = [sku for sku in wanted if sku not in cached]
+    fresh = await _from_database(missing, channel) if missing else {}
+    if cache and fresh:
+        await cache.set_many({sku: a.to_json() for sku, a in fresh.items()}, scope)
+    found = {**{sku: Availability.from_json(data) for sku, data in cached.items()}, **fresh}
+    return [found[sku] for sku in wanted if sku in found]
+
+
+async def _from_database(skus: Sequence[str], channel: str | None) -> dict[str, Availability]:
     location_ids: list[int] | None = None
     if channel is not None:
         found = await Channel.get_or_none(code=channel)
@@ -43,8 +69,8 @@ async def availability(*, skus: Sequence[str], channel: str | None = None) -> li
     by_variant: dict[int, list[StockLevel]] = {}
     for level in await query.order_by("location_id"):
         by_variant.setdefault(level.variant_id, []).append(level)
-    result = []
-    for sku in dict.fromkeys(skus):
+    result = {}
+    for sku in skus:
         variant = variants.get(sku)
         if variant is None:
             continue
@@ -52,11 +78,11 @@ async def availability(*, skus: Sequence[str], channel: str | None = None) -> li
             LocationAvailability(level.location_id, max(level.available, 0))
             for level in by_variant.get(variant.id, [])
         ]
-        result.append(Availability(
+        result[sku] = Availability(
             sku=sku,
             available=sum(loc.available for loc in per_location),
             backorderable=(not variant.track_inventory
                            or variant.backorder_policy is BackorderPolicy.CONTINUE),
             locations=per_location,
-        ))
+        )
     return result

@@ -79,3 +79,40 @@ async def release(
         stock_level_id=stock_level_id, kind=MovementKind.RELEASE, reserved_delta=-quantity,
         reference=reference, actor=actor, reason=reason, using_db=conn,
     )
+
+
+_SHIP = (
+    "UPDATE stock_level SET on_hand = on_hand - ?, reserved = reserved - ?, updated_at = ? "
+    "WHERE id = ? AND on_hand >= ? AND reserved >= ?"
+)
+_UNSHIP = (
+    "UPDATE stock_level SET on_hand = on_hand + ?, reserved = reserved + ?, updated_at = ? "
+    "WHERE id = ?"
+)
+
+
+async def ship_units(
+    conn: BaseDBAsyncClient, stock_level_id: int, quantity: int, *, reference: str, actor: str
+) -> bool:
+    """Reserved units leave the shelf: on hand and reserved both drop. False if not on hand."""
+    now = datetime.now(UTC)
+    params = [quantity, quantity, now, stock_level_id, quantity, quantity]
+    if await execute(conn, _SHIP, params) != 1:
+        return False
+    await StockMovement.create(
+        stock_level_id=stock_level_id, kind=MovementKind.SHIPMENT, on_hand_delta=-quantity,
+        reserved_delta=-quantity, reference=reference, actor=actor, using_db=conn,
+    )
+    return True
+
+
+async def unship_units(
+    conn: BaseDBAsyncClient, stock_level_id: int, quantity: int, *, reference: str, actor: str
+) -> None:
+    """Undo a dispatch that never left: the units are back on hand, reserved for the order."""
+    await execute(conn, _UNSHIP, [quantity, quantity, datetime.now(UTC), stock_level_id])
+    await StockMovement.create(
+        stock_level_id=stock_level_id, kind=MovementKind.SHIPMENT, on_hand_delta=quantity,
+        reserved_delta=quantity, reference=reference, actor=actor,
+        reason="shipment cancelled before it left", using_db=conn,
+    )

@@ -30,12 +30,14 @@ from domain.errors import (
     raise_all,
 )
 from domain.events.service import record_order_event, record_stock_changed
+from domain.fulfillment.ports import Carrier
+from domain.fulfillment.rates import quote_shipping, shipping_amount
 from domain.idempotency.service import IdempotencyKey, idempotent
 from domain.inventory.models import StockLevel
 from domain.inventory.reservation import ensure_levels, lock_levels, reserve
 from domain.money import quantize
 from domain.orders.models import Allocation, Counter, Order, OrderLine
-from domain.routing.service import Candidate, Demand, Plan, plan_reservations
+from domain.routing.service import Candidate, Demand, Destination, Plan, plan_reservations
 
 MAX_LINES = 250
 FIRST_ORDER_NUMBER = 1001
@@ -153,7 +155,7 @@ async def _load_catalogue(
 
 async def _reserve(
     conn: BaseDBAsyncClient, demands: list[Demand], locations: list[Location], *,
-    reference: str, actor: str,
+    destination: Destination | None, reference: str, actor: str,
 ) -> tuple[Plan, dict[tuple[int, int], StockLevel]]:
     """Lock the candidate rows, plan from exact numbers, then reserve with guarded updates."""
     location_ids = [loc.id for loc in locations]
@@ -163,8 +165,10 @@ async def _reserve(
     levels = await lock_levels(conn, [d.variant_id for d in demands], location_ids)
     plan = plan_reservations(
         demands,
-        [Candidate(loc.id, loc.code, loc.priority) for loc in locations],
+        [Candidate(loc.id, loc.code, loc.priority, (loc.address or {}).get("country"),
+                   loc.latitude, loc.longitude) for loc in locations],
         {key: level.available for key, level in levels.items()},
+        destination,
     )
     if plan.shortfalls:
         raise_all([InsufficientStock(d.sku, d.quantity, available, field=("lines",))
@@ -209,7 +213,8 @@ async def _existing_by_external_id(channel_code: str, external_id: str | None) -
 
 
 async def create_order(
-    *, request: OrderRequest, actor: str, idempotency: IdempotencyKey | None = None
+    *, request: OrderRequest, actor: str, idempotency: IdempotencyKey | None = None,
+    carriers: Mapping[str, Carrier] | None = None,
 ) -> Order:
     """Place an order: prices from the catalogue, stock reserved at routed locations.
 
@@ -230,10 +235,14 @@ async def create_order(
         currency = channel.currency
         subtotal = quantize(sum((variants[ln.sku].price * ln.quantity for ln in request.lines),
                                 Decimal(0)), currency)
+        rate = quote_shipping(carriers or {}, clean.shipping_method, currency,
+                              pickup=request.pickup_location is not None)
+        shipping = quantize(shipping_amount(rate), currency)
         order = await Order.create(
             channel=channel, customer=customer,
             email=clean.email or (customer.email if customer else None),
-            currency=currency, subtotal=subtotal, shipping_total=Decimal(0), total=subtotal,
+            currency=currency, subtotal=subtotal, shipping_total=shipping,
+            total=subtotal + shipping,
             shipping_address=clean.shipping_address, billing_address=clean.billing_address,
             shipping_method=clean.shipping_method,
             pickup_location_id=locations[0].id if request.pickup_location else None,
@@ -249,8 +258,9 @@ async def create_order(
             for position, ln in enumerate(request.lines)
         ]
         demands = _demands(request.lines, variants)
-        plan, levels = await _reserve(conn, demands, locations, reference=f"order:{order.id}",
-                                      actor=actor)
+        plan, levels = await _reserve(conn, demands, locations,
+                                      destination=_destination(clean.shipping_address),
+                                      reference=f"order:{order.id}", actor=actor)
         await _record_allocations(conn, lines, plan, levels)
         # Taken last, so the counter row is locked only for the end of the transaction.
         order.number = await next_order_number(conn)
@@ -271,6 +281,12 @@ async def create_order(
         if existing is None:
             raise
         return existing
+
+
+def _destination(address: Mapping[str, Any] | None) -> Destination | None:
+    if not address:
+        return None
+    return Destination(address.get("country"), address.get("latitude"), address.get("longitude"))
 
 
 def _demands(lines: Sequence[LineRequest], variants: Mapping[str, Variant]) -> list[Demand]:

@@ -3,10 +3,13 @@
 A pure function over what the caller locked and read, so the rules can be
 tested on their own and read in one place:
 
-1. One location that can serve the whole order wins (one shipment), the
-   preferred by priority (lower first) among them.
+1. One location that can serve the whole order wins (one shipment): among
+   them the nearest to the shipping address when both have coordinates;
+   without coordinates, one in the destination's country first; then by
+   priority (lower first), then by code.
 2. Otherwise the order is split: repeatedly take the location that can serve
-   the most of what is still missing (fewest shipments), ties by priority.
+   the most of what is still missing (fewest shipments), ties by the same
+   preference.
 3. Units still missing are backordered for variants that allow it (at the
    location already chosen for that variant, else the first chosen, else the
    preferred location), and are a shortfall for the others.
@@ -14,6 +17,7 @@ tested on their own and read in one place:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +27,50 @@ class Candidate:
     location_id: int
     code: str
     priority: int
+    country: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class Destination:
+    country: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(a))
+
+
+def _distance(c: Candidate, to: Destination | None) -> float | None:
+    if to is None or None in (to.latitude, to.longitude, c.latitude, c.longitude):
+        return None
+    return distance_km(c.latitude, c.longitude, to.latitude, to.longitude)  # type: ignore[arg-type]
+
+
+def preference(c: Candidate, to: Destination | None) -> tuple[int, float, int, str]:
+    """Sort key: measured distance first, then same country, then priority and code."""
+    km = _distance(c, to)
+    if km is not None:
+        return (0, km, c.priority, c.code)
+    same_country = to is not None and to.country is not None and c.country == to.country
+    return (1 if same_country else 2, 0.0, c.priority, c.code)
+
+
+def _why(c: Candidate, to: Destination | None, rivals: int) -> str:
+    km = _distance(c, to)
+    if km is not None and rivals > 1:
+        return f"{c.code} is the nearest ({km:.0f} km) of {rivals} locations that can serve " \
+               "the whole order"
+    if to is not None and to.country and c.country == to.country and rivals > 1:
+        return f"{c.code} is in the destination country ({to.country}) and can serve the " \
+               f"whole order (priority {c.priority})"
+    return f"{c.code} can serve the whole order (priority {c.priority})"
 
 
 @dataclass(frozen=True)
@@ -55,9 +103,11 @@ def plan_reservations(
     demands: Sequence[Demand],
     candidates: Sequence[Candidate],
     available: Mapping[tuple[int, int], int],
+    destination: Destination | None = None,
 ) -> Plan:
     """Decide where each demand is reserved. ``available`` is keyed by (variant, location)."""
-    ordered = sorted(candidates, key=lambda c: (c.priority, c.code))
+    ordered = sorted(candidates, key=lambda c: preference(c, destination))
+    rank = {c.location_id: i for i, c in enumerate(ordered)}
 
     def avail(variant_id: int, location_id: int) -> int:
         return max(available.get((variant_id, location_id), 0), 0)
@@ -69,7 +119,7 @@ def plan_reservations(
         return Plan(
             reservations=[Reservation(d.variant_id, chosen.location_id, d.quantity)
                           for d in demands],
-            reason=f"{chosen.code} can serve the whole order (priority {chosen.priority})",
+            reason=_why(chosen, destination, len(whole)),
         )
 
     missing = {d.variant_id: d.quantity for d in demands}
@@ -81,7 +131,7 @@ def plan_reservations(
             return sum(min(need, max(left.get((v, c.location_id), 0), 0))
                        for v, need in missing.items())
 
-        best = max(ordered, key=lambda c: (coverage(c), -c.priority), default=None)
+        best = max(ordered, key=lambda c: (coverage(c), -rank[c.location_id]), default=None)
         if best is None or coverage(best) == 0:
             break
         used.append(best)

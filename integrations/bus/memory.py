@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from integrations.bus.fanout import Fanout, Message, drain
+from integrations.bus.fanout import Fanout, Message, Queue, drain
 
 
 class InMemoryBus:
@@ -16,12 +17,13 @@ class InMemoryBus:
         self._fanout.deliver(topic, message)
 
     @asynccontextmanager
-    async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Message]]:
-        queue, _ = self._fanout.add(topic)
+    async def subscribe(self, *topics: str) -> AsyncIterator[AsyncIterator[Message]]:
+        queue: Queue = asyncio.Queue()
+        self._fanout.add(topics, queue)
         try:
             yield drain(queue)
         finally:
-            self._fanout.remove(topic, queue)
+            self._fanout.remove(topics, queue)
 
     async def ping(self) -> None:
         return None

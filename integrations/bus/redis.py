@@ -1,4 +1,10 @@
-"""Redis pub/sub event bus: one listener connection per process, fanned out locally."""
+"""Redis pub/sub event bus: one listener connection per process, fanned out locally.
+
+The listener reconnects by itself and subscribes again to every topic its
+local subscribers want. Messages published while it was away are not
+replayed by Redis; subscribers that resume by sequence fill such gaps from
+the database.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from contextlib import asynccontextmanager, suppress
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from integrations.bus.fanout import Fanout, Message, drain
+from integrations.bus.fanout import Fanout, Message, Queue, drain
 
 log = logging.getLogger(__name__)
 PREFIX = "oms:"
@@ -19,52 +25,73 @@ PREFIX = "oms:"
 
 class RedisBus:
     def __init__(self, url: str) -> None:
-        self._redis = aioredis.from_url(url, decode_responses=True)
+        self._redis = aioredis.from_url(url, decode_responses=True, socket_connect_timeout=2.0)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._fanout = Fanout()
         self._listener: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self.reconnects = 0
 
     async def publish(self, topic: str, message: Message) -> None:
         await self._redis.publish(PREFIX + topic, json.dumps(message, default=str))
 
     @asynccontextmanager
-    async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Message]]:
-        queue, first = self._fanout.add(topic)
+    async def subscribe(self, *topics: str) -> AsyncIterator[AsyncIterator[Message]]:
+        queue: Queue = asyncio.Queue()
+        new = self._fanout.add(topics, queue)
         try:
-            if first:
+            if new:
                 async with self._lock:
-                    await self._pubsub.subscribe(PREFIX + topic)
+                    try:
+                        await self._pubsub.subscribe(*(PREFIX + t for t in new))
+                    except RedisError as error:
+                        # The listener subscribes again once Redis is back.
+                        log.warning("redis bus: subscribe failed, will retry: %s", error)
                     if self._listener is None:
                         self._listener = asyncio.create_task(self._listen(), name="redis-bus")
             yield drain(queue)
         finally:
-            if self._fanout.remove(topic, queue):
+            gone = self._fanout.remove(topics, queue)
+            if gone:
                 async with self._lock:
                     with suppress(RedisError):
-                        await self._pubsub.unsubscribe(PREFIX + topic)
+                        await self._pubsub.unsubscribe(*(PREFIX + t for t in gone))
 
     async def _listen(self) -> None:
         while True:
             try:
+                if not self._pubsub.subscribed:
+                    if self._fanout.topics():  # an earlier subscribe failed: do it now
+                        await self._reconnect()
+                    else:
+                        await asyncio.sleep(0.1)
+                    continue
                 message = await self._pubsub.get_message(timeout=1.0)
-            except RedisError:
-                log.warning("redis bus listener lost its connection; reconnecting")
-                await asyncio.sleep(0.5)
-                await self._resubscribe()
+            except (RedisError, OSError) as error:
+                log.warning("redis bus: listener lost its connection (%s); reconnecting", error)
+                await self._reconnect()
                 continue
             if message is None or message.get("type") != "message":
                 continue
             topic = str(message["channel"]).removeprefix(PREFIX)
             self._fanout.deliver(topic, json.loads(message["data"]))
 
-    async def _resubscribe(self) -> None:
-        async with self._lock:
-            with suppress(RedisError):
-                await self._pubsub.reset()
-                topics = [PREFIX + t for t in self._fanout.topics()]
-                if topics:
-                    await self._pubsub.subscribe(*topics)
+    async def _reconnect(self) -> None:
+        delay = 0.1
+        while True:
+            async with self._lock:
+                try:
+                    await self._pubsub.aclose()
+                    self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                    topics = [PREFIX + t for t in self._fanout.topics()]
+                    if topics:
+                        await self._pubsub.subscribe(*topics)
+                    self.reconnects += 1
+                    return
+                except (RedisError, OSError):
+                    pass
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     async def ping(self) -> None:
         await self._redis.ping()
@@ -74,5 +101,6 @@ class RedisBus:
             self._listener.cancel()
             with suppress(asyncio.CancelledError):
                 await self._listener
-        await self._pubsub.aclose()
+        with suppress(RedisError):
+            await self._pubsub.aclose()
         await self._redis.aclose()

@@ -173,3 +173,28 @@ async def test_bad_orders_get_clear_errors_and_change_nothing(api: GraphQLClient
         assert payload["order"] is None
     assert await Order.all().count() == 0
     assert await _reserved() == {}
+
+
+async def test_shipping_is_priced_from_the_carrier_rates(api: GraphQLClient) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
+    order = (await api(CREATE, order_input({"SHOE": 1}, shippingMethod="express")))[
+        "orderCreate"]["order"]
+    assert order["shippingTotal"] == {"amount": "9.90"}
+    assert order["total"] == {"amount": "19.90", "currency": "EUR"}
+    unknown = (await api(CREATE, order_input({"SHOE": 1}, shippingMethod="teleport")))
+    assert [(e["field"], e["code"]) for e in unknown["orderCreate"]["userErrors"]] == [
+        (["shippingMethod"], "INVALID_INPUT")]
+
+
+async def test_routing_prefers_the_nearest_location_and_says_why(api: GraphQLClient) -> None:
+    await factories.location("berlin", priority=2, latitude=52.52, longitude=13.40)
+    await factories.location("paris", priority=1, country="FR", latitude=48.86, longitude=2.35)
+    await factories.channel("web", locations=["berlin", "paris"])
+    await factories.product("SHOE")
+    await factories.stock("SHOE", {"berlin": 5, "paris": 5})
+    near_hamburg = {**ADDRESS, "postalCode": "20095", "city": "Hamburg", "latitude": 53.55,
+                    "longitude": 9.99}
+    order = (await api(CREATE, order_input({"SHOE": 1}, shippingAddress=near_hamburg)))[
+        "orderCreate"]["order"]
+    assert order["lines"][0]["allocations"] == [{"location": {"code": "berlin"}, "quantity": 1}]
+    assert "berlin is the nearest (" in order["events"][1]["message"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from api.graphql.permissions import Requires
-from api.graphql.schema import Mutation, Query, export_sdl
+from api.graphql.schema import Mutation, Query, Subscription, export_sdl
 from tests.support import GraphQLClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,8 +20,8 @@ def _permission_of(field: object) -> list[Requires]:
     ]
 
 
-def test_every_query_and_mutation_declares_who_may_call_it() -> None:
-    for root in (Query, Mutation):
+def test_every_query_mutation_and_subscription_declares_who_may_call_it() -> None:
+    for root in (Query, Mutation, Subscription):
         definition = root.__strawberry_definition__  # type: ignore[attr-defined]
         for field in definition.fields:
             assert len(_permission_of(field)) == 1, f"{root.__name__}.{field.name}"

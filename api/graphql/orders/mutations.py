@@ -118,6 +118,7 @@ class OrderMutations:
         order, errors = await attempt(create_order(
             request=request, actor=info.context.actor(),
             idempotency=info.context.idempotency(input.idempotency_key),
+            carriers=info.context.services.carriers,
         ))
         return OrderCreatePayload(order=Order.from_model(order) if order else None,
                                   user_errors=errors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -10,6 +11,7 @@ from tortoise.queryset import QuerySet
 
 from api.graphql.catalog.types import Channel, Location, Variant
 from api.graphql.common import Address, FulfillmentStatus, Money, OrderStatus, PaymentStatus
+from api.graphql.fulfillment.types import Shipment
 from api.graphql.relay import Connection, Node, connection, decode_cursor, page_size, to_global_id
 from domain.customers.models import Customer as CustomerModel
 from domain.events.models import OrderEvent as OrderEventModel
@@ -84,6 +86,12 @@ class OrderEvent:
         return cls(sequence=m.sequence, type=m.type, message=m.message, actor=m.actor,
                    created_at=m.created_at)
 
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> OrderEvent:
+        return cls(sequence=message["sequence"], type=message["type"],
+                   message=message["message"], actor=message["actor"],
+                   created_at=datetime.fromisoformat(message["created_at"]))
+
 
 @strawberry.type
 class Order(Node):
@@ -149,6 +157,11 @@ class Order(Node):
     async def lines(self, info: Info) -> list[OrderLine]:
         rows = await info.context.loaders.lines_by_order.load(self.pk)
         return [OrderLine.from_model(row, self.currency) for row in rows]
+
+    @strawberry.field
+    async def shipments(self, info: Info) -> list[Shipment]:
+        rows = await info.context.loaders.shipments_by_order.load(self.pk)
+        return [Shipment.from_model(row) for row in rows]
 
     @strawberry.field(description="The order's audit trail, oldest first.")
     async def events(self, info: Info) -> list[OrderEvent]:

@@ -1,0 +1,114 @@
+"""Live tracking over graphql-transport-ws: replay what was missed, then stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from api.auth import Permission
+from api.graphql.errors import graphql_error
+from api.graphql.fulfillment.types import TrackingEvent
+from api.graphql.inventory.queries import MAX_SKUS
+from api.graphql.inventory.types import Availability
+from api.graphql.orders.types import OrderEvent
+from api.graphql.permissions import public, requires
+from api.graphql.relay import from_global_id
+from domain.events.models import OrderEvent as OrderEventModel
+from domain.events.ports import order_topic, shipment_topic, stock_topic
+from domain.events.stream import replay_then_live
+from domain.fulfillment.models import Shipment as ShipmentModel
+from domain.fulfillment.models import TrackingEvent as TrackingEventModel
+from domain.inventory.availability import availability
+from domain.orders.models import Order as OrderModel
+
+
+def _not_found(what: str) -> Exception:
+    return graphql_error(f"{what} does not exist", "NOT_FOUND")
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        extensions=requires(Permission.ORDERS_READ),
+        description="The order's events with sequence > after, then each new one as it happens.",
+    )
+    async def order_events(
+        self, info: Info, order_id: strawberry.ID, after: int | None = None
+    ) -> AsyncGenerator[OrderEvent, None]:
+        decoded = from_global_id(order_id, expect="Order")
+        if decoded is None or not await OrderModel.exists(id=decoded[1]):
+            raise _not_found(f"Order {order_id}")
+        pk = decoded[1]
+
+        async def load(since: int, upto: int | None) -> list[OrderEvent]:
+            query = OrderEventModel.filter(order_id=pk, sequence__gt=since)
+            if upto is not None:
+                query = query.filter(sequence__lte=upto)
+            return [OrderEvent.from_model(e) for e in await query.order_by("sequence")]
+
+        async for event in replay_then_live(
+            info.context.services.bus, order_topic(pk), after=after or 0, load=load,
+            sequence=lambda e: e.sequence, from_message=OrderEvent.from_message,
+        ):
+            yield event
+
+    @strawberry.subscription(
+        extensions=requires(Permission.ORDERS_READ),
+        description="One shipment's tracking events with sequence > after, then live ones.",
+    )
+    async def shipment_tracking(
+        self, info: Info, shipment_id: strawberry.ID | None = None,
+        tracking_number: str | None = None, after: int | None = None,
+    ) -> AsyncGenerator[TrackingEvent, None]:
+        shipment = None
+        if shipment_id is not None:
+            decoded = from_global_id(shipment_id, expect="Shipment")
+            shipment = await ShipmentModel.get_or_none(id=decoded[1]) if decoded else None
+        elif tracking_number is not None:
+            shipment = await ShipmentModel.filter(tracking_number=tracking_number).order_by(
+                "-id").first()
+        if shipment is None:
+            raise _not_found("Shipment")
+        pk = shipment.id
+
+        async def load(since: int, upto: int | None) -> list[TrackingEvent]:
+            query = TrackingEventModel.filter(shipment_id=pk, sequence__gt=since)
+            if upto is not None:
+                query = query.filter(sequence__lte=upto)
+            return [TrackingEvent.from_model(e) for e in await query.order_by("sequence")]
+
+        async for event in replay_then_live(
+            info.context.services.bus, shipment_topic(pk), after=after or 0, load=load,
+            sequence=lambda e: e.sequence, from_message=TrackingEvent.from_message,
+        ):
+            yield event
+
+    @strawberry.subscription(
+        extensions=public(),
+        description="The SKUs' availability now, then again each time it changes.",
+    )
+    async def availability_changed(
+        self, info: Info, skus: list[str], channel: str | None = None
+    ) -> AsyncGenerator[Availability, None]:
+        if not 0 < len(skus) <= MAX_SKUS:
+            raise graphql_error(f"Watch 1 to {MAX_SKUS} SKUs", "BAD_REQUEST")
+        services = info.context.services
+        last: dict[str, object] = {}
+
+        async def changed(wanted: list[str]) -> list[Availability]:
+            fresh = await availability(skus=wanted, channel=channel, cache=services.cache)
+            out = []
+            for a in fresh:
+                if last.get(a.sku) != a:
+                    last[a.sku] = a
+                    out.append(Availability.from_domain(a))
+            return out
+
+        async with services.bus.subscribe(*(stock_topic(s) for s in dict.fromkeys(skus))) as live:
+            for item in await changed(skus):
+                yield item
+            async for message in live:
+                for item in await changed([message["sku"]]):
+                    yield item

@@ -1,0 +1,58 @@
+"""Inbound webhooks: carriers push tracking updates, verified against the raw body."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from domain.fulfillment.ports import InvalidSignature
+from domain.fulfillment.tracking import (
+    TrackingUpdate,
+    add_tracking_events,
+    shipments_by_tracking_number,
+)
+
+log = logging.getLogger(__name__)
+MAX_BODY = 1_000_000
+
+
+async def carrier_webhook(request: Request) -> JSONResponse:
+    """Apply a carrier's tracking updates to the shipments with those tracking numbers.
+
+    400 for a bad signature or body (nothing changes); 200 with what was applied.
+    Repeated or out-of-order deliveries are absorbed by the tracking rules.
+    """
+    code = request.path_params["carrier"]
+    carrier = request.app.state.services.carriers.get(code)
+    if carrier is None:
+        return JSONResponse({"error": f"unknown carrier {code!r}"}, status_code=404)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return JSONResponse({"error": "body too large"}, status_code=413)
+    try:
+        events = carrier.parse_webhook(body, request.headers)
+    except InvalidSignature as error:
+        return JSONResponse({"error": f"invalid signature: {error}"}, status_code=400)
+    except ValueError as error:
+        return JSONResponse({"error": str(error)}, status_code=400)
+    applied, unmatched = 0, []
+    by_number: dict[str, list[TrackingUpdate]] = {}
+    for event in events:
+        by_number.setdefault(event.tracking_number, []).append(TrackingUpdate(
+            status=event.status, occurred_at=event.occurred_at, description=event.description,
+            location=event.location, external_id=event.external_id))
+    for number, updates in by_number.items():
+        shipments = [s for s in await shipments_by_tracking_number(number)
+                     if s.carrier in (None, code)]
+        if not shipments:
+            unmatched.append(number)
+            continue
+        for shipment in shipments:
+            await add_tracking_events(shipment_id=shipment.id, updates=updates,
+                                      actor=f"carrier:{code}", strict=False)
+            applied += len(updates)
+    if unmatched:
+        log.info("carrier %s sent updates for unknown tracking numbers %s", code, unmatched)
+    return JSONResponse({"applied": applied, "unmatched": unmatched})

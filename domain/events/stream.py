@@ -1,0 +1,41 @@
+"""Replay, then live: a subscriber gets every event after ``after`` once, in order.
+
+The bus subscription is opened before the stored events are read, so an
+event committed while the subscriber is being set up is either in the
+replay or arrives live; whichever comes second is recognised by its
+sequence and skipped. A live event that skips ahead (a message lost while
+the bus was down, or relays publishing out of order) is filled in from the
+database first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from domain.events.ports import EventBus
+
+T = TypeVar("T")
+Loader = Callable[[int, int | None], Awaitable[list[T]]]
+
+
+async def replay_then_live(
+    bus: EventBus, topic: str, *, after: int, load: Loader[T],
+    sequence: Callable[[T], int], from_message: Callable[[dict[str, Any]], T],
+) -> AsyncIterator[T]:
+    """``load(after, upto)`` reads stored events with after < sequence <= upto (None: no end)."""
+    async with bus.subscribe(topic) as live:
+        last = after
+        for item in await load(last, None):
+            yield item
+            last = sequence(item)
+        async for message in live:
+            number = int(message["sequence"])
+            if number <= last:
+                continue
+            if number > last + 1:
+                for item in await load(last, number - 1):
+                    yield item
+                    last = sequence(item)
+            yield from_message(message)
+            last = number

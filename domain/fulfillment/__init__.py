@@ -1,0 +1,1 @@
+"""Fulfilment: shipments from the locations holding an order's stock, and their tracking."""

@@ -1,0 +1,45 @@
+"""An order's fulfilment status follows its lines; delivery of everything completes it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from domain.events.service import record_order_event
+from domain.fulfillment.models import Shipment, ShipmentStatus
+from domain.fulfillment.states import ARRIVED
+from domain.orders.models import FulfillmentStatus, Order, OrderLine, OrderStatus
+
+
+def fulfillment_status(lines: Sequence[OrderLine]) -> FulfillmentStatus:
+    ordered = sum(line.quantity for line in lines)
+    shipped = sum(line.quantity_shipped for line in lines)
+    if shipped == 0:
+        return FulfillmentStatus.UNFULFILLED
+    return FulfillmentStatus.FULFILLED if shipped >= ordered else (
+        FulfillmentStatus.PARTIALLY_FULFILLED)
+
+
+async def refresh_progress(conn: BaseDBAsyncClient, order: Order, *, actor: str) -> None:
+    """Recompute the fulfilment status, and complete the order once everything arrived.
+
+    The caller holds the order row's lock. Each change is an order event.
+    """
+    lines = await OrderLine.filter(order_id=order.id).using_db(conn)
+    status = fulfillment_status(lines)
+    if status != order.fulfillment_status:
+        order.fulfillment_status = status
+        await order.save(update_fields=["fulfillment_status", "updated_at"], using_db=conn)
+        await record_order_event(conn, order_id=order.id, type=f"ORDER_{status.value}",
+                                 actor=actor, message=f"Order {order.number} is "
+                                 f"{status.value.lower().replace('_', ' ')}")
+    if order.status is not OrderStatus.CONFIRMED or status is not FulfillmentStatus.FULFILLED:
+        return
+    shipments = await Shipment.filter(order_id=order.id).exclude(
+        status=ShipmentStatus.CANCELLED).using_db(conn)
+    if shipments and all(s.status in ARRIVED for s in shipments):
+        order.status = OrderStatus.COMPLETED
+        await order.save(update_fields=["status", "updated_at"], using_db=conn)
+        await record_order_event(conn, order_id=order.id, type="ORDER_COMPLETED", actor=actor,
+                                 message=f"Order {order.number} completed: every shipment arrived")

@@ -1,0 +1,1 @@
+"""Availability cache adapters: in-process (embedded default) and Redis (shared by processes)."""

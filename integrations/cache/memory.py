@@ -1,0 +1,38 @@
+"""The in-process availability cache of the embedded default, with a TTL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+
+class InMemoryAvailabilityCache:
+    def __init__(self, ttl: float = 30.0, max_entries: int = 100_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, dict[str, tuple[float, dict[str, Any]]]] = {}
+        self._size = 0
+
+    async def get_many(self, skus: Iterable[str], scope: str) -> dict[str, dict[str, Any]]:
+        now = time.monotonic()
+        found = {}
+        for sku in skus:
+            entry = self._entries.get(sku, {}).get(scope)
+            if entry is not None and entry[0] > now:
+                found[sku] = entry[1]
+        return found
+
+    async def set_many(self, values: dict[str, dict[str, Any]], scope: str) -> None:
+        if self._size + len(values) > self.max_entries:
+            self._entries.clear()  # crude, bounded: a full cache starts over
+            self._size = 0
+        expires = time.monotonic() + self.ttl
+        for sku, value in values.items():
+            scopes = self._entries.setdefault(sku, {})
+            self._size += scope not in scopes
+            scopes[scope] = (expires, value)
+
+    async def invalidate(self, skus: Iterable[str]) -> None:
+        for sku in skus:
+            self._size -= len(self._entries.pop(sku, {}))

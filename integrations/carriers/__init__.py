@@ -1,0 +1,1 @@
+"""Carrier adapters behind the carrier port of ``domain/fulfillment/ports.py``."""

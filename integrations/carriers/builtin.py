@@ -1,0 +1,100 @@
+"""The built-in carrier of the embedded default: flat rates, tracking entered by hand or pushed.
+
+Partners (a 3PL, a local courier) push tracking updates to
+``POST /webhooks/carriers/builtin`` with a signature header
+
+    X-OMS-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">
+
+keyed with ``OMS_CARRIER_WEBHOOK_SECRET``. The body is JSON:
+``{"events": [{"trackingNumber", "status", "occurredAt", "id"?, "description"?,
+"location"?}]}``; statuses use our names or common carrier words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.fulfillment.ports import CarrierEvent, InvalidSignature, Rate
+from domain.fulfillment.states import normalise_status
+
+SIGNATURE_HEADER = "x-oms-signature"
+
+
+class InvalidPayload(ValueError):
+    """A verified webhook whose body we cannot read."""
+
+
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
+    """The signature header value for a body: what partners compute to call us."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={ts},v1={digest}"
+
+
+class BuiltinCarrier:
+    code = "builtin"
+
+    def __init__(
+        self, *, rates: Mapping[str, Mapping[str, Decimal]],
+        delivery_days: Mapping[str, int] | None = None, webhook_secret: str | None = None,
+        tracking_url_template: str | None = None, tolerance_seconds: int = 300,
+    ) -> None:
+        self._rates = rates
+        self._days = delivery_days or {}
+        self._secret = webhook_secret
+        self._template = tracking_url_template
+        self._tolerance = tolerance_seconds
+
+    def rates(self, *, service: str | None, currency: str) -> list[Rate]:
+        found = [
+            Rate(self.code, name, prices[currency], currency, self._days.get(name))
+            for name, prices in self._rates.items()
+            if currency in prices and (service is None or name == service)
+        ]
+        return sorted(found, key=lambda r: r.amount)
+
+    def tracking_url(self, tracking_number: str) -> str | None:
+        return self._template.format(tracking_number=tracking_number) if self._template else None
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[CarrierEvent]:
+        self._verify(body, headers.get(SIGNATURE_HEADER, ""))
+        try:
+            payload = json.loads(body)
+            return [self._event(raw) for raw in payload["events"]]
+        except (ValueError, KeyError, TypeError) as error:
+            raise InvalidPayload(f"unreadable tracking update: {error}") from None
+
+    def _verify(self, body: bytes, header: str) -> None:
+        if not self._secret:
+            raise InvalidSignature("webhooks are off: OMS_CARRIER_WEBHOOK_SECRET is not set")
+        parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+        try:
+            timestamp = int(parts["t"])
+        except (KeyError, ValueError):
+            raise InvalidSignature("missing or malformed signature header") from None
+        if abs(time.time() - timestamp) > self._tolerance:
+            raise InvalidSignature("stale signature")
+        expected = sign(body, self._secret, timestamp).split("v1=", 1)[1]
+        if not hmac.compare_digest(expected, parts.get("v1", "")):
+            raise InvalidSignature("signature does not match")
+
+    @staticmethod
+    def _event(raw: dict[str, Any]) -> CarrierEvent:
+        status = normalise_status(str(raw["status"]))
+        if status is None:
+            raise ValueError(f"unknown status {raw['status']!r}")
+        occurred = datetime.fromisoformat(str(raw["occurredAt"]).replace("Z", "+00:00"))
+        if occurred.tzinfo is None:
+            occurred = occurred.replace(tzinfo=UTC)
+        return CarrierEvent(
+            tracking_number=str(raw["trackingNumber"]), status=status, occurred_at=occurred,
+            external_id=str(raw["id"]) if raw.get("id") is not None else None,
+            description=raw.get("description"), location=raw.get("location"),
+        )

@@ -1,0 +1,139 @@
+"""Live tracking over graphql-transport-ws: replay-then-live, resume, availability."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from httpx_ws import aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
+
+from domain.fulfillment import service as fulfillment
+from domain.fulfillment.models import ShipmentStatus
+from domain.fulfillment.tracking import TrackingUpdate, add_tracking_events
+from domain.inventory import service as inventory
+from domain.orders import lifecycle
+from tests import factories
+from tests.support import GraphQLClient, Subscriber
+
+ORDER_EVENTS = """subscription($id: ID!, $after: Int) { orderEvents(orderId: $id, after: $after)
+  { sequence type actor } }"""
+TRACKING = """subscription($n: String, $after: Int) {
+  shipmentTracking(trackingNumber: $n, after: $after) { sequence status description } }"""
+AVAILABILITY = """subscription($skus: [String!]!) { availabilityChanged(skus: $skus) {
+  sku available } }"""
+
+
+@asynccontextmanager
+async def subscriber(app: Any) -> AsyncIterator[Subscriber]:
+    transport = ASGIWebSocketTransport(app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://oms.test") as http,
+        aconnect_ws("http://oms.test/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        yield Subscriber(ws)
+
+
+async def _order_gid(api: GraphQLClient, number: str) -> str:
+    return (await api('query($n: String!) { order(number: $n) { id } }', {"n": number}))[
+        "order"]["id"]
+
+
+async def test_order_events_replay_then_stream_live(app: Any, api: GraphQLClient) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
+    order = await factories.place({"SHOE": 1})
+    gid = await _order_gid(api, order.number)  # type: ignore[attr-defined]
+    async with subscriber(app) as sub:
+        assert (await sub.init())["type"] == "connection_ack"
+        await sub.subscribe(ORDER_EVENTS, {"id": gid})
+        replayed = await sub.data(2)
+        assert [d["orderEvents"]["type"] for d in replayed] == ["ORDER_PLACED", "STOCK_RESERVED"]
+        await lifecycle.confirm_order(order_id=order.id, actor="staff:test")  # type: ignore[attr-defined]
+        live = await sub.data(1)
+        assert live[0]["orderEvents"] == {"sequence": 3, "type": "ORDER_CONFIRMED",
+                                          "actor": "staff:test"}
+
+
+async def test_resuming_after_3_sees_every_later_event_exactly_once(
+    app: Any, api: GraphQLClient,
+) -> None:
+    await factories.shop({"SHOE": {"a": 50}})
+    order = await factories.place({"SHOE": 1})
+    oid = order.id  # type: ignore[attr-defined]
+    for _ in range(2):  # events 3 to 6
+        await lifecycle.hold_order(order_id=oid, reason="check", actor="staff:test")
+        await lifecycle.release_order(order_id=oid, actor="staff:test")
+    await lifecycle.hold_order(order_id=oid, reason="check", actor="staff:test")  # 7
+    gid = await _order_gid(api, order.number)  # type: ignore[attr-defined]
+
+    async def keep_changing() -> None:
+        for _ in range(3):  # events 8 to 13, racing the subscription's set-up
+            await lifecycle.release_order(order_id=oid, actor="staff:test")
+            await lifecycle.hold_order(order_id=oid, reason="again", actor="staff:test")
+
+    async with subscriber(app) as sub:
+        await sub.init()
+        writer = asyncio.create_task(keep_changing())
+        await sub.subscribe(ORDER_EVENTS, {"id": gid, "after": 3})
+        received = await sub.data(10)
+        await writer
+        assert [d["orderEvents"]["sequence"] for d in received] == list(range(4, 14))
+        await lifecycle.confirm_order(order_id=oid, actor="staff:test")
+        assert (await sub.data(1))[0]["orderEvents"]["sequence"] == 14
+
+
+async def test_a_parcel_is_followed_by_its_tracking_number(app: Any, api: GraphQLClient) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
+    order = await factories.place({"SHOE": 1})
+    oid = order.id  # type: ignore[attr-defined]
+    await lifecycle.confirm_order(order_id=oid, actor="test")
+    carriers = app.state.services.carriers
+    shipment = await fulfillment.create_shipment(order_id=oid, carriers=carriers, actor="test")
+    await fulfillment.ship_shipment(shipment_id=shipment.id, tracking_number="PARCEL-1",
+                                    carriers=carriers, actor="test")
+    async with subscriber(app) as sub:
+        await sub.init()
+        await sub.subscribe(TRACKING, {"n": "PARCEL-1"})
+        assert (await sub.data(1))[0]["shipmentTracking"]["status"] == "IN_TRANSIT"
+        await add_tracking_events(shipment_id=shipment.id, actor="carrier:test", updates=[
+            TrackingUpdate(ShipmentStatus.OUT_FOR_DELIVERY, description="With the courier")])
+        assert (await sub.data(1))[0]["shipmentTracking"] == {
+            "sequence": 2, "status": "OUT_FOR_DELIVERY", "description": "With the courier"}
+
+
+async def test_availability_changes_are_pushed(app: Any, api: GraphQLClient) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
+    async with subscriber(app) as sub:
+        await sub.init(token=None)  # storefronts watch stock anonymously
+        await sub.subscribe(AVAILABILITY, {"skus": ["SHOE"]})
+        assert (await sub.data(1))[0]["availabilityChanged"] == {"sku": "SHOE", "available": 5}
+        await factories.place({"SHOE": 2})
+        assert (await sub.data(1))[0]["availabilityChanged"] == {"sku": "SHOE", "available": 3}
+        await inventory.adjust_stock(target=inventory.StockTarget("SHOE", "a"), delta=10,
+                                     reason="delivery", actor="test")
+        assert (await sub.data(1))[0]["availabilityChanged"]["available"] == 13
+
+
+async def test_subscriptions_check_who_is_asking(app: Any, api: GraphQLClient) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
+    order = await factories.place({"SHOE": 1})
+    gid = await _order_gid(api, order.number)  # type: ignore[attr-defined]
+    async with subscriber(app) as sub:
+        await sub.init(token=None)
+        await sub.subscribe(ORDER_EVENTS, {"id": gid})
+        message = await sub.next()
+        assert message["type"] in ("next", "error")
+        errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+        assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+    async with subscriber(app) as sub:
+        await sub.ws.send_json({"type": "connection_init",
+                                "payload": {"Authorization": "Bearer wrong"}})
+        closed = None
+        try:
+            await sub.ws.receive_json(timeout=5)
+        except Exception as error:  # the server closes the socket with 4403
+            closed = error
+        assert closed is not None and "4403" in repr(closed)
