@@ -16,7 +16,7 @@ from api.graphql.orders.types import OrderEvent
 from api.graphql.permissions import public, requires
 from api.graphql.relay import from_global_id
 from domain.events.models import OrderEvent as OrderEventModel
-from domain.events.ports import order_topic, shipment_topic, stock_topic
+from domain.events.ports import RESYNC, order_topic, shipment_topic, stock_topic
 from domain.events.stream import replay_then_live
 from domain.fulfillment.models import Shipment as ShipmentModel
 from domain.fulfillment.models import TrackingEvent as TrackingEventModel
@@ -110,5 +110,6 @@ class Subscription:
             for item in await changed(skus):
                 yield item
             async for message in live:
-                for item in await changed([message["sku"]]):
+                resync = message.get("kind") == RESYNC["kind"]
+                for item in await changed(skus if resync else [message["sku"]]):
                     yield item

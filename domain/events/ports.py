@@ -7,6 +7,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 Message = dict[str, Any]
+# Sent by a bus to its subscribers when messages may have been lost (e.g. after a reconnect).
+RESYNC: Message = {"kind": "resync"}
 
 
 class EventBus(Protocol):
@@ -14,7 +16,10 @@ class EventBus(Protocol):
         """Deliver a message to every current subscriber of the topic, in any process."""
 
     def subscribe(self, *topics: str) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
-        """Listen to topics; messages published after entering are yielded as they come."""
+        """Listen to topics; messages published after entering are yielded as they come.
+
+        A ``RESYNC`` message means some may have been lost: read the current state again.
+        """
 
     async def ping(self) -> None:
         """Raise if the bus cannot deliver right now."""

@@ -3,9 +3,9 @@
 The bus subscription is opened before the stored events are read, so an
 event committed while the subscriber is being set up is either in the
 replay or arrives live; whichever comes second is recognised by its
-sequence and skipped. A live event that skips ahead (a message lost while
-the bus was down, or relays publishing out of order) is filled in from the
-database first.
+sequence and skipped. A live event that skips ahead (relays publishing out
+of order) is filled in from the database first, and so is everything after
+the last one seen when the bus says messages may have been lost (``RESYNC``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from domain.events.ports import EventBus
+from domain.events.ports import RESYNC, EventBus
 
 T = TypeVar("T")
 Loader = Callable[[int, int | None], Awaitable[list[T]]]
@@ -30,6 +30,11 @@ async def replay_then_live(
             yield item
             last = sequence(item)
         async for message in live:
+            if message.get("kind") == RESYNC["kind"]:
+                for item in await load(last, None):
+                    yield item
+                    last = sequence(item)
+                continue
             number = int(message["sequence"])
             if number <= last:
                 continue

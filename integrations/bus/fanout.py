@@ -44,6 +44,11 @@ class Fanout:
         for queue in self._queues.get(topic, ()):
             queue.put_nowait(message)
 
+    def broadcast(self, message: Message) -> None:
+        """Tell every local subscriber once, whatever its topics."""
+        for queue in {q for queues in self._queues.values() for q in queues}:
+            queue.put_nowait(message)
+
 
 async def drain(queue: Queue) -> AsyncIterator[Message]:
     while True:

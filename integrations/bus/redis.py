@@ -2,8 +2,9 @@
 
 The listener reconnects by itself and subscribes again to every topic its
 local subscribers want. Messages published while it was away are not
-replayed by Redis; subscribers that resume by sequence fill such gaps from
-the database.
+replayed by Redis, so after reconnecting it tells every local subscriber to
+resynchronise (``RESYNC``): subscribers that follow sequences read what they
+missed from the database.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contextlib import asynccontextmanager, suppress
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
+from domain.events.ports import RESYNC
 from integrations.bus.fanout import Fanout, Message, Queue, drain
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ class RedisBus:
                     if topics:
                         await self._pubsub.subscribe(*topics)
                     self.reconnects += 1
+                    self._fanout.broadcast(RESYNC)
                     return
                 except (RedisError, OSError):
                     pass

@@ -1,13 +1,15 @@
 """The Redis availability cache: one hash per SKU (field = channel scope), with a TTL.
 
 Every failure is logged and treated as a miss, so the API keeps answering from
-the database while Redis is down.
+the database while Redis is down; after a failure the cache is skipped for a
+few seconds so that requests do not each wait for a connection timeout.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +18,7 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 PREFIX = "oms:avail:"
+BACKOFF_SECONDS = 5.0
 
 
 class RedisAvailabilityCache:
@@ -23,20 +26,33 @@ class RedisAvailabilityCache:
         self.ttl = ttl
         self._redis = aioredis.from_url(url, decode_responses=True, socket_timeout=1.0,
                                         socket_connect_timeout=1.0)
+        self._skip_until = 0.0
+
+    def _available(self) -> bool:
+        return time.monotonic() >= self._skip_until
+
+    def _failed(self, what: str, error: RedisError) -> None:
+        self._skip_until = time.monotonic() + BACKOFF_SECONDS
+        log.warning("availability cache %s (Redis: %s); skipping it for %.0fs", what, error,
+                    BACKOFF_SECONDS)
 
     async def get_many(self, skus: Iterable[str], scope: str) -> dict[str, dict[str, Any]]:
         wanted = list(skus)
+        if not self._available():
+            return {}
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for sku in wanted:
                     pipe.hget(PREFIX + sku, scope)
                 values = await pipe.execute()
         except RedisError as error:
-            log.warning("availability cache unavailable, reading the database: %s", error)
+            self._failed("unavailable, reading the database", error)
             return {}
         return {sku: json.loads(raw) for sku, raw in zip(wanted, values, strict=True) if raw}
 
     async def set_many(self, values: dict[str, dict[str, Any]], scope: str) -> None:
+        if not self._available():
+            return
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for sku, value in values.items():
@@ -44,7 +60,7 @@ class RedisAvailabilityCache:
                     pipe.expire(PREFIX + sku, self.ttl)
                 await pipe.execute()
         except RedisError as error:
-            log.warning("availability cache not updated: %s", error)
+            self._failed("not updated", error)
 
     async def invalidate(self, skus: Iterable[str]) -> None:
         keys = [PREFIX + sku for sku in skus]
@@ -53,7 +69,7 @@ class RedisAvailabilityCache:
         try:
             await self._redis.delete(*keys)
         except RedisError as error:
-            log.warning("availability cache not invalidated (the TTL bounds staleness): %s", error)
+            self._failed("not invalidated (the TTL bounds staleness)", error)
 
     async def close(self) -> None:
         await self._redis.aclose()

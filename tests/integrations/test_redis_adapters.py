@@ -1,0 +1,62 @@
+"""The Redis adapters against a Redis server the test owns, stopped and started again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from domain.events.ports import RESYNC
+from integrations.bus.redis import RedisBus
+from integrations.cache.redis import RedisAvailabilityCache
+from tests.conftest import REDIS_URL
+from tests.servers import RedisServer
+
+pytestmark = pytest.mark.skipif(
+    REDIS_URL is None, reason="needs Redis: runs in the OMS_TEST_REDIS_URL leg of .ci/run"
+)
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_the_bus_comes_back_after_a_restart_and_says_so(redis: RedisServer) -> None:
+    bus = RedisBus(redis.url)
+    try:
+        async with bus.subscribe("t1", "t2") as live:
+            await bus.publish("t1", {"n": 1})
+            await bus.publish("t2", {"n": 2})
+            assert [await asyncio.wait_for(anext(live), 5) for _ in range(2)] == [
+                {"n": 1}, {"n": 2}]
+            redis.stop()
+            with pytest.raises(Exception):  # noqa: B017 - any connection error
+                await bus.publish("t1", {"n": 3})
+            redis.start()
+            assert await asyncio.wait_for(anext(live), 20) == RESYNC
+            await bus.publish("t2", {"n": 4})
+            assert await asyncio.wait_for(anext(live), 5) == {"n": 4}
+    finally:
+        await bus.close()
+
+
+async def test_the_cache_misses_instead_of_failing_while_redis_is_down(
+    redis: RedisServer,
+) -> None:
+    cache = RedisAvailabilityCache(redis.url, ttl=30)
+    try:
+        await cache.set_many({"SKU": {"available": 3}}, "web")
+        assert await cache.get_many(["SKU", "OTHER"], "web") == {"SKU": {"available": 3}}
+        await cache.invalidate(["SKU"])
+        assert await cache.get_many(["SKU"], "web") == {}
+        redis.stop()
+        assert await cache.get_many(["SKU"], "web") == {}
+        await cache.set_many({"SKU": {"available": 1}}, "web")
+        await cache.invalidate(["SKU"])
+    finally:
+        await cache.close()

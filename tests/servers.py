@@ -1,0 +1,102 @@
+"""Real processes for tests that cross process boundaries: `oms serve` and redis-server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.support import ADMIN_TOKEN
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until(check: object, seconds: float, what: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            output = proc.stdout.read() if proc.stdout else ""
+            raise RuntimeError(f"{what} exited early:\n{output}")
+        try:
+            if check():  # type: ignore[operator]
+                return
+        except (httpx.TransportError, OSError):
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not become ready in {seconds}s")
+
+
+class Server:
+    def __init__(self, port: int, proc: subprocess.Popen) -> None:
+        self.port = port
+        self.proc = proc
+        self.url = f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def oms_server(*, database_url: str, redis_url: str | None) -> Iterator[Server]:
+    """`oms serve` in its own process, on the given database and Redis."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
+    env.update(OMS_DATABASE_URL=database_url, OMS_ADMIN_TOKEN=ADMIN_TOKEN,
+               OMS_VAR_DIR=tempfile.mkdtemp(prefix="oms-var-"), OMS_DB_POOL_MAX="10")
+    if redis_url:
+        env["OMS_REDIS_URL"] = redis_url
+    proc = subprocess.Popen([sys.executable, "-m", "api", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    .status_code == 200, 60, "oms serve", proc)
+        yield Server(port, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+class RedisServer:
+    """A redis-server the test owns, so it can stop and start it."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed")
+        self.binary = binary
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.dir = Path(tempfile.mkdtemp(prefix="oms-redis-"))
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+        def answers() -> bool:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+
+        _wait_until(answers, 20, "redis-server", self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
