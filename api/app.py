@@ -38,7 +38,7 @@ class Services:
 
     bus: EventBus
     relay: OutboxRelay
-    cache: AvailabilityCache
+    cache: AvailabilityCache | None
     carriers: dict[str, Carrier]
     unregister: Callable[[], None] = lambda: None
 
@@ -52,24 +52,22 @@ def make_carriers(settings: Settings) -> dict[str, Carrier]:
 
 async def start_services(settings: Settings) -> Services:
     """The bus, cache and relay of one process, from settings."""
-    bus: EventBus
-    cache: AvailabilityCache
-    if settings.redis_url:
-        bus = RedisBus(settings.redis_url)
-        cache = RedisAvailabilityCache(settings.redis_url, ttl=settings.availability_cache_ttl)
-    else:
-        bus = InMemoryBus()
-        cache = InMemoryAvailabilityCache(ttl=settings.availability_cache_ttl)
+    bus: EventBus = RedisBus(settings.redis_url) if settings.redis_url else InMemoryBus()
+    ttl = settings.availability_cache_ttl
+    cache: AvailabilityCache | None = None
+    if ttl > 0:
+        cache = (RedisAvailabilityCache(settings.redis_url, ttl=ttl) if settings.redis_url
+                 else InMemoryAvailabilityCache(ttl=ttl))
 
     async def forget_changed_stock(published: list[OutboxMessage]) -> None:
         skus = [m.payload["sku"] for m in published if m.payload.get("kind") == "stock_changed"]
-        if skus:
+        if skus and cache is not None:
             await cache.invalidate(skus)
 
     relay = OutboxRelay(bus, interval=settings.relay_interval,
                         after_publish=forget_changed_stock)
     # This process's own commits drop their SKUs from the cache before the caller hears back.
-    unregister = on_commit(cache.invalidate)
+    unregister = on_commit(cache.invalidate) if cache is not None else (lambda: None)
     relay.start()
     return Services(bus=bus, relay=relay, cache=cache, carriers=make_carriers(settings),
                     unregister=unregister)

@@ -31,48 +31,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import Api, percentile_ms, setup_catalogue
+
 CREATE = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
   order { number lines { sku quantity } } userErrors { code } } }"""
-
-
-class Api:
-    def __init__(self, client: httpx.AsyncClient, token: str) -> None:
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    async def __call__(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables},
-                                          headers=self.headers)
-        body = response.json()
-        if body.get("errors"):
-            raise RuntimeError(body["errors"])
-        return body["data"]
-
-
-async def setup_catalogue(api: Api, run: str, skus: int, units: int) -> list[str]:
-    """A channel served by two warehouses, and ``skus`` SKUs stocked at both."""
-    locations = [f"{run}-wh{i}" for i in (1, 2)]
-    for i, code in enumerate(locations):
-        await api("mutation($i: LocationCreateInput!) { locationCreate(input: $i) "
-                  "{ userErrors { message } } }",
-                  {"i": {"code": code, "name": code, "kind": "WAREHOUSE", "priority": i}})
-    await api("mutation($i: ChannelCreateInput!) { channelCreate(input: $i) "
-              "{ userErrors { message } } }",
-              {"i": {"code": run, "name": run, "kind": "WEB", "currency": "EUR",
-                     "locations": locations}})
-    names = [f"{run}-SKU{i}" for i in range(skus)]
-    for start in range(0, skus, 100):
-        chunk = names[start:start + 100]
-        await api("mutation($i: ProductCreateInput!) { productCreate(input: $i) "
-                  "{ userErrors { message } } }",
-                  {"i": {"name": f"{run} product {start}", "variants": [
-                      {"sku": sku, "price": "9.90", "currency": "EUR"} for sku in chunk]}})
-    for sku in names:
-        for code in locations:
-            await api("mutation($i: InventorySetInput!) { inventorySet(input: $i) "
-                      "{ userErrors { message } } }",
-                      {"i": {"sku": sku, "location": code, "onHand": units // 2}})
-    return names
 
 
 async def place_orders(api: Api, channel: str, skus: list[str], *, clients: int, orders: int,
@@ -129,13 +91,6 @@ async def oversold(api: Api, skus: list[str], ordered: Counter[str]) -> int:
         total += sum(max(0, level["reserved"] - level["onHand"]) for level in levels)
         total += abs(reserved - ordered.get(sku, 0))
     return total
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
 
 
 async def statements_per_order(database_url: str, channel: str, skus: list[str]) -> float:
@@ -232,9 +187,9 @@ async def main() -> None:
         "elapsed_s": round(result["elapsed"], 3),
         "orders_per_second": round(orders_per_second, 1),
         "requests_per_second": round(len(result["latencies"]) / result["elapsed"], 1),
-        "latency_ms": {"p50": _percentile(result["latencies"], 0.50),
-                       "p95": _percentile(result["latencies"], 0.95),
-                       "p99": _percentile(result["latencies"], 0.99),
+        "latency_ms": {"p50": percentile_ms(result["latencies"], 0.50),
+                       "p95": percentile_ms(result["latencies"], 0.95),
+                       "p99": percentile_ms(result["latencies"], 0.99),
                        "mean": round(statistics.fmean(result["latencies"]) * 1000, 2)
                        if result["latencies"] else None},
         "oversold": lost,

@@ -1,0 +1,104 @@
+"""Shared pieces of the benchmarks: an API client, catalogue set-up, percentiles, load loops."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient, token: str | None) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        response = await self.client.post("/graphql", headers=self.headers,
+                                          json={"query": query, "variables": variables or {}})
+        body = response.json()
+        if body.get("errors"):
+            raise RuntimeError(body["errors"])
+        return body["data"]
+
+
+async def setup_catalogue(api: Api, run: str, skus: int, units: int) -> list[str]:
+    """A channel (code = run) served by two warehouses, and ``skus`` SKUs stocked at both."""
+    locations = [f"{run}-wh{i}" for i in (1, 2)]
+    for i, code in enumerate(locations):
+        await api("mutation($i: LocationCreateInput!) { locationCreate(input: $i) "
+                  "{ userErrors { message } } }",
+                  {"i": {"code": code, "name": code, "kind": "WAREHOUSE", "priority": i}})
+    await api("mutation($i: ChannelCreateInput!) { channelCreate(input: $i) "
+              "{ userErrors { message } } }",
+              {"i": {"code": run, "name": run, "kind": "WEB", "currency": "EUR",
+                     "locations": locations}})
+    names = [f"{run}-SKU{i}" for i in range(skus)]
+    for start in range(0, skus, 100):
+        chunk = names[start:start + 100]
+        await api("mutation($i: ProductCreateInput!) { productCreate(input: $i) "
+                  "{ userErrors { message } } }",
+                  {"i": {"name": f"{run} product {start}", "variants": [
+                      {"sku": sku, "price": "9.90", "currency": "EUR"} for sku in chunk]}})
+    for sku in names:
+        for code in locations:
+            await api("mutation($i: InventorySetInput!) { inventorySet(input: $i) "
+                      "{ userErrors { message } } }",
+                      {"i": {"sku": sku, "location": code, "onHand": units // 2}})
+    return names
+
+
+def percentile_ms(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+
+async def closed_loop(
+    call: Callable[[], Awaitable[None]], *, clients: int, seconds: float
+) -> dict[str, Any]:
+    """``clients`` loops calling as fast as answers come, for ``seconds``."""
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def loop() -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                await call()
+            except Exception:  # counted, and the loop goes on
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    return {"requests_per_second": round(len(latencies) / elapsed, 1),
+            "p50_ms": percentile_ms(latencies, 0.5), "p99_ms": percentile_ms(latencies, 0.99),
+            "errors": errors}
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process and its children (uvicorn workers), in KiB."""
+    total = 0
+    for candidate in [pid, *_children(pid)]:
+        for line in Path(f"/proc/{candidate}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        for child in children:
+            found += [int(child), *_children(int(child))]
+    return found

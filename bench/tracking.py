@@ -1,0 +1,147 @@
+"""Live tracking under load: N websocket subscribers follow one parcel while events are added.
+
+Starts nothing itself: give it one or more running servers (on PostgreSQL and
+Redis to spread subscribers over processes). Subscribers connect round-robin
+to the servers; events are added through the first server's API. Prints one
+JSON object: delivery latency p50/p99 (from sending the mutation that commits
+the event to each subscriber receiving it: an upper bound on commit-to-client),
+memory per subscriber (server RSS before and after connecting, with --pid),
+events lost (must be 0), and, as the baseline measured in the same run, the
+latency of the plain Starlette endpoint /healthz.
+
+    python bench/tracking.py --url http://127.0.0.1:8000 --url http://127.0.0.1:8001 \
+        --token $OMS_ADMIN_TOKEN --subscribers 1000 --events 20 --pid <server pid> ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import Api, closed_loop, percentile_ms, rss_kib, setup_catalogue
+
+TRACKING = """subscription($n: String) { shipmentTracking(trackingNumber: $n)
+  { sequence status description } }"""
+TRACK = """mutation($s: ID!, $status: ShipmentStatus!, $d: String) {
+  shipmentTrackingEventAdd(input: {shipmentId: $s, status: $status, description: $d}) {
+    userErrors { code message } } }"""
+
+
+async def shipped_parcel(api: Api, run: str) -> str:
+    """An order placed, confirmed and shipped; returns the shipment ID (tracking = run)."""
+    skus = await setup_catalogue(api, run, 1, 10)
+    order = (await api("mutation($i: OrderCreateInput!) { orderCreate(input: $i) { order { id } "
+                       "userErrors { message } } }",
+                       {"i": {"channel": run, "email": "bench@example.com",
+                              "lines": [{"sku": skus[0], "quantity": 1}]}}))["orderCreate"]
+    gid = order["order"]["id"]
+    await api("mutation($id: ID!) { orderConfirm(id: $id) { userErrors { code } } }", {"id": gid})
+    sid = (await api("mutation($o: ID!) { shipmentCreate(input: {orderId: $o}) "
+                     "{ shipment { id } } }", {"o": gid}))["shipmentCreate"]["shipment"]["id"]
+    await api("mutation($s: ID!, $t: String) { shipmentShip(input: {shipmentId: $s, "
+              "trackingNumber: $t}) { userErrors { code } } }", {"s": sid, "t": run})
+    return sid
+
+
+class Follower:
+    def __init__(self, url: str, token: str, tracking: str) -> None:
+        self.url = url.replace("http", "ws", 1) + "/graphql"
+        self.token = token
+        self.tracking = tracking
+        self.received: dict[int, float] = {}
+        self.ready = asyncio.Event()
+
+    async def run(self, expected: int) -> None:
+        async with websockets.connect(self.url, subprotocols=["graphql-transport-ws"],
+                                      max_queue=None, open_timeout=60) as ws:
+            await ws.send(json.dumps({"type": "connection_init",
+                                      "payload": {"Authorization": f"Bearer {self.token}"}}))
+            json.loads(await ws.recv())
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+                "query": TRACKING, "variables": {"n": self.tracking}}}))
+            while len(self.received) < expected:
+                message = json.loads(await ws.recv())
+                if message["type"] == "ping":
+                    await ws.send(json.dumps({"type": "pong"}))
+                    continue
+                if message["type"] != "next":
+                    raise RuntimeError(message)
+                event = message["payload"]["data"]["shipmentTracking"]
+                self.received[event["sequence"]] = time.perf_counter()
+                if event["sequence"] == 1:
+                    self.ready.set()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", action="append", required=True, help="a server; repeatable")
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--interval", type=float, default=0.2, help="seconds between events")
+    parser.add_argument("--pid", type=int, action="append", default=[],
+                        help="server process ids, for memory per subscriber")
+    parser.add_argument("--timeout", type=float, default=60)
+    args = parser.parse_args()
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+    run = f"t{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(base_url=args.url[0], timeout=60) as client:
+        api = Api(client, args.token)
+        sid = await shipped_parcel(api, run)
+        memory_before = sum(rss_kib(pid) for pid in args.pid)
+        followers = [Follower(args.url[i % len(args.url)], args.token, run)
+                     for i in range(args.subscribers)]
+        expected = args.events + 1  # the dispatch event, then the ones added here
+        tasks = [asyncio.create_task(f.run(expected)) for f in followers]
+        for start in range(0, len(followers), 100):  # connect in waves
+            await asyncio.wait_for(asyncio.gather(*(f.ready.wait()
+                                                    for f in followers[start:start + 100])),
+                                   args.timeout)
+        memory_after = sum(rss_kib(pid) for pid in args.pid)
+        sent: dict[int, float] = {}
+        statuses = ["OUT_FOR_DELIVERY", "IN_TRANSIT"]
+        for n in range(args.events):
+            sent[n + 2] = time.perf_counter()
+            await api(TRACK, {"s": sid, "status": statuses[n % 2], "d": f"scan {n}"})
+            await asyncio.sleep(args.interval)
+        done, pending = await asyncio.wait(tasks, timeout=args.timeout)
+        for task in pending:
+            task.cancel()
+        failed = [t.exception() for t in done if t.exception() is not None]
+        async with httpx.AsyncClient(base_url=args.url[0]) as plain:
+            baseline = await closed_loop(lambda: plain.get("/healthz"), clients=10, seconds=2)
+
+    latencies = [f.received[seq] - at for f in followers for seq, at in sent.items()
+                 if seq in f.received]
+    lost = sum(1 for f in followers for seq in range(1, expected + 1) if seq not in f.received)
+    p50 = percentile_ms(latencies, 0.5)
+    print(json.dumps({
+        "subscribers": args.subscribers, "servers": len(args.url), "events": args.events,
+        "deliveries": len(latencies), "events_lost": lost,
+        "subscriber_failures": len(failed) + len(pending),
+        "latency_ms": {"p50": p50, "p99": percentile_ms(latencies, 0.99)},
+        "memory_per_subscriber_kib": round((memory_after - memory_before) / args.subscribers, 1)
+        if args.pid else None,
+        "baseline": {"plain_starlette_healthz": baseline},
+        "ratio_p50_delivery_to_p50_healthz": round(p50 / baseline["p50_ms"], 2)
+        if p50 and baseline["p50_ms"] else None,
+    }, indent=2))
+    if lost:
+        raise SystemExit("events were lost")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
