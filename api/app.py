@@ -16,18 +16,22 @@ from api import database
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.settings import Settings
-from api.webhooks import carrier_webhook
+from api.webhooks import carrier_webhook, payment_webhook
 from domain.events.models import OutboxMessage
 from domain.events.ports import EventBus
 from domain.events.relay import OutboxRelay
 from domain.events.service import on_commit
 from domain.fulfillment.ports import Carrier
 from domain.inventory.ports import AvailabilityCache
+from domain.payments.flows import CapturePolicy
+from domain.payments.ports import PaymentGateway
 from integrations.bus.memory import InMemoryBus
 from integrations.bus.redis import RedisBus
 from integrations.cache.memory import InMemoryAvailabilityCache
 from integrations.cache.redis import RedisAvailabilityCache
 from integrations.carriers.builtin import BuiltinCarrier
+from integrations.payments.manual import ManualGateway
+from integrations.payments.stripe import StripeGateway
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,8 @@ class Services:
     relay: OutboxRelay
     cache: AvailabilityCache | None
     carriers: dict[str, Carrier]
+    gateways: dict[str, PaymentGateway]
+    capture_policy: CapturePolicy
     unregister: Callable[[], None] = lambda: None
 
 
@@ -48,6 +54,15 @@ def make_carriers(settings: Settings) -> dict[str, Carrier]:
                              webhook_secret=settings.carrier_webhook_secret,
                              tracking_url_template=settings.tracking_url_template)
     return {builtin.code: builtin}
+
+
+def make_gateways(settings: Settings) -> dict[str, PaymentGateway]:
+    gateways: dict[str, PaymentGateway] = {"manual": ManualGateway()}
+    if settings.stripe_api_key:
+        gateways["stripe"] = StripeGateway(api_key=settings.stripe_api_key,
+                                           webhook_secret=settings.stripe_webhook_secret,
+                                           api_base=settings.stripe_api_base)
+    return gateways
 
 
 async def start_services(settings: Settings) -> Services:
@@ -70,7 +85,8 @@ async def start_services(settings: Settings) -> Services:
     unregister = on_commit(cache.invalidate) if cache is not None else (lambda: None)
     relay.start()
     return Services(bus=bus, relay=relay, cache=cache, carriers=make_carriers(settings),
-                    unregister=unregister)
+                    gateways=make_gateways(settings),
+                    capture_policy=CapturePolicy(settings.capture_policy), unregister=unregister)
 
 
 async def stop_services(services: Services) -> None:
@@ -124,6 +140,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
             Route("/webhooks/carriers/{carrier}", carrier_webhook, methods=["POST"]),
+            Route("/webhooks/stripe", payment_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -14,6 +14,8 @@ from domain.events.models import OrderEvent
 from domain.fulfillment.models import Shipment, ShipmentLine, TrackingEvent
 from domain.inventory.models import StockLevel
 from domain.orders.models import Allocation, Order, OrderLine
+from domain.payments.models import Payment
+from domain.returns.models import Return, ReturnLine
 
 M = TypeVar("M", bound=Model)
 
@@ -68,3 +70,8 @@ class Loaders:
         self.shipments_by_order = grouped(Shipment, "order_id", "id")
         self.shipment_lines_by_shipment = grouped(ShipmentLine, "shipment_id", "id")
         self.tracking_by_shipment = grouped(TrackingEvent, "shipment_id", "sequence")
+        self.payment_by_id = by_id(Payment)
+        self.payments_by_order = grouped(Payment, "order_id", "id")
+        self.return_by_id = by_id(Return)
+        self.returns_by_order = grouped(Return, "order_id", "id")
+        self.return_lines_by_return = grouped(ReturnLine, "return_id", "id")

@@ -74,6 +74,10 @@ class Settings:
     carrier_webhook_secret: str | None = None
     tracking_url_template: str | None = None
     availability_cache_ttl: int = 30
+    stripe_api_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    capture_policy: str = "manual"
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -85,6 +89,10 @@ class Settings:
             )
         if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss"):
             raise ConfigurationError("OMS_REDIS_URL must start with redis:// or rediss://")
+        if self.capture_policy not in ("manual", "confirmation", "first_shipment"):
+            raise ConfigurationError(
+                "OMS_CAPTURE_POLICY must be manual, confirmation or first_shipment"
+            )
         if not 1 <= self.db_pool_min <= self.db_pool_max:
             raise ConfigurationError("Pool sizes need 1 <= OMS_DB_POOL_MIN <= OMS_DB_POOL_MAX")
 
@@ -125,4 +133,8 @@ class Settings:
             carrier_webhook_secret=env.get("OMS_CARRIER_WEBHOOK_SECRET") or None,
             tracking_url_template=env.get("OMS_TRACKING_URL_TEMPLATE") or None,
             availability_cache_ttl=_int(env, "OMS_AVAILABILITY_CACHE_TTL", 30),
+            stripe_api_key=env.get("OMS_STRIPE_API_KEY") or None,
+            stripe_webhook_secret=env.get("OMS_STRIPE_WEBHOOK_SECRET") or None,
+            stripe_api_base=env.get("OMS_STRIPE_API_BASE") or None,
+            capture_policy=env.get("OMS_CAPTURE_POLICY") or "manual",
         )

@@ -13,6 +13,8 @@ from domain.fulfillment.tracking import (
     add_tracking_events,
     shipments_by_tracking_number,
 )
+from domain.payments.events import apply_gateway_event
+from domain.payments.ports import InvalidWebhook
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000
@@ -56,3 +58,19 @@ async def carrier_webhook(request: Request) -> JSONResponse:
     if unmatched:
         log.info("carrier %s sent updates for unknown tracking numbers %s", code, unmatched)
     return JSONResponse({"applied": applied, "unmatched": unmatched})
+
+
+async def payment_webhook(request: Request) -> JSONResponse:
+    """Stripe's webhook: verified against the raw body, each event id applied once."""
+    gateway = request.app.state.services.gateways.get("stripe")
+    if gateway is None:
+        return JSONResponse({"error": "stripe is not configured"}, status_code=404)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return JSONResponse({"error": "body too large"}, status_code=413)
+    try:
+        event = gateway.parse_webhook(body, request.headers)
+    except InvalidWebhook as error:
+        return JSONResponse({"error": f"invalid signature: {error}"}, status_code=400)
+    outcome = await apply_gateway_event(provider="stripe", event=event)
+    return JSONResponse({"event": event.event_id, "outcome": outcome})

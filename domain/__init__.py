@@ -10,6 +10,8 @@ MODEL_MODULES = [
     "domain.customers.models",
     "domain.orders.models",
     "domain.fulfillment.models",
+    "domain.payments.models",
+    "domain.returns.models",
     "domain.events.models",
     "domain.idempotency.models",
 ]

@@ -12,6 +12,8 @@ DomainError
  ├── StockBelowReserved      on hand would drop below what orders hold
  ├── InvalidTransition       a state machine forbids the move
  ├── QuantityExceedsRemaining  shipping or returning more than is left
+ ├── PaymentFailed           the gateway declined, or did not answer
+ ├── AlreadyRefunded         more refunded than remains refundable
  ├── IdempotencyKeyReused    a key already used for a different request
  └── DomainErrors            several of the above, collected before failing
 
@@ -129,6 +131,23 @@ class QuantityExceedsRemaining(DomainError):
         super().__init__(f"{what}: {requested} requested, {remaining} remaining", field=field)
         self.requested = requested
         self.remaining = remaining
+
+
+class PaymentFailed(DomainError):
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class AlreadyRefunded(DomainError):
+    def __init__(self, requested: object, refundable: object, currency: str,
+                 *, field: Sequence[str] | None = ("amount",)) -> None:
+        super().__init__(
+            f"{requested} {currency} asked, only {refundable} {currency} remains refundable",
+            field=field,
+        )
+        self.requested = requested
+        self.refundable = refundable
 
 
 class IdempotencyKeyReused(DomainError):

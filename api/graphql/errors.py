@@ -52,6 +52,8 @@ ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
     (d.InvalidTransition, ErrorCode.INVALID_TRANSITION),
     (d.QuantityExceedsRemaining, ErrorCode.QUANTITY_EXCEEDS_REMAINING),
     (d.IdempotencyKeyReused, ErrorCode.IDEMPOTENCY_KEY_REUSED),
+    (d.PaymentFailed, ErrorCode.PAYMENT_FAILED),
+    (d.AlreadyRefunded, ErrorCode.ALREADY_REFUNDED),
     (d.InvalidInput, ErrorCode.INVALID_INPUT),
 ]
 

@@ -24,8 +24,10 @@ from api.graphql.limits import limit_extensions
 from api.graphql.node import resolve_node
 from api.graphql.orders.mutations import OrderMutations
 from api.graphql.orders.queries import OrderQueries
+from api.graphql.payments.mutations import PaymentMutations
 from api.graphql.permissions import public
 from api.graphql.relay import Node
+from api.graphql.returns.mutations import ReturnMutations
 from api.graphql.subscriptions import Subscription
 from api.settings import Settings
 
@@ -42,7 +44,9 @@ Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries)
 )
 Mutation = merge_types(
-    "Mutation", (CatalogMutations, InventoryMutations, OrderMutations, FulfillmentMutations)
+    "Mutation",
+    (CatalogMutations, InventoryMutations, OrderMutations, FulfillmentMutations,
+     PaymentMutations, ReturnMutations),
 )
 
 

@@ -78,3 +78,35 @@ async def idempotent(
 
 class _KeyTaken(Exception):
     """A concurrent request claimed the key first; read its result instead."""
+
+
+async def remembered(
+    *,
+    key: IdempotencyKey | None,
+    operation: str,
+    request: Any,
+    run: Callable[[], Awaitable[T]],
+    encode: Callable[[T], dict[str, Any]],
+    decode: Callable[[dict[str, Any]], Awaitable[T]],
+) -> T:
+    """Idempotency for flows that span transactions and a gateway call (payments).
+
+    A stored key replays its result; otherwise the flow runs and its result is
+    stored under the key afterwards. The flow itself must be safe to repeat
+    (gateway calls carry their own idempotency keys), since two concurrent
+    requests with a new key both run it.
+    """
+    if key is None:
+        return await run()
+    digest = request_hash(operation, request)
+    existing = await IdempotencyRecord.get_or_none(client=key.client, key=key.key)
+    if existing is not None:
+        if existing.operation != operation or existing.request_hash != digest:
+            raise IdempotencyKeyReused(key.key)
+        return await decode(existing.result)
+    result = await run()
+    await IdempotencyRecord.bulk_create(
+        [IdempotencyRecord(client=key.client, key=key.key, operation=operation,
+                           request_hash=digest, result=encode(result))],
+        ignore_conflicts=True)
+    return result

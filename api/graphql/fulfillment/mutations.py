@@ -16,6 +16,7 @@ from api.graphql.ids import optional_pk, pk_of
 from api.graphql.permissions import requires
 from domain.fulfillment import service, tracking
 from domain.fulfillment.models import Shipment as ShipmentModel
+from domain.payments.flows import after_shipment
 
 
 @strawberry.input
@@ -125,11 +126,18 @@ class FulfillmentMutations:
                          description="Dispatch a shipment: its units leave stock.")
     async def shipment_ship(self, info: Info, input: ShipmentShipInput) -> ShipmentShipPayload:
         ctx = info.context
-        return await _run(ShipmentShipPayload, lambda: service.ship_shipment(
-            shipment_id=pk_of(input.shipment_id, "Shipment", field=("shipmentId",)),
-            tracking_number=input.tracking_number, carrier=input.carrier,
-            service=input.service, carriers=ctx.services.carriers, actor=ctx.actor(),
-            idempotency=ctx.idempotency(input.idempotency_key)))
+
+        async def call() -> ShipmentModel:
+            shipment = await service.ship_shipment(
+                shipment_id=pk_of(input.shipment_id, "Shipment", field=("shipmentId",)),
+                tracking_number=input.tracking_number, carrier=input.carrier,
+                service=input.service, carriers=ctx.services.carriers, actor=ctx.actor(),
+                idempotency=ctx.idempotency(input.idempotency_key))
+            await after_shipment(shipment=shipment, gateways=ctx.services.gateways,
+                                 policy=ctx.services.capture_policy, actor=ctx.actor())
+            return shipment
+
+        return await _run(ShipmentShipPayload, call)
 
     @strawberry.mutation(extensions=requires(Permission.FULFILLMENT_WRITE),
                          description="Record a tracking update for a shipment.")

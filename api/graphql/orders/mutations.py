@@ -10,14 +10,17 @@ from strawberry.types import Info
 
 from api.auth import Permission
 from api.graphql.common import AddressInput
-from api.graphql.errors import UserError, attempt
+from api.graphql.errors import UserError, attempt, user_errors
 from api.graphql.orders.types import Order
+from api.graphql.payments.types import Payment
 from api.graphql.permissions import requires
 from api.graphql.relay import from_global_id
 from domain.errors import NotFound
 from domain.orders import lifecycle
-from domain.orders.capture import LineRequest, OrderRequest, create_order
+from domain.orders.capture import LineRequest, OrderRequest
 from domain.orders.models import Order as OrderModel
+from domain.payments import flows
+from domain.payments.flows import PaymentChoice, place_order
 
 
 @strawberry.input
@@ -42,12 +45,24 @@ class OrderCreateInput:
     external_id: str | None = strawberry.field(
         default=None, description="The order's id in the selling channel; unique per channel."
     )
+    payment: PaymentInput | None = strawberry.field(
+        default=None, description="Open the order's payment at once (e.g. Stripe card).")
     idempotency_key: str | None = None
+
+
+@strawberry.input
+class PaymentInput:
+    provider: str = strawberry.field(description="manual or stripe")
+    method: str
 
 
 @strawberry.type
 class OrderCreatePayload:
     order: Order | None
+    payment: Payment | None = strawberry.field(
+        description="The payment opened with the order, when one was asked for.")
+    client_secret: str | None = strawberry.field(
+        description="For Stripe: what the browser or app confirms the payment with.")
     user_errors: list[UserError]
 
 
@@ -115,19 +130,32 @@ class OrderMutations:
             shipping_method=input.shipping_method, pickup_location=input.pickup_location,
             po_number=input.po_number, external_id=input.external_id,
         )
-        order, errors = await attempt(create_order(
-            request=request, actor=info.context.actor(),
+        services = info.context.services
+        choice = PaymentChoice(input.payment.provider, input.payment.method) \
+            if input.payment else None
+        checkout, errors = await attempt(place_order(
+            request=request, payment=choice, gateways=services.gateways,
+            actor=info.context.actor(),
             idempotency=info.context.idempotency(input.idempotency_key),
-            carriers=info.context.services.carriers,
+            carriers=services.carriers,
         ))
-        return OrderCreatePayload(order=Order.from_model(order) if order else None,
-                                  user_errors=errors)
+        if checkout is None:
+            return OrderCreatePayload(order=None, payment=None, client_secret=None,
+                                      user_errors=errors)
+        if checkout.payment_error is not None:
+            errors = user_errors(checkout.payment_error)
+        payment = checkout.payment
+        return OrderCreatePayload(
+            order=Order.from_model(checkout.order),
+            payment=Payment.from_model(payment) if payment else None,
+            client_secret=payment.client_secret if payment else None, user_errors=errors)
 
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE))
     async def order_confirm(self, info: Info, id: strawberry.ID) -> OrderConfirmPayload:
         ctx = info.context
-        return await _lifecycle(OrderConfirmPayload, id, lambda pk: lifecycle.confirm_order(
-            order_id=pk, actor=ctx.actor(), idempotency=ctx.idempotency(None)))
+        return await _lifecycle(OrderConfirmPayload, id, lambda pk: flows.confirm_order(
+            order_id=pk, actor=ctx.actor(), idempotency=ctx.idempotency(None),
+            gateways=ctx.services.gateways, policy=ctx.services.capture_policy))
 
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE))
     async def order_hold(self, info: Info, id: strawberry.ID, reason: str) -> OrderHoldPayload:
@@ -147,5 +175,6 @@ class OrderMutations:
         self, info: Info, id: strawberry.ID, reason: str | None = None
     ) -> OrderCancelPayload:
         ctx = info.context
-        return await _lifecycle(OrderCancelPayload, id, lambda pk: lifecycle.cancel_order(
-            order_id=pk, reason=reason, actor=ctx.actor(), idempotency=ctx.idempotency(None)))
+        return await _lifecycle(OrderCancelPayload, id, lambda pk: flows.cancel_order(
+            order_id=pk, reason=reason, actor=ctx.actor(), idempotency=ctx.idempotency(None),
+            gateways=ctx.services.gateways))

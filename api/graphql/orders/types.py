@@ -12,7 +12,9 @@ from tortoise.queryset import QuerySet
 from api.graphql.catalog.types import Channel, Location, Variant
 from api.graphql.common import Address, FulfillmentStatus, Money, OrderStatus, PaymentStatus
 from api.graphql.fulfillment.types import Shipment
+from api.graphql.payments.types import Payment
 from api.graphql.relay import Connection, Node, connection, decode_cursor, page_size, to_global_id
+from api.graphql.returns.types import Return
 from domain.customers.models import Customer as CustomerModel
 from domain.events.models import OrderEvent as OrderEventModel
 from domain.orders import models
@@ -162,6 +164,16 @@ class Order(Node):
     async def shipments(self, info: Info) -> list[Shipment]:
         rows = await info.context.loaders.shipments_by_order.load(self.pk)
         return [Shipment.from_model(row) for row in rows]
+
+    @strawberry.field
+    async def payments(self, info: Info) -> list[Payment]:
+        rows = await info.context.loaders.payments_by_order.load(self.pk)
+        return [Payment.from_model(row) for row in rows]
+
+    @strawberry.field
+    async def returns(self, info: Info) -> list[Return]:
+        rows = await info.context.loaders.returns_by_order.load(self.pk)
+        return [Return.from_model(row, self.currency) for row in rows]
 
     @strawberry.field(description="The order's audit trail, oldest first.")
     async def events(self, info: Info) -> list[OrderEvent]:

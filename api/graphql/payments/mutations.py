@@ -1,0 +1,125 @@
+"""Payment mutations: paymentCreate, paymentCapture, paymentRefund."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+from strawberry.types import Info
+
+from api.auth import Permission
+from api.graphql.errors import UserError, attempt
+from api.graphql.ids import pk_of
+from api.graphql.payments.types import Payment
+from api.graphql.permissions import requires
+from domain.idempotency.service import remembered
+from domain.payments import models, service
+
+
+@strawberry.input
+class PaymentCreateInput:
+    order_id: strawberry.ID
+    provider: str = strawberry.field(description="manual or stripe")
+    method: str = strawberry.field(
+        description="card, alipay, wechat_pay (stripe); cash_on_delivery, bank_transfer, "
+        "invoice (manual)")
+
+
+@strawberry.type
+class PaymentCreatePayload:
+    payment: Payment | None
+    client_secret: str | None = strawberry.field(
+        description="For Stripe: confirm the payment with it in the browser or app.")
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class PaymentCaptureInput:
+    payment_id: strawberry.ID
+    amount: Decimal | None = strawberry.field(
+        default=None, description="Defaults to what remains authorised (or owed).")
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class PaymentCapturePayload:
+    payment: Payment | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class PaymentRefundInput:
+    payment_id: strawberry.ID
+    amount: Decimal
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class PaymentRefundPayload:
+    payment: Payment | None
+    user_errors: list[UserError]
+
+
+def _encode(payment: models.Payment) -> dict[str, int]:
+    return {"payment": payment.id}
+
+
+async def _decode(result: dict[str, int]) -> models.Payment:
+    return await models.Payment.get(id=result["payment"])
+
+
+@strawberry.type
+class PaymentMutations:
+    @strawberry.mutation(extensions=requires(Permission.PAYMENTS_WRITE),
+                         description="Open a payment for an order (again, after one failed).")
+    async def payment_create(self, info: Info, input: PaymentCreateInput) -> PaymentCreatePayload:
+        ctx = info.context
+
+        async def run() -> models.Payment:
+            return await service.start_payment(
+                order_id=pk_of(input.order_id, "Order", field=("orderId",)),
+                provider=input.provider, method=input.method,
+                gateways=ctx.services.gateways, actor=ctx.actor())
+
+        payment, errors = await attempt(run())
+        return PaymentCreatePayload(
+            payment=Payment.from_model(payment) if payment else None,
+            client_secret=payment.client_secret if payment else None, user_errors=errors)
+
+    @strawberry.mutation(extensions=requires(Permission.PAYMENTS_WRITE),
+                         description="Capture an authorised payment, or record money received.")
+    async def payment_capture(
+        self, info: Info, input: PaymentCaptureInput
+    ) -> PaymentCapturePayload:
+        ctx = info.context
+
+        async def run() -> models.Payment:
+            pk = pk_of(input.payment_id, "Payment", field=("paymentId",))
+            return await remembered(
+                key=ctx.idempotency(input.idempotency_key), operation="paymentCapture",
+                request=[pk, input.amount], encode=_encode, decode=_decode,
+                run=lambda: service.capture_payment(payment_id=pk, amount=input.amount,
+                                                    gateways=ctx.services.gateways,
+                                                    actor=ctx.actor()))
+
+        payment, errors = await attempt(run())
+        return PaymentCapturePayload(payment=Payment.from_model(payment) if payment else None,
+                                     user_errors=errors)
+
+    @strawberry.mutation(extensions=requires(Permission.PAYMENTS_WRITE),
+                         description="Refund captured money; never more than remains.")
+    async def payment_refund(self, info: Info, input: PaymentRefundInput) -> PaymentRefundPayload:
+        ctx = info.context
+
+        async def run() -> models.Payment:
+            pk = pk_of(input.payment_id, "Payment", field=("paymentId",))
+            return await remembered(
+                key=ctx.idempotency(input.idempotency_key), operation="paymentRefund",
+                request=[pk, input.amount], encode=_encode, decode=_decode,
+                run=lambda: service.refund_payment(payment_id=pk, amount=input.amount,
+                                                   gateways=ctx.services.gateways,
+                                                   actor=ctx.actor()))
+
+        payment, errors = await attempt(run())
+        return PaymentRefundPayload(payment=Payment.from_model(payment) if payment else None,
+                                    user_errors=errors)

@@ -1,0 +1,169 @@
+"""Return mutations: request, approve, decline, receive, refund, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from api.auth import Permission
+from api.graphql.errors import UserError, attempt
+from api.graphql.ids import pk_of
+from api.graphql.permissions import requires
+from api.graphql.returns.types import Return
+from domain.idempotency.service import remembered
+from domain.orders.models import Order as OrderModel
+from domain.returns import models, service
+
+
+@strawberry.input
+class ReturnLineInput:
+    order_line_id: strawberry.ID
+    quantity: int
+    reason: str | None = None
+
+
+@strawberry.input
+class ReturnRequestInput:
+    order_id: strawberry.ID
+    lines: list[ReturnLineInput]
+
+
+@strawberry.input
+class ReturnReceiveLineInput:
+    order_line_id: strawberry.ID
+    quantity: int
+    restock: bool = strawberry.field(description="Back to sellable stock; false: written off.")
+
+
+@strawberry.input
+class ReturnReceiveInput:
+    return_id: strawberry.ID
+    location_id: strawberry.ID
+    lines: list[ReturnReceiveLineInput]
+
+
+@strawberry.input
+class ReturnRefundInput:
+    return_id: strawberry.ID
+    include_shipping: bool = False
+    amount: Decimal | None = strawberry.field(
+        default=None, description="Defaults to the received lines' paid value.")
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class ReturnRequestPayload:
+    return_: Return | None = strawberry.field(name="return")
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ReturnApprovePayload:
+    return_: Return | None = strawberry.field(name="return")
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ReturnDeclinePayload:
+    return_: Return | None = strawberry.field(name="return")
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ReturnReceivePayload:
+    return_: Return | None = strawberry.field(name="return")
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ReturnRefundPayload:
+    return_: Return | None = strawberry.field(name="return")
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ReturnCancelPayload:
+    return_: Return | None = strawberry.field(name="return")
+    user_errors: list[UserError]
+
+
+P = TypeVar("P", ReturnRequestPayload, ReturnApprovePayload, ReturnDeclinePayload,
+            ReturnReceivePayload, ReturnRefundPayload, ReturnCancelPayload)
+
+
+async def _run(payload: type[P], call: Callable[[], Awaitable[models.Return]]) -> P:
+    async def guarded() -> models.Return:
+        return await call()
+
+    found, errors = await attempt(guarded())
+    if found is None:
+        return payload(return_=None, user_errors=errors)
+    order = await OrderModel.get(id=found.order_id)
+    return payload(return_=Return.from_model(found, order.currency), user_errors=errors)
+
+
+def _return_pk(gid: str, field: str = "returnId") -> int:
+    return pk_of(gid, "Return", field=(field,))
+
+
+@strawberry.type
+class ReturnMutations:
+    @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
+    async def return_request(self, info: Info, input: ReturnRequestInput) -> ReturnRequestPayload:
+        ctx = info.context
+        return await _run(ReturnRequestPayload, lambda: service.request_return(
+            order_id=pk_of(input.order_id, "Order", field=("orderId",)),
+            lines=[service.ReturnLineRequest(
+                pk_of(ln.order_line_id, "OrderLine", field=("lines", str(i), "orderLineId")),
+                ln.quantity, ln.reason) for i, ln in enumerate(input.lines)],
+            actor=ctx.actor()))
+
+    @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
+    async def return_approve(self, info: Info, id: strawberry.ID) -> ReturnApprovePayload:
+        return await _run(ReturnApprovePayload, lambda: service.approve_return(
+            return_id=_return_pk(id, "id"), actor=info.context.actor()))
+
+    @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
+    async def return_decline(
+        self, info: Info, id: strawberry.ID, reason: str
+    ) -> ReturnDeclinePayload:
+        return await _run(ReturnDeclinePayload, lambda: service.decline_return(
+            return_id=_return_pk(id, "id"), reason=reason, actor=info.context.actor()))
+
+    @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
+    async def return_cancel(self, info: Info, id: strawberry.ID) -> ReturnCancelPayload:
+        return await _run(ReturnCancelPayload, lambda: service.cancel_return(
+            return_id=_return_pk(id, "id"), actor=info.context.actor()))
+
+    @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE),
+                         description="Receive returned units; restocked ones are sellable again.")
+    async def return_receive(self, info: Info, input: ReturnReceiveInput) -> ReturnReceivePayload:
+        return await _run(ReturnReceivePayload, lambda: service.receive_return(
+            return_id=_return_pk(input.return_id),
+            location_id=pk_of(input.location_id, "Location", field=("locationId",)),
+            lines=[service.ReceivedLine(
+                pk_of(ln.order_line_id, "OrderLine", field=("lines", str(i), "orderLineId")),
+                ln.quantity, ln.restock) for i, ln in enumerate(input.lines)],
+            actor=info.context.actor()))
+
+    @strawberry.mutation(extensions=requires(Permission.PAYMENTS_WRITE),
+                         description="Refund a received return through the order's gateway.")
+    async def return_refund(self, info: Info, input: ReturnRefundInput) -> ReturnRefundPayload:
+        ctx = info.context
+
+        async def call() -> models.Return:
+            pk = _return_pk(input.return_id)
+            return await remembered(
+                key=ctx.idempotency(input.idempotency_key), operation="returnRefund",
+                request=[pk, input.include_shipping, input.amount],
+                encode=lambda r: {"return": r.id},
+                decode=lambda r: models.Return.get(id=r["return"]),
+                run=lambda: service.refund_return(
+                    return_id=pk, amount=input.amount, include_shipping=input.include_shipping,
+                    gateways=ctx.services.gateways, actor=ctx.actor()))
+
+        return await _run(ReturnRefundPayload, call)

@@ -1,0 +1,1 @@
+"""Payments: authorisations, captures, voids and refunds through a gateway port."""

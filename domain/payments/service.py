@@ -1,0 +1,301 @@
+"""Money through a gateway, never twice (DESIGN rule 3).
+
+Every gateway call follows one pattern: write the intent (a PENDING
+operation with a deterministic idempotency key) and commit; call the gateway
+outside any transaction; record the outcome in a new transaction. If the
+gateway does not answer, the operation stays PENDING and the next attempt
+(by the caller, or the sweep) repeats it with the same key, which the
+gateway applies once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from domain.errors import (
+    AlreadyRefunded,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PaymentFailed,
+)
+from domain.events.service import record_order_event
+from domain.money import parse_price, quantize
+from domain.orders.lifecycle import lock_order
+from domain.orders.models import Order, OrderStatus
+from domain.payments.models import (
+    OperationKind,
+    OperationStatus,
+    Payment,
+    PaymentOperation,
+    PaymentState,
+)
+from domain.payments.ports import (
+    GatewayDeclined,
+    GatewayResult,
+    GatewayUnavailable,
+    PaymentGateway,
+)
+from domain.payments.status import TRANSITIONS, derive
+from domain.uow import unit_of_work
+
+log = logging.getLogger(__name__)
+Gateways = Mapping[str, PaymentGateway]
+
+
+async def sync_order_payment_status(conn: BaseDBAsyncClient, order: Order, *, actor: str) -> None:
+    """Set the order's payment status from its payments; the order row is locked."""
+    payments = await Payment.filter(order_id=order.id).using_db(conn)
+    status = derive(payments, order.total)
+    if status == order.payment_status:
+        return
+    if status not in TRANSITIONS[order.payment_status]:
+        raise InvalidTransition("Order payment", order.number or str(order.id),
+                                order.payment_status, status)
+    order.payment_status = status
+    await order.save(update_fields=["payment_status", "updated_at"], using_db=conn)
+    await record_order_event(conn, order_id=order.id, type=f"PAYMENT_STATUS_{status.value}",
+                             actor=actor, message=f"Order {order.number} is "
+                             f"{status.value.lower().replace('_', ' ')}")
+
+
+def _gateway(gateways: Gateways, name: str) -> PaymentGateway:
+    gateway = gateways.get(name)
+    if gateway is None:
+        raise InvalidInput(f"Unknown payment provider {name!r} (configured: "
+                           f"{', '.join(sorted(gateways)) or 'none'})", field=("provider",))
+    return gateway
+
+
+async def _intend(
+    payment_id: int, kind: OperationKind, amount: Decimal, *, return_id: int | None = None,
+    check: Callable[[BaseDBAsyncClient, Payment], Awaitable[None]] | None = None,
+) -> PaymentOperation:
+    """Write the intent to call (or find the unfinished one to repeat) and commit it."""
+    async with unit_of_work() as conn:
+        payment = await Payment.filter(id=payment_id).select_for_update().using_db(conn).first()
+        if payment is None:
+            raise NotFound("Payment", str(payment_id), field=("paymentId",))
+        unfinished = await PaymentOperation.filter(
+            payment_id=payment_id, kind=kind, status=OperationStatus.PENDING, return_id=return_id,
+        ).using_db(conn).first()
+        if unfinished is not None:
+            return unfinished  # the same call again, with the same key
+        if check is not None:
+            await check(conn, payment)
+        attempt = await PaymentOperation.filter(payment_id=payment_id, kind=kind).using_db(
+            conn).count() + 1
+        return await PaymentOperation.create(
+            payment_id=payment_id, kind=kind, amount=amount, return_id=return_id,
+            idempotency_key=f"oms-payment-{payment_id}-{kind.value.lower()}-{attempt}",
+            using_db=conn)
+
+
+async def _settle(
+    operation: PaymentOperation, result: GatewayResult | None, error: str | None, *, actor: str,
+) -> Payment:
+    """Record a call's outcome, and what it means for the payment and the order."""
+    async with unit_of_work() as conn:
+        payment = await Payment.get(id=operation.payment_id, using_db=conn)
+        order = await lock_order(conn, payment.order_id)
+        payment = await Payment.filter(id=payment.id).select_for_update().using_db(conn).get()
+        op = await PaymentOperation.filter(id=operation.id).using_db(conn).get()
+        if op.status is not OperationStatus.PENDING:
+            return payment  # settled already, by a webhook or another attempt
+        op.status = OperationStatus.FAILED if error else OperationStatus.SUCCEEDED
+        op.error = error[:500] if error else None
+        op.settled_at = datetime.now(UTC)
+        if result is not None and op.kind is OperationKind.REFUND:
+            op.psp_reference = result.reference
+        await op.save(using_db=conn)
+        verb = op.kind.value.lower()
+        if error:
+            if op.kind is OperationKind.AUTHORIZE:
+                payment.state = PaymentState.FAILED
+                await payment.save(update_fields=["state", "updated_at"], using_db=conn)
+            await record_order_event(conn, order_id=order.id, type="PAYMENT_FAILED", actor=actor,
+                                     message=f"Payment {payment.id}: {verb} failed: {error}")
+            await sync_order_payment_status(conn, order, actor=actor)
+            return payment
+        _apply_success(payment, op, result)
+        await payment.save(using_db=conn)
+        amount = quantize(op.amount, payment.currency)
+        await record_order_event(
+            conn, order_id=order.id, type=f"PAYMENT_{_past(op.kind)}", actor=actor,
+            message=f"Payment {payment.id} ({payment.provider}): {_past(op.kind).lower()}"
+                    + (f" {amount} {payment.currency}" if op.kind is not OperationKind.VOID
+                       else ""))
+        await sync_order_payment_status(conn, order, actor=actor)
+        return payment
+
+
+def _past(kind: OperationKind) -> str:
+    return {OperationKind.AUTHORIZE: "STARTED", OperationKind.CAPTURE: "CAPTURED",
+            OperationKind.VOID: "VOIDED", OperationKind.REFUND: "REFUNDED"}[kind]
+
+
+def _apply_success(payment: Payment, op: PaymentOperation, result: GatewayResult | None) -> None:
+    if op.kind is OperationKind.AUTHORIZE and result is not None:
+        payment.psp_reference = result.reference
+        payment.client_secret = result.client_secret
+        if result.amount_captured:
+            payment.captured_amount = result.amount_captured
+            payment.state = PaymentState.CAPTURED
+        elif result.amount_authorized:
+            payment.authorized_amount = result.amount_authorized
+            payment.state = PaymentState.AUTHORIZED
+    elif op.kind is OperationKind.CAPTURE:
+        payment.captured_amount += op.amount
+        payment.state = PaymentState.CAPTURED
+    elif op.kind is OperationKind.VOID:
+        payment.state = PaymentState.VOIDED
+    elif op.kind is OperationKind.REFUND:
+        payment.refunded_amount += op.amount
+        if payment.refunded_amount >= payment.captured_amount:
+            payment.state = PaymentState.REFUNDED
+
+
+def _request(
+    operation: PaymentOperation, payment: Payment, gateway: PaymentGateway
+) -> Callable[[str], Awaitable[GatewayResult]]:
+    """The gateway call an operation stands for, given its idempotency key."""
+    reference = payment.psp_reference or ""
+    if operation.kind is OperationKind.AUTHORIZE:
+        return lambda key: gateway.authorize(
+            amount=payment.amount, currency=payment.currency, method=payment.method, key=key,
+            metadata={"order_id": str(payment.order_id), "payment_id": str(payment.id)})
+    if operation.kind is OperationKind.CAPTURE:
+        return lambda key: gateway.capture(reference=reference, amount=operation.amount,
+                                           currency=payment.currency, key=key)
+    if operation.kind is OperationKind.VOID:
+        return lambda key: gateway.void(reference=reference, key=key)
+    return lambda key: gateway.refund(reference=reference, amount=operation.amount,
+                                      currency=payment.currency, key=key)
+
+
+async def _call(
+    operation: PaymentOperation, payment: Payment, gateway: PaymentGateway, *, actor: str
+) -> Payment:
+    """Call the gateway with the operation's key, then settle; unknown outcomes stay pending."""
+    try:
+        result = await _request(operation, payment, gateway)(operation.idempotency_key)
+    except GatewayDeclined as declined:
+        await _settle(operation, None, str(declined), actor=actor)
+        raise PaymentFailed(f"{gateway.name} declined: {declined}") from None
+    except GatewayUnavailable as unavailable:
+        log.warning("payment operation %s left pending: %s", operation.id, unavailable)
+        raise PaymentFailed(f"{gateway.name} did not answer ({unavailable}); retrying later "
+                            "repeats the same request", retryable=True) from None
+    return await _settle(operation, result, None, actor=actor)
+
+
+async def start_payment(
+    *, order_id: int, provider: str, method: str, gateways: Gateways, actor: str,
+) -> Payment:
+    """Open a payment for the order's total; with Stripe, the client secret confirms it."""
+    gateway = _gateway(gateways, provider)
+    if method not in gateway.methods():
+        raise InvalidInput(f"{provider} takes {', '.join(sorted(gateway.methods()))}",
+                           field=("method",))
+    async with unit_of_work() as conn:
+        order = await lock_order(conn, order_id)
+        if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+            raise InvalidTransition("Order", order.number or str(order.id), order.status, "paid")
+        open_payments = await Payment.filter(order_id=order.id).exclude(
+            state__in=[PaymentState.FAILED, PaymentState.VOIDED]).using_db(conn).count()
+        if open_payments:
+            raise InvalidInput(f"Order {order.number} already has an open payment",
+                               field=("orderId",))
+        payment = await Payment.create(order_id=order.id, provider=provider, method=method,
+                                       currency=order.currency, amount=order.total,
+                                       using_db=conn)
+    operation = await _intend(payment.id, OperationKind.AUTHORIZE, order.total)
+    return await _call(operation, payment, gateway, actor=actor)
+
+
+async def capture_payment(
+    *, payment_id: int, amount: Decimal | str | None, gateways: Gateways, actor: str,
+) -> Payment:
+    """Capture an authorised payment (or record money received, for manual payments).
+
+    Without an amount, what remains of the authorisation (or of the order total).
+    """
+    payment = await Payment.get_or_none(id=payment_id)
+    if payment is None:
+        raise NotFound("Payment", str(payment_id), field=("paymentId",))
+    gateway = _gateway(gateways, payment.provider)
+    wanted = (parse_price(amount, payment.currency, field=("amount",))
+              if amount is not None else None)
+
+    async def check(_: BaseDBAsyncClient, locked: Payment) -> None:
+        if locked.state not in (PaymentState.AUTHORIZED, PaymentState.PENDING,
+                                PaymentState.CAPTURED) or (
+                locked.provider != "manual" and locked.state is not PaymentState.AUTHORIZED):
+            raise InvalidTransition("Payment", str(locked.id), locked.state, "CAPTURED")
+
+    ceiling = (payment.authorized_amount if payment.provider != "manual"
+               else payment.amount) - payment.captured_amount
+    capture = wanted if wanted is not None else ceiling
+    if capture <= 0 or capture > ceiling:
+        raise InvalidInput(f"Between 0 and {quantize(ceiling, payment.currency)} "
+                           f"{payment.currency} can be captured", field=("amount",))
+    operation = await _intend(payment.id, OperationKind.CAPTURE, capture, check=check)
+    return await _call(operation, payment, gateway, actor=actor)
+
+
+async def refund_payment(
+    *, payment_id: int, amount: Decimal | str, gateways: Gateways, actor: str,
+    return_id: int | None = None,
+) -> Payment:
+    """Refund captured money; never more than captured minus refunded (ALREADY_REFUNDED)."""
+    payment = await Payment.get_or_none(id=payment_id)
+    if payment is None:
+        raise NotFound("Payment", str(payment_id), field=("paymentId",))
+    gateway = _gateway(gateways, payment.provider)
+    amount = parse_price(amount, payment.currency, field=("amount",))
+
+    async def check(conn: BaseDBAsyncClient, locked: Payment) -> None:
+        in_flight = sum((op.amount for op in await PaymentOperation.filter(
+            payment_id=locked.id, kind=OperationKind.REFUND,
+            status=OperationStatus.PENDING).using_db(conn)), Decimal(0))
+        refundable = locked.captured_amount - locked.refunded_amount - in_flight
+        if amount <= 0 or amount > refundable:
+            raise AlreadyRefunded(quantize(amount, locked.currency),
+                                  quantize(max(refundable, Decimal(0)), locked.currency),
+                                  locked.currency)
+
+    operation = await _intend(payment.id, OperationKind.REFUND, amount, return_id=return_id,
+                              check=check)
+    return await _call(operation, payment, gateway, actor=actor)
+
+
+async def void_open_payments(*, order_id: int, gateways: Gateways, actor: str) -> None:
+    """After a cancellation: void every payment not captured yet."""
+    for payment in await Payment.filter(order_id=order_id,
+                                        state__in=[PaymentState.AUTHORIZED, PaymentState.PENDING]):
+        gateway = _gateway(gateways, payment.provider)
+        operation = await _intend(payment.id, OperationKind.VOID, Decimal(0))
+        await _call(operation, payment, gateway, actor=actor)
+
+
+async def retry_pending(*, gateways: Gateways, older_than: timedelta, actor: str) -> int:
+    """The sweep: repeat every call whose outcome was never recorded, with its own key."""
+    cutoff = datetime.now(UTC) - older_than
+    pending = await PaymentOperation.filter(status=OperationStatus.PENDING,
+                                            created_at__lt=cutoff).prefetch_related("payment")
+    settled = 0
+    for op in pending:
+        gateway = gateways.get(op.payment.provider)
+        if gateway is None:
+            continue
+        try:
+            await _call(op, op.payment, gateway, actor=actor)
+            settled += 1
+        except PaymentFailed as failure:
+            log.info("sweep: payment operation %s: %s", op.id, failure.message)
+    return settled

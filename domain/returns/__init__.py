@@ -1,0 +1,1 @@
+"""Returns (RMA): request, approve or decline, receive with or without restock, refund."""

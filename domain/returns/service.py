@@ -1,0 +1,304 @@
+"""Returns: what may come back, receiving it (restocked or written off), and the refund.
+
+Quantities never exceed what was shipped minus what is returned or already
+asked for in open returns. The refund is computed from the returned lines'
+paid prices (plus shipping when asked), may be overridden by an explicit
+amount no larger than what remains refundable, and goes through the order's
+gateway. The return row is locked before the refund is written, so two
+refunds of one return at once make exactly one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from domain import validation as v
+from domain.catalog.models import Location
+from domain.errors import (
+    AlreadyRefunded,
+    DomainError,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    QuantityExceedsRemaining,
+    UnknownLocation,
+    raise_all,
+)
+from domain.events.service import record_order_event, record_stock_changed
+from domain.inventory.models import MovementKind
+from domain.inventory.service import locked_stock_level, move
+from domain.money import parse_price, quantize
+from domain.orders.lifecycle import lock_order
+from domain.orders.models import FulfillmentStatus, Order, OrderLine
+from domain.payments.models import OperationKind, OperationStatus, Payment, PaymentOperation
+from domain.payments.service import Gateways, refund_payment
+from domain.returns.models import Return, ReturnLine, ReturnStatus
+from domain.uow import unit_of_work
+
+R = ReturnStatus
+TRANSITIONS: dict[ReturnStatus, frozenset[ReturnStatus]] = {
+    R.REQUESTED: frozenset({R.APPROVED, R.DECLINED, R.CANCELLED}),
+    R.APPROVED: frozenset({R.RECEIVED, R.CANCELLED}),
+    R.RECEIVED: frozenset({R.REFUNDED}),
+    R.DECLINED: frozenset(),
+    R.REFUNDED: frozenset(),
+    R.CANCELLED: frozenset(),
+}
+OPEN = (R.REQUESTED, R.APPROVED)
+
+
+@dataclass(frozen=True)
+class ReturnLineRequest:
+    order_line_id: int
+    quantity: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceivedLine:
+    order_line_id: int
+    quantity: int
+    restock: bool
+
+
+async def _lock_return(conn: BaseDBAsyncClient, return_id: int) -> tuple[Return, Order]:
+    found = await Return.get_or_none(id=return_id, using_db=conn)
+    if found is None:
+        raise NotFound("Return", str(return_id), field=("returnId",))
+    order = await lock_order(conn, found.order_id)
+    locked = await Return.filter(id=return_id).select_for_update().using_db(conn).get()
+    return locked, order
+
+
+def _check(current: ReturnStatus, target: ReturnStatus, return_id: int) -> None:
+    if target not in TRANSITIONS[current]:
+        raise InvalidTransition("Return", str(return_id), current, target)
+
+
+async def request_return(
+    *, order_id: int, lines: Sequence[ReturnLineRequest], actor: str
+) -> Return:
+    """Ask to return shipped units; more than remains is QUANTITY_EXCEEDS_REMAINING."""
+    if not lines:
+        raise InvalidInput("A return needs at least one line", field=("lines",))
+    async with unit_of_work() as conn:
+        order = await lock_order(conn, order_id)
+        order_lines = {ln.id: ln for ln in await OrderLine.filter(order_id=order.id).using_db(conn)}
+        pending: dict[int, int] = defaultdict(int)
+        for rl in await ReturnLine.filter(return___order_id=order.id,
+                                          return___status__in=list(OPEN)).using_db(conn):
+            pending[rl.order_line_id] += rl.quantity
+        errors: list[DomainError] = []
+        seen: set[int] = set()
+        for i, req in enumerate(lines):
+            at = ("lines", str(i))
+            line = order_lines.get(req.order_line_id)
+            if line is None:
+                errors.append(NotFound("Order line", str(req.order_line_id),
+                                       field=(*at, "orderLineId")))
+                continue
+            if line.id in seen:
+                errors.append(InvalidInput("Each line may appear once", field=(*at, "orderLineId")))
+                continue
+            seen.add(line.id)
+            try:
+                v.quantity(req.quantity, field=(*at, "quantity"))
+                v.text(req.reason, field=(*at, "reason"), max_length=500)
+            except DomainError as error:
+                errors.append(error)
+                continue
+            left = line.quantity_shipped - line.quantity_returned - pending[line.id]
+            if req.quantity > left:
+                errors.append(QuantityExceedsRemaining(f"{line.sku} returnable", req.quantity,
+                                                       max(left, 0), field=(*at, "quantity")))
+        raise_all(errors)
+        created = await Return.create(order_id=order.id, using_db=conn)
+        await ReturnLine.bulk_create([
+            ReturnLine(return_id=created.id, order_line_id=req.order_line_id,
+                       quantity=req.quantity, reason=v.text(req.reason, field=("reason",),
+                                                            max_length=500))
+            for req in lines], using_db=conn)
+        units = sum(req.quantity for req in lines)
+        await record_order_event(conn, order_id=order.id, type="RETURN_REQUESTED", actor=actor,
+                                 message=f"Return {created.id} of {units} unit(s) requested")
+    return created
+
+
+async def _transition(return_id: int, target: ReturnStatus, *, actor: str,
+                      reason: str | None = None) -> Return:
+    async with unit_of_work() as conn:
+        found, order = await _lock_return(conn, return_id)
+        _check(found.status, target, found.id)
+        found.status = target
+        if target is R.DECLINED:
+            found.decline_reason = reason
+        await found.save(using_db=conn)
+        why = f": {reason}" if reason else ""
+        await record_order_event(conn, order_id=order.id, type=f"RETURN_{target.value}",
+                                 actor=actor, message=f"Return {found.id} "
+                                 f"{target.value.lower()}{why}")
+    return found
+
+
+async def approve_return(*, return_id: int, actor: str) -> Return:
+    return await _transition(return_id, R.APPROVED, actor=actor)
+
+
+async def decline_return(*, return_id: int, reason: str, actor: str) -> Return:
+    why = v.required_text(reason, field=("reason",), max_length=500)
+    return await _transition(return_id, R.DECLINED, actor=actor, reason=why)
+
+
+async def cancel_return(*, return_id: int, actor: str) -> Return:
+    return await _transition(return_id, R.CANCELLED, actor=actor)
+
+
+async def receive_return(
+    *, return_id: int, location_id: int, lines: Sequence[ReceivedLine], actor: str
+) -> Return:
+    """Receive returned units at a location: restocked units go back on hand (ledger rows),
+    damaged ones are recorded only. Lines left out were not received."""
+    async with unit_of_work() as conn:
+        found, order = await _lock_return(conn, return_id)
+        _check(found.status, R.RECEIVED, found.id)
+        location = await Location.get_or_none(id=location_id, using_db=conn)
+        if location is None:
+            raise UnknownLocation(str(location_id), field=("locationId",))
+        return_lines = {rl.order_line_id: rl for rl in
+                        await ReturnLine.filter(return_id=found.id).using_db(conn)}
+        errors: list[DomainError] = []
+        for i, got in enumerate(lines):
+            rl = return_lines.get(got.order_line_id)
+            at = ("lines", str(i))
+            if rl is None:
+                errors.append(NotFound("Return line", str(got.order_line_id),
+                                       field=(*at, "orderLineId")))
+            elif not 0 <= got.quantity <= rl.quantity:
+                errors.append(QuantityExceedsRemaining("received", got.quantity, rl.quantity,
+                                                       field=(*at, "quantity")))
+        if not lines:
+            errors.append(InvalidInput("Say what was received", field=("lines",)))
+        raise_all(errors)
+        skus: list[str] = []
+        for got in lines:
+            rl = return_lines[got.order_line_id]
+            line = await OrderLine.get(id=got.order_line_id, using_db=conn)
+            rl.quantity_received = got.quantity
+            rl.quantity_restocked = got.quantity if got.restock else 0
+            await rl.save(using_db=conn)
+            line.quantity_returned += got.quantity
+            await line.save(update_fields=["quantity_returned"], using_db=conn)
+            if got.restock and got.quantity and line.variant_id is not None:
+                variant = await line.variant.using_db(conn)  # type: ignore[union-attr]
+                level = await locked_stock_level(variant, location, conn)
+                await move(conn, level, kind=MovementKind.RESTOCK, on_hand=got.quantity,
+                           reference=f"return:{found.id}", actor=actor,
+                           reason="returned in sellable condition")
+                skus.append(line.sku)
+        found.status = R.RECEIVED
+        await found.save(using_db=conn)
+        restocked = sum(g.quantity for g in lines if g.restock)
+        received = sum(g.quantity for g in lines)
+        await record_order_event(
+            conn, order_id=order.id, type="RETURN_RECEIVED", actor=actor,
+            message=f"Return {found.id}: {received} unit(s) received at {location.code}, "
+                    f"{restocked} restocked, {received - restocked} written off")
+        await _refresh_returned_status(conn, order, actor=actor)
+        await record_stock_changed(conn, skus)
+    return found
+
+
+async def _refresh_returned_status(conn: BaseDBAsyncClient, order: Order, *, actor: str) -> None:
+    lines = await OrderLine.filter(order_id=order.id).using_db(conn)
+    returned = sum(ln.quantity_returned for ln in lines)
+    if not returned:
+        return
+    status = (FulfillmentStatus.RETURNED if returned >= sum(ln.quantity for ln in lines)
+              else FulfillmentStatus.PARTIALLY_RETURNED)
+    if status != order.fulfillment_status:
+        order.fulfillment_status = status
+        await order.save(update_fields=["fulfillment_status", "updated_at"], using_db=conn)
+        await record_order_event(conn, order_id=order.id, type=f"ORDER_{status.value}",
+                                 actor=actor, message=f"Order {order.number} is "
+                                 f"{status.value.lower().replace('_', ' ')}")
+
+
+async def refund_value(found: Return, order: Order, *, include_shipping: bool,
+                       conn: BaseDBAsyncClient | None = None) -> Decimal:
+    """What the received units were paid (line totals pro rata), plus shipping if asked."""
+    total = Decimal(0)
+    for rl in await ReturnLine.filter(return_id=found.id).using_db(conn):
+        line = await OrderLine.get(id=rl.order_line_id, using_db=conn)
+        total += line.total * rl.quantity_received / line.quantity
+    if include_shipping:
+        total += order.shipping_total
+    return quantize(total, order.currency)
+
+
+async def refund_return(
+    *, return_id: int, amount: Decimal | str | None = None, include_shipping: bool = False,
+    gateways: Gateways, actor: str,
+) -> Return:
+    """Refund a received return through the order's gateway, once.
+
+    The refund is claimed (a pending payment operation keyed to the return)
+    while the return row is locked; a repeated call repeats that same
+    operation, so the gateway refunds once however often it is asked.
+    """
+    async with unit_of_work() as conn:
+        found, order = await _lock_return(conn, return_id)
+        if found.status is R.REFUNDED:
+            raise AlreadyRefunded(found.refund_total, 0, order.currency, field=("returnId",))
+        _check(found.status, R.REFUNDED, found.id)
+        claimed = await PaymentOperation.filter(
+            return_id=found.id, kind=OperationKind.REFUND, status=OperationStatus.PENDING,
+        ).using_db(conn).first()
+        if claimed is None:
+            claimed = await _claim_refund(conn, found, order, amount=amount,
+                                          include_shipping=include_shipping)
+    await refund_payment(payment_id=claimed.payment_id, amount=claimed.amount,
+                         gateways=gateways, actor=actor, return_id=found.id)
+    async with unit_of_work() as conn:
+        found, order = await _lock_return(conn, return_id)
+        if found.status is not R.REFUNDED:
+            found.status = R.REFUNDED
+            await found.save(using_db=conn)
+            await record_order_event(conn, order_id=order.id, type="RETURN_REFUNDED", actor=actor,
+                                     message=f"Return {found.id} refunded "
+                                     f"{quantize(claimed.amount, order.currency)} "
+                                     f"{order.currency}")
+    return found
+
+
+async def _claim_refund(
+    conn: BaseDBAsyncClient, found: Return, order: Order, *, amount: Decimal | str | None,
+    include_shipping: bool,
+) -> PaymentOperation:
+    computed = await refund_value(found, order, include_shipping=include_shipping, conn=conn)
+    value = parse_price(amount, order.currency, field=("amount",)) if amount is not None \
+        else computed
+    payment = await Payment.filter(order_id=order.id, captured_amount__gt=0).order_by(
+        "id").select_for_update().using_db(conn).first()
+    in_flight = Decimal(0)
+    if payment is not None:
+        in_flight = sum((op.amount for op in await PaymentOperation.filter(
+            payment_id=payment.id, kind=OperationKind.REFUND,
+            status=OperationStatus.PENDING).using_db(conn)), Decimal(0))
+    refundable = (payment.captured_amount - payment.refunded_amount - in_flight
+                  if payment is not None else Decimal(0))
+    if payment is None or value <= 0 or value > refundable:
+        raise AlreadyRefunded(quantize(value, order.currency),
+                              quantize(max(refundable, Decimal(0)), order.currency),
+                              order.currency)
+    found.refund_total = value
+    found.refund_shipping = include_shipping
+    await found.save(using_db=conn)
+    attempt = await PaymentOperation.filter(return_id=found.id).using_db(conn).count() + 1
+    return await PaymentOperation.create(
+        payment_id=payment.id, kind=OperationKind.REFUND, amount=value, return_id=found.id,
+        idempotency_key=f"oms-return-{found.id}-refund-{attempt}", using_db=conn)

@@ -1,0 +1,1 @@
+"""Payment gateway adapters behind the port of ``domain/payments/ports.py``."""
