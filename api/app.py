@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,6 +27,7 @@ from domain.fulfillment.ports import Carrier
 from domain.inventory.ports import AvailabilityCache
 from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
+from domain.payments.service import retry_pending
 from integrations.bus.memory import InMemoryBus
 from integrations.bus.redis import RedisBus
 from integrations.cache.memory import InMemoryAvailabilityCache
@@ -47,6 +50,7 @@ class Services:
     gateways: dict[str, PaymentGateway]
     capture_policy: CapturePolicy
     unregister: Callable[[], None] = lambda: None
+    sweeper: asyncio.Task[None] | None = None
 
 
 def make_carriers(settings: Settings) -> dict[str, Carrier]:
@@ -84,13 +88,30 @@ async def start_services(settings: Settings) -> Services:
     # This process's own commits drop their SKUs from the cache before the caller hears back.
     unregister = on_commit(cache.invalidate) if cache is not None else (lambda: None)
     relay.start()
+    gateways = make_gateways(settings)
     return Services(bus=bus, relay=relay, cache=cache, carriers=make_carriers(settings),
-                    gateways=make_gateways(settings),
-                    capture_policy=CapturePolicy(settings.capture_policy), unregister=unregister)
+                    gateways=gateways, capture_policy=CapturePolicy(settings.capture_policy),
+                    unregister=unregister,
+                    sweeper=asyncio.create_task(sweep_payments(gateways), name="payment-sweep"))
+
+
+async def sweep_payments(gateways: dict[str, PaymentGateway], every: float = 60.0) -> None:
+    """Repeat gateway calls whose outcome was never recorded (a crash, a timeout)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await retry_pending(gateways=gateways, older_than=timedelta(minutes=2),
+                                actor="system:sweep")
+        except Exception:
+            log.exception("payment sweep failed; trying again later")
 
 
 async def stop_services(services: Services) -> None:
     services.unregister()
+    if services.sweeper is not None:
+        services.sweeper.cancel()
+        with suppress(asyncio.CancelledError):
+            await services.sweeper
     await services.relay.stop()
     await services.bus.close()
     close = getattr(services.cache, "close", None)

@@ -74,4 +74,4 @@ class Loaders:
         self.payments_by_order = grouped(Payment, "order_id", "id")
         self.return_by_id = by_id(Return)
         self.returns_by_order = grouped(Return, "order_id", "id")
-        self.return_lines_by_return = grouped(ReturnLine, "return_id", "id")
+        self.return_lines_by_return = grouped(ReturnLine, "rma_id", "id")

@@ -81,7 +81,7 @@ class Migration(migrations.Migration):
             name='ReturnLine',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('return_', fields.ForeignKeyField('oms.Return', source_field='return_id', db_constraint=True, to_field='id', related_name='lines', on_delete=OnDelete.CASCADE)),
+                ('rma', fields.ForeignKeyField('oms.Return', source_field='return_id', db_constraint=True, to_field='id', related_name='lines', on_delete=OnDelete.CASCADE)),
                 ('order_line', fields.ForeignKeyField('oms.OrderLine', source_field='order_line_id', db_constraint=True, to_field='id', related_name='return_lines', on_delete=OnDelete.CASCADE)),
                 ('quantity', fields.IntField()),
                 ('reason', fields.CharField(null=True, max_length=500)),

@@ -20,7 +20,13 @@ from domain.orders import lifecycle
 from domain.orders.capture import OrderRequest, create_order
 from domain.orders.models import Order
 from domain.payments.models import Payment, PaymentState
-from domain.payments.service import Gateways, capture_payment, start_payment, void_open_payments
+from domain.payments.service import (
+    Gateways,
+    capture_payment,
+    choose_gateway,
+    start_payment,
+    void_open_payments,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,8 @@ async def place_order(
 ) -> Checkout:
     """Place the order; then open its payment. A payment that cannot start leaves the order
     placed and unpaid (``payment_error``), ready for another attempt."""
+    if payment is not None:
+        choose_gateway(gateways, payment.provider, payment.method)  # before anything is written
     order = await create_order(request=request, actor=actor, idempotency=idempotency,
                                carriers=carriers)
     if payment is None:

@@ -194,14 +194,20 @@ async def _call(
     return await _settle(operation, result, None, actor=actor)
 
 
-async def start_payment(
-    *, order_id: int, provider: str, method: str, gateways: Gateways, actor: str,
-) -> Payment:
-    """Open a payment for the order's total; with Stripe, the client secret confirms it."""
+def choose_gateway(gateways: Gateways, provider: str, method: str) -> PaymentGateway:
+    """The gateway for a provider, if it takes the method; InvalidInput otherwise."""
     gateway = _gateway(gateways, provider)
     if method not in gateway.methods():
         raise InvalidInput(f"{provider} takes {', '.join(sorted(gateway.methods()))}",
                            field=("method",))
+    return gateway
+
+
+async def start_payment(
+    *, order_id: int, provider: str, method: str, gateways: Gateways, actor: str,
+) -> Payment:
+    """Open a payment for the order's total; with Stripe, the client secret confirms it."""
+    gateway = choose_gateway(gateways, provider, method)
     async with unit_of_work() as conn:
         order = await lock_order(conn, order_id)
         if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):

@@ -37,7 +37,8 @@ class Return(Model):
 
 class ReturnLine(Model):
     id = fields.IntField(primary_key=True)
-    return_: fields.ForeignKeyRelation[Return] = fields.ForeignKeyField(
+    # The return this line belongs to ("return" is a Python keyword).
+    rma: fields.ForeignKeyRelation[Return] = fields.ForeignKeyField(
         "oms.Return", related_name="lines", on_delete=fields.CASCADE, source_field="return_id"
     )
     order_line: fields.ForeignKeyRelation = fields.ForeignKeyField(
@@ -48,7 +49,7 @@ class ReturnLine(Model):
     quantity_received = fields.IntField(default=0)
     quantity_restocked = fields.IntField(default=0)
 
-    return_id: int
+    rma_id: int
     order_line_id: int
 
     class Meta:

@@ -90,8 +90,8 @@ async def request_return(
         order = await lock_order(conn, order_id)
         order_lines = {ln.id: ln for ln in await OrderLine.filter(order_id=order.id).using_db(conn)}
         pending: dict[int, int] = defaultdict(int)
-        for rl in await ReturnLine.filter(return___order_id=order.id,
-                                          return___status__in=list(OPEN)).using_db(conn):
+        for rl in await ReturnLine.filter(rma__order_id=order.id,
+                                          rma__status__in=list(OPEN)).using_db(conn):
             pending[rl.order_line_id] += rl.quantity
         errors: list[DomainError] = []
         seen: set[int] = set()
@@ -119,7 +119,7 @@ async def request_return(
         raise_all(errors)
         created = await Return.create(order_id=order.id, using_db=conn)
         await ReturnLine.bulk_create([
-            ReturnLine(return_id=created.id, order_line_id=req.order_line_id,
+            ReturnLine(rma_id=created.id, order_line_id=req.order_line_id,
                        quantity=req.quantity, reason=v.text(req.reason, field=("reason",),
                                                             max_length=500))
             for req in lines], using_db=conn)
@@ -170,7 +170,7 @@ async def receive_return(
         if location is None:
             raise UnknownLocation(str(location_id), field=("locationId",))
         return_lines = {rl.order_line_id: rl for rl in
-                        await ReturnLine.filter(return_id=found.id).using_db(conn)}
+                        await ReturnLine.filter(rma_id=found.id).using_db(conn)}
         errors: list[DomainError] = []
         for i, got in enumerate(lines):
             rl = return_lines.get(got.order_line_id)
@@ -232,7 +232,7 @@ async def refund_value(found: Return, order: Order, *, include_shipping: bool,
                        conn: BaseDBAsyncClient | None = None) -> Decimal:
     """What the received units were paid (line totals pro rata), plus shipping if asked."""
     total = Decimal(0)
-    for rl in await ReturnLine.filter(return_id=found.id).using_db(conn):
+    for rl in await ReturnLine.filter(rma_id=found.id).using_db(conn):
         line = await OrderLine.get(id=rl.order_line_id, using_db=conn)
         total += line.total * rl.quantity_received / line.quantity
     if include_shipping:

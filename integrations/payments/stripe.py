@@ -111,20 +111,24 @@ class StripeGateway:
         except (stripe.SignatureVerificationError, ValueError) as error:
             raise InvalidWebhook(str(error)) from None
         kind = EVENT_KINDS.get(event.type, "ignored")
-        obj = event.data.object
+        obj: dict[str, Any] = event.data.object.to_dict()
         currency = str(obj.get("currency", "eur")).upper()
-        if kind == "authorized":
-            return GatewayEvent(event.id, kind, obj.id,
-                                from_minor(obj.amount_capturable, currency))
-        if kind == "captured":
-            return GatewayEvent(event.id, kind, obj.id, from_minor(obj.amount_received, currency))
-        if kind == "failed":
-            last_error = obj.get("last_payment_error") or {}
-            return GatewayEvent(event.id, kind, obj.id, message=last_error.get("message"))
-        if kind == "refunded":
-            return GatewayEvent(event.id, kind, obj.get("payment_intent"),
-                                from_minor(obj.amount_refunded, currency))
-        if kind == "disputed":
-            return GatewayEvent(event.id, kind, obj.get("payment_intent"),
-                                from_minor(obj.amount, currency), message=obj.get("reason"))
+        try:
+            if kind == "authorized":
+                return GatewayEvent(event.id, kind, obj["id"],
+                                    from_minor(obj["amount_capturable"], currency))
+            if kind == "captured":
+                return GatewayEvent(event.id, kind, obj["id"],
+                                    from_minor(obj["amount_received"], currency))
+            if kind == "failed":
+                last_error = obj.get("last_payment_error") or {}
+                return GatewayEvent(event.id, kind, obj["id"], message=last_error.get("message"))
+            if kind == "refunded":
+                return GatewayEvent(event.id, kind, obj.get("payment_intent"),
+                                    from_minor(obj["amount_refunded"], currency))
+            if kind == "disputed":
+                return GatewayEvent(event.id, kind, obj.get("payment_intent"),
+                                    from_minor(obj["amount"], currency), message=obj.get("reason"))
+        except KeyError as missing:
+            raise InvalidWebhook(f"{event.type} without {missing}") from None
         return GatewayEvent(event.id, "ignored")

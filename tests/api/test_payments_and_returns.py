@@ -1,0 +1,288 @@
+"""Paying with Stripe (a local server speaking its API) and offline, then returns and refunds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from domain.events.models import OrderEvent
+from domain.inventory.models import StockLevel
+from domain.payments.models import OperationStatus, PaymentOperation
+from integrations.payments.stripe import StripeGateway
+from tests import factories
+from tests.domain.ledger import assert_ledger_matches
+from tests.fakes.stripe import API_KEY, WEBHOOK_SECRET, FakeStripe, signed
+from tests.support import GraphQLClient, codes
+
+
+@pytest.fixture
+async def fake_stripe(app: Any) -> AsyncIterator[FakeStripe]:
+    fake = FakeStripe()
+    await fake.start()
+    gateways = app.state.services.gateways
+    gateways["stripe"] = StripeGateway(api_key=API_KEY, webhook_secret=WEBHOOK_SECRET,
+                                       api_base=fake.url, timeout=1.0)
+    try:
+        yield fake
+    finally:
+        gateways.pop("stripe", None)
+        await fake.stop()
+
+
+PLACE = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
+  order { id number paymentStatus total { amount } lines { id sku } }
+  payment { id status pspReference } clientSecret userErrors { field code message } } }"""
+ORDER = """query($id: ID!) { order(id: $id) { status paymentStatus fulfillmentStatus
+  payments { id status capturedAmount { amount } refundedAmount { amount } }
+  returns { id status refundTotal { amount } lines { quantity quantityReceived restock } }
+  events { type message } } }"""
+
+
+async def _order(api: GraphQLClient, gid: str) -> dict[str, Any]:
+    return (await api(ORDER, {"id": gid}))["order"]
+
+
+async def _webhook(api: GraphQLClient, event: dict[str, Any], **sign: Any) -> Any:
+    body, headers = signed(event, **sign)
+    return await api.http.post("/webhooks/stripe", content=body, headers=headers)
+
+
+async def _place(api: GraphQLClient, lines: dict[str, int], provider: str, method: str
+                 ) -> dict[str, Any]:
+    payload = (await api(PLACE, {"input": {
+        "channel": "web", "email": "ann@example.com",
+        "lines": [{"sku": s, "quantity": q} for s, q in lines.items()],
+        "payment": {"provider": provider, "method": method}}}))["orderCreate"]
+    assert payload["userErrors"] == [], payload
+    return payload
+
+
+async def _ship(api: GraphQLClient, order_gid: str, line_id: str, quantity: int) -> None:
+    await api("mutation($id: ID!) { orderConfirm(id: $id) { userErrors { code } } }",
+              {"id": order_gid})
+    created = await api("mutation($o: ID!, $l: ID!, $q: Int!) { shipmentCreate(input: "
+                        "{orderId: $o, lines: [{orderLineId: $l, quantity: $q}]}) "
+                        "{ shipment { id } userErrors { code message } } }",
+                        {"o": order_gid, "l": line_id, "q": quantity})
+    sid = created["shipmentCreate"]["shipment"]["id"]
+    await api("mutation($s: ID!) { shipmentShip(input: {shipmentId: $s}) "
+              "{ userErrors { code } } }", {"s": sid})
+
+
+async def _return_and_receive(api: GraphQLClient, order_gid: str, line_id: str, quantity: int,
+                              restock: bool) -> str:
+    requested = await api("mutation($o: ID!, $l: ID!, $q: Int!) { returnRequest(input: "
+                          "{orderId: $o, lines: [{orderLineId: $l, quantity: $q, reason: "
+                          '"too small"}]}) { return { id status } userErrors { code message } } }',
+                          {"o": order_gid, "l": line_id, "q": quantity})
+    rid = requested["returnRequest"]["return"]["id"]
+    await api("mutation($id: ID!) { returnApprove(id: $id) { userErrors { code } } }", {"id": rid})
+    location = (await api("{ locations { id code } }"))["locations"][0]["id"]
+    received = await api("mutation($r: ID!, $loc: ID!, $l: ID!, $q: Int!, $restock: Boolean!) "
+                         "{ returnReceive(input: {returnId: $r, locationId: $loc, lines: "
+                         "[{orderLineId: $l, quantity: $q, restock: $restock}]}) "
+                         "{ return { status } userErrors { code message } } }",
+                         {"r": rid, "loc": location, "l": line_id, "q": quantity,
+                          "restock": restock})
+    assert received["returnReceive"]["userErrors"] == []
+    return rid
+
+
+REFUND = """mutation($r: ID!, $amount: Decimal, $ship: Boolean) {
+  returnRefund(input: {returnId: $r, amount: $amount, includeShipping: $ship}) {
+    return { status refundTotal { amount } } userErrors { field code message } } }"""
+CAPTURE = """mutation($p: ID!, $amount: Decimal) { paymentCapture(input: {paymentId: $p,
+  amount: $amount}) { payment { status capturedAmount { amount } } userErrors { code message } } }"""
+
+
+async def test_stripe_from_checkout_to_refund(api: GraphQLClient, fake_stripe: FakeStripe) -> None:
+    await factories.shop({"SHOE": {"a": 5}, "TEE": {"a": 5}})
+    placed = await _place(api, {"SHOE": 1, "TEE": 2}, "stripe", "card")
+    order_gid, payment = placed["order"]["id"], placed["payment"]
+    assert placed["clientSecret"].startswith(payment["pspReference"] + "_secret_")
+    assert placed["order"]["paymentStatus"] == "UNPAID"
+    intent = fake_stripe.intents[payment["pspReference"]]
+    assert (intent["amount"], intent["currency"], intent["capture_method"]) == (3000, "eur",
+                                                                                  "manual")
+
+    confirmed = fake_stripe.customer_confirms(payment["pspReference"])
+    assert (await _webhook(api, confirmed)).json()["outcome"] == "applied"
+    assert (await _order(api, order_gid))["paymentStatus"] == "AUTHORIZED"
+
+    _, tee = placed["order"]["lines"]
+    await _ship(api, order_gid, tee["id"], 2)
+    captured = (await api(CAPTURE, {"p": payment["id"]}))["paymentCapture"]
+    assert captured["payment"] == {"status": "CAPTURED", "capturedAmount": {"amount": "30.00"}}
+    assert (await _order(api, order_gid))["paymentStatus"] == "PAID"
+
+    before = (await StockLevel.get(variant__sku="TEE")).on_hand
+    rid = await _return_and_receive(api, order_gid, tee["id"], 1, restock=True)
+    assert (await StockLevel.get(variant__sku="TEE")).on_hand == before + 1
+    refunded = (await api(REFUND, {"r": rid}))["returnRefund"]
+    assert refunded["return"] == {"status": "REFUNDED", "refundTotal": {"amount": "10.00"}}
+    assert [(r["amount"], r["payment_intent"]) for r in fake_stripe.refunds.values()] == [
+        (1000, payment["pspReference"])]
+
+    order = await _order(api, order_gid)
+    assert order["paymentStatus"] == "PARTIALLY_REFUNDED"
+    assert order["fulfillmentStatus"] == "PARTIALLY_RETURNED"
+    payment_row = order["payments"][0]
+    assert (payment_row["capturedAmount"], payment_row["refundedAmount"]) == (
+        {"amount": "30.00"}, {"amount": "10.00"})
+    # The events tell the same story as the money.
+    events = await OrderEvent.filter(order__number=placed["order"]["number"]).order_by("sequence")
+    moved = {e.type: e.message for e in events if e.type in ("PAYMENT_CAPTURED",
+                                                             "PAYMENT_REFUNDED")}
+    assert "30.00 EUR" in moved["PAYMENT_CAPTURED"] and "10.00 EUR" in moved["PAYMENT_REFUNDED"]
+    # Stripe's own charge.refunded arrives later and changes nothing more.
+    assert (await _webhook(api, fake_stripe.charge_refunded(payment["pspReference"]))).status_code \
+        == 200
+    assert (await _order(api, order_gid))["payments"][0]["refundedAmount"] == {"amount": "10.00"}
+    await assert_ledger_matches()
+
+
+async def test_forged_stale_and_replayed_webhooks_change_nothing(
+    api: GraphQLClient, fake_stripe: FakeStripe,
+) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
+    placed = await _place(api, {"SHOE": 1}, "stripe", "card")
+    event = fake_stripe.customer_confirms(placed["payment"]["pspReference"])
+    forged = await _webhook(api, event, secret="whsec_someone_else")
+    stale = await _webhook(api, event, timestamp=int(time.time()) - 3600)
+    assert (forged.status_code, stale.status_code) == (400, 400)
+    assert (await _order(api, placed["order"]["id"]))["paymentStatus"] == "UNPAID"
+    assert (await _webhook(api, event)).json()["outcome"] == "applied"
+    count = await OrderEvent.filter(order__number=placed["order"]["number"]).count()
+    assert (await _webhook(api, event)).json()["outcome"] == "duplicate"
+    assert await OrderEvent.filter(order__number=placed["order"]["number"]).count() == count
+
+
+async def test_a_capture_that_times_out_is_retried_and_captures_once(
+    api: GraphQLClient, fake_stripe: FakeStripe,
+) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
+    placed = await _place(api, {"SHOE": 2}, "stripe", "card")
+    pid = placed["payment"]["pspReference"]
+    await _webhook(api, fake_stripe.customer_confirms(pid))
+    fake_stripe.slow_next["capture"] = 3  # Stripe captures, but answers after our timeout
+    first = (await api(CAPTURE, {"p": placed["payment"]["id"]}))["paymentCapture"]
+    assert codes(first) == ["PAYMENT_FAILED"]
+    order = await _order(api, placed["order"]["id"])
+    assert order["paymentStatus"] == "AUTHORIZED"  # consistent: nothing recorded as captured
+    assert await PaymentOperation.filter(status=OperationStatus.PENDING).count() == 1
+    again = (await api(CAPTURE, {"p": placed["payment"]["id"]}))["paymentCapture"]
+    assert again["payment"]["capturedAmount"] == {"amount": "20.00"}
+    assert fake_stripe.calls["capture"] == 1
+    assert (await _order(api, placed["order"]["id"]))["paymentStatus"] == "PAID"
+
+
+async def test_two_refunds_of_one_return_at_once_refund_once(
+    api: GraphQLClient, fake_stripe: FakeStripe,
+) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
+    placed = await _place(api, {"SHOE": 2}, "stripe", "card")
+    await _webhook(api, fake_stripe.customer_confirms(placed["payment"]["pspReference"]))
+    line = placed["order"]["lines"][0]["id"]
+    await _ship(api, placed["order"]["id"], line, 2)
+    await api(CAPTURE, {"p": placed["payment"]["id"]})
+    rid = await _return_and_receive(api, placed["order"]["id"], line, 1, restock=False)
+    results = await asyncio.gather(api(REFUND, {"r": rid}), api(REFUND, {"r": rid}))
+    assert fake_stripe.calls["refund"] == 1
+    assert sum(1 for r in results if r["returnRefund"]["return"]) >= 1
+    order = await _order(api, placed["order"]["id"])
+    assert order["payments"][0]["refundedAmount"] == {"amount": "10.00"}
+    again = (await api(REFUND, {"r": rid}))["returnRefund"]
+    assert codes(again) == ["ALREADY_REFUNDED"]
+
+
+async def test_cash_on_delivery_recorded_by_staff(api: GraphQLClient) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
+    placed = await _place(api, {"SHOE": 3}, "manual", "cash_on_delivery")
+    assert placed["clientSecret"] is None and placed["payment"]["status"] == "PENDING"
+    order_gid, pid = placed["order"]["id"], placed["payment"]["id"]
+    line = placed["order"]["lines"][0]["id"]
+    await _ship(api, order_gid, line, 3)
+    too_much = (await api(CAPTURE, {"p": pid, "amount": "31.00"}))["paymentCapture"]
+    assert codes(too_much) == ["INVALID_INPUT"]
+    partly = (await api(CAPTURE, {"p": pid, "amount": "10.00"}))["paymentCapture"]
+    assert partly["payment"]["capturedAmount"] == {"amount": "10.00"}
+    assert (await _order(api, order_gid))["paymentStatus"] == "PARTIALLY_PAID"
+    await api(CAPTURE, {"p": pid})
+    assert (await _order(api, order_gid))["paymentStatus"] == "PAID"
+    rid = await _return_and_receive(api, order_gid, line, 3, restock=True)
+    over = (await api(REFUND, {"r": rid, "amount": "31.00"}))["returnRefund"]
+    assert codes(over) == ["ALREADY_REFUNDED"]
+    full = (await api(REFUND, {"r": rid}))["returnRefund"]
+    assert full["return"]["refundTotal"] == {"amount": "30.00"}
+    order = await _order(api, order_gid)
+    assert (order["paymentStatus"], order["fulfillmentStatus"]) == ("REFUNDED", "RETURNED")
+
+
+async def test_cancelling_before_capture_voids_the_payment(
+    api: GraphQLClient, fake_stripe: FakeStripe,
+) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
+    placed = await _place(api, {"SHOE": 1}, "stripe", "card")
+    pid = placed["payment"]["pspReference"]
+    await _webhook(api, fake_stripe.customer_confirms(pid))
+    await api("mutation($id: ID!) { orderCancel(id: $id) { userErrors { code } } }",
+              {"id": placed["order"]["id"]})
+    order = await _order(api, placed["order"]["id"])
+    assert (order["status"], order["paymentStatus"]) == ("CANCELLED", "VOIDED")
+    assert fake_stripe.intents[pid]["status"] == "canceled"
+
+
+async def test_what_cannot_be_returned_or_refunded(api: GraphQLClient) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
+    placed = await _place(api, {"SHOE": 2}, "manual", "invoice")
+    order_gid, line = placed["order"]["id"], placed["order"]["lines"][0]["id"]
+    ask = ("mutation($o: ID!, $l: ID!, $q: Int!) { returnRequest(input: {orderId: $o, lines: "
+           "[{orderLineId: $l, quantity: $q}]}) { return { id } userErrors { code message } } }")
+    unshipped = (await api(ask, {"o": order_gid, "l": line, "q": 1}))["returnRequest"]
+    assert codes(unshipped) == ["QUANTITY_EXCEEDS_REMAINING"]
+    await _ship(api, order_gid, line, 1)
+    first = (await api(ask, {"o": order_gid, "l": line, "q": 1}))["returnRequest"]
+    assert first["userErrors"] == []
+    second = (await api(ask, {"o": order_gid, "l": line, "q": 1}))["returnRequest"]
+    assert codes(second) == ["QUANTITY_EXCEEDS_REMAINING"]  # the open return holds the unit
+    rid = first["return"]["id"]
+    declined = await api('mutation($id: ID!) { returnDecline(id: $id, reason: "worn") '
+                         "{ return { status } userErrors { code } } }", {"id": rid})
+    assert declined["returnDecline"]["return"]["status"] == "DECLINED"
+    refund = (await api(REFUND, {"r": rid}))["returnRefund"]
+    assert codes(refund) == ["INVALID_TRANSITION"]
+    unknown = await api("mutation { paymentCapture(input: {paymentId: \"bm9wZQ==\"}) "
+                        "{ userErrors { code } } }")
+    assert codes(unknown["paymentCapture"]) == ["NOT_FOUND"]
+    bad_method = (await api(PLACE, {"input": {
+        "channel": "web", "email": "a@example.com", "lines": [{"sku": "SHOE", "quantity": 1}],
+        "payment": {"provider": "manual", "method": "card"}}}))["orderCreate"]
+    assert codes(bad_method) == ["INVALID_INPUT"] and bad_method["order"] is None
+    assert (await api('{ order(number: "1002") { id } }'))["order"] is None
+
+
+__all__ = ["Decimal"]
+
+
+async def test_the_sweep_settles_a_call_whose_outcome_was_never_recorded(
+    api: GraphQLClient, fake_stripe: FakeStripe, app: Any,
+) -> None:
+    from datetime import timedelta
+
+    from domain.payments.service import retry_pending
+
+    await factories.shop({"SHOE": {"a": 5}})
+    placed = await _place(api, {"SHOE": 1}, "stripe", "card")
+    await _webhook(api, fake_stripe.customer_confirms(placed["payment"]["pspReference"]))
+    fake_stripe.slow_next["capture"] = 3  # as if the process died waiting for the answer
+    await api(CAPTURE, {"p": placed["payment"]["id"]})
+    gateways = app.state.services.gateways
+    assert await retry_pending(gateways=gateways, older_than=timedelta(0), actor="test") == 1
+    assert await retry_pending(gateways=gateways, older_than=timedelta(0), actor="test") == 0
+    assert fake_stripe.calls["capture"] == 1
+    assert (await _order(api, placed["order"]["id"]))["paymentStatus"] == "PAID"
