@@ -89,10 +89,10 @@ class Settings:
             )
         if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss"):
             raise ConfigurationError("OMS_REDIS_URL must start with redis:// or rediss://")
-        if self.capture_policy not in ("manual", "confirmation", "first_shipment"):
-            raise ConfigurationError(
-                "OMS_CAPTURE_POLICY must be manual, confirmation or first_shipment"
-            )
+        if self.capture_policy not in ("manual", "confirmation", "first_shipment",
+                                       "shipped_value"):
+            raise ConfigurationError("OMS_CAPTURE_POLICY must be manual, confirmation, "
+                                     "first_shipment or shipped_value")
         if not 1 <= self.db_pool_min <= self.db_pool_max:
             raise ConfigurationError("Pool sizes need 1 <= OMS_DB_POOL_MIN <= OMS_DB_POOL_MAX")
 

@@ -1,7 +1,9 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+import functools
 from domain.payments.models import OperationKind, OperationStatus, PaymentState
 from domain.returns.models import ReturnStatus
+from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 
@@ -41,6 +43,7 @@ class Migration(migrations.Migration):
                 ('kind', fields.CharEnumField(description='AUTHORIZE: AUTHORIZE\nCAPTURE: CAPTURE\nVOID: VOID\nREFUND: REFUND', enum_type=OperationKind, max_length=16)),
                 ('status', fields.CharEnumField(default=OperationStatus.PENDING, description='PENDING: PENDING\nSUCCEEDED: SUCCEEDED\nFAILED: FAILED', enum_type=OperationStatus, max_length=16)),
                 ('amount', fields.DecimalField(default=0, max_digits=18, decimal_places=4)),
+                ('final', fields.BooleanField(default=True)),
                 ('idempotency_key', fields.CharField(unique=True, max_length=128)),
                 ('psp_reference', fields.CharField(null=True, max_length=128)),
                 ('error', fields.CharField(null=True, max_length=500)),
@@ -71,6 +74,8 @@ class Migration(migrations.Migration):
                 ('decline_reason', fields.CharField(null=True, max_length=500)),
                 ('refund_total', fields.DecimalField(null=True, max_digits=18, decimal_places=4)),
                 ('refund_shipping', fields.BooleanField(default=False)),
+                ('replacement', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('replacement_order', fields.ForeignKeyField('oms.Order', source_field='replacement_order_id', null=True, db_constraint=True, to_field='id', related_name='replacing_returns', on_delete=OnDelete.SET_NULL)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
@@ -81,7 +86,7 @@ class Migration(migrations.Migration):
             name='ReturnLine',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('rma', fields.ForeignKeyField('oms.Return', source_field='return_id', db_constraint=True, to_field='id', related_name='lines', on_delete=OnDelete.CASCADE)),
+                ('rma', fields.ForeignKeyField('oms.Return', source_field='rma_id', db_constraint=True, to_field='id', related_name='lines', on_delete=OnDelete.CASCADE)),
                 ('order_line', fields.ForeignKeyField('oms.OrderLine', source_field='order_line_id', db_constraint=True, to_field='id', related_name='return_lines', on_delete=OnDelete.CASCADE)),
                 ('quantity', fields.IntField()),
                 ('reason', fields.CharField(null=True, max_length=500)),

@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
 from domain.errors import PaymentFailed
 from domain.fulfillment.models import Shipment
 from domain.fulfillment.ports import Carrier
 from domain.idempotency.service import IdempotencyKey
+from domain.money import quantize
 from domain.orders import lifecycle
 from domain.orders.capture import OrderRequest, create_order
-from domain.orders.models import Order
+from domain.orders.models import FulfillmentStatus, Order, OrderLine
 from domain.payments.models import Payment, PaymentState
 from domain.payments.service import (
     Gateways,
@@ -35,6 +37,7 @@ class CapturePolicy(StrEnum):
     MANUAL = "manual"  # staff or partners call paymentCapture
     CONFIRMATION = "confirmation"  # when the order is confirmed
     FIRST_SHIPMENT = "first_shipment"  # when its first shipment leaves
+    SHIPPED_VALUE = "shipped_value"  # at each shipment, the value shipped so far
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,30 @@ async def after_shipment(
 ) -> None:
     if policy is CapturePolicy.FIRST_SHIPMENT:
         await capture_authorized(order_id=shipment.order_id, gateways=gateways, actor=actor)
+    elif policy is CapturePolicy.SHIPPED_VALUE:
+        await capture_shipped_value(order_id=shipment.order_id, gateways=gateways, actor=actor)
+
+
+async def capture_shipped_value(*, order_id: int, gateways: Gateways, actor: str) -> None:
+    """Capture what has shipped (lines at their paid price, shipping with the first parcel);
+    the capture that completes the order is final."""
+    order = await Order.get(id=order_id)
+    lines = await OrderLine.filter(order_id=order_id)
+    shipped = sum((line.unit_price * line.quantity_shipped for line in lines), Decimal(0))
+    if shipped:
+        shipped += order.shipping_total
+    complete = order.fulfillment_status is FulfillmentStatus.FULFILLED
+    for payment in await Payment.filter(order_id=order_id, state=PaymentState.AUTHORIZED):
+        ceiling = payment.authorized_amount - payment.captured_amount
+        due = ceiling if complete else quantize(
+            min(shipped, payment.authorized_amount) - payment.captured_amount, order.currency)
+        if due <= 0:
+            continue
+        try:
+            await capture_payment(payment_id=payment.id, amount=due, gateways=gateways,
+                                  actor=actor, final=complete)
+        except PaymentFailed as failure:
+            log.warning("capture of payment %s failed: %s", payment.id, failure.message)
 
 
 async def cancel_order(

@@ -70,6 +70,8 @@ class PaymentOperation(Model):
     kind = fields.CharEnumField(OperationKind, max_length=16)
     status = fields.CharEnumField(OperationStatus, max_length=16, default=OperationStatus.PENDING)
     amount = fields.DecimalField(max_digits=18, decimal_places=4, default=0)
+    # For captures: the last one for this payment (Stripe releases what is left).
+    final = fields.BooleanField(default=True)
     idempotency_key = fields.CharField(max_length=128, unique=True)
     psp_reference = fields.CharField(max_length=128, null=True)
     error = fields.CharField(max_length=500, null=True)

@@ -52,8 +52,9 @@ class PaymentGateway(Protocol):
     ) -> GatewayResult: ...
 
     async def capture(
-        self, *, reference: str, amount: Decimal, currency: str, key: str
-    ) -> GatewayResult: ...
+        self, *, reference: str, amount: Decimal, currency: str, key: str, final: bool = True
+    ) -> GatewayResult:
+        """Capture part or all of an authorisation; ``final`` releases what is left."""
 
     async def void(self, *, reference: str, key: str) -> GatewayResult: ...
 

@@ -74,6 +74,7 @@ def _gateway(gateways: Gateways, name: str) -> PaymentGateway:
 
 async def _intend(
     payment_id: int, kind: OperationKind, amount: Decimal, *, return_id: int | None = None,
+    final: bool = True,
     check: Callable[[BaseDBAsyncClient, Payment], Awaitable[None]] | None = None,
 ) -> PaymentOperation:
     """Write the intent to call (or find the unfinished one to repeat) and commit it."""
@@ -91,7 +92,7 @@ async def _intend(
         attempt = await PaymentOperation.filter(payment_id=payment_id, kind=kind).using_db(
             conn).count() + 1
         return await PaymentOperation.create(
-            payment_id=payment_id, kind=kind, amount=amount, return_id=return_id,
+            payment_id=payment_id, kind=kind, amount=amount, return_id=return_id, final=final,
             idempotency_key=f"oms-payment-{payment_id}-{kind.value.lower()}-{attempt}",
             using_db=conn)
 
@@ -151,7 +152,8 @@ def _apply_success(payment: Payment, op: PaymentOperation, result: GatewayResult
             payment.state = PaymentState.AUTHORIZED
     elif op.kind is OperationKind.CAPTURE:
         payment.captured_amount += op.amount
-        payment.state = PaymentState.CAPTURED
+        more_to_come = not op.final and payment.captured_amount < payment.authorized_amount
+        payment.state = PaymentState.AUTHORIZED if more_to_come else PaymentState.CAPTURED
     elif op.kind is OperationKind.VOID:
         payment.state = PaymentState.VOIDED
     elif op.kind is OperationKind.REFUND:
@@ -171,7 +173,8 @@ def _request(
             metadata={"order_id": str(payment.order_id), "payment_id": str(payment.id)})
     if operation.kind is OperationKind.CAPTURE:
         return lambda key: gateway.capture(reference=reference, amount=operation.amount,
-                                           currency=payment.currency, key=key)
+                                           currency=payment.currency, key=key,
+                                           final=operation.final)
     if operation.kind is OperationKind.VOID:
         return lambda key: gateway.void(reference=reference, key=key)
     return lambda key: gateway.refund(reference=reference, amount=operation.amount,
@@ -226,10 +229,12 @@ async def start_payment(
 
 async def capture_payment(
     *, payment_id: int, amount: Decimal | str | None, gateways: Gateways, actor: str,
+    final: bool = True,
 ) -> Payment:
     """Capture an authorised payment (or record money received, for manual payments).
 
     Without an amount, what remains of the authorisation (or of the order total).
+    A capture that is not ``final`` leaves the rest authorised for later ones.
     """
     payment = await Payment.get_or_none(id=payment_id)
     if payment is None:
@@ -250,7 +255,8 @@ async def capture_payment(
     if capture <= 0 or capture > ceiling:
         raise InvalidInput(f"Between 0 and {quantize(ceiling, payment.currency)} "
                            f"{payment.currency} can be captured", field=("amount",))
-    operation = await _intend(payment.id, OperationKind.CAPTURE, capture, check=check)
+    operation = await _intend(payment.id, OperationKind.CAPTURE, capture, check=check,
+                              final=final or capture >= ceiling)
     return await _call(operation, payment, gateway, actor=actor)
 
 

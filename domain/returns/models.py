@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -26,10 +27,16 @@ class Return(Model):
     decline_reason = fields.CharField(max_length=500, null=True)
     refund_total = fields.DecimalField(max_digits=18, decimal_places=4, null=True)
     refund_shipping = fields.BooleanField(default=False)
+    # An exchange: [{"sku", "quantity"}] to send instead of refunding, and the order sending it.
+    replacement: Any = fields.JSONField(null=True)
+    replacement_order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "oms.Order", related_name="replacing_returns", null=True, on_delete=fields.SET_NULL
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     order_id: int
+    replacement_order_id: int | None
 
     class Meta:
         table = "order_return"
@@ -39,7 +46,7 @@ class ReturnLine(Model):
     id = fields.IntField(primary_key=True)
     # The return this line belongs to ("return" is a Python keyword).
     rma: fields.ForeignKeyRelation[Return] = fields.ForeignKeyField(
-        "oms.Return", related_name="lines", on_delete=fields.CASCADE, source_field="return_id"
+        "oms.Return", related_name="lines", on_delete=fields.CASCADE
     )
     order_line: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "oms.OrderLine", related_name="return_lines", on_delete=fields.CASCADE

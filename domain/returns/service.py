@@ -18,7 +18,7 @@ from decimal import Decimal
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import validation as v
-from domain.catalog.models import Location
+from domain.catalog.models import Location, Variant
 from domain.errors import (
     AlreadyRefunded,
     DomainError,
@@ -27,13 +27,15 @@ from domain.errors import (
     NotFound,
     QuantityExceedsRemaining,
     UnknownLocation,
+    UnknownSku,
     raise_all,
 )
 from domain.events.service import record_order_event, record_stock_changed
 from domain.inventory.models import MovementKind
 from domain.inventory.service import locked_stock_level, move
 from domain.money import parse_price, quantize
-from domain.orders.lifecycle import lock_order
+from domain.orders.capture import LineRequest, OrderRequest, create_order
+from domain.orders.lifecycle import cancel_order, lock_order
 from domain.orders.models import FulfillmentStatus, Order, OrderLine
 from domain.payments.models import OperationKind, OperationStatus, Payment, PaymentOperation
 from domain.payments.service import Gateways, refund_payment
@@ -81,11 +83,22 @@ def _check(current: ReturnStatus, target: ReturnStatus, return_id: int) -> None:
 
 
 async def request_return(
-    *, order_id: int, lines: Sequence[ReturnLineRequest], actor: str
+    *, order_id: int, lines: Sequence[ReturnLineRequest], actor: str,
+    replacement: Sequence[LineRequest] = (),
 ) -> Return:
-    """Ask to return shipped units; more than remains is QUANTITY_EXCEEDS_REMAINING."""
+    """Ask to return shipped units; more than remains is QUANTITY_EXCEEDS_REMAINING.
+
+    An exchange names ``replacement`` lines: approving the return places them as
+    a linked order, and the refund is reduced by that order's value.
+    """
     if not lines:
         raise InvalidInput("A return needs at least one line", field=("lines",))
+    for i, wanted in enumerate(replacement):
+        v.quantity(wanted.quantity, field=("replacementLines", str(i), "quantity"))
+    unknown = {w.sku for w in replacement} - set(
+        await Variant.filter(sku__in=[w.sku for w in replacement]).values_list("sku", flat=True))
+    if unknown:
+        raise UnknownSku(sorted(unknown)[0], field=("replacementLines",))
     async with unit_of_work() as conn:
         order = await lock_order(conn, order_id)
         order_lines = {ln.id: ln for ln in await OrderLine.filter(order_id=order.id).using_db(conn)}
@@ -117,7 +130,9 @@ async def request_return(
                 errors.append(QuantityExceedsRemaining(f"{line.sku} returnable", req.quantity,
                                                        max(left, 0), field=(*at, "quantity")))
         raise_all(errors)
-        created = await Return.create(order_id=order.id, using_db=conn)
+        created = await Return.create(
+            order_id=order.id, using_db=conn,
+            replacement=[{"sku": w.sku, "quantity": w.quantity} for w in replacement] or None)
         await ReturnLine.bulk_create([
             ReturnLine(rma_id=created.id, order_line_id=req.order_line_id,
                        quantity=req.quantity, reason=v.text(req.reason, field=("reason",),
@@ -130,13 +145,17 @@ async def request_return(
 
 
 async def _transition(return_id: int, target: ReturnStatus, *, actor: str,
-                      reason: str | None = None) -> Return:
+                      reason: str | None = None,
+                      replacement_order_id: int | None = None) -> Return:
     async with unit_of_work() as conn:
         found, order = await _lock_return(conn, return_id)
         _check(found.status, target, found.id)
         found.status = target
         if target is R.DECLINED:
             found.decline_reason = reason
+        if replacement_order_id is not None:
+            found.replacement_order_id = replacement_order_id
+            reason = f"replacement order placed (id {replacement_order_id})"
         await found.save(using_db=conn)
         why = f": {reason}" if reason else ""
         await record_order_event(conn, order_id=order.id, type=f"RETURN_{target.value}",
@@ -146,7 +165,28 @@ async def _transition(return_id: int, target: ReturnStatus, *, actor: str,
 
 
 async def approve_return(*, return_id: int, actor: str) -> Return:
-    return await _transition(return_id, R.APPROVED, actor=actor)
+    """Approve; for an exchange, first place the replacement order (stock reserved like any
+    order; placing it again is a no-op, by its external id), then link it."""
+    found = await Return.get_or_none(id=return_id)
+    if found is None:
+        raise NotFound("Return", str(return_id), field=("id",))
+    _check(found.status, R.APPROVED, found.id)
+    if not found.replacement:
+        return await _transition(return_id, R.APPROVED, actor=actor)
+    order = await Order.get(id=found.order_id).prefetch_related("channel")
+    replacement = await create_order(actor=actor, request=OrderRequest(
+        channel=order.channel.code, email=order.email, customer_id=order.customer_id,
+        lines=[LineRequest(w["sku"], int(w["quantity"])) for w in found.replacement],
+        shipping_address=order.shipping_address, billing_address=order.billing_address,
+        external_id=f"exchange-{found.id}"))
+    try:
+        approved = await _transition(return_id, R.APPROVED, actor=actor,
+                                     replacement_order_id=replacement.id)
+    except DomainError:
+        await cancel_order(order_id=replacement.id, reason=f"return {found.id} not approved",
+                           actor=actor)
+        raise
+    return approved
 
 
 async def decline_return(*, return_id: int, reason: str, actor: str) -> Return:
@@ -230,14 +270,18 @@ async def _refresh_returned_status(conn: BaseDBAsyncClient, order: Order, *, act
 
 async def refund_value(found: Return, order: Order, *, include_shipping: bool,
                        conn: BaseDBAsyncClient | None = None) -> Decimal:
-    """What the received units were paid (line totals pro rata), plus shipping if asked."""
+    """What the received units were paid (line totals pro rata), plus shipping if asked,
+    less the value of a replacement sent instead."""
     total = Decimal(0)
     for rl in await ReturnLine.filter(rma_id=found.id).using_db(conn):
         line = await OrderLine.get(id=rl.order_line_id, using_db=conn)
         total += line.total * rl.quantity_received / line.quantity
     if include_shipping:
         total += order.shipping_total
-    return quantize(total, order.currency)
+    if found.replacement_order_id is not None:
+        replacement = await Order.get(id=found.replacement_order_id, using_db=conn)
+        total -= replacement.total
+    return quantize(max(total, Decimal(0)), order.currency)
 
 
 async def refund_return(
@@ -261,8 +305,11 @@ async def refund_return(
         if claimed is None:
             claimed = await _claim_refund(conn, found, order, amount=amount,
                                           include_shipping=include_shipping)
-    await refund_payment(payment_id=claimed.payment_id, amount=claimed.amount,
-                         gateways=gateways, actor=actor, return_id=found.id)
+    value = Decimal(0)
+    if claimed is not None:
+        value = claimed.amount
+        await refund_payment(payment_id=claimed.payment_id, amount=claimed.amount,
+                             gateways=gateways, actor=actor, return_id=found.id)
     async with unit_of_work() as conn:
         found, order = await _lock_return(conn, return_id)
         if found.status is not R.REFUNDED:
@@ -270,15 +317,14 @@ async def refund_return(
             await found.save(using_db=conn)
             await record_order_event(conn, order_id=order.id, type="RETURN_REFUNDED", actor=actor,
                                      message=f"Return {found.id} refunded "
-                                     f"{quantize(claimed.amount, order.currency)} "
-                                     f"{order.currency}")
+                                     f"{quantize(value, order.currency)} {order.currency}")
     return found
 
 
 async def _claim_refund(
     conn: BaseDBAsyncClient, found: Return, order: Order, *, amount: Decimal | str | None,
     include_shipping: bool,
-) -> PaymentOperation:
+) -> PaymentOperation | None:
     computed = await refund_value(found, order, include_shipping=include_shipping, conn=conn)
     value = parse_price(amount, order.currency, field=("amount",)) if amount is not None \
         else computed
@@ -291,6 +337,10 @@ async def _claim_refund(
             status=OperationStatus.PENDING).using_db(conn)), Decimal(0))
     refundable = (payment.captured_amount - payment.refunded_amount - in_flight
                   if payment is not None else Decimal(0))
+    if value == 0 and found.replacement_order_id is not None:
+        found.refund_total = value
+        await found.save(using_db=conn)
+        return None  # the replacement is worth all of it: nothing to pay back
     if payment is None or value <= 0 or value > refundable:
         raise AlreadyRefunded(quantize(value, order.currency),
                               quantize(max(refundable, Decimal(0)), order.currency),

@@ -21,7 +21,7 @@ class ManualGateway:
                              state="pending")
 
     async def capture(self, *, reference: str, amount: Decimal, currency: str,
-                      key: str) -> GatewayResult:
+                      key: str, final: bool = True) -> GatewayResult:
         return GatewayResult(reference=reference, state="captured", amount_captured=amount)
 
     async def void(self, *, reference: str, key: str) -> GatewayResult:

@@ -73,6 +73,8 @@ class StripeGateway:
             "payment_method_types": [method], "metadata": dict(metadata),
             "capture_method": "manual" if method in MANUAL_CAPTURE_METHODS else "automatic",
         }
+        if method == "card":  # several captures, one per shipment, where the card allows
+            params["payment_method_options"] = {"card": {"request_multicapture": "if_available"}}
         if method == "wechat_pay":
             params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
         intent = await self._send(self._client.v1.payment_intents.create_async(
@@ -81,10 +83,12 @@ class StripeGateway:
                              client_secret=intent.client_secret)
 
     async def capture(self, *, reference: str, amount: Decimal, currency: str,
-                      key: str) -> GatewayResult:
+                      key: str, final: bool = True) -> GatewayResult:
+        params: dict[str, Any] = {"amount_to_capture": to_minor(amount, currency)}
+        if not final:
+            params["final_capture"] = False
         intent = await self._send(self._client.v1.payment_intents.capture_async(
-            reference, {"amount_to_capture": to_minor(amount, currency)},
-            {"idempotency_key": key}))
+            reference, params, {"idempotency_key": key}))  # type: ignore[arg-type]
         return GatewayResult(reference=intent.id, state=intent.status,
                              amount_captured=from_minor(intent.amount_received, currency))
 

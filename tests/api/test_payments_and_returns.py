@@ -286,3 +286,109 @@ async def test_the_sweep_settles_a_call_whose_outcome_was_never_recorded(
     assert await retry_pending(gateways=gateways, older_than=timedelta(0), actor="test") == 0
     assert fake_stripe.calls["capture"] == 1
     assert (await _order(api, placed["order"]["id"]))["paymentStatus"] == "PAID"
+
+
+@pytest.fixture
+def capture_policy(app: Any) -> Any:
+    from domain.payments.flows import CapturePolicy
+
+    services = app.state.services
+    original = services.capture_policy
+
+    def use(name: str) -> None:
+        services.capture_policy = CapturePolicy(name)
+
+    yield use
+    services.capture_policy = original
+
+
+async def _authorized(api: GraphQLClient, fake: FakeStripe, lines: dict[str, int]
+                      ) -> dict[str, Any]:
+    placed = await _place(api, lines, "stripe", "card")
+    await _webhook(api, fake.customer_confirms(placed["payment"]["pspReference"]))
+    return placed
+
+
+async def test_capture_at_confirmation(api: GraphQLClient, fake_stripe: FakeStripe,
+                                       capture_policy: Any) -> None:
+    capture_policy("confirmation")
+    await factories.shop({"SHOE": {"a": 5}})
+    placed = await _authorized(api, fake_stripe, {"SHOE": 1})
+    await api("mutation($id: ID!) { orderConfirm(id: $id) { userErrors { code } } }",
+              {"id": placed["order"]["id"]})
+    assert (await _order(api, placed["order"]["id"]))["paymentStatus"] == "PAID"
+
+
+async def test_capture_at_first_shipment(api: GraphQLClient, fake_stripe: FakeStripe,
+                                         capture_policy: Any) -> None:
+    capture_policy("first_shipment")
+    await factories.shop({"SHOE": {"a": 5}})
+    placed = await _authorized(api, fake_stripe, {"SHOE": 2})
+    await _ship(api, placed["order"]["id"], placed["order"]["lines"][0]["id"], 1)
+    order = await _order(api, placed["order"]["id"])
+    assert (order["paymentStatus"], order["payments"][0]["capturedAmount"]) == (
+        "PAID", {"amount": "20.00"})
+
+
+async def test_capture_per_shipped_value(api: GraphQLClient, fake_stripe: FakeStripe,
+                                         capture_policy: Any) -> None:
+    capture_policy("shipped_value")
+    await factories.shop({"SHOE": {"a": 5}, "TEE": {"a": 5}})
+    placed = await _authorized(api, fake_stripe, {"SHOE": 1, "TEE": 2})
+    _, tee = placed["order"]["lines"]
+    await _ship(api, placed["order"]["id"], tee["id"], 2)
+    order = await _order(api, placed["order"]["id"])
+    assert (order["paymentStatus"], order["payments"][0]["capturedAmount"]) == (
+        "PARTIALLY_PAID", {"amount": "20.00"})
+    created = await api("mutation($o: ID!) { shipmentCreate(input: {orderId: $o}) "
+                        "{ shipment { id } } }", {"o": placed["order"]["id"]})
+    await api("mutation($s: ID!) { shipmentShip(input: {shipmentId: $s}) { userErrors { code } } }",
+              {"s": created["shipmentCreate"]["shipment"]["id"]})
+    order = await _order(api, placed["order"]["id"])
+    assert (order["paymentStatus"], order["payments"][0]["capturedAmount"]) == (
+        "PAID", {"amount": "30.00"})
+    intent = fake_stripe.intents[placed["payment"]["pspReference"]]
+    assert (intent["amount_received"], intent["status"]) == (3000, "succeeded")
+    assert fake_stripe.calls["capture"] == 2
+
+
+async def test_alipay_is_captured_when_the_buyer_pays(
+    api: GraphQLClient, fake_stripe: FakeStripe,
+) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
+    placed = await _place(api, {"SHOE": 1}, "stripe", "alipay")
+    intent = fake_stripe.intents[placed["payment"]["pspReference"]]
+    assert (intent["capture_method"], intent["payment_method_types"]) == ("automatic", ["alipay"])
+    await _webhook(api, fake_stripe.customer_confirms(intent["id"]))
+    order = await _order(api, placed["order"]["id"])
+    assert (order["paymentStatus"], order["payments"][0]["status"]) == ("PAID", "CAPTURED")
+
+
+async def test_an_exchange_places_a_replacement_and_reduces_the_refund(
+    api: GraphQLClient, fake_stripe: FakeStripe,
+) -> None:
+    await factories.shop({"SHOE-42": {"a": 5}})
+    await factories.product("SHOE-43", price="8.00")
+    await factories.stock("SHOE-43", {"a": 1})
+    placed = await _authorized(api, fake_stripe, {"SHOE-42": 1})
+    order_gid, line = placed["order"]["id"], placed["order"]["lines"][0]["id"]
+    await _ship(api, order_gid, line, 1)
+    await api(CAPTURE, {"p": placed["payment"]["id"]})
+    requested = await api(
+        "mutation($o: ID!, $l: ID!) { returnRequest(input: {orderId: $o, lines: [{orderLineId: "
+        '$l, quantity: 1, reason: "too small"}], replacementLines: [{sku: "SHOE-43", '
+        "quantity: 1}]}) { return { id } userErrors { code message } } }",
+        {"o": order_gid, "l": line})
+    rid = requested["returnRequest"]["return"]["id"]
+    approved = await api("mutation($id: ID!) { returnApprove(id: $id) { return { status "
+                         "replacementOrder { number lines { sku quantityAllocated } } } "
+                         "userErrors { code message } } }", {"id": rid})
+    replacement = approved["returnApprove"]["return"]["replacementOrder"]
+    assert replacement["lines"] == [{"sku": "SHOE-43", "quantityAllocated": 1}]
+    location = (await api("{ locations { id } }"))["locations"][0]["id"]
+    await api("mutation($r: ID!, $loc: ID!, $l: ID!) { returnReceive(input: {returnId: $r, "
+              "locationId: $loc, lines: [{orderLineId: $l, quantity: 1, restock: true}]}) "
+              "{ userErrors { code } } }", {"r": rid, "loc": location, "l": line})
+    refunded = (await api(REFUND, {"r": rid}))["returnRefund"]
+    assert refunded["return"]["refundTotal"] == {"amount": "2.00"}  # 10.00 less 8.00
+    assert [r["amount"] for r in fake_stripe.refunds.values()] == [200]

@@ -122,7 +122,12 @@ class FakeStripe:
             if amount > intent["amount_capturable"]:
                 return 400, {"error": {"type": "invalid_request_error",
                                        "message": "amount_to_capture is too large"}}
-            intent.update(status="succeeded", amount_received=amount, amount_capturable=0)
+            received = intent["amount_received"] + amount
+            if form.get("final_capture") == "false":  # multicapture: the rest stays capturable
+                intent.update(amount_received=received,
+                              amount_capturable=intent["amount_capturable"] - amount)
+            else:
+                intent.update(status="succeeded", amount_received=received, amount_capturable=0)
             self.calls["capture"] += 1
             return 200, intent
         return await self._handle(request, "capture", apply)

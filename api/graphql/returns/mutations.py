@@ -15,6 +15,7 @@ from api.graphql.ids import pk_of
 from api.graphql.permissions import requires
 from api.graphql.returns.types import Return
 from domain.idempotency.service import remembered
+from domain.orders.capture import LineRequest
 from domain.orders.models import Order as OrderModel
 from domain.returns import models, service
 
@@ -27,9 +28,18 @@ class ReturnLineInput:
 
 
 @strawberry.input
+class ReplacementLineInput:
+    sku: str
+    quantity: int
+
+
+@strawberry.input
 class ReturnRequestInput:
     order_id: strawberry.ID
     lines: list[ReturnLineInput]
+    replacement_lines: list[ReplacementLineInput] | None = strawberry.field(
+        default=None, description="An exchange: what to send instead. Approval places it as "
+        "an order, and the refund is reduced by its value.")
 
 
 @strawberry.input
@@ -120,6 +130,7 @@ class ReturnMutations:
             lines=[service.ReturnLineRequest(
                 pk_of(ln.order_line_id, "OrderLine", field=("lines", str(i), "orderLineId")),
                 ln.quantity, ln.reason) for i, ln in enumerate(input.lines)],
+            replacement=[LineRequest(r.sku, r.quantity) for r in input.replacement_lines or []],
             actor=ctx.actor()))
 
     @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))

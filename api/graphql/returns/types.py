@@ -51,10 +51,12 @@ class Return(Node):
     created_at: datetime
     pk: strawberry.Private[int]
     order_pk: strawberry.Private[int]
+    replacement_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, m: models.Return, currency: str) -> Return:
         return cls(id=to_global_id("Return", m.id), pk=m.id, order_pk=m.order_id,
+                   replacement_pk=m.replacement_order_id,
                    status=m.status, decline_reason=m.decline_reason,
                    refund_total=Money.of(m.refund_total, currency)
                    if m.refund_total is not None else None, created_at=m.created_at)
@@ -64,6 +66,14 @@ class Return(Node):
         from api.graphql.orders.types import Order
 
         return Order.from_model(await info.context.loaders.order_by_id.load(self.order_pk))
+
+    @strawberry.field(description="For an exchange: the order sending the replacement.")
+    async def replacement_order(self, info: Info) -> OrderType | None:
+        from api.graphql.orders.types import Order
+
+        if self.replacement_pk is None:
+            return None
+        return Order.from_model(await info.context.loaders.order_by_id.load(self.replacement_pk))
 
     @strawberry.field
     async def lines(self, info: Info) -> list[ReturnLine]:
