@@ -17,7 +17,9 @@ from starlette.routing import Route, WebSocketRoute
 from api import database
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
+from api.oauth import StarletteAuthorizationServer
 from api.settings import Settings
+from api.tokens import TokenService
 from api.webhooks import carrier_webhook, payment_webhook
 from domain.events.models import OutboxMessage
 from domain.events.ports import EventBus
@@ -155,17 +157,26 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    view = GraphQLView(build_schema(settings), settings)
+    tokens = TokenService.from_settings(settings)
+    oauth = StarletteAuthorizationServer(tokens)
+
+    async def jwks(_: Request) -> JSONResponse:
+        return JSONResponse(tokens.jwks(), headers={"Cache-Control": "max-age=300"})
+
+    view = GraphQLView(build_schema(settings), settings, tokens)
     app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
             Route("/webhooks/carriers/{carrier}", carrier_webhook, methods=["POST"]),
             Route("/webhooks/stripe", payment_webhook, methods=["POST"]),
+            Route("/oauth/token", oauth.token_endpoint, methods=["POST"]),
+            Route("/.well-known/jwks.json", jwks),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.tokens = tokens
     return app

@@ -6,8 +6,11 @@ import hmac
 from dataclasses import dataclass
 from enum import StrEnum
 
+from api.tokens import InvalidToken, TokenService
+
 
 class Permission(StrEnum):
+    ADMIN = "admin"  # operations only the admin token may do; never granted to a partner
     CATALOG_WRITE = "catalog:write"
     ORDERS_READ = "orders:read"
     ORDERS_WRITE = "orders:write"
@@ -22,17 +25,25 @@ class Permission(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller. ``client`` scopes idempotency keys; ``actor`` signs events."""
+    """An authenticated caller. ``client`` scopes idempotency keys; ``actor`` signs events.
+
+    ``channels``, when set, limits the caller to the orders of those channels.
+    """
 
     client: str
     actor: str
     permissions: frozenset[Permission]
+    channels: frozenset[str] | None = None
 
     def allows(self, permission: Permission) -> bool:
         return permission in self.permissions
 
+    def sees_channel(self, code: str) -> bool:
+        return self.channels is None or code in self.channels
+
 
 ADMIN = Principal(client="admin", actor="staff:admin", permissions=frozenset(Permission))
+_BY_SCOPE = {p.value: p for p in Permission}
 
 
 class InvalidCredentials(Exception):
@@ -48,11 +59,25 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def authenticate(authorization: str | None, *, admin_token: str | None) -> Principal | None:
+def authenticate(
+    authorization: str | None, *, admin_token: str | None, tokens: TokenService | None = None,
+) -> Principal | None:
     """The principal behind an Authorization header; None for anonymous callers."""
     token = bearer_token(authorization)
     if token is None:
         return None
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return ADMIN
+    if tokens is not None and token.count(".") == 2:
+        try:
+            claims = tokens.verify(token)
+        except InvalidToken:
+            raise InvalidCredentials("Invalid or expired token") from None
+        if claims.get("kind") == "partner":
+            channels = claims.get("channels")
+            return Principal(
+                client=f"partner:{claims['sub']}", actor=f"partner:{claims.get('name', '')}",
+                permissions=frozenset(_BY_SCOPE[s] for s in str(claims.get("scope", "")).split()
+                                      if s in _BY_SCOPE),
+                channels=frozenset(channels) if channels is not None else None)
     raise InvalidCredentials("Invalid or expired token")

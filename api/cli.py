@@ -74,6 +74,30 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
                 log_level="info")
 
 
+async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
+    from domain.errors import DomainError
+    from domain.partners import service
+
+    await database.connect(settings)
+    try:
+        if args.action == "create":
+            channels = [c for c in (args.channels or "").split(",") if c] or None
+            client, secret = await service.create_client(
+                name=args.name, scopes=[s for s in args.scopes.split(",") if s],
+                channels=channels)
+            print(f"client_id:     {client.client_id}\nclient_secret: {secret}\n"
+                  f"scopes:        {' '.join(client.scopes)}\n"
+                  f"channels:      {', '.join(client.channels) if client.channels else 'all'}\n"
+                  "The secret is shown once; it is stored hashed.")
+        else:
+            revoked = await service.revoke_client(client_id=args.client_id)
+            print(f"Revoked {revoked.client_id} ({revoked.name}).")
+    except DomainError as error:
+        raise ConfigurationError(error.message) from None
+    finally:
+        await database.close()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="oms", description="Headless order management system")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +110,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     seed_cmd.add_argument("--demo", action="store_true", required=True,
                           help="the demo catalogue, locations and stock")
     commands.add_parser("export-schema", help="print the GraphQL SDL")
+    client_cmd = commands.add_parser("client", help="partner apps' OAuth clients")
+    client_actions = client_cmd.add_subparsers(dest="action", required=True)
+    create_cmd = client_actions.add_parser("create", help="create a client; prints its secret once")
+    create_cmd.add_argument("--name", required=True)
+    create_cmd.add_argument("--scopes", required=True, help="comma-separated, e.g. orders:read")
+    create_cmd.add_argument("--channels", help="comma-separated channel codes (default: all)")
+    revoke_cmd = client_actions.add_parser("revoke", help="revoke a client")
+    revoke_cmd.add_argument("client_id")
     args = parser.parse_args(argv)
 
     try:
@@ -98,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif args.command == "seed":
             asyncio.run(_prepare(settings, seed_demo=True))
             print("Demo data is loaded.")
+        elif args.command == "client":
+            asyncio.run(_client_command(settings, args))
         elif args.command == "export-schema":
             from api.graphql.schema import export_sdl
 

@@ -78,6 +78,9 @@ class Settings:
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
     capture_policy: str = "manual"
+    jwt_keys: str | None = None
+    token_issuer: str = "oms"
+    access_token_ttl: int = 900
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -137,4 +140,7 @@ class Settings:
             stripe_webhook_secret=env.get("OMS_STRIPE_WEBHOOK_SECRET") or None,
             stripe_api_base=env.get("OMS_STRIPE_API_BASE") or None,
             capture_policy=env.get("OMS_CAPTURE_POLICY") or "manual",
+            jwt_keys=env.get("OMS_JWT_KEYS") or None,
+            token_issuer=env.get("OMS_TOKEN_ISSUER") or "oms",
+            access_token_ttl=_int(env, "OMS_ACCESS_TOKEN_TTL", 900),
         )

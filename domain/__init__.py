@@ -12,6 +12,7 @@ MODEL_MODULES = [
     "domain.fulfillment.models",
     "domain.payments.models",
     "domain.returns.models",
+    "domain.partners.models",
     "domain.events.models",
     "domain.idempotency.models",
 ]

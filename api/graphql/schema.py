@@ -24,6 +24,7 @@ from api.graphql.limits import limit_extensions
 from api.graphql.node import resolve_node
 from api.graphql.orders.mutations import OrderMutations
 from api.graphql.orders.queries import OrderQueries
+from api.graphql.partners.mutations import PartnerMutations
 from api.graphql.payments.mutations import PaymentMutations
 from api.graphql.permissions import public
 from api.graphql.relay import Node
@@ -46,7 +47,7 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation",
     (CatalogMutations, InventoryMutations, OrderMutations, FulfillmentMutations,
-     PaymentMutations, ReturnMutations),
+     PaymentMutations, ReturnMutations, PartnerMutations),
 )
 
 

@@ -15,6 +15,7 @@ from api.graphql.inventory.types import Availability
 from api.graphql.orders.types import OrderEvent
 from api.graphql.permissions import public, requires
 from api.graphql.relay import from_global_id
+from api.scoping import visible
 from domain.events.models import OrderEvent as OrderEventModel
 from domain.events.ports import RESYNC, order_topic, shipment_topic, stock_topic
 from domain.events.stream import replay_then_live
@@ -38,7 +39,8 @@ class Subscription:
         self, info: Info, order_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[OrderEvent, None]:
         decoded = from_global_id(order_id, expect="Order")
-        if decoded is None or not await OrderModel.exists(id=decoded[1]):
+        order = await OrderModel.get_or_none(id=decoded[1]) if decoded else None
+        if decoded is None or await visible(info.context, order) is None:
             raise _not_found(f"Order {order_id}")
         pk = decoded[1]
 
@@ -69,7 +71,8 @@ class Subscription:
         elif tracking_number is not None:
             shipment = await ShipmentModel.filter(tracking_number=tracking_number).order_by(
                 "-id").first()
-        if shipment is None:
+        owner = await OrderModel.get_or_none(id=shipment.order_id) if shipment else None
+        if shipment is None or await visible(info.context, owner) is None:
             raise _not_found("Shipment")
         pk = shipment.id
 

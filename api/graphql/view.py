@@ -16,14 +16,15 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from api.auth import InvalidCredentials, authenticate
+from api.auth import InvalidCredentials, Principal, authenticate
 from api.context import Context
 from api.graphql.limits import error_code
 from api.settings import Settings
+from api.tokens import TokenService
 
 
 class GraphQLView(GraphQL[Context, None]):
-    def __init__(self, schema: Any, settings: Settings) -> None:
+    def __init__(self, schema: Any, settings: Settings, tokens: TokenService) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -33,13 +34,17 @@ class GraphQLView(GraphQL[Context, None]):
             allowed_origins=settings.allowed_origins,
         )
         self.settings = settings
+        self.tokens = tokens
+
+    def _authenticate(self, authorization: str | None) -> Principal | None:
+        return authenticate(authorization, admin_token=self.settings.admin_token,
+                            tokens=self.tokens)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope, receive)
             try:
-                authenticate(request.headers.get("authorization"),
-                             admin_token=self.settings.admin_token)
+                self._authenticate(request.headers.get("authorization"))
             except InvalidCredentials as error:
                 response = JSONResponse(
                     {"data": None,
@@ -53,8 +58,7 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         principal = None
         if isinstance(request, Request):
-            principal = authenticate(request.headers.get("authorization"),
-                                     admin_token=self.settings.admin_token)
+            principal = self._authenticate(request.headers.get("authorization"))
         return Context(
             request=request, response=response, principal=principal,
             services=request.app.state.services,
@@ -66,10 +70,7 @@ class GraphQLView(GraphQL[Context, None]):
         params = context.connection_params or {}
         authorization = params.get("Authorization") or params.get("authorization")
         try:
-            context.principal = authenticate(
-                str(authorization) if authorization else None,
-                admin_token=self.settings.admin_token,
-            )
+            context.principal = self._authenticate(str(authorization) if authorization else None)
         except InvalidCredentials:
             raise ConnectionRejectionError({"reason": "invalid token"}) from None
         return UNSET

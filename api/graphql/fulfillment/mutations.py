@@ -14,6 +14,7 @@ from api.graphql.errors import UserError, attempt
 from api.graphql.fulfillment.types import Shipment, ShipmentStatus
 from api.graphql.ids import optional_pk, pk_of
 from api.graphql.permissions import requires
+from api.scoping import require_order, require_owner
 from domain.fulfillment import service, tracking
 from domain.fulfillment.models import Shipment as ShipmentModel
 from domain.payments.flows import after_shipment
@@ -108,6 +109,7 @@ class FulfillmentMutations:
         ctx = info.context
 
         async def call() -> ShipmentModel:
+            await require_order(ctx, pk_of(input.order_id, "Order", field=("orderId",)))
             lines = None
             if input.lines is not None:
                 lines = [service.ShipmentLineRequest(
@@ -128,8 +130,10 @@ class FulfillmentMutations:
         ctx = info.context
 
         async def call() -> ShipmentModel:
+            sid = pk_of(input.shipment_id, "Shipment", field=("shipmentId",))
+            await require_owner(ctx, "Shipment", sid, field="shipmentId")
             shipment = await service.ship_shipment(
-                shipment_id=pk_of(input.shipment_id, "Shipment", field=("shipmentId",)),
+                shipment_id=sid,
                 tracking_number=input.tracking_number, carrier=input.carrier,
                 service=input.service, carriers=ctx.services.carriers, actor=ctx.actor(),
                 idempotency=ctx.idempotency(input.idempotency_key))
@@ -148,14 +152,22 @@ class FulfillmentMutations:
         update = tracking.TrackingUpdate(
             status=input.status, occurred_at=input.occurred_at, description=input.description,
             location=input.location, external_id=input.external_id)
-        return await _run(ShipmentTrackingEventAddPayload, lambda: tracking.add_tracking_events(
-            shipment_id=pk_of(input.shipment_id, "Shipment", field=("shipmentId",)),
-            updates=[update], actor=ctx.actor()))
+        async def call() -> ShipmentModel:
+            sid = pk_of(input.shipment_id, "Shipment", field=("shipmentId",))
+            await require_owner(ctx, "Shipment", sid, field="shipmentId")
+            return await tracking.add_tracking_events(shipment_id=sid, updates=[update],
+                                                      actor=ctx.actor())
+
+        return await _run(ShipmentTrackingEventAddPayload, call)
 
     @strawberry.mutation(extensions=requires(Permission.FULFILLMENT_WRITE),
                          description="Cancel a shipment that has not left.")
     async def shipment_cancel(self, info: Info, id: strawberry.ID) -> ShipmentCancelPayload:
         ctx = info.context
-        return await _run(ShipmentCancelPayload, lambda: service.cancel_shipment(
-            shipment_id=pk_of(id, "Shipment", field=("id",)), actor=ctx.actor(),
-            idempotency=ctx.idempotency(None)))
+        async def call() -> ShipmentModel:
+            sid = pk_of(id, "Shipment", field=("id",))
+            await require_owner(ctx, "Shipment", sid, field="id")
+            return await service.cancel_shipment(shipment_id=sid, actor=ctx.actor(),
+                                                 idempotency=ctx.idempotency(None))
+
+        return await _run(ShipmentCancelPayload, call)

@@ -15,7 +15,8 @@ from api.graphql.orders.types import Order
 from api.graphql.payments.types import Payment
 from api.graphql.permissions import requires
 from api.graphql.relay import from_global_id
-from domain.errors import NotFound
+from api.scoping import require_channel, require_order
+from domain.errors import DomainError, NotFound
 from domain.orders import lifecycle
 from domain.orders.capture import LineRequest, OrderRequest
 from domain.orders.models import Order as OrderModel
@@ -103,10 +104,12 @@ def _order_pk(gid: str) -> int:
 
 
 async def _lifecycle(
-    payload: type[Payload], gid: str, call: Callable[[int], Awaitable[OrderModel]]
+    info: Info, payload: type[Payload], gid: str, call: Callable[[int], Awaitable[OrderModel]]
 ) -> Payload:
     async def run() -> OrderModel:
-        return await call(_order_pk(gid))
+        pk = _order_pk(gid)
+        await require_order(info.context, pk, field="id")
+        return await call(pk)
 
     order, errors = await attempt(run())
     return payload(order=Order.from_model(order) if order else None, user_errors=errors)
@@ -131,6 +134,11 @@ class OrderMutations:
             po_number=input.po_number, external_id=input.external_id,
         )
         services = info.context.services
+        try:
+            require_channel(info.context, input.channel)
+        except DomainError as error:
+            return OrderCreatePayload(order=None, payment=None, client_secret=None,
+                                      user_errors=user_errors(error))
         choice = PaymentChoice(input.payment.provider, input.payment.method) \
             if input.payment else None
         checkout, errors = await attempt(place_order(
@@ -153,20 +161,20 @@ class OrderMutations:
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE))
     async def order_confirm(self, info: Info, id: strawberry.ID) -> OrderConfirmPayload:
         ctx = info.context
-        return await _lifecycle(OrderConfirmPayload, id, lambda pk: flows.confirm_order(
+        return await _lifecycle(info, OrderConfirmPayload, id, lambda pk: flows.confirm_order(
             order_id=pk, actor=ctx.actor(), idempotency=ctx.idempotency(None),
             gateways=ctx.services.gateways, policy=ctx.services.capture_policy))
 
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE))
     async def order_hold(self, info: Info, id: strawberry.ID, reason: str) -> OrderHoldPayload:
         ctx = info.context
-        return await _lifecycle(OrderHoldPayload, id, lambda pk: lifecycle.hold_order(
+        return await _lifecycle(info, OrderHoldPayload, id, lambda pk: lifecycle.hold_order(
             order_id=pk, reason=reason, actor=ctx.actor(), idempotency=ctx.idempotency(None)))
 
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE))
     async def order_release(self, info: Info, id: strawberry.ID) -> OrderReleasePayload:
         ctx = info.context
-        return await _lifecycle(OrderReleasePayload, id, lambda pk: lifecycle.release_order(
+        return await _lifecycle(info, OrderReleasePayload, id, lambda pk: lifecycle.release_order(
             order_id=pk, actor=ctx.actor(), idempotency=ctx.idempotency(None)))
 
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE),
@@ -175,6 +183,6 @@ class OrderMutations:
         self, info: Info, id: strawberry.ID, reason: str | None = None
     ) -> OrderCancelPayload:
         ctx = info.context
-        return await _lifecycle(OrderCancelPayload, id, lambda pk: flows.cancel_order(
+        return await _lifecycle(info, OrderCancelPayload, id, lambda pk: flows.cancel_order(
             order_id=pk, reason=reason, actor=ctx.actor(), idempotency=ctx.idempotency(None),
             gateways=ctx.services.gateways))

@@ -13,6 +13,7 @@ from api.graphql.node import register
 from api.graphql.orders.types import Customer, Order, order_page
 from api.graphql.permissions import requires
 from api.graphql.relay import Connection, from_global_id
+from api.scoping import scope_orders, visible
 from domain.customers.models import Customer as CustomerModel
 from domain.orders import models
 
@@ -41,15 +42,16 @@ class OrderQueries:
             found = await models.Order.get_or_none(number=number)
         else:
             found = None
+        found = await visible(info.context, found)
         return Order.from_model(found) if found else None
 
     @strawberry.field(extensions=requires(Permission.ORDERS_READ),
                       description="Orders, newest first.")
     async def orders(
-        self, first: int | None = None, after: str | None = None,
+        self, info: Info, first: int | None = None, after: str | None = None,
         filter: OrderFilter | None = None,
     ) -> Connection[Order]:
-        query = models.Order.all()
+        query = scope_orders(info.context, models.Order.all())
         if filter is not None:
             if filter.status:
                 query = query.filter(status__in=list(filter.status))
@@ -82,7 +84,7 @@ class OrderQueries:
 
 @register("Order", Permission.ORDERS_READ)
 async def _order_node(info: Info, pk: int) -> Order | None:
-    found = await info.context.loaders.order_by_id.load(pk)
+    found = await visible(info.context, await info.context.loaders.order_by_id.load(pk))
     return Order.from_model(found) if found else None
 
 

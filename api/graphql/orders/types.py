@@ -196,9 +196,12 @@ class Customer(Node):
 
     @strawberry.field(description="The customer's orders, newest first.")
     async def orders(
-        self, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Order]:
-        return await order_page(models.Order.filter(customer_id=self.pk), first, after)
+        from api.scoping import scope_orders
+
+        query = scope_orders(info.context, models.Order.filter(customer_id=self.pk))
+        return await order_page(query, first, after)
 
 
 async def order_page(

@@ -12,6 +12,7 @@ from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
 from api.graphql.payments.types import Payment
 from api.graphql.permissions import requires
+from api.scoping import require_order, require_owner
 from domain.idempotency.service import remembered
 from domain.payments import models, service
 
@@ -76,8 +77,10 @@ class PaymentMutations:
         ctx = info.context
 
         async def run() -> models.Payment:
+            order_pk = pk_of(input.order_id, "Order", field=("orderId",))
+            await require_order(ctx, order_pk)
             return await service.start_payment(
-                order_id=pk_of(input.order_id, "Order", field=("orderId",)),
+                order_id=order_pk,
                 provider=input.provider, method=input.method,
                 gateways=ctx.services.gateways, actor=ctx.actor())
 
@@ -95,6 +98,7 @@ class PaymentMutations:
 
         async def run() -> models.Payment:
             pk = pk_of(input.payment_id, "Payment", field=("paymentId",))
+            await require_owner(ctx, "Payment", pk, field="paymentId")
             return await remembered(
                 key=ctx.idempotency(input.idempotency_key), operation="paymentCapture",
                 request=[pk, input.amount], encode=_encode, decode=_decode,
@@ -113,6 +117,7 @@ class PaymentMutations:
 
         async def run() -> models.Payment:
             pk = pk_of(input.payment_id, "Payment", field=("paymentId",))
+            await require_owner(ctx, "Payment", pk, field="paymentId")
             return await remembered(
                 key=ctx.idempotency(input.idempotency_key), operation="paymentRefund",
                 request=[pk, input.amount], encode=_encode, decode=_decode,

@@ -10,10 +10,12 @@ import strawberry
 from strawberry.types import Info
 
 from api.auth import Permission
+from api.context import Context
 from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
 from api.graphql.permissions import requires
 from api.graphql.returns.types import Return
+from api.scoping import require_order, require_owner
 from domain.idempotency.service import remembered
 from domain.orders.capture import LineRequest
 from domain.orders.models import Order as OrderModel
@@ -116,8 +118,10 @@ async def _run(payload: type[P], call: Callable[[], Awaitable[models.Return]]) -
     return payload(return_=Return.from_model(found, order.currency), user_errors=errors)
 
 
-def _return_pk(gid: str, field: str = "returnId") -> int:
-    return pk_of(gid, "Return", field=(field,))
+async def _return_pk(ctx: Context, gid: str, field: str = "returnId") -> int:
+    pk = pk_of(gid, "Return", field=(field,))
+    await require_owner(ctx, "Return", pk, field=field)
+    return pk
 
 
 @strawberry.type
@@ -125,41 +129,62 @@ class ReturnMutations:
     @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
     async def return_request(self, info: Info, input: ReturnRequestInput) -> ReturnRequestPayload:
         ctx = info.context
-        return await _run(ReturnRequestPayload, lambda: service.request_return(
-            order_id=pk_of(input.order_id, "Order", field=("orderId",)),
-            lines=[service.ReturnLineRequest(
-                pk_of(ln.order_line_id, "OrderLine", field=("lines", str(i), "orderLineId")),
-                ln.quantity, ln.reason) for i, ln in enumerate(input.lines)],
-            replacement=[LineRequest(r.sku, r.quantity) for r in input.replacement_lines or []],
-            actor=ctx.actor()))
+
+        async def call() -> models.Return:
+            order_pk = pk_of(input.order_id, "Order", field=("orderId",))
+            await require_order(ctx, order_pk)
+            return await service.request_return(
+                order_id=order_pk,
+                lines=[service.ReturnLineRequest(
+                    pk_of(ln.order_line_id, "OrderLine", field=("lines", str(i), "orderLineId")),
+                    ln.quantity, ln.reason) for i, ln in enumerate(input.lines)],
+                replacement=[LineRequest(r.sku, r.quantity)
+                             for r in input.replacement_lines or []],
+                actor=ctx.actor())
+
+        return await _run(ReturnRequestPayload, call)
 
     @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
     async def return_approve(self, info: Info, id: strawberry.ID) -> ReturnApprovePayload:
-        return await _run(ReturnApprovePayload, lambda: service.approve_return(
-            return_id=_return_pk(id, "id"), actor=info.context.actor()))
+        async def call() -> models.Return:
+            pk = await _return_pk(info.context, id, "id")
+            return await service.approve_return(return_id=pk, actor=info.context.actor())
+
+        return await _run(ReturnApprovePayload, call)
 
     @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
     async def return_decline(
         self, info: Info, id: strawberry.ID, reason: str
     ) -> ReturnDeclinePayload:
-        return await _run(ReturnDeclinePayload, lambda: service.decline_return(
-            return_id=_return_pk(id, "id"), reason=reason, actor=info.context.actor()))
+        async def call() -> models.Return:
+            pk = await _return_pk(info.context, id, "id")
+            return await service.decline_return(return_id=pk, reason=reason,
+                                                actor=info.context.actor())
+
+        return await _run(ReturnDeclinePayload, call)
 
     @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
     async def return_cancel(self, info: Info, id: strawberry.ID) -> ReturnCancelPayload:
-        return await _run(ReturnCancelPayload, lambda: service.cancel_return(
-            return_id=_return_pk(id, "id"), actor=info.context.actor()))
+        async def call() -> models.Return:
+            pk = await _return_pk(info.context, id, "id")
+            return await service.cancel_return(return_id=pk, actor=info.context.actor())
+
+        return await _run(ReturnCancelPayload, call)
 
     @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE),
                          description="Receive returned units; restocked ones are sellable again.")
     async def return_receive(self, info: Info, input: ReturnReceiveInput) -> ReturnReceivePayload:
-        return await _run(ReturnReceivePayload, lambda: service.receive_return(
-            return_id=_return_pk(input.return_id),
-            location_id=pk_of(input.location_id, "Location", field=("locationId",)),
-            lines=[service.ReceivedLine(
-                pk_of(ln.order_line_id, "OrderLine", field=("lines", str(i), "orderLineId")),
-                ln.quantity, ln.restock) for i, ln in enumerate(input.lines)],
-            actor=info.context.actor()))
+        async def call() -> models.Return:
+            pk = await _return_pk(info.context, input.return_id)
+            return await service.receive_return(
+                return_id=pk,
+                location_id=pk_of(input.location_id, "Location", field=("locationId",)),
+                lines=[service.ReceivedLine(
+                    pk_of(ln.order_line_id, "OrderLine", field=("lines", str(i), "orderLineId")),
+                    ln.quantity, ln.restock) for i, ln in enumerate(input.lines)],
+                actor=info.context.actor())
+
+        return await _run(ReturnReceivePayload, call)
 
     @strawberry.mutation(extensions=requires(Permission.PAYMENTS_WRITE),
                          description="Refund a received return through the order's gateway.")
@@ -167,7 +192,7 @@ class ReturnMutations:
         ctx = info.context
 
         async def call() -> models.Return:
-            pk = _return_pk(input.return_id)
+            pk = await _return_pk(ctx, input.return_id)
             return await remembered(
                 key=ctx.idempotency(input.idempotency_key), operation="returnRefund",
                 request=[pk, input.include_shipping, input.amount],

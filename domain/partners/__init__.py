@@ -1,0 +1,1 @@
+"""Partner apps (ERP, WMS, marketplaces' connectors) and the OAuth clients they use."""
