@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from starlette.applications import Starlette
@@ -19,6 +19,7 @@ from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.oauth import StarletteAuthorizationServer
 from api.settings import Settings
+from api.throttle import LoginThrottle
 from api.tokens import TokenService
 from api.webhooks import carrier_webhook, payment_webhook
 from domain.events.models import OutboxMessage
@@ -53,6 +54,7 @@ class Services:
     capture_policy: CapturePolicy
     unregister: Callable[[], None] = lambda: None
     sweeper: asyncio.Task[None] | None = None
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
 
 def make_carriers(settings: Settings) -> dict[str, Carrier]:

@@ -12,6 +12,8 @@ from api.tokens import InvalidToken, TokenService
 class Permission(StrEnum):
     ADMIN = "admin"  # operations only the admin token may do; never granted to a partner
     CATALOG_WRITE = "catalog:write"
+    ORDER_PLACE = "orders:place"  # placing an order (customers, storefronts, partners)
+    RETURN_REQUEST = "returns:request"  # asking to return (customers, and returns:write)
     ORDERS_READ = "orders:read"
     ORDERS_WRITE = "orders:write"
     INVENTORY_READ = "inventory:read"
@@ -27,19 +29,24 @@ class Permission(StrEnum):
 class Principal:
     """An authenticated caller. ``client`` scopes idempotency keys; ``actor`` signs events.
 
-    ``channels``, when set, limits the caller to the orders of those channels.
+    ``channels`` limits the caller to the orders of those channels; ``customer_id`` to a
+    customer's own orders (placed while signed in); ``order_id`` to one order (a guest).
     """
 
     client: str
     actor: str
     permissions: frozenset[Permission]
     channels: frozenset[str] | None = None
+    customer_id: int | None = None
+    order_id: int | None = None
 
     def allows(self, permission: Permission) -> bool:
         return permission in self.permissions
 
-    def sees_channel(self, code: str) -> bool:
-        return self.channels is None or code in self.channels
+    @property
+    def scoped(self) -> bool:
+        return (self.channels is not None or self.customer_id is not None
+                or self.order_id is not None)
 
 
 ADMIN = Principal(client="admin", actor="staff:admin", permissions=frozenset(Permission))
@@ -73,11 +80,39 @@ def authenticate(
             claims = tokens.verify(token)
         except InvalidToken:
             raise InvalidCredentials("Invalid or expired token") from None
-        if claims.get("kind") == "partner":
-            channels = claims.get("channels")
-            return Principal(
-                client=f"partner:{claims['sub']}", actor=f"partner:{claims.get('name', '')}",
-                permissions=frozenset(_BY_SCOPE[s] for s in str(claims.get("scope", "")).split()
-                                      if s in _BY_SCOPE),
-                channels=frozenset(channels) if channels is not None else None)
+        principal = _from_claims(claims)
+        if principal is not None:
+            return principal
     raise InvalidCredentials("Invalid or expired token")
+
+
+CUSTOMER_PERMISSIONS = frozenset({Permission.ORDERS_READ, Permission.ORDER_PLACE,
+                                  Permission.RETURN_REQUEST})
+IMPLIED = {Permission.ORDERS_WRITE: Permission.ORDER_PLACE,
+           Permission.RETURNS_WRITE: Permission.RETURN_REQUEST}
+
+
+def _from_claims(claims: dict[str, object]) -> Principal | None:
+    kind, sub = claims.get("kind"), str(claims.get("sub"))
+    if kind == "partner":
+        channels = claims.get("channels")
+        scopes = str(claims.get("scope", "")).split()
+        permissions = {_BY_SCOPE[s] for s in scopes if s in _BY_SCOPE}
+        permissions |= {IMPLIED[p] for p in permissions if p in IMPLIED}
+        return Principal(client=f"partner:{sub}", actor=f"partner:{claims.get('name', '')}",
+                         permissions=frozenset(permissions),
+                         channels=frozenset(channels) if isinstance(channels, list) else None)
+    if kind == "customer":
+        customer_id = int(sub.removeprefix("customer:"))
+        return Principal(client=sub, actor=sub, permissions=CUSTOMER_PERMISSIONS,
+                         customer_id=customer_id)
+    if kind == "storefront":  # a publishable channel key: catalogue, availability, orderCreate
+        code = sub.removeprefix("channel:")
+        return Principal(client=f"storefront:{code}", actor=f"storefront:{code}",
+                         permissions=frozenset({Permission.ORDER_PLACE}),
+                         channels=frozenset({code}))
+    if kind == "order":
+        order_id = int(sub.removeprefix("order:"))
+        return Principal(client=sub, actor=f"guest:{order_id}",
+                         permissions=frozenset({Permission.ORDERS_READ}), order_id=order_id)
+    return None

@@ -16,6 +16,7 @@ class Context:
     response: Any
     principal: Principal | None
     services: Any
+    tokens: Any = None
     idempotency_header: str | None = None
     connection_params: dict[str, Any] | None = None
     loaders: Loaders = field(default_factory=Loaders)

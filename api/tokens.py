@@ -22,6 +22,8 @@ from joserfc.jwk import KeySet, RSAKey
 from api.settings import ConfigurationError, Settings
 
 ALGORITHMS = ["RS256", "ES256"]
+ORDER_TOKEN_TTL = 90 * 24 * 3600
+STOREFRONT_KEY_TTL = 5 * 365 * 24 * 3600
 
 
 class InvalidToken(Exception):
@@ -66,6 +68,20 @@ class TokenService:
         payload = {"iss": self.issuer, "sub": subject, "aud": audience, "iat": now,
                    "exp": now + (ttl or self.ttl), "jti": secrets.token_urlsafe(12), **claims}
         return jwt.encode(header, payload, self.keys)
+
+    def customer_token(self, customer_id: int) -> str:
+        return self.issue(subject=f"customer:{customer_id}", audience="oms",
+                          claims={"kind": "customer"})
+
+    def order_token(self, order_id: int) -> str:
+        """Reads and follows one order, for as long as a guest may want to track it."""
+        return self.issue(subject=f"order:{order_id}", audience="oms", claims={"kind": "order"},
+                          ttl=ORDER_TOKEN_TTL)
+
+    def storefront_key(self, channel: str) -> str:
+        """A publishable key: safe in a web page, it only places orders on its channel."""
+        return self.issue(subject=f"channel:{channel}", audience="oms",
+                          claims={"kind": "storefront"}, ttl=STOREFRONT_KEY_TTL)
 
     def verify(self, token: str) -> dict[str, Any]:
         """The claims of a token we issued and that has not expired; InvalidToken otherwise."""

@@ -14,6 +14,7 @@ DomainError
  ├── QuantityExceedsRemaining  shipping or returning more than is left
  ├── PaymentFailed           the gateway declined, or did not answer
  ├── AlreadyRefunded         more refunded than remains refundable
+ ├── WrongCredentials        an email and password (or a refresh token) that do not match
  ├── IdempotencyKeyReused    a key already used for a different request
  └── DomainErrors            several of the above, collected before failing
 
@@ -148,6 +149,11 @@ class AlreadyRefunded(DomainError):
         )
         self.requested = requested
         self.refundable = refundable
+
+
+class WrongCredentials(DomainError):
+    def __init__(self, message: str = "Email or password is wrong") -> None:
+        super().__init__(message)
 
 
 class IdempotencyKeyReused(DomainError):

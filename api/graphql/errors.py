@@ -30,6 +30,7 @@ class ErrorCode(Enum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     PAYMENT_FAILED = "PAYMENT_FAILED"
     ALREADY_REFUNDED = "ALREADY_REFUNDED"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
 
 
 @strawberry.type(description="A business failure: nothing was changed.")
@@ -54,6 +55,7 @@ ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
     (d.IdempotencyKeyReused, ErrorCode.IDEMPOTENCY_KEY_REUSED),
     (d.PaymentFailed, ErrorCode.PAYMENT_FAILED),
     (d.AlreadyRefunded, ErrorCode.ALREADY_REFUNDED),
+    (d.WrongCredentials, ErrorCode.INVALID_CREDENTIALS),
     (d.InvalidInput, ErrorCode.INVALID_INPUT),
 ]
 

@@ -16,6 +16,7 @@ from strawberry.types import Info
 
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
+from api.graphql.customers.mutations import CustomerMutations, CustomerQueries
 from api.graphql.fulfillment.mutations import FulfillmentMutations
 from api.graphql.fulfillment.queries import FulfillmentQueries
 from api.graphql.inventory.mutations import InventoryMutations
@@ -42,12 +43,13 @@ class NodeQueries:
 
 
 Query = merge_types(
-    "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries)
+    "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
+              CustomerQueries)
 )
 Mutation = merge_types(
     "Mutation",
     (CatalogMutations, InventoryMutations, OrderMutations, FulfillmentMutations,
-     PaymentMutations, ReturnMutations, PartnerMutations),
+     PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations),
 )
 
 

@@ -61,7 +61,7 @@ class GraphQLView(GraphQL[Context, None]):
             principal = self._authenticate(request.headers.get("authorization"))
         return Context(
             request=request, response=response, principal=principal,
-            services=request.app.state.services,
+            services=request.app.state.services, tokens=self.tokens,
             idempotency_header=request.headers.get("idempotency-key"),
         )
 

@@ -11,7 +11,27 @@ class Customer(Model):
     email = fields.CharField(max_length=254, unique=True)
     name = fields.CharField(max_length=200, null=True)
     phone = fields.CharField(max_length=32, null=True)
+    # Set once the customer registers; guests who only ordered have none.
+    password_hash = fields.CharField(max_length=200, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "customer"
+
+
+class RefreshToken(Model):
+    """A customer's refresh token, stored by digest. Each use replaces it with a new one."""
+
+    id = fields.IntField(primary_key=True)
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "oms.Customer", related_name="refresh_tokens", on_delete=fields.CASCADE
+    )
+    digest = fields.CharField(max_length=64, unique=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    customer_id: int
+
+    class Meta:
+        table = "refresh_token"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -61,7 +61,7 @@ class OrderRequest:
     pickup_location: str | None = None
     po_number: str | None = None
     external_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    via_account: bool = False  # placed by the signed-in customer themselves
 
 
 @dataclass(frozen=True)
@@ -246,7 +246,8 @@ async def create_order(
             shipping_address=clean.shipping_address, billing_address=clean.billing_address,
             shipping_method=clean.shipping_method,
             pickup_location_id=locations[0].id if request.pickup_location else None,
-            po_number=clean.po_number, external_id=clean.external_id, using_db=conn,
+            po_number=clean.po_number, external_id=clean.external_id,
+            via_account=request.via_account, using_db=conn,
         )
         lines = [
             await OrderLine.create(

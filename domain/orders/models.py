@@ -65,6 +65,8 @@ class Order(Model):
     )
     po_number = fields.CharField(max_length=64, null=True)
     external_id = fields.CharField(max_length=128, null=True)
+    # Placed by a signed-in customer (guest orders of the same email are not theirs to see).
+    via_account = fields.BooleanField(default=False)
     hold_reason = fields.CharField(max_length=500, null=True)
     cancel_reason = fields.CharField(max_length=500, null=True)
     # The sequence number of the order's latest event; events are numbered 1, 2, 3 ...

@@ -6,13 +6,11 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from domain import validation as v
 from domain.catalog.models import Channel
 from domain.errors import InvalidInput, NotFound, UnknownChannel, raise_all
 from domain.partners.models import OAuthClient
+from domain.secrets import hash_secret, secret_matches
 from domain.uow import unit_of_work
 
 # What a partner can be allowed to do; each scope guards the operations that need it.
@@ -20,18 +18,7 @@ SCOPES = (
     "orders:read", "orders:write", "inventory:read", "inventory:write", "fulfillment:write",
     "returns:write", "payments:write", "webhooks:manage", "reports:read",
 )
-_hasher = PasswordHasher()
-
-
-def hash_secret(secret: str) -> str:
-    return _hasher.hash(secret)
-
-
-def secret_matches(secret: str, hashed: str) -> bool:
-    try:
-        return _hasher.verify(hashed, secret)
-    except (VerificationError, InvalidHashError):
-        return False
+__all__ = ["SCOPES", "active_client", "create_client", "revoke_client", "secret_matches"]
 
 
 async def create_client(

@@ -64,6 +64,8 @@ class OrderCreatePayload:
         description="The payment opened with the order, when one was asked for.")
     client_secret: str | None = strawberry.field(
         description="For Stripe: what the browser or app confirms the payment with.")
+    order_access_token: str | None = strawberry.field(
+        description="A bearer token that reads and follows this one order (for guests).")
     user_errors: list[UserError]
 
 
@@ -117,13 +119,17 @@ async def _lifecycle(
 
 @strawberry.type
 class OrderMutations:
-    @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE),
+    @strawberry.mutation(extensions=requires(Permission.ORDER_PLACE),
                          description="Place an order; prices come from the catalogue.")
     async def order_create(self, info: Info, input: OrderCreateInput) -> OrderCreatePayload:
         customer_pk = None
         if input.customer_id is not None:
             decoded = from_global_id(input.customer_id, expect="Customer")
             customer_pk = decoded[1] if decoded else -1
+        principal = info.context.principal
+        signed_in = principal is not None and principal.customer_id is not None
+        if signed_in:  # a signed-in customer orders for themselves
+            customer_pk = principal.customer_id
         request = OrderRequest(
             channel=input.channel,
             lines=[LineRequest(line.sku, line.quantity) for line in input.lines],
@@ -132,13 +138,14 @@ class OrderMutations:
             billing_address=input.billing_address.to_dict() if input.billing_address else None,
             shipping_method=input.shipping_method, pickup_location=input.pickup_location,
             po_number=input.po_number, external_id=input.external_id,
+            via_account=signed_in,
         )
         services = info.context.services
         try:
             require_channel(info.context, input.channel)
         except DomainError as error:
             return OrderCreatePayload(order=None, payment=None, client_secret=None,
-                                      user_errors=user_errors(error))
+                                      order_access_token=None, user_errors=user_errors(error))
         choice = PaymentChoice(input.payment.provider, input.payment.method) \
             if input.payment else None
         checkout, errors = await attempt(place_order(
@@ -149,14 +156,16 @@ class OrderMutations:
         ))
         if checkout is None:
             return OrderCreatePayload(order=None, payment=None, client_secret=None,
-                                      user_errors=errors)
+                                      order_access_token=None, user_errors=errors)
         if checkout.payment_error is not None:
             errors = user_errors(checkout.payment_error)
         payment = checkout.payment
         return OrderCreatePayload(
             order=Order.from_model(checkout.order),
             payment=Payment.from_model(payment) if payment else None,
-            client_secret=payment.client_secret if payment else None, user_errors=errors)
+            client_secret=payment.client_secret if payment else None,
+            order_access_token=info.context.tokens.order_token(checkout.order.id),
+            user_errors=errors)
 
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE))
     async def order_confirm(self, info: Info, id: strawberry.ID) -> OrderConfirmPayload:

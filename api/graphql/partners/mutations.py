@@ -8,8 +8,10 @@ import strawberry
 from strawberry.types import Info
 
 from api.auth import Permission
-from api.graphql.errors import UserError, attempt
+from api.graphql.errors import UserError, attempt, user_errors
 from api.graphql.permissions import requires
+from domain.catalog.models import Channel
+from domain.errors import UnknownChannel
 from domain.partners import models, service
 
 
@@ -51,7 +53,25 @@ class OAuthClientRevokePayload:
 
 
 @strawberry.type
+class StorefrontKeyCreatePayload:
+    key: str | None = strawberry.field(
+        description="Publishable: embed it in a web page. It reads the catalogue and "
+        "availability and places orders on its channel, nothing else.")
+    user_errors: list[UserError]
+
+
+@strawberry.type
 class PartnerMutations:
+    @strawberry.mutation(extensions=requires(Permission.ADMIN),
+                         description="A publishable key for a storefront on one channel.")
+    async def storefront_key_create(self, info: Info, channel: str) -> StorefrontKeyCreatePayload:
+        found = await Channel.get_or_none(code=channel)
+        if found is None:
+            return StorefrontKeyCreatePayload(key=None, user_errors=user_errors(
+                UnknownChannel(channel, field=("channel",))))
+        return StorefrontKeyCreatePayload(key=info.context.tokens.storefront_key(found.code),
+                                          user_errors=[])
+
     @strawberry.mutation(extensions=requires(Permission.ADMIN),
                          description="Create a partner app's OAuth client (client credentials).")
     async def oauth_client_create(self, info: Info, input: OAuthClientCreateInput

@@ -126,7 +126,7 @@ async def _return_pk(ctx: Context, gid: str, field: str = "returnId") -> int:
 
 @strawberry.type
 class ReturnMutations:
-    @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
+    @strawberry.mutation(extensions=requires(Permission.RETURN_REQUEST))
     async def return_request(self, info: Info, input: ReturnRequestInput) -> ReturnRequestPayload:
         ctx = info.context
 
