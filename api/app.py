@@ -31,6 +31,8 @@ from domain.inventory.ports import AvailabilityCache
 from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
+from domain.webhooks.service import RetryPolicy, fan_out
+from domain.webhooks.worker import DeliveryWorker
 from integrations.bus.memory import InMemoryBus
 from integrations.bus.redis import RedisBus
 from integrations.cache.memory import InMemoryAvailabilityCache
@@ -38,6 +40,7 @@ from integrations.cache.redis import RedisAvailabilityCache
 from integrations.carriers.builtin import BuiltinCarrier
 from integrations.payments.manual import ManualGateway
 from integrations.payments.stripe import StripeGateway
+from integrations.webhooks.http import HttpWebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ class Services:
     unregister: Callable[[], None] = lambda: None
     sweeper: asyncio.Task[None] | None = None
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    webhooks: DeliveryWorker | None = None
 
 
 def make_carriers(settings: Settings) -> dict[str, Carrier]:
@@ -82,20 +86,25 @@ async def start_services(settings: Settings) -> Services:
         cache = (RedisAvailabilityCache(settings.redis_url, ttl=ttl) if settings.redis_url
                  else InMemoryAvailabilityCache(ttl=ttl))
 
-    async def forget_changed_stock(published: list[OutboxMessage]) -> None:
+    webhooks = DeliveryWorker(HttpWebhookSender(),
+                              policy=RetryPolicy(base=settings.webhook_retry_base))
+
+    async def after_publish(published: list[OutboxMessage]) -> None:
         skus = [m.payload["sku"] for m in published if m.payload.get("kind") == "stock_changed"]
         if skus and cache is not None:
             await cache.invalidate(skus)
+        if await fan_out(published):
+            webhooks.wake()
 
-    relay = OutboxRelay(bus, interval=settings.relay_interval,
-                        after_publish=forget_changed_stock)
+    relay = OutboxRelay(bus, interval=settings.relay_interval, after_publish=after_publish)
     # This process's own commits drop their SKUs from the cache before the caller hears back.
     unregister = on_commit(cache.invalidate) if cache is not None else (lambda: None)
     relay.start()
+    webhooks.start()
     gateways = make_gateways(settings)
     return Services(bus=bus, relay=relay, cache=cache, carriers=make_carriers(settings),
                     gateways=gateways, capture_policy=CapturePolicy(settings.capture_policy),
-                    unregister=unregister,
+                    unregister=unregister, webhooks=webhooks,
                     sweeper=asyncio.create_task(sweep_payments(gateways), name="payment-sweep"))
 
 
@@ -117,6 +126,9 @@ async def stop_services(services: Services) -> None:
         with suppress(asyncio.CancelledError):
             await services.sweeper
     await services.relay.stop()
+    if services.webhooks is not None:
+        await services.webhooks.stop()
+        await services.webhooks.sender.close()  # type: ignore[attr-defined]
     await services.bus.close()
     close = getattr(services.cache, "close", None)
     if close is not None:

@@ -81,6 +81,7 @@ class Settings:
     jwt_keys: str | None = None
     token_issuer: str = "oms"
     access_token_ttl: int = 900
+    webhook_retry_base: float = 30.0
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -143,4 +144,5 @@ class Settings:
             jwt_keys=env.get("OMS_JWT_KEYS") or None,
             token_issuer=env.get("OMS_TOKEN_ISSUER") or "oms",
             access_token_ttl=_int(env, "OMS_ACCESS_TOKEN_TTL", 900),
+            webhook_retry_base=float(_int(env, "OMS_WEBHOOK_RETRY_BASE", 30)),
         )

@@ -13,6 +13,7 @@ MODEL_MODULES = [
     "domain.payments.models",
     "domain.returns.models",
     "domain.partners.models",
+    "domain.webhooks.models",
     "domain.events.models",
     "domain.idempotency.models",
 ]

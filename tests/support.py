@@ -48,7 +48,8 @@ def codes(payload: dict[str, Any]) -> list[str]:
 class StatementCounter(logging.Handler):
     """Counts the SQL statements Tortoise sends, through its db_client debug log.
 
-    The outbox relay polls in the background; its statements are not the request's.
+    The outbox relay and the webhook worker poll in the background; their statements
+    are not the request's.
     """
 
     def __init__(self) -> None:
@@ -58,7 +59,8 @@ class StatementCounter(logging.Handler):
         self._level = self._logger.level
 
     def emit(self, record: logging.LogRecord) -> None:
-        if "outbox_message" not in record.getMessage():
+        message = record.getMessage()
+        if "outbox_message" not in message and "webhook_" not in message:
             self.count += 1
 
     def __enter__(self) -> StatementCounter:

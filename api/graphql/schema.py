@@ -31,6 +31,7 @@ from api.graphql.permissions import public
 from api.graphql.relay import Node
 from api.graphql.returns.mutations import ReturnMutations
 from api.graphql.subscriptions import Subscription
+from api.graphql.webhooks.schema import WebhookMutations, WebhookQueries
 from api.settings import Settings
 
 
@@ -44,12 +45,13 @@ class NodeQueries:
 
 Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
-              CustomerQueries)
+              CustomerQueries, WebhookQueries)
 )
 Mutation = merge_types(
     "Mutation",
     (CatalogMutations, InventoryMutations, OrderMutations, FulfillmentMutations,
-     PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations),
+     PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations,
+     WebhookMutations),
 )
 
 

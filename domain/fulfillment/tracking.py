@@ -39,9 +39,10 @@ def _digest(update: TrackingUpdate, occurred_at: datetime) -> str:
     return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-def tracking_payload(event: TrackingEvent) -> dict[str, Any]:
+def tracking_payload(event: TrackingEvent, order_id: int) -> dict[str, Any]:
     return {
-        "kind": "tracking_event", "shipment_id": event.shipment_id, "sequence": event.sequence,
+        "kind": "tracking_event", "shipment_id": event.shipment_id, "order_id": order_id,
+        "sequence": event.sequence,
         "status": event.status.value, "description": event.description,
         "location": event.location, "occurred_at": event.occurred_at.isoformat(),
     }
@@ -64,8 +65,8 @@ async def record_tracking_event(
         description=update.description, location=update.location, occurred_at=occurred_at,
         external_id=external_id, using_db=conn,
     )
-    await OutboxMessage.create(topic=shipment_topic(shipment.id), payload=tracking_payload(event),
-                               using_db=conn)
+    await OutboxMessage.create(topic=shipment_topic(shipment.id),
+                               payload=tracking_payload(event, shipment.order_id), using_db=conn)
     return event
 
 

@@ -16,13 +16,12 @@ from collections import Counter
 from typing import Any
 
 import stripe
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.servers import free_port
+from tests.servers import LocalServer
 
 API_KEY = "sk_test_oms"
 WEBHOOK_SECRET = "whsec_test_oms"
@@ -39,8 +38,6 @@ class FakeStripe:
         self.calls: Counter[str] = Counter()  # effects applied, not requests received
         self.idempotent: dict[str, tuple[str, int, dict[str, Any]]] = {}
         self.slow_next: dict[str, float] = {}  # operation -> seconds to wait before answering
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.app = Starlette(routes=[
             Route("/v1/payment_intents", self.create_intent, methods=["POST"]),
             Route("/v1/payment_intents/{id}", self.get_intent, methods=["GET"]),
@@ -48,21 +45,14 @@ class FakeStripe:
             Route("/v1/payment_intents/{id}/cancel", self.cancel, methods=["POST"]),
             Route("/v1/refunds", self.refund, methods=["POST"]),
         ])
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server = LocalServer(self.app)
+        self.url = self._server.url
 
     async def start(self) -> None:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:  # noqa: ASYNC110 - uvicorn offers no started event
-            await asyncio.sleep(0.01)
+        await self._server.start()
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
+        await self._server.stop()
 
     # --- the API -------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Outbound webhooks: partners subscribe to events and receive signed deliveries."""
