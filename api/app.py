@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api import database
+from api.graphql.cost import Limits
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.oauth import StarletteAuthorizationServer
@@ -40,6 +42,8 @@ from integrations.cache.redis import RedisAvailabilityCache
 from integrations.carriers.builtin import BuiltinCarrier
 from integrations.payments.manual import ManualGateway
 from integrations.payments.stripe import StripeGateway
+from integrations.ratelimit.memory import InMemoryRateLimiter
+from integrations.ratelimit.redis import RedisRateLimiter
 from integrations.webhooks.http import HttpWebhookSender
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,8 @@ class Services:
     sweeper: asyncio.Task[None] | None = None
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     webhooks: DeliveryWorker | None = None
+    rate_limiter: Any = None
+    limits: Limits = field(default_factory=lambda: Limits(max_cost=5000, budget=50_000))
 
 
 def make_carriers(settings: Settings) -> dict[str, Carrier]:
@@ -102,9 +108,13 @@ async def start_services(settings: Settings) -> Services:
     relay.start()
     webhooks.start()
     gateways = make_gateways(settings)
+    limiter = (RedisRateLimiter(settings.redis_url, prefix=settings.rate_limit_prefix)
+               if settings.redis_url else InMemoryRateLimiter())
     return Services(bus=bus, relay=relay, cache=cache, carriers=make_carriers(settings),
                     gateways=gateways, capture_policy=CapturePolicy(settings.capture_policy),
-                    unregister=unregister, webhooks=webhooks,
+                    unregister=unregister, webhooks=webhooks, rate_limiter=limiter,
+                    limits=Limits(max_cost=settings.max_query_cost,
+                                  budget=settings.rate_limit_points),
                     sweeper=asyncio.create_task(sweep_payments(gateways), name="payment-sweep"))
 
 
@@ -130,9 +140,10 @@ async def stop_services(services: Services) -> None:
         await services.webhooks.stop()
         await services.webhooks.sender.close()  # type: ignore[attr-defined]
     await services.bus.close()
-    close = getattr(services.cache, "close", None)
-    if close is not None:
-        await close()
+    for closeable in (services.cache, services.rate_limiter):
+        close = getattr(closeable, "close", None)
+        if close is not None:
+            await close()
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool | None = None) -> Starlette:

@@ -21,6 +21,13 @@ class Context:
     connection_params: dict[str, Any] | None = None
     loaders: Loaders = field(default_factory=Loaders)
 
+    def rate_key(self) -> str:
+        """Whose budget a request is charged to: the client, or the address of anonymous ones."""
+        if self.principal is not None:
+            return self.principal.client
+        client = getattr(self.request, "client", None)
+        return f"anonymous:{client.host if client else 'unknown'}"
+
     def actor(self) -> str:
         return self.principal.actor if self.principal else "anonymous"
 

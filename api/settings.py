@@ -82,6 +82,10 @@ class Settings:
     token_issuer: str = "oms"
     access_token_ttl: int = 900
     webhook_retry_base: float = 30.0
+    max_query_cost: int = 5000
+    rate_limit_points: int = 50_000
+    rate_limit_prefix: str = "oms:rate"
+    introspection: bool = True
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -145,4 +149,8 @@ class Settings:
             token_issuer=env.get("OMS_TOKEN_ISSUER") or "oms",
             access_token_ttl=_int(env, "OMS_ACCESS_TOKEN_TTL", 900),
             webhook_retry_base=float(_int(env, "OMS_WEBHOOK_RETRY_BASE", 30)),
+            max_query_cost=_int(env, "OMS_MAX_QUERY_COST", 5000),
+            rate_limit_points=_int(env, "OMS_RATE_LIMIT_POINTS", 50_000),
+            rate_limit_prefix=env.get("OMS_RATE_LIMIT_PREFIX") or "oms:rate",
+            introspection=_bool(env, "OMS_INTROSPECTION", True),
         )

@@ -47,16 +47,18 @@ class Server:
 
 
 @contextmanager
-def oms_server(*, database_url: str, redis_url: str | None) -> Iterator[Server]:
+def oms_server(*, database_url: str, redis_url: str | None,
+               env: dict[str, str] | None = None) -> Iterator[Server]:
     """`oms serve` in its own process, on the given database and Redis."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
-    env.update(OMS_DATABASE_URL=database_url, OMS_ADMIN_TOKEN=ADMIN_TOKEN,
-               OMS_VAR_DIR=tempfile.mkdtemp(prefix="oms-var-"), OMS_DB_POOL_MAX="10")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
+    environment.update(OMS_DATABASE_URL=database_url, OMS_ADMIN_TOKEN=ADMIN_TOKEN,
+                       OMS_VAR_DIR=tempfile.mkdtemp(prefix="oms-var-"), OMS_DB_POOL_MAX="10")
     if redis_url:
-        env["OMS_REDIS_URL"] = redis_url
+        environment["OMS_REDIS_URL"] = redis_url
+    environment.update(env or {})
     proc = subprocess.Popen([sys.executable, "-m", "api", "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
                     .status_code == 200, 60, "oms serve", proc)

@@ -16,6 +16,7 @@ from strawberry.types import Info
 
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
+from api.graphql.cost import CostLimit
 from api.graphql.customers.mutations import CustomerMutations, CustomerQueries
 from api.graphql.fulfillment.mutations import FulfillmentMutations
 from api.graphql.fulfillment.queries import FulfillmentQueries
@@ -55,15 +56,16 @@ Mutation = merge_types(
 )
 
 
-def build_schema(settings: Settings | None = None, *, introspection: bool = True) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = limit_extensions(
         max_depth=settings.max_depth, max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
     )
     # Clients send the same few documents again and again: parse and validate each once.
-    extensions += [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
-    if not introspection:
+    extensions += [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512),
+                   CostLimit]
+    if not settings.introspection:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              extensions=extensions)

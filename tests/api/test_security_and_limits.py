@@ -88,3 +88,14 @@ async def test_node_of_an_unknown_or_malformed_id_is_null(api: GraphQLClient) ->
     for gid in ("bm9wZQ==", "garbage!", "UGxhbmV0OjE="):  # "nope", junk, "Planet:1"
         data = await api("query($id: ID!) { node(id: $id) { id } }", {"id": gid}, admin=False)
         assert data["node"] is None
+
+
+async def test_introspection_can_be_switched_off() -> None:
+    from api.graphql.schema import build_schema
+    from api.settings import Settings
+
+    closed = await build_schema(Settings(introspection=False)).execute(
+        "{ __schema { types { name } } }")
+    assert closed.errors
+    opened = await build_schema(Settings()).execute("{ __schema { queryType { name } } }")
+    assert opened.data == {"__schema": {"queryType": {"name": "Query"}}}

@@ -1,0 +1,25 @@
+"""A fixed-window budget per client, in this process (the embedded default)."""
+
+from __future__ import annotations
+
+import time
+
+
+class InMemoryRateLimiter:
+    def __init__(self, window: int = 60) -> None:
+        self.window = window
+        self._used: dict[str, tuple[int, int]] = {}
+
+    async def consume(self, key: str, cost: int, limit: int) -> tuple[bool, int]:
+        """Charge ``cost`` to the key's current window; False (and no charge) if over."""
+        window = int(time.time()) // self.window
+        start, used = self._used.get(key, (window, 0))
+        if start != window:
+            used = 0
+        if used + cost > limit:
+            self._used[key] = (window, used)
+            return False, limit - used
+        self._used[key] = (window, used + cost)
+        if len(self._used) > 100_000:  # forget stale windows
+            self._used = {k: v for k, v in self._used.items() if v[0] == window}
+        return True, limit - used - cost
