@@ -100,7 +100,10 @@ class CostLimit(SchemaExtension):
         if ctx.graphql_document is None:
             return
         context = ctx.context
-        limits: Limits = context.services.limits
+        services = getattr(context, "services", None)
+        if services is None:  # executed outside a request (tools, tests of the schema)
+            return
+        limits: Limits = services.limits
         cost = document_cost(ctx.graphql_document, ctx.variables, ctx.operation_name)
         self.report = {"requested": cost, "limit": limits.budget}
         if cost > limits.max_cost:
@@ -108,7 +111,7 @@ class CostLimit(SchemaExtension):
                 f"The document costs {cost} points; at most {limits.max_cost} are allowed",
                 extensions={"code": "QUERY_TOO_COMPLEX"})])
             return
-        allowed, remaining = await context.services.rate_limiter.consume(
+        allowed, remaining = await services.rate_limiter.consume(
             context.rate_key(), cost, limits.budget)
         self.report |= {"actual": cost if allowed else 0, "remaining": remaining}
         if not allowed:
