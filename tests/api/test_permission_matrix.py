@@ -1,0 +1,101 @@
+"""Each operation, tried by each kind of caller, with the exact outcome they must get."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests import factories
+from tests.api.test_customers_and_guests import _register, bearer
+from tests.api.test_partners import SCOPES, _bearer
+from tests.support import GraphQLClient
+
+OK, UNAUTH, FORBIDDEN, HIDDEN = "ok", "UNAUTHENTICATED", "FORBIDDEN", "hidden"
+
+
+async def _world(api: GraphQLClient) -> dict[str, str]:
+    """An order on channel web, confirmed, with a shipment and a manual payment."""
+    await factories.shop({"SHOE": {"a": 5}})
+    await factories.channel("other", locations=["a"])
+    placed = (await api('mutation { orderCreate(input: {channel: "web", email: "o@example.com", '
+                        'lines: [{sku: "SHOE", quantity: 2}], payment: {provider: "manual", '
+                        'method: "invoice"}}) { order { id lines { id } } payment { id } } }'))
+    order = placed["orderCreate"]["order"]
+    await api("mutation($id: ID!) { orderConfirm(id: $id) { userErrors { code } } }",
+              {"id": order["id"]})
+    shipment = (await api("mutation($o: ID!) { shipmentCreate(input: {orderId: $o}) "
+                          "{ shipment { id } } }", {"o": order["id"]}))["shipmentCreate"]
+    return {"order": order["id"], "line": order["lines"][0]["id"],
+            "payment": placed["orderCreate"]["payment"]["id"],
+            "shipment": shipment["shipment"]["id"]}
+
+
+# (document, what a hidden object looks like in the answer)
+OPERATIONS: dict[str, tuple[str, Any]] = {
+    "order": ("query($order: ID!) { order(id: $order) { id } }", {"order": None}),
+    "orders": ("{ orders { edges { node { id } } } }", {"orders": {"edges": []}}),
+    "node": ("query($order: ID!) { node(id: $order) { id } }", {"node": None}),
+    "shipment": ("query($shipment: ID!) { shipment(id: $shipment) { id } }", {"shipment": None}),
+    "orderHold": ('mutation($order: ID!) { orderHold(id: $order, reason: "check") '
+                  "{ userErrors { code } } }", "NOT_FOUND"),
+    "shipmentShip": ("mutation($shipment: ID!) { shipmentShip(input: {shipmentId: $shipment}) "
+                     "{ userErrors { code } } }", "NOT_FOUND"),
+    "paymentCapture": ('mutation($payment: ID!) { paymentCapture(input: {paymentId: $payment, '
+                       'amount: "1.00"}) { userErrors { code } } }', "NOT_FOUND"),
+    "returnRequest": ("mutation($order: ID!, $line: ID!) { returnRequest(input: {orderId: $order, "
+                      "lines: [{orderLineId: $line, quantity: 1}]}) { userErrors { code } } }",
+                      "NOT_FOUND"),
+}
+EXPECTED: dict[str, dict[str, str]] = {
+    #                 anonymous  no scope  other channel  other customer
+    "order":          {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": HIDDEN},
+    "orders":         {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": HIDDEN},
+    "node":           {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": HIDDEN},
+    "shipment":       {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": HIDDEN},
+    "orderHold":      {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": FORBIDDEN},
+    "shipmentShip":   {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": FORBIDDEN},
+    "paymentCapture": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": FORBIDDEN},
+    "returnRequest":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": HIDDEN},
+}
+
+
+async def _outcome(api: GraphQLClient, name: str, headers: dict[str, str],
+                   ids: dict[str, str]) -> str:
+    document, hidden = OPERATIONS[name]
+    wanted = {k: v for k, v in ids.items() if f"${k}" in document}
+    response = await api.raw(document, wanted, admin=False, headers=headers)
+    body = response.json()
+    if body.get("errors"):
+        return body["errors"][0]["extensions"]["code"]
+    data = body["data"]
+    if data == hidden:
+        return HIDDEN
+    if isinstance(hidden, str):
+        payload = next(iter(data.values()))
+        codes = [e["code"] for e in payload["userErrors"]]
+        if codes == [hidden]:
+            return HIDDEN
+        return OK if not codes else ",".join(codes)
+    return OK
+
+
+async def test_every_caller_gets_exactly_what_is_theirs(api: GraphQLClient) -> None:
+    ids = await _world(api)
+    callers = {
+        "none": {},
+        "scopeless": await _bearer(api, ["inventory:read"]),
+        "elsewhere": await _bearer(api, SCOPES, channels=["other"]),
+        "customer": bearer((await _register(api, "someone.else@example.com"))["accessToken"]),
+    }
+    seen = {name: {caller: await _outcome(api, name, headers, ids)
+                   for caller, headers in callers.items()} for name in OPERATIONS}
+    assert seen == EXPECTED
+    # And the owner of the data, for contrast: the admin sees and does all of it.
+    assert await _outcome(api, "order", {"Authorization": "Bearer test-admin-token"}, ids) == OK
