@@ -92,3 +92,22 @@ def test_serve_starts_with_demo_data_and_a_printed_admin_token(tmp_path: Path) -
         output, _ = server.communicate(timeout=30)
     assert f"Created the admin token stored in {tmp_path / 'var' / 'admin-token'}" in output
     assert f"Authorization: Bearer {token}" in output
+
+
+def test_client_create_prints_the_secret_once_and_revoke_stops_it(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    subprocess.run([*OMS, "migrate"], env=env, capture_output=True, text=True, timeout=60,
+                   check=True)
+    created = subprocess.run([*OMS, "client", "create", "--name", "ERP", "--scopes",
+                              "orders:read,fulfillment:write"], env=env, capture_output=True,
+                             text=True, timeout=60, check=True)
+    fields = dict(line.split(":", 1) for line in created.stdout.splitlines() if ":" in line)
+    assert fields["client_id"].strip().startswith("oms_")
+    assert len(fields["client_secret"].strip()) >= 32
+    assert fields["scopes"].split() == ["fulfillment:write", "orders:read"]
+    revoked = subprocess.run([*OMS, "client", "revoke", fields["client_id"].strip()], env=env,
+                             capture_output=True, text=True, timeout=60, check=True)
+    assert revoked.stdout.startswith("Revoked oms_")
+    bad = subprocess.run([*OMS, "client", "create", "--name", "X", "--scopes", "root"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.startswith("oms: error: Unknown scopes")

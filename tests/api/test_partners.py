@@ -150,3 +150,26 @@ SCOPES = ["orders:read", "orders:write", "inventory:read", "inventory:write",
           "fulfillment:write", "returns:write", "payments:write", "webhooks:manage",
           "reports:read"]
 __all__ = ["time"]
+
+
+async def test_rotated_keys_keep_old_tokens_valid_until_they_expire(
+    api: GraphQLClient, app: Any,
+) -> None:
+    old = await _bearer(api, ["orders:read"])
+    tokens = app.state.tokens
+    keys = tokens.keys
+    new_key = RSAKey.generate_key(2048, parameters={"kid": "rotated"})
+    from joserfc.jwk import KeySet
+
+    tokens.keys = KeySet([new_key, *keys.keys])  # the new key signs, the old one verifies
+    try:
+        fresh = await _bearer(api, ["orders:read"])
+        header = json.loads(base64.urlsafe_b64decode(fresh["Authorization"].split()[1]
+                                                     .split(".")[0] + "=="))
+        assert header["kid"] == "rotated"
+        for headers in (old, fresh):
+            await api("{ orders { edges { cursor } } }", admin=False, headers=headers)
+        published = (await api.http.get("/.well-known/jwks.json")).json()
+        assert [k["kid"] for k in published["keys"]][0] == "rotated"
+    finally:
+        tokens.keys = keys

@@ -137,3 +137,18 @@ async def test_subscriptions_check_who_is_asking(app: Any, api: GraphQLClient) -
         except Exception as error:  # the server closes the socket with 4403
             closed = error
         assert closed is not None and "4403" in repr(closed)
+
+
+async def test_a_customer_follows_only_their_own_orders(app: Any, api: GraphQLClient) -> None:
+    from tests.api.test_customers_and_guests import _register
+
+    await factories.shop({"SHOE": {"a": 5}})
+    order = await factories.place({"SHOE": 1})
+    gid = await _order_gid(api, order.number)  # type: ignore[attr-defined]
+    token = (await _register(api, "stranger@example.com"))["accessToken"]
+    async with subscriber(app) as sub:
+        await sub.init(token=token)
+        await sub.subscribe(ORDER_EVENTS, {"id": gid})
+        message = await sub.next()
+        errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+        assert errors[0]["extensions"]["code"] == "NOT_FOUND"
