@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
+from tortoise.queryset import QuerySet
 
 from api.auth import Permission
 from api.graphql.errors import graphql_error
@@ -25,6 +27,23 @@ from domain.inventory.availability import availability
 from domain.orders.models import Order as OrderModel
 
 
+async def _stream(info: Info, topic: str, after: int | None, stored: QuerySet[Any],
+                  kind: Any) -> AsyncIterator[Any]:
+    """Replay-then-live for one sequence of events; ``kind`` builds the GraphQL type."""
+
+    async def load(since: int, upto: int | None) -> list[Any]:
+        query = stored.filter(sequence__gt=since)
+        if upto is not None:
+            query = query.filter(sequence__lte=upto)
+        return [kind.from_model(row) for row in await query.order_by("sequence")]
+
+    async for event in replay_then_live(
+        info.context.services.bus, topic, after=after or 0, load=load,
+        sequence=lambda e: e.sequence, from_message=kind.from_message,
+    ):
+        yield event
+
+
 def _not_found(what: str) -> Exception:
     return graphql_error(f"{what} does not exist", "NOT_FOUND")
 
@@ -42,18 +61,8 @@ class Subscription:
         order = await OrderModel.get_or_none(id=decoded[1]) if decoded else None
         if decoded is None or await visible(info.context, order) is None:
             raise _not_found(f"Order {order_id}")
-        pk = decoded[1]
-
-        async def load(since: int, upto: int | None) -> list[OrderEvent]:
-            query = OrderEventModel.filter(order_id=pk, sequence__gt=since)
-            if upto is not None:
-                query = query.filter(sequence__lte=upto)
-            return [OrderEvent.from_model(e) for e in await query.order_by("sequence")]
-
-        async for event in replay_then_live(
-            info.context.services.bus, order_topic(pk), after=after or 0, load=load,
-            sequence=lambda e: e.sequence, from_message=OrderEvent.from_message,
-        ):
+        async for event in _stream(info, order_topic(decoded[1]), after,
+                                   OrderEventModel.filter(order_id=decoded[1]), OrderEvent):
             yield event
 
     @strawberry.subscription(
@@ -74,18 +83,9 @@ class Subscription:
         owner = await OrderModel.get_or_none(id=shipment.order_id) if shipment else None
         if shipment is None or await visible(info.context, owner) is None:
             raise _not_found("Shipment")
-        pk = shipment.id
-
-        async def load(since: int, upto: int | None) -> list[TrackingEvent]:
-            query = TrackingEventModel.filter(shipment_id=pk, sequence__gt=since)
-            if upto is not None:
-                query = query.filter(sequence__lte=upto)
-            return [TrackingEvent.from_model(e) for e in await query.order_by("sequence")]
-
-        async for event in replay_then_live(
-            info.context.services.bus, shipment_topic(pk), after=after or 0, load=load,
-            sequence=lambda e: e.sequence, from_message=TrackingEvent.from_message,
-        ):
+        async for event in _stream(info, shipment_topic(shipment.id), after,
+                                   TrackingEventModel.filter(shipment_id=shipment.id),
+                                   TrackingEvent):
             yield event
 
     @strawberry.subscription(
