@@ -40,6 +40,7 @@ from integrations.bus.redis import RedisBus
 from integrations.cache.memory import InMemoryAvailabilityCache
 from integrations.cache.redis import RedisAvailabilityCache
 from integrations.carriers.builtin import BuiltinCarrier
+from integrations.carriers.easypost import EasyPostCarrier
 from integrations.payments.manual import ManualGateway
 from integrations.payments.stripe import StripeGateway
 from integrations.ratelimit.memory import InMemoryRateLimiter
@@ -71,7 +72,12 @@ def make_carriers(settings: Settings) -> dict[str, Carrier]:
     builtin = BuiltinCarrier(rates=settings.shipping_rates,
                              webhook_secret=settings.carrier_webhook_secret,
                              tracking_url_template=settings.tracking_url_template)
-    return {builtin.code: builtin}
+    carriers: dict[str, Carrier] = {builtin.code: builtin}
+    if settings.easypost_api_key:
+        carriers["easypost"] = EasyPostCarrier(api_key=settings.easypost_api_key,
+                                               webhook_secret=settings.easypost_webhook_secret,
+                                               api_base=settings.easypost_api_base)
+    return carriers
 
 
 def make_gateways(settings: Settings) -> dict[str, PaymentGateway]:
@@ -140,7 +146,7 @@ async def stop_services(services: Services) -> None:
         await services.webhooks.stop()
         await services.webhooks.sender.close()  # type: ignore[attr-defined]
     await services.bus.close()
-    for closeable in (services.cache, services.rate_limiter):
+    for closeable in (services.cache, services.rate_limiter, *services.carriers.values()):
         close = getattr(closeable, "close", None)
         if close is not None:
             await close()

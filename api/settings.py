@@ -86,6 +86,9 @@ class Settings:
     rate_limit_points: int = 50_000
     rate_limit_prefix: str = "oms:rate"
     introspection: bool = True
+    easypost_api_key: str | None = None
+    easypost_webhook_secret: str | None = None
+    easypost_api_base: str | None = None
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -153,4 +156,7 @@ class Settings:
             rate_limit_points=_int(env, "OMS_RATE_LIMIT_POINTS", 50_000),
             rate_limit_prefix=env.get("OMS_RATE_LIMIT_PREFIX") or "oms:rate",
             introspection=_bool(env, "OMS_INTROSPECTION", True),
+            easypost_api_key=env.get("OMS_EASYPOST_API_KEY") or None,
+            easypost_webhook_secret=env.get("OMS_EASYPOST_WEBHOOK_SECRET") or None,
+            easypost_api_base=env.get("OMS_EASYPOST_API_BASE") or None,
         )

@@ -13,6 +13,7 @@ DomainError
  ├── InvalidTransition       a state machine forbids the move
  ├── QuantityExceedsRemaining  shipping or returning more than is left
  ├── PaymentFailed           the gateway declined, or did not answer
+ ├── CarrierFailed           the carrier refused, or did not answer
  ├── AlreadyRefunded         more refunded than remains refundable
  ├── WrongCredentials        an email and password (or a refresh token) that do not match
  ├── IdempotencyKeyReused    a key already used for a different request
@@ -135,6 +136,12 @@ class QuantityExceedsRemaining(DomainError):
 
 
 class PaymentFailed(DomainError):
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class CarrierFailed(DomainError):
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable

@@ -31,6 +31,7 @@ class ErrorCode(Enum):
     PAYMENT_FAILED = "PAYMENT_FAILED"
     ALREADY_REFUNDED = "ALREADY_REFUNDED"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    CARRIER_FAILED = "CARRIER_FAILED"
 
 
 @strawberry.type(description="A business failure: nothing was changed.")
@@ -56,6 +57,7 @@ ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
     (d.PaymentFailed, ErrorCode.PAYMENT_FAILED),
     (d.AlreadyRefunded, ErrorCode.ALREADY_REFUNDED),
     (d.WrongCredentials, ErrorCode.INVALID_CREDENTIALS),
+    (d.CarrierFailed, ErrorCode.CARRIER_FAILED),
     (d.InvalidInput, ErrorCode.INVALID_INPUT),
 ]
 

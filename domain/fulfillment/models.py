@@ -34,6 +34,9 @@ class Shipment(Model):
     service = fields.CharField(max_length=64, null=True)
     tracking_number = fields.CharField(max_length=64, null=True, db_index=True)
     tracking_url = fields.CharField(max_length=500, null=True)
+    label_url = fields.CharField(max_length=1000, null=True)
+    # The carrier's own id of the shipment, once one was opened to buy a label.
+    carrier_shipment = fields.CharField(max_length=128, null=True)
     estimated_delivery = fields.DatetimeField(null=True)
     shipped_at = fields.DatetimeField(null=True)
     delivered_at = fields.DatetimeField(null=True)

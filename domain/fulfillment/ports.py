@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from domain.fulfillment.models import ShipmentStatus
 
@@ -36,13 +36,48 @@ class InvalidSignature(Exception):
     """An inbound carrier webhook whose signature does not verify, or is stale."""
 
 
+class CarrierUnavailable(Exception):
+    """The carrier did not answer or failed (timeout, 5xx): the call may be repeated."""
+
+
+class CarrierRefused(Exception):
+    """The carrier refused the request (bad address, no such service)."""
+
+
+@dataclass(frozen=True)
+class LabelRequest:
+    reference: str  # ours, e.g. "shipment-12": the carrier keeps it with the parcel
+    from_address: Mapping[str, Any]
+    to_address: Mapping[str, Any]
+    weight_grams: int
+    service: str | None = None
+    carrier_shipment: str | None = None  # the carrier's shipment, if one was created already
+
+
+@dataclass(frozen=True)
+class Label:
+    carrier_shipment: str
+    tracking_number: str
+    label_url: str | None
+    service: str | None
+    amount: Decimal | None = None
+    currency: str | None = None
+
+
 class Carrier(Protocol):
     code: str
+    sells_labels: bool
 
     def rates(self, *, service: str | None, currency: str) -> list[Rate]:
         """Prices for a parcel, cheapest first; one service when it is named."""
 
     def tracking_url(self, tracking_number: str) -> str | None: ...
+
+    async def prepare_label(self, request: LabelRequest) -> str:
+        """Open the carrier's shipment for a label; returns its id (kept before buying)."""
+
+    async def buy_label(self, request: LabelRequest) -> Label:
+        """Buy (or, if already bought, fetch) the label of the carrier's shipment."""
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[CarrierEvent]:
         """Verify a tracking webhook against the raw body and return its events.

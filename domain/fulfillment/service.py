@@ -28,7 +28,7 @@ from domain.errors import (
 )
 from domain.events.service import record_order_event, record_stock_changed
 from domain.fulfillment.models import Shipment, ShipmentLine, ShipmentStatus
-from domain.fulfillment.ports import Carrier
+from domain.fulfillment.ports import Carrier, Label
 from domain.fulfillment.states import can_transition
 from domain.fulfillment.tracking import TrackingUpdate, lock_shipment, record_tracking_event
 from domain.idempotency.service import IdempotencyKey, idempotent
@@ -196,7 +196,7 @@ def _wanted(
 async def ship_shipment(
     *, shipment_id: int, tracking_number: str | None = None, carrier: str | None = None,
     service: str | None = None, carriers: Mapping[str, Carrier], actor: str,
-    idempotency: IdempotencyKey | None = None,
+    idempotency: IdempotencyKey | None = None, label: Label | None = None,
 ) -> Shipment:
     """Dispatch a pending shipment: in transit, or ready for pickup for click and collect.
 
@@ -213,22 +213,27 @@ async def ship_shipment(
             raise NotFound("Shipment", str(shipment_id), field=("shipmentId",))
         order = await lock_order(conn, owner.order_id)
         shipment = await lock_shipment(conn, shipment_id)
-        target = S.READY_FOR_PICKUP if order.pickup_location_id else S.IN_TRANSIT
+        target = S.READY_FOR_PICKUP if order.pickup_location_id else (
+            S.LABEL_PURCHASED if label else S.IN_TRANSIT)
         if not can_transition(shipment.status, target):
             raise InvalidTransition("Shipment", str(shipment.id), shipment.status, target)
         skus = await _dispatch(conn, order, shipment, actor=actor)
         location = await Location.get(id=shipment.location_id, using_db=conn)
         chosen = override or (carriers.get(shipment.carrier) if shipment.carrier else None)
         shipment.carrier = chosen.code if chosen else shipment.carrier
-        shipment.service = service or shipment.service
-        shipment.tracking_number = tracking_number or shipment.tracking_number
+        shipment.service = (label.service if label else None) or service or shipment.service
+        shipment.tracking_number = (label.tracking_number if label else None) or (
+            tracking_number or shipment.tracking_number)
+        if label is not None:
+            shipment.label_url = label.label_url
         if chosen and shipment.tracking_number:
             shipment.tracking_url = chosen.tracking_url(shipment.tracking_number)
         shipment.status = target
         shipment.shipped_at = shipment.status_at = datetime.now(UTC)
         await shipment.save(using_db=conn)
-        words = (f"ready for pickup at {location.code}" if target is S.READY_FOR_PICKUP
-                 else f"shipped from {location.code}")
+        words = {S.READY_FOR_PICKUP: f"ready for pickup at {location.code}",
+                 S.LABEL_PURCHASED: f"labelled at {location.code}, awaiting the carrier"}.get(
+            target, f"shipped from {location.code}")
         await record_tracking_event(conn, shipment, TrackingUpdate(
             status=target, occurred_at=shipment.shipped_at, description=words.capitalize(),
             location=location.code, external_id="oms:dispatch"))

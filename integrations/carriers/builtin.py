@@ -18,7 +18,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from domain.fulfillment.ports import CarrierEvent, InvalidSignature, Rate
+from domain.fulfillment.ports import (
+    CarrierEvent,
+    CarrierRefused,
+    InvalidSignature,
+    Label,
+    LabelRequest,
+    Rate,
+)
 from domain.fulfillment.states import normalise_status
 from domain.webhooks.signing import signature_header, verify
 
@@ -33,7 +40,10 @@ sign = signature_header  # what partners compute to call us
 
 
 class BuiltinCarrier:
+    """Prices from a table; labels come from elsewhere (tracking numbers are given)."""
+
     code = "builtin"
+    sells_labels = False
 
     def __init__(
         self, *, rates: Mapping[str, Mapping[str, Decimal]],
@@ -56,6 +66,12 @@ class BuiltinCarrier:
 
     def tracking_url(self, tracking_number: str) -> str | None:
         return self._template.format(tracking_number=tracking_number) if self._template else None
+
+    async def prepare_label(self, request: LabelRequest) -> str:
+        raise CarrierRefused("the built-in carrier sells no labels: give a tracking number")
+
+    async def buy_label(self, request: LabelRequest) -> Label:
+        raise CarrierRefused("the built-in carrier sells no labels: give a tracking number")
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[CarrierEvent]:
         self._verify(body, headers.get(SIGNATURE_HEADER, ""))

@@ -16,6 +16,7 @@ from api.graphql.ids import optional_pk, pk_of
 from api.graphql.permissions import requires
 from api.scoping import require_order, require_owner
 from domain.fulfillment import service, tracking
+from domain.fulfillment.labels import dispatch_shipment
 from domain.fulfillment.models import Shipment as ShipmentModel
 from domain.payments.flows import after_shipment
 
@@ -132,7 +133,7 @@ class FulfillmentMutations:
         async def call() -> ShipmentModel:
             sid = pk_of(input.shipment_id, "Shipment", field=("shipmentId",))
             await require_owner(ctx, "Shipment", sid, field="shipmentId")
-            shipment = await service.ship_shipment(
+            shipment = await dispatch_shipment(
                 shipment_id=sid,
                 tracking_number=input.tracking_number, carrier=input.carrier,
                 service=input.service, carriers=ctx.services.carriers, actor=ctx.actor(),

@@ -63,6 +63,7 @@ class Shipment(Node):
     service: str | None
     tracking_number: str | None
     tracking_url: str | None
+    label_url: str | None
     estimated_delivery: datetime | None
     shipped_at: datetime | None
     delivered_at: datetime | None
@@ -76,7 +77,8 @@ class Shipment(Node):
         return cls(id=to_global_id("Shipment", m.id), pk=m.id, order_pk=m.order_id,
                    location_pk=m.location_id, status=m.status, carrier=m.carrier,
                    service=m.service, tracking_number=m.tracking_number,
-                   tracking_url=m.tracking_url, estimated_delivery=m.estimated_delivery,
+                   tracking_url=m.tracking_url, label_url=m.label_url,
+                   estimated_delivery=m.estimated_delivery,
                    shipped_at=m.shipped_at, delivered_at=m.delivered_at, created_at=m.created_at)
 
     @strawberry.field
