@@ -110,3 +110,21 @@ class Subscriber:
             assert not message["payload"].get("errors"), message
             out.append(message["payload"]["data"])
         return out
+
+
+async def eventually(check: Any, seconds: float = 10.0, every: float = 0.05) -> Any:
+    """Wait, with a timeout, until ``check()`` (async) returns something truthy; return it.
+
+    For outcomes another task records just after the event a test can see (a webhook
+    worker noting the receiver's answer): there is no event to wait on but the row.
+    """
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"not true within {seconds}s: {check}")
+        await asyncio.sleep(every)
