@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -24,6 +23,7 @@ from api.settings import Settings
 from api.throttle import LoginThrottle
 from api.tokens import TokenService
 from api.webhooks import carrier_webhook, payment_webhook
+from domain.background import Periodic
 from domain.events.models import OutboxMessage
 from domain.events.ports import EventBus
 from domain.events.relay import OutboxRelay
@@ -61,7 +61,7 @@ class Services:
     gateways: dict[str, PaymentGateway]
     capture_policy: CapturePolicy
     unregister: Callable[[], None] = lambda: None
-    sweeper: asyncio.Task[None] | None = None
+    sweeper: Periodic | None = None
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     webhooks: DeliveryWorker | None = None
     rate_limiter: Any = None
@@ -114,6 +114,13 @@ async def start_services(settings: Settings) -> Services:
     relay.start()
     webhooks.start()
     gateways = make_gateways(settings)
+
+    async def sweep() -> None:  # repeat gateway calls whose outcome was never recorded
+        await retry_pending(gateways=gateways, older_than=timedelta(minutes=2),
+                            actor="system:sweep")
+
+    sweeper = Periodic("payment-sweep", sweep, interval=60.0)
+    sweeper.start()
     limiter = (RedisRateLimiter(settings.redis_url, prefix=settings.rate_limit_prefix)
                if settings.redis_url else InMemoryRateLimiter())
     return Services(bus=bus, relay=relay, cache=cache, carriers=make_carriers(settings),
@@ -121,26 +128,13 @@ async def start_services(settings: Settings) -> Services:
                     unregister=unregister, webhooks=webhooks, rate_limiter=limiter,
                     limits=Limits(max_cost=settings.max_query_cost,
                                   budget=settings.rate_limit_points),
-                    sweeper=asyncio.create_task(sweep_payments(gateways), name="payment-sweep"))
-
-
-async def sweep_payments(gateways: dict[str, PaymentGateway], every: float = 60.0) -> None:
-    """Repeat gateway calls whose outcome was never recorded (a crash, a timeout)."""
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await retry_pending(gateways=gateways, older_than=timedelta(minutes=2),
-                                actor="system:sweep")
-        except Exception:
-            log.exception("payment sweep failed; trying again later")
+                    sweeper=sweeper)
 
 
 async def stop_services(services: Services) -> None:
     services.unregister()
     if services.sweeper is not None:
-        services.sweeper.cancel()
-        with suppress(asyncio.CancelledError):
-            await services.sweeper
+        await services.sweeper.stop()
     await services.relay.stop()
     if services.webhooks is not None:
         await services.webhooks.stop()

@@ -8,12 +8,11 @@ subscribers de-duplicate by sequence).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from domain.background import Periodic
 from domain.db import atomic
 from domain.events.models import OutboxMessage
 from domain.events.ports import EventBus
@@ -31,8 +30,7 @@ class OutboxRelay:
         self.after_publish = after_publish
         self.interval = interval
         self.batch_size = batch_size
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("outbox-relay", self.drain, interval=interval)
         self._unregister: Callable[[], None] | None = None
 
     async def run_once(self) -> int:
@@ -60,31 +58,15 @@ class OutboxRelay:
         while await self.run_once() == self.batch_size:
             pass
 
-    async def _loop(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.drain()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox relay pass failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-
     def _on_commit(self, _: frozenset[str]) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
         self._unregister = on_commit(self._on_commit)
-        self._task = asyncio.create_task(self._loop(), name="outbox-relay")
+        self._loop.start()
 
     async def stop(self) -> None:
         if self._unregister is not None:
             self._unregister()
             self._unregister = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()

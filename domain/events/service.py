@@ -11,7 +11,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.db import fetch
+from domain.db import execute, fetch
 from domain.events.models import OrderEvent, OutboxMessage
 from domain.events.ports import order_topic, stock_topic
 
@@ -90,8 +90,11 @@ def event_payload(event: OrderEvent) -> dict[str, Any]:
 
 
 async def record_stock_changed(conn: BaseDBAsyncClient, skus: Iterable[str]) -> None:
-    """One outbox row per SKU whose stock changed in this transaction."""
+    """One outbox row per SKU whose stock changed in this transaction, and the low-stock
+    alerts those changes crossed."""
     changed = sorted(set(skus))
+    if not changed:
+        return
     touched = _touched_skus.get()
     if touched is not None:
         touched.update(changed)
@@ -99,5 +102,30 @@ async def record_stock_changed(conn: BaseDBAsyncClient, skus: Iterable[str]) -> 
         OutboxMessage(topic=stock_topic(sku), payload={"kind": "stock_changed", "sku": sku})
         for sku in changed
     ]
-    if messages:
-        await OutboxMessage.bulk_create(messages, using_db=conn)
+    messages += await _low_stock_alerts(conn, changed)
+    await OutboxMessage.bulk_create(messages, using_db=conn)
+
+
+async def _low_stock_alerts(conn: BaseDBAsyncClient, skus: list[str]) -> list[OutboxMessage]:
+    """One alert when a row falls to or below its threshold; rising above re-arms it."""
+    rows = await fetch(
+        conn,
+        "SELECT s.id, s.on_hand, s.reserved, s.safety_stock, s.low_stock_threshold, "
+        "s.low_stock_alerted, v.sku, l.code FROM stock_level s "
+        "JOIN variant v ON v.id = s.variant_id JOIN location l ON l.id = s.location_id "
+        f"WHERE s.low_stock_threshold IS NOT NULL AND v.sku IN ({', '.join('?' * len(skus))})",
+        skus,
+    )
+    alerts = []
+    for row in rows:
+        available = row["on_hand"] - row["reserved"] - row["safety_stock"]
+        low = available <= row["low_stock_threshold"]
+        if low == bool(row["low_stock_alerted"]):
+            continue
+        await execute(conn, "UPDATE stock_level SET low_stock_alerted = ? WHERE id = ?",
+                      [low, row["id"]])
+        if low:
+            alerts.append(OutboxMessage(topic=stock_topic(row["sku"]), payload={
+                "kind": "low_stock", "sku": row["sku"], "location": row["code"],
+                "available": available, "threshold": row["low_stock_threshold"]}))
+    return alerts

@@ -32,6 +32,8 @@ class StockLevel(Model):
     reserved = fields.IntField(default=0)
     safety_stock = fields.IntField(default=0)
     low_stock_threshold = fields.IntField(null=True)
+    # Set when the low-stock alert went out; cleared (re-armed) once back above the threshold.
+    low_stock_alerted = fields.BooleanField(default=False)
     updated_at = fields.DatetimeField(auto_now=True)
 
     variant_id: int

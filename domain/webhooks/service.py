@@ -48,6 +48,8 @@ def event_name(payload: dict[str, Any]) -> str:
     kind = payload.get("kind")
     if kind == "stock_changed":
         return "inventory.changed"
+    if kind == "low_stock":
+        return "inventory.low_stock"
     if kind == "tracking_event":
         return "shipment.tracking"
     head, _, rest = str(payload.get("type", "")).partition("_")
@@ -106,7 +108,7 @@ async def fan_out(published: Sequence[OutboxMessage]) -> int:
             limited = subscription.channel_ids is not None
             if not wants(subscription, name) or (
                     limited and (channel_id is None or channel_id not in subscription.channel_ids)
-                    and name != "inventory.changed"):
+                    and not name.startswith("inventory.")):
                 continue
             deliveries.append(WebhookDelivery(
                 subscription_id=subscription.id, delivery_id=f"dlv_{secrets.token_hex(12)}",

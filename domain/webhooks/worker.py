@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import suppress
 
+from domain.background import Periodic
 from domain.webhooks.ports import WebhookSender
 from domain.webhooks.service import RetryPolicy, claim_due, send
 
@@ -19,11 +19,10 @@ class DeliveryWorker:
         self.policy = policy or RetryPolicy()
         self.interval = interval
         self._limit = asyncio.Semaphore(concurrency)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("webhook-worker", self.drain, interval=interval)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def run_once(self) -> int:
         due = await claim_due()
@@ -38,23 +37,12 @@ class DeliveryWorker:
         await asyncio.gather(*(one(d) for d in due))
         return len(due)
 
-    async def _loop(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                while await self.run_once():
-                    pass
-            except Exception:
-                log.exception("webhook worker pass failed; retrying")
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+    async def drain(self) -> None:
+        while await self.run_once():
+            pass
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="webhook-worker")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
