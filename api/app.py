@@ -22,7 +22,7 @@ from api.oauth import StarletteAuthorizationServer
 from api.settings import Settings
 from api.throttle import LoginThrottle
 from api.tokens import TokenService
-from api.webhooks import carrier_webhook, payment_webhook
+from api.webhooks import carrier_webhook, marketplace_webhook, payment_webhook
 from domain.background import Periodic
 from domain.events.models import OutboxMessage
 from domain.events.ports import EventBus
@@ -41,6 +41,7 @@ from integrations.cache.memory import InMemoryAvailabilityCache
 from integrations.cache.redis import RedisAvailabilityCache
 from integrations.carriers.builtin import BuiltinCarrier
 from integrations.carriers.easypost import EasyPostCarrier
+from integrations.marketplaces.shopify import ShopifyMarketplace
 from integrations.payments.manual import ManualGateway
 from integrations.payments.stripe import StripeGateway
 from integrations.ratelimit.memory import InMemoryRateLimiter
@@ -66,6 +67,8 @@ class Services:
     webhooks: DeliveryWorker | None = None
     rate_limiter: Any = None
     limits: Limits = field(default_factory=lambda: Limits(max_cost=5000, budget=50_000))
+    marketplaces: dict[str, Any] = field(
+        default_factory=lambda: {"shopify": ShopifyMarketplace()})
 
 
 def make_carriers(settings: Settings) -> dict[str, Carrier]:
@@ -195,6 +198,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             WebSocketRoute("/graphql", view),
             Route("/webhooks/carriers/{carrier}", carrier_webhook, methods=["POST"]),
             Route("/webhooks/stripe", payment_webhook, methods=["POST"]),
+            Route("/webhooks/marketplaces/{provider}/{channel}", marketplace_webhook,
+                  methods=["POST"]),
             Route("/oauth/token", oauth.token_endpoint, methods=["POST"]),
             Route("/.well-known/jwks.json", jwks),
             Route("/healthz", healthz),

@@ -7,12 +7,15 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from domain.errors import DomainError
 from domain.fulfillment.ports import InvalidSignature
 from domain.fulfillment.tracking import (
     TrackingUpdate,
     add_tracking_events,
     shipments_by_tracking_number,
 )
+from domain.marketplaces.ports import InvalidNotification
+from domain.marketplaces.service import apply_notification, connection_for
 from domain.payments.events import apply_gateway_event
 from domain.payments.ports import InvalidWebhook
 
@@ -74,3 +77,30 @@ async def payment_webhook(request: Request) -> JSONResponse:
         return JSONResponse({"error": f"invalid signature: {error}"}, status_code=400)
     outcome = await apply_gateway_event(provider="stripe", event=event)
     return JSONResponse({"event": event.event_id, "outcome": outcome})
+
+
+async def marketplace_webhook(request: Request) -> JSONResponse:
+    """A marketplace's order notification for one of our marketplace channels."""
+    provider, channel = request.path_params["provider"], request.path_params["channel"]
+    marketplace = request.app.state.services.marketplaces.get(provider)
+    connection = await connection_for(channel, provider) if marketplace else None
+    if connection is None:
+        return JSONResponse({"error": f"{channel} is not connected to {provider}"},
+                            status_code=404)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return JSONResponse({"error": "body too large"}, status_code=413)
+    try:
+        notification = marketplace.parse_notification(body, request.headers,
+                                                      connection.settings)
+    except InvalidNotification as error:
+        return JSONResponse({"error": str(error)}, status_code=401)
+    except ValueError as error:
+        return JSONResponse({"error": str(error)}, status_code=400)
+    try:
+        outcome = await apply_notification(channel=channel, provider=provider,
+                                           notification=notification,
+                                           actor=f"marketplace:{provider}")
+    except DomainError as error:  # e.g. an unknown SKU: the merchant must fix the catalogue
+        return JSONResponse({"error": error.message}, status_code=422)
+    return JSONResponse({"outcome": outcome})

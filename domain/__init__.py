@@ -14,6 +14,7 @@ MODEL_MODULES = [
     "domain.returns.models",
     "domain.partners.models",
     "domain.webhooks.models",
+    "domain.marketplaces.models",
     "domain.events.models",
     "domain.idempotency.models",
 ]

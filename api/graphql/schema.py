@@ -23,6 +23,7 @@ from api.graphql.fulfillment.queries import FulfillmentQueries
 from api.graphql.inventory.mutations import InventoryMutations
 from api.graphql.inventory.queries import InventoryQueries
 from api.graphql.limits import limit_extensions
+from api.graphql.marketplaces.mutations import MarketplaceMutations
 from api.graphql.node import resolve_node
 from api.graphql.orders.mutations import OrderMutations
 from api.graphql.orders.queries import OrderQueries
@@ -52,7 +53,7 @@ Mutation = merge_types(
     "Mutation",
     (CatalogMutations, InventoryMutations, OrderMutations, FulfillmentMutations,
      PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations,
-     WebhookMutations),
+     WebhookMutations, MarketplaceMutations),
 )
 
 

@@ -36,7 +36,7 @@ from domain.idempotency.service import IdempotencyKey, idempotent
 from domain.inventory.models import StockLevel
 from domain.inventory.reservation import ensure_levels, lock_levels, reserve
 from domain.money import quantize
-from domain.orders.models import Allocation, Counter, Order, OrderLine
+from domain.orders.models import Allocation, Counter, Order, OrderLine, OrderStatus
 from domain.routing.service import Candidate, Demand, Destination, Plan, plan_reservations
 
 MAX_LINES = 250
@@ -62,6 +62,8 @@ class OrderRequest:
     po_number: str | None = None
     external_id: str | None = None
     via_account: bool = False  # placed by the signed-in customer themselves
+    # Marketplace orders are never dropped: short of stock, keep it on hold, unreserved.
+    hold_if_short: bool = False
 
 
 @dataclass(frozen=True)
@@ -155,9 +157,13 @@ async def _load_catalogue(
 
 async def _reserve(
     conn: BaseDBAsyncClient, demands: list[Demand], locations: list[Location], *,
-    destination: Destination | None, reference: str, actor: str,
+    destination: Destination | None, reference: str, actor: str, hold_if_short: bool = False,
 ) -> tuple[Plan, dict[tuple[int, int], StockLevel]]:
-    """Lock the candidate rows, plan from exact numbers, then reserve with guarded updates."""
+    """Lock the candidate rows, plan from exact numbers, then reserve with guarded updates.
+
+    A shortfall raises InsufficientStock per SKU; with ``hold_if_short`` it reserves
+    nothing and returns the plan, whose shortfalls say why.
+    """
     location_ids = [loc.id for loc in locations]
     backorderable = [d.variant_id for d in demands if d.backorderable]
     if backorderable and location_ids:
@@ -171,6 +177,8 @@ async def _reserve(
         destination,
     )
     if plan.shortfalls:
+        if hold_if_short:
+            return Plan(shortfalls=plan.shortfalls, reason=plan.reason), levels
         raise_all([InsufficientStock(d.sku, d.quantity, available, field=("lines",))
                    for d, available in plan.shortfalls])
     ordered = sorted(plan.reservations, key=lambda r: levels[(r.variant_id, r.location_id)].id)
@@ -261,12 +269,15 @@ async def create_order(
         demands = _demands(request.lines, variants)
         plan, levels = await _reserve(conn, demands, locations,
                                       destination=_destination(clean.shipping_address),
-                                      reference=f"order:{order.id}", actor=actor)
+                                      reference=f"order:{order.id}", actor=actor,
+                                      hold_if_short=request.hold_if_short)
         await _record_allocations(conn, lines, plan, levels)
         # Taken last, so the counter row is locked only for the end of the transaction.
         order.number = await next_order_number(conn)
         await order.save(update_fields=["number"], using_db=conn)
         await _record_placed(conn, order, lines, plan, locations, actor=actor)
+        if plan.shortfalls:
+            await _hold_for_stock(conn, order, plan, actor=actor)
         await record_stock_changed(conn, [d.sku for d in demands])
         return order
 
@@ -345,6 +356,18 @@ async def _record_placed(
              "quantity": r.quantity, "backordered": r.backordered}
             for r in plan.reservations]},
     )
+
+
+async def _hold_for_stock(conn: BaseDBAsyncClient, order: Order, plan: Plan, *,
+                          actor: str) -> None:
+    short = ", ".join(f"{d.sku} ({d.quantity} ordered, {available} available)"
+                      for d, available in plan.shortfalls)
+    order.status = OrderStatus.ON_HOLD
+    order.hold_reason = f"Not enough stock: {short}"[:500]
+    await order.save(update_fields=["status", "hold_reason"], using_db=conn)
+    await record_order_event(conn, order_id=order.id, type="ORDER_ON_HOLD", actor=actor,
+                             message=f"Order {order.number} kept on hold, nothing reserved. "
+                                     f"{order.hold_reason}")
 
 
 def _fingerprint(request: OrderRequest, clean: _Clean) -> list[Any]:

@@ -1,0 +1,43 @@
+"""Connecting a marketplace channel (admin)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from api.auth import Permission
+from api.graphql.errors import UserError, attempt
+from api.graphql.permissions import requires
+from domain.marketplaces import service
+
+
+@strawberry.input
+class MarketplaceConnectInput:
+    channel: str = strawberry.field(description="A channel of kind MARKETPLACE.")
+    provider: str = strawberry.field(description="shopify")
+    webhook_secret: str = strawberry.field(description="Shopify: the app's client secret.")
+    shop: str | None = strawberry.field(default=None, description="e.g. my-shop.myshopify.com")
+
+
+@strawberry.type
+class MarketplaceConnectPayload:
+    channel: str | None
+    webhook_path: str | None = strawberry.field(description="Where to send notifications.")
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class MarketplaceMutations:
+    @strawberry.mutation(extensions=requires(Permission.ADMIN),
+                         description="Connect a marketplace channel to its provider.")
+    async def marketplace_connect(self, info: Info, input: MarketplaceConnectInput
+                                  ) -> MarketplaceConnectPayload:
+        connection, errors = await attempt(service.connect(
+            channel=input.channel, provider=input.provider,
+            settings={"webhookSecret": input.webhook_secret, "shop": input.shop}))
+        if connection is None:
+            return MarketplaceConnectPayload(channel=None, webhook_path=None, user_errors=errors)
+        return MarketplaceConnectPayload(
+            channel=input.channel,
+            webhook_path=f"/webhooks/marketplaces/{input.provider}/{input.channel}",
+            user_errors=[])

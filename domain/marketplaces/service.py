@@ -1,0 +1,76 @@
+"""Connecting marketplace channels and importing their orders.
+
+An imported order goes through ``create_order`` like any other, keyed by the
+marketplace's order id (a repeated or overlapping delivery returns the same
+order). One the stock cannot cover is kept, on hold with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from domain.catalog.models import Channel, ChannelKind
+from domain.errors import InvalidInput, InvalidTransition, UnknownChannel
+from domain.marketplaces.models import MarketplaceConnection
+from domain.marketplaces.ports import ImportedOrder, Notification
+from domain.orders.capture import LineRequest, OrderRequest, create_order
+from domain.orders.lifecycle import cancel_order
+from domain.orders.models import Order
+from domain.payments.models import ProcessedWebhook
+
+PROVIDERS = ("shopify",)
+
+
+async def connect(*, channel: str, provider: str, settings: Mapping[str, Any]
+                  ) -> MarketplaceConnection:
+    found = await Channel.get_or_none(code=channel)
+    if found is None:
+        raise UnknownChannel(channel, field=("channel",))
+    if found.kind is not ChannelKind.MARKETPLACE:
+        raise InvalidInput(f"{channel} is a {found.kind.value} channel, not a marketplace",
+                           field=("channel",))
+    if provider not in PROVIDERS:
+        raise InvalidInput(f"Providers are {', '.join(PROVIDERS)}", field=("provider",))
+    if not str(settings.get("webhookSecret", "")):
+        raise InvalidInput("The webhook secret is required", field=("webhookSecret",))
+    connection, _ = await MarketplaceConnection.update_or_create(
+        channel_id=found.id, defaults={"provider": provider, "settings": dict(settings)})
+    return connection
+
+
+async def connection_for(channel: str, provider: str) -> MarketplaceConnection | None:
+    return await MarketplaceConnection.get_or_none(channel__code=channel, provider=provider)
+
+
+async def import_order(*, channel: str, imported: ImportedOrder, actor: str) -> Order:
+    return await create_order(actor=actor, request=OrderRequest(
+        channel=channel, email=imported.email, shipping_address=imported.shipping_address,
+        lines=[LineRequest(sku, quantity) for sku, quantity in imported.lines],
+        external_id=imported.external_id, po_number=imported.po_number, hold_if_short=True))
+
+
+async def apply_notification(*, channel: str, provider: str, notification: Notification,
+                             actor: str) -> str:
+    """Apply a verified notification once (by its delivery id); returns what happened."""
+    try:
+        await ProcessedWebhook.create(provider=f"{provider}:{channel}",
+                                      event_id=notification.delivery_id)
+    except IntegrityError:
+        return "duplicate"
+    if notification.kind == "order_created" and notification.order is not None:
+        order = await import_order(channel=channel, imported=notification.order, actor=actor)
+        return f"order {order.number} ({order.status.value})"
+    if notification.kind == "order_cancelled" and notification.external_id:
+        found = await Order.get_or_none(channel__code=channel,
+                                        external_id=notification.external_id)
+        if found is None:
+            return "unknown order"
+        try:
+            await cancel_order(order_id=found.id, reason=f"cancelled on {provider}", actor=actor)
+        except InvalidTransition as refused:
+            return f"not cancelled: {refused.message}"
+        return f"order {found.number} cancelled"
+    return "ignored"

@@ -1,0 +1,1 @@
+"""Marketplace adapters behind the port of ``domain/marketplaces/ports.py``."""

@@ -1,0 +1,78 @@
+"""Shopify orders arrive by signed webhook and go through the same path as every order."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from domain.inventory.models import StockLevel
+from domain.orders.models import Order, OrderStatus
+from integrations.marketplaces.shopify import hmac_header
+from tests import factories
+from tests.support import GraphQLClient
+
+SECRET = "shpss_client_secret"
+PATH = "/webhooks/marketplaces/shopify/shopify-eu"
+
+
+async def _connect(api: GraphQLClient) -> None:
+    await factories.shop({"SHOE": {"a": 3}})
+    await factories.channel("shopify-eu", locations=["a"], kind=factories.ChannelKind.MARKETPLACE)
+    connected = await api('mutation($s: String!) { marketplaceConnect(input: {channel: '
+                          '"shopify-eu", provider: "shopify", webhookSecret: $s, shop: '
+                          '"oms-demo.myshopify.com"}) { webhookPath userErrors { code } } }',
+                          {"s": SECRET})
+    assert connected["marketplaceConnect"]["webhookPath"] == PATH
+
+
+def _order(shopify_id: int, quantity: int) -> dict[str, Any]:
+    return {"id": shopify_id, "name": f"#{shopify_id % 10000}", "email": "buyer@example.com",
+            "line_items": [{"sku": "SHOE", "quantity": quantity, "price": "10.00"}],
+            "shipping_address": {"first_name": "Ann", "last_name": "Buyer",
+                                 "address1": "Hauptstr. 5", "city": "Berlin", "zip": "10117",
+                                 "country_code": "DE"}}
+
+
+async def _deliver(api: GraphQLClient, topic: str, payload: dict[str, Any],
+                   webhook_id: str | None = None, secret: str = SECRET) -> Any:
+    body = json.dumps(payload).encode()
+    return await api.http.post(PATH, content=body, headers={
+        "X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": hmac_header(body, secret),
+        "X-Shopify-Webhook-Id": webhook_id or secrets.token_hex(8),
+        "Content-Type": "application/json"})
+
+
+async def test_an_order_arrives_once_however_often_it_is_delivered(api: GraphQLClient) -> None:
+    await _connect(api)
+    first = await _deliver(api, "orders/create", _order(820982911946154508, 2), "w-1")
+    assert first.status_code == 200 and first.json()["outcome"] == "order 1001 (PENDING)"
+    assert (await _deliver(api, "orders/create", _order(820982911946154508, 2),
+                           "w-1")).json() == {"outcome": "duplicate"}
+    redelivered = await _deliver(api, "orders/create", _order(820982911946154508, 2), "w-2")
+    assert redelivered.json()["outcome"] == "order 1001 (PENDING)"  # same Shopify order id
+    order = await Order.get(external_id="820982911946154508")
+    assert (order.po_number, order.email) == ("#4508", "buyer@example.com")
+    assert (await StockLevel.get()).reserved == 2
+    cancelled = await _deliver(api, "orders/cancelled", {"id": 820982911946154508})
+    assert cancelled.json()["outcome"] == "order 1001 cancelled"
+    assert (await StockLevel.get()).reserved == 0
+
+
+async def test_an_order_without_stock_is_kept_on_hold(api: GraphQLClient) -> None:
+    await _connect(api)
+    response = await _deliver(api, "orders/create", _order(5551, 5))
+    assert response.json()["outcome"] == "order 1001 (ON_HOLD)"
+    order = await Order.get(external_id="5551")
+    assert order.status is OrderStatus.ON_HOLD
+    assert order.hold_reason == "Not enough stock: SHOE (5 ordered, 3 available)"
+    assert (await StockLevel.get()).reserved == 0
+
+
+async def test_forged_notifications_are_refused(api: GraphQLClient) -> None:
+    await _connect(api)
+    forged = await _deliver(api, "orders/create", _order(1, 1), secret="someone-else")
+    assert forged.status_code == 401
+    elsewhere = await api.http.post("/webhooks/marketplaces/shopify/web", content=b"{}")
+    assert elsewhere.status_code == 404
+    assert await Order.all().count() == 0
