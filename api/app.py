@@ -30,6 +30,7 @@ from domain.events.relay import OutboxRelay
 from domain.events.service import on_commit
 from domain.fulfillment.ports import Carrier
 from domain.inventory.ports import AvailabilityCache
+from domain.marketplaces.sync import mark_dirty, push_dirty
 from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
@@ -41,7 +42,7 @@ from integrations.cache.memory import InMemoryAvailabilityCache
 from integrations.cache.redis import RedisAvailabilityCache
 from integrations.carriers.builtin import BuiltinCarrier
 from integrations.carriers.easypost import EasyPostCarrier
-from integrations.marketplaces.shopify import ShopifyMarketplace
+from integrations.marketplaces.shopify import ShopifyInventory, ShopifyMarketplace
 from integrations.payments.manual import ManualGateway
 from integrations.payments.stripe import StripeGateway
 from integrations.ratelimit.memory import InMemoryRateLimiter
@@ -69,6 +70,7 @@ class Services:
     limits: Limits = field(default_factory=lambda: Limits(max_cost=5000, budget=50_000))
     marketplaces: dict[str, Any] = field(
         default_factory=lambda: {"shopify": ShopifyMarketplace()})
+    marketplace_sync: Periodic | None = None
 
 
 def make_carriers(settings: Settings) -> dict[str, Carrier]:
@@ -104,10 +106,16 @@ async def start_services(settings: Settings) -> Services:
     webhooks = DeliveryWorker(HttpWebhookSender(),
                               policy=RetryPolicy(base=settings.webhook_retry_base))
 
+    pushers = {"shopify": ShopifyInventory()}
+    marketplace_sync = Periodic("marketplace-sync", lambda: push_dirty(pushers),
+                                interval=settings.marketplace_sync_window)
+
     async def after_publish(published: list[OutboxMessage]) -> None:
         skus = [m.payload["sku"] for m in published if m.payload.get("kind") == "stock_changed"]
         if skus and cache is not None:
             await cache.invalidate(skus)
+        if skus:
+            await mark_dirty(skus)  # pushed at the next window: bursts coalesce
         if await fan_out(published):
             webhooks.wake()
 
@@ -116,6 +124,7 @@ async def start_services(settings: Settings) -> Services:
     unregister = on_commit(cache.invalidate) if cache is not None else (lambda: None)
     relay.start()
     webhooks.start()
+    marketplace_sync.start()
     gateways = make_gateways(settings)
 
     async def sweep() -> None:  # repeat gateway calls whose outcome was never recorded
@@ -131,13 +140,14 @@ async def start_services(settings: Settings) -> Services:
                     unregister=unregister, webhooks=webhooks, rate_limiter=limiter,
                     limits=Limits(max_cost=settings.max_query_cost,
                                   budget=settings.rate_limit_points),
-                    sweeper=sweeper)
+                    sweeper=sweeper, marketplace_sync=marketplace_sync)
 
 
 async def stop_services(services: Services) -> None:
     services.unregister()
-    if services.sweeper is not None:
-        await services.sweeper.stop()
+    for loop in (services.sweeper, services.marketplace_sync):
+        if loop is not None:
+            await loop.stop()
     await services.relay.stop()
     if services.webhooks is not None:
         await services.webhooks.stop()

@@ -86,6 +86,7 @@ class Settings:
     rate_limit_points: int = 50_000
     rate_limit_prefix: str = "oms:rate"
     introspection: bool = True
+    marketplace_sync_window: float = 5.0
     easypost_api_key: str | None = None
     easypost_webhook_secret: str | None = None
     easypost_api_base: str | None = None
@@ -156,6 +157,7 @@ class Settings:
             rate_limit_points=_int(env, "OMS_RATE_LIMIT_POINTS", 50_000),
             rate_limit_prefix=env.get("OMS_RATE_LIMIT_PREFIX") or "oms:rate",
             introspection=_bool(env, "OMS_INTROSPECTION", True),
+            marketplace_sync_window=float(_int(env, "OMS_MARKETPLACE_SYNC_WINDOW", 5)),
             easypost_api_key=env.get("OMS_EASYPOST_API_KEY") or None,
             easypost_webhook_secret=env.get("OMS_EASYPOST_WEBHOOK_SECRET") or None,
             easypost_api_base=env.get("OMS_EASYPOST_API_BASE") or None,

@@ -48,9 +48,11 @@ def codes(payload: dict[str, Any]) -> list[str]:
 class StatementCounter(logging.Handler):
     """Counts the SQL statements Tortoise sends, through its db_client debug log.
 
-    The outbox relay and the webhook worker poll in the background; their statements
-    are not the request's.
+    The background loops (outbox relay, webhook worker, marketplace sync, payment
+    sweep) poll their own tables; their statements are not the request's.
     """
+
+    BACKGROUND = ("outbox_message", "webhook_", "marketplace_", "payment_operation")
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -60,7 +62,7 @@ class StatementCounter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if "outbox_message" not in message and "webhook_" not in message:
+        if not any(table in message for table in self.BACKGROUND):
             self.count += 1
 
     def __enter__(self) -> StatementCounter:

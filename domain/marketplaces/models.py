@@ -21,3 +21,25 @@ class MarketplaceConnection(Model):
 
     class Meta:
         table = "marketplace_connection"
+
+
+class MarketplaceListing(Model):
+    """A SKU as a marketplace channel sells it: its remote item and the last quantity pushed."""
+
+    id = fields.IntField(primary_key=True)
+    channel: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "oms.Channel", related_name="listings", on_delete=fields.CASCADE
+    )
+    sku = fields.CharField(max_length=64)
+    remote_item = fields.CharField(max_length=128, null=True)
+    last_pushed = fields.IntField(null=True)
+    # What the marketplace held when it refused a push as stale (to reconcile).
+    drift = fields.IntField(null=True)
+    dirty = fields.BooleanField(default=True, db_index=True)
+    pushed_at = fields.DatetimeField(null=True)
+
+    channel_id: int
+
+    class Meta:
+        table = "marketplace_listing"
+        unique_together = (("channel", "sku"),)

@@ -26,6 +26,7 @@ PROVIDERS = ("shopify",)
 
 async def connect(*, channel: str, provider: str, settings: Mapping[str, Any]
                   ) -> MarketplaceConnection:
+    """Connect (or reconnect) a marketplace channel; its SKUs are pushed afresh."""
     found = await Channel.get_or_none(code=channel)
     if found is None:
         raise UnknownChannel(channel, field=("channel",))
@@ -36,6 +37,8 @@ async def connect(*, channel: str, provider: str, settings: Mapping[str, Any]
         raise InvalidInput(f"Providers are {', '.join(PROVIDERS)}", field=("provider",))
     if not str(settings.get("webhookSecret", "")):
         raise InvalidInput("The webhook secret is required", field=("webhookSecret",))
+    if not 0 <= int(settings.get("buffer") or 0) <= 1_000_000:
+        raise InvalidInput("The buffer is zero or more units", field=("buffer",))
     connection, _ = await MarketplaceConnection.update_or_create(
         channel_id=found.id, defaults={"provider": provider, "settings": dict(settings)})
     return connection

@@ -14,7 +14,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
+
 from domain.marketplaces.ports import ImportedOrder, InvalidNotification, Notification
+from domain.marketplaces.sync import StaleQuantity
 
 
 def hmac_header(body: bytes, secret: str) -> str:
@@ -58,3 +61,54 @@ class ShopifyMarketplace:
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"unreadable Shopify order: {error}") from None
         return Notification("ignored", delivery)
+
+
+API_VERSION = "2025-01"
+FIND_ITEM = """query($q: String!) { productVariants(first: 1, query: $q) {
+  edges { node { sku inventoryItem { id } } } } }"""
+SET_QUANTITY = """mutation($input: InventorySetQuantitiesInput!) {
+  inventorySetQuantities(input: $input) {
+    inventoryAdjustmentGroup { id } userErrors { field message code } } }"""
+
+
+class ShopifyInventory:
+    """Pushes sellable quantities through the Admin GraphQL API."""
+
+    def __init__(self, timeout: float = 20.0) -> None:
+        self._client = httpx.AsyncClient(timeout=timeout)
+
+    async def _graphql(self, settings: Mapping[str, Any], query: str,
+                       variables: dict[str, Any]) -> dict[str, Any]:
+        base = settings.get("apiBase") or f"https://{settings['shop']}"
+        response = await self._client.post(
+            f"{base}/admin/api/{API_VERSION}/graphql.json",
+            json={"query": query, "variables": variables},
+            headers={"X-Shopify-Access-Token": str(settings["accessToken"])})
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        if body.get("errors"):
+            raise RuntimeError(f"Shopify: {body['errors']}")
+        return body["data"]
+
+    async def find_item(self, settings: Mapping[str, Any], sku: str) -> str | None:
+        data = await self._graphql(settings, FIND_ITEM, {"q": f"sku:{sku}"})
+        edges = data["productVariants"]["edges"]
+        return str(edges[0]["node"]["inventoryItem"]["id"]) if edges else None
+
+    async def set_quantity(self, settings: Mapping[str, Any], item: str, quantity: int,
+                           compare: int | None) -> None:
+        line: dict[str, Any] = {"inventoryItemId": item, "locationId": settings["locationId"],
+                                "quantity": quantity}
+        if compare is not None:
+            line["compareQuantity"] = compare
+        data = await self._graphql(settings, SET_QUANTITY, {"input": {
+            "name": "available", "reason": "correction", "quantities": [line],
+            "ignoreCompareQuantity": compare is None}})
+        errors = data["inventorySetQuantities"]["userErrors"]
+        if any(e.get("code") == "COMPARE_QUANTITY_STALE" for e in errors):
+            raise StaleQuantity(None)
+        if errors:
+            raise RuntimeError(f"Shopify refused the quantity: {errors}")
+
+    async def close(self) -> None:
+        await self._client.aclose()

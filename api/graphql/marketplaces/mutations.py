@@ -17,6 +17,12 @@ class MarketplaceConnectInput:
     provider: str = strawberry.field(description="shopify")
     webhook_secret: str = strawberry.field(description="Shopify: the app's client secret.")
     shop: str | None = strawberry.field(default=None, description="e.g. my-shop.myshopify.com")
+    access_token: str | None = strawberry.field(
+        default=None, description="Admin API token, to push stock (none: orders only).")
+    location_id: str | None = strawberry.field(
+        default=None, description="The marketplace location stock is pushed to (a GID).")
+    buffer: int = strawberry.field(
+        default=0, description="Sell at most this many units fewer than we have there.")
 
 
 @strawberry.type
@@ -34,7 +40,9 @@ class MarketplaceMutations:
                                   ) -> MarketplaceConnectPayload:
         connection, errors = await attempt(service.connect(
             channel=input.channel, provider=input.provider,
-            settings={"webhookSecret": input.webhook_secret, "shop": input.shop}))
+            settings={"webhookSecret": input.webhook_secret, "shop": input.shop,
+                      "accessToken": input.access_token, "locationId": input.location_id,
+                      "buffer": input.buffer}))
         if connection is None:
             return MarketplaceConnectPayload(channel=None, webhook_path=None, user_errors=errors)
         return MarketplaceConnectPayload(

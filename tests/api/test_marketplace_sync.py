@@ -1,0 +1,59 @@
+"""Marketplace stock follows ours: coalesced pushes, a buffer, and drift detected."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from domain.marketplaces.models import MarketplaceListing
+from domain.marketplaces.service import connect
+from domain.marketplaces.sync import push_dirty
+from integrations.marketplaces.shopify import ShopifyInventory
+from tests import factories
+from tests.fakes.shopify import ACCESS_TOKEN, LOCATION, FakeShopify
+from tests.support import eventually
+
+
+async def _dirty(app: Any) -> None:
+    """Wait until the relay has published the commits and marked the SKU for a push."""
+
+    async def marked() -> bool:
+        await app.state.services.relay.drain()
+        return await MarketplaceListing.filter(dirty=True).exists()
+
+    await eventually(marked)
+
+
+async def test_a_burst_of_orders_is_one_push_and_a_change_there_is_not_overwritten(
+    app: Any, db: None,
+) -> None:
+    sync = app.state.services.marketplace_sync
+    await sync.stop()  # this test pushes by hand, so it can count
+    pusher = ShopifyInventory()
+    try:
+        async with FakeShopify(["SHOE"]) as shopify:
+            await factories.shop({"SHOE": {"a": 30}})
+            await factories.channel("shopify-eu", locations=["a"],
+                                    kind=factories.ChannelKind.MARKETPLACE)
+            await connect(channel="shopify-eu", provider="shopify", settings={
+                "webhookSecret": "s", "shop": "demo.myshopify.com", "accessToken": ACCESS_TOKEN,
+                "locationId": LOCATION, "apiBase": shopify.url, "buffer": 2})
+            await asyncio.gather(*(factories.place({"SHOE": 1}, email=f"b{i}@example.com")
+                                   for i in range(20)))
+            await _dirty(app)
+            pushers = {"shopify": pusher}
+            assert await push_dirty(pushers) == 1
+            item = shopify.items["SHOE"]
+            assert shopify.available[item] == 30 - 20 - 2
+            assert shopify.calls["set"] == 1
+
+            shopify.available[item] = 50  # a merchant edits the quantity in Shopify
+            await factories.place({"SHOE": 1}, email="late@example.com")
+            await _dirty(app)
+            assert await push_dirty(pushers) == 0
+            assert shopify.available[item] == 50  # detected, not overwritten
+            listing = await MarketplaceListing.get(sku="SHOE")
+            assert listing.last_pushed == 8  # what we believe it holds, until reconciled
+    finally:
+        await pusher.close()
+        sync.start()
