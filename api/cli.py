@@ -98,6 +98,33 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
         await database.close()
 
 
+async def _reconcile_command(settings: Settings, channel: str) -> None:
+    from domain.errors import DomainError
+    from domain.marketplaces.sync import reconcile
+    from integrations.marketplaces.shopify import ShopifyInventory
+
+    def progress(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} SKUs")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    await database.connect(settings)
+    pusher = ShopifyInventory()
+    try:
+        fixed = await reconcile(channel=channel, pushers={"shopify": pusher}, progress=progress)
+    except DomainError as error:
+        raise ConfigurationError(error.message) from None
+    finally:
+        await pusher.close()
+        await database.close()
+    for drift in fixed:
+        print(f"{drift.sku}: marketplace had {drift.theirs}, now {drift.ours}")
+    print(f"{len(fixed)} SKU(s) corrected on {channel}.")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="oms", description="Headless order management system")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -118,6 +145,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     create_cmd.add_argument("--channels", help="comma-separated channel codes (default: all)")
     revoke_cmd = client_actions.add_parser("revoke", help="revoke a client")
     revoke_cmd.add_argument("client_id")
+    channels_cmd = commands.add_parser("channels", help="marketplace channels")
+    channel_actions = channels_cmd.add_subparsers(dest="action", required=True)
+    reconcile_cmd = channel_actions.add_parser(
+        "reconcile", help="compare a marketplace's stock with ours and fix the differences")
+    reconcile_cmd.add_argument("channel")
     args = parser.parse_args(argv)
 
     try:
@@ -132,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             print("Demo data is loaded.")
         elif args.command == "client":
             asyncio.run(_client_command(settings, args))
+        elif args.command == "channels":
+            asyncio.run(_reconcile_command(settings, args.channel))
         elif args.command == "export-schema":
             from api.graphql.schema import export_sdl
 

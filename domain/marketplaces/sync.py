@@ -10,10 +10,13 @@ change made on the marketplace's side meanwhile is detected, not overwritten.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from domain.catalog.models import Variant
+from domain.errors import UnknownChannel
 from domain.inventory.availability import availability
 from domain.marketplaces.models import MarketplaceConnection, MarketplaceListing
 
@@ -35,6 +38,9 @@ class InventoryPusher(Protocol):
     async def set_quantity(self, settings: Mapping[str, Any], item: str, quantity: int,
                            compare: int | None) -> None:
         """Set the sellable quantity; StaleQuantity when ``compare`` is not what it holds."""
+
+    async def get_quantity(self, settings: Mapping[str, Any], item: str) -> int | None:
+        """What the marketplace holds now at the connected location."""
 
 
 async def mark_dirty(skus: Sequence[str]) -> int:
@@ -99,3 +105,45 @@ async def push_dirty(pushers: Mapping[str, InventoryPusher], limit: int = 200) -
 
 
 
+
+
+@dataclass(frozen=True)
+class Drift:
+    sku: str
+    ours: int
+    theirs: int | None
+
+
+async def reconcile(
+    *, channel: str, pushers: Mapping[str, InventoryPusher],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Drift]:
+    """Compare every SKU the marketplace sells with what we would have it sell, and set it
+    where they differ (overriding a change made there: we are the source of stock truth)."""
+    connection = await MarketplaceConnection.get_or_none(channel__code=channel)
+    if connection is None:
+        raise UnknownChannel(channel, field=("channel",))
+    pusher = pushers[connection.provider]
+    settings = connection.settings
+    skus = sorted(str(sku) for sku in
+                  await Variant.filter(track_inventory=True).values_list("sku", flat=True))
+    fixed: list[Drift] = []
+    for done, sku in enumerate(skus, start=1):
+        listing, _ = await MarketplaceListing.get_or_create(channel_id=connection.channel_id,
+                                                            sku=sku, defaults={"dirty": False})
+        if listing.remote_item is None:
+            listing.remote_item = await pusher.find_item(settings, sku)
+        if listing.remote_item is not None:
+            counts = await availability(skus=[sku], channel=channel)
+            ours = sellable(counts[0].available if counts else 0,
+                            int(settings.get("buffer") or 0))
+            theirs = await pusher.get_quantity(settings, listing.remote_item)
+            if theirs != ours:
+                await pusher.set_quantity(settings, listing.remote_item, ours, None)
+                fixed.append(Drift(sku, ours, theirs))
+            listing.last_pushed, listing.drift = ours, None
+            listing.pushed_at = datetime.now(UTC)
+            await listing.save()
+        if progress is not None:
+            progress(done, len(skus))
+    return fixed

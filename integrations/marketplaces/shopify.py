@@ -66,6 +66,8 @@ class ShopifyMarketplace:
 API_VERSION = "2025-01"
 FIND_ITEM = """query($q: String!) { productVariants(first: 1, query: $q) {
   edges { node { sku inventoryItem { id } } } } }"""
+GET_QUANTITY = """query($item: ID!, $location: ID!) { inventoryItem(id: $item) {
+  inventoryLevel(locationId: $location) { quantities(names: ["available"]) { name quantity } } } }"""
 SET_QUANTITY = """mutation($input: InventorySetQuantitiesInput!) {
   inventorySetQuantities(input: $input) {
     inventoryAdjustmentGroup { id } userErrors { field message code } } }"""
@@ -109,6 +111,15 @@ class ShopifyInventory:
             raise StaleQuantity(None)
         if errors:
             raise RuntimeError(f"Shopify refused the quantity: {errors}")
+
+    async def get_quantity(self, settings: Mapping[str, Any], item: str) -> int | None:
+        data = await self._graphql(settings, GET_QUANTITY, {"item": item,
+                                                            "location": settings["locationId"]})
+        level = (data.get("inventoryItem") or {}).get("inventoryLevel")
+        if not level:
+            return None
+        return next((int(q["quantity"]) for q in level["quantities"]
+                     if q["name"] == "available"), None)
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -57,3 +57,27 @@ async def test_a_burst_of_orders_is_one_push_and_a_change_there_is_not_overwritt
     finally:
         await pusher.close()
         sync.start()
+
+
+async def test_reconcile_sets_what_drifted_and_reports_it(app: Any, db: None) -> None:
+    from domain.marketplaces.sync import reconcile
+
+    pusher = ShopifyInventory()
+    try:
+        async with FakeShopify(["SHOE", "TEE"]) as shopify:
+            await factories.shop({"SHOE": {"a": 10}, "TEE": {"a": 4}, "CAP": {"a": 1}})
+            await factories.channel("shopify-eu", locations=["a"],
+                                    kind=factories.ChannelKind.MARKETPLACE)
+            await connect(channel="shopify-eu", provider="shopify", settings={
+                "webhookSecret": "s", "accessToken": ACCESS_TOKEN, "locationId": LOCATION,
+                "apiBase": shopify.url, "buffer": 1})
+            shopify.available[shopify.items["SHOE"]] = 9  # in step (10 - buffer 1)
+            shopify.available[shopify.items["TEE"]] = 40  # drifted
+            steps: list[tuple[int, int]] = []
+            fixed = await reconcile(channel="shopify-eu", pushers={"shopify": pusher},
+                                    progress=lambda done, total: steps.append((done, total)))
+            assert [(d.sku, d.theirs, d.ours) for d in fixed] == [("TEE", 40, 3)]
+            assert shopify.available[shopify.items["TEE"]] == 3
+            assert steps[-1] == (3, 3)  # CAP is not sold there, but was looked at
+    finally:
+        await pusher.close()

@@ -36,6 +36,11 @@ class FakeShopify:
             edges = [{"node": {"sku": sku, "inventoryItem": {"id": self.items[sku]}}}] \
                 if sku in self.items else []
             return JSONResponse({"data": {"productVariants": {"edges": edges}}})
+        if "inventoryLevel" in query:
+            quantity = self.available.get(variables["item"])
+            level = None if quantity is None else {
+                "quantities": [{"name": "available", "quantity": quantity}]}
+            return JSONResponse({"data": {"inventoryItem": {"inventoryLevel": level}}})
         if "inventorySetQuantities" in query:
             return JSONResponse({"data": {"inventorySetQuantities": self._set(
                 variables["input"])}})
