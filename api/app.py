@@ -42,6 +42,7 @@ from integrations.cache.memory import InMemoryAvailabilityCache
 from integrations.cache.redis import RedisAvailabilityCache
 from integrations.carriers.builtin import BuiltinCarrier
 from integrations.carriers.easypost import EasyPostCarrier
+from integrations.carriers.kuaidi100 import Kuaidi100Carrier
 from integrations.marketplaces.shopify import ShopifyInventory, ShopifyMarketplace
 from integrations.payments.manual import ManualGateway
 from integrations.payments.stripe import StripeGateway
@@ -82,6 +83,10 @@ def make_carriers(settings: Settings) -> dict[str, Carrier]:
         carriers["easypost"] = EasyPostCarrier(api_key=settings.easypost_api_key,
                                                webhook_secret=settings.easypost_webhook_secret,
                                                api_base=settings.easypost_api_base)
+    if settings.kuaidi100_key and settings.kuaidi100_salt and settings.kuaidi100_callback_url:
+        carriers["kuaidi100"] = Kuaidi100Carrier(
+            key=settings.kuaidi100_key, salt=settings.kuaidi100_salt,
+            callback_url=settings.kuaidi100_callback_url, api_base=settings.kuaidi100_api_base)
     return carriers
 
 

@@ -87,6 +87,10 @@ class Settings:
     rate_limit_prefix: str = "oms:rate"
     introspection: bool = True
     marketplace_sync_window: float = 5.0
+    kuaidi100_key: str | None = None
+    kuaidi100_salt: str | None = None
+    kuaidi100_callback_url: str | None = None
+    kuaidi100_api_base: str | None = None
     easypost_api_key: str | None = None
     easypost_webhook_secret: str | None = None
     easypost_api_base: str | None = None
@@ -105,6 +109,10 @@ class Settings:
                                        "shipped_value"):
             raise ConfigurationError("OMS_CAPTURE_POLICY must be manual, confirmation, "
                                      "first_shipment or shipped_value")
+        kuaidi = (self.kuaidi100_key, self.kuaidi100_salt, self.kuaidi100_callback_url)
+        if any(kuaidi) and not all(kuaidi):
+            raise ConfigurationError("Kuaidi100 needs OMS_KUAIDI100_KEY, OMS_KUAIDI100_SALT and "
+                                     "OMS_KUAIDI100_CALLBACK_URL together")
         if not 1 <= self.db_pool_min <= self.db_pool_max:
             raise ConfigurationError("Pool sizes need 1 <= OMS_DB_POOL_MIN <= OMS_DB_POOL_MAX")
 
@@ -158,6 +166,10 @@ class Settings:
             rate_limit_prefix=env.get("OMS_RATE_LIMIT_PREFIX") or "oms:rate",
             introspection=_bool(env, "OMS_INTROSPECTION", True),
             marketplace_sync_window=float(_int(env, "OMS_MARKETPLACE_SYNC_WINDOW", 5)),
+            kuaidi100_key=env.get("OMS_KUAIDI100_KEY") or None,
+            kuaidi100_salt=env.get("OMS_KUAIDI100_SALT") or None,
+            kuaidi100_callback_url=env.get("OMS_KUAIDI100_CALLBACK_URL") or None,
+            kuaidi100_api_base=env.get("OMS_KUAIDI100_API_BASE") or None,
             easypost_api_key=env.get("OMS_EASYPOST_API_KEY") or None,
             easypost_webhook_secret=env.get("OMS_EASYPOST_WEBHOOK_SECRET") or None,
             easypost_api_base=env.get("OMS_EASYPOST_API_BASE") or None,

@@ -60,7 +60,9 @@ async def carrier_webhook(request: Request) -> JSONResponse:
             applied += len(updates)
     if unmatched:
         log.info("carrier %s sent updates for unknown tracking numbers %s", code, unmatched)
-    return JSONResponse({"applied": applied, "unmatched": unmatched})
+    # Some carriers want their own acknowledgement (Kuaidi100); the rest get what happened.
+    return JSONResponse(getattr(carrier, "acknowledgement", None)
+                        or {"applied": applied, "unmatched": unmatched})
 
 
 async def payment_webhook(request: Request) -> JSONResponse:

@@ -10,7 +10,7 @@ from domain.catalog.models import BackorderPolicy, Channel, ChannelKind, Locatio
 from domain.inventory import service as inventory
 
 ACTOR = "test"
-POSTCODES = {"DE": "10115", "FR": "75001", "US": "10001", "GB": "SW1A 1AA"}
+POSTCODES = {"DE": "10115", "FR": "75001", "US": "10001", "GB": "SW1A 1AA", "CN": "518000"}
 
 
 async def location(

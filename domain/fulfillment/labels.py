@@ -8,6 +8,7 @@ the carrier returns instead of selling a second one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -19,6 +20,7 @@ from domain.fulfillment.service import ship_shipment
 from domain.idempotency.service import IdempotencyKey
 from domain.orders.models import Order
 
+log = logging.getLogger(__name__)
 GRAMS_PER_UNIT = 500  # until variants carry their weight
 
 
@@ -33,9 +35,11 @@ async def dispatch_shipment(
         raise NotFound("Shipment", str(shipment_id), field=("shipmentId",))
     chosen = carriers.get(carrier or found.carrier or "")
     if tracking_number or chosen is None or not chosen.sells_labels:
-        return await ship_shipment(shipment_id=shipment_id, tracking_number=tracking_number,
-                                   carrier=carrier, service=service, carriers=carriers,
-                                   actor=actor, idempotency=idempotency)
+        shipped = await ship_shipment(shipment_id=shipment_id, tracking_number=tracking_number,
+                                      carrier=carrier, service=service, carriers=carriers,
+                                      actor=actor, idempotency=idempotency)
+        await _start_tracking(carriers.get(shipped.carrier or ""), shipped)
+        return shipped
     if found.status is not ShipmentStatus.PENDING:
         raise InvalidTransition("Shipment", str(found.id), found.status,
                                 ShipmentStatus.LABEL_PURCHASED)
@@ -64,3 +68,16 @@ async def dispatch_shipment(
     return await ship_shipment(shipment_id=shipment_id, carrier=chosen.code, service=service,
                                carriers=carriers, actor=actor, idempotency=idempotency,
                                label=label)
+
+
+async def _start_tracking(carrier: Carrier | None, shipment: Shipment) -> None:
+    """For carriers that push tracking only once asked (Kuaidi100): ask, after commit."""
+    start = getattr(carrier, "start_tracking", None)
+    if start is None or not shipment.tracking_number:
+        return
+    try:
+        await start(tracking_number=shipment.tracking_number, service=shipment.service)
+    except (CarrierRefused, CarrierUnavailable) as failure:
+        # The parcel left either way; tracking can still be entered by hand.
+        log.warning("shipment %s: tracking not subscribed with %s: %s", shipment.id,
+                    shipment.carrier, failure)
