@@ -30,7 +30,12 @@ from domain.events.relay import OutboxRelay
 from domain.events.service import on_commit
 from domain.fulfillment.ports import Carrier
 from domain.inventory.ports import AvailabilityCache
-from domain.marketplaces.sync import mark_dirty, push_dirty
+from domain.marketplaces.sync import (
+    mark_dirty,
+    mark_fulfillments,
+    push_dirty,
+    push_fulfillments,
+)
 from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
@@ -112,7 +117,11 @@ async def start_services(settings: Settings) -> Services:
                               policy=RetryPolicy(base=settings.webhook_retry_base))
 
     pushers = {"shopify": ShopifyInventory()}
-    marketplace_sync = Periodic("marketplace-sync", lambda: push_dirty(pushers),
+    async def sync_marketplaces() -> None:
+        await push_dirty(pushers)
+        await push_fulfillments(pushers)
+
+    marketplace_sync = Periodic("marketplace-sync", sync_marketplaces,
                                 interval=settings.marketplace_sync_window)
 
     async def after_publish(published: list[OutboxMessage]) -> None:
@@ -121,6 +130,7 @@ async def start_services(settings: Settings) -> Services:
             await cache.invalidate(skus)
         if skus:
             await mark_dirty(skus)  # pushed at the next window: bursts coalesce
+        await mark_fulfillments(published)
         if await fan_out(published):
             webhooks.wake()
 

@@ -241,7 +241,8 @@ async def ship_shipment(
         number = f", tracking {shipment.tracking_number}" if shipment.tracking_number else ""
         await record_order_event(conn, order_id=order.id, type=f"SHIPMENT_{target.value}",
                                  actor=actor,
-                                 message=f"Shipment {shipment.id} {words}{via}{number}")
+                                 message=f"Shipment {shipment.id} {words}{via}{number}",
+                                 data={"shipment_id": shipment.id, "dispatched": True})
         await refresh_progress(conn, order, actor=actor)
         await record_stock_changed(conn, skus)
         return shipment

@@ -43,3 +43,21 @@ class MarketplaceListing(Model):
     class Meta:
         table = "marketplace_listing"
         unique_together = (("channel", "sku"),)
+
+
+class MarketplaceFulfillment(Model):
+    """A dispatched shipment of a marketplace order, to be reported to the marketplace."""
+
+    id = fields.IntField(primary_key=True)
+    shipment_id = fields.IntField(unique=True)
+    channel: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "oms.Channel", related_name="marketplace_fulfillments", on_delete=fields.CASCADE
+    )
+    sent = fields.BooleanField(default=False, db_index=True)
+    attempts = fields.IntField(default=0)
+    error = fields.CharField(max_length=500, null=True)
+
+    channel_id: int
+
+    class Meta:
+        table = "marketplace_fulfillment"

@@ -17,8 +17,14 @@ from typing import Any, Protocol
 
 from domain.catalog.models import Variant
 from domain.errors import UnknownChannel
+from domain.fulfillment.models import Shipment, ShipmentLine
 from domain.inventory.availability import availability
-from domain.marketplaces.models import MarketplaceConnection, MarketplaceListing
+from domain.marketplaces.models import (
+    MarketplaceConnection,
+    MarketplaceFulfillment,
+    MarketplaceListing,
+)
+from domain.orders.models import Order
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +37,20 @@ class StaleQuantity(Exception):
         self.actual = actual
 
 
+@dataclass(frozen=True)
+class FulfillmentReport:
+    external_order_id: str
+    lines: Sequence[tuple[str, int]]  # (SKU, units) in this parcel
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+
+
 class InventoryPusher(Protocol):
+    async def report_fulfillment(self, settings: Mapping[str, Any],
+                                 report: FulfillmentReport) -> None:
+        """Tell the marketplace a parcel left, with its tracking."""
+
     async def find_item(self, settings: Mapping[str, Any], sku: str) -> str | None:
         """The marketplace's id of the SKU's inventory item, or None if it does not sell it."""
 
@@ -147,3 +166,50 @@ async def reconcile(
         if progress is not None:
             progress(done, len(skus))
     return fixed
+
+
+async def mark_fulfillments(published: Sequence[Any]) -> int:
+    """Queue the dispatches of marketplace orders among published order events."""
+    dispatched = {m.payload["order_id"]: m.payload["data"]["shipment_id"] for m in published
+                  if m.payload.get("kind") == "order_event"
+                  and (m.payload.get("data") or {}).get("dispatched")}
+    if not dispatched:
+        return 0
+    connected = set(await MarketplaceConnection.all().values_list("channel_id", flat=True))
+    orders = await Order.filter(id__in=list(dispatched), channel_id__in=list(connected),
+                                external_id__not_isnull=True)
+    rows = [MarketplaceFulfillment(shipment_id=dispatched[o.id], channel_id=o.channel_id)
+            for o in orders]
+    if rows:
+        await MarketplaceFulfillment.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+async def push_fulfillments(pushers: Mapping[str, InventoryPusher], limit: int = 100) -> int:
+    """Report queued dispatches to their marketplaces; failures stay queued."""
+    sent = 0
+    for queued in await MarketplaceFulfillment.filter(sent=False, attempts__lt=20).limit(limit):
+        connection = await MarketplaceConnection.get_or_none(channel_id=queued.channel_id)
+        pusher = pushers.get(connection.provider) if connection else None
+        if connection is None or pusher is None or not connection.settings.get("accessToken"):
+            continue
+        shipment = await Shipment.get(id=queued.shipment_id)
+        order = await Order.get(id=shipment.order_id)
+        lines = [(line.sku, sl.quantity) for sl in await ShipmentLine.filter(
+            shipment_id=shipment.id).prefetch_related("order_line")
+                 for line in [sl.order_line]]
+        queued.attempts += 1
+        try:
+            await pusher.report_fulfillment(connection.settings, FulfillmentReport(
+                external_order_id=str(order.external_id), lines=lines, carrier=shipment.carrier,
+                tracking_number=shipment.tracking_number, tracking_url=shipment.tracking_url))
+        except Exception as error:
+            queued.error = str(error)[:500]
+            log.warning("reporting shipment %s to %s failed: %s", shipment.id,
+                        connection.provider, error)
+            await queued.save()
+            continue
+        queued.sent, queued.error = True, None
+        await queued.save()
+        sent += 1
+    return sent

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from domain.marketplaces.ports import ImportedOrder, InvalidNotification, Notification
-from domain.marketplaces.sync import StaleQuantity
+from domain.marketplaces.sync import FulfillmentReport, StaleQuantity
 
 
 def hmac_header(body: bytes, secret: str) -> str:
@@ -68,6 +68,12 @@ FIND_ITEM = """query($q: String!) { productVariants(first: 1, query: $q) {
   edges { node { sku inventoryItem { id } } } } }"""
 GET_QUANTITY = """query($item: ID!, $location: ID!) { inventoryItem(id: $item) {
   inventoryLevel(locationId: $location) { quantities(names: ["available"]) { name quantity } } } }"""
+FULFILLMENT_ORDERS = """query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 20) {
+  edges { node { id status lineItems(first: 100) { edges { node {
+    id remainingQuantity lineItem { sku } } } } } } } } }"""
+CREATE_FULFILLMENT = """mutation($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) { fulfillment { id status }
+    userErrors { field message } } }"""
 SET_QUANTITY = """mutation($input: InventorySetQuantitiesInput!) {
   inventorySetQuantities(input: $input) {
     inventoryAdjustmentGroup { id } userErrors { field message code } } }"""
@@ -111,6 +117,36 @@ class ShopifyInventory:
             raise StaleQuantity(None)
         if errors:
             raise RuntimeError(f"Shopify refused the quantity: {errors}")
+
+    async def report_fulfillment(self, settings: Mapping[str, Any],
+                                 report: FulfillmentReport) -> None:
+        """fulfillmentCreate for the parcel's units, taken from the open fulfillment orders."""
+        data = await self._graphql(settings, FULFILLMENT_ORDERS, {
+            "id": f"gid://shopify/Order/{report.external_order_id}"})
+        wanted = dict(report.lines)
+        by_order: list[dict[str, Any]] = []
+        for edge in ((data.get("order") or {}).get("fulfillmentOrders") or {}).get("edges", []):
+            node = edge["node"]
+            items = []
+            for item_edge in node["lineItems"]["edges"]:
+                item = item_edge["node"]
+                sku = str((item.get("lineItem") or {}).get("sku") or "")
+                take = min(wanted.get(sku, 0), int(item["remainingQuantity"]))
+                if take:
+                    items.append({"id": item["id"], "quantity": take})
+                    wanted[sku] -= take
+            if items:
+                by_order.append({"fulfillmentOrderId": node["id"],
+                                 "fulfillmentOrderLineItems": items})
+        if not by_order:
+            raise RuntimeError("nothing open to fulfil for these SKUs on Shopify")
+        created = await self._graphql(settings, CREATE_FULFILLMENT, {"fulfillment": {
+            "lineItemsByFulfillmentOrder": by_order, "notifyCustomer": True,
+            "trackingInfo": {"company": report.carrier, "number": report.tracking_number,
+                             "url": report.tracking_url}}})
+        errors = created["fulfillmentCreate"]["userErrors"]
+        if errors:
+            raise RuntimeError(f"Shopify refused the fulfilment: {errors}")
 
     async def get_quantity(self, settings: Mapping[str, Any], item: str) -> int | None:
         data = await self._graphql(settings, GET_QUANTITY, {"item": item,

@@ -20,6 +20,8 @@ class FakeShopify:
     def __init__(self, skus: list[str]) -> None:
         self.items = {sku: f"gid://shopify/InventoryItem/{i + 1}" for i, sku in enumerate(skus)}
         self.available: dict[str, int] = {}  # item -> quantity at LOCATION
+        self.orders: dict[str, list[tuple[str, int]]] = {}  # order GID -> (SKU, quantity)
+        self.fulfillments: list[dict[str, Any]] = []
         self.calls: Counter[str] = Counter()
         self._server = LocalServer(Starlette(routes=[
             Route("/admin/api/{version}/graphql.json", self.graphql, methods=["POST"])]))
@@ -36,6 +38,22 @@ class FakeShopify:
             edges = [{"node": {"sku": sku, "inventoryItem": {"id": self.items[sku]}}}] \
                 if sku in self.items else []
             return JSONResponse({"data": {"productVariants": {"edges": edges}}})
+        if "fulfillmentOrders" in query:
+            lines = self.orders.get(variables["id"], [])
+            done = {f["sku"]: f["quantity"] for f in self._fulfilled()}
+            node = {"id": variables["id"].replace("Order", "FulfillmentOrder"), "status": "OPEN",
+                    "lineItems": {"edges": [
+                        {"node": {"id": f"{variables['id']}/line/{sku}",
+                                  "remainingQuantity": quantity - done.get(sku, 0),
+                                  "lineItem": {"sku": sku}}} for sku, quantity in lines]}}
+            return JSONResponse({"data": {"order": {"fulfillmentOrders": {
+                "edges": [{"node": node}] if lines else []}}}})
+        if "fulfillmentCreate" in query:
+            fulfillment = variables["fulfillment"]
+            self.fulfillments.append(fulfillment)
+            return JSONResponse({"data": {"fulfillmentCreate": {
+                "fulfillment": {"id": f"gid://shopify/Fulfillment/{len(self.fulfillments)}",
+                                "status": "SUCCESS"}, "userErrors": []}}})
         if "inventoryLevel" in query:
             quantity = self.available.get(variables["item"])
             level = None if quantity is None else {
@@ -45,6 +63,11 @@ class FakeShopify:
             return JSONResponse({"data": {"inventorySetQuantities": self._set(
                 variables["input"])}})
         return JSONResponse({"errors": [{"message": "unknown operation"}]}, status_code=400)
+
+    def _fulfilled(self) -> list[dict[str, Any]]:
+        return [{"sku": item["id"].rsplit("/", 1)[1], "quantity": item["quantity"]}
+                for f in self.fulfillments for group in f["lineItemsByFulfillmentOrder"]
+                for item in group["fulfillmentOrderLineItems"]]
 
     def _set(self, change: dict[str, Any]) -> dict[str, Any]:
         errors = []
