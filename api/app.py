@@ -30,6 +30,8 @@ from domain.events.relay import OutboxRelay
 from domain.events.service import on_commit
 from domain.fulfillment.ports import Carrier
 from domain.inventory.ports import AvailabilityCache
+from domain.marketplaces.models import MarketplaceConnection
+from domain.marketplaces.service import poll_orders
 from domain.marketplaces.sync import (
     mark_dirty,
     mark_fulfillments,
@@ -48,6 +50,7 @@ from integrations.cache.redis import RedisAvailabilityCache
 from integrations.carriers.builtin import BuiltinCarrier
 from integrations.carriers.easypost import EasyPostCarrier
 from integrations.carriers.kuaidi100 import Kuaidi100Carrier
+from integrations.marketplaces.amazon import AmazonOrders
 from integrations.marketplaces.shopify import ShopifyInventory, ShopifyMarketplace
 from integrations.payments.manual import ManualGateway
 from integrations.payments.stripe import StripeGateway
@@ -77,6 +80,7 @@ class Services:
     marketplaces: dict[str, Any] = field(
         default_factory=lambda: {"shopify": ShopifyMarketplace()})
     marketplace_sync: Periodic | None = None
+    amazon_poll: Periodic | None = None
 
 
 def make_carriers(settings: Settings) -> dict[str, Carrier]:
@@ -93,6 +97,22 @@ def make_carriers(settings: Settings) -> dict[str, Carrier]:
             key=settings.kuaidi100_key, salt=settings.kuaidi100_salt,
             callback_url=settings.kuaidi100_callback_url, api_base=settings.kuaidi100_api_base)
     return carriers
+
+
+async def poll_amazon() -> None:
+    """Pull new Amazon orders for each connected Amazon channel."""
+    for connection in await MarketplaceConnection.filter(provider="amazon").prefetch_related(
+            "channel"):
+        client = AmazonOrders(connection.settings)
+        try:
+            await poll_orders(channel=connection.channel.code,
+                              pages=client.pages(connection.settings["cursor"]),
+                              actor="marketplace:amazon")
+        except Exception:
+            log.exception("polling Amazon for %s failed; the cursor did not move past it",
+                          connection.channel.code)
+        finally:
+            await client.close()
 
 
 def make_gateways(settings: Settings) -> dict[str, PaymentGateway]:
@@ -123,6 +143,7 @@ async def start_services(settings: Settings) -> Services:
 
     marketplace_sync = Periodic("marketplace-sync", sync_marketplaces,
                                 interval=settings.marketplace_sync_window)
+    amazon_poll = Periodic("amazon-poll", poll_amazon, interval=settings.amazon_poll_interval)
 
     async def after_publish(published: list[OutboxMessage]) -> None:
         skus = [m.payload["sku"] for m in published if m.payload.get("kind") == "stock_changed"]
@@ -140,6 +161,7 @@ async def start_services(settings: Settings) -> Services:
     relay.start()
     webhooks.start()
     marketplace_sync.start()
+    amazon_poll.start()
     gateways = make_gateways(settings)
 
     async def sweep() -> None:  # repeat gateway calls whose outcome was never recorded
@@ -155,12 +177,13 @@ async def start_services(settings: Settings) -> Services:
                     unregister=unregister, webhooks=webhooks, rate_limiter=limiter,
                     limits=Limits(max_cost=settings.max_query_cost,
                                   budget=settings.rate_limit_points),
-                    sweeper=sweeper, marketplace_sync=marketplace_sync)
+                    sweeper=sweeper, marketplace_sync=marketplace_sync,
+                    amazon_poll=amazon_poll)
 
 
 async def stop_services(services: Services) -> None:
     services.unregister()
-    for loop in (services.sweeper, services.marketplace_sync):
+    for loop in (services.sweeper, services.marketplace_sync, services.amazon_poll):
         if loop is not None:
             await loop.stop()
     await services.relay.stop()

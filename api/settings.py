@@ -87,6 +87,7 @@ class Settings:
     rate_limit_prefix: str = "oms:rate"
     introspection: bool = True
     marketplace_sync_window: float = 5.0
+    amazon_poll_interval: float = 120.0
     kuaidi100_key: str | None = None
     kuaidi100_salt: str | None = None
     kuaidi100_callback_url: str | None = None
@@ -166,6 +167,7 @@ class Settings:
             rate_limit_prefix=env.get("OMS_RATE_LIMIT_PREFIX") or "oms:rate",
             introspection=_bool(env, "OMS_INTROSPECTION", True),
             marketplace_sync_window=float(_int(env, "OMS_MARKETPLACE_SYNC_WINDOW", 5)),
+            amazon_poll_interval=float(_int(env, "OMS_AMAZON_POLL_INTERVAL", 120)),
             kuaidi100_key=env.get("OMS_KUAIDI100_KEY") or None,
             kuaidi100_salt=env.get("OMS_KUAIDI100_SALT") or None,
             kuaidi100_callback_url=env.get("OMS_KUAIDI100_CALLBACK_URL") or None,

@@ -21,7 +21,7 @@ from domain.orders.lifecycle import cancel_order
 from domain.orders.models import Order
 from domain.payments.models import ProcessedWebhook
 
-PROVIDERS = ("shopify",)
+PROVIDERS = ("shopify", "amazon")
 
 
 async def connect(*, channel: str, provider: str, settings: Mapping[str, Any]
@@ -35,8 +35,13 @@ async def connect(*, channel: str, provider: str, settings: Mapping[str, Any]
                            field=("channel",))
     if provider not in PROVIDERS:
         raise InvalidInput(f"Providers are {', '.join(PROVIDERS)}", field=("provider",))
-    if not str(settings.get("webhookSecret", "")):
-        raise InvalidInput("The webhook secret is required", field=("webhookSecret",))
+    settings = {**settings, "cursor": settings.get("cursor") or "2000-01-01T00:00:00Z"} \
+        if provider == "amazon" else settings
+    required = {"shopify": ("webhookSecret",),
+                "amazon": ("refreshToken", "clientId", "clientSecret", "marketplaceId")}
+    missing = [key for key in required[provider] if not str(settings.get(key) or "")]
+    if missing:
+        raise InvalidInput(f"{provider} needs {', '.join(missing)}", field=(missing[0],))
     if not 0 <= int(settings.get("buffer") or 0) <= 1_000_000:
         raise InvalidInput("The buffer is zero or more units", field=("buffer",))
     connection, _ = await MarketplaceConnection.update_or_create(
@@ -77,3 +82,20 @@ async def apply_notification(*, channel: str, provider: str, notification: Notif
             return f"not cancelled: {refused.message}"
         return f"order {found.number} cancelled"
     return "ignored"
+
+
+async def poll_orders(*, channel: str, pages: Any, actor: str) -> int:
+    """Import polled pages of orders, moving the channel's stored cursor after each page.
+
+    ``pages`` yields (orders, cursor after them). The cursor is kept in the
+    connection, so a restarted poller resumes where the last page ended.
+    """
+    imported = 0
+    async for orders, cursor in pages:
+        for order in orders:
+            await import_order(channel=channel, imported=order, actor=actor)
+            imported += 1
+        connection = await MarketplaceConnection.get(channel__code=channel)
+        connection.settings = {**connection.settings, "cursor": cursor}
+        await connection.save(update_fields=["settings"])
+    return imported

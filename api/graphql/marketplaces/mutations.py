@@ -14,8 +14,9 @@ from domain.marketplaces import service
 @strawberry.input
 class MarketplaceConnectInput:
     channel: str = strawberry.field(description="A channel of kind MARKETPLACE.")
-    provider: str = strawberry.field(description="shopify")
-    webhook_secret: str = strawberry.field(description="Shopify: the app's client secret.")
+    provider: str = strawberry.field(description="shopify or amazon")
+    webhook_secret: str | None = strawberry.field(
+        default=None, description="Shopify: the app's client secret.")
     shop: str | None = strawberry.field(default=None, description="e.g. my-shop.myshopify.com")
     access_token: str | None = strawberry.field(
         default=None, description="Admin API token, to push stock (none: orders only).")
@@ -23,6 +24,12 @@ class MarketplaceConnectInput:
         default=None, description="The marketplace location stock is pushed to (a GID).")
     buffer: int = strawberry.field(
         default=0, description="Sell at most this many units fewer than we have there.")
+    refresh_token: str | None = strawberry.field(
+        default=None, description="Amazon: the Login with Amazon refresh token.")
+    client_id: str | None = None
+    client_secret: str | None = None
+    marketplace_id: str | None = strawberry.field(
+        default=None, description="Amazon: e.g. A1PA6795UKMFR9 (amazon.de).")
 
 
 @strawberry.type
@@ -42,10 +49,13 @@ class MarketplaceMutations:
             channel=input.channel, provider=input.provider,
             settings={"webhookSecret": input.webhook_secret, "shop": input.shop,
                       "accessToken": input.access_token, "locationId": input.location_id,
-                      "buffer": input.buffer}))
+                      "buffer": input.buffer, "refreshToken": input.refresh_token,
+                      "clientId": input.client_id, "clientSecret": input.client_secret,
+                      "marketplaceId": input.marketplace_id}))
         if connection is None:
             return MarketplaceConnectPayload(channel=None, webhook_path=None, user_errors=errors)
         return MarketplaceConnectPayload(
             channel=input.channel,
-            webhook_path=f"/webhooks/marketplaces/{input.provider}/{input.channel}",
+            webhook_path=f"/webhooks/marketplaces/{input.provider}/{input.channel}"
+            if input.provider == "shopify" else None,
             user_errors=[])

@@ -1,0 +1,54 @@
+"""Amazon orders pulled since a stored cursor: paged, throttled, each imported once."""
+
+from __future__ import annotations
+
+from domain.marketplaces.models import MarketplaceConnection
+from domain.marketplaces.service import connect, poll_orders
+from domain.orders.models import Order
+from integrations.marketplaces.amazon import AmazonOrders
+from tests import factories
+from tests.fakes.amazon import CLIENT_ID, CLIENT_SECRET, MARKETPLACE, REFRESH, FakeAmazon
+
+
+async def _poll(fake: FakeAmazon) -> int:
+    connection = await MarketplaceConnection.get(channel__code="amazon-de")
+    client = AmazonOrders(connection.settings, backoff=0.01)
+    try:
+        return await poll_orders(channel="amazon-de",
+                                 pages=client.pages(connection.settings["cursor"]),
+                                 actor="marketplace:amazon")
+    finally:
+        await client.close()
+
+
+async def test_polling_imports_each_order_once_and_survives_a_restart(
+    app: object, db: None,
+) -> None:
+    async with FakeAmazon() as fake:
+        await factories.shop({"SHOE": {"a": 10}})
+        await factories.channel("amazon-de", locations=["a"],
+                                kind=factories.ChannelKind.MARKETPLACE)
+        await connect(channel="amazon-de", provider="amazon", settings={
+            "refreshToken": REFRESH, "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET,
+            "marketplaceId": MARKETPLACE, "apiBase": fake.url,
+            "lwaUrl": f"{fake.url}/auth/o2/token"})
+        fake.add("302-0000001", "2099-01-01T10:00:00Z", "SHOE", 1)
+        fake.add("302-0000002", "2099-01-01T11:00:00Z", "SHOE", 2)
+        fake.add("302-0000003", "2099-01-01T12:00:00Z", "SHOE", 1, status="Canceled")
+        fake.throttle_next = 2  # the first calls hit the rate limit
+        assert await _poll(fake) == 2
+        assert fake.calls["throttled"] == 2 and fake.calls["token"] == 1
+        cursor = (await MarketplaceConnection.get(channel__code="amazon-de")).settings["cursor"]
+        assert cursor == "2099-01-01T12:00:00Z"
+
+        # A new poller (a restart) resumes at the stored cursor: nothing twice.
+        fake.add("302-0000004", "2099-01-02T09:00:00Z", "SHOE", 3)
+        assert await _poll(fake) == 1
+        numbers = sorted(await Order.all().values_list("external_id", flat=True))
+        assert numbers == ["302-0000001", "302-0000002", "302-0000004"]
+        # Even a poll from the beginning (an overlapping window) creates no duplicate.
+        connection = await MarketplaceConnection.get(channel__code="amazon-de")
+        connection.settings = {**connection.settings, "cursor": "2000-01-01T00:00:00Z"}
+        await connection.save()
+        await _poll(fake)
+        assert await Order.all().count() == 3
