@@ -50,7 +50,7 @@ from integrations.cache.redis import RedisAvailabilityCache
 from integrations.carriers.builtin import BuiltinCarrier
 from integrations.carriers.easypost import EasyPostCarrier
 from integrations.carriers.kuaidi100 import Kuaidi100Carrier
-from integrations.marketplaces.amazon import AmazonOrders
+from integrations.marketplaces.amazon import AmazonOrders, AmazonSeller
 from integrations.marketplaces.shopify import ShopifyInventory, ShopifyMarketplace
 from integrations.payments.manual import ManualGateway
 from integrations.payments.stripe import StripeGateway
@@ -136,7 +136,7 @@ async def start_services(settings: Settings) -> Services:
     webhooks = DeliveryWorker(HttpWebhookSender(),
                               policy=RetryPolicy(base=settings.webhook_retry_base))
 
-    pushers = {"shopify": ShopifyInventory()}
+    pushers: dict[str, Any] = {"shopify": ShopifyInventory(), "amazon": AmazonSeller()}
     async def sync_marketplaces() -> None:
         await push_dirty(pushers)
         await push_fulfillments(pushers)

@@ -78,6 +78,11 @@ async def mark_dirty(skus: Sequence[str]) -> int:
     return len(rows)
 
 
+def _can_push(connection: MarketplaceConnection) -> bool:
+    """Shopify pushes with an Admin API token; Amazon with its seller id."""
+    return bool(connection.settings.get("accessToken") or connection.settings.get("sellerId"))
+
+
 def sellable(available: int, buffer: int) -> int:
     return max(available - buffer, 0)
 
@@ -91,7 +96,7 @@ async def push_dirty(pushers: Mapping[str, InventoryPusher], limit: int = 200) -
         await MarketplaceListing.filter(id=listing.id).update(dirty=False)
         connection = await MarketplaceConnection.get_or_none(channel_id=listing.channel_id)
         pusher = pushers.get(connection.provider) if connection else None
-        if connection is None or pusher is None or not connection.settings.get("accessToken"):
+        if connection is None or pusher is None or not _can_push(connection):
             continue
         settings = connection.settings
         try:
@@ -191,7 +196,7 @@ async def push_fulfillments(pushers: Mapping[str, InventoryPusher], limit: int =
     for queued in await MarketplaceFulfillment.filter(sent=False, attempts__lt=20).limit(limit):
         connection = await MarketplaceConnection.get_or_none(channel_id=queued.channel_id)
         pusher = pushers.get(connection.provider) if connection else None
-        if connection is None or pusher is None or not connection.settings.get("accessToken"):
+        if connection is None or pusher is None or not _can_push(connection):
             continue
         shipment = await Shipment.get(id=queued.shipment_id)
         order = await Order.get(id=shipment.order_id)

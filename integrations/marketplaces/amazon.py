@@ -61,10 +61,13 @@ class AmazonOrders:
             self._expires = time.monotonic() + float(body.get("expires_in", 3600))
         return self._token
 
-    async def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                      body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One SP-API call with a fresh access token, retried with backoff on 429 and 5xx."""
         base = self.settings.get("apiBase") or SP_API
         for attempt in range(self.retries + 1):
-            response = await self._client.get(f"{base}{path}", params=params, headers={
+            response = await self._client.request(method, f"{base}{path}", params=params,
+                                                   json=body, headers={
                 "x-amz-access-token": await self._access_token()})
             if response.status_code == 429 or response.status_code >= 500:
                 if attempt == self.retries:
@@ -72,9 +75,13 @@ class AmazonOrders:
                 await asyncio.sleep(self.backoff * 2 ** attempt)
                 continue
             response.raise_for_status()
-            payload: dict[str, Any] = response.json()["payload"]
-            return payload
+            answer: dict[str, Any] = response.json() if response.content else {}
+            return answer
         raise AmazonUnavailable("unreachable")
+
+    async def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        payload: dict[str, Any] = (await self.request("GET", path, params=params))["payload"]
+        return payload
 
     async def pages(self, since: str) -> AsyncIterator[tuple[list[ImportedOrder], str]]:
         """Orders updated after ``since``, a page at a time, with the cursor after each page."""
@@ -105,3 +112,69 @@ class AmazonOrders:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+class AmazonSeller:
+    """Stock and shipments back to Amazon, for the marketplace sync (an InventoryPusher).
+
+    Quantities go through the Listings Items API (``fulfillment_availability``);
+    Amazon offers no compare-and-set, so the last pushed quantity is checked by
+    reading the listing first. Shipments are confirmed on the order with their
+    tracking number.
+    """
+
+    def __init__(self) -> None:
+        self._clients: dict[str, AmazonOrders] = {}
+
+    def _client(self, settings: Mapping[str, Any]) -> AmazonOrders:
+        key = str(settings["refreshToken"])
+        if key not in self._clients:
+            self._clients[key] = AmazonOrders(settings)
+        return self._clients[key]
+
+    async def find_item(self, settings: Mapping[str, Any], sku: str) -> str | None:
+        return sku  # Amazon lists by the seller's own SKU
+
+    async def get_quantity(self, settings: Mapping[str, Any], item: str) -> int | None:
+        listing = await self._client(settings).request(
+            "GET", f"/listings/2021-08-01/items/{settings['sellerId']}/{item}",
+            params={"marketplaceIds": settings["marketplaceId"],
+                    "includedData": "fulfillmentAvailability"})
+        for entry in listing.get("fulfillmentAvailability", []):
+            if entry.get("fulfillmentChannelCode") == "DEFAULT":
+                return int(entry.get("quantity", 0))
+        return None
+
+    async def set_quantity(self, settings: Mapping[str, Any], item: str, quantity: int,
+                           compare: int | None) -> None:
+        from domain.marketplaces.sync import StaleQuantity
+
+        if compare is not None:
+            held = await self.get_quantity(settings, item)
+            if held is not None and held != compare:
+                raise StaleQuantity(held)
+        await self._client(settings).request(
+            "PATCH", f"/listings/2021-08-01/items/{settings['sellerId']}/{item}",
+            params={"marketplaceIds": settings["marketplaceId"]},
+            body={"productType": "PRODUCT", "patches": [{
+                "op": "replace", "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]}]})
+
+    async def report_fulfillment(self, settings: Mapping[str, Any], report: Any) -> None:
+        client = self._client(settings)
+        order_id = report.external_order_id
+        items = (await client.request("GET", f"/orders/v0/orders/{order_id}/orderItems")
+                 )["payload"]["OrderItems"]
+        wanted = dict(report.lines)
+        lines = [{"orderItemId": i["OrderItemId"], "quantity": wanted[i["SellerSKU"]]}
+                 for i in items if wanted.get(i["SellerSKU"])]
+        await client.request("POST", f"/orders/v0/orders/{order_id}/shipmentConfirmation", body={
+            "marketplaceId": settings["marketplaceId"],
+            "packageDetail": {"packageReferenceId": "1", "carrierCode": report.carrier or "Other",
+                              "trackingNumber": report.tracking_number,
+                              "shipDate": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                              "orderItems": lines}})
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()

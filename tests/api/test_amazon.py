@@ -52,3 +52,45 @@ async def test_polling_imports_each_order_once_and_survives_a_restart(
         await connection.save()
         await _poll(fake)
         assert await Order.all().count() == 3
+
+
+async def test_shipments_and_stock_are_reported_to_amazon(app: object, db: None) -> None:
+    from domain.fulfillment import service as fulfillment
+    from domain.marketplaces.sync import mark_dirty, push_dirty, push_fulfillments
+    from domain.orders import lifecycle
+    from integrations.marketplaces.amazon import AmazonSeller
+
+    async with FakeAmazon() as fake:
+        await factories.shop({"SHOE": {"a": 10}})
+        await factories.channel("amazon-de", locations=["a"],
+                                kind=factories.ChannelKind.MARKETPLACE)
+        await connect(channel="amazon-de", provider="amazon", settings={
+            "refreshToken": REFRESH, "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET,
+            "marketplaceId": MARKETPLACE, "sellerId": "A2SELLER", "apiBase": fake.url,
+            "lwaUrl": f"{fake.url}/auth/o2/token", "buffer": 1})
+        fake.add("302-0000009", "2099-01-01T10:00:00Z", "SHOE", 2)
+        assert await _poll(fake) == 1
+        order = await Order.get(external_id="302-0000009")
+        await lifecycle.confirm_order(order_id=order.id, actor="test")
+        carriers = app.state.services.carriers  # type: ignore[attr-defined]
+        shipment = await fulfillment.create_shipment(order_id=order.id, carriers=carriers,
+                                                     actor="test")
+        await fulfillment.ship_shipment(shipment_id=shipment.id, tracking_number="DHL123",
+                                        carrier="builtin", carriers=carriers, actor="test")
+        from domain.events.models import OutboxMessage
+        from domain.marketplaces.sync import mark_fulfillments
+
+        await mark_fulfillments(await OutboxMessage.all())
+        seller = AmazonSeller()
+        try:
+            assert await push_fulfillments({"amazon": seller}) == 1
+            (confirmation,) = fake.confirmations
+            assert confirmation["order"] == "302-0000009"
+            assert confirmation["packageDetail"]["trackingNumber"] == "DHL123"
+            assert confirmation["packageDetail"]["orderItems"] == [
+                {"orderItemId": "item-302-0000009", "quantity": 2}]
+            await mark_dirty(["SHOE"])
+            assert await push_dirty({"amazon": seller}) == 1
+            assert fake.listings["SHOE"] == 10 - 2 - 1
+        finally:
+            await seller.close()

@@ -21,11 +21,16 @@ class FakeAmazon:
         self.orders: list[dict[str, Any]] = []  # oldest first
         self.items: dict[str, list[dict[str, Any]]] = {}
         self.throttle_next = 0
+        self.listings: dict[str, int] = {}  # seller SKU -> DEFAULT fulfilment quantity
+        self.confirmations: list[dict[str, Any]] = []
         self.calls: Counter[str] = Counter()
         self._server = LocalServer(Starlette(routes=[
             Route("/auth/o2/token", self.token, methods=["POST"]),
             Route("/orders/v0/orders", self.list_orders),
             Route("/orders/v0/orders/{id}/orderItems", self.order_items),
+            Route("/orders/v0/orders/{id}/shipmentConfirmation", self.confirm, methods=["POST"]),
+            Route("/listings/2021-08-01/items/{seller}/{sku}", self.listing,
+                  methods=["GET", "PATCH"]),
         ]))
         self.url = self._server.url
 
@@ -69,6 +74,26 @@ class FakeAmazon:
         return JSONResponse({"payload": {"AmazonOrderId": request.path_params["id"],
                                          "OrderItems": self.items[request.path_params["id"]]}})
 
+    async def confirm(self, request: Request) -> JSONResponse:
+        if (refused := self._refused(request)) is not None:
+            return refused
+        self.confirmations.append({"order": request.path_params["id"], **await request.json()})
+        return JSONResponse({}, status_code=204)
+
+    async def listing(self, request: Request) -> JSONResponse:
+        if (refused := self._refused(request)) is not None:
+            return refused
+        sku = request.path_params["sku"]
+        if request.method == "PATCH":
+            patch = (await request.json())["patches"][0]
+            self.listings[sku] = patch["value"][0]["quantity"]
+            self.calls["listing_patch"] += 1
+            return JSONResponse({"sku": sku, "status": "ACCEPTED", "issues": []})
+        quantity = self.listings.get(sku)
+        availability = [] if quantity is None else [
+            {"fulfillmentChannelCode": "DEFAULT", "quantity": quantity}]
+        return JSONResponse({"sku": sku, "fulfillmentAvailability": availability})
+
     def add(self, order_id: str, updated: str, sku: str, quantity: int,
             status: str = "Unshipped") -> None:
         self.orders.append({"AmazonOrderId": order_id, "LastUpdateDate": updated,
@@ -77,7 +102,8 @@ class FakeAmazon:
                             "ShippingAddress": {"Name": "Kim", "AddressLine1": "Ring 1",
                                                 "City": "Köln", "PostalCode": "50667",
                                                 "CountryCode": "DE"}})
-        self.items[order_id] = [{"SellerSKU": sku, "QuantityOrdered": quantity}]
+        self.items[order_id] = [{"SellerSKU": sku, "QuantityOrdered": quantity,
+                                 "OrderItemId": f"item-{order_id}"}]
 
     async def __aenter__(self) -> FakeAmazon:
         await self._server.start()

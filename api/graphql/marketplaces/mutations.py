@@ -30,6 +30,8 @@ class MarketplaceConnectInput:
     client_secret: str | None = None
     marketplace_id: str | None = strawberry.field(
         default=None, description="Amazon: e.g. A1PA6795UKMFR9 (amazon.de).")
+    seller_id: str | None = strawberry.field(
+        default=None, description="Amazon: the seller id, to push stock and shipments.")
 
 
 @strawberry.type
@@ -51,7 +53,7 @@ class MarketplaceMutations:
                       "accessToken": input.access_token, "locationId": input.location_id,
                       "buffer": input.buffer, "refreshToken": input.refresh_token,
                       "clientId": input.client_id, "clientSecret": input.client_secret,
-                      "marketplaceId": input.marketplace_id}))
+                      "marketplaceId": input.marketplace_id, "sellerId": input.seller_id}))
         if connection is None:
             return MarketplaceConnectPayload(channel=None, webhook_path=None, user_errors=errors)
         return MarketplaceConnectPayload(
