@@ -81,10 +81,12 @@ class Services:
         default_factory=lambda: {"shopify": ShopifyMarketplace()})
     marketplace_sync: Periodic | None = None
     amazon_poll: Periodic | None = None
+    shipping_promises: dict[str, int] = field(default_factory=dict)
 
 
 def make_carriers(settings: Settings) -> dict[str, Carrier]:
     builtin = BuiltinCarrier(rates=settings.shipping_rates,
+                             delivery_days=settings.shipping_promises,
                              webhook_secret=settings.carrier_webhook_secret,
                              tracking_url_template=settings.tracking_url_template)
     carriers: dict[str, Carrier] = {builtin.code: builtin}
@@ -178,7 +180,7 @@ async def start_services(settings: Settings) -> Services:
                     limits=Limits(max_cost=settings.max_query_cost,
                                   budget=settings.rate_limit_points),
                     sweeper=sweeper, marketplace_sync=marketplace_sync,
-                    amazon_poll=amazon_poll)
+                    amazon_poll=amazon_poll, shipping_promises=settings.shipping_promises)
 
 
 async def stop_services(services: Services) -> None:

@@ -33,6 +33,16 @@ def parse_rates(raw: str) -> dict[str, dict[str, Decimal]]:
         ) from None
 
 
+def _promises(raw: str | None) -> dict[str, int]:
+    if not raw:
+        return {"standard": 5, "express": 2}
+    try:
+        return {str(k): int(v) for k, v in json.loads(raw).items()}
+    except (ValueError, AttributeError, TypeError):
+        raise ConfigurationError('OMS_SHIPPING_PROMISES must be JSON like {"express": 2}') \
+            from None
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -71,6 +81,9 @@ class Settings:
     shipping_rates: dict[str, dict[str, Decimal]] = field(
         default_factory=lambda: parse_rates(DEFAULT_SHIPPING_RATES)
     )
+    # Days each shipping method promises; the built-in carrier delivers in as many.
+    shipping_promises: dict[str, int] = field(
+        default_factory=lambda: {"standard": 5, "express": 2})
     carrier_webhook_secret: str | None = None
     tracking_url_template: str | None = None
     availability_cache_ttl: int = 30
@@ -151,6 +164,7 @@ class Settings:
             max_tokens=_int(env, "OMS_MAX_TOKENS", 5000),
             allowed_origins=origins,
             shipping_rates=parse_rates(env.get("OMS_SHIPPING_RATES") or DEFAULT_SHIPPING_RATES),
+            shipping_promises=_promises(env.get("OMS_SHIPPING_PROMISES")),
             carrier_webhook_secret=env.get("OMS_CARRIER_WEBHOOK_SECRET") or None,
             tracking_url_template=env.get("OMS_TRACKING_URL_TEMPLATE") or None,
             availability_cache_ttl=_int(env, "OMS_AVAILABILITY_CACHE_TTL", 30),

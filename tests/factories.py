@@ -67,14 +67,16 @@ async def shop(
 
 async def place(
     lines: Mapping[str, int] | Sequence[tuple[str, int]], *, channel: str = "web",
-    email: str = "ann@example.com", **extra: object,
+    email: str = "ann@example.com", carriers: object = None, **extra: object,
 ) -> object:
     """Place an order through the domain service (for tests that are not about placing)."""
     from domain.orders.capture import LineRequest, OrderRequest, create_order
+    from integrations.carriers.builtin import BuiltinCarrier
 
     pairs = list(lines.items()) if isinstance(lines, Mapping) else list(lines)
+    rates = {"standard": {"EUR": Decimal("4.90")}, "express": {"EUR": Decimal("9.90")}}
     return await create_order(
         request=OrderRequest(channel=channel, lines=[LineRequest(s, q) for s, q in pairs],
                              email=email, **extra),  # type: ignore[arg-type]
-        actor=ACTOR,
+        actor=ACTOR, carriers=carriers or {"builtin": BuiltinCarrier(rates=rates)},
     )

@@ -52,6 +52,7 @@ class LabelRequest:
     weight_grams: int
     service: str | None = None
     carrier_shipment: str | None = None  # the carrier's shipment, if one was created already
+    currency: str = "EUR"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ class Carrier(Protocol):
 
     async def prepare_label(self, request: LabelRequest) -> str:
         """Open the carrier's shipment for a label; returns its id (kept before buying)."""
+
+    async def quote(self, request: LabelRequest) -> list[Rate]:
+        """Rates for this parcel (label sellers: of the carrier shipment already opened)."""
 
     async def buy_label(self, request: LabelRequest) -> Label:
         """Buy (or, if already bought, fetch) the label of the carrier's shipment."""

@@ -67,6 +67,9 @@ class BuiltinCarrier:
     def tracking_url(self, tracking_number: str) -> str | None:
         return self._template.format(tracking_number=tracking_number) if self._template else None
 
+    async def quote(self, request: LabelRequest) -> list[Rate]:
+        return self.rates(service=None, currency=request.currency)
+
     async def prepare_label(self, request: LabelRequest) -> str:
         raise CarrierRefused("the built-in carrier sells no labels: give a tracking number")
 

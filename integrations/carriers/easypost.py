@@ -85,6 +85,11 @@ class EasyPostCarrier:
             "parcel": {"weight": float(ounces)}}})
         return str(created["id"])
 
+    async def quote(self, request: LabelRequest) -> list[Rate]:
+        shipment = await self._call("GET", f"/v2/shipments/{request.carrier_shipment}")
+        return [Rate(self.code, str(r["service"]), Decimal(str(r["rate"])), str(r["currency"]),
+                     r.get("delivery_days")) for r in shipment.get("rates", [])]
+
     async def buy_label(self, request: LabelRequest) -> Label:
         path = f"/v2/shipments/{request.carrier_shipment}"
         shipment = await self._call("GET", path)

@@ -68,6 +68,9 @@ class Kuaidi100Carrier:
     def tracking_url(self, tracking_number: str) -> str | None:
         return f"https://www.kuaidi100.com/chaxun?nu={tracking_number}"
 
+    async def quote(self, request: LabelRequest) -> list[Rate]:
+        return []  # tracking only
+
     async def prepare_label(self, request: LabelRequest) -> str:
         raise CarrierRefused("Kuaidi100 tracks parcels; it sells no labels")
 

@@ -112,3 +112,41 @@ async def test_an_address_the_carrier_refuses_is_a_clear_error(
     refused = (await api(SHIP, {"s": sid}))["shipmentShip"]
     assert codes(refused) == ["CARRIER_FAILED"]
     assert "street1" in refused["userErrors"][0]["message"]
+
+
+async def _auto(api: GraphQLClient, method: str) -> tuple[str, dict[str, Any]]:
+    order = await factories.place({"SHOE": 1}, shipping_address=ADDRESS, shipping_method=method,
+                                  carriers=None)
+    gid = (await api('query($n: String!) { order(number: $n) { id } }',
+                     {"n": order.number}))["order"]["id"]  # type: ignore[attr-defined]
+    await api("mutation($id: ID!) { orderConfirm(id: $id) { userErrors { code } } }", {"id": gid})
+    sid = (await api("mutation($o: ID!) { shipmentCreate(input: {orderId: $o}) "
+                     "{ shipment { id } } }", {"o": gid}))["shipmentCreate"]["shipment"]["id"]
+    shipped = (await api('mutation($s: ID!) { shipmentShip(input: {shipmentId: $s, carrier: '
+                         '"auto"}) { shipment { status carrier service } userErrors { code '
+                         "message } } }", {"s": sid}))["shipmentShip"]
+    events = await api("query($id: ID!) { order(id: $id) { events { type message } } }",
+                       {"id": gid})
+    reason = next(e["message"] for e in events["order"]["events"]
+                  if e["type"] == "CARRIER_CHOSEN")
+    return reason, shipped
+
+
+async def test_the_cheapest_rate_keeping_the_promise_is_chosen_and_explained(
+    api: GraphQLClient, easypost: FakeEasyPost, app: Any,
+) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
+    reason, shipped = await _auto(api, "express")  # 2 days: built-in express 9.90 wins
+    assert shipped["shipment"]["carrier"] == "builtin"
+    assert shipped["shipment"]["service"] == "express"
+    assert "builtin express at 9.90 EUR, 2 day(s) within the 2-day promise of 'express'" in reason
+    services = app.state.services
+    original = services.shipping_promises
+    services.shipping_promises = {**original, "express": 1}  # only EasyPost's Express keeps it
+    try:
+        reason, shipped = await _auto(api, "express")
+    finally:
+        services.shipping_promises = original
+    assert (shipped["shipment"]["status"], shipped["shipment"]["carrier"],
+            shipped["shipment"]["service"]) == ("LABEL_PURCHASED", "easypost", "Express")
+    assert reason.startswith("Shipment 2: easypost Express at 24.10 EUR, 1 day(s)")

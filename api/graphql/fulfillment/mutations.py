@@ -45,7 +45,9 @@ class ShipmentCreateInput:
 class ShipmentShipInput:
     shipment_id: strawberry.ID
     tracking_number: str | None = None
-    carrier: str | None = None
+    carrier: str | None = strawberry.field(
+        default=None, description='A carrier code, or "auto": the cheapest rate that keeps '
+        "the order's shipping-method promise.")
     service: str | None = None
     idempotency_key: str | None = None
 
@@ -137,7 +139,8 @@ class FulfillmentMutations:
                 shipment_id=sid,
                 tracking_number=input.tracking_number, carrier=input.carrier,
                 service=input.service, carriers=ctx.services.carriers, actor=ctx.actor(),
-                idempotency=ctx.idempotency(input.idempotency_key))
+                idempotency=ctx.idempotency(input.idempotency_key),
+                promises=ctx.services.shipping_promises)
             await after_shipment(shipment=shipment, gateways=ctx.services.gateways,
                                  policy=ctx.services.capture_policy, actor=ctx.actor())
             return shipment
