@@ -1,4 +1,5 @@
-"""Shopify order webhooks: ``orders/create`` and ``orders/cancelled``.
+"""Shopify order webhooks: ``orders/create``, ``orders/cancelled``, and ``orders/updated``
+(which matters here when it carries a cancellation; other edits stay with the merchant).
 
 Verified with ``X-Shopify-Hmac-Sha256``: the base64 HMAC-SHA256 of the raw body,
 keyed with the app's client secret (the channel's ``webhookSecret``). Deliveries
@@ -56,7 +57,8 @@ class ShopifyMarketplace:
                     email=order.get("email") or order.get("contact_email"),
                     shipping_address=_address(order.get("shipping_address")),
                     po_number=order.get("name")))
-            if topic == "orders/cancelled":
+            if topic == "orders/cancelled" or (topic == "orders/updated"
+                                               and order.get("cancelled_at")):
                 return Notification("order_cancelled", delivery, external_id=str(order["id"]))
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"unreadable Shopify order: {error}") from None

@@ -69,6 +69,18 @@ async def test_an_order_without_stock_is_kept_on_hold(api: GraphQLClient) -> Non
     assert (await StockLevel.get()).reserved == 0
 
 
+async def test_an_update_that_cancels_cancels_and_other_updates_are_ignored(
+    api: GraphQLClient,
+) -> None:
+    await _connect(api)
+    await _deliver(api, "orders/create", _order(7001, 1))
+    edited = await _deliver(api, "orders/updated", {**_order(7001, 1), "note": "gift"})
+    assert edited.json() == {"outcome": "ignored"}
+    cancelled = await _deliver(api, "orders/updated",
+                               {**_order(7001, 1), "cancelled_at": "2099-01-01T10:00:00Z"})
+    assert cancelled.json()["outcome"] == "order 1001 cancelled"
+
+
 async def test_forged_notifications_are_refused(api: GraphQLClient) -> None:
     await _connect(api)
     forged = await _deliver(api, "orders/create", _order(1, 1), secret="someone-else")
