@@ -19,6 +19,7 @@ from api.graphql.cost import Limits
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.oauth import StarletteAuthorizationServer
+from api.reports_csv import sales_csv
 from api.settings import Settings
 from api.throttle import LoginThrottle
 from api.tokens import TokenService
@@ -252,6 +253,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
                   methods=["POST"]),
             Route("/oauth/token", oauth.token_endpoint, methods=["POST"]),
             Route("/.well-known/jwks.json", jwks),
+            Route("/reports/sales.csv", sales_csv),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -31,6 +31,7 @@ from api.graphql.partners.mutations import PartnerMutations
 from api.graphql.payments.mutations import PaymentMutations
 from api.graphql.permissions import public
 from api.graphql.relay import Node
+from api.graphql.reports.queries import ReportQueries
 from api.graphql.returns.mutations import ReturnMutations
 from api.graphql.subscriptions import Subscription
 from api.graphql.webhooks.schema import WebhookMutations, WebhookQueries
@@ -47,7 +48,7 @@ class NodeQueries:
 
 Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
-              CustomerQueries, WebhookQueries)
+              CustomerQueries, WebhookQueries, ReportQueries)
 )
 Mutation = merge_types(
     "Mutation",

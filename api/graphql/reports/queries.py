@@ -1,0 +1,64 @@
+"""Reports (permission reports:read): the sales report."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import strawberry
+
+from api.auth import Permission
+from api.graphql.common import Money
+from api.graphql.errors import bad_request
+from api.graphql.permissions import requires
+from domain.errors import DomainError
+from domain.reports import sales
+
+strawberry.enum(sales.GroupBy, name="SalesGroupBy")
+
+
+@strawberry.type
+class SalesRow:
+    group: str = strawberry.field(description="The period, channel code or SKU; TOTAL in totals.")
+    currency: str
+    orders: int
+    units: int
+    gross_sales: Money
+    discounts: Money
+    refunds: Money
+    net_sales: Money
+    average_order_value: Money
+
+    @classmethod
+    def from_domain(cls, row: sales.SalesRow) -> SalesRow:
+        c = row.currency
+        return cls(group=row.group, currency=c, orders=row.orders, units=row.units,
+                   gross_sales=Money.of(row.gross, c), discounts=Money.of(row.discounts, c),
+                   refunds=Money.of(row.refunds, c), net_sales=Money.of(row.net, c),
+                   average_order_value=Money.of(row.average_order_value, c))
+
+
+@strawberry.type
+class SalesReport:
+    rows: list[SalesRow]
+    totals: list[SalesRow] = strawberry.field(description="One per currency, never mixed.")
+    top_skus: list[SalesRow]
+
+
+@strawberry.type
+class ReportQueries:
+    @strawberry.field(extensions=requires(Permission.REPORTS_READ),
+                      description="Sales between two days (inclusive) in a time zone.")
+    async def sales_report(
+        self, from_: Annotated[date, strawberry.argument(name="from")], to: date,
+        group_by: sales.GroupBy = sales.GroupBy.DAY, time_zone: str = "UTC",
+        channel: str | None = None,
+    ) -> SalesReport:
+        try:
+            report = await sales.sales_report(start=from_, end=to, time_zone=time_zone,
+                                              group_by=group_by, channel=channel)
+        except DomainError as error:
+            raise bad_request(error.message) from error
+        return SalesReport(rows=[SalesRow.from_domain(r) for r in report.rows],
+                           totals=[SalesRow.from_domain(r) for r in report.totals],
+                           top_skus=[SalesRow.from_domain(r) for r in report.top_skus])

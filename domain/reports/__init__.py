@@ -1,0 +1,1 @@
+"""Reports: figures computed by the database, money summed per currency."""

@@ -1,0 +1,119 @@
+"""The sales report over a small hand-computed history: time zones, currencies, refunds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.orders import lifecycle
+from domain.orders.models import Order
+from domain.returns.models import Return, ReturnStatus
+from tests import factories
+from tests.support import GraphQLClient
+
+REPORT = """query($from: Date!, $to: Date!, $by: SalesGroupBy!, $tz: String!, $ch: String) {
+  salesReport(from: $from, to: $to, groupBy: $by, timeZone: $tz, channel: $ch) {
+    rows { group currency orders units grossSales { amount } refunds { amount }
+           netSales { amount } }
+    totals { currency orders units grossSales { amount } refunds { amount } netSales { amount }
+             averageOrderValue { amount } }
+    topSkus { group units } } }"""
+
+
+async def _history() -> None:
+    await factories.shop({"SHOE": {"a": 50}, "TEE": {"a": 50}})
+    await factories.channel("us", currency="USD", locations=["a"])
+    await factories.product("HAT", price="5.00", currency="USD")
+    await factories.stock("HAT", {"a": 50})
+
+    async def at(when: str, lines: dict[str, int], channel: str = "web") -> Any:
+        order = await factories.place(lines, channel=channel)
+        stamp = datetime.fromisoformat(when).replace(tzinfo=UTC)
+        await Order.filter(id=order.id).update(created_at=stamp)  # type: ignore[attr-defined]
+        return order
+
+    await at("2099-03-01T22:30:00", {"SHOE": 2})  # Berlin: 1 March; Tokyo: 2 March
+    await at("2099-03-01T23:30:00", {"TEE": 1})  # Berlin: 2 March
+    cancelled = await at("2099-03-02T10:00:00", {"SHOE": 1})
+    await lifecycle.cancel_order(order_id=cancelled.id, reason=None, actor="test")
+    await at("2099-03-02T12:00:00", {"HAT": 3}, channel="us")
+    refunded = await at("2099-03-03T09:00:00", {"SHOE": 1})
+    await Return.create(order_id=refunded.id, status=ReturnStatus.REFUNDED,
+                        refund_total=Decimal("10.00"))
+
+
+async def _report(api: GraphQLClient, by: str, tz: str = "UTC", **extra: Any) -> dict[str, Any]:
+    variables = {"from": "2099-03-01", "to": "2099-03-03", "by": by, "tz": tz, **extra}
+    return (await api(REPORT, variables))["salesReport"]
+
+
+def _rows(report: dict[str, Any]) -> list[tuple[str, str, int, int, str, str]]:
+    return [(r["group"], r["currency"], r["orders"], r["units"], r["grossSales"]["amount"],
+             r["netSales"]["amount"]) for r in report["rows"]]
+
+
+async def test_sales_by_day_in_utc_and_in_berlin(api: GraphQLClient) -> None:
+    await _history()
+    utc = await _report(api, "DAY")
+    assert _rows(utc) == [
+        ("2099-03-01", "EUR", 2, 3, "30.00", "30.00"),
+        ("2099-03-02", "USD", 1, 3, "15.00", "15.00"),
+        ("2099-03-03", "EUR", 1, 1, "10.00", "0.00"),
+    ]
+    assert [(t["currency"], t["orders"], t["units"], t["grossSales"]["amount"],
+             t["refunds"]["amount"], t["netSales"]["amount"], t["averageOrderValue"]["amount"])
+            for t in utc["totals"]] == [
+        ("EUR", 3, 4, "40.00", "10.00", "30.00", "13.33"),
+        ("USD", 1, 3, "15.00", "0.00", "15.00", "15.00"),
+    ]
+    berlin = await _report(api, "DAY", tz="Europe/Berlin")
+    assert _rows(berlin) == [
+        ("2099-03-01", "EUR", 1, 2, "20.00", "20.00"),
+        ("2099-03-02", "EUR", 1, 1, "10.00", "10.00"),
+        ("2099-03-02", "USD", 1, 3, "15.00", "15.00"),
+        ("2099-03-03", "EUR", 1, 1, "10.00", "0.00"),
+    ]
+
+
+async def test_sales_by_month_channel_and_sku(api: GraphQLClient) -> None:
+    await _history()
+    assert _rows(await _report(api, "MONTH")) == [
+        ("2099-03", "EUR", 3, 4, "40.00", "30.00"), ("2099-03", "USD", 1, 3, "15.00", "15.00")]
+    assert _rows(await _report(api, "CHANNEL")) == [
+        ("us", "USD", 1, 3, "15.00", "15.00"), ("web", "EUR", 3, 4, "40.00", "30.00")]
+    by_sku = await _report(api, "SKU", ch="web")
+    assert [(r["group"], r["orders"], r["units"], r["grossSales"]["amount"])
+            for r in by_sku["rows"]] == [("SHOE", 2, 3, "30.00"), ("TEE", 1, 1, "10.00")]
+    assert [(t["group"], t["units"]) for t in (await _report(api, "DAY"))["topSkus"]] == [
+        ("HAT", 3), ("SHOE", 3), ("TEE", 1)]
+
+
+async def test_bad_report_arguments_are_refused(api: GraphQLClient) -> None:
+    errors = await api.errors(REPORT, {"from": "2099-03-01", "to": "2099-03-03", "by": "DAY",
+                                       "tz": "Mars/Olympus"})
+    assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
+    errors = await api.errors(REPORT, {"from": "2099-03-05", "to": "2099-03-03", "by": "DAY",
+                                       "tz": "UTC"})
+    assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
+    errors = await api.errors(REPORT, {"from": "2099-03-01", "to": "2099-03-03", "by": "DAY",
+                                       "tz": "UTC"}, admin=False)
+    assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_the_sales_report_as_csv(api: GraphQLClient) -> None:
+    await _history()
+    url = "/reports/sales.csv?from=2099-03-01&to=2099-03-03&groupBy=CHANNEL"
+    response = await api.http.get(url, headers={"Authorization": "Bearer test-admin-token"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.text.splitlines() == [
+        "group,currency,orders,units,gross_sales,discounts,refunds,net_sales,average_order_value",
+        "us,USD,1,3,15.00,0.00,0.00,15.00,15.00",
+        "web,EUR,3,4,40.00,0.00,10.00,30.00,13.33",
+        "TOTAL,EUR,3,4,40.00,0.00,10.00,30.00,13.33",
+        "TOTAL,USD,1,3,15.00,0.00,0.00,15.00,15.00",
+    ]
+    assert (await api.http.get(url)).status_code == 401
+    bad = await api.http.get("/reports/sales.csv?from=x&to=y",
+                             headers={"Authorization": "Bearer test-admin-token"})
+    assert bad.status_code == 400
