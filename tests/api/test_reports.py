@@ -117,3 +117,45 @@ async def test_the_sales_report_as_csv(api: GraphQLClient) -> None:
     bad = await api.http.get("/reports/sales.csv?from=x&to=y",
                              headers={"Authorization": "Bearer test-admin-token"})
     assert bad.status_code == 400
+
+
+async def test_the_returns_report(api: GraphQLClient, app: Any) -> None:
+    from domain.fulfillment import service as fulfillment
+    from domain.orders.models import OrderLine
+    from domain.returns import service as returns
+
+    await factories.shop({"SHOE": {"a": 50}, "TEE": {"a": 50}})
+    order = await factories.place({"SHOE": 4, "TEE": 2})
+    await lifecycle.confirm_order(order_id=order.id, actor="test")  # type: ignore[attr-defined]
+    carriers = app.state.services.carriers
+    shipment = await fulfillment.create_shipment(order_id=order.id,  # type: ignore[attr-defined]
+                                                 carriers=carriers, actor="test")
+    await fulfillment.ship_shipment(shipment_id=shipment.id, carriers=carriers, actor="test")
+    shoe = await OrderLine.get(order_id=order.id, sku="SHOE")  # type: ignore[attr-defined]
+    location = (await api("{ locations { id } }"))["locations"][0]["id"]
+    from api.graphql.relay import from_global_id
+
+    location_pk = from_global_id(location)[1]  # type: ignore[index]
+    for reason, restock in (("too small", True), ("damaged", False)):
+        asked = await returns.request_return(
+            order_id=order.id, actor="test",  # type: ignore[attr-defined]
+            lines=[returns.ReturnLineRequest(shoe.id, 1, reason)])
+        await returns.approve_return(return_id=asked.id, actor="test")
+        await returns.receive_return(return_id=asked.id, location_id=location_pk, actor="test",
+                                     lines=[returns.ReceivedLine(shoe.id, 1, restock)])
+    await Return.filter(order_id=order.id).update(  # type: ignore[attr-defined]
+        status=ReturnStatus.REFUNDED, refund_total=Decimal("10.00"))
+    today = datetime.now(UTC).date().isoformat()
+    report = (await api("""query($d: Date!) { returnsReport(from: $d, to: $d) {
+        skus { sku unitsSold unitsReturned returnRate restocked writtenOff }
+        reasons { reason units } refunds { amount currency } } }""", {"d": today}))[
+        "returnsReport"]
+    assert report["skus"] == [
+        {"sku": "SHOE", "unitsSold": 4, "unitsReturned": 2, "returnRate": "0.5000",
+         "restocked": 1, "writtenOff": 1},
+        {"sku": "TEE", "unitsSold": 2, "unitsReturned": 0, "returnRate": "0.0000",
+         "restocked": 0, "writtenOff": 0},
+    ]
+    assert report["reasons"] == [{"reason": "damaged", "units": 1},
+                                 {"reason": "too small", "units": 1}]
+    assert report["refunds"] == [{"amount": "20.00", "currency": "EUR"}]

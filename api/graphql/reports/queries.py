@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 import strawberry
@@ -12,7 +13,7 @@ from api.graphql.common import Money
 from api.graphql.errors import bad_request
 from api.graphql.permissions import requires
 from domain.errors import DomainError
-from domain.reports import sales
+from domain.reports import returns, sales
 
 strawberry.enum(sales.GroupBy, name="SalesGroupBy")
 
@@ -46,7 +47,48 @@ class SalesReport:
 
 
 @strawberry.type
+class SkuReturns:
+    sku: str
+    units_sold: int
+    units_returned: int
+    return_rate: Decimal = strawberry.field(description="Returned per sold unit, e.g. 0.25.")
+    restocked: int
+    written_off: int
+
+
+@strawberry.type
+class ReturnReason:
+    reason: str
+    units: int
+
+
+@strawberry.type
+class ReturnsReport:
+    skus: list[SkuReturns]
+    reasons: list[ReturnReason]
+    refunds: list[Money] = strawberry.field(description="Refunded, per currency.")
+
+
+@strawberry.type
 class ReportQueries:
+    @strawberry.field(extensions=requires(Permission.REPORTS_READ),
+                      description="Returns of the orders placed between two days.")
+    async def returns_report(
+        self, from_: Annotated[date, strawberry.argument(name="from")], to: date,
+        time_zone: str = "UTC", channel: str | None = None,
+    ) -> ReturnsReport:
+        try:
+            report = await returns.returns_report(start=from_, end=to, time_zone=time_zone,
+                                                  channel=channel)
+        except DomainError as error:
+            raise bad_request(error.message) from error
+        return ReturnsReport(
+            skus=[SkuReturns(sku=s.sku, units_sold=s.units_sold, units_returned=s.units_returned,
+                             return_rate=s.return_rate, restocked=s.restocked,
+                             written_off=s.written_off) for s in report.skus],
+            reasons=[ReturnReason(reason=r, units=u) for r, u in report.reasons],
+            refunds=[Money.of(amount, currency) for currency, amount in report.refunds])
+
     @strawberry.field(extensions=requires(Permission.REPORTS_READ),
                       description="Sales between two days (inclusive) in a time zone.")
     async def sales_report(
