@@ -15,6 +15,7 @@ from domain.fulfillment.models import Shipment, ShipmentLine, TrackingEvent
 from domain.inventory.models import StockLevel
 from domain.orders.models import Allocation, Order, OrderLine
 from domain.payments.models import Payment
+from domain.reports.customers import Insight, insights
 from domain.returns.models import Return, ReturnLine
 
 M = TypeVar("M", bound=Model)
@@ -75,3 +76,9 @@ class Loaders:
         self.return_by_id = by_id(Return)
         self.returns_by_order = grouped(Return, "order_id", "id")
         self.return_lines_by_return = grouped(ReturnLine, "rma_id", "id")
+        self.insight_by_customer = DataLoader(load_fn=_insights)
+
+
+async def _insights(ids: Sequence[int]) -> list[Insight]:
+    found = await insights(ids)
+    return [found[i] for i in ids]

@@ -26,7 +26,7 @@ from api.graphql.limits import limit_extensions
 from api.graphql.marketplaces.mutations import MarketplaceMutations
 from api.graphql.node import resolve_node
 from api.graphql.orders.mutations import OrderMutations
-from api.graphql.orders.queries import OrderQueries
+from api.graphql.orders.queries import CustomerListQueries, OrderQueries
 from api.graphql.partners.mutations import PartnerMutations
 from api.graphql.payments.mutations import PaymentMutations
 from api.graphql.permissions import public
@@ -48,7 +48,7 @@ class NodeQueries:
 
 Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
-              CustomerQueries, WebhookQueries, ReportQueries)
+              CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries)
 )
 Mutation = merge_types(
     "Mutation",

@@ -159,3 +159,44 @@ async def test_the_returns_report(api: GraphQLClient, app: Any) -> None:
     assert report["reasons"] == [{"reason": "damaged", "units": 1},
                                  {"reason": "too small", "units": 1}]
     assert report["refunds"] == [{"amount": "20.00", "currency": "EUR"}]
+
+
+CUSTOMERS = """query($by: CustomerSort!, $cur: String, $after: String) {
+  customers(first: 2, sortBy: $by, currency: $cur, after: $after) {
+    edges { node { email orderCount lifetimeValue { amount currency }
+      averageOrderValue { amount } preferredChannel firstOrderAt lastOrderAt } }
+    pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_customers_with_what_their_orders_tell(api: GraphQLClient) -> None:
+    await factories.shop({"SHOE": {"a": 50}})
+    await factories.channel("app", locations=["a"])
+    await factories.place({"SHOE": 3}, email="big@example.com")  # 30.00
+    await factories.place({"SHOE": 1}, email="big@example.com", channel="app")  # 10.00
+    await factories.place({"SHOE": 1}, email="big@example.com", channel="app")  # 10.00
+    await factories.place({"SHOE": 2}, email="mid@example.com")  # 20.00
+    small = await factories.place({"SHOE": 5}, email="small@example.com")
+    await lifecycle.cancel_order(order_id=small.id, reason=None, actor="test")  # type: ignore[attr-defined]
+    await factories.place({"SHOE": 1}, email="small@example.com")  # 10.00
+
+    first = (await api(CUSTOMERS, {"by": "LIFETIME_VALUE", "cur": "EUR"}))["customers"]
+    nodes = [e["node"] for e in first["edges"]]
+    assert [(n["email"], n["orderCount"], n["lifetimeValue"], n["averageOrderValue"],
+             n["preferredChannel"]) for n in nodes] == [
+        ("big@example.com", 3, [{"amount": "50.00", "currency": "EUR"}],
+         [{"amount": "16.67"}], "app"),
+        ("mid@example.com", 1, [{"amount": "20.00", "currency": "EUR"}],
+         [{"amount": "20.00"}], "web"),
+    ]
+    assert first["pageInfo"]["hasNextPage"] is True
+    rest = (await api(CUSTOMERS, {"by": "LIFETIME_VALUE", "cur": "EUR",
+                                  "after": first["pageInfo"]["endCursor"]}))["customers"]
+    assert [e["node"]["email"] for e in rest["edges"]] == ["small@example.com"]
+    by_count = (await api(CUSTOMERS, {"by": "ORDER_COUNT"}))["customers"]
+    assert [e["node"]["email"] for e in by_count["edges"]] == [
+        "big@example.com", "small@example.com"]
+    by_last = (await api(CUSTOMERS, {"by": "LAST_ORDER"}))["customers"]
+    assert [e["node"]["email"] for e in by_last["edges"]] == [
+        "small@example.com", "mid@example.com"]
+    errors = await api.errors(CUSTOMERS, {"by": "LIFETIME_VALUE"})
+    assert errors[0]["extensions"]["code"] == "BAD_REQUEST"

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from api.auth import Permission
 from api.graphql.common import OrderStatus
+from api.graphql.errors import bad_request, graphql_error
 from api.graphql.node import register
 from api.graphql.orders.types import Customer, Order, order_page
 from api.graphql.permissions import requires
-from api.graphql.relay import Connection, from_global_id
+from api.graphql.relay import Connection, connection, decode_cursor, from_global_id, page_size
 from api.scoping import scope_orders, visible
 from domain.customers.models import Customer as CustomerModel
+from domain.errors import DomainError
 from domain.orders import models
+from domain.reports.customers import CustomerSort, customer_page
 
 
 @strawberry.input
@@ -80,6 +84,42 @@ class OrderQueries:
         else:
             found = None
         return Customer.from_model(found) if found else None
+
+
+@strawberry.input
+class CustomerFilter:
+    email_contains: str | None = None
+
+
+strawberry.enum(CustomerSort)
+
+
+@strawberry.type
+class CustomerListQueries:
+    @strawberry.field(extensions=requires(Permission.REPORTS_READ),
+                      description="Customers with what their orders tell, best first.")
+    async def customers(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        filter: CustomerFilter | None = None,
+        sort_by: CustomerSort = CustomerSort.LIFETIME_VALUE,
+        currency: Annotated[str | None, strawberry.argument(
+            description="Required by LIFETIME_VALUE: values never mix.")] = None,
+    ) -> Connection[Customer]:
+        principal = info.context.principal
+        if principal is not None and principal.scoped:
+            raise graphql_error("Customers are not listed for a limited caller", "FORBIDDEN")
+        size = page_size(first)
+        key = decode_cursor(after, str, int)
+        try:
+            rows = await customer_page(
+                sort=sort_by, currency=currency, size=size,
+                after=(key[0], key[1]) if key else None,
+                email_contains=filter.email_contains if filter else None)
+        except DomainError as error:
+            raise bad_request(error.message) from error
+        found = {c.id: c for c in await CustomerModel.filter(id__in=[r[0] for r in rows])}
+        return connection(rows, size=size, key=lambda r: [r[1], r[0]],
+                          node=lambda r: Customer.from_model(found[r[0]]))
 
 
 @register("Order", Permission.ORDERS_READ)

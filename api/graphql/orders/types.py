@@ -194,6 +194,32 @@ class Customer(Node):
         return cls(id=to_global_id("Customer", m.id), pk=m.id, email=m.email, name=m.name,
                    phone=m.phone)
 
+    @strawberry.field(description="Orders placed, not counting cancelled ones.")
+    async def order_count(self, info: Info) -> int:
+        return (await info.context.loaders.insight_by_customer.load(self.pk)).order_count
+
+    @strawberry.field(description="What the customer's orders came to, per currency.")
+    async def lifetime_value(self, info: Info) -> list[Money]:
+        insight = await info.context.loaders.insight_by_customer.load(self.pk)
+        return [Money.of(v, c) for c, v in sorted(insight.lifetime_value.items())]
+
+    @strawberry.field
+    async def average_order_value(self, info: Info) -> list[Money]:
+        insight = await info.context.loaders.insight_by_customer.load(self.pk)
+        return [Money.of(v, c) for c, v in sorted(insight.average_order_value().items())]
+
+    @strawberry.field
+    async def first_order_at(self, info: Info) -> datetime | None:
+        return (await info.context.loaders.insight_by_customer.load(self.pk)).first_order_at
+
+    @strawberry.field
+    async def last_order_at(self, info: Info) -> datetime | None:
+        return (await info.context.loaders.insight_by_customer.load(self.pk)).last_order_at
+
+    @strawberry.field(description="The channel of most of the customer's orders.")
+    async def preferred_channel(self, info: Info) -> str | None:
+        return (await info.context.loaders.insight_by_customer.load(self.pk)).preferred_channel
+
     @strawberry.field(description="The customer's orders, newest first.")
     async def orders(
         self, info: Info, first: int | None = None, after: str | None = None

@@ -1,0 +1,131 @@
+"""What we know of customers from their orders: how many, how much, since when, where.
+
+Aggregated by the database over orders that were not cancelled; money per currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from domain.db import connection, fetch, is_postgres
+from domain.errors import InvalidInput
+from domain.money import quantize, validate_currency
+
+
+class CustomerSort(StrEnum):
+    LIFETIME_VALUE = "LIFETIME_VALUE"
+    LAST_ORDER = "LAST_ORDER"
+    ORDER_COUNT = "ORDER_COUNT"
+
+
+@dataclass
+class Insight:
+    customer_id: int
+    order_count: int = 0
+    first_order_at: datetime | None = None
+    last_order_at: datetime | None = None
+    lifetime_value: dict[str, Decimal] = field(default_factory=dict)
+    preferred_channel: str | None = None
+
+    def average_order_value(self) -> dict[str, Decimal]:
+        return {c: quantize(v / self.order_count, c) for c, v in self.lifetime_value.items()} \
+            if self.order_count else {}
+
+
+def _stamp(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+async def insights(customer_ids: Sequence[int]) -> dict[int, Insight]:
+    """One query per figure for a whole page of customers (a DataLoader batch)."""
+    if not customer_ids:
+        return {}
+    conn = connection()
+    marks = ", ".join("?" * len(customer_ids))
+    live = f"o.customer_id IN ({marks}) AND o.status <> 'CANCELLED'"
+    found = {cid: Insight(cid) for cid in customer_ids}
+    for row in await fetch(conn, f"""
+            SELECT o.customer_id AS cid, COUNT(*) AS n, MIN(o.created_at) AS first,
+                   MAX(o.created_at) AS last FROM orders o WHERE {live}
+            GROUP BY o.customer_id""", list(customer_ids)):
+        insight = found[int(row["cid"])]
+        insight.order_count = int(row["n"])
+        insight.first_order_at, insight.last_order_at = _stamp(row["first"]), _stamp(row["last"])
+    for row in await fetch(conn, f"""
+            SELECT o.customer_id AS cid, o.currency AS currency, SUM(o.total) AS value
+            FROM orders o WHERE {live} GROUP BY o.customer_id, o.currency""",
+                           list(customer_ids)):
+        currency = str(row["currency"])
+        found[int(row["cid"])].lifetime_value[currency] = quantize(
+            Decimal(str(row["value"] or 0)), currency)
+    channels = await fetch(conn, f"""
+            SELECT o.customer_id AS cid, c.code AS code, COUNT(*) AS n FROM orders o
+            JOIN channel c ON c.id = o.channel_id WHERE {live}
+            GROUP BY o.customer_id, c.code""", list(customer_ids))
+    # The channel with most orders; ties go to the first code alphabetically.
+    for row in sorted(channels, key=lambda r: (int(r["cid"]), -int(r["n"]), str(r["code"]))):
+        insight = found[int(row["cid"])]
+        insight.preferred_channel = insight.preferred_channel or str(row["code"])
+    return found
+
+
+async def customer_page(*, sort: CustomerSort, currency: str | None, size: int,
+                        after: tuple[str, int] | None, email_contains: str | None
+                        ) -> list[tuple[int, str]]:
+    """(customer id, sort value as text) for a page, highest first, keyset on (value, id).
+
+    Customers without orders are listed by ORDER_COUNT and LIFETIME_VALUE (as 0),
+    not by LAST_ORDER.
+    """
+    conn = connection()
+    if sort is CustomerSort.LIFETIME_VALUE:
+        if currency is None:
+            raise InvalidInput("Sorting by lifetime value needs a currency", field=("currency",))
+        validate_currency(currency)
+        value = "COALESCE(SUM(CASE WHEN o.currency = ? THEN o.total END), 0)"
+        value_params: list[Any] = [currency]
+    elif sort is CustomerSort.ORDER_COUNT:
+        value, value_params = "COUNT(o.id)", []
+    else:
+        value, value_params = "MAX(o.created_at)", []
+    having = "HAVING COUNT(o.id) > 0" if sort is CustomerSort.LAST_ORDER else "HAVING 1 = 1"
+    where, params = "1 = 1", []
+    if email_contains:
+        where, params = "LOWER(cu.email) LIKE ?", [f"%{email_contains.lower()}%"]
+    having_params: list[Any] = []
+    if after is not None:
+        mark = _typed(conn, sort)
+        having += f" AND ({value} < {mark} OR ({value} = {mark} AND cu.id < ?))"
+        cursor_value = _cursor_value(conn, sort, after[0])
+        having_params = [*value_params, cursor_value, *value_params, cursor_value, after[1]]
+    rows = await fetch(conn, f"""
+        SELECT cu.id AS id, {value} AS v FROM customer cu
+        LEFT JOIN orders o ON o.customer_id = cu.id AND o.status <> 'CANCELLED'
+        WHERE {where} GROUP BY cu.id {having}
+        ORDER BY v DESC, cu.id DESC LIMIT ?""",
+                       [*value_params, *params, *having_params, size + 1])
+    return [(int(r["id"]), str(r["v"])) for r in rows]
+
+
+def _typed(conn: Any, sort: CustomerSort) -> str:
+    """A parameter placeholder PostgreSQL can type (SQLite compares as stored)."""
+    if not is_postgres(conn):
+        return "?"
+    return {CustomerSort.LIFETIME_VALUE: "CAST(? AS NUMERIC)",
+            CustomerSort.ORDER_COUNT: "CAST(? AS BIGINT)",
+            CustomerSort.LAST_ORDER: "CAST(? AS TIMESTAMPTZ)"}[sort]
+
+
+def _cursor_value(conn: Any, sort: CustomerSort, raw: str) -> Any:
+    if sort is CustomerSort.ORDER_COUNT:
+        return int(raw)
+    if sort is CustomerSort.LIFETIME_VALUE:
+        return Decimal(raw) if is_postgres(conn) else float(raw)
+    return datetime.fromisoformat(raw) if is_postgres(conn) else raw
