@@ -21,6 +21,7 @@ from domain.payments.ports import InvalidWebhook
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000
+TOO_LARGE = JSONResponse({"error": "body too large"}, status_code=413)
 
 
 async def carrier_webhook(request: Request) -> JSONResponse:
@@ -35,7 +36,7 @@ async def carrier_webhook(request: Request) -> JSONResponse:
         return JSONResponse({"error": f"unknown carrier {code!r}"}, status_code=404)
     body = await request.body()
     if len(body) > MAX_BODY:
-        return JSONResponse({"error": "body too large"}, status_code=413)
+        return TOO_LARGE
     try:
         events = carrier.parse_webhook(body, request.headers)
     except InvalidSignature as error:
@@ -72,7 +73,7 @@ async def payment_webhook(request: Request) -> JSONResponse:
         return JSONResponse({"error": "stripe is not configured"}, status_code=404)
     body = await request.body()
     if len(body) > MAX_BODY:
-        return JSONResponse({"error": "body too large"}, status_code=413)
+        return TOO_LARGE
     try:
         event = gateway.parse_webhook(body, request.headers)
     except InvalidWebhook as error:
@@ -91,7 +92,7 @@ async def marketplace_webhook(request: Request) -> JSONResponse:
                             status_code=404)
     body = await request.body()
     if len(body) > MAX_BODY:
-        return JSONResponse({"error": "body too large"}, status_code=413)
+        return TOO_LARGE
     try:
         notification = marketplace.parse_notification(body, request.headers,
                                                       connection.settings)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -94,37 +96,32 @@ class PaymentMutations:
     async def payment_capture(
         self, info: Info, input: PaymentCaptureInput
     ) -> PaymentCapturePayload:
-        ctx = info.context
-
-        async def run() -> models.Payment:
-            pk = pk_of(input.payment_id, "Payment", field=("paymentId",))
-            await require_owner(ctx, "Payment", pk, field="paymentId")
-            return await remembered(
-                key=ctx.idempotency(input.idempotency_key), operation="paymentCapture",
-                request=[pk, input.amount], encode=_encode, decode=_decode,
-                run=lambda: service.capture_payment(payment_id=pk, amount=input.amount,
-                                                    gateways=ctx.services.gateways,
-                                                    actor=ctx.actor()))
-
-        payment, errors = await attempt(run())
+        payment, errors = await attempt(_money_move(
+            info, "paymentCapture", input.payment_id, input.amount, input.idempotency_key,
+            lambda pk, gateways, actor: service.capture_payment(
+                payment_id=pk, amount=input.amount, gateways=gateways, actor=actor)))
         return PaymentCapturePayload(payment=Payment.from_model(payment) if payment else None,
                                      user_errors=errors)
 
     @strawberry.mutation(extensions=requires(Permission.PAYMENTS_WRITE),
                          description="Refund captured money; never more than remains.")
     async def payment_refund(self, info: Info, input: PaymentRefundInput) -> PaymentRefundPayload:
-        ctx = info.context
-
-        async def run() -> models.Payment:
-            pk = pk_of(input.payment_id, "Payment", field=("paymentId",))
-            await require_owner(ctx, "Payment", pk, field="paymentId")
-            return await remembered(
-                key=ctx.idempotency(input.idempotency_key), operation="paymentRefund",
-                request=[pk, input.amount], encode=_encode, decode=_decode,
-                run=lambda: service.refund_payment(payment_id=pk, amount=input.amount,
-                                                   gateways=ctx.services.gateways,
-                                                   actor=ctx.actor()))
-
-        payment, errors = await attempt(run())
+        payment, errors = await attempt(_money_move(
+            info, "paymentRefund", input.payment_id, input.amount, input.idempotency_key,
+            lambda pk, gateways, actor: service.refund_payment(
+                payment_id=pk, amount=input.amount, gateways=gateways, actor=actor)))
         return PaymentRefundPayload(payment=Payment.from_model(payment) if payment else None,
                                     user_errors=errors)
+
+
+async def _money_move(
+    info: Info, operation: str, payment_id: str, amount: Decimal | None, key: str | None,
+    call: Callable[[int, Any, str], Awaitable[models.Payment]],
+) -> models.Payment:
+    """A capture or refund: the caller's payment, once per idempotency key."""
+    ctx = info.context
+    pk = pk_of(payment_id, "Payment", field=("paymentId",))
+    await require_owner(ctx, "Payment", pk, field="paymentId")
+    return await remembered(
+        key=ctx.idempotency(key), operation=operation, request=[pk, amount], encode=_encode,
+        decode=_decode, run=lambda: call(pk, ctx.services.gateways, ctx.actor()))
