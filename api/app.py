@@ -19,7 +19,7 @@ from api.graphql.cost import Limits
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.oauth import StarletteAuthorizationServer
-from api.reports_csv import sales_csv
+from api.reports_csv import inventory_csv, sales_csv
 from api.settings import Settings
 from api.throttle import LoginThrottle
 from api.tokens import TokenService
@@ -254,6 +254,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             Route("/oauth/token", oauth.token_endpoint, methods=["POST"]),
             Route("/.well-known/jwks.json", jwks),
             Route("/reports/sales.csv", sales_csv),
+            Route("/reports/inventory.csv", inventory_csv),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -4,47 +4,74 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import date
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from api.auth import InvalidCredentials, Permission, authenticate
 from domain.errors import DomainError
-from domain.reports.sales import GroupBy, SalesReport, sales_report
+from domain.reports.inventory import inventory_report
+from domain.reports.sales import GroupBy, sales_report
 
-COLUMNS = ["group", "currency", "orders", "units", "gross_sales", "discounts", "refunds",
-           "net_sales", "average_order_value"]
+SALES_COLUMNS = ["group", "currency", "orders", "units", "gross_sales", "discounts", "refunds",
+                 "net_sales", "average_order_value"]
+INVENTORY_COLUMNS = ["sku", "location", "on_hand", "reserved", "available", "units_sold",
+                     "turnover", "days_of_cover", "oldest_unsold_days", "last_sale_at",
+                     "below_threshold", "no_recent_sale"]
 
-
-async def sales_csv(request: Request) -> Response:
-    settings = request.app.state.settings
-    try:
-        principal = authenticate(request.headers.get("authorization"),
-                                 admin_token=settings.admin_token,
-                                 tokens=request.app.state.tokens)
-    except InvalidCredentials as error:
-        return JSONResponse({"error": str(error)}, status_code=401)
-    if principal is None:
-        return JSONResponse({"error": "Authentication required"}, status_code=401)
-    if not principal.allows(Permission.REPORTS_READ):
-        return JSONResponse({"error": "Missing permission reports:read"}, status_code=403)
-    query = request.query_params
-    try:
-        report = await sales_report(
-            start=date.fromisoformat(query["from"]), end=date.fromisoformat(query["to"]),
-            time_zone=query.get("timeZone", "UTC"),
-            group_by=GroupBy(query.get("groupBy", "DAY")), channel=query.get("channel"))
-    except (KeyError, ValueError) as error:
-        return JSONResponse({"error": f"bad parameter: {error}"}, status_code=400)
-    except DomainError as error:
-        return JSONResponse({"error": error.message}, status_code=400)
-    return StreamingResponse(_lines(report), media_type="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="sales.csv"'})
+Rows = Callable[[Any], Awaitable[Iterable[Sequence[object]]]]
 
 
-async def _lines(report: SalesReport) -> AsyncIterator[str]:
+async def _sales(query: Any) -> Iterable[Sequence[object]]:
+    report = await sales_report(
+        start=date.fromisoformat(query["from"]), end=date.fromisoformat(query["to"]),
+        time_zone=query.get("timeZone", "UTC"),
+        group_by=GroupBy(query.get("groupBy", "DAY")), channel=query.get("channel"))
+    return ([row.group, row.currency, row.orders, row.units, row.gross, row.discounts,
+             row.refunds, row.net, row.average_order_value]
+            for row in [*report.rows, *report.totals])
+
+
+async def _inventory(query: Any) -> Iterable[Sequence[object]]:
+    report = await inventory_report(
+        start=date.fromisoformat(query["from"]), end=date.fromisoformat(query["to"]),
+        time_zone=query.get("timeZone", "UTC"), location=query.get("location"),
+        no_sale_days=int(query.get("noSaleDays", 30)))
+    return ([row.sku, row.location, row.on_hand, row.reserved, row.available, row.units_sold,
+             row.turnover, row.days_of_cover, row.oldest_unsold_days,
+             row.last_sale_at.isoformat() if row.last_sale_at else None,
+             row.below_threshold, row.no_recent_sale] for row in report.rows)
+
+
+def _export(name: str, columns: Sequence[str], rows: Rows) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        settings = request.app.state.settings
+        try:
+            principal = authenticate(request.headers.get("authorization"),
+                                     admin_token=settings.admin_token,
+                                     tokens=request.app.state.tokens)
+        except InvalidCredentials as error:
+            return JSONResponse({"error": str(error)}, status_code=401)
+        if principal is None:
+            return JSONResponse({"error": "Authentication required"}, status_code=401)
+        if not principal.allows(Permission.REPORTS_READ):
+            return JSONResponse({"error": "Missing permission reports:read"}, status_code=403)
+        try:
+            lines = await rows(request.query_params)
+        except (KeyError, ValueError) as error:
+            return JSONResponse({"error": f"bad parameter: {error}"}, status_code=400)
+        except DomainError as error:
+            return JSONResponse({"error": error.message}, status_code=400)
+        return StreamingResponse(_lines(columns, lines), media_type="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+    return endpoint
+
+
+async def _lines(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> AsyncIterator[str]:
     """One line at a time, so a long report never sits whole in memory as text."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -55,7 +82,10 @@ async def _lines(report: SalesReport) -> AsyncIterator[str]:
         writer.writerow(values)
         return buffer.getvalue()
 
-    yield line(COLUMNS)
-    for row in [*report.rows, *report.totals]:
-        yield line([row.group, row.currency, row.orders, row.units, row.gross, row.discounts,
-                    row.refunds, row.net, row.average_order_value])
+    yield line(columns)
+    for row in rows:
+        yield line(row)
+
+
+sales_csv = _export("sales", SALES_COLUMNS, _sales)
+inventory_csv = _export("inventory", INVENTORY_COLUMNS, _inventory)

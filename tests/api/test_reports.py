@@ -200,3 +200,80 @@ async def test_customers_with_what_their_orders_tell(api: GraphQLClient) -> None
         "small@example.com", "mid@example.com"]
     errors = await api.errors(CUSTOMERS, {"by": "LIFETIME_VALUE"})
     assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+INVENTORY = """query($from: Date!, $to: Date!, $loc: String, $only: Boolean!) {
+  inventoryReport(from: $from, to: $to, location: $loc, noSaleDays: 30, attentionOnly: $only) {
+    rows { sku location onHand reserved available unitsSold turnover daysOfCover
+           oldestUnsoldDays lastSaleAt belowThreshold noRecentSale }
+    belowThreshold noRecentSale } }"""
+
+
+async def test_the_inventory_report(api: GraphQLClient) -> None:
+    from datetime import timedelta
+
+    from domain.inventory.models import MovementKind, StockLevel, StockMovement
+    from tests.domain.ledger import assert_ledger_matches
+
+    await factories.shop({"SHOE": {"a": 0}, "TEE": {"a": 0, "b": 0}})
+    await StockMovement.all().delete()
+    now = datetime.now(UTC)
+    shoe = await StockLevel.get(variant__sku="SHOE", location__code="a")
+    tee = await StockLevel.get(variant__sku="TEE", location__code="a")
+    history = [  # (level, kind, on hand, reserved, days ago)
+        (shoe, MovementKind.COUNT, 10, 0, 100),
+        (shoe, MovementKind.SHIPMENT, -6, 0, 60),
+        (shoe, MovementKind.RECEIPT, 20, 0, 40),
+        (shoe, MovementKind.RESERVATION, 0, 11, 4),
+        (shoe, MovementKind.SHIPMENT, -5, -5, 3),  # sold in the period
+        (shoe, MovementKind.SHIPMENT, -2, -2, 2),
+        (shoe, MovementKind.SHIPMENT, 1, 1, 2),  # a dispatch undone: nets to one sold
+        (tee, MovementKind.COUNT, 5, 0, 200),
+    ]
+    for level, kind, on_hand, reserved, days in history:
+        await StockMovement.create(stock_level_id=level.id, kind=kind, on_hand_delta=on_hand,
+                                   reserved_delta=reserved,
+                                   created_at=now - timedelta(days=days))
+    await StockLevel.filter(id=shoe.id).update(on_hand=18, reserved=5, low_stock_threshold=15)
+    await StockLevel.filter(id=tee.id).update(on_hand=5, reserved=0)
+    await assert_ledger_matches()
+
+    period = {"from": (now - timedelta(days=9)).date().isoformat(), "to": now.date().isoformat()}
+    report = (await api(INVENTORY, {**period, "only": False}))["inventoryReport"]
+    last_sale = report["rows"][0].pop("lastSaleAt")
+    assert datetime.fromisoformat(last_sale) == now - timedelta(days=2)
+    assert report["rows"] == [
+        # 18 on hand are the 20 received 40 days ago (first in, first out), 6 sold in 10
+        # days: 13 available last 13 / 0.6 = 21.7 days.
+        {"sku": "SHOE", "location": "a", "onHand": 18, "reserved": 5, "available": 13,
+         "unitsSold": 6, "turnover": "0.33", "daysOfCover": "21.7", "oldestUnsoldDays": 40,
+         "belowThreshold": True, "noRecentSale": False},
+        {"sku": "TEE", "location": "a", "onHand": 5, "reserved": 0, "available": 5,
+         "unitsSold": 0, "turnover": "0.00", "daysOfCover": None, "oldestUnsoldDays": 200,
+         "lastSaleAt": None, "belowThreshold": False, "noRecentSale": True},
+        {"sku": "TEE", "location": "b", "onHand": 0, "reserved": 0, "available": 0,
+         "unitsSold": 0, "turnover": None, "daysOfCover": None, "oldestUnsoldDays": None,
+         "lastSaleAt": None, "belowThreshold": False, "noRecentSale": True},
+    ]
+    assert (report["belowThreshold"], report["noRecentSale"]) == (1, 2)
+
+    url = f"/reports/inventory.csv?from={period['from']}&to={period['to']}&noSaleDays=30"
+    response = await api.http.get(url, headers={"Authorization": "Bearer test-admin-token"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    lines = response.text.splitlines()
+    assert lines[0].startswith("sku,location,on_hand,reserved,available,units_sold,turnover")
+    assert lines[1].startswith("SHOE,a,18,5,13,6,0.33,21.7,40,")
+    assert lines[2:] == ["TEE,a,5,0,5,0,0.00,,200,,False,True", "TEE,b,0,0,0,0,,,,,False,True"]
+    assert (await api.http.get(url)).status_code == 401
+    bad = await api.http.get(url.removesuffix("30") + "0",
+                             headers={"Authorization": "Bearer test-admin-token"})
+    assert bad.status_code == 400
+
+    only_b = (await api(INVENTORY, {**period, "loc": "b", "only": False}))["inventoryReport"]
+    assert [(r["sku"], r["location"]) for r in only_b["rows"]] == [("TEE", "b")]
+    await StockLevel.filter(id=shoe.id).update(low_stock_threshold=None)
+    attention = (await api(INVENTORY, {**period, "only": True}))["inventoryReport"]
+    assert [(r["sku"], r["location"]) for r in attention["rows"]] == [("TEE", "a"), ("TEE", "b")]
+    errors = await api.errors("""{ inventoryReport(from: "2099-01-01", to: "2099-01-02",
+                                   noSaleDays: 0) { belowThreshold } }""")
+    assert errors[0]["extensions"]["code"] == "BAD_REQUEST"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -13,7 +13,7 @@ from api.graphql.common import Money
 from api.graphql.errors import bad_request
 from api.graphql.permissions import requires
 from domain.errors import DomainError
-from domain.reports import returns, sales
+from domain.reports import inventory, returns, sales
 
 strawberry.enum(sales.GroupBy, name="SalesGroupBy")
 
@@ -70,7 +70,53 @@ class ReturnsReport:
 
 
 @strawberry.type
+class InventoryRow:
+    sku: str
+    location: str
+    on_hand: int
+    reserved: int
+    available: int
+    units_sold: int = strawberry.field(description="Units shipped from here in the period.")
+    turnover: Decimal | None = strawberry.field(
+        description="Units sold in the period per unit now on hand; null when none on hand.")
+    days_of_cover: Decimal | None = strawberry.field(
+        description="Days the available units last at the period's sales rate; null without sales.")
+    oldest_unsold_days: int | None = strawberry.field(
+        description="Age in days of the oldest receipt still on the shelf (first in, first out).")
+    last_sale_at: datetime | None
+    below_threshold: bool = strawberry.field(
+        description="Available is at or under the row's lowStockThreshold.")
+    no_recent_sale: bool = strawberry.field(description="No sale in the last noSaleDays days.")
+
+
+@strawberry.type
+class InventoryReport:
+    rows: list[InventoryRow]
+    below_threshold: int = strawberry.field(description="How many rows are below threshold.")
+    no_recent_sale: int = strawberry.field(description="How many rows had no recent sale.")
+
+
+@strawberry.type
 class ReportQueries:
+    @strawberry.field(extensions=requires(Permission.REPORTS_READ),
+                      description="Stock per SKU and location with its sales between two days.")
+    async def inventory_report(
+        self, from_: Annotated[date, strawberry.argument(name="from")], to: date,
+        time_zone: str = "UTC", location: str | None = None, no_sale_days: int = 30,
+        attention_only: Annotated[bool, strawberry.argument(
+            description="Only rows below threshold or without a recent sale.")] = False,
+    ) -> InventoryReport:
+        try:
+            report = await inventory.inventory_report(
+                start=from_, end=to, time_zone=time_zone, location=location,
+                no_sale_days=no_sale_days)
+        except DomainError as error:
+            raise bad_request(error.message) from error
+        rows = [InventoryRow(**vars(row)) for row in report.rows
+                if not attention_only or row.below_threshold or row.no_recent_sale]
+        return InventoryReport(rows=rows, below_threshold=report.below_threshold,
+                               no_recent_sale=report.no_recent_sale)
+
     @strawberry.field(extensions=requires(Permission.REPORTS_READ),
                       description="Returns of the orders placed between two days.")
     async def returns_report(
