@@ -19,7 +19,7 @@ from api.graphql.cost import Limits
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.oauth import StarletteAuthorizationServer
-from api.reports_csv import inventory_csv, sales_csv
+from api.reports_csv import fulfillment_csv, inventory_csv, returns_csv, sales_csv
 from api.settings import Settings
 from api.throttle import LoginThrottle
 from api.tokens import TokenService
@@ -255,6 +255,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             Route("/.well-known/jwks.json", jwks),
             Route("/reports/sales.csv", sales_csv),
             Route("/reports/inventory.csv", inventory_csv),
+            Route("/reports/returns.csv", returns_csv),
+            Route("/reports/fulfillment.csv", fulfillment_csv),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

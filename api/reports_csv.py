@@ -13,7 +13,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from api.auth import InvalidCredentials, Permission, authenticate
 from domain.errors import DomainError
+from domain.reports.fulfillment import fulfillment_report
 from domain.reports.inventory import inventory_report
+from domain.reports.returns import returns_report
 from domain.reports.sales import GroupBy, sales_report
 
 SALES_COLUMNS = ["group", "currency", "orders", "units", "gross_sales", "discounts", "refunds",
@@ -21,6 +23,11 @@ SALES_COLUMNS = ["group", "currency", "orders", "units", "gross_sales", "discoun
 INVENTORY_COLUMNS = ["sku", "location", "on_hand", "reserved", "available", "units_sold",
                      "turnover", "days_of_cover", "oldest_unsold_days", "last_sale_at",
                      "below_threshold", "no_recent_sale"]
+RETURNS_COLUMNS = ["sku", "units_sold", "units_returned", "return_rate", "restocked",
+                   "written_off"]
+FULFILLMENT_COLUMNS = ["location", "carrier", "shipments", "hours_to_ship_median",
+                       "hours_to_ship_p90", "hours_to_deliver_median", "hours_to_deliver_p90",
+                       "shipped_within_promise"]
 
 Rows = Callable[[Any], Awaitable[Iterable[Sequence[object]]]]
 
@@ -44,6 +51,24 @@ async def _inventory(query: Any) -> Iterable[Sequence[object]]:
              row.turnover, row.days_of_cover, row.oldest_unsold_days,
              row.last_sale_at.isoformat() if row.last_sale_at else None,
              row.below_threshold, row.no_recent_sale] for row in report.rows)
+
+
+async def _returns(query: Any) -> Iterable[Sequence[object]]:
+    report = await returns_report(
+        start=date.fromisoformat(query["from"]), end=date.fromisoformat(query["to"]),
+        time_zone=query.get("timeZone", "UTC"), channel=query.get("channel"))
+    return ([row.sku, row.units_sold, row.units_returned, row.return_rate, row.restocked,
+             row.written_off] for row in report.skus)
+
+
+async def _fulfillment(query: Any) -> Iterable[Sequence[object]]:
+    report = await fulfillment_report(
+        start=date.fromisoformat(query["from"]), end=date.fromisoformat(query["to"]),
+        time_zone=query.get("timeZone", "UTC"), channel=query.get("channel"),
+        promise_hours=int(query.get("promiseHours", 48)))
+    return ([row.location, row.carrier, row.shipments, row.hours_to_ship_median,
+             row.hours_to_ship_p90, row.hours_to_deliver_median, row.hours_to_deliver_p90,
+             row.shipped_within_promise] for row in report.rows)
 
 
 def _export(name: str, columns: Sequence[str], rows: Rows) -> Callable[[Request], Awaitable[Response]]:
@@ -89,3 +114,5 @@ async def _lines(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> As
 
 sales_csv = _export("sales", SALES_COLUMNS, _sales)
 inventory_csv = _export("inventory", INVENTORY_COLUMNS, _inventory)
+returns_csv = _export("returns", RETURNS_COLUMNS, _returns)
+fulfillment_csv = _export("fulfillment", FULFILLMENT_COLUMNS, _fulfillment)

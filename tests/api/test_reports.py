@@ -159,6 +159,11 @@ async def test_the_returns_report(api: GraphQLClient, app: Any) -> None:
     assert report["reasons"] == [{"reason": "damaged", "units": 1},
                                  {"reason": "too small", "units": 1}]
     assert report["refunds"] == [{"amount": "20.00", "currency": "EUR"}]
+    response = await api.http.get(f"/reports/returns.csv?from={today}&to={today}",
+                                  headers={"Authorization": "Bearer test-admin-token"})
+    assert response.text.splitlines() == [
+        "sku,units_sold,units_returned,return_rate,restocked,written_off",
+        "SHOE,4,2,0.5000,1,1", "TEE,2,0,0.0000,0,0"]
 
 
 CUSTOMERS = """query($by: CustomerSort!, $cur: String, $after: String) {
@@ -276,4 +281,61 @@ async def test_the_inventory_report(api: GraphQLClient) -> None:
     assert [(r["sku"], r["location"]) for r in attention["rows"]] == [("TEE", "a"), ("TEE", "b")]
     errors = await api.errors("""{ inventoryReport(from: "2099-01-01", to: "2099-01-02",
                                    noSaleDays: 0) { belowThreshold } }""")
+    assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_the_fulfillment_report(api: GraphQLClient) -> None:
+    from datetime import timedelta
+
+    from domain.catalog.models import Location
+    from domain.fulfillment.models import Shipment, ShipmentStatus
+    from domain.orders.models import OrderStatus
+
+    await factories.shop({"SHOE": {"a": 50}})
+    a = await Location.get(code="a")
+    start = datetime(2099, 3, 1, tzinfo=UTC)
+    hours = [timedelta(hours=h) for h in range(100)]
+    orders = []
+    for i in range(5):
+        order = await factories.place({"SHOE": 1})
+        await Order.filter(id=order.id).update(created_at=start + hours[i])
+        orders.append(order)
+    parcels = [  # (order, carrier, hours to ship, hours to deliver)
+        (0, "dhl", 10, 34), (0, "dhl", 60, None), (1, "ups", 20, 44), (2, "dhl", 30, 70)]
+    for i, carrier, ship, deliver in parcels:
+        placed = start + hours[i]
+        await Shipment.create(order_id=orders[i].id, location_id=a.id, carrier=carrier,
+                              status=ShipmentStatus.IN_TRANSIT, shipped_at=placed + hours[ship],
+                              delivered_at=placed + hours[deliver] if deliver else None)
+    await Order.filter(id=orders[3].id).update(status=OrderStatus.ON_HOLD,
+                                               hold_reason="fraud check")
+    await lifecycle.cancel_order(order_id=orders[4].id, reason="changed mind", actor="test")
+
+    report = (await api("""{ fulfillmentReport(from: "2099-03-01", to: "2099-03-01") {
+        rows { location carrier shipments hoursToShipMedian hoursToShipP90
+               hoursToDeliverMedian hoursToDeliverP90 shippedWithinPromise }
+        orders splitShipmentRate onHoldRate cancelledRate
+        onHold { reason orders } cancelled { reason orders } } }"""))["fulfillmentReport"]
+    assert report["rows"] == [
+        # dhl: shipped after 10, 30 and 60 hours (one late), delivered after 34 and 70.
+        {"location": "a", "carrier": "dhl", "shipments": 3, "hoursToShipMedian": "30.0",
+         "hoursToShipP90": "60.0", "hoursToDeliverMedian": "34.0", "hoursToDeliverP90": "70.0",
+         "shippedWithinPromise": "0.6667"},
+        {"location": "a", "carrier": "ups", "shipments": 1, "hoursToShipMedian": "20.0",
+         "hoursToShipP90": "20.0", "hoursToDeliverMedian": "44.0", "hoursToDeliverP90": "44.0",
+         "shippedWithinPromise": "1.0000"},
+    ]
+    assert (report["orders"], report["splitShipmentRate"], report["onHoldRate"],
+            report["cancelledRate"]) == (5, "0.2000", "0.2000", "0.2000")
+    assert report["onHold"] == [{"reason": "fraud check", "orders": 1}]
+    assert report["cancelled"] == [{"reason": "changed mind", "orders": 1}]
+    response = await api.http.get("/reports/fulfillment.csv?from=2099-03-01&to=2099-03-01",
+                                  headers={"Authorization": "Bearer test-admin-token"})
+    assert response.text.splitlines()[1:] == ["a,dhl,3,30.0,60.0,34.0,70.0,0.6667",
+                                              "a,ups,1,20.0,20.0,44.0,44.0,1.0000"]
+    strict = (await api("""{ fulfillmentReport(from: "2099-03-01", to: "2099-03-01",
+        promiseHours: 12) { rows { shippedWithinPromise } } }"""))["fulfillmentReport"]
+    assert [r["shippedWithinPromise"] for r in strict["rows"]] == ["0.3333", "0.0000"]
+    errors = await api.errors("""{ fulfillmentReport(from: "2099-03-01", to: "2099-03-01",
+                                   promiseHours: 0) { orders } }""")
     assert errors[0]["extensions"]["code"] == "BAD_REQUEST"

@@ -13,7 +13,7 @@ from api.graphql.common import Money
 from api.graphql.errors import bad_request
 from api.graphql.permissions import requires
 from domain.errors import DomainError
-from domain.reports import inventory, returns, sales
+from domain.reports import fulfillment, inventory, returns, sales
 
 strawberry.enum(sales.GroupBy, name="SalesGroupBy")
 
@@ -97,7 +97,59 @@ class InventoryReport:
 
 
 @strawberry.type
+class FulfillmentRow:
+    location: str
+    carrier: str | None
+    shipments: int = strawberry.field(description="Parcels shipped from here with this carrier.")
+    hours_to_ship_median: Decimal | None
+    hours_to_ship_p90: Decimal | None
+    hours_to_deliver_median: Decimal | None
+    hours_to_deliver_p90: Decimal | None
+    shipped_within_promise: Decimal | None = strawberry.field(
+        description="Share of these parcels shipped within promiseHours of the order, e.g. 0.75.")
+
+
+@strawberry.type
+class ReasonCount:
+    reason: str
+    orders: int
+
+
+@strawberry.type
+class FulfillmentReport:
+    rows: list[FulfillmentRow]
+    orders: int = strawberry.field(description="Orders placed in the period.")
+    split_shipment_rate: Decimal = strawberry.field(
+        description="Share of the orders shipped in more than one parcel.")
+    on_hold_rate: Decimal
+    cancelled_rate: Decimal
+    on_hold: list[ReasonCount] = strawberry.field(description="Orders on hold, by reason.")
+    cancelled: list[ReasonCount] = strawberry.field(description="Cancelled orders, by reason.")
+
+
+@strawberry.type
 class ReportQueries:
+    @strawberry.field(extensions=requires(Permission.REPORTS_READ),
+                      description="How fast and how well the orders placed between two days shipped.")
+    async def fulfillment_report(
+        self, from_: Annotated[date, strawberry.argument(name="from")], to: date,
+        time_zone: str = "UTC", channel: str | None = None, promise_hours: int = 48,
+    ) -> FulfillmentReport:
+        try:
+            report = await fulfillment.fulfillment_report(
+                start=from_, end=to, time_zone=time_zone, channel=channel,
+                promise_hours=promise_hours)
+        except DomainError as error:
+            raise bad_request(error.message) from error
+        on_hold = [ReasonCount(reason=r, orders=n) for r, n in report.on_hold]
+        cancelled = [ReasonCount(reason=r, orders=n) for r, n in report.cancelled]
+        return FulfillmentReport(
+            rows=[FulfillmentRow(**vars(row)) for row in report.rows], orders=report.orders,
+            split_shipment_rate=report.share(report.split_orders),
+            on_hold_rate=report.share(sum(r.orders for r in on_hold)),
+            cancelled_rate=report.share(sum(r.orders for r in cancelled)),
+            on_hold=on_hold, cancelled=cancelled)
+
     @strawberry.field(extensions=requires(Permission.REPORTS_READ),
                       description="Stock per SKU and location with its sales between two days.")
     async def inventory_report(

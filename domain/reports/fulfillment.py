@@ -1,0 +1,124 @@
+"""The fulfilment report: how fast and how well the orders placed in a period shipped.
+
+Per shipping location and carrier: how many parcels left, the median and 90th
+percentile of hours from order to shipment and from order to delivery
+(nearest-rank percentiles, picked by the database with window functions), and
+the share shipped within the promise. Over all orders: how many were split
+over more than one shipment, and how many sit on hold or were cancelled, with
+their reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from domain.db import connection, fetch, is_postgres
+from domain.errors import InvalidInput
+from domain.reports.sales import GroupBy, buckets, zone
+
+MAX_PROMISE_HOURS = 24 * 90
+
+
+@dataclass(frozen=True)
+class FulfillmentRow:
+    location: str
+    carrier: str | None
+    shipments: int
+    hours_to_ship_median: Decimal | None
+    hours_to_ship_p90: Decimal | None
+    hours_to_deliver_median: Decimal | None
+    hours_to_deliver_p90: Decimal | None
+    shipped_within_promise: Decimal | None  # share of shipped parcels, 0..1
+
+
+@dataclass(frozen=True)
+class FulfillmentReport:
+    rows: list[FulfillmentRow]
+    orders: int
+    split_orders: int  # orders with more than one shipment
+    on_hold: list[tuple[str, int]]  # (reason, orders)
+    cancelled: list[tuple[str, int]]  # (reason, orders)
+
+    def share(self, count: int) -> Decimal:
+        return (Decimal(count) / self.orders).quantize(Decimal("0.0001")) if self.orders \
+            else Decimal("0.0000")
+
+
+def _seconds(conn: Any, later: str, earlier: str) -> str:
+    if is_postgres(conn):
+        return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+def _hours(value: Any) -> Decimal | None:
+    return None if value is None else (Decimal(str(value)) / 3600).quantize(Decimal("0.1"))
+
+
+def _percentiles(conn: Any, column: str, where: str) -> str:
+    """Per location and carrier, the nearest-rank median and 90th percentile of ``column``."""
+    return f"""
+        SELECT loc, carrier, COUNT(*) AS n,
+               MAX(CASE WHEN rn = (50 * total + 99) / 100 THEN secs END) AS p50,
+               MAX(CASE WHEN rn = (90 * total + 99) / 100 THEN secs END) AS p90,
+               SUM(CASE WHEN secs <= ? THEN 1 ELSE 0 END) AS on_time
+        FROM (SELECT l.code AS loc, s.carrier AS carrier, d.secs AS secs,
+                     ROW_NUMBER() OVER (PARTITION BY l.code, s.carrier ORDER BY d.secs) AS rn,
+                     COUNT(*) OVER (PARTITION BY l.code, s.carrier) AS total
+              FROM (SELECT s.id AS id, {_seconds(conn, f"s.{column}", "o.created_at")} AS secs
+                    FROM shipment s JOIN orders o ON o.id = s.order_id
+                    JOIN channel c ON c.id = o.channel_id
+                    WHERE s.{column} IS NOT NULL AND {where}) d
+              JOIN shipment s ON s.id = d.id JOIN location l ON l.id = s.location_id) r
+        GROUP BY loc, carrier"""
+
+
+async def fulfillment_report(*, start: date, end: date, time_zone: str,
+                             channel: str | None = None,
+                             promise_hours: int = 48) -> FulfillmentReport:
+    """Shipments of the orders placed between two days (inclusive, days in ``time_zone``)."""
+    if not 1 <= promise_hours <= MAX_PROMISE_HOURS:
+        raise InvalidInput(f"promiseHours must be between 1 and {MAX_PROMISE_HOURS}",
+                           field=("promiseHours",))
+    periods = buckets(start, end, zone(time_zone), GroupBy.DAY)
+    params: list[Any] = [periods[0][1], periods[-1][2]]
+    where = "o.created_at >= ? AND o.created_at < ?"
+    if channel is not None:
+        where += " AND c.code = ?"
+        params.append(channel)
+    conn = connection()
+    promise = promise_hours * 3600
+    shipped = await fetch(conn, _percentiles(conn, "shipped_at", where), [promise, *params])
+    delivered = {(r["loc"], r["carrier"]): r for r in await fetch(
+        conn, _percentiles(conn, "delivered_at", where), [0, *params])}
+    rows = [FulfillmentRow(
+        location=str(r["loc"]), carrier=r["carrier"], shipments=int(r["n"]),
+        hours_to_ship_median=_hours(r["p50"]), hours_to_ship_p90=_hours(r["p90"]),
+        hours_to_deliver_median=_hours((delivered.get((r["loc"], r["carrier"])) or {}).get("p50")),
+        hours_to_deliver_p90=_hours((delivered.get((r["loc"], r["carrier"])) or {}).get("p90")),
+        shipped_within_promise=(Decimal(int(r["on_time"])) / int(r["n"])).quantize(
+            Decimal("0.0001")))
+        for r in shipped]
+    rows.sort(key=lambda row: (row.location, row.carrier or ""))
+    base = f"FROM orders o JOIN channel c ON c.id = o.channel_id WHERE {where}"
+    totals = (await fetch(conn, f"""
+        SELECT COUNT(*) AS orders,
+               SUM(CASE WHEN (SELECT COUNT(*) FROM shipment s
+                         WHERE s.order_id = o.id AND s.status <> 'CANCELLED') > 1
+                        THEN 1 ELSE 0 END) AS split
+        {base}""", params))[0]
+
+    async def reasons(status: str, column: str) -> list[tuple[str, int]]:
+        found = await fetch(conn, f"""
+            SELECT COALESCE(o.{column}, 'no reason given') AS reason, COUNT(*) AS n
+            {base} AND o.status = '{status}'
+            GROUP BY COALESCE(o.{column}, 'no reason given')
+            ORDER BY COUNT(*) DESC, COALESCE(o.{column}, 'no reason given')""", params)
+        return [(str(r["reason"]), int(r["n"])) for r in found]
+
+    return FulfillmentReport(
+        rows=rows, orders=int(totals["orders"] or 0), split_orders=int(totals["split"] or 0),
+        on_hold=await reasons("ON_HOLD", "hold_reason"),
+        cancelled=await reasons("CANCELLED", "cancel_reason"))
