@@ -79,6 +79,10 @@ class PaymentOperation(Model):
     return_id = fields.IntField(null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     settled_at = fields.DatetimeField(null=True)
+    # Set while one process is calling the gateway with this operation's key, so a
+    # concurrent repeat waits for it instead of calling too. It expires, in case that
+    # process died mid-call.
+    calling_since = fields.DatetimeField(null=True)
 
     payment_id: int
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 
 from domain.errors import (
     AlreadyRefunded,
@@ -44,6 +45,9 @@ from domain.payments.ports import (
 from domain.payments.status import TRANSITIONS, derive
 from domain.uow import unit_of_work
 
+# How long one caller holds an operation while calling the gateway (longer than any
+# gateway timeout); after that a repeat may take over, in case the caller died.
+CALL_LEASE = timedelta(minutes=2)
 log = logging.getLogger(__name__)
 Gateways = Mapping[str, PaymentGateway]
 
@@ -184,7 +188,19 @@ def _request(
 async def _call(
     operation: PaymentOperation, payment: Payment, gateway: PaymentGateway, *, actor: str
 ) -> Payment:
-    """Call the gateway with the operation's key, then settle; unknown outcomes stay pending."""
+    """Call the gateway with the operation's key, then settle; unknown outcomes stay pending.
+
+    One caller at a time: a repeat that arrives while the first call is still out
+    is answered as retryable instead of calling the gateway a second time.
+    """
+    now = datetime.now(UTC)
+    taken = await PaymentOperation.filter(
+        Q(calling_since__isnull=True) | Q(calling_since__lt=now - CALL_LEASE),
+        id=operation.id, status=OperationStatus.PENDING,
+    ).update(calling_since=now)
+    if not taken:
+        raise PaymentFailed(f"this {operation.kind.value.lower()} is already being sent to "
+                            f"{gateway.name}; ask again in a moment", retryable=True)
     try:
         result = await _request(operation, payment, gateway)(operation.idempotency_key)
     except GatewayDeclined as declined:
@@ -194,7 +210,10 @@ async def _call(
         log.warning("payment operation %s left pending: %s", operation.id, unavailable)
         raise PaymentFailed(f"{gateway.name} did not answer ({unavailable}); retrying later "
                             "repeats the same request", retryable=True) from None
-    return await _settle(operation, result, None, actor=actor)
+    else:
+        return await _settle(operation, result, None, actor=actor)
+    finally:
+        await PaymentOperation.filter(id=operation.id).update(calling_since=None)
 
 
 def choose_gateway(gateways: Gateways, provider: str, method: str) -> PaymentGateway:
