@@ -7,7 +7,7 @@ import asyncio
 import os
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from api import database
 from api.settings import ConfigurationError, Settings
@@ -98,23 +98,40 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
         await database.close()
 
 
+def _progress(unit: str) -> Callable[[int, int], None]:
+    """A progress bar on standard error."""
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {unit}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    return show
+
+
+async def _seed_command(settings: Settings, orders: int) -> None:
+    from api.history import seed_history
+
+    await _prepare(settings, seed_demo=True)
+    if orders:
+        await database.connect(settings)
+        try:
+            await seed_history(orders, progress=_progress("orders"))
+        finally:
+            await database.close()
+
+
 async def _reconcile_command(settings: Settings, channel: str) -> None:
     from domain.errors import DomainError
     from domain.marketplaces.sync import reconcile
     from integrations.marketplaces.shopify import ShopifyInventory
 
-    def progress(done: int, total: int) -> None:
-        width = 30
-        filled = width * done // max(total, 1)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} SKUs")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
     await database.connect(settings)
     pusher = ShopifyInventory()
     try:
-        fixed = await reconcile(channel=channel, pushers={"shopify": pusher}, progress=progress)
+        fixed = await reconcile(channel=channel, pushers={"shopify": pusher},
+                                progress=_progress("SKUs"))
     except DomainError as error:
         raise ConfigurationError(error.message) from None
     finally:
@@ -136,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     seed_cmd = commands.add_parser("seed", help="load data")
     seed_cmd.add_argument("--demo", action="store_true", required=True,
                           help="the demo catalogue, locations and stock")
+    seed_cmd.add_argument("--orders", type=int, default=0,
+                          help="also add this many orders of history (for reports)")
     commands.add_parser("export-schema", help="print the GraphQL SDL")
     client_cmd = commands.add_parser("client", help="partner apps' OAuth clients")
     client_actions = client_cmd.add_subparsers(dest="action", required=True)
@@ -160,8 +179,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             asyncio.run(database.migrate(settings))
             print("Migrations applied.")
         elif args.command == "seed":
-            asyncio.run(_prepare(settings, seed_demo=True))
-            print("Demo data is loaded.")
+            if args.orders < 0:
+                parser.error("--orders must be 0 or more")
+            asyncio.run(_seed_command(settings, args.orders))
+            print("Demo data is loaded." + (f" {args.orders} orders of history added."
+                                            if args.orders else ""))
         elif args.command == "client":
             asyncio.run(_client_command(settings, args))
         elif args.command == "channels":

@@ -339,3 +339,34 @@ async def test_the_fulfillment_report(api: GraphQLClient) -> None:
     errors = await api.errors("""{ fulfillmentReport(from: "2099-03-01", to: "2099-03-01",
                                    promiseHours: 0) { orders } }""")
     assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_a_generated_history_feeds_every_report(api: GraphQLClient) -> None:
+    from datetime import timedelta
+
+    from api.history import seed_history
+    from api.seed import seed_demo_if_empty
+    from domain.fulfillment.models import Shipment, ShipmentLine
+    from domain.orders.models import OrderStatus
+    from tests.domain.ledger import assert_ledger_matches
+
+    await seed_demo_if_empty()
+    await seed_history(300, seed=1)
+    await assert_ledger_matches()
+    today = datetime.now(UTC).date()
+    period = {"from": (today - timedelta(days=366)).isoformat(), "to": today.isoformat()}
+    placed = await Order.all().count()
+    sold = await Order.exclude(status=OrderStatus.CANCELLED).count()
+    report = (await api("""query($from: Date!, $to: Date!) {
+        salesReport(from: $from, to: $to, groupBy: MONTH) { totals { orders } }
+        fulfillmentReport(from: $from, to: $to) { orders rows { shipments } }
+        inventoryReport(from: $from, to: $to) { rows { unitsSold } } }""", period))
+    assert placed == 300
+    assert report["salesReport"]["totals"] == [{"orders": sold}]
+    assert report["fulfillmentReport"]["orders"] == placed
+    assert sum(r["shipments"] for r in report["fulfillmentReport"]["rows"]) \
+        == await Shipment.all().count()
+    shipped = sum(line.quantity for line in await ShipmentLine.all())
+    assert sum(r["unitsSold"] for r in report["inventoryReport"]["rows"]) == shipped
+    after = await factories.place({"BOTTLE-750": 1})  # keys carry on after the bulk insert
+    assert after.id > placed

@@ -1,0 +1,97 @@
+"""Report latency: every report over a year of history, against a running server.
+
+Load the history first (``oms seed --demo --orders N``). Each report runs
+``--runs`` times over the last ``--days`` days; the JSON gives the median and
+the worst latency of each, beside two baselines measured in the same run: the
+plain Starlette ``/healthz`` round trip and a full ``SELECT COUNT(*) FROM
+orders`` on the same database (what scanning the orders once costs here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import Api
+
+REPORTS = {
+    "salesReport(MONTH)": "salesReport(from: $from, to: $to, groupBy: MONTH) { totals { orders } }",
+    "salesReport(SKU)": "salesReport(from: $from, to: $to, groupBy: SKU) { topSkus { group } }",
+    "inventoryReport": "inventoryReport(from: $from, to: $to) { rows { sku unitsSold } }",
+    "fulfillmentReport": "fulfillmentReport(from: $from, to: $to) { orders rows { shipments } }",
+    "returnsReport": "returnsReport(from: $from, to: $to) { skus { sku } }",
+}
+
+
+async def timed(call: Any, runs: int) -> dict[str, float]:
+    seconds = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        await call()
+        seconds.append(time.perf_counter() - began)
+    return {"median_ms": round(statistics.median(seconds) * 1000, 1),
+            "max_ms": round(max(seconds) * 1000, 1)}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--database-url", required=True, help="the server's PostgreSQL database")
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    today = datetime.now(UTC).date()
+    period = {"from": (today - timedelta(days=args.days)).isoformat(), "to": today.isoformat()}
+    results: dict[str, Any] = {}
+    async with httpx.AsyncClient(base_url=args.url, timeout=600) as client:
+        api = Api(client, args.token)
+        for name, field in REPORTS.items():
+            query = f"query($from: Date!, $to: Date!) {{ {field} }}"
+
+            async def run(query: str = query) -> None:
+                await api(query, period)
+
+            results[name] = await timed(run, args.runs)
+
+        async def csv() -> None:
+            response = await client.get("/reports/sales.csv", headers=api.headers,
+                                        params={**period, "groupBy": "DAY"})
+            response.raise_for_status()
+
+        results["GET /reports/sales.csv (DAY)"] = await timed(csv, args.runs)
+
+        async def healthz() -> None:
+            (await client.get("/healthz")).raise_for_status()
+
+        health = await timed(healthz, 50)
+    conn = await asyncpg.connect(args.database_url)
+    try:
+        orders = await conn.fetchval("SELECT COUNT(*) FROM orders")
+        scan = await timed(lambda: conn.fetchval("SELECT COUNT(*) FROM orders"), args.runs)
+    finally:
+        await conn.close()
+    worst = max(r["median_ms"] for r in results.values())
+    print(json.dumps({
+        "orders": orders, "days": args.days, "reports": results,
+        "baseline": {"healthz": health, "count_orders": scan},
+        "ratio_slowest_report_to_count_orders": round(worst / max(scan["median_ms"], 0.1), 2),
+        "slowest_report_ms": worst,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
