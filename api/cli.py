@@ -118,6 +118,8 @@ async def _seed_command(settings: Settings, orders: int) -> None:
         await database.connect(settings)
         try:
             await seed_history(orders, progress=_progress("orders"))
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
         finally:
             await database.close()
 

@@ -1,6 +1,6 @@
-"""A realistic order history for the demo shop, for reports and their benchmark.
+"""A realistic order history for a shop, for reports and their benchmark.
 
-Orders spread over the past year across the demo channels, one to three lines
+Orders spread over the past year across the shop's channels, one to three lines
 each. Most shipped (some in two parcels) and were delivered; a few were
 cancelled or are on hold. Each shipped unit has a receipt some weeks before its
 shipment in the stock ledger, so stock rows stay equal to their ledger while
@@ -43,17 +43,20 @@ async def _next_ids() -> dict[type[Model], int]:
 
 async def seed_history(count: int, *, progress: Callable[[int, int], None] | None = None,
                        seed: int = 7, now: datetime | None = None) -> None:
-    """Add ``count`` orders of history to the demo shop (which must be loaded)."""
+    """Add ``count`` orders of history over the shop's channels and stocked variants."""
     rng = random.Random(seed)
     now = now or datetime.now(UTC)
-    channels = [c.id for c in await Channel.filter(code__in=["web", "app"])]
-    variants = await Variant.all()
     levels: dict[int, list[tuple[int, int]]] = {}
     for level in await StockLevel.all():
         levels.setdefault(level.variant_id, []).append((level.id, level.location_id))
-    variants = [v for v in variants if v.id in levels]
-    if not channels or not variants:
-        raise ValueError("load the demo shop first (oms seed --demo)")
+    by_currency: dict[str, list[Variant]] = {}
+    for variant in await Variant.filter(id__in=list(levels)):
+        by_currency.setdefault(variant.currency, []).append(variant)
+    channels = [(c.id, by_currency[c.currency]) for c in await Channel.all()
+                if c.currency in by_currency]
+    if not channels:
+        raise ValueError("no channel sells a stocked variant in its currency: "
+                         "load the demo shop first (oms seed --demo on an empty database)")
     ids = await _next_ids()
     rows: dict[type[Model], list[Model]] = {model: [] for model in TABLES}
 
@@ -68,6 +71,7 @@ async def seed_history(count: int, *, progress: Callable[[int, int], None] | Non
         size = min(BATCH, count - done)
         for _ in range(size):
             placed = now - timedelta(seconds=rng.randint(3600, 365 * 86400))
+            channel_id, variants = rng.choice(channels)
             picked = rng.sample(variants, rng.randint(1, min(3, len(variants))))
             lines = [(v, rng.randint(1, 3)) for v in picked]
             subtotal = sum((v.price * q for v, q in lines), Decimal(0))
@@ -76,9 +80,9 @@ async def seed_history(count: int, *, progress: Callable[[int, int], None] | Non
                       if roll < 0.05 else OrderStatus.CONFIRMED if roll < 0.10
                       else OrderStatus.COMPLETED)
             order_id = ids[Order]
-            add(Order, number=f"H{order_id}", channel_id=rng.choice(channels),
+            add(Order, number=f"H{order_id}", channel_id=channel_id,
                 email=f"customer{rng.randint(1, max(count // 4, 1))}@example.com",
-                status=status, currency="EUR", subtotal=subtotal, total=subtotal,
+                status=status, currency=variants[0].currency, subtotal=subtotal, total=subtotal,
                 payment_status=PaymentStatus.PAID if status is OrderStatus.COMPLETED
                 else PaymentStatus.UNPAID,
                 fulfillment_status=FulfillmentStatus.FULFILLED

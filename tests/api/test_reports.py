@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.orders import lifecycle
-from domain.orders.models import Order
+from domain.orders.models import Order, OrderLine
 from domain.returns.models import Return, ReturnStatus
 from tests import factories
 from tests.support import GraphQLClient
@@ -370,3 +370,16 @@ async def test_a_generated_history_feeds_every_report(api: GraphQLClient) -> Non
     assert sum(r["unitsSold"] for r in report["inventoryReport"]["rows"]) == shipped
     after = await factories.place({"BOTTLE-750": 1})  # keys carry on after the bulk insert
     assert after.id > placed
+
+
+async def test_history_follows_each_channels_currency(api: GraphQLClient) -> None:
+    from api.history import seed_history
+
+    await factories.shop({"SHOE": {"a": 50}})
+    await factories.channel("us", currency="USD", locations=["a"])
+    await factories.product("HAT", price="5.00", currency="USD")
+    await factories.stock("HAT", {"a": 50})
+    await seed_history(60, seed=3)
+    lines = await OrderLine.all().prefetch_related("order__channel")
+    assert {(line.sku, line.order.currency, line.order.channel.code) for line in lines} == {
+        ("SHOE", "EUR", "web"), ("HAT", "USD", "us")}
