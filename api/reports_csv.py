@@ -32,11 +32,15 @@ FULFILLMENT_COLUMNS = ["location", "carrier", "shipments", "hours_to_ship_median
 Rows = Callable[[Any], Awaitable[Iterable[Sequence[object]]]]
 
 
+def _range(query: Any) -> dict[str, Any]:
+    """The parameters every report takes: from, to (ISO days) and timeZone."""
+    return {"start": date.fromisoformat(query["from"]), "end": date.fromisoformat(query["to"]),
+            "time_zone": query.get("timeZone", "UTC")}
+
+
 async def _sales(query: Any) -> Iterable[Sequence[object]]:
     report = await sales_report(
-        start=date.fromisoformat(query["from"]), end=date.fromisoformat(query["to"]),
-        time_zone=query.get("timeZone", "UTC"),
-        group_by=GroupBy(query.get("groupBy", "DAY")), channel=query.get("channel"))
+        **_range(query), group_by=GroupBy(query.get("groupBy", "DAY")), channel=query.get("channel"))
     return ([row.group, row.currency, row.orders, row.units, row.gross, row.discounts,
              row.refunds, row.net, row.average_order_value]
             for row in [*report.rows, *report.totals])
@@ -44,8 +48,7 @@ async def _sales(query: Any) -> Iterable[Sequence[object]]:
 
 async def _inventory(query: Any) -> Iterable[Sequence[object]]:
     report = await inventory_report(
-        start=date.fromisoformat(query["from"]), end=date.fromisoformat(query["to"]),
-        time_zone=query.get("timeZone", "UTC"), location=query.get("location"),
+        **_range(query), location=query.get("location"),
         no_sale_days=int(query.get("noSaleDays", 30)))
     return ([row.sku, row.location, row.on_hand, row.reserved, row.available, row.units_sold,
              row.turnover, row.days_of_cover, row.oldest_unsold_days,
@@ -55,16 +58,14 @@ async def _inventory(query: Any) -> Iterable[Sequence[object]]:
 
 async def _returns(query: Any) -> Iterable[Sequence[object]]:
     report = await returns_report(
-        start=date.fromisoformat(query["from"]), end=date.fromisoformat(query["to"]),
-        time_zone=query.get("timeZone", "UTC"), channel=query.get("channel"))
+        **_range(query), channel=query.get("channel"))
     return ([row.sku, row.units_sold, row.units_returned, row.return_rate, row.restocked,
              row.written_off] for row in report.skus)
 
 
 async def _fulfillment(query: Any) -> Iterable[Sequence[object]]:
     report = await fulfillment_report(
-        start=date.fromisoformat(query["from"]), end=date.fromisoformat(query["to"]),
-        time_zone=query.get("timeZone", "UTC"), channel=query.get("channel"),
+        **_range(query), channel=query.get("channel"),
         promise_hours=int(query.get("promiseHours", 48)))
     return ([row.location, row.carrier, row.shipments, row.hours_to_ship_median,
              row.hours_to_ship_p90, row.hours_to_deliver_median, row.hours_to_deliver_p90,

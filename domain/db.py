@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-__all__ = ["atomic", "connection", "execute", "fetch", "is_postgres"]
+__all__ = ["as_datetime", "atomic", "connection", "execute", "fetch", "is_postgres"]
 
 atomic = in_transaction
 _PLACEHOLDER = re.compile(r"\?")
@@ -42,3 +43,11 @@ async def fetch(
 ) -> list[dict[str, Any]]:
     """Run a query (or a write with RETURNING) and return its rows as dicts."""
     return await conn.execute_query_dict(_prepare(conn, sql), list(params))
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A timestamp read by raw SQL (a datetime on PostgreSQL, ISO text on SQLite), in UTC."""
+    if value is None:
+        return None
+    stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from domain.db import connection, fetch, is_postgres
+from domain.db import as_datetime, connection, fetch, is_postgres
 from domain.errors import InvalidInput
 from domain.money import quantize, validate_currency
 
@@ -37,12 +37,6 @@ class Insight:
             if self.order_count else {}
 
 
-def _stamp(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
-
-
 async def insights(customer_ids: Sequence[int]) -> dict[int, Insight]:
     """One query per figure for a whole page of customers (a DataLoader batch)."""
     if not customer_ids:
@@ -57,7 +51,8 @@ async def insights(customer_ids: Sequence[int]) -> dict[int, Insight]:
             GROUP BY o.customer_id""", list(customer_ids)):
         insight = found[int(row["cid"])]
         insight.order_count = int(row["n"])
-        insight.first_order_at, insight.last_order_at = _stamp(row["first"]), _stamp(row["last"])
+        insight.first_order_at = as_datetime(row["first"])
+        insight.last_order_at = as_datetime(row["last"])
     for row in await fetch(conn, f"""
             SELECT o.customer_id AS cid, o.currency AS currency, SUM(o.total) AS value
             FROM orders o WHERE {live} GROUP BY o.customer_id, o.currency""",

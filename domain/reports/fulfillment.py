@@ -59,19 +59,18 @@ def _hours(value: Any) -> Decimal | None:
 
 def _percentiles(conn: Any, column: str, where: str) -> str:
     """Per location and carrier, the nearest-rank median and 90th percentile of ``column``."""
+    seconds = _seconds(conn, f"s.{column}", "o.created_at")
     return f"""
         SELECT loc, carrier, COUNT(*) AS n,
                MAX(CASE WHEN rn = (50 * total + 99) / 100 THEN secs END) AS p50,
                MAX(CASE WHEN rn = (90 * total + 99) / 100 THEN secs END) AS p90,
                SUM(CASE WHEN secs <= ? THEN 1 ELSE 0 END) AS on_time
-        FROM (SELECT l.code AS loc, s.carrier AS carrier, d.secs AS secs,
-                     ROW_NUMBER() OVER (PARTITION BY l.code, s.carrier ORDER BY d.secs) AS rn,
+        FROM (SELECT l.code AS loc, s.carrier AS carrier, {seconds} AS secs,
+                     ROW_NUMBER() OVER (PARTITION BY l.code, s.carrier ORDER BY {seconds}) AS rn,
                      COUNT(*) OVER (PARTITION BY l.code, s.carrier) AS total
-              FROM (SELECT s.id AS id, {_seconds(conn, f"s.{column}", "o.created_at")} AS secs
-                    FROM shipment s JOIN orders o ON o.id = s.order_id
-                    JOIN channel c ON c.id = o.channel_id
-                    WHERE s.{column} IS NOT NULL AND {where}) d
-              JOIN shipment s ON s.id = d.id JOIN location l ON l.id = s.location_id) r
+              FROM shipment s JOIN orders o ON o.id = s.order_id
+              JOIN channel c ON c.id = o.channel_id JOIN location l ON l.id = s.location_id
+              WHERE s.{column} IS NOT NULL AND {where}) r
         GROUP BY loc, carrier"""
 
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-from domain.db import connection, fetch
+from domain.db import as_datetime, connection, fetch
 from domain.errors import InvalidInput
 from domain.reports.sales import GroupBy, buckets, zone
 
@@ -52,13 +51,6 @@ class InventoryReport:
         return sum(row.no_recent_sale for row in self.rows)
 
 
-def _stamp(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-
-
 async def inventory_report(*, start: date, end: date, time_zone: str,
                            location: str | None = None, no_sale_days: int = 30,
                            now: datetime | None = None) -> InventoryReport:
@@ -87,7 +79,7 @@ async def inventory_report(*, start: date, end: date, time_zone: str,
         GROUP BY s.id, v.sku, l.code, s.on_hand, s.reserved, s.safety_stock,
                  s.low_stock_threshold
         ORDER BY v.sku, l.code""", [periods[0][1], periods[-1][2], *params])
-    oldest = {int(r["id"]): _stamp(r["oldest"]) for r in await fetch(conn, f"""
+    oldest = {int(r["id"]): as_datetime(r["oldest"]) for r in await fetch(conn, f"""
         SELECT f.stock_level_id AS id, MIN(f.created_at) AS oldest FROM (
             SELECT m.stock_level_id, m.created_at, m.on_hand_delta,
                    SUM(m.on_hand_delta) OVER (PARTITION BY m.stock_level_id
@@ -104,7 +96,7 @@ async def inventory_report(*, start: date, end: date, time_zone: str,
         on_hand, sold = int(r["on_hand"]), int(r["sold"] or 0)
         available = on_hand - int(r["reserved"]) - int(r["safety"])
         threshold = r["threshold"]
-        last_sale = _stamp(r["last_sale"])
+        last_sale = as_datetime(r["last_sale"])
         received = oldest.get(int(r["id"]))
         rows.append(InventoryRow(
             sku=str(r["sku"]), location=str(r["location"]), on_hand=on_hand,
