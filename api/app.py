@@ -42,6 +42,7 @@ from domain.marketplaces.sync import (
 from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
+from domain.reports.rollup import refresh as refresh_summaries
 from domain.webhooks.service import RetryPolicy, fan_out
 from domain.webhooks.worker import DeliveryWorker
 from integrations.bus.memory import InMemoryBus
@@ -82,6 +83,7 @@ class Services:
         default_factory=lambda: {"shopify": ShopifyMarketplace()})
     marketplace_sync: Periodic | None = None
     amazon_poll: Periodic | None = None
+    summaries: Periodic | None = None
     shipping_promises: dict[str, int] = field(default_factory=dict)
 
 
@@ -173,6 +175,9 @@ async def start_services(settings: Settings) -> Services:
 
     sweeper = Periodic("payment-sweep", sweep, interval=60.0)
     sweeper.start()
+    # Reports bring the sales summaries up to date themselves; this keeps what is left small.
+    summaries = Periodic("sales-summaries", refresh_summaries, interval=30.0)
+    summaries.start()
     limiter = (RedisRateLimiter(settings.redis_url, prefix=settings.rate_limit_prefix)
                if settings.redis_url else InMemoryRateLimiter())
     return Services(bus=bus, relay=relay, cache=cache, carriers=make_carriers(settings),
@@ -181,12 +186,14 @@ async def start_services(settings: Settings) -> Services:
                     limits=Limits(max_cost=settings.max_query_cost,
                                   budget=settings.rate_limit_points),
                     sweeper=sweeper, marketplace_sync=marketplace_sync,
-                    amazon_poll=amazon_poll, shipping_promises=settings.shipping_promises)
+                    amazon_poll=amazon_poll, summaries=summaries,
+                    shipping_promises=settings.shipping_promises)
 
 
 async def stop_services(services: Services) -> None:
     services.unregister()
-    for loop in (services.sweeper, services.marketplace_sync, services.amazon_poll):
+    for loop in (services.sweeper, services.marketplace_sync, services.amazon_poll,
+                 services.summaries):
         if loop is not None:
             await loop.stop()
     await services.relay.stop()

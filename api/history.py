@@ -1,7 +1,8 @@
 """A realistic order history for a shop, for reports and their benchmark.
 
 Orders spread over the past year across the shop's channels, one to three lines
-each. Most shipped (some in two parcels) and were delivered; a few were
+each, from shoppers who mostly come back: most are known customers, the rest
+guests. Most shipped (some in two parcels) and were delivered; a few were
 cancelled or are on hold. Each shipped unit has a receipt some weeks before its
 shipment in the stock ledger, so stock rows stay equal to their ledger while
 the inventory report has a year of sales and receipts to read. Rows are written
@@ -20,6 +21,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from domain.catalog.models import Channel, Variant
+from domain.customers.models import Customer
 from domain.db import connection, execute, is_postgres
 from domain.fulfillment.models import Shipment, ShipmentLine, ShipmentStatus
 from domain.inventory.models import MovementKind, StockLevel, StockMovement
@@ -29,8 +31,9 @@ BATCH = 500
 CARRIERS = ["dhl", "ups", "dpd"]
 HOLD_REASONS = ["fraud check", "address check"]
 CANCEL_REASONS = ["customer changed mind", "payment failed", "out of stock"]
-TABLES = {Order: "orders", OrderLine: "order_line", Shipment: "shipment",
+TABLES = {Customer: "customer", Order: "orders", OrderLine: "order_line", Shipment: "shipment",
           ShipmentLine: "shipment_line", StockMovement: "stock_movement"}
+KNOWN_SHARE = 0.6  # of the shoppers: known customers, whose orders their insight reads
 
 
 async def _next_ids() -> dict[type[Model], int]:
@@ -59,6 +62,9 @@ async def seed_history(count: int, *, progress: Callable[[int, int], None] | Non
                          "load the demo shop first (oms seed --demo on an empty database)")
     ids = await _next_ids()
     rows: dict[type[Model], list[Model]] = {model: [] for model in TABLES}
+    shoppers: dict[str, int | None] = {  # email -> customer id, None for a guest
+        c.email: c.id for c in await Customer.filter(email__startswith="customer",
+                                                      email__endswith="@example.com")}
 
     def add(model: type[Model], **values: Any) -> int:
         key = ids[model]
@@ -80,8 +86,13 @@ async def seed_history(count: int, *, progress: Callable[[int, int], None] | Non
                       if roll < 0.05 else OrderStatus.CONFIRMED if roll < 0.10
                       else OrderStatus.COMPLETED)
             order_id = ids[Order]
-            add(Order, number=f"H{order_id}", channel_id=channel_id,
-                email=f"customer{rng.randint(1, max(count // 4, 1))}@example.com",
+            email = f"customer{rng.randint(1, max(count // 4, 1))}@example.com"
+            if email not in shoppers:
+                known = rng.random() < KNOWN_SHARE
+                shoppers[email] = add(Customer, email=email, name=email.split("@")[0].title(),
+                                      created_at=now - timedelta(days=366)) if known else None
+            add(Order, number=f"H{order_id}", channel_id=channel_id, email=email,
+                customer_id=shoppers[email],
                 status=status, currency=variants[0].currency, subtotal=subtotal, total=subtotal,
                 payment_status=PaymentStatus.PAID if status is OrderStatus.COMPLETED
                 else PaymentStatus.UNPAID,

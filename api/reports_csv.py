@@ -16,7 +16,7 @@ from domain.errors import DomainError
 from domain.reports.fulfillment import fulfillment_report
 from domain.reports.inventory import inventory_report
 from domain.reports.returns import returns_report
-from domain.reports.sales import GroupBy, sales_report
+from domain.reports.sales import GroupBy, sales_query
 
 SALES_COLUMNS = ["group", "currency", "orders", "units", "gross_sales", "discounts", "refunds",
                  "net_sales", "average_order_value"]
@@ -39,11 +39,12 @@ def _range(query: Any) -> dict[str, Any]:
 
 
 async def _sales(query: Any) -> Iterable[Sequence[object]]:
-    report = await sales_report(
-        **_range(query), group_by=GroupBy(query.get("groupBy", "DAY")), channel=query.get("channel"))
+    report = await sales_query(
+        **_range(query), group_by=GroupBy(query.get("groupBy", "DAY")), channel=query.get("channel"),
+        location=query.get("location"))
     return ([row.group, row.currency, row.orders, row.units, row.gross, row.discounts,
              row.refunds, row.net, row.average_order_value]
-            for row in [*report.rows, *report.totals])
+            for row in [*await report.rows(), *await report.totals()])
 
 
 async def _inventory(query: Any) -> Iterable[Sequence[object]]:

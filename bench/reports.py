@@ -27,11 +27,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import Api
 
 REPORTS = {
-    "salesReport(MONTH)": "salesReport(from: $from, to: $to, groupBy: MONTH) { totals { orders } }",
-    "salesReport(SKU)": "salesReport(from: $from, to: $to, groupBy: SKU) { topSkus { group } }",
+    "salesReport(MONTH)": ("salesReport(from: $from, to: $to, groupBy: MONTH)"
+                           " { rows { group netSales { amount } } totals { orders } }"),
+    "salesReport(DAY)": "salesReport(from: $from, to: $to, groupBy: DAY) { rows { group units } }",
+    "salesReport(SKU)": ("salesReport(from: $from, to: $to, groupBy: SKU)"
+                         " { rows { group units } topSkus { group } }"),
+    "salesReport(LOCATION)": ("salesReport(from: $from, to: $to, groupBy: LOCATION)"
+                              " { rows { group units } }"),
     "inventoryReport": "inventoryReport(from: $from, to: $to) { rows { sku unitsSold } }",
     "fulfillmentReport": "fulfillmentReport(from: $from, to: $to) { orders rows { shipments } }",
     "returnsReport": "returnsReport(from: $from, to: $to) { skus { sku } }",
+    "customers(LIFETIME_VALUE)": ("customers(first: 20, sortBy: LIFETIME_VALUE, currency: \"EUR\")"
+                                  " { edges { node { email lifetimeValue { amount } } } }"),
 }
 
 
@@ -60,10 +67,11 @@ async def main() -> None:
     async with httpx.AsyncClient(base_url=args.url, timeout=600) as client:
         api = Api(client, args.token)
         for name, field in REPORTS.items():
-            query = f"query($from: Date!, $to: Date!) {{ {field} }}"
+            ranged = "$from" in field
+            query = f"query{'($from: Date!, $to: Date!)' if ranged else ''} {{ {field} }}"
 
-            async def run(query: str = query) -> None:
-                await api(query, period)
+            async def run(query: str = query, ranged: bool = ranged) -> None:
+                await api(query, period if ranged else {})
 
             results[name] = await timed(run, args.runs)
 

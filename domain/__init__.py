@@ -17,4 +17,5 @@ MODEL_MODULES = [
     "domain.marketplaces.models",
     "domain.events.models",
     "domain.idempotency.models",
+    "domain.reports.models",
 ]

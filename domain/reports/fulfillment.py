@@ -20,6 +20,7 @@ from domain.errors import InvalidInput
 from domain.reports.sales import GroupBy, buckets, zone
 
 MAX_PROMISE_HOURS = 24 * 90
+NO_REASON = "no reason given"
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,22 @@ def _hours(value: Any) -> Decimal | None:
 
 
 def _percentiles(conn: Any, column: str, where: str) -> str:
-    """Per location and carrier, the nearest-rank median and 90th percentile of ``column``."""
+    """Per location and carrier, the nearest-rank median and 90th percentile of ``column``.
+
+    PostgreSQL's ``percentile_disc`` is the nearest rank; SQLite numbers the rows.
+    """
     seconds = _seconds(conn, f"s.{column}", "o.created_at")
+    source = f"""FROM shipment s JOIN orders o ON o.id = s.order_id
+              JOIN channel c ON c.id = o.channel_id JOIN location l ON l.id = s.location_id
+              WHERE s.{column} IS NOT NULL AND {where}"""
+    if is_postgres(conn):
+        return f"""
+            SELECT l.code AS loc, s.carrier AS carrier, COUNT(*) AS n,
+                   percentile_disc(0.5) WITHIN GROUP (ORDER BY {seconds}) AS p50,
+                   percentile_disc(0.9) WITHIN GROUP (ORDER BY {seconds}) AS p90,
+                   SUM(CASE WHEN {seconds} <= ? THEN 1 ELSE 0 END) AS on_time
+            {source}
+            GROUP BY l.code, s.carrier"""
     return f"""
         SELECT loc, carrier, COUNT(*) AS n,
                MAX(CASE WHEN rn = (50 * total + 99) / 100 THEN secs END) AS p50,
@@ -68,9 +83,7 @@ def _percentiles(conn: Any, column: str, where: str) -> str:
         FROM (SELECT l.code AS loc, s.carrier AS carrier, {seconds} AS secs,
                      ROW_NUMBER() OVER (PARTITION BY l.code, s.carrier ORDER BY {seconds}) AS rn,
                      COUNT(*) OVER (PARTITION BY l.code, s.carrier) AS total
-              FROM shipment s JOIN orders o ON o.id = s.order_id
-              JOIN channel c ON c.id = o.channel_id JOIN location l ON l.id = s.location_id
-              WHERE s.{column} IS NOT NULL AND {where}) r
+              {source}) r
         GROUP BY loc, carrier"""
 
 
@@ -101,23 +114,25 @@ async def fulfillment_report(*, start: date, end: date, time_zone: str,
             Decimal("0.0001")))
         for r in shipped]
     rows.sort(key=lambda row: (row.location, row.carrier or ""))
-    base = f"FROM orders o JOIN channel c ON c.id = o.channel_id WHERE {where}"
-    totals = (await fetch(conn, f"""
-        SELECT COUNT(*) AS orders,
-               SUM(CASE WHEN (SELECT COUNT(*) FROM shipment s
-                         WHERE s.order_id = o.id AND s.status <> 'CANCELLED') > 1
-                        THEN 1 ELSE 0 END) AS split
-        {base}""", params))[0]
+    split = (await fetch(conn, f"""
+        SELECT COUNT(*) AS n FROM (
+            SELECT s.order_id FROM shipment s JOIN orders o ON o.id = s.order_id
+            JOIN channel c ON c.id = o.channel_id
+            WHERE s.status <> 'CANCELLED' AND {where}
+            GROUP BY s.order_id HAVING COUNT(*) > 1) split""", params))[0]["n"]
+    # One pass over the orders: how many, and why those on hold or cancelled are.
+    by_status = await fetch(conn, f"""
+        SELECT o.status AS status,
+               CASE o.status WHEN 'ON_HOLD' THEN COALESCE(o.hold_reason, '{NO_REASON}')
+                             WHEN 'CANCELLED' THEN COALESCE(o.cancel_reason, '{NO_REASON}')
+               END AS reason, COUNT(*) AS n
+        FROM orders o JOIN channel c ON c.id = o.channel_id WHERE {where}
+        GROUP BY 1, 2""", params)
 
-    async def reasons(status: str, column: str) -> list[tuple[str, int]]:
-        found = await fetch(conn, f"""
-            SELECT COALESCE(o.{column}, 'no reason given') AS reason, COUNT(*) AS n
-            {base} AND o.status = '{status}'
-            GROUP BY COALESCE(o.{column}, 'no reason given')
-            ORDER BY COUNT(*) DESC, COALESCE(o.{column}, 'no reason given')""", params)
-        return [(str(r["reason"]), int(r["n"])) for r in found]
+    def reasons(status: str) -> list[tuple[str, int]]:
+        found = [(str(r["reason"]), int(r["n"])) for r in by_status if r["status"] == status]
+        return sorted(found, key=lambda pair: (-pair[1], pair[0]))
 
     return FulfillmentReport(
-        rows=rows, orders=int(totals["orders"] or 0), split_orders=int(totals["split"] or 0),
-        on_hold=await reasons("ON_HOLD", "hold_reason"),
-        cancelled=await reasons("CANCELLED", "cancel_reason"))
+        rows=rows, orders=sum(int(r["n"]) for r in by_status), split_orders=int(split or 0),
+        on_hold=reasons("ON_HOLD"), cancelled=reasons("CANCELLED"))

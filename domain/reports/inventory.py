@@ -64,46 +64,47 @@ async def inventory_report(*, start: date, end: date, time_zone: str,
     if location is not None:
         where, params = "WHERE l.code = ?", [location]
     conn = connection()
+    # Per stock row: the last sale, and the oldest inflow still on the shelf, found by
+    # walking its inflows newest first (an index walk that stops there), else the first.
+    inflows = "m.stock_level_id = s.id AND m.on_hand_delta > 0 AND m.kind <> 'SHIPMENT'"
     levels = await fetch(conn, f"""
         SELECT s.id AS id, v.sku AS sku, l.code AS location, s.on_hand AS on_hand,
                s.reserved AS reserved, s.safety_stock AS safety,
                s.low_stock_threshold AS threshold,
-               COALESCE(SUM(CASE WHEN m.kind = 'SHIPMENT' AND m.created_at >= ?
-                                  AND m.created_at < ? THEN -m.on_hand_delta END), 0) AS sold,
-               MAX(CASE WHEN m.kind = 'SHIPMENT' AND m.on_hand_delta < 0
-                        THEN m.created_at END) AS last_sale
+               (SELECT MAX(m.created_at) FROM stock_movement m WHERE m.stock_level_id = s.id
+                AND m.kind = 'SHIPMENT' AND m.on_hand_delta < 0) AS last_sale,
+               COALESCE(
+                   (SELECT f.created_at FROM (
+                        SELECT m.created_at AS created_at, m.id AS id,
+                               SUM(m.on_hand_delta) OVER (
+                                   ORDER BY m.created_at DESC, m.id DESC) AS newer
+                        FROM stock_movement m WHERE {inflows}) f
+                    WHERE f.newer >= s.on_hand ORDER BY f.created_at DESC, f.id DESC LIMIT 1),
+                   (SELECT MIN(m.created_at) FROM stock_movement m WHERE {inflows})) AS oldest
         FROM stock_level s JOIN variant v ON v.id = s.variant_id
         JOIN location l ON l.id = s.location_id
-        LEFT JOIN stock_movement m ON m.stock_level_id = s.id
         {where}
-        GROUP BY s.id, v.sku, l.code, s.on_hand, s.reserved, s.safety_stock,
-                 s.low_stock_threshold
-        ORDER BY v.sku, l.code""", [periods[0][1], periods[-1][2], *params])
-    oldest = {int(r["id"]): as_datetime(r["oldest"]) for r in await fetch(conn, f"""
-        SELECT f.stock_level_id AS id, MIN(f.created_at) AS oldest FROM (
-            SELECT m.stock_level_id, m.created_at, m.on_hand_delta,
-                   SUM(m.on_hand_delta) OVER (PARTITION BY m.stock_level_id
-                                              ORDER BY m.created_at DESC, m.id DESC) AS newer
-            FROM stock_movement m WHERE m.on_hand_delta > 0 AND m.kind <> 'SHIPMENT'
-        ) f JOIN stock_level s ON s.id = f.stock_level_id
-        JOIN location l ON l.id = s.location_id
-        {where + (" AND" if where else "WHERE")} f.newer - f.on_hand_delta < s.on_hand
-        GROUP BY f.stock_level_id""", params)}
+        ORDER BY v.sku, l.code""", params)
+    sold = {int(r["id"]): int(r["sold"] or 0) for r in await fetch(conn, """
+        SELECT m.stock_level_id AS id, SUM(-m.on_hand_delta) AS sold FROM stock_movement m
+        WHERE m.kind = 'SHIPMENT' AND m.created_at >= ? AND m.created_at < ?
+        GROUP BY m.stock_level_id""", [periods[0][1], periods[-1][2]])}
     days = len(periods)
     quiet_since = now - timedelta(days=no_sale_days)
     rows = []
     for r in levels:
-        on_hand, sold = int(r["on_hand"]), int(r["sold"] or 0)
+        on_hand, units_sold = int(r["on_hand"]), sold.get(int(r["id"]), 0)
         available = on_hand - int(r["reserved"]) - int(r["safety"])
         threshold = r["threshold"]
         last_sale = as_datetime(r["last_sale"])
-        received = oldest.get(int(r["id"]))
+        received = as_datetime(r["oldest"])
         rows.append(InventoryRow(
             sku=str(r["sku"]), location=str(r["location"]), on_hand=on_hand,
-            reserved=int(r["reserved"]), available=available, units_sold=sold,
-            turnover=(Decimal(sold) / on_hand).quantize(Decimal("0.01")) if on_hand else None,
-            days_of_cover=(Decimal(max(available, 0)) * days / sold).quantize(Decimal("0.1"))
-            if sold > 0 else None,
+            reserved=int(r["reserved"]), available=available, units_sold=units_sold,
+            turnover=(Decimal(units_sold) / on_hand).quantize(Decimal("0.01"))
+            if on_hand else None,
+            days_of_cover=(Decimal(max(available, 0)) * days / units_sold).quantize(
+                Decimal("0.1")) if units_sold > 0 else None,
             oldest_unsold_days=(now - received).days if received and on_hand > 0 else None,
             last_sale_at=last_sale,
             below_threshold=threshold is not None and available <= int(threshold),

@@ -299,8 +299,11 @@ async def refund_return(
         if found.status is R.REFUNDED:
             raise AlreadyRefunded(found.refund_total, 0, order.currency, field=("returnId",))
         _check(found.status, R.REFUNDED, found.id)
+        # A refund already claimed is repeated, one already made (by a concurrent call
+        # that has not marked the return yet) is not made again.
         claimed = await PaymentOperation.filter(
-            return_id=found.id, kind=OperationKind.REFUND, status=OperationStatus.PENDING,
+            return_id=found.id, kind=OperationKind.REFUND,
+            status__in=[OperationStatus.PENDING, OperationStatus.SUCCEEDED],
         ).using_db(conn).first()
         if claimed is None:
             claimed = await _claim_refund(conn, found, order, amount=amount,
@@ -308,8 +311,9 @@ async def refund_return(
     value = Decimal(0)
     if claimed is not None:
         value = claimed.amount
-        await refund_payment(payment_id=claimed.payment_id, amount=claimed.amount,
-                             gateways=gateways, actor=actor, return_id=found.id)
+        if claimed.status is OperationStatus.PENDING:
+            await refund_payment(payment_id=claimed.payment_id, amount=claimed.amount,
+                                 gateways=gateways, actor=actor, return_id=found.id)
     async with unit_of_work() as conn:
         found, order = await _lock_return(conn, return_id)
         if found.status is not R.REFUNDED:

@@ -12,8 +12,9 @@ from domain.returns.models import Return, ReturnStatus
 from tests import factories
 from tests.support import GraphQLClient
 
-REPORT = """query($from: Date!, $to: Date!, $by: SalesGroupBy!, $tz: String!, $ch: String) {
-  salesReport(from: $from, to: $to, groupBy: $by, timeZone: $tz, channel: $ch) {
+REPORT = """query($from: Date!, $to: Date!, $by: SalesGroupBy!, $tz: String!, $ch: String,
+               $loc: String) {
+  salesReport(from: $from, to: $to, groupBy: $by, timeZone: $tz, channel: $ch, location: $loc) {
     rows { group currency orders units grossSales { amount } refunds { amount }
            netSales { amount } }
     totals { currency orders units grossSales { amount } refunds { amount } netSales { amount }
@@ -87,6 +88,64 @@ async def test_sales_by_month_channel_and_sku(api: GraphQLClient) -> None:
             for r in by_sku["rows"]] == [("SHOE", 2, 3, "30.00"), ("TEE", 1, 1, "10.00")]
     assert [(t["group"], t["units"]) for t in (await _report(api, "DAY"))["topSkus"]] == [
         ("HAT", 3), ("SHOE", 3), ("TEE", 1)]
+
+
+async def test_sales_by_location_and_at_one_location(api: GraphQLClient, app: Any) -> None:
+    from domain.catalog.models import Location
+    from domain.fulfillment import service as fulfillment
+
+    await factories.shop({"SHOE": {"a": 2, "b": 1}, "TEE": {"a": 10}})
+    await factories.product("HAT", track_inventory=False)
+    split = await factories.place({"SHOE": 3})  # two units reserved at a, one at b
+    await factories.place({"TEE": 2})  # reserved at a
+    await factories.place({"HAT": 1})  # untracked: reserved nowhere, not shipped yet
+    cancelled = await factories.place({"TEE": 1})
+    await lifecycle.cancel_order(order_id=cancelled.id, reason=None, actor="test")  # type: ignore[attr-defined]
+    await lifecycle.confirm_order(order_id=split.id, actor="test")  # type: ignore[attr-defined]
+    carriers = app.state.services.carriers
+    a = await Location.get(code="a")
+    shipment = await fulfillment.create_shipment(order_id=split.id,  # type: ignore[attr-defined]
+                                                 location_id=a.id, carriers=carriers, actor="test")
+    await fulfillment.ship_shipment(shipment_id=shipment.id, carriers=carriers, actor="test")
+    await Return.create(order_id=split.id, status=ReturnStatus.REFUNDED,  # type: ignore[attr-defined]
+                        refund_total=Decimal("6.00"))  # 4.00 of it on a's 20.00, 2.00 on b's 10.00
+    today = datetime.now(UTC).date().isoformat()
+    variables = {"from": today, "to": today, "tz": "UTC"}
+
+    report = (await api(REPORT, {**variables, "by": "LOCATION"}))["salesReport"]
+    assert [(r["group"], r["orders"], r["units"], r["grossSales"]["amount"],
+             r["refunds"]["amount"], r["netSales"]["amount"]) for r in report["rows"]] == [
+        ("UNASSIGNED", 1, 1, "10.00", "0.00", "10.00"),
+        ("a", 2, 4, "40.00", "4.00", "36.00"),  # two shipped, two reserved
+        ("b", 1, 1, "10.00", "2.00", "8.00"),
+    ]
+    assert [(t["orders"], t["units"], t["grossSales"]["amount"], t["refunds"]["amount"])
+            for t in report["totals"]] == [(3, 6, "60.00", "6.00")]
+    at_a = (await api(REPORT, {**variables, "by": "SKU", "loc": "a"}))["salesReport"]
+    assert [(r["group"], r["orders"], r["units"], r["grossSales"]["amount"],
+             r["refunds"]["amount"]) for r in at_a["rows"]] == [
+        ("SHOE", 1, 2, "20.00", "4.00"), ("TEE", 1, 2, "20.00", "0.00")]
+    assert [(t["orders"], t["units"], t["grossSales"]["amount"], t["refunds"]["amount"])
+            for t in at_a["totals"]] == [(2, 4, "40.00", "4.00")]
+    by_sku = (await api(REPORT, {**variables, "by": "SKU"}))["salesReport"]
+    assert [(r["group"], r["units"], r["refunds"]["amount"]) for r in by_sku["rows"]] == [
+        ("HAT", 1, "0.00"), ("SHOE", 3, "6.00"), ("TEE", 2, "0.00")]
+    top = await api("""query($d: Date!) { salesReport(from: $d, to: $d) {
+        topSkus(first: 1) { group units } } }""", {"d": today})
+    assert top["salesReport"]["topSkus"] == [{"group": "SHOE", "units": 3}]
+
+    for extra in ({"loc": "nowhere"}, {"ch": "nowhere"}):
+        errors = await api.errors(REPORT, {**variables, "by": "DAY", **extra})
+        assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
+        assert "nowhere" in errors[0]["message"]
+    errors = await api.errors("""query($d: Date!) { salesReport(from: $d, to: $d) {
+        topSkus(first: 0) { group } } }""", {"d": today})
+    assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
+    response = await api.http.get(
+        f"/reports/sales.csv?from={today}&to={today}&groupBy=LOCATION&location=b",
+        headers={"Authorization": "Bearer test-admin-token"})
+    assert response.text.splitlines()[1:] == ["b,EUR,1,1,10.00,0.00,2.00,8.00,10.00",
+                                              "TOTAL,EUR,1,1,10.00,0.00,2.00,8.00,10.00"]
 
 
 async def test_bad_report_arguments_are_refused(api: GraphQLClient) -> None:
@@ -368,6 +427,11 @@ async def test_a_generated_history_feeds_every_report(api: GraphQLClient) -> Non
         == await Shipment.all().count()
     shipped = sum(line.quantity for line in await ShipmentLine.all())
     assert sum(r["unitsSold"] for r in report["inventoryReport"]["rows"]) == shipped
+    best = (await api("""{ customers(first: 1, sortBy: ORDER_COUNT) {
+        edges { node { email orderCount } } } }"""))["customers"]["edges"][0]["node"]
+    assert best["orderCount"] == await Order.filter(
+        customer__email=best["email"]).exclude(status=OrderStatus.CANCELLED).count() > 1
+    assert await Order.filter(customer_id=None).count() > 0  # and some guests
     after = await factories.place({"BOTTLE-750": 1})  # keys carry on after the bulk insert
     assert after.id > placed
 

@@ -16,11 +16,14 @@ from domain.errors import DomainError
 from domain.reports import fulfillment, inventory, returns, sales
 
 strawberry.enum(sales.GroupBy, name="SalesGroupBy")
+MAX_TOP = 100
 
 
 @strawberry.type
 class SalesRow:
-    group: str = strawberry.field(description="The period, channel code or SKU; TOTAL in totals.")
+    group: str = strawberry.field(description=(
+        "The period, channel, SKU or location code (UNASSIGNED: units neither shipped nor"
+        " reserved); TOTAL in totals."))
     currency: str
     orders: int
     units: int
@@ -41,9 +44,21 @@ class SalesRow:
 
 @strawberry.type
 class SalesReport:
-    rows: list[SalesRow]
-    totals: list[SalesRow] = strawberry.field(description="One per currency, never mixed.")
-    top_skus: list[SalesRow]
+    query: strawberry.Private[sales.SalesQuery]
+
+    @strawberry.field(description="One per period, channel, SKU or location and currency.")
+    async def rows(self) -> list[SalesRow]:
+        return [SalesRow.from_domain(row) for row in await self.query.rows()]
+
+    @strawberry.field(description="One per currency, never mixed.")
+    async def totals(self) -> list[SalesRow]:
+        return [SalesRow.from_domain(row) for row in await self.query.totals()]
+
+    @strawberry.field(description="The best sellers by units, at most `first` (1 to 100).")
+    async def top_skus(self, first: int = 10) -> list[SalesRow]:
+        if not 1 <= first <= MAX_TOP:
+            raise bad_request(f"first must be between 1 and {MAX_TOP}")
+        return [SalesRow.from_domain(row) for row in await self.query.top_skus(first)]
 
 
 @strawberry.type
@@ -193,12 +208,12 @@ class ReportQueries:
         self, from_: Annotated[date, strawberry.argument(name="from")], to: date,
         group_by: sales.GroupBy = sales.GroupBy.DAY, time_zone: str = "UTC",
         channel: str | None = None,
+        location: Annotated[str | None, strawberry.argument(
+            description="Only units shipped or reserved at this location.")] = None,
     ) -> SalesReport:
         try:
-            report = await sales.sales_report(start=from_, end=to, time_zone=time_zone,
-                                              group_by=group_by, channel=channel)
+            query = await sales.sales_query(start=from_, end=to, time_zone=time_zone,
+                                            group_by=group_by, channel=channel, location=location)
         except DomainError as error:
             raise bad_request(error.message) from error
-        return SalesReport(rows=[SalesRow.from_domain(r) for r in report.rows],
-                           totals=[SalesRow.from_domain(r) for r in report.totals],
-                           top_skus=[SalesRow.from_domain(r) for r in report.top_skus])
+        return SalesReport(query=query)

@@ -1,0 +1,140 @@
+"""Bringing the sales summaries (``sales_slot``, ``sales_day``) up to date.
+
+Triggers note the quarter hour of every order whose sale changed (placed,
+cancelled, reserved elsewhere, shipped, refunded) in ``report_dirty``.
+``refresh`` takes the noted quarter hours and rebuilds them, and the UTC days
+they fall in, from the orders: one transaction, serialised between
+processes, so a summary is always the exact sum of the orders it covers.
+
+A change committed while a refresh runs leaves its own note behind, which
+the next refresh picks up; nothing is lost whatever the interleaving, because
+a note is only ever taken by the transaction that rebuilds its quarter hour.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from domain.db import as_datetime, atomic, execute, fetch, is_postgres
+from domain.reports.models import ALL_LOCATIONS, NO_LOCATION
+
+SLOT = timedelta(minutes=15)
+DAY = timedelta(days=1)
+_LOCK = 7_301_501  # the advisory lock that serialises refreshes on PostgreSQL
+
+# Units of each order line by location: shipped parcels, then open reservations.
+_PLACED = """
+    SELECT sl.order_line_id AS line_id, s.location_id AS location_id, sl.quantity AS qty
+    FROM shipment_line sl JOIN shipment s ON s.id = sl.shipment_id
+    WHERE s.shipped_at IS NOT NULL AND s.status <> 'CANCELLED'
+    UNION ALL
+    SELECT a.order_line_id, a.location_id, a.quantity FROM allocation a
+    WHERE NOT a.released AND a.quantity > 0"""
+# The units of the lines of orders placed in [?, ?) by location; NULL: neither shipped
+# nor reserved. Takes the range twice.
+UNITS_AT = f"""(
+    SELECT pl.line_id AS line_id, pl.location_id AS location_id, SUM(pl.qty) AS qty
+    FROM ({_PLACED}) pl JOIN order_line l ON l.id = pl.line_id
+    JOIN orders o ON o.id = l.order_id
+    WHERE o.created_at >= ? AND o.created_at < ?
+    GROUP BY pl.line_id, pl.location_id
+    UNION ALL
+    SELECT l.id, NULL, l.quantity - COALESCE(SUM(pl.qty), 0)
+    FROM order_line l JOIN orders o ON o.id = l.order_id
+    LEFT JOIN ({_PLACED}) pl ON pl.line_id = l.id
+    WHERE o.created_at >= ? AND o.created_at < ?
+    GROUP BY l.id, l.quantity HAVING l.quantity > COALESCE(SUM(pl.qty), 0))"""
+REFUNDED = ("(SELECT SUM(r.refund_total) FROM order_return r"
+             " WHERE r.order_id = o.id AND r.status = 'REFUNDED')")
+PLACED_IN = "o.status <> 'CANCELLED' AND o.created_at >= ? AND o.created_at < ?"
+
+
+def slot_of(column: str, pg: bool) -> str:
+    """SQL for the start of the quarter hour (UTC) that ``column`` falls in."""
+    if pg:
+        return f"date_bin('15 minutes', {column}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+    return (f"strftime('%Y-%m-%d %H:%M:%S', CAST(strftime('%s', {column}) AS INTEGER)"
+            f" / 900 * 900, 'unixepoch') || '+00:00'")
+
+
+def _day_of(column: str, pg: bool) -> str:
+    return f"CAST({column} AT TIME ZONE 'UTC' AS DATE)" if pg else f"date({column})"
+
+
+def _rebuild_sql(table: str, pg: bool) -> str:
+    """Each order's sale (all locations, then per location) summed by ``key`` columns."""
+    bucket = slot_of("o.created_at", pg) if table == "sales_slot" else _day_of("o.created_at", pg)
+    column = "slot" if table == "sales_slot" else "day"
+    sku, by_sku = (", l.sku AS sku", ", l.sku") if table == "sales_day" else ("", "")
+    location = f"COALESCE(p.location_id, {NO_LOCATION})"
+    return f"""
+        INSERT INTO {table} ({column}, channel_id, currency{", sku" if sku else ""},
+                             location_id, orders, units, gross, refunds)
+        SELECT bucket, channel_id, currency{", sku" if sku else ""}, location_id, COUNT(*),
+               SUM(units), SUM(gross), COALESCE(SUM(refunds), 0)
+        FROM (
+            SELECT {bucket} AS bucket, o.channel_id AS channel_id, o.currency AS currency{sku},
+                   {ALL_LOCATIONS} AS location_id, SUM(l.quantity) AS units,
+                   SUM(l.total) AS gross,
+                   {REFUNDED} * SUM(l.total) / NULLIF(o.subtotal, 0) AS refunds
+            FROM orders o JOIN order_line l ON l.order_id = o.id
+            WHERE {PLACED_IN}
+            GROUP BY o.id, o.created_at, o.channel_id, o.currency, o.subtotal{by_sku}
+            UNION ALL
+            SELECT {bucket}, o.channel_id, o.currency{sku}, {location}, SUM(p.qty),
+                   SUM(l.unit_price * p.qty),
+                   {REFUNDED} * SUM(l.unit_price * p.qty) / NULLIF(o.subtotal, 0)
+            FROM orders o JOIN order_line l ON l.order_id = o.id
+            JOIN {UNITS_AT} p ON p.line_id = l.id
+            WHERE {PLACED_IN}
+            GROUP BY o.id, o.created_at, o.channel_id, o.currency, o.subtotal{by_sku}, {location}
+        ) sold
+        GROUP BY bucket, channel_id, currency{", sku" if sku else ""}, location_id"""
+
+
+def _spans(starts: list[datetime], step: timedelta, gap: timedelta
+           ) -> list[tuple[datetime, datetime]]:
+    """Sorted bucket starts merged into [from, to) spans, bridging gaps up to ``gap``."""
+    spans: list[tuple[datetime, datetime]] = []
+    for start in sorted(set(starts)):
+        if spans and start <= spans[-1][1] + gap:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], start + step))
+        else:
+            spans.append((start, start + step))
+    return spans
+
+
+async def _rebuild(conn: BaseDBAsyncClient, table: str, lo: datetime, hi: datetime,
+                   keys: tuple[Any, Any]) -> None:
+    pg = is_postgres(conn)
+    column = "slot" if table == "sales_slot" else "day"
+    await execute(conn, f"DELETE FROM {table} WHERE {column} >= ? AND {column} < ?", keys)
+    await execute(conn, _rebuild_sql(table, pg), [lo, hi] * 4)
+
+
+async def refresh() -> int:
+    """Rebuild every noted quarter hour and UTC day; the number of quarter hours rebuilt."""
+    async with atomic() as conn:
+        if is_postgres(conn):
+            await fetch(conn, "SELECT pg_advisory_xact_lock(?) AS locked", [_LOCK])
+        noted = await fetch(conn, "WITH taken AS (DELETE FROM report_dirty RETURNING slot)"
+                                  " SELECT DISTINCT slot FROM taken" if is_postgres(conn)
+                            else "DELETE FROM report_dirty RETURNING slot")
+        slots = [stamp for row in noted if (stamp := as_datetime(row["slot"])) is not None]
+        for lo, hi in _spans(slots, SLOT, gap=DAY):
+            await _rebuild(conn, "sales_slot", lo, hi, (lo, hi))
+        days = [datetime.combine(s.date(), time(), UTC) for s in slots]
+        for lo, hi in _spans(days, DAY, gap=timedelta(0)):
+            await _rebuild(conn, "sales_day", lo, hi, (lo.date(), hi.date()))
+    return len(set(slots))
+
+
+def whole_days(lo: datetime, hi: datetime) -> tuple[date, date] | None:
+    """The UTC days wholly inside [lo, hi), as [first, after last), if any."""
+    first = lo.astimezone(UTC).date() + (DAY if lo.astimezone(UTC).time() != time() else
+                                         timedelta(0))
+    after = hi.astimezone(UTC).date()
+    return (first, after) if first < after else None
