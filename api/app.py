@@ -176,8 +176,11 @@ async def start_services(settings: Settings) -> Services:
     sweeper = Periodic("payment-sweep", sweep, interval=60.0)
     sweeper.start()
     # Reports bring the sales summaries up to date themselves; this keeps what is left small.
-    summaries = Periodic("sales-summaries", refresh_summaries, interval=30.0)
-    summaries.start()
+    summaries = None
+    if settings.summary_refresh_interval > 0:
+        summaries = Periodic("sales-summaries", refresh_summaries,
+                             interval=settings.summary_refresh_interval)
+        summaries.start()
     limiter = (RedisRateLimiter(settings.redis_url, prefix=settings.rate_limit_prefix)
                if settings.redis_url else InMemoryRateLimiter())
     return Services(bus=bus, relay=relay, cache=cache, carriers=make_carriers(settings),

@@ -66,7 +66,7 @@ async def _returns(query: Any) -> Iterable[Sequence[object]]:
 
 async def _fulfillment(query: Any) -> Iterable[Sequence[object]]:
     report = await fulfillment_report(
-        **_range(query), channel=query.get("channel"),
+        **_range(query), channel=query.get("channel"), location=query.get("location"),
         promise_hours=int(query.get("promiseHours", 48)))
     return ([row.location, row.carrier, row.shipments, row.hours_to_ship_median,
              row.hours_to_ship_p90, row.hours_to_deliver_median, row.hours_to_deliver_p90,

@@ -101,6 +101,7 @@ class Settings:
     introspection: bool = True
     marketplace_sync_window: float = 5.0
     amazon_poll_interval: float = 120.0
+    summary_refresh_interval: float = 30.0  # 0: only reports bring the summaries up to date
     kuaidi100_key: str | None = None
     kuaidi100_salt: str | None = None
     kuaidi100_callback_url: str | None = None
@@ -182,6 +183,7 @@ class Settings:
             introspection=_bool(env, "OMS_INTROSPECTION", True),
             marketplace_sync_window=float(_int(env, "OMS_MARKETPLACE_SYNC_WINDOW", 5)),
             amazon_poll_interval=float(_int(env, "OMS_AMAZON_POLL_INTERVAL", 120)),
+            summary_refresh_interval=float(_int(env, "OMS_SUMMARY_REFRESH_INTERVAL", 30)),
             kuaidi100_key=env.get("OMS_KUAIDI100_KEY") or None,
             kuaidi100_salt=env.get("OMS_KUAIDI100_SALT") or None,
             kuaidi100_callback_url=env.get("OMS_KUAIDI100_CALLBACK_URL") or None,

@@ -52,6 +52,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         redis_url=REDIS_URL,
         admin_token=ADMIN_TOKEN,
         relay_interval=0.2,
+        summary_refresh_interval=0,  # in the background it would race the tables' truncation
         rate_limit_points=10**9,  # tests about budgets set their own
     )
 

@@ -5,7 +5,8 @@ percentile of hours from order to shipment and from order to delivery
 (nearest-rank percentiles, picked by the database with window functions), and
 the share shipped within the promise. Over all orders: how many were split
 over more than one shipment, and how many sit on hold or were cancelled, with
-their reasons.
+their reasons. At one location: its parcels, and the orders that shipped or
+reserved units there (a cancelled order keeps its released reservations).
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ from typing import Any
 
 from domain.db import connection, fetch, is_postgres
 from domain.errors import InvalidInput
-from domain.reports.sales import GroupBy, buckets, zone
+from domain.reports.sales import GroupBy, buckets, require_code, zone
 
 MAX_PROMISE_HOURS = 24 * 90
+_SHIPPED_FROM = """SELECT 1 FROM shipment fs JOIN location fl ON fl.id = fs.location_id
+                   WHERE fs.order_id = o.id AND fs.status <> 'CANCELLED' AND fl.code = ?"""
+_RESERVED_AT = """SELECT 1 FROM allocation fa JOIN order_line fo ON fo.id = fa.order_line_id
+                  JOIN location fl ON fl.id = fa.location_id
+                  WHERE fo.order_id = o.id AND fl.code = ?"""
 NO_REASON = "no reason given"
 
 
@@ -88,7 +94,7 @@ def _percentiles(conn: Any, column: str, where: str) -> str:
 
 
 async def fulfillment_report(*, start: date, end: date, time_zone: str,
-                             channel: str | None = None,
+                             channel: str | None = None, location: str | None = None,
                              promise_hours: int = 48) -> FulfillmentReport:
     """Shipments of the orders placed between two days (inclusive, days in ``time_zone``)."""
     if not 1 <= promise_hours <= MAX_PROMISE_HOURS:
@@ -100,11 +106,20 @@ async def fulfillment_report(*, start: date, end: date, time_zone: str,
     if channel is not None:
         where += " AND c.code = ?"
         params.append(channel)
+    parcels, parcel_params = where, list(params)
+    await require_code("channel", channel, "channel")
+    await require_code("location", location, "location")
+    if location is not None:  # orders that shipped or reserved units there, parcels from there
+        where += f" AND (EXISTS ({_SHIPPED_FROM}) OR EXISTS ({_RESERVED_AT}))"
+        params += [location, location]
+        parcels += " AND l.code = ?"
+        parcel_params.append(location)
     conn = connection()
     promise = promise_hours * 3600
-    shipped = await fetch(conn, _percentiles(conn, "shipped_at", where), [promise, *params])
+    shipped = await fetch(conn, _percentiles(conn, "shipped_at", parcels),
+                          [promise, *parcel_params])
     delivered = {(r["loc"], r["carrier"]): r for r in await fetch(
-        conn, _percentiles(conn, "delivered_at", where), [0, *params])}
+        conn, _percentiles(conn, "delivered_at", parcels), [0, *parcel_params])}
     rows = [FulfillmentRow(
         location=str(r["loc"]), carrier=r["carrier"], shipments=int(r["n"]),
         hours_to_ship_median=_hours(r["p50"]), hours_to_ship_p90=_hours(r["p90"]),

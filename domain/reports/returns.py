@@ -9,8 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.db import connection, fetch
-from domain.money import quantize
-from domain.reports.sales import GroupBy, buckets, zone
+from domain.reports.sales import GroupBy, buckets, sales_query, zone
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,13 @@ class ReturnsReport:
 
 async def returns_report(*, start: date, end: date, time_zone: str,
                          channel: str | None = None) -> ReturnsReport:
-    """Returns of orders placed in the range (days in ``time_zone``)."""
+    """Returns of orders placed in the range (days in ``time_zone``).
+
+    Units sold and the refunds come from the sales report (its summaries); what
+    came back, and why, from the return lines, which are few.
+    """
+    sales = await sales_query(start=start, end=end, time_zone=time_zone, group_by=GroupBy.SKU,
+                              channel=channel)
     periods = buckets(start, end, zone(time_zone), GroupBy.DAY)
     params: list[Any] = [periods[0][1], periods[-1][2]]
     where = "o.status <> 'CANCELLED' AND o.created_at >= ? AND o.created_at < ?"
@@ -46,35 +51,26 @@ async def returns_report(*, start: date, end: date, time_zone: str,
         where += " AND c.code = ?"
         params.append(channel)
     conn = connection()
-    base = "FROM orders o JOIN channel c ON c.id = o.channel_id JOIN order_line l ON l.order_id = o.id"
-    sold = await fetch(conn, f"""
-        SELECT l.sku AS sku, SUM(l.quantity) AS sold, SUM(l.quantity_returned) AS returned
-        {base} WHERE {where} GROUP BY l.sku ORDER BY l.sku""", params)
+    base = """FROM return_line rl JOIN order_line l ON l.id = rl.order_line_id
+              JOIN orders o ON o.id = l.order_id JOIN channel c ON c.id = o.channel_id"""
     received = {str(r["sku"]): r for r in await fetch(conn, f"""
         SELECT l.sku AS sku, SUM(rl.quantity_received) AS received,
                SUM(rl.quantity_restocked) AS restocked
-        {base} JOIN return_line rl ON rl.order_line_id = l.id
-        WHERE {where} GROUP BY l.sku""", params)}
+        {base} WHERE {where} GROUP BY l.sku""", params)}
     reasons = await fetch(conn, f"""
         SELECT COALESCE(rl.reason, 'no reason given') AS reason, SUM(rl.quantity) AS units
-        {base} JOIN return_line rl ON rl.order_line_id = l.id
-        JOIN order_return r ON r.id = rl.rma_id AND r.status NOT IN ('DECLINED', 'CANCELLED')
+        {base} JOIN order_return r ON r.id = rl.rma_id AND r.status NOT IN ('DECLINED', 'CANCELLED')
         WHERE {where} GROUP BY COALESCE(rl.reason, 'no reason given')
         ORDER BY SUM(rl.quantity) DESC, COALESCE(rl.reason, 'no reason given')""", params)
-    refunds = await fetch(conn, f"""
-        SELECT o.currency AS currency, SUM(r.refund_total) AS refunded
-        FROM orders o JOIN channel c ON c.id = o.channel_id
-        JOIN order_return r ON r.order_id = o.id AND r.status = 'REFUNDED'
-        WHERE {where} GROUP BY o.currency ORDER BY o.currency""", params)
+    sold: dict[str, int] = {}
+    for row in await sales.rows():  # one row per SKU and currency
+        sold[row.group] = sold.get(row.group, 0) + row.units
     skus = []
-    for row in sold:
-        got = received.get(str(row["sku"])) or {}
-        restocked = int(got.get("restocked") or 0)
-        skus.append(SkuReturns(
-            sku=str(row["sku"]), units_sold=int(row["sold"] or 0),
-            units_returned=int(row["returned"] or 0), restocked=restocked,
-            written_off=int(got.get("received") or 0) - restocked))
+    for sku, units in sorted(sold.items()):
+        got = received.get(sku) or {}
+        back, restocked = int(got.get("received") or 0), int(got.get("restocked") or 0)
+        skus.append(SkuReturns(sku=sku, units_sold=units, units_returned=back,
+                               restocked=restocked, written_off=back - restocked))
     return ReturnsReport(
         skus=skus, reasons=[(str(r["reason"]), int(r["units"] or 0)) for r in reasons],
-        refunds=[(str(r["currency"]), quantize(Decimal(str(r["refunded"] or 0)),
-                                               str(r["currency"]))) for r in refunds])
+        refunds=[(t.currency, t.refunds) for t in await sales.totals() if t.refunds])

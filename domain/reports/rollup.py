@@ -65,34 +65,37 @@ def _day_of(column: str, pg: bool) -> str:
 
 
 def _rebuild_sql(table: str, pg: bool) -> str:
-    """Each order's sale (all locations, then per location) summed by ``key`` columns."""
-    bucket = slot_of("o.created_at", pg) if table == "sales_slot" else _day_of("o.created_at", pg)
-    column = "slot" if table == "sales_slot" else "day"
-    sku, by_sku = (", l.sku AS sku", ", l.sku") if table == "sales_day" else ("", "")
+    """Insert into ``table`` the sales of the orders placed in [?, ?) (taken four times):
+    each order's sale for all locations, then per location, summed by bucket."""
+    daily = table == "sales_day"
+    column, bucket = ("day", _day_of("o.created_at", pg)) if daily \
+        else ("slot", slot_of("o.created_at", pg))
+    sku, line_sku = (", sku", ", l.sku") if daily else ("", "")
     location = f"COALESCE(p.location_id, {NO_LOCATION})"
     return f"""
-        INSERT INTO {table} ({column}, channel_id, currency{", sku" if sku else ""},
-                             location_id, orders, units, gross, refunds)
-        SELECT bucket, channel_id, currency{", sku" if sku else ""}, location_id, COUNT(*),
-               SUM(units), SUM(gross), COALESCE(SUM(refunds), 0)
+        INSERT INTO {table} ({column}, channel_id, currency{sku}, location_id, orders, units,
+                             gross, refunds)
+        SELECT bucket, channel_id, currency{sku}, location_id, COUNT(*), SUM(units), SUM(gross),
+               COALESCE(SUM(refunds), 0)
         FROM (
-            SELECT {bucket} AS bucket, o.channel_id AS channel_id, o.currency AS currency{sku},
-                   {ALL_LOCATIONS} AS location_id, SUM(l.quantity) AS units,
-                   SUM(l.total) AS gross,
+            SELECT {bucket} AS bucket, o.channel_id AS channel_id, o.currency AS currency
+                   {line_sku}{" AS sku" if daily else ""}, {ALL_LOCATIONS} AS location_id,
+                   SUM(l.quantity) AS units, SUM(l.total) AS gross,
                    {REFUNDED} * SUM(l.total) / NULLIF(o.subtotal, 0) AS refunds
             FROM orders o JOIN order_line l ON l.order_id = o.id
             WHERE {PLACED_IN}
-            GROUP BY o.id, o.created_at, o.channel_id, o.currency, o.subtotal{by_sku}
+            GROUP BY o.id, o.created_at, o.channel_id, o.currency, o.subtotal{line_sku}
             UNION ALL
-            SELECT {bucket}, o.channel_id, o.currency{sku}, {location}, SUM(p.qty),
+            SELECT {bucket}, o.channel_id, o.currency{line_sku}, {location}, SUM(p.qty),
                    SUM(l.unit_price * p.qty),
                    {REFUNDED} * SUM(l.unit_price * p.qty) / NULLIF(o.subtotal, 0)
             FROM orders o JOIN order_line l ON l.order_id = o.id
             JOIN {UNITS_AT} p ON p.line_id = l.id
             WHERE {PLACED_IN}
-            GROUP BY o.id, o.created_at, o.channel_id, o.currency, o.subtotal{by_sku}, {location}
+            GROUP BY o.id, o.created_at, o.channel_id, o.currency, o.subtotal{line_sku},
+                     {location}
         ) sold
-        GROUP BY bucket, channel_id, currency{", sku" if sku else ""}, location_id"""
+        GROUP BY bucket, channel_id, currency{sku}, location_id"""
 
 
 def _spans(starts: list[datetime], step: timedelta, gap: timedelta

@@ -189,7 +189,7 @@ class SalesQuery:
                 tally.add(await self._from_orders(group, after, hi))
         return tally.rows()
 
-    def _label(self, group: GroupBy | None, stamp: str, pg: bool) -> _Label:
+    def _label(self, group: GroupBy | None, stamp: str, pg: bool, sku: str) -> _Label:
         if group in PERIODS and pg:  # the local period's start, formatted once per group
             unit, fmt = _TRUNC[group]
             return _Label(f"to_char(date_trunc('{unit}', {stamp} AT TIME ZONE CAST(? AS TEXT)),"
@@ -199,7 +199,7 @@ class SalesQuery:
             ranges = " UNION ALL ".join("SELECT ? AS label, ? AS lo, ? AS hi" for _ in periods)
             return _Label("b.label", join=f" JOIN ({ranges}) b ON {stamp} >= b.lo AND {stamp} < b.hi",
                           params=[value for period in periods for value in period])
-        return _Label({GroupBy.CHANNEL: "c.code", GroupBy.SKU: "l.sku",
+        return _Label({GroupBy.CHANNEL: "c.code", GroupBy.SKU: sku,
                        GroupBy.LOCATION: f"COALESCE(loc.code, '{UNASSIGNED}')",
                        None: "'TOTAL'"}[group])
 
@@ -216,9 +216,7 @@ class SalesQuery:
         """Sum a summary's rows from ``lo`` to ``hi`` (quarter hours or UTC days)."""
         conn = connection()
         column = "slot" if table == "sales_slot" else "day"
-        label = self._label(group, f"s.{column}", is_postgres(conn))
-        if group is GroupBy.SKU:
-            label.sql = "s.sku"
+        label = self._label(group, f"s.{column}", is_postgres(conn), sku="s.sku")
         if group is GroupBy.LOCATION:
             scope = f"s.location_id <> {ALL_LOCATIONS}"
         elif self.location is None:
@@ -238,7 +236,7 @@ class SalesQuery:
                            ) -> list[dict[str, Any]]:
         """The same figures straight from the orders placed in [lo, hi)."""
         conn = connection()
-        label = self._label(group, "o.created_at", is_postgres(conn))
+        label = self._label(group, "o.created_at", is_postgres(conn), sku="l.sku")
         filters, filter_params = self._filters()
         source, units_params = "JOIN order_line l ON l.order_id = o.id", []
         units, value = "l.quantity", "l.total"

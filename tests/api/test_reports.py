@@ -399,6 +399,23 @@ async def test_the_fulfillment_report(api: GraphQLClient) -> None:
                                    promiseHours: 0) { orders } }""")
     assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
 
+    # At one location: its parcels, and the orders that shipped or reserved units there.
+    b = await factories.location("b")
+    elsewhere = await factories.place({"SHOE": 1})
+    await Order.filter(id=elsewhere.id).update(created_at=start)  # type: ignore[attr-defined]
+    await Shipment.create(order_id=elsewhere.id, location_id=b.id, carrier="ups",  # type: ignore[attr-defined]
+                          status=ShipmentStatus.IN_TRANSIT, shipped_at=start + hours[5])
+    at = """query($at: String!) { fulfillmentReport(from: "2099-03-01", to: "2099-03-01",
+        location: $at) { orders cancelledRate rows { location carrier shipments } } }"""
+    at_b = (await api(at, {"at": "b"}))["fulfillmentReport"]
+    assert at_b == {"orders": 1, "cancelledRate": "0.0000",
+                    "rows": [{"location": "b", "carrier": "ups", "shipments": 1}]}
+    at_a = (await api(at, {"at": "a"}))["fulfillmentReport"]  # all six reserved there
+    assert (at_a["orders"], at_a["cancelledRate"]) == (6, "0.1667")
+    assert [r["shipments"] for r in at_a["rows"]] == [3, 1]
+    errors = await api.errors(at, {"at": "nowhere"})
+    assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
+
 
 async def test_a_generated_history_feeds_every_report(api: GraphQLClient) -> None:
     from datetime import timedelta

@@ -79,3 +79,30 @@ async def test_refunds_split_across_an_orders_lines_by_value(api: object) -> Non
         ("TEE", Decimal("10.00"), Decimal("3.33"), Decimal("6.67"))]
     assert [(t.refunds, t.net) for t in await report.totals()] == [
         (Decimal("10.00"), Decimal("20.00"))]
+
+
+async def test_the_background_pass_brings_the_summaries_up_to_date(api: object) -> None:
+    import asyncio
+
+    from domain.background import Periodic
+
+    await factories.shop({"SHOE": {"a": 10}})
+    await factories.place({"SHOE": 2})
+
+    async def noted() -> int:
+        return int((await fetch(connection(), "SELECT COUNT(*) AS n FROM report_dirty"))[0]["n"])
+
+    assert await noted() > 0
+    loop = Periodic("sales-summaries", refresh, interval=0.05)
+    loop.start()
+    try:
+        for _ in range(100):
+            if await noted() == 0:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await loop.stop()
+    assert await noted() == 0
+    summed = await fetch(connection(), "SELECT SUM(units) AS units FROM sales_slot"
+                                       " WHERE location_id = 0")
+    assert int(summed[0]["units"]) == 2

@@ -148,11 +148,15 @@ class ReportQueries:
                       description="How fast and how well the orders placed between two days shipped.")
     async def fulfillment_report(
         self, from_: Annotated[date, strawberry.argument(name="from")], to: date,
-        time_zone: str = "UTC", channel: str | None = None, promise_hours: int = 48,
+        time_zone: str = "UTC", channel: str | None = None,
+        location: Annotated[str | None, strawberry.argument(
+            description="Its parcels, and the orders that shipped or reserved units there."
+        )] = None,
+        promise_hours: int = 48,
     ) -> FulfillmentReport:
         try:
             report = await fulfillment.fulfillment_report(
-                start=from_, end=to, time_zone=time_zone, channel=channel,
+                start=from_, end=to, time_zone=time_zone, channel=channel, location=location,
                 promise_hours=promise_hours)
         except DomainError as error:
             raise bad_request(error.message) from error
