@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,8 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-__all__ = ["as_datetime", "atomic", "connection", "execute", "fetch", "is_postgres"]
+__all__ = ["as_datetime", "atomic", "connection", "execute", "fetch", "for_reports",
+           "is_postgres"]
 
 atomic = in_transaction
 _PLACEHOLDER = re.compile(r"\?")
@@ -43,6 +45,22 @@ async def fetch(
 ) -> list[dict[str, Any]]:
     """Run a query (or a write with RETURNING) and return its rows as dicts."""
     return await conn.execute_query_dict(_prepare(conn, sql), list(params))
+
+
+@asynccontextmanager
+async def for_reports() -> AsyncIterator[BaseDBAsyncClient]:
+    """A connection for a report's aggregates over many rows.
+
+    On PostgreSQL, a transaction without JIT compilation (compiling these
+    queries costs more than it saves) and with room to sort and hash in memory.
+    """
+    conn = connection()
+    if not is_postgres(conn):
+        yield conn
+        return
+    async with atomic() as tx:
+        await tx.execute_script("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
+        yield tx
 
 
 def as_datetime(value: Any) -> datetime | None:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from domain.db import as_datetime, connection, fetch, is_postgres
+from domain.db import as_datetime, connection, fetch, for_reports, is_postgres
 from domain.errors import InvalidInput
 from domain.money import quantize, validate_currency
 
@@ -100,12 +100,13 @@ async def customer_page(*, sort: CustomerSort, currency: str | None, size: int,
         having += f" AND ({value} < {mark} OR ({value} = {mark} AND cu.id < ?))"
         cursor_value = _cursor_value(conn, sort, after[0])
         having_params = [*value_params, cursor_value, *value_params, cursor_value, after[1]]
-    rows = await fetch(conn, f"""
-        SELECT cu.id AS id, {value} AS v FROM customer cu
-        LEFT JOIN orders o ON o.customer_id = cu.id AND o.status <> 'CANCELLED'
-        WHERE {where} GROUP BY cu.id {having}
-        ORDER BY v DESC, cu.id DESC LIMIT ?""",
-                       [*value_params, *params, *having_params, size + 1])
+    async with for_reports() as reading:
+        rows = await fetch(reading, f"""
+            SELECT cu.id AS id, {value} AS v FROM customer cu
+            LEFT JOIN orders o ON o.customer_id = cu.id AND o.status <> 'CANCELLED'
+            WHERE {where} GROUP BY cu.id {having}
+            ORDER BY v DESC, cu.id DESC LIMIT ?""",
+                           [*value_params, *params, *having_params, size + 1])
     return [(int(r["id"]), str(r["v"])) for r in rows]
 
 

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from domain.db import connection, fetch, is_postgres
+from domain.db import fetch, for_reports, is_postgres
 from domain.errors import InvalidInput
 from domain.reports.sales import GroupBy, buckets, require_code, zone
 
@@ -114,12 +114,26 @@ async def fulfillment_report(*, start: date, end: date, time_zone: str,
         params += [location, location]
         parcels += " AND l.code = ?"
         parcel_params.append(location)
-    conn = connection()
     promise = promise_hours * 3600
-    shipped = await fetch(conn, _percentiles(conn, "shipped_at", parcels),
-                          [promise, *parcel_params])
-    delivered = {(r["loc"], r["carrier"]): r for r in await fetch(
-        conn, _percentiles(conn, "delivered_at", parcels), [0, *parcel_params])}
+    async with for_reports() as conn:
+        shipped = await fetch(conn, _percentiles(conn, "shipped_at", parcels),
+                              [promise, *parcel_params])
+        delivered = {(r["loc"], r["carrier"]): r for r in await fetch(
+            conn, _percentiles(conn, "delivered_at", parcels), [0, *parcel_params])}
+        split = (await fetch(conn, f"""
+            SELECT COUNT(*) AS n FROM (
+                SELECT s.order_id FROM shipment s JOIN orders o ON o.id = s.order_id
+                JOIN channel c ON c.id = o.channel_id
+                WHERE s.status <> 'CANCELLED' AND {where}
+                GROUP BY s.order_id HAVING COUNT(*) > 1) split""", params))[0]["n"]
+        # One pass over the orders: how many, and why those on hold or cancelled are.
+        by_status = await fetch(conn, f"""
+            SELECT o.status AS status,
+                   CASE o.status WHEN 'ON_HOLD' THEN COALESCE(o.hold_reason, '{NO_REASON}')
+                                 WHEN 'CANCELLED' THEN COALESCE(o.cancel_reason, '{NO_REASON}')
+                   END AS reason, COUNT(*) AS n
+            FROM orders o JOIN channel c ON c.id = o.channel_id WHERE {where}
+            GROUP BY 1, 2""", params)
     rows = [FulfillmentRow(
         location=str(r["loc"]), carrier=r["carrier"], shipments=int(r["n"]),
         hours_to_ship_median=_hours(r["p50"]), hours_to_ship_p90=_hours(r["p90"]),
@@ -129,20 +143,6 @@ async def fulfillment_report(*, start: date, end: date, time_zone: str,
             Decimal("0.0001")))
         for r in shipped]
     rows.sort(key=lambda row: (row.location, row.carrier or ""))
-    split = (await fetch(conn, f"""
-        SELECT COUNT(*) AS n FROM (
-            SELECT s.order_id FROM shipment s JOIN orders o ON o.id = s.order_id
-            JOIN channel c ON c.id = o.channel_id
-            WHERE s.status <> 'CANCELLED' AND {where}
-            GROUP BY s.order_id HAVING COUNT(*) > 1) split""", params))[0]["n"]
-    # One pass over the orders: how many, and why those on hold or cancelled are.
-    by_status = await fetch(conn, f"""
-        SELECT o.status AS status,
-               CASE o.status WHEN 'ON_HOLD' THEN COALESCE(o.hold_reason, '{NO_REASON}')
-                             WHEN 'CANCELLED' THEN COALESCE(o.cancel_reason, '{NO_REASON}')
-               END AS reason, COUNT(*) AS n
-        FROM orders o JOIN channel c ON c.id = o.channel_id WHERE {where}
-        GROUP BY 1, 2""", params)
 
     def reasons(status: str) -> list[tuple[str, int]]:
         found = [(str(r["reason"]), int(r["n"])) for r in by_status if r["status"] == status]

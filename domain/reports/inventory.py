@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from domain.db import as_datetime, connection, fetch
+from domain.db import as_datetime, fetch, for_reports, is_postgres
 from domain.errors import InvalidInput
-from domain.reports.sales import GroupBy, buckets, zone
+from domain.reports.sales import GroupBy, buckets, require_code, zone
 
 MAX_NO_SALE_DAYS = 3650
 
@@ -60,35 +60,41 @@ async def inventory_report(*, start: date, end: date, time_zone: str,
                            field=("noSaleDays",))
     periods = buckets(start, end, zone(time_zone), GroupBy.DAY)
     now = now or datetime.now(UTC)
+    await require_code("location", location, "location")
     where, params = "", []
     if location is not None:
         where, params = "WHERE l.code = ?", [location]
-    conn = connection()
     # Per stock row: the last sale, and the oldest inflow still on the shelf, found by
-    # walking its inflows newest first (an index walk that stops there), else the first.
+    # walking its inflows newest first, else the first. Every inflow adds at least one
+    # unit, so at most on_hand + 1 of them are read (PostgreSQL stops there; SQLite
+    # cannot bound a subquery by the outer row, and reads them all).
     inflows = "m.stock_level_id = s.id AND m.on_hand_delta > 0 AND m.kind <> 'SHIPMENT'"
-    levels = await fetch(conn, f"""
-        SELECT s.id AS id, v.sku AS sku, l.code AS location, s.on_hand AS on_hand,
-               s.reserved AS reserved, s.safety_stock AS safety,
-               s.low_stock_threshold AS threshold,
-               (SELECT MAX(m.created_at) FROM stock_movement m WHERE m.stock_level_id = s.id
-                AND m.kind = 'SHIPMENT' AND m.on_hand_delta < 0) AS last_sale,
-               COALESCE(
-                   (SELECT f.created_at FROM (
-                        SELECT m.created_at AS created_at, m.id AS id,
-                               SUM(m.on_hand_delta) OVER (
-                                   ORDER BY m.created_at DESC, m.id DESC) AS newer
-                        FROM stock_movement m WHERE {inflows}) f
-                    WHERE f.newer >= s.on_hand ORDER BY f.created_at DESC, f.id DESC LIMIT 1),
-                   (SELECT MIN(m.created_at) FROM stock_movement m WHERE {inflows})) AS oldest
-        FROM stock_level s JOIN variant v ON v.id = s.variant_id
-        JOIN location l ON l.id = s.location_id
-        {where}
-        ORDER BY v.sku, l.code""", params)
-    sold = {int(r["id"]): int(r["sold"] or 0) for r in await fetch(conn, """
-        SELECT m.stock_level_id AS id, SUM(-m.on_hand_delta) AS sold FROM stock_movement m
-        WHERE m.kind = 'SHIPMENT' AND m.created_at >= ? AND m.created_at < ?
-        GROUP BY m.stock_level_id""", [periods[0][1], periods[-1][2]])}
+    enough = "LIMIT GREATEST(s.on_hand, 0) + 1" if is_postgres() else ""
+    async with for_reports() as conn:
+        levels = await fetch(conn, f"""
+            SELECT s.id AS id, v.sku AS sku, l.code AS location, s.on_hand AS on_hand,
+                   s.reserved AS reserved, s.safety_stock AS safety,
+                   s.low_stock_threshold AS threshold,
+                   (SELECT MAX(m.created_at) FROM stock_movement m WHERE m.stock_level_id = s.id
+                    AND m.kind = 'SHIPMENT' AND m.on_hand_delta < 0) AS last_sale,
+                   COALESCE(
+                       (SELECT f.created_at FROM (
+                            SELECT w.created_at AS created_at, w.id AS id,
+                                   SUM(w.on_hand_delta) OVER (
+                                       ORDER BY w.created_at DESC, w.id DESC) AS newer
+                            FROM (SELECT m.created_at, m.id, m.on_hand_delta
+                                  FROM stock_movement m WHERE {inflows}
+                                  ORDER BY m.created_at DESC, m.id DESC {enough}) w) f
+                        WHERE f.newer >= s.on_hand ORDER BY f.created_at DESC, f.id DESC LIMIT 1),
+                       (SELECT MIN(m.created_at) FROM stock_movement m WHERE {inflows})) AS oldest
+            FROM stock_level s JOIN variant v ON v.id = s.variant_id
+            JOIN location l ON l.id = s.location_id
+            {where}
+            ORDER BY v.sku, l.code""", params)
+        sold = {int(r["id"]): int(r["sold"] or 0) for r in await fetch(conn, """
+            SELECT m.stock_level_id AS id, SUM(-m.on_hand_delta) AS sold FROM stock_movement m
+            WHERE m.kind = 'SHIPMENT' AND m.created_at >= ? AND m.created_at < ?
+            GROUP BY m.stock_level_id""", [periods[0][1], periods[-1][2]])}
     days = len(periods)
     quiet_since = now - timedelta(days=no_sale_days)
     rows = []

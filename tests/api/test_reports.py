@@ -341,6 +341,8 @@ async def test_the_inventory_report(api: GraphQLClient) -> None:
     errors = await api.errors("""{ inventoryReport(from: "2099-01-01", to: "2099-01-02",
                                    noSaleDays: 0) { belowThreshold } }""")
     assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
+    errors = await api.errors(INVENTORY, {**period, "loc": "nowhere", "only": False})
+    assert errors[0]["extensions"]["code"] == "BAD_REQUEST" and "nowhere" in errors[0]["message"]
 
 
 async def test_the_fulfillment_report(api: GraphQLClient) -> None:
