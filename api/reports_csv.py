@@ -49,7 +49,7 @@ async def _sales(query: Any) -> Iterable[Sequence[object]]:
 
 async def _inventory(query: Any) -> Iterable[Sequence[object]]:
     report = await inventory_report(
-        **_range(query), location=query.get("location"),
+        **_range(query), location=query.get("location"), channel=query.get("channel"),
         no_sale_days=int(query.get("noSaleDays", 30)))
     return ([row.sku, row.location, row.on_hand, row.reserved, row.available, row.units_sold,
              row.turnover, row.days_of_cover, row.oldest_unsold_days,
@@ -59,7 +59,7 @@ async def _inventory(query: Any) -> Iterable[Sequence[object]]:
 
 async def _returns(query: Any) -> Iterable[Sequence[object]]:
     report = await returns_report(
-        **_range(query), channel=query.get("channel"))
+        **_range(query), channel=query.get("channel"), location=query.get("location"))
     return ([row.sku, row.units_sold, row.units_returned, row.return_rate, row.restocked,
              row.written_off] for row in report.skus)
 

@@ -2,7 +2,8 @@
 how long it lasts, how old it is, and which rows need attention.
 
 Everything comes from the stock rows and their ledger. Units sold are the net
-SHIPMENT movements in the period (a dispatch undone before it left nets out).
+SHIPMENT movements in the period (a dispatch undone before it left nets out);
+for one channel, the units of its parcels shipped in the period.
 The age of the oldest unsold receipt assumes first-in, first-out: the units on
 hand are the most recent inflows (receipts, restocks, transfers in, positive
 counts), so the oldest inflow still partly on the shelf is found with a running
@@ -20,6 +21,17 @@ from domain.errors import InvalidInput
 from domain.reports.sales import GroupBy, buckets, require_code, zone
 
 MAX_NO_SALE_DAYS = 3650
+# One channel's units shipped in the period and last shipment, per variant and location.
+_CHANNEL_SALES = """
+    SELECT ol.variant_id AS variant, s.location_id AS location,
+           SUM(CASE WHEN s.shipped_at >= ? AND s.shipped_at < ? THEN sl.quantity ELSE 0 END)
+               AS sold,
+           MAX(s.shipped_at) AS last_sale
+    FROM shipment_line sl JOIN shipment s ON s.id = sl.shipment_id
+    JOIN order_line ol ON ol.id = sl.order_line_id JOIN orders o ON o.id = ol.order_id
+    JOIN channel c ON c.id = o.channel_id
+    WHERE s.shipped_at IS NOT NULL AND s.status <> 'CANCELLED' AND c.code = ?
+    GROUP BY ol.variant_id, s.location_id"""
 
 
 @dataclass(frozen=True)
@@ -52,18 +64,30 @@ class InventoryReport:
 
 
 async def inventory_report(*, start: date, end: date, time_zone: str,
-                           location: str | None = None, no_sale_days: int = 30,
+                           location: str | None = None, channel: str | None = None,
+                           no_sale_days: int = 30,
                            now: datetime | None = None) -> InventoryReport:
-    """Stock rows with their sales between two days (inclusive, days in ``time_zone``)."""
+    """Stock rows with their sales between two days (inclusive, days in ``time_zone``).
+
+    With a channel: the rows at the locations that serve it, and its own sales
+    (its parcels shipped from each row's location) instead of the ledger's.
+    """
     if not 1 <= no_sale_days <= MAX_NO_SALE_DAYS:
         raise InvalidInput(f"noSaleDays must be between 1 and {MAX_NO_SALE_DAYS}",
                            field=("noSaleDays",))
     periods = buckets(start, end, zone(time_zone), GroupBy.DAY)
     now = now or datetime.now(UTC)
     await require_code("location", location, "location")
-    where, params = "", []
+    await require_code("channel", channel, "channel")
+    conditions, params = ["1 = 1"], []
     if location is not None:
-        where, params = "WHERE l.code = ?", [location]
+        conditions.append("l.code = ?")
+        params.append(location)
+    if channel is not None:
+        conditions.append("l.id IN (SELECT cl.location_id FROM channel_location cl"
+                          " JOIN channel ch ON ch.id = cl.channel_id WHERE ch.code = ?)")
+        params.append(channel)
+    where = "WHERE " + " AND ".join(conditions)
     # Per stock row: the last sale, and the oldest inflow still on the shelf, found by
     # walking its inflows newest first, else the first. Every inflow adds at least one
     # unit, so at most on_hand + 1 of them are read (PostgreSQL stops there; SQLite
@@ -72,7 +96,8 @@ async def inventory_report(*, start: date, end: date, time_zone: str,
     enough = "LIMIT GREATEST(s.on_hand, 0) + 1" if is_postgres() else ""
     async with for_reports() as conn:
         levels = await fetch(conn, f"""
-            SELECT s.id AS id, v.sku AS sku, l.code AS location, s.on_hand AS on_hand,
+            SELECT s.id AS id, s.variant_id AS variant, s.location_id AS location_id,
+                   v.sku AS sku, l.code AS location, s.on_hand AS on_hand,
                    s.reserved AS reserved, s.safety_stock AS safety,
                    s.low_stock_threshold AS threshold,
                    (SELECT MAX(m.created_at) FROM stock_movement m WHERE m.stock_level_id = s.id
@@ -95,6 +120,13 @@ async def inventory_report(*, start: date, end: date, time_zone: str,
             SELECT m.stock_level_id AS id, SUM(-m.on_hand_delta) AS sold FROM stock_movement m
             WHERE m.kind = 'SHIPMENT' AND m.created_at >= ? AND m.created_at < ?
             GROUP BY m.stock_level_id""", [periods[0][1], periods[-1][2]])}
+        if channel is not None:
+            by_channel = {(int(r["variant"]), int(r["location"])): r for r in await fetch(
+                conn, _CHANNEL_SALES, [periods[0][1], periods[-1][2], channel])}
+            for level in levels:
+                own = by_channel.get((int(level["variant"]), int(level["location_id"]))) or {}
+                sold[int(level["id"])] = int(own.get("sold") or 0)
+                level["last_sale"] = own.get("last_sale")
     days = len(periods)
     quiet_since = now - timedelta(days=no_sale_days)
     rows = []

@@ -11,6 +11,12 @@ from typing import Any
 from domain.db import connection, fetch
 from domain.reports.sales import GroupBy, buckets, sales_query, zone
 
+# The location that shipped most of an order line's units (the lower id on a tie).
+_SHIPPED_MOST = """
+    SELECT s.location_id FROM shipment_line sl JOIN shipment s ON s.id = sl.shipment_id
+    WHERE sl.order_line_id = l.id AND s.shipped_at IS NOT NULL AND s.status <> 'CANCELLED'
+    GROUP BY s.location_id ORDER BY SUM(sl.quantity) DESC, s.location_id LIMIT 1"""
+
 
 @dataclass(frozen=True)
 class SkuReturns:
@@ -36,20 +42,26 @@ class ReturnsReport:
 
 
 async def returns_report(*, start: date, end: date, time_zone: str,
-                         channel: str | None = None) -> ReturnsReport:
+                         channel: str | None = None,
+                         location: str | None = None) -> ReturnsReport:
     """Returns of orders placed in the range (days in ``time_zone``).
 
-    Units sold and the refunds come from the sales report (its summaries); what
-    came back, and why, from the return lines, which are few.
+    Units sold and the refunds come from the sales report (its summaries, so at
+    a location: the units it shipped or holds, and its share of refunds); what
+    came back, and why, from the return lines, which are few. A returned line
+    belongs to the location that shipped most of its units.
     """
     sales = await sales_query(start=start, end=end, time_zone=time_zone, group_by=GroupBy.SKU,
-                              channel=channel)
+                              channel=channel, location=location)
     periods = buckets(start, end, zone(time_zone), GroupBy.DAY)
     params: list[Any] = [periods[0][1], periods[-1][2]]
     where = "o.status <> 'CANCELLED' AND o.created_at >= ? AND o.created_at < ?"
     if channel is not None:
         where += " AND c.code = ?"
         params.append(channel)
+    if location is not None:
+        where += f" AND ({_SHIPPED_MOST}) = (SELECT id FROM location WHERE code = ?)"
+        params.append(location)
     conn = connection()
     base = """FROM return_line rl JOIN order_line l ON l.id = rl.order_line_id
               JOIN orders o ON o.id = l.order_id JOIN channel c ON c.id = o.channel_id"""

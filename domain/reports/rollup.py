@@ -52,7 +52,7 @@ REFUNDED = ("(SELECT SUM(r.refund_total) FROM order_return r"
 PLACED_IN = "o.status <> 'CANCELLED' AND o.created_at >= ? AND o.created_at < ?"
 
 
-def slot_of(column: str, pg: bool) -> str:
+def _slot_of(column: str, pg: bool) -> str:
     """SQL for the start of the quarter hour (UTC) that ``column`` falls in."""
     if pg:
         return f"date_bin('15 minutes', {column}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
@@ -69,7 +69,7 @@ def _rebuild_sql(table: str, pg: bool) -> str:
     each order's sale for all locations, then per location, summed by bucket."""
     daily = table == "sales_day"
     column, bucket = ("day", _day_of("o.created_at", pg)) if daily \
-        else ("slot", slot_of("o.created_at", pg))
+        else ("slot", _slot_of("o.created_at", pg))
     sku, line_sku = (", sku", ", l.sku") if daily else ("", "")
     location = f"COALESCE(p.location_id, {NO_LOCATION})"
     return f"""

@@ -224,6 +224,16 @@ async def test_the_returns_report(api: GraphQLClient, app: Any) -> None:
         "sku,units_sold,units_returned,return_rate,restocked,written_off",
         "SHOE,4,2,0.5000,1,1", "TEE,2,0,0.0000,0,0"]
 
+    at = """query($d: Date!, $at: String!) { returnsReport(from: $d, to: $d, location: $at) {
+        skus { sku unitsSold unitsReturned returnRate restocked writtenOff }
+        reasons { reason units } refunds { amount currency } } }"""
+    assert (await api(at, {"d": today, "at": "a"}))["returnsReport"] == report  # all from a
+    await factories.location("b")
+    assert (await api(at, {"d": today, "at": "b"}))["returnsReport"] == {
+        "skus": [], "reasons": [], "refunds": []}
+    errors = await api.errors(at, {"d": today, "at": "nowhere"})
+    assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
+
 
 CUSTOMERS = """query($by: CustomerSort!, $cur: String, $after: String) {
   customers(first: 2, sortBy: $by, currency: $cur, after: $after) {
@@ -343,6 +353,32 @@ async def test_the_inventory_report(api: GraphQLClient) -> None:
     assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
     errors = await api.errors(INVENTORY, {**period, "loc": "nowhere", "only": False})
     assert errors[0]["extensions"]["code"] == "BAD_REQUEST" and "nowhere" in errors[0]["message"]
+
+
+async def test_the_inventory_report_for_one_channel(api: GraphQLClient, app: Any) -> None:
+    from domain.fulfillment import service as fulfillment
+
+    await factories.shop({"SHOE": {"a": 10, "b": 10}})  # web: from a and b
+    await factories.channel("shop-a", locations=["a"])
+    carriers = app.state.services.carriers
+    for channel, units in (("shop-a", 2), ("web", 1)):
+        order = await factories.place({"SHOE": units}, channel=channel)
+        await lifecycle.confirm_order(order_id=order.id, actor="test")  # type: ignore[attr-defined]
+        parcel = await fulfillment.create_shipment(
+            order_id=order.id, carriers=carriers, actor="test")  # type: ignore[attr-defined]
+        await fulfillment.ship_shipment(shipment_id=parcel.id, carriers=carriers, actor="test")
+    today = datetime.now(UTC).date().isoformat()
+    query = """query($d: Date!, $ch: String) { inventoryReport(from: $d, to: $d, channel: $ch) {
+        rows { sku location onHand unitsSold lastSaleAt } } }"""
+    own = (await api(query, {"d": today, "ch": "shop-a"}))["inventoryReport"]["rows"]
+    assert [(r["sku"], r["location"], r["unitsSold"]) for r in own] == [("SHOE", "a", 2)]
+    assert own[0]["lastSaleAt"] is not None
+    web = (await api(query, {"d": today, "ch": "web"}))["inventoryReport"]["rows"]
+    assert [r["location"] for r in web] == ["a", "b"] and sum(r["unitsSold"] for r in web) == 1
+    every = (await api(query, {"d": today}))["inventoryReport"]["rows"]
+    assert sum(r["unitsSold"] for r in every) == 3
+    errors = await api.errors(query, {"d": today, "ch": "nowhere"})
+    assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
 
 
 async def test_the_fulfillment_report(api: GraphQLClient) -> None:

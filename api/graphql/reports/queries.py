@@ -173,13 +173,16 @@ class ReportQueries:
                       description="Stock per SKU and location with its sales between two days.")
     async def inventory_report(
         self, from_: Annotated[date, strawberry.argument(name="from")], to: date,
-        time_zone: str = "UTC", location: str | None = None, no_sale_days: int = 30,
+        time_zone: str = "UTC", location: str | None = None,
+        channel: Annotated[str | None, strawberry.argument(
+            description="Rows at the locations serving it, with its own sales.")] = None,
+        no_sale_days: int = 30,
         attention_only: Annotated[bool, strawberry.argument(
             description="Only rows below threshold or without a recent sale.")] = False,
     ) -> InventoryReport:
         try:
             report = await inventory.inventory_report(
-                start=from_, end=to, time_zone=time_zone, location=location,
+                start=from_, end=to, time_zone=time_zone, location=location, channel=channel,
                 no_sale_days=no_sale_days)
         except DomainError as error:
             raise bad_request(error.message) from error
@@ -193,10 +196,12 @@ class ReportQueries:
     async def returns_report(
         self, from_: Annotated[date, strawberry.argument(name="from")], to: date,
         time_zone: str = "UTC", channel: str | None = None,
+        location: Annotated[str | None, strawberry.argument(
+            description="Units it shipped or holds; returned lines it shipped most of.")] = None,
     ) -> ReturnsReport:
         try:
             report = await returns.returns_report(start=from_, end=to, time_zone=time_zone,
-                                                  channel=channel)
+                                                  channel=channel, location=location)
         except DomainError as error:
             raise bad_request(error.message) from error
         return ReturnsReport(
