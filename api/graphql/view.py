@@ -43,8 +43,8 @@ class GraphQLView(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope, receive)
-            try:
-                self._authenticate(request.headers.get("authorization"))
+            try:  # once per request: get_context reads the principal from the scope's state
+                request.state.principal = self._authenticate(request.headers.get("authorization"))
             except InvalidCredentials as error:
                 response = JSONResponse(
                     {"data": None,
@@ -58,7 +58,7 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         principal = None
         if isinstance(request, Request):
-            principal = self._authenticate(request.headers.get("authorization"))
+            principal = request.state.principal
         return Context(
             request=request, response=response, principal=principal,
             services=request.app.state.services, tokens=self.tokens,

@@ -99,9 +99,9 @@ async def choose_carrier(found: Shipment, carriers: Mapping[str, Carrier],
     method = order.shipping_method or "standard"
     promise = promises.get(method)
     offers: list[tuple[Carrier, Rate, str | None]] = []
+    asked = await _label_request(found, service=None)
     for candidate in carriers.values():
-        request = await _label_request(found, service=None)
-        opened = None
+        request, opened = asked, None
         try:
             if candidate.sells_labels:
                 opened = await candidate.prepare_label(request)

@@ -23,7 +23,6 @@ class InvalidWebhook(Exception):
 @dataclass(frozen=True)
 class GatewayResult:
     reference: str  # the gateway's id of the payment (or of the refund)
-    state: str  # the gateway's word for where the payment is now
     client_secret: str | None = None
     amount_authorized: Decimal | None = None
     amount_captured: Decimal | None = None

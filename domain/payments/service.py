@@ -279,6 +279,21 @@ async def capture_payment(
     return await _call(operation, payment, gateway, actor=actor)
 
 
+async def refundable(conn: BaseDBAsyncClient, payment: Payment) -> Decimal:
+    """What may still be refunded: captured, less refunded, less refunds out at the gateway."""
+    in_flight = sum((op.amount for op in await PaymentOperation.filter(
+        payment_id=payment.id, kind=OperationKind.REFUND,
+        status=OperationStatus.PENDING).using_db(conn)), Decimal(0))
+    return payment.captured_amount - payment.refunded_amount - in_flight
+
+
+def check_refundable(amount: Decimal, available: Decimal, currency: str) -> None:
+    """ALREADY_REFUNDED unless 0 < amount <= what may still be refunded."""
+    if amount <= 0 or amount > available:
+        raise AlreadyRefunded(quantize(amount, currency),
+                              quantize(max(available, Decimal(0)), currency), currency)
+
+
 async def refund_payment(
     *, payment_id: int, amount: Decimal | str, gateways: Gateways, actor: str,
     return_id: int | None = None,
@@ -291,14 +306,7 @@ async def refund_payment(
     amount = parse_price(amount, payment.currency, field=("amount",))
 
     async def check(conn: BaseDBAsyncClient, locked: Payment) -> None:
-        in_flight = sum((op.amount for op in await PaymentOperation.filter(
-            payment_id=locked.id, kind=OperationKind.REFUND,
-            status=OperationStatus.PENDING).using_db(conn)), Decimal(0))
-        refundable = locked.captured_amount - locked.refunded_amount - in_flight
-        if amount <= 0 or amount > refundable:
-            raise AlreadyRefunded(quantize(amount, locked.currency),
-                                  quantize(max(refundable, Decimal(0)), locked.currency),
-                                  locked.currency)
+        check_refundable(amount, await refundable(conn, locked), locked.currency)
 
     operation = await _intend(payment.id, OperationKind.REFUND, amount, return_id=return_id,
                               check=check)

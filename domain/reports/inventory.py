@@ -116,11 +116,14 @@ async def inventory_report(*, start: date, end: date, time_zone: str,
             JOIN location l ON l.id = s.location_id
             {where}
             ORDER BY v.sku, l.code""", params)
-        sold = {int(r["id"]): int(r["sold"] or 0) for r in await fetch(conn, """
-            SELECT m.stock_level_id AS id, SUM(-m.on_hand_delta) AS sold FROM stock_movement m
-            WHERE m.kind = 'SHIPMENT' AND m.created_at >= ? AND m.created_at < ?
-            GROUP BY m.stock_level_id""", [periods[0][1], periods[-1][2]])}
-        if channel is not None:
+        if channel is None:
+            sold = {int(r["id"]): int(r["sold"] or 0) for r in await fetch(conn, """
+                SELECT m.stock_level_id AS id, SUM(-m.on_hand_delta) AS sold
+                FROM stock_movement m
+                WHERE m.kind = 'SHIPMENT' AND m.created_at >= ? AND m.created_at < ?
+                GROUP BY m.stock_level_id""", [periods[0][1], periods[-1][2]])}
+        else:
+            sold = {}
             by_channel = {(int(r["variant"]), int(r["location"])): r for r in await fetch(
                 conn, _CHANNEL_SALES, [periods[0][1], periods[-1][2], channel])}
             for level in levels:

@@ -21,9 +21,10 @@ ALL_LOCATIONS = 0
 NO_LOCATION = -1
 
 
-class SalesSlot(Model):
+class _Sales(Model):
+    """What both summaries hold per bucket, channel, currency and location scope."""
+
     id = fields.BigIntField(primary_key=True)
-    slot = fields.DatetimeField(db_index=True)
     channel_id = fields.IntField()
     currency = fields.CharField(max_length=3)
     location_id = fields.IntField()
@@ -33,20 +34,19 @@ class SalesSlot(Model):
     refunds = fields.DecimalField(max_digits=28, decimal_places=10)  # shares of refunds
 
     class Meta:
+        abstract = True
+
+
+class SalesSlot(_Sales):
+    slot = fields.DatetimeField(db_index=True)
+
+    class Meta:
         table = "sales_slot"
 
 
-class SalesDay(Model):
-    id = fields.BigIntField(primary_key=True)
+class SalesDay(_Sales):
     day = fields.DateField(db_index=True)
-    channel_id = fields.IntField()
-    currency = fields.CharField(max_length=3)
     sku = fields.CharField(max_length=64)
-    location_id = fields.IntField()
-    orders = fields.IntField()
-    units = fields.IntField()
-    gross = fields.DecimalField(max_digits=18, decimal_places=4)
-    refunds = fields.DecimalField(max_digits=28, decimal_places=10)  # shares of refunds
 
     class Meta:
         table = "sales_day"

@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from domain.db import connection, fetch
-from domain.reports.sales import GroupBy, buckets, sales_query, zone
+from domain.reports.rollup import PLACED_IN
+from domain.reports.sales import GroupBy, sales_query
 
 # The location that shipped most of an order line's units (the lower id on a tie).
 _SHIPPED_MOST = """
@@ -53,9 +54,8 @@ async def returns_report(*, start: date, end: date, time_zone: str,
     """
     sales = await sales_query(start=start, end=end, time_zone=time_zone, group_by=GroupBy.SKU,
                               channel=channel, location=location)
-    periods = buckets(start, end, zone(time_zone), GroupBy.DAY)
-    params: list[Any] = [periods[0][1], periods[-1][2]]
-    where = "o.status <> 'CANCELLED' AND o.created_at >= ? AND o.created_at < ?"
+    params: list[Any] = list(sales.span)
+    where = PLACED_IN
     if channel is not None:
         where += " AND c.code = ?"
         params.append(channel)

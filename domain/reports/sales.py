@@ -149,7 +149,8 @@ class SalesQuery:
     _parts: dict[GroupBy | None, asyncio.Task[list[SalesRow]]] = field(default_factory=dict)
 
     @property
-    def _range(self) -> tuple[datetime, datetime]:
+    def span(self) -> tuple[datetime, datetime]:
+        """The report's UTC range: from the first day's start to the day after the last."""
         first = datetime.combine(self.start, time(), self.tz).astimezone(UTC)
         return first, datetime.combine(self.end + timedelta(days=1), time(),
                                         self.tz).astimezone(UTC)
@@ -172,7 +173,7 @@ class SalesQuery:
         return await self._parts[group]
 
     async def _aggregate(self, group: GroupBy | None) -> list[SalesRow]:
-        lo, hi = self._range
+        lo, hi = self.span
         tally = _Tally()
         if not self.summaries:
             tally.add(await self._from_orders(group, lo, hi))

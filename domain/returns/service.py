@@ -38,7 +38,7 @@ from domain.orders.capture import LineRequest, OrderRequest, create_order
 from domain.orders.lifecycle import cancel_order, lock_order
 from domain.orders.models import FulfillmentStatus, Order, OrderLine
 from domain.payments.models import OperationKind, OperationStatus, Payment, PaymentOperation
-from domain.payments.service import Gateways, refund_payment
+from domain.payments.service import Gateways, check_refundable, refund_payment, refundable
 from domain.returns.models import Return, ReturnLine, ReturnStatus
 from domain.uow import unit_of_work
 
@@ -334,21 +334,13 @@ async def _claim_refund(
         else computed
     payment = await Payment.filter(order_id=order.id, captured_amount__gt=0).order_by(
         "id").select_for_update().using_db(conn).first()
-    in_flight = Decimal(0)
-    if payment is not None:
-        in_flight = sum((op.amount for op in await PaymentOperation.filter(
-            payment_id=payment.id, kind=OperationKind.REFUND,
-            status=OperationStatus.PENDING).using_db(conn)), Decimal(0))
-    refundable = (payment.captured_amount - payment.refunded_amount - in_flight
-                  if payment is not None else Decimal(0))
     if value == 0 and found.replacement_order_id is not None:
         found.refund_total = value
         await found.save(using_db=conn)
         return None  # the replacement is worth all of it: nothing to pay back
-    if payment is None or value <= 0 or value > refundable:
-        raise AlreadyRefunded(quantize(value, order.currency),
-                              quantize(max(refundable, Decimal(0)), order.currency),
-                              order.currency)
+    check_refundable(value, await refundable(conn, payment) if payment else Decimal(0),
+                     order.currency)
+    assert payment is not None  # nothing refundable without a captured payment
     found.refund_total = value
     found.refund_shipping = include_shipping
     await found.save(using_db=conn)

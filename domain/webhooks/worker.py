@@ -17,7 +17,6 @@ class DeliveryWorker:
                  interval: float = 1.0, concurrency: int = 20) -> None:
         self.sender = sender
         self.policy = policy or RetryPolicy()
-        self.interval = interval
         self._limit = asyncio.Semaphore(concurrency)
         self._loop = Periodic("webhook-worker", self.drain, interval=interval)
 

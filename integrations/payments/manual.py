@@ -17,19 +17,18 @@ class ManualGateway:
     async def authorize(self, *, amount: Decimal, currency: str, method: str, key: str,
                         metadata: Mapping[str, str]) -> GatewayResult:
         # Nothing is held: the payment waits for the money, which staff record as a capture.
-        return GatewayResult(reference=f"manual:{metadata.get('payment_id', key)}",
-                             state="pending")
+        return GatewayResult(reference=f"manual:{metadata.get('payment_id', key)}")
 
     async def capture(self, *, reference: str, amount: Decimal, currency: str,
                       key: str, final: bool = True) -> GatewayResult:
-        return GatewayResult(reference=reference, state="captured", amount_captured=amount)
+        return GatewayResult(reference=reference, amount_captured=amount)
 
     async def void(self, *, reference: str, key: str) -> GatewayResult:
-        return GatewayResult(reference=reference, state="voided")
+        return GatewayResult(reference=reference)
 
     async def refund(self, *, reference: str, amount: Decimal, currency: str,
                      key: str) -> GatewayResult:
-        return GatewayResult(reference=f"manual-refund:{key}", state="refunded")
+        return GatewayResult(reference=f"manual-refund:{key}")
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         raise InvalidWebhook("manual payments have no webhooks")

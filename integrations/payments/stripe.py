@@ -79,8 +79,7 @@ class StripeGateway:
             params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
         intent = await self._send(self._client.v1.payment_intents.create_async(
             params, {"idempotency_key": key}))  # type: ignore[arg-type]
-        return GatewayResult(reference=intent.id, state=intent.status,
-                             client_secret=intent.client_secret)
+        return GatewayResult(reference=intent.id, client_secret=intent.client_secret)
 
     async def capture(self, *, reference: str, amount: Decimal, currency: str,
                       key: str, final: bool = True) -> GatewayResult:
@@ -89,13 +88,13 @@ class StripeGateway:
             params["final_capture"] = False
         intent = await self._send(self._client.v1.payment_intents.capture_async(
             reference, params, {"idempotency_key": key}))  # type: ignore[arg-type]
-        return GatewayResult(reference=intent.id, state=intent.status,
+        return GatewayResult(reference=intent.id,
                              amount_captured=from_minor(intent.amount_received, currency))
 
     async def void(self, *, reference: str, key: str) -> GatewayResult:
         intent = await self._send(self._client.v1.payment_intents.cancel_async(
             reference, {}, {"idempotency_key": key}))
-        return GatewayResult(reference=intent.id, state=intent.status)
+        return GatewayResult(reference=intent.id)
 
     async def refund(self, *, reference: str, amount: Decimal, currency: str,
                      key: str) -> GatewayResult:
@@ -104,7 +103,7 @@ class StripeGateway:
             {"idempotency_key": key}))
         if refund.status == "failed":
             raise GatewayDeclined(f"refund {refund.id} failed")
-        return GatewayResult(reference=refund.id, state=refund.status)
+        return GatewayResult(reference=refund.id)
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         if not self._webhook_secret:

@@ -10,13 +10,13 @@ from domain.marketplaces.models import MarketplaceFulfillment
 from domain.marketplaces.service import connect
 from domain.marketplaces.sync import push_dirty, push_fulfillments
 from integrations.carriers.easypost import EasyPostCarrier
-from integrations.marketplaces.shopify import ShopifyInventory, hmac_header
+from integrations.marketplaces.shopify import ShopifyInventory
 from tests import factories
 from tests.api.test_subscriptions import subscriber
 from tests.fakes.easypost import API_KEY as EASYPOST_KEY
 from tests.fakes.easypost import WEBHOOK_SECRET as EASYPOST_SECRET
 from tests.fakes.easypost import FakeEasyPost
-from tests.fakes.shopify import ACCESS_TOKEN, LOCATION, FakeShopify
+from tests.fakes.shopify import ACCESS_TOKEN, LOCATION, FakeShopify, webhook_hmac
 from tests.support import GraphQLClient, eventually
 
 SECRET = "shpss_e2e"
@@ -47,7 +47,7 @@ async def test_a_shopify_order_from_webhook_to_delivery(app: Any, api: GraphQLCl
                                           headers={"X-Shopify-Topic": "orders/create",
                                                    "X-Shopify-Webhook-Id": "e2e-1",
                                                    "X-Shopify-Hmac-Sha256":
-                                                       hmac_header(body, SECRET)})
+                                                       webhook_hmac(body, SECRET)})
             assert arrived.json()["outcome"] == "order 1001 (PENDING)"
             gid = (await api('{ order(number: "1001") { id } }'))["order"]["id"]
 

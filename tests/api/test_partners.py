@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from typing import Any
 
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from domain.partners.service import SCOPES
 from tests import factories
 from tests.support import GraphQLClient
 
@@ -145,11 +145,6 @@ async def test_bad_tokens_are_refused(api: GraphQLClient, kind: str) -> None:
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
-
-SCOPES = ["orders:read", "orders:write", "inventory:read", "inventory:write",
-          "fulfillment:write", "returns:write", "payments:write", "webhooks:manage",
-          "reports:read"]
-__all__ = ["time"]
 
 
 async def test_rotated_keys_keep_old_tokens_valid_until_they_expire(

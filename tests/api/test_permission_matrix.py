@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.partners.service import SCOPES
 from tests import factories
 from tests.api.test_customers_and_guests import _register, bearer
-from tests.api.test_partners import SCOPES, _bearer
+from tests.api.test_partners import _bearer
 from tests.support import GraphQLClient
 
 OK, UNAUTH, FORBIDDEN, HIDDEN = "ok", "UNAUTHENTICATED", "FORBIDDEN", "hidden"
@@ -91,7 +92,7 @@ async def test_every_caller_gets_exactly_what_is_theirs(api: GraphQLClient) -> N
     callers = {
         "none": {},
         "scopeless": await _bearer(api, ["inventory:read"]),
-        "elsewhere": await _bearer(api, SCOPES, channels=["other"]),
+        "elsewhere": await _bearer(api, list(SCOPES), channels=["other"]),
         "customer": bearer((await _register(api, "someone.else@example.com"))["accessToken"]),
     }
     seen = {name: {caller: await _outcome(api, name, headers, ids)

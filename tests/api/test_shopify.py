@@ -8,8 +8,8 @@ from typing import Any
 
 from domain.inventory.models import StockLevel
 from domain.orders.models import Order, OrderStatus
-from integrations.marketplaces.shopify import hmac_header
 from tests import factories
+from tests.fakes.shopify import webhook_hmac
 from tests.support import GraphQLClient
 
 SECRET = "shpss_client_secret"
@@ -38,7 +38,7 @@ async def _deliver(api: GraphQLClient, topic: str, payload: dict[str, Any],
                    webhook_id: str | None = None, secret: str = SECRET) -> Any:
     body = json.dumps(payload).encode()
     return await api.http.post(PATH, content=body, headers={
-        "X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": hmac_header(body, secret),
+        "X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": webhook_hmac(body, secret),
         "X-Shopify-Webhook-Id": webhook_id or secrets.token_hex(8),
         "Content-Type": "application/json"})
 

@@ -40,7 +40,6 @@ class FakeStripe:
         self.slow_next: dict[str, float] = {}  # operation -> seconds to wait before answering
         self.app = Starlette(routes=[
             Route("/v1/payment_intents", self.create_intent, methods=["POST"]),
-            Route("/v1/payment_intents/{id}", self.get_intent, methods=["GET"]),
             Route("/v1/payment_intents/{id}/capture", self.capture, methods=["POST"]),
             Route("/v1/payment_intents/{id}/cancel", self.cancel, methods=["POST"]),
             Route("/v1/refunds", self.refund, methods=["POST"]),
@@ -95,12 +94,6 @@ class FakeStripe:
             self.calls["create"] += 1
             return 200, intent
         return await self._handle(request, "create", apply)
-
-    async def get_intent(self, request: Request) -> JSONResponse:
-        intent = self.intents.get(request.path_params["id"])
-        if intent is None:
-            return _error(404, "invalid_request_error", "No such payment_intent")
-        return JSONResponse(intent)
 
     async def capture(self, request: Request) -> JSONResponse:
         def apply(req: Request, form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
