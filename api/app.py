@@ -84,7 +84,13 @@ class Services:
     marketplace_sync: Periodic | None = None
     amazon_poll: Periodic | None = None
     summaries: Periodic | None = None
+    pushers: dict[str, Any] = field(default_factory=dict)
     shipping_promises: dict[str, int] = field(default_factory=dict)
+
+
+def make_pushers() -> dict[str, Any]:
+    """Each marketplace's stock and fulfilment pusher, by provider."""
+    return {"shopify": ShopifyInventory(), "amazon": AmazonSeller()}
 
 
 def make_carriers(settings: Settings) -> dict[str, Carrier]:
@@ -141,7 +147,7 @@ async def start_services(settings: Settings) -> Services:
     webhooks = DeliveryWorker(HttpWebhookSender(),
                               policy=RetryPolicy(base=settings.webhook_retry_base))
 
-    pushers: dict[str, Any] = {"shopify": ShopifyInventory(), "amazon": AmazonSeller()}
+    pushers = make_pushers()
     async def sync_marketplaces() -> None:
         await push_dirty(pushers)
         await push_fulfillments(pushers)
@@ -189,7 +195,7 @@ async def start_services(settings: Settings) -> Services:
                     limits=Limits(max_cost=settings.max_query_cost,
                                   budget=settings.rate_limit_points),
                     sweeper=sweeper, marketplace_sync=marketplace_sync,
-                    amazon_poll=amazon_poll, summaries=summaries,
+                    amazon_poll=amazon_poll, summaries=summaries, pushers=pushers,
                     shipping_promises=settings.shipping_promises)
 
 
@@ -204,7 +210,8 @@ async def stop_services(services: Services) -> None:
         await services.webhooks.stop()
         await services.webhooks.sender.close()  # type: ignore[attr-defined]
     await services.bus.close()
-    for closeable in (services.cache, services.rate_limiter, *services.carriers.values()):
+    for closeable in (services.cache, services.rate_limiter, *services.carriers.values(),
+                      *services.pushers.values()):
         close = getattr(closeable, "close", None)
         if close is not None:
             await close()

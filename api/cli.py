@@ -128,19 +128,19 @@ async def _seed_command(settings: Settings, orders: int) -> None:
 
 
 async def _reconcile_command(settings: Settings, channel: str) -> None:
+    from api.app import make_pushers
     from domain.errors import DomainError
     from domain.marketplaces.sync import reconcile
-    from integrations.marketplaces.shopify import ShopifyInventory
 
     await database.connect(settings)
-    pusher = ShopifyInventory()
+    pushers = make_pushers()
     try:
-        fixed = await reconcile(channel=channel, pushers={"shopify": pusher},
-                                progress=_progress("SKUs"))
+        fixed = await reconcile(channel=channel, pushers=pushers, progress=_progress("SKUs"))
     except DomainError as error:
         raise ConfigurationError(error.message) from None
     finally:
-        await pusher.close()
+        for pusher in pushers.values():
+            await pusher.close()
         await database.close()
     for drift in fixed:
         print(f"{drift.sku}: marketplace had {drift.theirs}, now {drift.ours}")

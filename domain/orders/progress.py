@@ -13,8 +13,13 @@ from domain.orders.models import FulfillmentStatus, Order, OrderLine, OrderStatu
 
 
 def fulfillment_status(lines: Sequence[OrderLine]) -> FulfillmentStatus:
+    """From the lines: returned units first, then shipped units."""
     ordered = sum(line.quantity for line in lines)
     shipped = sum(line.quantity_shipped for line in lines)
+    returned = sum(line.quantity_returned for line in lines)
+    if returned:
+        return FulfillmentStatus.RETURNED if returned >= ordered else (
+            FulfillmentStatus.PARTIALLY_RETURNED)
     if shipped == 0:
         return FulfillmentStatus.UNFULFILLED
     return FulfillmentStatus.FULFILLED if shipped >= ordered else (
@@ -23,6 +28,9 @@ def fulfillment_status(lines: Sequence[OrderLine]) -> FulfillmentStatus:
 
 async def refresh_progress(conn: BaseDBAsyncClient, order: Order, *, actor: str) -> None:
     """Recompute the fulfilment status, and complete the order once everything arrived.
+
+    Every change to shipped or returned units calls it, so no caller's status
+    overwrites another's (a late tracking update keeps a return's RETURNED).
 
     The caller holds the order row's lock. Each change is an order event.
     """
@@ -34,7 +42,9 @@ async def refresh_progress(conn: BaseDBAsyncClient, order: Order, *, actor: str)
         await record_order_event(conn, order_id=order.id, type=f"ORDER_{status.value}",
                                  actor=actor, message=f"Order {order.number} is "
                                  f"{status.value.lower().replace('_', ' ')}")
-    if order.status is not OrderStatus.CONFIRMED or status is not FulfillmentStatus.FULFILLED:
+    everything_shipped = sum(ln.quantity_shipped for ln in lines) >= sum(
+        ln.quantity for ln in lines)
+    if order.status is not OrderStatus.CONFIRMED or not everything_shipped:
         return
     shipments = await Shipment.filter(order_id=order.id).exclude(
         status=ShipmentStatus.CANCELLED).using_db(conn)

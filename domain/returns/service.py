@@ -36,7 +36,8 @@ from domain.inventory.service import locked_stock_level, move
 from domain.money import parse_price, quantize
 from domain.orders.capture import LineRequest, OrderRequest, create_order
 from domain.orders.lifecycle import cancel_order, lock_order
-from domain.orders.models import FulfillmentStatus, Order, OrderLine
+from domain.orders.models import Order, OrderLine
+from domain.orders.progress import refresh_progress
 from domain.payments.models import OperationKind, OperationStatus, Payment, PaymentOperation
 from domain.payments.service import Gateways, check_refundable, refund_payment, refundable
 from domain.returns.models import Return, ReturnLine, ReturnStatus
@@ -248,24 +249,9 @@ async def receive_return(
             conn, order_id=order.id, type="RETURN_RECEIVED", actor=actor,
             message=f"Return {found.id}: {received} unit(s) received at {location.code}, "
                     f"{restocked} restocked, {received - restocked} written off")
-        await _refresh_returned_status(conn, order, actor=actor)
+        await refresh_progress(conn, order, actor=actor)
         await record_stock_changed(conn, skus)
     return found
-
-
-async def _refresh_returned_status(conn: BaseDBAsyncClient, order: Order, *, actor: str) -> None:
-    lines = await OrderLine.filter(order_id=order.id).using_db(conn)
-    returned = sum(ln.quantity_returned for ln in lines)
-    if not returned:
-        return
-    status = (FulfillmentStatus.RETURNED if returned >= sum(ln.quantity for ln in lines)
-              else FulfillmentStatus.PARTIALLY_RETURNED)
-    if status != order.fulfillment_status:
-        order.fulfillment_status = status
-        await order.save(update_fields=["fulfillment_status", "updated_at"], using_db=conn)
-        await record_order_event(conn, order_id=order.id, type=f"ORDER_{status.value}",
-                                 actor=actor, message=f"Order {order.number} is "
-                                 f"{status.value.lower().replace('_', ' ')}")
 
 
 async def refund_value(found: Return, order: Order, *, include_shipping: bool,

@@ -53,6 +53,11 @@ async def test_a_customer_registers_orders_and_sees_only_their_orders(
     bob = bearer((await _register(api, "bob@example.com"))["accessToken"])
     assert (await api('query($id: ID!) { order(id: $id) { id } }',
                       {"id": placed["order"]["id"]}, admin=False, headers=bob))["order"] is None
+    lookup = 'query($e: String!) { customer(email: $e) { email } }'
+    assert (await api(lookup, {"e": "ann@example.com"}, admin=False, headers=bob))[
+        "customer"] is None  # another customer's details are not found
+    assert (await api(lookup, {"e": "bob@example.com"}, admin=False, headers=bob))[
+        "customer"] == {"email": "bob@example.com"}
     confirm = await api.errors("mutation($id: ID!) { orderConfirm(id: $id) { userErrors "
                                "{ code } } }", {"id": placed["order"]["id"]}, admin=False,
                                headers=ann)

@@ -61,7 +61,7 @@ async def _place(api: GraphQLClient, lines: dict[str, int], provider: str, metho
     return payload
 
 
-async def _ship(api: GraphQLClient, order_gid: str, line_id: str, quantity: int) -> None:
+async def _ship(api: GraphQLClient, order_gid: str, line_id: str, quantity: int) -> str:
     await api("mutation($id: ID!) { orderConfirm(id: $id) { userErrors { code } } }",
               {"id": order_gid})
     created = await api("mutation($o: ID!, $l: ID!, $q: Int!) { shipmentCreate(input: "
@@ -71,6 +71,7 @@ async def _ship(api: GraphQLClient, order_gid: str, line_id: str, quantity: int)
     sid = created["shipmentCreate"]["shipment"]["id"]
     await api("mutation($s: ID!) { shipmentShip(input: {shipmentId: $s}) "
               "{ userErrors { code } } }", {"s": sid})
+    return str(sid)
 
 
 async def _return_and_receive(api: GraphQLClient, order_gid: str, line_id: str, quantity: int,
@@ -114,7 +115,7 @@ async def test_stripe_from_checkout_to_refund(api: GraphQLClient, fake_stripe: F
     assert (await _order(api, order_gid))["paymentStatus"] == "AUTHORIZED"
 
     _, tee = placed["order"]["lines"]
-    await _ship(api, order_gid, tee["id"], 2)
+    parcel = await _ship(api, order_gid, tee["id"], 2)
     captured = (await api(CAPTURE, {"p": payment["id"]}))["paymentCapture"]
     assert captured["payment"] == {"status": "CAPTURED", "capturedAmount": {"amount": "30.00"}}
     assert (await _order(api, order_gid))["paymentStatus"] == "PAID"
@@ -130,6 +131,10 @@ async def test_stripe_from_checkout_to_refund(api: GraphQLClient, fake_stripe: F
     order = await _order(api, order_gid)
     assert order["paymentStatus"] == "PARTIALLY_REFUNDED"
     assert order["fulfillmentStatus"] == "PARTIALLY_RETURNED"
+    await api("""mutation($s: ID!) { shipmentTrackingEventAdd(input: {shipmentId: $s,
+        status: DELIVERED}) { userErrors { code } } }""", {"s": parcel})
+    late = await _order(api, order_gid)  # a late tracking update leaves the return standing
+    assert late["fulfillmentStatus"] == "PARTIALLY_RETURNED"
     payment_row = order["payments"][0]
     assert (payment_row["capturedAmount"], payment_row["refundedAmount"]) == (
         {"amount": "30.00"}, {"amount": "10.00"})

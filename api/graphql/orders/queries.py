@@ -83,6 +83,10 @@ class OrderQueries:
             found = await CustomerModel.get_or_none(email=email.strip().lower())
         else:
             found = None
+        principal = info.context.principal
+        if found is not None and principal is not None and principal.scoped \
+                and found.id != principal.customer_id:
+            found = None  # a limited caller finds only itself: others are not found
         return Customer.from_model(found) if found else None
 
 
