@@ -39,6 +39,7 @@ from domain.marketplaces.sync import (
     push_dirty,
     push_fulfillments,
 )
+from domain.messaging.ports import Mailer
 from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
@@ -52,6 +53,7 @@ from integrations.cache.redis import RedisAvailabilityCache
 from integrations.carriers.builtin import BuiltinCarrier
 from integrations.carriers.easypost import EasyPostCarrier
 from integrations.carriers.kuaidi100 import Kuaidi100Carrier
+from integrations.email.log import LogMailer
 from integrations.marketplaces.amazon import AmazonOrders, AmazonSeller
 from integrations.marketplaces.shopify import ShopifyInventory, ShopifyMarketplace
 from integrations.payments.manual import ManualGateway
@@ -86,6 +88,7 @@ class Services:
     summaries: Periodic | None = None
     pushers: dict[str, Any] = field(default_factory=dict)
     shipping_promises: dict[str, int] = field(default_factory=dict)
+    mailer: Mailer = field(default_factory=LogMailer)
 
 
 def make_pushers() -> dict[str, Any]:

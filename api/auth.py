@@ -3,53 +3,13 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
-from enum import StrEnum
 
 from api.tokens import InvalidToken, TokenService
+from domain.access import ADMIN, Kind, Permission, Principal
+
+__all__ = ["ADMIN", "InvalidCredentials", "Kind", "Permission", "Principal", "authenticate"]
 
 
-class Permission(StrEnum):
-    ADMIN = "admin"  # operations only the admin token may do; never granted to a partner
-    CATALOG_WRITE = "catalog:write"
-    ORDER_PLACE = "orders:place"  # placing an order (customers, storefronts, partners)
-    RETURN_REQUEST = "returns:request"  # asking to return (customers, and returns:write)
-    ORDERS_READ = "orders:read"
-    ORDERS_WRITE = "orders:write"
-    INVENTORY_READ = "inventory:read"
-    INVENTORY_WRITE = "inventory:write"
-    FULFILLMENT_WRITE = "fulfillment:write"
-    RETURNS_WRITE = "returns:write"
-    PAYMENTS_WRITE = "payments:write"
-    WEBHOOKS_MANAGE = "webhooks:manage"
-    REPORTS_READ = "reports:read"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated caller. ``client`` scopes idempotency keys; ``actor`` signs events.
-
-    ``channels`` limits the caller to the orders of those channels; ``customer_id`` to a
-    customer's own orders (placed while signed in); ``order_id`` to one order (a guest).
-    """
-
-    client: str
-    actor: str
-    permissions: frozenset[Permission]
-    channels: frozenset[str] | None = None
-    customer_id: int | None = None
-    order_id: int | None = None
-
-    def allows(self, permission: Permission) -> bool:
-        return permission in self.permissions
-
-    @property
-    def scoped(self) -> bool:
-        return (self.channels is not None or self.customer_id is not None
-                or self.order_id is not None)
-
-
-ADMIN = Principal(client="admin", actor="staff:admin", permissions=frozenset(Permission))
 _BY_SCOPE = {p.value: p for p in Permission}
 
 
@@ -92,6 +52,13 @@ IMPLIED = {Permission.ORDERS_WRITE: Permission.ORDER_PLACE,
            Permission.RETURNS_WRITE: Permission.RETURN_REQUEST}
 
 
+def customer_principal(customer_id: int) -> Principal:
+    """A signed-in customer."""
+    sub = f"customer:{customer_id}"
+    return Principal(client=sub, actor=sub, permissions=CUSTOMER_PERMISSIONS,
+                     kind=Kind.CUSTOMER, customer_id=customer_id)
+
+
 def _from_claims(claims: dict[str, object]) -> Principal | None:
     kind, sub = claims.get("kind"), str(claims.get("sub"))
     if kind == "partner":
@@ -100,19 +67,18 @@ def _from_claims(claims: dict[str, object]) -> Principal | None:
         permissions = {_BY_SCOPE[s] for s in scopes if s in _BY_SCOPE}
         permissions |= {IMPLIED[p] for p in permissions if p in IMPLIED}
         return Principal(client=f"partner:{sub}", actor=f"partner:{claims.get('name', '')}",
-                         permissions=frozenset(permissions),
+                         permissions=frozenset(permissions), kind=Kind.PARTNER,
                          channels=frozenset(channels) if isinstance(channels, list) else None)
     if kind == "customer":
-        customer_id = int(sub.removeprefix("customer:"))
-        return Principal(client=sub, actor=sub, permissions=CUSTOMER_PERMISSIONS,
-                         customer_id=customer_id)
+        return customer_principal(int(sub.removeprefix("customer:")))
     if kind == "storefront":  # a publishable channel key: catalogue, availability, orderCreate
         code = sub.removeprefix("channel:")
         return Principal(client=f"storefront:{code}", actor=f"storefront:{code}",
                          permissions=frozenset({Permission.ORDER_PLACE}),
-                         channels=frozenset({code}))
+                         kind=Kind.STOREFRONT, channels=frozenset({code}))
     if kind == "order":
         order_id = int(sub.removeprefix("order:"))
         return Principal(client=sub, actor=f"guest:{order_id}",
-                         permissions=frozenset({Permission.ORDERS_READ}), order_id=order_id)
+                         permissions=frozenset({Permission.ORDERS_READ}),
+                         kind=Kind.GUEST, order_id=order_id)
     return None

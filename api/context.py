@@ -7,6 +7,7 @@ from typing import Any
 
 from api.auth import Principal
 from api.loaders import Loaders
+from domain.access import Scope
 from domain.idempotency.service import IdempotencyKey
 
 
@@ -19,7 +20,23 @@ class Context:
     tokens: Any = None
     idempotency_header: str | None = None
     connection_params: dict[str, Any] | None = None
-    loaders: Loaders = field(default_factory=Loaders)
+    _scope: Scope | None = field(default=None, init=False, repr=False)
+    _loaders: Loaders | None = field(default=None, init=False, repr=False)
+
+    @property
+    def scope(self) -> Scope:
+        """What the caller may read, built once (a websocket's caller is known after connect)."""
+        if self._scope is None or self._scope.principal is not self.principal:
+            self._scope = Scope(self.principal)
+        return self._scope
+
+    @property
+    def loaders(self) -> Loaders:
+        """The request's loaders, built on first use; every one reads through the scope."""
+        scope = self.scope
+        if self._loaders is None or self._loaders.scope is not scope:
+            self._loaders = Loaders(scope)
+        return self._loaders
 
     def rate_key(self) -> str:
         """Whose budget a request is charged to: the client, or the address of anonymous ones."""

@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from api.auth import InvalidCredentials, Permission, authenticate
-from domain.errors import DomainError
+from domain.access import Scope
+from domain.errors import DomainError, NotPermitted
 from domain.reports.fulfillment import fulfillment_report
 from domain.reports.inventory import inventory_report
 from domain.reports.returns import returns_report
@@ -29,7 +30,7 @@ FULFILLMENT_COLUMNS = ["location", "carrier", "shipments", "hours_to_ship_median
                        "hours_to_ship_p90", "hours_to_deliver_median", "hours_to_deliver_p90",
                        "shipped_within_promise"]
 
-Rows = Callable[[Any], Awaitable[Iterable[Sequence[object]]]]
+Rows = Callable[[Any, Scope], Awaitable[Iterable[Sequence[object]]]]
 
 
 def _range(query: Any) -> dict[str, Any]:
@@ -38,8 +39,9 @@ def _range(query: Any) -> dict[str, Any]:
             "time_zone": query.get("timeZone", "UTC")}
 
 
-async def _sales(query: Any) -> Iterable[Sequence[object]]:
+async def _sales(query: Any, scope: Scope) -> Iterable[Sequence[object]]:
     report = await sales_query(
+        scope=scope,
         **_range(query), group_by=GroupBy(query.get("groupBy", "DAY")), channel=query.get("channel"),
         location=query.get("location"))
     return ([row.group, row.currency, row.orders, row.units, row.gross, row.discounts,
@@ -47,8 +49,9 @@ async def _sales(query: Any) -> Iterable[Sequence[object]]:
             for row in [*await report.rows(), *await report.totals()])
 
 
-async def _inventory(query: Any) -> Iterable[Sequence[object]]:
+async def _inventory(query: Any, scope: Scope) -> Iterable[Sequence[object]]:
     report = await inventory_report(
+        scope=scope,
         **_range(query), location=query.get("location"), channel=query.get("channel"),
         no_sale_days=int(query.get("noSaleDays", 30)))
     return ([row.sku, row.location, row.on_hand, row.reserved, row.available, row.units_sold,
@@ -57,15 +60,17 @@ async def _inventory(query: Any) -> Iterable[Sequence[object]]:
              row.below_threshold, row.no_recent_sale] for row in report.rows)
 
 
-async def _returns(query: Any) -> Iterable[Sequence[object]]:
+async def _returns(query: Any, scope: Scope) -> Iterable[Sequence[object]]:
     report = await returns_report(
+        scope=scope,
         **_range(query), channel=query.get("channel"), location=query.get("location"))
     return ([row.sku, row.units_sold, row.units_returned, row.return_rate, row.restocked,
              row.written_off] for row in report.skus)
 
 
-async def _fulfillment(query: Any) -> Iterable[Sequence[object]]:
+async def _fulfillment(query: Any, scope: Scope) -> Iterable[Sequence[object]]:
     report = await fulfillment_report(
+        scope=scope,
         **_range(query), channel=query.get("channel"), location=query.get("location"),
         promise_hours=int(query.get("promiseHours", 48)))
     return ([row.location, row.carrier, row.shipments, row.hours_to_ship_median,
@@ -87,9 +92,11 @@ def _export(name: str, columns: Sequence[str], rows: Rows) -> Callable[[Request]
         if not principal.allows(Permission.REPORTS_READ):
             return JSONResponse({"error": "Missing permission reports:read"}, status_code=403)
         try:
-            lines = await rows(request.query_params)
+            lines = await rows(request.query_params, Scope(principal))
         except (KeyError, ValueError) as error:
             return JSONResponse({"error": f"bad parameter: {error}"}, status_code=400)
+        except NotPermitted as error:
+            return JSONResponse({"error": error.message}, status_code=403)
         except DomainError as error:
             return JSONResponse({"error": error.message}, status_code=400)
         return StreamingResponse(_lines(columns, lines), media_type="text/csv", headers={

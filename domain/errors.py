@@ -158,6 +158,10 @@ class AlreadyRefunded(DomainError):
         self.refundable = refundable
 
 
+class NotPermitted(DomainError):
+    """The caller may not do or read this at all (not a row it cannot see: that is NotFound)."""
+
+
 class WrongCredentials(DomainError):
     def __init__(self, message: str = "Email or password is wrong") -> None:
         super().__init__(message)

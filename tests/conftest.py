@@ -14,7 +14,7 @@ from tortoise import Tortoise, connections
 from api.app import create_app
 from api.settings import Settings
 from api.throttle import LoginThrottle
-from tests.support import ADMIN_TOKEN, GraphQLClient
+from tests.support import ADMIN_TOKEN, GraphQLClient, Inbox
 
 DATABASE_URL = os.environ.get("OMS_TEST_DATABASE_URL") or None
 REDIS_URL = os.environ.get("OMS_TEST_REDIS_URL") or None
@@ -87,9 +87,10 @@ async def db(app: object) -> AsyncIterator[None]:
 @pytest.fixture
 async def api(app: object, db: None) -> AsyncIterator[GraphQLClient]:
     app.state.services.login_throttle = LoginThrottle()  # type: ignore[attr-defined]
+    inbox = app.state.services.mailer = Inbox()  # type: ignore[attr-defined]
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://oms.test") as http:
-        yield GraphQLClient(http)
+        yield GraphQLClient(http, inbox)
 
 
 @pytest.fixture

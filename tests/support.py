@@ -3,17 +3,40 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import httpx
+
+from domain.messaging.ports import EmailMessage
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
+class Inbox:
+    """Where the app's email goes in tests: every message, in order, by recipient."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def send(self, message: EmailMessage) -> None:
+        self.messages.append(message)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m.to == address]
+
+    def code(self, address: str) -> str:
+        """The one-time code in the last message to ``address``."""
+        found = re.search(r"\bev_[\w-]+", self.to(address)[-1].text)
+        assert found, self.to(address)
+        return found.group(0)
+
+
 class GraphQLClient:
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, inbox: Inbox | None = None) -> None:
         self.http = http
+        self.inbox = inbox or Inbox()
 
     async def raw(
         self, query: str, variables: dict[str, Any] | None = None, *,

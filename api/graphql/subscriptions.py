@@ -17,7 +17,6 @@ from api.graphql.inventory.types import Availability
 from api.graphql.orders.types import OrderEvent
 from api.graphql.permissions import public, requires
 from api.graphql.relay import from_global_id
-from api.scoping import visible
 from domain.events.models import OrderEvent as OrderEventModel
 from domain.events.ports import RESYNC, order_topic, shipment_topic, stock_topic
 from domain.events.stream import replay_then_live
@@ -57,12 +56,13 @@ class Subscription:
     async def order_events(
         self, info: Info, order_id: strawberry.ID, after: int | None = None
     ) -> AsyncGenerator[OrderEvent, None]:
+        scope = info.context.scope
         decoded = from_global_id(order_id, expect="Order")
-        order = await OrderModel.get_or_none(id=decoded[1]) if decoded else None
-        if decoded is None or await visible(info.context, order) is None:
+        if decoded is None or not await scope.query(OrderModel).filter(id=decoded[1]).exists():
             raise _not_found(f"Order {order_id}")
         async for event in _stream(info, order_topic(decoded[1]), after,
-                                   OrderEventModel.filter(order_id=decoded[1]), OrderEvent):
+                                   scope.query(OrderEventModel).filter(order_id=decoded[1]),
+                                   OrderEvent):
             yield event
 
     @strawberry.subscription(
@@ -73,18 +73,18 @@ class Subscription:
         self, info: Info, shipment_id: strawberry.ID | None = None,
         tracking_number: str | None = None, after: int | None = None,
     ) -> AsyncGenerator[TrackingEvent, None]:
+        scope = info.context.scope
         shipment = None
         if shipment_id is not None:
             decoded = from_global_id(shipment_id, expect="Shipment")
-            shipment = await ShipmentModel.get_or_none(id=decoded[1]) if decoded else None
+            shipment = await scope.get(ShipmentModel, decoded[1]) if decoded else None
         elif tracking_number is not None:
-            shipment = await ShipmentModel.filter(tracking_number=tracking_number).order_by(
-                "-id").first()
-        owner = await OrderModel.get_or_none(id=shipment.order_id) if shipment else None
-        if shipment is None or await visible(info.context, owner) is None:
+            shipment = await scope.query(ShipmentModel).filter(
+                tracking_number=tracking_number).order_by("-id").first()
+        if shipment is None:
             raise _not_found("Shipment")
         async for event in _stream(info, shipment_topic(shipment.id), after,
-                                   TrackingEventModel.filter(shipment_id=shipment.id),
+                                   scope.query(TrackingEventModel).filter(shipment_id=shipment.id),
                                    TrackingEvent):
             yield event
 

@@ -6,21 +6,29 @@ revoked and they sign in again.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
 from domain import validation as v
-from domain.customers.models import Customer, RefreshToken
+from domain.customers.models import Customer, EmailVerification, RefreshToken
 from domain.errors import Duplicate, InvalidInput, WrongCredentials
+from domain.messaging.ports import EmailMessage, Mailer
 from domain.secrets import hash_secret, secret_matches, token_digest
 from domain.uow import unit_of_work
 
 REFRESH_LIFETIME = timedelta(days=30)
+VERIFICATION_LIFETIME = timedelta(hours=24)
 MIN_PASSWORD = 10
+log = logging.getLogger(__name__)
 
 
-async def register(*, email: str, password: str, name: str | None = None) -> Customer:
-    """Create an account, or give a password to the guest who ordered with this email."""
+async def register(*, email: str, password: str, name: str | None, mailer: Mailer) -> None:
+    """Ask for an account. The address must be proved before the account exists: an
+    emailed one-time code confirms it (``confirm_registration``). The answer and the work
+    are the same whether or not the email is known, so registering tells nobody which
+    addresses have accounts, and nobody takes over the history of a guest who ordered
+    with an address that is not theirs."""
     address = v.email(email, field=("email",))
     if address is None:
         raise InvalidInput("An email is required", field=("email",))
@@ -29,16 +37,46 @@ async def register(*, email: str, password: str, name: str | None = None) -> Cus
                            field=("password",))
     name = v.text(name, field=("name",))
     hashed = hash_secret(password)
+    existing = await Customer.get_or_none(email=address)
+    if existing is not None and existing.password_hash is not None:
+        message = EmailMessage(
+            to=address, subject="You already have an account",
+            text="Someone asked to create an account with this address, which has one "
+                 "already. Sign in instead; if it was not you, nothing has changed.")
+    else:
+        token = "ev_" + secrets.token_urlsafe(32)
+        await EmailVerification.create(email=address, digest=token_digest(token),
+                                       password_hash=hashed, name=name,
+                                       expires_at=datetime.now(UTC) + VERIFICATION_LIFETIME)
+        message = EmailMessage(
+            to=address, subject="Confirm your email address",
+            text=f"Your code to confirm this address and create your account: {token}\n"
+                 f"It works once, within {VERIFICATION_LIFETIME.seconds // 3600} hours.")
+    try:
+        await mailer.send(message)
+    except Exception:  # the answer stays the same; the operator sees why in the log
+        log.exception("could not send the registration email to %s", address)
+
+
+async def confirm_registration(*, token: str) -> Customer:
+    """Create the account that an emailed code proves, or give its password to the guest
+    who ordered with that address. A code works once; an expired one is refused."""
     async with unit_of_work() as conn:
-        await Customer.bulk_create([Customer(email=address, name=name)], ignore_conflicts=True,
-                                   using_db=conn)
-        customer = await Customer.filter(email=address).select_for_update().using_db(conn).get()
-        if customer.password_hash is not None:
-            raise Duplicate("Account", address, field=("email",))
-        customer.password_hash = hashed
-        customer.name = customer.name or name
-        await customer.save(using_db=conn)
-    return customer
+        found = await EmailVerification.filter(digest=token_digest(token)).select_for_update(
+            ).using_db(conn).first()
+        if found is None or found.expires_at < datetime.now(UTC):
+            raise WrongCredentials("The confirmation code is unknown or expired")
+        await EmailVerification.filter(email=found.email).using_db(conn).delete()
+        await Customer.bulk_create([Customer(email=found.email, name=found.name)],
+                                   ignore_conflicts=True, using_db=conn)
+        customer = await Customer.filter(email=found.email).select_for_update().using_db(
+            conn).get()
+        if customer.password_hash is None:
+            customer.password_hash = found.password_hash
+            customer.name = customer.name or found.name
+            await customer.save(using_db=conn)
+            return customer
+    raise Duplicate("Account", found.email, field=("token",))
 
 
 async def sign_in(*, email: str, password: str) -> Customer:

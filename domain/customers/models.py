@@ -35,3 +35,19 @@ class RefreshToken(Model):
 
     class Meta:
         table = "refresh_token"
+
+
+class EmailVerification(Model):
+    """A registration waiting for its owner to prove the address: the emailed token, stored
+    by digest, and the password chosen, stored hashed. Used once, then deleted."""
+
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, db_index=True)
+    digest = fields.CharField(max_length=64, unique=True)
+    password_hash = fields.CharField(max_length=200)
+    name = fields.CharField(max_length=200, null=True)
+    expires_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "email_verification"

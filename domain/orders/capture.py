@@ -16,14 +16,18 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from domain import validation as v
+from domain.access import Scope
 from domain.catalog.models import BackorderPolicy, Channel, ChannelLocation, Location, Variant
+from domain.customers.models import Customer
 from domain.customers.service import customer_for_order
 from domain.db import fetch
 from domain.errors import (
     CurrencyMismatch,
     DomainError,
+    Duplicate,
     InsufficientStock,
     InvalidInput,
+    NotFound,
     UnknownChannel,
     UnknownLocation,
     UnknownSku,
@@ -214,24 +218,35 @@ def _split_by_line(
     return shares
 
 
-async def _existing_by_external_id(channel_code: str, external_id: str | None) -> Order | None:
+async def _existing_by_external_id(channel_code: str, external_id: str | None,
+                                   scope: Scope | None) -> Order | None:
+    """The order already placed with this externalId; one the caller may not read is not
+    returned but refused, so nobody obtains another buyer's order by naming its id."""
     if external_id is None:
         return None
-    return await Order.get_or_none(channel__code=channel_code, external_id=external_id)
+    found = await Order.get_or_none(channel__code=channel_code, external_id=external_id)
+    if found is None or scope is None or await scope.query(Order).filter(id=found.id).exists():
+        return found
+    raise Duplicate("Order with externalId", external_id, field=("externalId",))
 
 
 async def create_order(
     *, request: OrderRequest, actor: str, idempotency: IdempotencyKey | None = None,
-    carriers: Mapping[str, Carrier] | None = None,
+    carriers: Mapping[str, Carrier] | None = None, scope: Scope | None = None,
 ) -> Order:
     """Place an order: prices from the catalogue, stock reserved at routed locations.
 
     Raises every validation problem at once, InsufficientStock for each short
     SKU (naming what is available), and writes nothing when it raises. An
-    order whose externalId already exists on the channel is returned as is.
+    order whose externalId already exists on the channel is returned as is when
+    ``scope`` (the caller, when the caller is limited) may read it, else Duplicate.
+    A ``customerId`` must name a customer the caller may read.
     """
     clean = _validate(request)
-    existing = await _existing_by_external_id(request.channel, clean.external_id)
+    if scope is not None and request.customer_id is not None \
+            and not await scope.query(Customer).filter(id=request.customer_id).exists():
+        raise NotFound("Customer", str(request.customer_id), field=("customerId",))
+    existing = await _existing_by_external_id(request.channel, clean.external_id, scope)
     if existing is not None:
         return existing
 
@@ -289,7 +304,7 @@ async def create_order(
         )
     except IntegrityError:
         # A concurrent import of the same marketplace order won the unique (channel, externalId).
-        existing = await _existing_by_external_id(request.channel, clean.external_id)
+        existing = await _existing_by_external_id(request.channel, clean.external_id, scope)
         if existing is None:
             raise
         return existing

@@ -31,6 +31,9 @@ async def create_client(
         raise InvalidInput(f"Unknown scopes {unknown}; choose from {', '.join(SCOPES)}"
                            if unknown else "Give the client at least one scope",
                            field=("scopes",))
+    if channels is not None and not channels:
+        raise InvalidInput("Name at least one channel, or none at all for every channel",
+                           field=("channels",))
     if channels is not None:
         found = set(await Channel.filter(code__in=list(channels)).values_list("code", flat=True))
         raise_all([UnknownChannel(c, field=("channels", str(i)))
@@ -39,7 +42,7 @@ async def create_client(
     async with unit_of_work() as conn:
         client = await OAuthClient.create(
             client_id=f"oms_{secrets.token_hex(12)}", name=name, secret_hash=hash_secret(secret),
-            scopes=sorted(set(scopes)), channels=sorted(set(channels)) if channels else None,
+            scopes=sorted(set(scopes)), channels=sorted(set(channels)) if channels is not None else None,
             using_db=conn)
     return client, secret
 

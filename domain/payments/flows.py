@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.access import Scope
 from domain.errors import PaymentFailed
 from domain.fulfillment.models import Shipment
 from domain.fulfillment.ports import Carrier
@@ -56,14 +57,14 @@ class Checkout:
 async def place_order(
     *, request: OrderRequest, payment: PaymentChoice | None, gateways: Gateways,
     actor: str, idempotency: IdempotencyKey | None = None,
-    carriers: Mapping[str, Carrier] | None = None,
+    carriers: Mapping[str, Carrier] | None = None, scope: Scope | None = None,
 ) -> Checkout:
     """Place the order; then open its payment. A payment that cannot start leaves the order
     placed and unpaid (``payment_error``), ready for another attempt."""
     if payment is not None:
         choose_gateway(gateways, payment.provider, payment.method)  # before anything is written
     order = await create_order(request=request, actor=actor, idempotency=idempotency,
-                               carriers=carriers)
+                               carriers=carriers, scope=scope)
     if payment is None:
         return Checkout(order, None, None)
     existing = await Payment.filter(order_id=order.id).exclude(

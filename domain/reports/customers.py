@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.db import as_datetime, connection, fetch, for_reports, is_postgres
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, NotPermitted
 from domain.money import quantize, validate_currency
+
+if TYPE_CHECKING:
+    from domain.access import Scope
 
 
 class CustomerSort(StrEnum):
@@ -71,14 +74,16 @@ async def insights(customer_ids: Sequence[int]) -> dict[int, Insight]:
     return found
 
 
-async def customer_page(*, sort: CustomerSort, currency: str | None, size: int,
+async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | None, size: int,
                         after: tuple[str, int] | None, email_contains: str | None
                         ) -> list[tuple[int, str]]:
     """(customer id, sort value as text) for a page, highest first, keyset on (value, id).
 
     Customers without orders are listed by ORDER_COUNT and LIFETIME_VALUE (as 0),
-    not by LAST_ORDER.
+    not by LAST_ORDER. Only the shop's staff and unlimited partners list customers.
     """
+    if not scope.unlimited:
+        raise NotPermitted("Customers are not listed for a limited caller")
     conn = connection()
     if sort is CustomerSort.LIFETIME_VALUE:
         if currency is None:

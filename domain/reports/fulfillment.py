@@ -14,11 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.db import fetch, for_reports, is_postgres
 from domain.errors import InvalidInput
 from domain.reports.sales import GroupBy, buckets, require_code, zone
+
+if TYPE_CHECKING:
+    from domain.access import Scope
+
 
 MAX_PROMISE_HOURS = 24 * 90
 _SHIPPED_FROM = """SELECT 1 FROM shipment fs JOIN location fl ON fl.id = fs.location_id
@@ -93,10 +97,12 @@ def _percentiles(conn: Any, column: str, where: str) -> str:
         GROUP BY loc, carrier"""
 
 
-async def fulfillment_report(*, start: date, end: date, time_zone: str,
+async def fulfillment_report(*, scope: Scope, start: date, end: date, time_zone: str,
                              channel: str | None = None, location: str | None = None,
                              promise_hours: int = 48) -> FulfillmentReport:
-    """Shipments of the orders placed between two days (inclusive, days in ``time_zone``)."""
+    """Shipments of the orders placed between two days (inclusive, days in ``time_zone``).
+    A caller limited to channels reads one of its own."""
+    channel = scope.report_channel(channel)
     if not 1 <= promise_hours <= MAX_PROMISE_HOURS:
         raise InvalidInput(f"promiseHours must be between 1 and {MAX_PROMISE_HOURS}",
                            field=("promiseHours",))

@@ -15,10 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from domain.db import as_datetime, fetch, for_reports, is_postgres
 from domain.errors import InvalidInput
 from domain.reports.sales import GroupBy, buckets, require_code, zone
+
+if TYPE_CHECKING:
+    from domain.access import Scope
+
 
 MAX_NO_SALE_DAYS = 3650
 # One channel's units shipped in the period and last shipment, per variant and location.
@@ -63,15 +68,17 @@ class InventoryReport:
         return sum(row.no_recent_sale for row in self.rows)
 
 
-async def inventory_report(*, start: date, end: date, time_zone: str,
+async def inventory_report(*, scope: Scope, start: date, end: date, time_zone: str,
                            location: str | None = None, channel: str | None = None,
                            no_sale_days: int = 30,
                            now: datetime | None = None) -> InventoryReport:
     """Stock rows with their sales between two days (inclusive, days in ``time_zone``).
 
     With a channel: the rows at the locations that serve it, and its own sales
-    (its parcels shipped from each row's location) instead of the ledger's.
+    (its parcels shipped from each row's location) instead of the ledger's. A caller
+    limited to channels reads one of its own.
     """
+    channel = scope.report_channel(channel)
     if not 1 <= no_sale_days <= MAX_NO_SALE_DAYS:
         raise InvalidInput(f"noSaleDays must be between 1 and {MAX_NO_SALE_DAYS}",
                            field=("noSaleDays",))

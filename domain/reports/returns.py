@@ -6,11 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.db import connection, fetch
 from domain.reports.rollup import PLACED_IN
 from domain.reports.sales import GroupBy, sales_query
+
+if TYPE_CHECKING:
+    from domain.access import Scope
+
 
 # The location that shipped most of an order line's units (the lower id on a tie).
 _SHIPPED_MOST = """
@@ -42,7 +46,7 @@ class ReturnsReport:
     refunds: list[tuple[str, Decimal]]  # (currency, refunded)
 
 
-async def returns_report(*, start: date, end: date, time_zone: str,
+async def returns_report(*, scope: Scope, start: date, end: date, time_zone: str,
                          channel: str | None = None,
                          location: str | None = None) -> ReturnsReport:
     """Returns of orders placed in the range (days in ``time_zone``).
@@ -50,9 +54,11 @@ async def returns_report(*, start: date, end: date, time_zone: str,
     Units sold and the refunds come from the sales report (its summaries, so at
     a location: the units it shipped or holds, and its share of refunds); what
     came back, and why, from the return lines, which are few. A returned line
-    belongs to the location that shipped most of its units.
+    belongs to the location that shipped most of its units. A caller limited to
+    channels reads one of its own.
     """
-    sales = await sales_query(start=start, end=end, time_zone=time_zone, group_by=GroupBy.SKU,
+    channel = scope.report_channel(channel)
+    sales = await sales_query(scope=scope, start=start, end=end, time_zone=time_zone, group_by=GroupBy.SKU,
                               channel=channel, location=location)
     params: list[Any] = list(sales.span)
     where = PLACED_IN

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.db import connection, fetch, is_postgres
@@ -33,6 +33,10 @@ from domain.errors import InvalidInput
 from domain.money import quantize
 from domain.reports import rollup
 from domain.reports.models import ALL_LOCATIONS
+
+if TYPE_CHECKING:
+    from domain.access import Scope
+
 
 MAX_BUCKETS = 1000
 UNASSIGNED = "UNASSIGNED"
@@ -292,9 +296,12 @@ class _Tally:
                     self._sums.items())]
 
 
-async def sales_query(*, start: date, end: date, time_zone: str, group_by: GroupBy,
-                      channel: str | None = None, location: str | None = None) -> SalesQuery:
-    """Check a sales report's parameters; the report is computed part by part."""
+async def sales_query(*, scope: Scope, start: date, end: date, time_zone: str,
+                      group_by: GroupBy, channel: str | None = None,
+                      location: str | None = None) -> SalesQuery:
+    """Check a sales report's parameters; the report is computed part by part. A caller
+    limited to channels reads one of its own (``Scope.report_channel``)."""
+    channel = scope.report_channel(channel)
     tz = zone(time_zone)
     buckets(start, end, tz, GroupBy.DAY if group_by not in PERIODS else group_by)
     await require_code("channel", channel, "channel")
@@ -304,11 +311,11 @@ async def sales_query(*, start: date, end: date, time_zone: str, group_by: Group
                       location=location)
 
 
-async def sales_report(*, start: date, end: date, time_zone: str, group_by: GroupBy,
+async def sales_report(*, scope: Scope, start: date, end: date, time_zone: str, group_by: GroupBy,
                        channel: str | None = None, location: str | None = None,
                        top: int = 10) -> SalesReport:
     """Sales between ``start`` and ``end`` (days in ``time_zone``), grouped."""
-    query = await sales_query(start=start, end=end, time_zone=time_zone, group_by=group_by,
+    query = await sales_query(scope=scope, start=start, end=end, time_zone=time_zone, group_by=group_by,
                               channel=channel, location=location)
     return SalesReport(rows=await query.rows(), totals=await query.totals(),
                        top_skus=await query.top_skus(top))

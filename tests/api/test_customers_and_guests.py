@@ -8,6 +8,8 @@ from tests import factories
 from tests.support import GraphQLClient, codes
 
 REGISTER = """mutation($input: CustomerRegisterInput!) { customerRegister(input: $input) {
+  confirmationSent userErrors { field code } } }"""
+CONFIRM = """mutation($t: String!) { customerRegisterConfirm(token: $t) {
   customer { email } tokens { accessToken refreshToken expiresIn } userErrors { field code } } }"""
 SIGN_IN = """mutation($input: CustomerTokenCreateInput!) { customerTokenCreate(input: $input) {
   tokens { accessToken refreshToken } userErrors { code } } }"""
@@ -28,10 +30,14 @@ def _order(email: str | None = None, **extra: Any) -> dict[str, Any]:
 
 
 async def _register(api: GraphQLClient, email: str) -> dict[str, Any]:
+    """Register, then confirm with the code that the email brought."""
     data = (await api(REGISTER, {"input": {"email": email, "password": "correct horse battery"}},
                       admin=False))["customerRegister"]
-    assert data["userErrors"] == [], data
-    return data["tokens"]
+    assert data == {"confirmationSent": True, "userErrors": []}, data
+    confirmed = (await api(CONFIRM, {"t": api.inbox.code(email.strip().lower())},
+                           admin=False))["customerRegisterConfirm"]
+    assert confirmed["userErrors"] == [], confirmed
+    return confirmed["tokens"]
 
 
 async def test_a_customer_registers_orders_and_sees_only_their_orders(
@@ -85,7 +91,9 @@ async def test_sign_in_refresh_and_a_stolen_refresh_token(api: GraphQLClient) ->
     assert codes(after["customerTokenRefresh"]) == ["INVALID_CREDENTIALS"]
     again = (await api(REGISTER, {"input": {"email": "cat@example.com",
                                             "password": "another long one"}}, admin=False))
-    assert codes(again["customerRegister"]) == ["DUPLICATE"]
+    # The same answer as for a new address: registering tells nobody who has an account.
+    assert again["customerRegister"] == {"confirmationSent": True, "userErrors": []}
+    assert api.inbox.to("cat@example.com")[-1].subject == "You already have an account"
     short = (await api(REGISTER, {"input": {"email": "dog@example.com", "password": "short"}},
                        admin=False))
     assert codes(short["customerRegister"]) == ["INVALID_INPUT"]
@@ -127,3 +135,28 @@ async def test_a_guest_follows_one_order_with_its_access_token(api: GraphQLClien
     assert codes(elsewhere) == ["UNKNOWN_CHANNEL"]
     errors = await api.errors("{ orders { edges { cursor } } }", admin=False, headers=storefront)
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_registering_on_a_guests_email_needs_the_mailbox(api: GraphQLClient) -> None:
+    """Whoever knows a guest's email cannot take over their history: the account exists only
+    once the emailed code comes back, and the answer is the same for known and new emails."""
+    await factories.shop({"SHOE": {"a": 10}})
+    await factories.place({"SHOE": 1}, email="guest@example.com")
+    attacker = {"input": {"email": "guest@example.com", "password": "attacker password"}}
+    newcomer = {"input": {"email": "new@example.com", "password": "attacker password"}}
+    known = (await api(REGISTER, attacker, admin=False))["customerRegister"]
+    unknown = (await api(REGISTER, newcomer, admin=False))["customerRegister"]
+    assert known == unknown == {"confirmationSent": True, "userErrors": []}
+    # Without the code, the password does not open anything.
+    signed = (await api(SIGN_IN, attacker, admin=False))["customerTokenCreate"]
+    assert codes(signed) == ["INVALID_CREDENTIALS"]
+    guessed = (await api(CONFIRM, {"t": "ev_guessed"}, admin=False))["customerRegisterConfirm"]
+    assert codes(guessed) == ["INVALID_CREDENTIALS"]
+    # The owner of the mailbox confirms; the code works once.
+    code = api.inbox.code("guest@example.com")
+    confirmed = (await api(CONFIRM, {"t": code}, admin=False))["customerRegisterConfirm"]
+    assert confirmed["customer"] == {"email": "guest@example.com"}
+    again = (await api(CONFIRM, {"t": code}, admin=False))["customerRegisterConfirm"]
+    assert codes(again) == ["INVALID_CREDENTIALS"]
+    signed = (await api(SIGN_IN, attacker, admin=False))["customerTokenCreate"]
+    assert signed["userErrors"] == []

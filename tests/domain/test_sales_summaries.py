@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from api.history import seed_history
 from api.seed import seed_demo_if_empty
+from domain.access import ADMIN, Scope
 from domain.db import connection, fetch
 from domain.orders import lifecycle
 from domain.orders.models import Order, OrderStatus
@@ -31,7 +32,7 @@ async def _assert_summaries_match(start: date, end: date) -> None:
     cases += [(group, tz, None, "berlin-wh") for group in GroupBy
               for tz in ("UTC", "America/St_Johns")]
     for group, tz, channel, location in cases:
-        summary = await sales_query(start=start, end=end, time_zone=tz, group_by=group,
+        summary = await sales_query(scope=Scope(ADMIN), start=start, end=end, time_zone=tz, group_by=group,
                                     channel=channel, location=location)
         orders = SalesQuery(start=start, end=end, tz=zone(tz), group_by=group, channel=channel,
                             location=location, summaries=False)
@@ -73,7 +74,8 @@ async def test_refunds_split_across_an_orders_lines_by_value(api: object) -> Non
     await Return.create(order_id=order.id, status=ReturnStatus.REFUNDED,  # type: ignore[attr-defined]
                         refund_total=Decimal("10.00"))
     today = datetime.now(UTC).date()
-    report = await sales_query(start=today, end=today, time_zone="UTC", group_by=GroupBy.SKU)
+    report = await sales_query(scope=Scope(ADMIN), start=today, end=today, time_zone="UTC",
+                               group_by=GroupBy.SKU)
     assert [(r.group, r.gross, r.refunds, r.net) for r in await report.rows()] == [
         ("SHOE", Decimal("20.00"), Decimal("6.67"), Decimal("13.33")),
         ("TEE", Decimal("10.00"), Decimal("3.33"), Decimal("6.67"))]

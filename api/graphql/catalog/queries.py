@@ -17,20 +17,21 @@ from domain.catalog import models
 @strawberry.type
 class CatalogQueries:
     @strawberry.field(extensions=public())
-    async def channels(self) -> list[Channel]:
-        return [Channel.from_model(c) for c in await models.Channel.all().order_by("code")]
+    async def channels(self, info: Info) -> list[Channel]:
+        rows = await info.context.scope.query(models.Channel).order_by("code")
+        return [Channel.from_model(c) for c in rows]
 
     @strawberry.field(extensions=public())
-    async def locations(self) -> list[Location]:
-        rows = await models.Location.all().order_by("priority", "code")
+    async def locations(self, info: Info) -> list[Location]:
+        rows = await info.context.scope.query(models.Location).order_by("priority", "code")
         return [Location.from_model(loc) for loc in rows]
 
     @strawberry.field(extensions=public(), description="Products, oldest first.")
     async def products(
-        self, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Product]:
         size = page_size(first)
-        query = models.Product.all().order_by("id")
+        query = info.context.scope.query(models.Product).order_by("id")
         key = decode_cursor(after, int)
         if key:
             query = query.filter(id__gt=key[0])

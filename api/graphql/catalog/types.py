@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from api.auth import Permission
 from api.graphql.common import Address, BackorderPolicy, ChannelKind, LocationKind, Money
+from api.graphql.permissions import requires
 from api.graphql.relay import Node, to_global_id
 from domain.catalog import models
 
@@ -99,7 +101,9 @@ class Variant(Node):
         product = await info.context.loaders.product_by_id.load(self.product_pk)
         return Product.from_model(product)
 
-    @strawberry.field(description="Stock at every location that holds a row for this variant.")
+    @strawberry.field(extensions=requires(Permission.INVENTORY_READ),
+                      description="Stock at every location that holds a row for this variant "
+                      "(at the locations serving the caller's channels, when it is limited).")
     async def stock(
         self, info: Info
     ) -> list[Annotated[StockLevel, strawberry.lazy("api.graphql.inventory.types")]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from api.auth import customer_principal
 from api.graphql.errors import UserError, attempt, graphql_error
 from api.graphql.orders.types import Customer
 from api.graphql.permissions import public
@@ -34,6 +35,14 @@ class CustomerTokens:
 
 @strawberry.type
 class CustomerRegisterPayload:
+    confirmation_sent: bool = strawberry.field(description=(
+        "A one-time code went to the address (the same answer whether or not it has an "
+        "account); customerRegisterConfirm with it creates the account."))
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class CustomerRegisterConfirmPayload:
     customer: Customer | None
     tokens: CustomerTokens | None
     user_errors: list[UserError]
@@ -67,15 +76,28 @@ def _address(info: Info) -> str:
 
 @strawberry.type
 class CustomerMutations:
-    @strawberry.mutation(extensions=public(), description="Create a customer account.")
+    @strawberry.mutation(extensions=public(),
+                         description="Ask for a customer account: a code is emailed to prove "
+                         "the address.")
     async def customer_register(self, info: Info, input: CustomerRegisterInput
                                 ) -> CustomerRegisterPayload:
-        customer, errors = await attempt(accounts.register(
-            email=input.email, password=input.password, name=input.name))
+        _, errors = await attempt(accounts.register(
+            email=input.email, password=input.password, name=input.name,
+            mailer=info.context.services.mailer))
+        return CustomerRegisterPayload(confirmation_sent=not errors, user_errors=errors)
+
+    @strawberry.mutation(extensions=public(),
+                         description="Create the account with the code emailed by "
+                         "customerRegister; signs the customer in.")
+    async def customer_register_confirm(self, info: Info, token: str
+                                        ) -> CustomerRegisterConfirmPayload:
+        customer, errors = await attempt(accounts.confirm_registration(token=token))
         if customer is None:
-            return CustomerRegisterPayload(customer=None, tokens=None, user_errors=errors)
-        return CustomerRegisterPayload(customer=Customer.from_model(customer),
-                                       tokens=await _tokens(info, customer), user_errors=[])
+            return CustomerRegisterConfirmPayload(customer=None, tokens=None, user_errors=errors)
+        info.context.principal = customer_principal(customer.id)  # its owner reads the answer
+        return CustomerRegisterConfirmPayload(
+            customer=Customer.from_model(customer), tokens=await _tokens(info, customer),
+            user_errors=[])
 
     @strawberry.mutation(extensions=public(), description="Sign in with email and password.")
     async def customer_token_create(self, info: Info, input: CustomerTokenCreateInput
@@ -90,6 +112,7 @@ class CustomerMutations:
             throttle.failed(*keys)
             return CustomerTokenCreatePayload(customer=None, tokens=None, user_errors=errors)
         throttle.succeeded(keys[0])
+        info.context.principal = customer_principal(customer.id)  # its owner reads the answer
         return CustomerTokenCreatePayload(customer=Customer.from_model(customer),
                                           tokens=await _tokens(info, customer), user_errors=[])
 

@@ -14,10 +14,10 @@ from api.graphql.errors import UserError, attempt
 from api.graphql.fulfillment.types import Shipment, ShipmentStatus
 from api.graphql.ids import optional_pk, pk_of
 from api.graphql.permissions import requires
-from api.scoping import require_order, require_owner
 from domain.fulfillment import service, tracking
 from domain.fulfillment.labels import dispatch_shipment
 from domain.fulfillment.models import Shipment as ShipmentModel
+from domain.orders.models import Order as OrderModel
 from domain.payments.flows import after_shipment
 
 
@@ -112,7 +112,8 @@ class FulfillmentMutations:
         ctx = info.context
 
         async def call() -> ShipmentModel:
-            await require_order(ctx, pk_of(input.order_id, "Order", field=("orderId",)))
+            await ctx.scope.require(OrderModel, pk_of(input.order_id, "Order", field=("orderId",)),
+                                    field="orderId")
             lines = None
             if input.lines is not None:
                 lines = [service.ShipmentLineRequest(
@@ -134,7 +135,7 @@ class FulfillmentMutations:
 
         async def call() -> ShipmentModel:
             sid = pk_of(input.shipment_id, "Shipment", field=("shipmentId",))
-            await require_owner(ctx, "Shipment", sid, field="shipmentId")
+            await ctx.scope.require(ShipmentModel, sid, field="shipmentId")
             shipment = await dispatch_shipment(
                 shipment_id=sid,
                 tracking_number=input.tracking_number, carrier=input.carrier,
@@ -158,7 +159,7 @@ class FulfillmentMutations:
             location=input.location, external_id=input.external_id)
         async def call() -> ShipmentModel:
             sid = pk_of(input.shipment_id, "Shipment", field=("shipmentId",))
-            await require_owner(ctx, "Shipment", sid, field="shipmentId")
+            await ctx.scope.require(ShipmentModel, sid, field="shipmentId")
             return await tracking.add_tracking_events(shipment_id=sid, updates=[update],
                                                       actor=ctx.actor())
 
@@ -170,7 +171,7 @@ class FulfillmentMutations:
         ctx = info.context
         async def call() -> ShipmentModel:
             sid = pk_of(id, "Shipment", field=("id",))
-            await require_owner(ctx, "Shipment", sid, field="id")
+            await ctx.scope.require(ShipmentModel, sid, field="id")
             return await service.cancel_shipment(shipment_id=sid, actor=ctx.actor(),
                                                  idempotency=ctx.idempotency(None))
 

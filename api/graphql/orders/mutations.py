@@ -15,7 +15,6 @@ from api.graphql.orders.types import Order
 from api.graphql.payments.types import Payment
 from api.graphql.permissions import requires
 from api.graphql.relay import from_global_id
-from api.scoping import require_channel, require_order
 from domain.errors import DomainError, NotFound
 from domain.orders import lifecycle
 from domain.orders.capture import LineRequest, OrderRequest
@@ -64,9 +63,15 @@ class OrderCreatePayload:
         description="The payment opened with the order, when one was asked for.")
     client_secret: str | None = strawberry.field(
         description="For Stripe: what the browser or app confirms the payment with.")
-    order_access_token: str | None = strawberry.field(
-        description="A bearer token that reads and follows this one order (for guests).")
     user_errors: list[UserError]
+    placed_pk: strawberry.Private[int | None] = None
+
+    @strawberry.field(description="A bearer token that reads and follows this one order "
+                      "(for guests); signed only when asked for.")
+    def order_access_token(self, info: Info) -> str | None:
+        if self.placed_pk is None:
+            return None
+        return str(info.context.tokens.order_token(self.placed_pk))
 
 
 @strawberry.type
@@ -110,7 +115,7 @@ async def _lifecycle(
 ) -> Payload:
     async def run() -> OrderModel:
         pk = _order_pk(gid)
-        await require_order(info.context, pk, field="id")
+        await info.context.scope.require(OrderModel, pk, field="id")
         return await call(pk)
 
     order, errors = await attempt(run())
@@ -140,32 +145,33 @@ class OrderMutations:
             po_number=input.po_number, external_id=input.external_id,
             via_account=signed_in,
         )
-        services = info.context.services
+        ctx = info.context
+        services = ctx.services
         try:
-            require_channel(info.context, input.channel)
+            ctx.scope.require_channel(input.channel)
         except DomainError as error:
             return OrderCreatePayload(order=None, payment=None, client_secret=None,
-                                      order_access_token=None, user_errors=user_errors(error))
+                                      user_errors=user_errors(error))
         choice = PaymentChoice(input.payment.provider, input.payment.method) \
             if input.payment else None
         checkout, errors = await attempt(place_order(
             request=request, payment=choice, gateways=services.gateways,
             actor=info.context.actor(),
             idempotency=info.context.idempotency(input.idempotency_key),
-            carriers=services.carriers,
+            carriers=services.carriers, scope=ctx.scope,
         ))
         if checkout is None:
             return OrderCreatePayload(order=None, payment=None, client_secret=None,
-                                      order_access_token=None, user_errors=errors)
+                                      user_errors=errors)
         if checkout.payment_error is not None:
             errors = user_errors(checkout.payment_error)
         payment = checkout.payment
+        ctx.scope.grant_order(checkout.order.id)  # placed by this caller: its answer shows it
         return OrderCreatePayload(
             order=Order.from_model(checkout.order),
             payment=Payment.from_model(payment) if payment else None,
             client_secret=payment.client_secret if payment else None,
-            order_access_token=info.context.tokens.order_token(checkout.order.id),
-            user_errors=errors)
+            placed_pk=checkout.order.id, user_errors=errors)
 
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE))
     async def order_confirm(self, info: Info, id: strawberry.ID) -> OrderConfirmPayload:

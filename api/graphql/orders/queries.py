@@ -15,9 +15,8 @@ from api.graphql.node import register
 from api.graphql.orders.types import Customer, Order, order_page
 from api.graphql.permissions import requires
 from api.graphql.relay import Connection, connection, decode_cursor, from_global_id, page_size
-from api.scoping import scope_orders, visible
 from domain.customers.models import Customer as CustomerModel
-from domain.errors import DomainError
+from domain.errors import DomainError, NotPermitted
 from domain.orders import models
 from domain.reports.customers import CustomerSort, customer_page
 
@@ -43,10 +42,9 @@ class OrderQueries:
             decoded = from_global_id(id, expect="Order")
             found = await info.context.loaders.order_by_id.load(decoded[1]) if decoded else None
         elif number is not None:
-            found = await models.Order.get_or_none(number=number)
+            found = await info.context.scope.query(models.Order).get_or_none(number=number)
         else:
             found = None
-        found = await visible(info.context, found)
         return Order.from_model(found) if found else None
 
     @strawberry.field(extensions=requires(Permission.ORDERS_READ),
@@ -55,7 +53,7 @@ class OrderQueries:
         self, info: Info, first: int | None = None, after: str | None = None,
         filter: OrderFilter | None = None,
     ) -> Connection[Order]:
-        query = scope_orders(info.context, models.Order.all())
+        query = info.context.scope.query(models.Order)
         if filter is not None:
             if filter.status:
                 query = query.filter(status__in=list(filter.status))
@@ -80,13 +78,10 @@ class OrderQueries:
             decoded = from_global_id(id, expect="Customer")
             found = await info.context.loaders.customer_by_id.load(decoded[1]) if decoded else None
         elif email is not None:
-            found = await CustomerModel.get_or_none(email=email.strip().lower())
+            found = await info.context.scope.query(CustomerModel).get_or_none(
+                email=email.strip().lower())
         else:
             found = None
-        principal = info.context.principal
-        if found is not None and principal is not None and principal.scoped \
-                and found.id != principal.customer_id:
-            found = None  # a limited caller finds only itself: others are not found
         return Customer.from_model(found) if found else None
 
 
@@ -109,26 +104,26 @@ class CustomerListQueries:
         currency: Annotated[str | None, strawberry.argument(
             description="Required by LIFETIME_VALUE: values never mix.")] = None,
     ) -> Connection[Customer]:
-        principal = info.context.principal
-        if principal is not None and principal.scoped:
-            raise graphql_error("Customers are not listed for a limited caller", "FORBIDDEN")
         size = page_size(first)
         key = decode_cursor(after, str, int)
         try:
             rows = await customer_page(
-                sort=sort_by, currency=currency, size=size,
+                scope=info.context.scope, sort=sort_by, currency=currency, size=size,
                 after=(key[0], key[1]) if key else None,
                 email_contains=filter.email_contains if filter else None)
+        except NotPermitted as error:
+            raise graphql_error(error.message, "FORBIDDEN") from error
         except DomainError as error:
             raise bad_request(error.message) from error
-        found = {c.id: c for c in await CustomerModel.filter(id__in=[r[0] for r in rows])}
+        found = {c.id: c for c in await info.context.scope.query(CustomerModel).filter(
+            id__in=[r[0] for r in rows])}
         return connection(rows, size=size, key=lambda r: [r[1], r[0]],
                           node=lambda r: Customer.from_model(found[r[0]]))
 
 
 @register("Order", Permission.ORDERS_READ)
 async def _order_node(info: Info, pk: int) -> Order | None:
-    found = await visible(info.context, await info.context.loaders.order_by_id.load(pk))
+    found = await info.context.loaders.order_by_id.load(pk)
     return Order.from_model(found) if found else None
 
 

@@ -224,9 +224,7 @@ class Customer(Node):
     async def orders(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Order]:
-        from api.scoping import scope_orders
-
-        query = scope_orders(info.context, models.Order.filter(customer_id=self.pk))
+        query = info.context.scope.query(models.Order).filter(customer_id=self.pk)
         return await order_page(query, first, after)
 
 

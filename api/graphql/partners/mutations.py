@@ -65,7 +65,7 @@ class PartnerMutations:
     @strawberry.mutation(extensions=requires(Permission.ADMIN),
                          description="A publishable key for a storefront on one channel.")
     async def storefront_key_create(self, info: Info, channel: str) -> StorefrontKeyCreatePayload:
-        found = await Channel.get_or_none(code=channel)
+        found = await info.context.scope.query(Channel).get_or_none(code=channel)
         if found is None:
             return StorefrontKeyCreatePayload(key=None, user_errors=user_errors(
                 UnknownChannel(channel, field=("channel",))))

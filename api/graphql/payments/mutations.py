@@ -14,8 +14,8 @@ from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
 from api.graphql.payments.types import Payment
 from api.graphql.permissions import requires
-from api.scoping import require_order, require_owner
 from domain.idempotency.service import remembered
+from domain.orders.models import Order as OrderModel
 from domain.payments import models, service
 
 
@@ -67,8 +67,8 @@ def _encode(payment: models.Payment) -> dict[str, int]:
     return {"payment": payment.id}
 
 
-async def _decode(result: dict[str, int]) -> models.Payment:
-    return await models.Payment.get(id=result["payment"])
+async def _decode(ctx: Any, result: dict[str, int]) -> models.Payment:
+    return await ctx.scope.query(models.Payment).get(id=result["payment"])
 
 
 @strawberry.type
@@ -80,7 +80,7 @@ class PaymentMutations:
 
         async def run() -> models.Payment:
             order_pk = pk_of(input.order_id, "Order", field=("orderId",))
-            await require_order(ctx, order_pk)
+            await ctx.scope.require(OrderModel, order_pk, field="orderId")
             return await service.start_payment(
                 order_id=order_pk,
                 provider=input.provider, method=input.method,
@@ -121,7 +121,7 @@ async def _money_move(
     """A capture or refund: the caller's payment, once per idempotency key."""
     ctx = info.context
     pk = pk_of(payment_id, "Payment", field=("paymentId",))
-    await require_owner(ctx, "Payment", pk, field="paymentId")
+    await ctx.scope.require(models.Payment, pk, field="paymentId")
     return await remembered(
         key=ctx.idempotency(key), operation=operation, request=[pk, amount], encode=_encode,
-        decode=_decode, run=lambda: call(pk, ctx.services.gateways, ctx.actor()))
+        decode=lambda result: _decode(ctx, result), run=lambda: call(pk, ctx.services.gateways, ctx.actor()))

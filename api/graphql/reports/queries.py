@@ -7,16 +7,25 @@ from decimal import Decimal
 from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
 
 from api.auth import Permission
 from api.graphql.common import Money
-from api.graphql.errors import bad_request
+from api.graphql.errors import bad_request, graphql_error
 from api.graphql.permissions import requires
-from domain.errors import DomainError
+from domain.errors import DomainError, NotPermitted
 from domain.reports import fulfillment, inventory, returns, sales
 
 strawberry.enum(sales.GroupBy, name="SalesGroupBy")
 MAX_TOP = 100
+
+
+def report_error(error: DomainError) -> GraphQLError:
+    """A report refused: FORBIDDEN for a caller that may not read it, else BAD_REQUEST."""
+    if isinstance(error, NotPermitted):
+        return graphql_error(error.message, "FORBIDDEN")
+    return bad_request(error.message)
 
 
 @strawberry.type
@@ -147,7 +156,7 @@ class ReportQueries:
     @strawberry.field(extensions=requires(Permission.REPORTS_READ),
                       description="How fast and how well the orders placed between two days shipped.")
     async def fulfillment_report(
-        self, from_: Annotated[date, strawberry.argument(name="from")], to: date,
+        self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date,
         time_zone: str = "UTC", channel: str | None = None,
         location: Annotated[str | None, strawberry.argument(
             description="Its parcels, and the orders that shipped or reserved units there."
@@ -156,10 +165,11 @@ class ReportQueries:
     ) -> FulfillmentReport:
         try:
             report = await fulfillment.fulfillment_report(
+                scope=info.context.scope,
                 start=from_, end=to, time_zone=time_zone, channel=channel, location=location,
                 promise_hours=promise_hours)
         except DomainError as error:
-            raise bad_request(error.message) from error
+            raise report_error(error) from error
         on_hold = [ReasonCount(reason=r, orders=n) for r, n in report.on_hold]
         cancelled = [ReasonCount(reason=r, orders=n) for r, n in report.cancelled]
         return FulfillmentReport(
@@ -172,7 +182,7 @@ class ReportQueries:
     @strawberry.field(extensions=requires(Permission.REPORTS_READ),
                       description="Stock per SKU and location with its sales between two days.")
     async def inventory_report(
-        self, from_: Annotated[date, strawberry.argument(name="from")], to: date,
+        self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date,
         time_zone: str = "UTC", location: str | None = None,
         channel: Annotated[str | None, strawberry.argument(
             description="Rows at the locations serving it, with its own sales.")] = None,
@@ -182,10 +192,11 @@ class ReportQueries:
     ) -> InventoryReport:
         try:
             report = await inventory.inventory_report(
+                scope=info.context.scope,
                 start=from_, end=to, time_zone=time_zone, location=location, channel=channel,
                 no_sale_days=no_sale_days)
         except DomainError as error:
-            raise bad_request(error.message) from error
+            raise report_error(error) from error
         rows = [InventoryRow(**vars(row)) for row in report.rows
                 if not attention_only or row.below_threshold or row.no_recent_sale]
         return InventoryReport(rows=rows, below_threshold=report.below_threshold,
@@ -194,16 +205,17 @@ class ReportQueries:
     @strawberry.field(extensions=requires(Permission.REPORTS_READ),
                       description="Returns of the orders placed between two days.")
     async def returns_report(
-        self, from_: Annotated[date, strawberry.argument(name="from")], to: date,
+        self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date,
         time_zone: str = "UTC", channel: str | None = None,
         location: Annotated[str | None, strawberry.argument(
             description="Units it shipped or holds; returned lines it shipped most of.")] = None,
     ) -> ReturnsReport:
         try:
-            report = await returns.returns_report(start=from_, end=to, time_zone=time_zone,
-                                                  channel=channel, location=location)
+            report = await returns.returns_report(
+                scope=info.context.scope, start=from_, end=to, time_zone=time_zone,
+                channel=channel, location=location)
         except DomainError as error:
-            raise bad_request(error.message) from error
+            raise report_error(error) from error
         return ReturnsReport(
             skus=[SkuReturns(sku=s.sku, units_sold=s.units_sold, units_returned=s.units_returned,
                              return_rate=s.return_rate, restocked=s.restocked,
@@ -214,15 +226,16 @@ class ReportQueries:
     @strawberry.field(extensions=requires(Permission.REPORTS_READ),
                       description="Sales between two days (inclusive) in a time zone.")
     async def sales_report(
-        self, from_: Annotated[date, strawberry.argument(name="from")], to: date,
+        self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date,
         group_by: sales.GroupBy = sales.GroupBy.DAY, time_zone: str = "UTC",
         channel: str | None = None,
         location: Annotated[str | None, strawberry.argument(
             description="Only units shipped or reserved at this location.")] = None,
     ) -> SalesReport:
         try:
-            query = await sales.sales_query(start=from_, end=to, time_zone=time_zone,
-                                            group_by=group_by, channel=channel, location=location)
+            query = await sales.sales_query(
+                scope=info.context.scope, start=from_, end=to, time_zone=time_zone,
+                group_by=group_by, channel=channel, location=location)
         except DomainError as error:
-            raise bad_request(error.message) from error
+            raise report_error(error) from error
         return SalesReport(query=query)

@@ -15,7 +15,6 @@ from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
 from api.graphql.permissions import requires
 from api.graphql.returns.types import Return
-from api.scoping import require_order, require_owner
 from domain.idempotency.service import remembered
 from domain.orders.capture import LineRequest
 from domain.orders.models import Order as OrderModel
@@ -107,20 +106,22 @@ P = TypeVar("P", ReturnRequestPayload, ReturnApprovePayload, ReturnDeclinePayloa
             ReturnReceivePayload, ReturnRefundPayload, ReturnCancelPayload)
 
 
-async def _run(payload: type[P], call: Callable[[], Awaitable[models.Return]]) -> P:
+async def _run(ctx: Context, payload: type[P], call: Callable[[], Awaitable[models.Return]]
+               ) -> P:
     async def guarded() -> models.Return:
         return await call()
 
     found, errors = await attempt(guarded())
     if found is None:
         return payload(return_=None, user_errors=errors)
-    order = await OrderModel.get(id=found.order_id)
+    order = await ctx.loaders.order_by_id.load(found.order_id)
+    assert order is not None  # the caller acted on it: it may read it
     return payload(return_=Return.from_model(found, order.currency), user_errors=errors)
 
 
 async def _return_pk(ctx: Context, gid: str, field: str = "returnId") -> int:
     pk = pk_of(gid, "Return", field=(field,))
-    await require_owner(ctx, "Return", pk, field=field)
+    await ctx.scope.require(models.Return, pk, field=field)
     return pk
 
 
@@ -132,7 +133,7 @@ class ReturnMutations:
 
         async def call() -> models.Return:
             order_pk = pk_of(input.order_id, "Order", field=("orderId",))
-            await require_order(ctx, order_pk)
+            await ctx.scope.require(OrderModel, order_pk, field="orderId")
             return await service.request_return(
                 order_id=order_pk,
                 lines=[service.ReturnLineRequest(
@@ -142,7 +143,7 @@ class ReturnMutations:
                              for r in input.replacement_lines or []],
                 actor=ctx.actor())
 
-        return await _run(ReturnRequestPayload, call)
+        return await _run(ctx, ReturnRequestPayload, call)
 
     @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
     async def return_approve(self, info: Info, id: strawberry.ID) -> ReturnApprovePayload:
@@ -150,7 +151,7 @@ class ReturnMutations:
             pk = await _return_pk(info.context, id, "id")
             return await service.approve_return(return_id=pk, actor=info.context.actor())
 
-        return await _run(ReturnApprovePayload, call)
+        return await _run(info.context, ReturnApprovePayload, call)
 
     @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
     async def return_decline(
@@ -161,7 +162,7 @@ class ReturnMutations:
             return await service.decline_return(return_id=pk, reason=reason,
                                                 actor=info.context.actor())
 
-        return await _run(ReturnDeclinePayload, call)
+        return await _run(info.context, ReturnDeclinePayload, call)
 
     @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
     async def return_cancel(self, info: Info, id: strawberry.ID) -> ReturnCancelPayload:
@@ -169,7 +170,7 @@ class ReturnMutations:
             pk = await _return_pk(info.context, id, "id")
             return await service.cancel_return(return_id=pk, actor=info.context.actor())
 
-        return await _run(ReturnCancelPayload, call)
+        return await _run(info.context, ReturnCancelPayload, call)
 
     @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE),
                          description="Receive returned units; restocked ones are sellable again.")
@@ -184,7 +185,7 @@ class ReturnMutations:
                     ln.quantity, ln.restock) for i, ln in enumerate(input.lines)],
                 actor=info.context.actor())
 
-        return await _run(ReturnReceivePayload, call)
+        return await _run(info.context, ReturnReceivePayload, call)
 
     @strawberry.mutation(extensions=requires(Permission.PAYMENTS_WRITE),
                          description="Refund a received return through the order's gateway.")
@@ -197,9 +198,9 @@ class ReturnMutations:
                 key=ctx.idempotency(input.idempotency_key), operation="returnRefund",
                 request=[pk, input.include_shipping, input.amount],
                 encode=lambda r: {"return": r.id},
-                decode=lambda r: models.Return.get(id=r["return"]),
+                decode=lambda r: ctx.scope.query(models.Return).get(id=r["return"]),
                 run=lambda: service.refund_return(
                     return_id=pk, amount=input.amount, include_shipping=input.include_shipping,
                     gateways=ctx.services.gateways, actor=ctx.actor()))
 
-        return await _run(ReturnRefundPayload, call)
+        return await _run(ctx, ReturnRefundPayload, call)

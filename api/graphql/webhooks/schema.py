@@ -49,10 +49,10 @@ class WebhookSubscription:
                    disabled_reason=m.disabled_reason, created_at=m.created_at)
 
     @strawberry.field(description="The delivery log, newest first.")
-    async def deliveries(self, first: int | None = None, after: str | None = None
+    async def deliveries(self, info: Info, first: int | None = None, after: str | None = None
                          ) -> Connection[WebhookDelivery]:
         size = page_size(first)
-        query = models.WebhookDelivery.filter(subscription_id=self.id)
+        query = info.context.scope.query(models.WebhookDelivery).filter(subscription_id=self.id)
         key = decode_cursor(after, int)
         if key:
             query = query.filter(id__lt=key[0])
@@ -92,7 +92,8 @@ class WebhookQueries:
     @strawberry.field(extensions=requires(Permission.WEBHOOKS_MANAGE),
                       description="Your webhook subscriptions.")
     async def webhook_subscriptions(self, info: Info) -> list[WebhookSubscription]:
-        rows = await models.WebhookSubscription.filter(owner=_owner(info)).order_by("id")
+        rows = await info.context.scope.query(models.WebhookSubscription).filter(
+            owner=_owner(info)).order_by("id")
         return [WebhookSubscription.from_model(r) for r in rows]
 
 

@@ -1,0 +1,60 @@
+"""The caller: what kind it is, which permissions it holds, and what it is limited to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    ADMIN = "admin"  # operations only the admin token may do; never granted to a partner
+    CATALOG_WRITE = "catalog:write"
+    ORDER_PLACE = "orders:place"  # placing an order (customers, storefronts, partners)
+    RETURN_REQUEST = "returns:request"  # asking to return (customers, and returns:write)
+    ORDERS_READ = "orders:read"
+    ORDERS_WRITE = "orders:write"
+    INVENTORY_READ = "inventory:read"
+    INVENTORY_WRITE = "inventory:write"
+    FULFILLMENT_WRITE = "fulfillment:write"
+    RETURNS_WRITE = "returns:write"
+    PAYMENTS_WRITE = "payments:write"
+    WEBHOOKS_MANAGE = "webhooks:manage"
+    REPORTS_READ = "reports:read"
+
+
+class Kind(StrEnum):
+    ADMIN = "admin"
+    PARTNER = "partner"
+    CUSTOMER = "customer"
+    GUEST = "guest"  # holds one order's access token
+    STOREFRONT = "storefront"  # a publishable channel key
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller. ``client`` scopes idempotency keys; ``actor`` signs events.
+
+    ``channels`` limits the caller to the orders of those channels (an empty set: none);
+    ``customer_id`` to a customer's own orders (placed while signed in); ``order_id`` to one
+    order (a guest).
+    """
+
+    client: str
+    actor: str
+    permissions: frozenset[Permission]
+    kind: Kind = Kind.PARTNER
+    channels: frozenset[str] | None = None
+    customer_id: int | None = None
+    order_id: int | None = None
+
+    def allows(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    @property
+    def scoped(self) -> bool:
+        """Limited to part of the shop's data (anything but the admin or an unlimited partner)."""
+        return (self.kind not in (Kind.ADMIN, Kind.PARTNER) or self.channels is not None)
+
+
+ADMIN = Principal(client="admin", actor="staff:admin", permissions=frozenset(Permission),
+                  kind=Kind.ADMIN)

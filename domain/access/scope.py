@@ -1,0 +1,208 @@
+"""Which rows a caller may read: one rule per model, applied in SQL to every read.
+
+A ``Scope`` is built once per request from the caller. Every read of the API goes
+through ``Scope.query(Model)`` (directly, or through the request's loaders and the
+domain's read functions), so ``node(id:)``, connections, nested fields, reports,
+exports and subscriptions share one decision. Each model has exactly one rule in
+``RULES``, and a test fails when a model has none: a new table is decided the day it
+is added.
+
+What each kind of caller sees:
+
+- the admin: everything;
+- a partner: every order, or only its channels' orders (an empty list: none), with what
+  hangs off them; customers only when unlimited; stock at the locations serving its
+  channels, with ``inventory:read``; its own webhook subscriptions;
+- a customer: the orders it placed while signed in, and its own customer record;
+- a guest: its one order;
+- a storefront key and anonymous callers: the catalogue, and the orders they placed in
+  the same request (the ``orderCreate`` payload), never a customer record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from tortoise.expressions import Q
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from domain.access.principal import Kind, Permission, Principal
+from domain.catalog.models import Channel, ChannelLocation, Location, Product, Variant
+from domain.customers.models import Customer, EmailVerification, RefreshToken
+from domain.errors import InvalidInput, NotFound, NotPermitted, UnknownChannel
+from domain.events.models import OrderEvent, OutboxMessage
+from domain.fulfillment.models import Shipment, ShipmentLine, TrackingEvent
+from domain.idempotency.models import IdempotencyRecord
+from domain.inventory.models import StockLevel, StockMovement
+from domain.marketplaces.models import (
+    MarketplaceConnection,
+    MarketplaceFulfillment,
+    MarketplaceListing,
+)
+from domain.orders.models import Allocation, Counter, Order, OrderLine
+from domain.partners.models import OAuthClient
+from domain.payments.models import Payment, PaymentOperation, ProcessedWebhook
+from domain.reports.models import ReportDirty, SalesDay, SalesSlot
+from domain.returns.models import Return, ReturnLine
+from domain.webhooks.models import WebhookDelivery, WebhookSubscription
+
+M = TypeVar("M", bound=Model)
+Condition = Q | bool  # True: every row; False: none
+Rule = Callable[["Scope"], Condition]
+
+
+class Scope:
+    """The caller of one request and the rows it may read."""
+
+    def __init__(self, principal: Principal | None) -> None:
+        self.principal = principal
+        self.granted_orders: set[int] = set()
+
+    @property
+    def kind(self) -> Kind | None:
+        return self.principal.kind if self.principal is not None else None
+
+    def allows(self, permission: Permission) -> bool:
+        return self.principal is not None and self.principal.allows(permission)
+
+    @property
+    def unlimited(self) -> bool:
+        """The admin, or a partner limited to no channel."""
+        return self.principal is not None and not self.principal.scoped
+
+    def grant_order(self, order_id: int) -> None:
+        """The caller placed this order in this request: it may read it in the answer."""
+        self.granted_orders.add(order_id)
+
+    def condition(self, model: type[Model]) -> Condition:
+        return RULES[model](self)
+
+    def query(self, model: type[M]) -> QuerySet[M]:
+        """Every row of ``model`` this caller may read; filter it further as needed."""
+        condition = self.condition(model)
+        if condition is True:
+            return model.all()
+        if condition is False:
+            return model.filter(pk__in=[])
+        return model.filter(condition)
+
+    async def get(self, model: type[M], pk: int) -> M | None:
+        return await self.query(model).get_or_none(pk=pk)
+
+    async def require(self, model: type[Model], pk: int, *, field: str) -> None:
+        """Raise NotFound unless the caller may see this row: what is not theirs does not
+        exist for them."""
+        if not await self.query(model).filter(pk=pk).exists():
+            raise NotFound(model.__name__, str(pk), field=(field,))
+
+    def require_channel(self, code: str, *, field: str = "channel") -> None:
+        """Raise UnknownChannel when the caller is limited to channels and this is not one."""
+        p = self.principal
+        if p is not None and p.channels is not None and code not in p.channels:
+            raise UnknownChannel(code, field=(field,))
+
+    def report_channel(self, requested: str | None) -> str | None:
+        """The channel a report is about: a partner limited to channels names one of its own
+        (or has it chosen when it has only one); anything else is as requested."""
+        if self.unlimited:
+            return requested
+        channels = self.principal.channels if self.principal is not None else None
+        if channels is None or not channels:
+            raise NotPermitted("Reports are for the shop's staff and partners with channels")
+        if requested is None:
+            if len(channels) == 1:
+                return next(iter(channels))
+            raise InvalidInput("Name one of your channels: " + ", ".join(sorted(channels)),
+                               field=("channel",))
+        if requested not in channels:
+            raise UnknownChannel(requested, field=("channel",))
+        return requested
+
+
+def _everything(scope: Scope) -> Condition:
+    return True
+
+
+def _admin_only(scope: Scope) -> Condition:
+    return scope.kind is Kind.ADMIN
+
+
+def _q(**conditions: object) -> Q:
+    return Q(**conditions)  # type: ignore[arg-type]  # Tortoise's stub types the names only
+
+
+def _orders(prefix: str = "") -> Rule:
+    """Orders, or rows of an order reached through ``prefix`` (e.g. ``shipment__order__``)."""
+    order_id = f"{prefix[:-2]}_id" if prefix else "id"
+
+    def rule(scope: Scope) -> Condition:
+        p = scope.principal
+        base: Condition = False
+        if p is not None and not p.scoped:
+            return True
+        if p is not None and p.kind is Kind.PARTNER and p.channels is not None:
+            base = _q(**{f"{prefix}channel__code__in": sorted(p.channels)})
+        elif p is not None and p.kind is Kind.CUSTOMER:
+            base = _q(**{f"{prefix}customer_id": p.customer_id, f"{prefix}via_account": True})
+        elif p is not None and p.kind is Kind.GUEST:
+            base = _q(**{order_id: p.order_id})
+        if not scope.granted_orders:
+            return base
+        granted = _q(**{f"{order_id}__in": sorted(scope.granted_orders)})
+        return granted if isinstance(base, bool) else Q(base, granted, join_type="OR")
+
+    return rule
+
+
+def _customers(scope: Scope) -> Condition:
+    p = scope.principal
+    if p is not None and not p.scoped:
+        return True
+    if p is not None and p.kind is Kind.CUSTOMER:
+        return Q(id=p.customer_id)
+    return False
+
+
+def _stock(scope: Scope) -> Condition:
+    p = scope.principal
+    if p is None or not p.allows(Permission.INVENTORY_READ):
+        return False
+    if p.channels is None:
+        return True
+    return Q(location__location_channels__channel__code__in=sorted(p.channels))
+
+
+def _webhooks(prefix: str = "") -> Rule:
+    def rule(scope: Scope) -> Condition:
+        p = scope.principal
+        if p is None or not p.allows(Permission.WEBHOOKS_MANAGE):
+            return False
+        return True if p.kind is Kind.ADMIN else _q(**{f"{prefix}owner": p.client})
+
+    return rule
+
+
+RULES: dict[type[Model], Rule] = {
+    # The catalogue: anyone, anonymous storefronts included.
+    Channel: _everything, Location: _everything, ChannelLocation: _everything,
+    Product: _everything, Variant: _everything,
+    # Orders and everything that hangs off them.
+    Order: _orders(),
+    OrderLine: _orders("order__"), OrderEvent: _orders("order__"), Payment: _orders("order__"),
+    Shipment: _orders("order__"), Return: _orders("order__"),
+    Allocation: _orders("order_line__order__"),
+    ShipmentLine: _orders("shipment__order__"), TrackingEvent: _orders("shipment__order__"),
+    ReturnLine: _orders("rma__order__"), PaymentOperation: _orders("payment__order__"),
+    Customer: _customers,
+    StockLevel: _stock,
+    WebhookSubscription: _webhooks(), WebhookDelivery: _webhooks("subscription__"),
+    # The machinery: never read through the API but by the admin.
+    StockMovement: _admin_only, RefreshToken: _admin_only, EmailVerification: _admin_only,
+    OAuthClient: _admin_only, IdempotencyRecord: _admin_only, OutboxMessage: _admin_only,
+    Counter: _admin_only, ProcessedWebhook: _admin_only, ReportDirty: _admin_only,
+    SalesSlot: _admin_only, SalesDay: _admin_only, MarketplaceConnection: _admin_only,
+    MarketplaceListing: _admin_only, MarketplaceFulfillment: _admin_only,
+}
+

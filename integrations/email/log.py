@@ -1,0 +1,15 @@
+"""The embedded default's mailer: each message is written to the log, where the operator
+(or the developer trying the shop out) reads it."""
+
+from __future__ import annotations
+
+import logging
+
+from domain.messaging.ports import EmailMessage
+
+log = logging.getLogger("oms.email")
+
+
+class LogMailer:
+    async def send(self, message: EmailMessage) -> None:
+        log.info("email to %s: %s\n%s", message.to, message.subject, message.text)
