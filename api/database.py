@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
 
@@ -47,13 +52,41 @@ def _ensure_sqlite_dir(settings: Settings) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+MIGRATION_LOCK = 0x6F6D735F6D6967  # "oms_mig": one migrating process at a time
+
+
 async def migrate(settings: Settings) -> None:
-    """Apply pending migrations (Tortoise's built-in migration tool)."""
+    """Apply pending migrations (Tortoise's built-in migration tool), one process at a time:
+    replicas that start together each run this, and each migration is applied once (the
+    others wait for the lock, then find nothing pending)."""
     await connect(settings)  # a clear error when the database is unreachable
     try:
-        await tortoise_migrate(config=tortoise_config(settings))
+        async with _migration_lock(settings):
+            await tortoise_migrate(config=tortoise_config(settings))
     finally:
         await Tortoise.close_connections()
+
+
+@asynccontextmanager
+async def _migration_lock(settings: Settings) -> AsyncIterator[None]:
+    """A PostgreSQL advisory lock held on a connection of its own, or a file lock beside the
+    SQLite file."""
+    if settings.is_sqlite:
+        path = Path(settings.var_dir) / "migrate.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as handle:
+            await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        yield
+    finally:
+        await conn.close()  # closing the session releases the lock
 
 
 async def connect(settings: Settings) -> None:

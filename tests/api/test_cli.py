@@ -111,3 +111,52 @@ def test_client_create_prints_the_secret_once_and_revoke_stops_it(tmp_path: Path
     bad = subprocess.run([*OMS, "client", "create", "--name", "X", "--scopes", "root"],
                          env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.startswith("oms: error: Unknown scopes")
+
+
+def test_replicas_migrating_at_once_apply_each_migration_once(tmp_path: Path) -> None:
+    """Three replicas start together, each running ``oms migrate`` (as compose and the
+    Dockerfile do): all exit 0, and every migration is recorded once."""
+    server = os.environ.get("OMS_TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("needs PostgreSQL: runs in the OMS_TEST_DATABASE_URL leg of .ci/run")
+    import asyncio
+
+    import asyncpg
+
+    name = f"oms_migrate_{os.getpid()}"
+    admin_url = server.rsplit("/", 1)[0] + "/postgres"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f"CREATE DATABASE {name}"))
+    try:
+        url = server.rsplit("/", 1)[0] + f"/{name}"
+        runs = [subprocess.Popen([*OMS, "migrate"], env=_env(tmp_path / str(i),
+                                                               OMS_DATABASE_URL=url),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for i in range(3)]
+        results = [(run.wait(timeout=180), run.stderr.read() if run.stderr else "")
+                   for run in runs]
+        assert [code for code, _ in results] == [0, 0, 0], results
+
+        async def applied() -> list[tuple[str, int]]:
+            conn = await asyncpg.connect(url)
+            try:
+                rows = await conn.fetch("SELECT name, COUNT(*) AS n FROM tortoise_migrations "
+                                        "GROUP BY name ORDER BY name")
+                return [(r["name"], r["n"]) for r in rows]
+            finally:
+                await conn.close()
+
+        counts = asyncio.run(applied())
+        assert counts and all(n == 1 for _, n in counts), counts
+        migrations = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "domain"
+                                             / "migrations").glob("0*.py"))
+        assert [name for name, _ in counts] == migrations
+    finally:
+        asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
