@@ -80,7 +80,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     def parse_json(self, data: str | bytes) -> Any:
         try:
-            return json_value(data, "the request body")
+            return json_value(data, "the request")
         except UnreadablePayload as error:
             raise HTTPException(400, str(error)) from None
 
