@@ -13,7 +13,7 @@ import binascii
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, InvalidScopeError, OAuth2Request
@@ -22,12 +22,15 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from api.inbound import Malformed, WellFormedHeaders, read
 from api.tokens import TokenService
 from domain.partners.models import OAuthClient
 from domain.partners.service import SCOPES, active_client, secret_matches
 
 _loaded: ContextVar[OAuthClient | None] = ContextVar("oauth_client", default=None)
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+MAX_FIELDS = 16
+MAX_CLIENT_ID = 64
 
 
 class Client(ClientMixin):
@@ -128,8 +131,14 @@ class StarletteAuthorizationServer(AuthorizationServer):
         return JSONResponse(body, status_code=status, headers=dict(headers or []))
 
     async def token_endpoint(self, request: Request) -> JSONResponse:
-        form = dict(await request.form())
-        client_id = _client_id(request.headers.get("authorization"), form)
+        try:
+            form = await _form(request)
+            # Authlib decodes the header itself, and fails on one that is not ASCII
+            authorization = WellFormedHeaders(request.headers).get("authorization")
+        except Malformed as refused:
+            return JSONResponse({"error": "invalid_request", "error_description": refused.message},
+                                status_code=refused.status, headers={"Cache-Control": "no-store"})
+        client_id = _client_id(authorization, form)
         model = await active_client(client_id) if client_id else None
         token = _loaded.set(model)
         try:
@@ -140,12 +149,31 @@ class StarletteAuthorizationServer(AuthorizationServer):
         return response
 
 
-def _client_id(authorization: str | None, form: dict[str, Any]) -> str | None:
+async def _form(request: Request) -> dict[str, str]:
+    """The token request's form (RFC 6749 section 4.4.2: urlencoded, each parameter once),
+    read through the same bounded edge as the webhooks."""
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise Malformed("send the token request as application/x-www-form-urlencoded")
+    body = (await read(request)).body.decode()
+    try:
+        pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError:
+        raise Malformed(f"a token request has at most {MAX_FIELDS} parameters") from None
+    form = dict(pairs)
+    if len(form) < len(pairs):
+        raise Malformed("a parameter is given more than once")
+    return form
+
+
+def _client_id(authorization: str | None, form: Mapping[str, Any]) -> str | None:
+    """The client the request names, if it could be one of ours (ids are at most 64)."""
     if authorization and authorization.lower().startswith("basic "):
         try:
-            decoded = base64.b64decode(authorization[6:]).decode()
-        except (binascii.Error, UnicodeDecodeError):
+            decoded = base64.b64decode(authorization[6:], validate=True).decode()
+        except (binascii.Error, ValueError):  # not base64, not ASCII, not UTF-8
             return None
-        return unquote(decoded.partition(":")[0]) or None
-    value = form.get("client_id")
-    return str(value) if value else None
+        found: str | None = unquote(decoded.partition(":")[0])
+    else:
+        found = str(form.get("client_id") or "")
+    return found if found and len(found) <= MAX_CLIENT_ID else None

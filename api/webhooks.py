@@ -1,4 +1,9 @@
-"""Inbound webhooks: carriers push tracking updates, verified against the raw body."""
+"""Inbound webhooks: payments, carriers and marketplaces, verified against the raw body.
+
+Each route reads its request through ``api.inbound`` (bounded body, well-formed
+headers, one answer for anything malformed); the adapter verifies the signature
+and derives what happened from the signed body alone.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from api.inbound import Inbound, webhook
 from domain.errors import DomainError
 from domain.fulfillment.ports import InvalidSignature
 from domain.fulfillment.tracking import (
@@ -20,11 +26,10 @@ from domain.payments.events import apply_gateway_event
 from domain.payments.ports import InvalidWebhook
 
 log = logging.getLogger(__name__)
-MAX_BODY = 1_000_000
-TOO_LARGE = JSONResponse({"error": "body too large"}, status_code=413)
 
 
-async def carrier_webhook(request: Request) -> JSONResponse:
+@webhook
+async def carrier_webhook(request: Request, inbound: Inbound) -> JSONResponse:
     """Apply a carrier's tracking updates to the shipments with those tracking numbers.
 
     400 for a bad signature or body (nothing changes); 200 with what was applied.
@@ -34,15 +39,10 @@ async def carrier_webhook(request: Request) -> JSONResponse:
     carrier = request.app.state.services.carriers.get(code)
     if carrier is None:
         return JSONResponse({"error": f"unknown carrier {code!r}"}, status_code=404)
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return TOO_LARGE
     try:
-        events = carrier.parse_webhook(body, request.headers)
+        events = carrier.parse_webhook(inbound.body, inbound.headers)
     except InvalidSignature as error:
         return JSONResponse({"error": f"invalid signature: {error}"}, status_code=400)
-    except ValueError as error:
-        return JSONResponse({"error": str(error)}, status_code=400)
     applied, unmatched = 0, []
     by_number: dict[str, list[TrackingUpdate]] = {}
     for event in events:
@@ -66,23 +66,22 @@ async def carrier_webhook(request: Request) -> JSONResponse:
                         or {"applied": applied, "unmatched": unmatched})
 
 
-async def payment_webhook(request: Request) -> JSONResponse:
+@webhook
+async def payment_webhook(request: Request, inbound: Inbound) -> JSONResponse:
     """Stripe's webhook: verified against the raw body, each event id applied once."""
     gateway = request.app.state.services.gateways.get("stripe")
     if gateway is None:
         return JSONResponse({"error": "stripe is not configured"}, status_code=404)
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return TOO_LARGE
     try:
-        event = gateway.parse_webhook(body, request.headers)
+        event = gateway.parse_webhook(inbound.body, inbound.headers)
     except InvalidWebhook as error:
         return JSONResponse({"error": f"invalid signature: {error}"}, status_code=400)
     outcome = await apply_gateway_event(provider="stripe", event=event)
     return JSONResponse({"event": event.event_id, "outcome": outcome})
 
 
-async def marketplace_webhook(request: Request) -> JSONResponse:
+@webhook
+async def marketplace_webhook(request: Request, inbound: Inbound) -> JSONResponse:
     """A marketplace's order notification for one of our marketplace channels."""
     provider, channel = request.path_params["provider"], request.path_params["channel"]
     marketplace = request.app.state.services.marketplaces.get(provider)
@@ -90,16 +89,11 @@ async def marketplace_webhook(request: Request) -> JSONResponse:
     if connection is None:
         return JSONResponse({"error": f"{channel} is not connected to {provider}"},
                             status_code=404)
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return TOO_LARGE
     try:
-        notification = marketplace.parse_notification(body, request.headers,
+        notification = marketplace.parse_notification(inbound.body, inbound.headers,
                                                       connection.settings)
     except InvalidNotification as error:
         return JSONResponse({"error": str(error)}, status_code=401)
-    except ValueError as error:
-        return JSONResponse({"error": str(error)}, status_code=400)
     try:
         outcome = await apply_notification(channel=channel, provider=provider,
                                            notification=notification,

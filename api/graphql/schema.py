@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     ParserCache,
@@ -58,6 +60,19 @@ Mutation = merge_types(
 )
 
 
+class ParseOnce(ParserCache):
+    """ParserCache that leaves a document it cannot parse to strawberry's own parse step,
+    which answers the syntax error. Raised from the extension, the error would escape
+    the subscription path (a traceback, and a bare ``complete`` on the websocket)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with suppress(GraphQLError):  # else parsed again, inside strawberry's try
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options)
+        yield
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = limit_extensions(
@@ -65,7 +80,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         max_tokens=settings.max_tokens,
     )
     # Clients send the same few documents again and again: parse and validate each once.
-    extensions += [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512),
+    extensions += [lambda: ParseOnce(maxsize=512), lambda: ValidationCache(maxsize=512),
                    CostLimit]
     if not settings.introspection:
         extensions.append(DisableIntrospection)

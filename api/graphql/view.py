@@ -11,7 +11,8 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.async_base_view import AsyncHTTPRequestAdapter, HTTPException
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
@@ -19,11 +20,23 @@ from strawberry.types.unset import UNSET, UnsetType
 from api.auth import InvalidCredentials, Principal, authenticate
 from api.context import Context
 from api.graphql.limits import error_code
+from api.graphql.requests import TransportWSHandler, decode, request_problem
 from api.settings import Settings
 from api.tokens import TokenService
+from integrations.payloads import UnreadablePayload, json_value
+
+
+def bad_request(message: str, status: int = 400) -> JSONResponse:
+    """A request refused before execution, in the shape of every GraphQL answer."""
+    code = "NOT_FOUND" if status == 404 else "BAD_REQUEST"
+    return JSONResponse({"data": None, "errors": [{"message": message,
+                                                    "extensions": {"code": code}}]},
+                        status_code=status)
 
 
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(self, schema: Any, settings: Settings, tokens: TokenService) -> None:
         super().__init__(
             schema,
@@ -53,7 +66,37 @@ class GraphQLView(GraphQL[Context, None]):
                 )
                 await response(scope, receive, send)
                 return
+            # strawberry's own answer to a malformed request is plain text; ours is JSON
+            try:
+                answer: Response = await self.run(request)
+            except HTTPException as refused:
+                answer = bad_request(refused.reason, refused.status_code)
+            await answer(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode(data)  # websocket frames; HTTP bodies go through parse_json
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return json_value(data, "the request")
+        except UnreadablePayload as error:
+            raise HTTPException(400, str(error)) from None
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The body must be one request object (no batches), checked before strawberry
+        reads its fields."""
+        if request.method == "POST":
+            content_type = (request.content_type or "").partition(";")[0].strip().lower()
+            if content_type != "application/json":
+                raise HTTPException(400, "Send the request as application/json")
+            problem = request_problem(self.parse_json(await request.get_body()))
+            if problem is not None:
+                raise HTTPException(400, problem)
+        return await super().parse_http_body(request)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         principal = None

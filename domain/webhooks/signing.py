@@ -26,9 +26,9 @@ def verify(body: bytes, header: str, secret: str, *, tolerance: int = 300) -> st
         timestamp = int(parts["t"])
     except (KeyError, ValueError):
         return "missing or malformed signature header"
-    if abs(time.time() - timestamp) > tolerance:
+    if abs(int(time.time()) - timestamp) > tolerance:  # ints: no overflow for any length
         return "stale signature"
     expected = signature_header(body, secret, timestamp).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, parts.get("v1", "")):
+    if not hmac.compare_digest(expected.encode(), parts.get("v1", "").encode()):
         return "signature does not match"
     return None

@@ -12,7 +12,6 @@ keyed with ``OMS_CARRIER_WEBHOOK_SECRET``. The body is JSON:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -28,14 +27,16 @@ from domain.fulfillment.ports import (
 )
 from domain.fulfillment.states import normalise_status
 from domain.webhooks.signing import signature_header, verify
+from integrations.payloads import (
+    UnreadablePayload,
+    items,
+    json_object,
+    mapping,
+    optional_text,
+    text,
+)
 
 SIGNATURE_HEADER = "x-oms-signature"
-
-
-class InvalidPayload(ValueError):
-    """A verified webhook whose body we cannot read."""
-
-
 sign = signature_header  # what partners compute to call us
 
 
@@ -78,11 +79,9 @@ class BuiltinCarrier:
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[CarrierEvent]:
         self._verify(body, headers.get(SIGNATURE_HEADER, ""))
-        try:
-            payload = json.loads(body)
-            return [self._event(raw) for raw in payload["events"]]
-        except (ValueError, KeyError, TypeError) as error:
-            raise InvalidPayload(f"unreadable tracking update: {error}") from None
+        payload = json_object(body, "the tracking update")
+        return [self._event(mapping(raw, "an event"))
+                for raw in items(payload.get("events"), "events")]
 
     def _verify(self, body: bytes, header: str) -> None:
         if not self._secret:
@@ -93,14 +92,21 @@ class BuiltinCarrier:
 
     @staticmethod
     def _event(raw: dict[str, Any]) -> CarrierEvent:
-        status = normalise_status(str(raw["status"]))
+        word = text(raw.get("status"), "status", max_length=64)
+        status = normalise_status(word)
         if status is None:
-            raise ValueError(f"unknown status {raw['status']!r}")
-        occurred = datetime.fromisoformat(str(raw["occurredAt"]).replace("Z", "+00:00"))
+            raise UnreadablePayload(f"unknown status {word!r}")
+        given = text(raw.get("occurredAt"), "occurredAt", max_length=64)
+        try:
+            occurred = datetime.fromisoformat(given.replace("Z", "+00:00"))
+        except ValueError:
+            raise UnreadablePayload(f"occurredAt {given!r} is not an ISO 8601 time") from None
         if occurred.tzinfo is None:
             occurred = occurred.replace(tzinfo=UTC)
         return CarrierEvent(
-            tracking_number=str(raw["trackingNumber"]), status=status, occurred_at=occurred,
-            external_id=str(raw["id"]) if raw.get("id") is not None else None,
-            description=raw.get("description"), location=raw.get("location"),
+            tracking_number=text(raw.get("trackingNumber"), "trackingNumber", max_length=64),
+            status=status, occurred_at=occurred,
+            external_id=optional_text(raw.get("id"), "id", max_length=128),
+            description=optional_text(raw.get("description"), "description", max_length=500),
+            location=optional_text(raw.get("location"), "location", max_length=200),
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -30,6 +29,15 @@ from domain.fulfillment.ports import (
     Rate,
 )
 from domain.fulfillment.states import normalise_status
+from integrations.payloads import (
+    UnreadablePayload,
+    items,
+    json_object,
+    mapping,
+    optional_mapping,
+    optional_text,
+    text,
+)
 
 API_BASE = "https://api.easypost.com"
 GRAMS_PER_OUNCE = Decimal("28.3495")
@@ -111,33 +119,39 @@ class EasyPostCarrier:
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[CarrierEvent]:
         if not self._secret:
             raise InvalidSignature("OMS_EASYPOST_WEBHOOK_SECRET is not set")
-        if not hmac.compare_digest(signature(body, self._secret),
-                                   headers.get("x-hmac-signature", "")):
+        if not hmac.compare_digest(signature(body, self._secret).encode(),
+                                   headers.get("x-hmac-signature", "").encode()):
             raise InvalidSignature("X-Hmac-Signature does not match the body")
-        try:
-            event = json.loads(body)
-            if event.get("description") != "tracker.updated":
-                return []
-            tracker = event["result"]
-            return [e for e in (self._event(tracker, d) for d in tracker.get("tracking_details")
-                                or []) if e is not None]
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"unreadable EasyPost event: {error}") from None
+        event = json_object(body, "the EasyPost event")
+        if event.get("description") != "tracker.updated":
+            return []
+        tracker = mapping(event.get("result"), "result")
+        details = items(tracker.get("tracking_details") or [], "tracking_details")
+        return [e for e in (self._event(tracker, mapping(d, "a tracking detail"))
+                            for d in details) if e is not None]
 
     @staticmethod
     def _event(tracker: dict[str, Any], detail: dict[str, Any]) -> CarrierEvent | None:
-        status = normalise_status(str(detail.get("status", "")))
+        word = text(detail.get("status") or "unknown", "status", max_length=40)
+        status = normalise_status(word)
         if status is None:
             return None  # "unknown": nothing to tell
-        occurred = datetime.fromisoformat(str(detail["datetime"]).replace("Z", "+00:00"))
+        at = text(detail.get("datetime"), "datetime", max_length=40)
+        try:
+            occurred = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            raise UnreadablePayload(f"datetime {at!r} is not an ISO 8601 time") from None
         if occurred.tzinfo is None:
             occurred = occurred.replace(tzinfo=UTC)
-        where = detail.get("tracking_location") or {}
-        place = ", ".join(str(where[k]) for k in ("city", "state", "country") if where.get(k))
+        where = optional_mapping(detail.get("tracking_location"), "tracking_location")
+        place = ", ".join(text(where[k], k) for k in ("city", "state", "country") if where.get(k))
+        tracker_id = optional_text(tracker.get("id"), "result.id", max_length=40)
         return CarrierEvent(
-            tracking_number=str(tracker["tracking_code"]), status=status, occurred_at=occurred,
-            external_id=f"{tracker.get('id')}:{detail['datetime']}:{detail.get('status')}",
-            description=detail.get("message"), location=place or None)
+            tracking_number=text(tracker.get("tracking_code"), "tracking_code", max_length=64),
+            status=status, occurred_at=occurred,
+            external_id=f"{tracker_id}:{at}:{word}",  # at most 122 characters
+            description=optional_text(detail.get("message"), "message", max_length=500),
+            location=place[:200] or None)
 
     async def close(self) -> None:
         await self._client.aclose()

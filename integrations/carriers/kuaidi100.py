@@ -31,6 +31,14 @@ from domain.fulfillment.ports import (
     LabelRequest,
     Rate,
 )
+from integrations.payloads import (
+    UnreadablePayload,
+    items,
+    json_object,
+    mapping,
+    optional_text,
+    text,
+)
 
 API_BASE = "https://poll.kuaidi100.com"
 BEIJING = timezone(timedelta(hours=8))
@@ -99,14 +107,13 @@ class Kuaidi100Carrier:
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[CarrierEvent]:
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
         param, given = form.get("param", ""), form.get("sign", "")
-        if not param or not hmac.compare_digest(sign(param, self._salt), given.upper()):
+        if not param or not hmac.compare_digest(sign(param, self._salt).encode(),
+                                                given.upper().encode()):
             raise InvalidSignature("sign does not match param and the salt")
-        try:
-            result = json.loads(param)["lastResult"]
-            return [e for e in (self._event(result, item) for item in result.get("data", []))
-                    if e is not None]
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"unreadable Kuaidi100 push: {error}") from None
+        result = mapping(json_object(param, "param").get("lastResult"), "lastResult")
+        return [e for e in (self._event(result, mapping(item, "a data item"))
+                            for item in items(result.get("data") or [], "data"))
+                if e is not None]
 
     @staticmethod
     def _event(result: dict[str, Any], item: dict[str, Any]) -> CarrierEvent | None:
@@ -114,12 +121,17 @@ class Kuaidi100Carrier:
             str(item.get("statusCode", ""))[:1])
         if status is None:
             return None
-        occurred = datetime.strptime(item.get("ftime") or item["time"],
-                                     "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+        at = text(item.get("ftime") or item.get("time"), "ftime", max_length=19)
+        try:
+            occurred = datetime.strptime(at, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+        except ValueError:
+            raise UnreadablePayload(f"time {at!r} is not YYYY-MM-DD HH:MM:SS") from None
+        number = text(result.get("nu"), "nu", max_length=64)
         return CarrierEvent(
-            tracking_number=str(result["nu"]), status=status, occurred_at=occurred,
-            external_id=f"{result['nu']}:{item.get('ftime') or item['time']}:{status.value}",
-            description=item.get("context"), location=item.get("areaName"))
+            tracking_number=number, status=status, occurred_at=occurred,
+            external_id=f"{number}:{at}:{status.value}",
+            description=optional_text(item.get("context"), "context", max_length=500),
+            location=optional_text(item.get("areaName"), "areaName", max_length=200))
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -1,5 +1,6 @@
 """Shopify order webhooks: ``orders/create``, ``orders/cancelled``, and ``orders/updated``
 (which matters here when it carries a cancellation; other edits stay with the merchant).
+What a delivery does is read from its signed body (see ``ShopifyMarketplace``).
 
 Verified with ``X-Shopify-Hmac-Sha256``: the base64 HMAC-SHA256 of the raw body,
 keyed with the app's client secret (the channel's ``webhookSecret``). Deliveries
@@ -11,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,49 +19,86 @@ import httpx
 
 from domain.marketplaces.ports import ImportedOrder, InvalidNotification, Notification
 from domain.marketplaces.sync import FulfillmentReport, StaleQuantity
+from integrations.payloads import (
+    integer,
+    items,
+    json_object,
+    mapping,
+    optional_mapping,
+    optional_text,
+    text,
+)
+
+TOPICS = ("orders/create", "orders/updated", "orders/cancelled")
 
 
 def hmac_header(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def _address(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _address(raw: Mapping[str, Any]) -> dict[str, Any] | None:
     if not raw:
         return None
-    name = raw.get("name") or " ".join(
-        p for p in (raw.get("first_name"), raw.get("last_name")) if p)
-    return {"name": name or "Customer", "line1": raw.get("address1"), "line2": raw.get("address2"),
-            "city": raw.get("city"), "region": raw.get("province_code"),
-            "postalCode": raw.get("zip"), "country": raw.get("country_code"),
-            "phone": raw.get("phone")}
+
+    def field(name: str) -> str | None:
+        return optional_text(raw.get(name), f"shipping_address.{name}")
+
+    name = field("name") or " ".join(
+        p for p in (field("first_name"), field("last_name")) if p)
+    return {"name": name or "Customer", "line1": field("address1"), "line2": field("address2"),
+            "city": field("city"), "region": field("province_code"),
+            "postalCode": field("zip"), "country": field("country_code"),
+            "phone": field("phone")}
+
+
+def _imported(order: Mapping[str, Any], external_id: str) -> ImportedOrder:
+    lines = []
+    for n, raw in enumerate(items(order.get("line_items"), "line_items")):
+        item = mapping(raw, f"line_items[{n}]")
+        lines.append((text(item.get("sku"), f"line_items[{n}].sku", max_length=64),
+                      integer(item.get("quantity"), f"line_items[{n}].quantity", minimum=1,
+                              maximum=10**6)))
+    return ImportedOrder(
+        external_id=external_id, lines=lines,
+        email=optional_text(order.get("email"), "email", max_length=320)
+        or optional_text(order.get("contact_email"), "contact_email", max_length=320),
+        shipping_address=_address(optional_mapping(order.get("shipping_address"),
+                                                   "shipping_address")),
+        po_number=optional_text(order.get("name"), "name", max_length=64))
 
 
 class ShopifyMarketplace:
+    """Reads order webhooks. Shopify signs the body only: the topic and webhook id headers
+    are not covered by the HMAC, so what to do is read from the signed order itself. The
+    topic only narrows it: an ``orders/create`` imports only an order that is not
+    cancelled, and a cancellation (``orders/cancelled``, or an ``orders/updated`` that
+    carries one) needs the signed body's ``cancelled_at``. A captured body resent under
+    another topic does nothing its content does not say."""
+
     provider = "shopify"
 
     def parse_notification(self, body: bytes, headers: Mapping[str, str],
                            settings: Mapping[str, Any]) -> Notification:
         secret = str(settings.get("webhookSecret", ""))
         given = headers.get("x-shopify-hmac-sha256", "")
-        if not secret or not hmac.compare_digest(hmac_header(body, secret), given):
+        if not secret or not hmac.compare_digest(hmac_header(body, secret).encode(),
+                                                 given.encode()):
             raise InvalidNotification("X-Shopify-Hmac-Sha256 does not match the body")
-        delivery = headers.get("x-shopify-webhook-id") or hmac_header(body, secret)
+        delivery = text(headers.get("x-shopify-webhook-id") or hmac_header(body, secret),
+                        "X-Shopify-Webhook-Id", max_length=128)
         topic = headers.get("x-shopify-topic", "")
-        try:
-            order = json.loads(body)
-            if topic == "orders/create":
-                return Notification("order_created", delivery, order=ImportedOrder(
-                    external_id=str(order["id"]),
-                    lines=[(str(item["sku"]), int(item["quantity"]))
-                           for item in order["line_items"]],
-                    email=order.get("email") or order.get("contact_email"),
-                    shipping_address=_address(order.get("shipping_address")),
-                    po_number=order.get("name")))
-            if topic == "orders/cancelled" or (topic == "orders/updated"
-                                               and order.get("cancelled_at")):
-                return Notification("order_cancelled", delivery, external_id=str(order["id"]))
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"unreadable Shopify order: {error}") from None
+        order = json_object(body, "the Shopify order")
+        if topic not in TOPICS:
+            return Notification("ignored", delivery)
+        external_id = text(order.get("id"), "id", max_length=64)
+        cancelled = order.get("cancelled_at") is not None
+        if topic == "orders/create":
+            if cancelled:  # not a new order, whatever the header says
+                return Notification("ignored", delivery)
+            return Notification("order_created", delivery,
+                                order=_imported(order, external_id))
+        if cancelled:
+            return Notification("order_cancelled", delivery, external_id=external_id)
         return Notification("ignored", delivery)
 
 

@@ -54,7 +54,9 @@ async def test_an_order_arrives_once_however_often_it_is_delivered(api: GraphQLC
     order = await Order.get(external_id="820982911946154508")
     assert (order.po_number, order.email) == ("#4508", "buyer@example.com")
     assert (await StockLevel.get()).reserved == 2
-    cancelled = await _deliver(api, "orders/cancelled", {"id": 820982911946154508})
+    cancelled = await _deliver(api, "orders/cancelled", {
+        **_order(820982911946154508, 2), "cancelled_at": "2099-01-01T10:00:00Z",
+        "cancel_reason": "customer"})
     assert cancelled.json()["outcome"] == "order 1001 cancelled"
     assert (await StockLevel.get()).reserved == 0
 
@@ -88,3 +90,26 @@ async def test_forged_notifications_are_refused(api: GraphQLClient) -> None:
     elsewhere = await api.http.post("/webhooks/marketplaces/shopify/web", content=b"{}")
     assert elsewhere.status_code == 404
     assert await Order.all().count() == 0
+
+
+async def test_a_signed_order_resent_under_another_topic_does_only_what_its_body_says(
+    api: GraphQLClient,
+) -> None:
+    """Shopify's HMAC covers the body, not the X-Shopify-Topic or X-Shopify-Webhook-Id
+    headers: a captured orders/create replayed as a cancellation must not cancel."""
+    await _connect(api)
+    placed = _order(9001, 2)
+    assert (await _deliver(api, "orders/create", placed)).json()["outcome"] == (
+        "order 1001 (PENDING)")
+    for topic in ("orders/cancelled", "orders/updated"):
+        replayed = await _deliver(api, topic, placed)  # same signed body, a new webhook id
+        assert replayed.status_code == 200 and replayed.json() == {"outcome": "ignored"}
+    order = await Order.get(external_id="9001")
+    assert order.status is OrderStatus.PENDING
+    assert (await StockLevel.get()).reserved == 2
+    cancelled_body = {**placed, "cancelled_at": "2099-01-01T10:00:00Z"}
+    as_new = await _deliver(api, "orders/create", {**cancelled_body, "id": 9002})
+    assert as_new.json() == {"outcome": "ignored"}  # a cancelled order is no new order
+    assert not await Order.exists(external_id="9002")
+    cancelled = await _deliver(api, "orders/cancelled", cancelled_body)
+    assert cancelled.json()["outcome"] == "order 1001 cancelled"

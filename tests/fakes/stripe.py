@@ -9,6 +9,8 @@ refunds, and signed webhook events built from its own state.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -178,3 +180,12 @@ def signed(event: dict[str, Any], secret: str = WEBHOOK_SECRET,
     body = json.dumps(event)
     header = stripe.WebhookSignature.generate_signature_header(body, secret, timestamp)
     return body.encode(), {"Stripe-Signature": header, "Content-Type": "application/json"}
+
+
+def signature_header(body: bytes, secret: str = WEBHOOK_SECRET,
+                     timestamp: int | None = None) -> str:
+    """Stripe-Signature for any raw body, even one that is not JSON, as Stripe documents it:
+    ``t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">``."""
+    at = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={at},v1={digest}"

@@ -1,0 +1,72 @@
+"""The shape of a GraphQL request, checked once for HTTP bodies and websocket frames.
+
+A request is a JSON object with ``query`` (a string), and optionally ``variables`` and
+``extensions`` (objects) and ``operationName`` (a string), as the GraphQL over HTTP
+spec says. Anything else is a client's mistake: a 400 over HTTP, and over
+graphql-transport-ws a close with 4400, as that protocol prescribes for a message
+of a format it does not specify.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+
+from api.context import Context
+from integrations.payloads import UnreadablePayload, json_value
+
+MAX_ID = 128  # an operation id over the websocket
+
+
+def decode(data: str | bytes) -> object:
+    """JSON of bounded depth; anything unreadable is a JSONDecodeError, which strawberry
+    answers as unparsable (400 over HTTP, 4400 over the websocket)."""
+    try:
+        return json_value(data, "the request")
+    except UnreadablePayload as error:
+        raise json.JSONDecodeError(str(error), "", 0) from None
+
+
+def request_problem(data: Any, *, query_required: bool = False) -> str | None:
+    """What is wrong with a request's shape, or None."""
+    if not isinstance(data, dict):
+        return "The request must be a JSON object"
+    query = data.get("query")
+    if not isinstance(query, str) and (query_required or query is not None):
+        return "`query` must be a string"
+    for name in ("variables", "extensions"):
+        if not isinstance(data.get(name), dict | None):
+            return f"`{name}` must be an object or null"
+    if not isinstance(data.get("operationName"), str | None):
+        return "`operationName` must be a string or null"
+    return None
+
+
+def frame_problem(message: Any) -> str | None:
+    """What is wrong with a graphql-transport-ws message's shape, or None."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "A message must be a JSON object with a string type"
+    kind = message["type"]
+    if kind in ("subscribe", "complete"):
+        op = message.get("id")
+        if not isinstance(op, str) or not 0 < len(op) <= MAX_ID:
+            return f"A {kind} message needs an id of 1 to {MAX_ID} characters"
+    if kind == "subscribe":
+        return request_problem(message.get("payload"), query_required=True)
+    return None
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws, with each message's shape checked before it is acted on."""
+
+    async def handle_message(self, message: Message) -> None:
+        problem = frame_problem(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        await super().handle_message(message)
