@@ -57,8 +57,8 @@ async def test_an_external_id_never_returns_another_buyers_order(api: GraphQLCli
     assert owner["order"]["id"] == first["order"]["id"]
 
 
-SALES = """query($ch: String) { salesReport(from: "%s", to: "%s", groupBy: CHANNEL, channel: $ch)
-  { rows { group orders } } }""" % (TODAY, TODAY)
+SALES = ('query($ch: String) { salesReport(from: "' + TODAY + '", to: "' + TODAY + '", '
+         "groupBy: CHANNEL, channel: $ch) { rows { group orders } } }")
 
 
 async def test_reports_keep_to_a_partners_channels(api: GraphQLClient) -> None:
