@@ -19,6 +19,8 @@ from api.graphql.cost import Limits
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.oauth import StarletteAuthorizationServer
+from api.observability import logs, metrics
+from api.observability.middleware import RequestMiddleware
 from api.reports_csv import fulfillment_csv, inventory_csv, returns_csv, sales_csv
 from api.settings import Settings
 from api.throttle import LoginThrottle
@@ -221,8 +223,13 @@ async def stop_services(services: Services) -> None:
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool | None = None) -> Starlette:
-    """Build the ASGI app. ``migrate`` defaults to True on the embedded SQLite database."""
-    settings = settings or Settings.from_env()
+    """Build the ASGI app. ``migrate`` defaults to True on the embedded SQLite database.
+    Built from the environment (as ``oms serve`` does in each worker), it also sets up the
+    process's logging."""
+    if settings is None:
+        settings = Settings.from_env()
+        logs.configure(settings.log_format, settings.log_level)
+    metrics.install()
     run_migrations = settings.is_sqlite if migrate is None else migrate
 
     @asynccontextmanager
@@ -279,9 +286,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             Route("/reports/fulfillment.csv", fulfillment_csv),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics.endpoint),
         ],
         lifespan=lifespan,
     )
+    app.add_middleware(RequestMiddleware, access_log=settings.access_log)
     app.state.settings = settings
     app.state.tokens = tokens
     return app

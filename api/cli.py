@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 
@@ -70,8 +71,13 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
             "-H 'Content-Type: application/json' -d '{\"query\":\"{ channels { code name } }\"}'"
         )
     print(f"GraphiQL: http://{host}:{port}/graphql")
+    if workers > 1:  # every worker writes its metrics here; any of them answers a scrape
+        shared = settings.var_dir / "metrics"
+        shutil.rmtree(shared, ignore_errors=True)
+        shared.mkdir(parents=True, mode=0o700)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_config=None, access_log=False, log_level=settings.log_level.lower())
 
 
 async def _client_command(settings: Settings, args: argparse.Namespace) -> None:

@@ -109,6 +109,10 @@ class Settings:
     easypost_api_key: str | None = None
     easypost_webhook_secret: str | None = None
     easypost_api_base: str | None = None
+    log_format: str = "text"  # or json
+    log_level: str = "INFO"
+    access_log: bool = True  # one line per request (uvicorn's own access log is off)
+    metrics_token: str | None = None  # who may read /metrics (else the admin token)
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -128,6 +132,11 @@ class Settings:
         if any(kuaidi) and not all(kuaidi):
             raise ConfigurationError("Kuaidi100 needs OMS_KUAIDI100_KEY, OMS_KUAIDI100_SALT and "
                                      "OMS_KUAIDI100_CALLBACK_URL together")
+        if self.log_format not in ("text", "json"):
+            raise ConfigurationError(f"OMS_LOG_FORMAT must be text or json, got {self.log_format!r}")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigurationError("OMS_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, "
+                                     f"got {self.log_level!r}")
         if not 1 <= self.db_pool_min <= self.db_pool_max:
             raise ConfigurationError("Pool sizes need 1 <= OMS_DB_POOL_MIN <= OMS_DB_POOL_MAX")
 
@@ -191,4 +200,8 @@ class Settings:
             easypost_api_key=env.get("OMS_EASYPOST_API_KEY") or None,
             easypost_webhook_secret=env.get("OMS_EASYPOST_WEBHOOK_SECRET") or None,
             easypost_api_base=env.get("OMS_EASYPOST_API_BASE") or None,
+            log_format=(env.get("OMS_LOG_FORMAT") or "text").lower(),
+            log_level=(env.get("OMS_LOG_LEVEL") or "INFO").upper(),
+            access_log=_bool(env, "OMS_ACCESS_LOG", True),
+            metrics_token=env.get("OMS_METRICS_TOKEN") or None,
         )

@@ -14,7 +14,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.tools import merge_types
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
@@ -37,6 +37,7 @@ from api.graphql.reports.queries import ReportQueries
 from api.graphql.returns.mutations import ReturnMutations
 from api.graphql.subscriptions import Subscription
 from api.graphql.webhooks.schema import WebhookMutations, WebhookQueries
+from api.observability.graphql import OperationMetrics, log_errors
 from api.settings import Settings
 
 
@@ -73,6 +74,12 @@ class ParseOnce(ParserCache):
         yield
 
 
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        log_errors(errors)
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = limit_extensions(
@@ -81,10 +88,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     )
     # Clients send the same few documents again and again: parse and validate each once.
     extensions += [lambda: ParseOnce(maxsize=512), lambda: ValidationCache(maxsize=512),
-                   CostLimit]
+                   CostLimit, OperationMetrics]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
+    return Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              extensions=extensions)
 
 

@@ -17,6 +17,7 @@ from api.graphql.inventory.types import Availability
 from api.graphql.orders.types import OrderEvent
 from api.graphql.permissions import public, requires
 from api.graphql.relay import from_global_id
+from api.observability import metrics
 from domain.events.models import OrderEvent as OrderEventModel
 from domain.events.ports import RESYNC, order_topic, shipment_topic, stock_topic
 from domain.events.stream import replay_then_live
@@ -36,11 +37,15 @@ async def _stream(info: Info, topic: str, after: int | None, stored: QuerySet[An
             query = query.filter(sequence__lte=upto)
         return [kind.from_model(row) for row in await query.order_by("sequence")]
 
-    async for event in replay_then_live(
-        info.context.services.bus, topic, after=after or 0, load=load,
-        sequence=lambda e: e.sequence, from_message=kind.from_message,
-    ):
-        yield event
+    metrics.SUBSCRIPTIONS.inc()
+    try:
+        async for event in replay_then_live(
+            info.context.services.bus, topic, after=after or 0, load=load,
+            sequence=lambda e: e.sequence, from_message=kind.from_message,
+        ):
+            yield event
+    finally:
+        metrics.SUBSCRIPTIONS.dec()
 
 
 def _not_found(what: str) -> Exception:

@@ -21,6 +21,7 @@ from api.auth import InvalidCredentials, Principal, authenticate
 from api.context import Context
 from api.graphql.limits import error_code
 from api.graphql.requests import TransportWSHandler, decode, request_problem
+from api.observability.context import note
 from api.settings import Settings
 from api.tokens import TokenService
 from integrations.payloads import UnreadablePayload, json_value
@@ -102,6 +103,7 @@ class GraphQLView(GraphQL[Context, None]):
         principal = None
         if isinstance(request, Request):
             principal = request.state.principal
+        note(caller=principal.kind.value if principal is not None else "anonymous")
         return Context(
             request=request, response=response, principal=principal,
             services=request.app.state.services, tokens=self.tokens,

@@ -70,3 +70,12 @@ class OutboxRelay:
             self._unregister()
             self._unregister = None
         await self._loop.stop()
+
+
+async def backlog() -> tuple[int, float]:
+    """How many outbox rows wait to be published, and the age in seconds of the oldest."""
+    pending = OutboxMessage.filter(published_at=None)
+    count = await pending.count()
+    oldest = await pending.order_by("id").first() if count else None
+    age = (datetime.now(UTC) - oldest.created_at).total_seconds() if oldest else 0.0
+    return count, max(age, 0.0)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from domain import metrics
 from domain.db import execute
 from domain.inventory.models import MovementKind, StockLevel, StockMovement
 
@@ -58,6 +59,7 @@ async def reserve(
     if not allow_negative:
         params.append(quantity)
     if await execute(conn, sql, params) != 1:
+        metrics.count("reservation_conflicts")
         return False
     level.reserved += quantity
     await StockMovement.create(

@@ -15,6 +15,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
+from domain import metrics
 from domain import validation as v
 from domain.access import Scope
 from domain.catalog.models import BackorderPolicy, Channel, ChannelLocation, Location, Variant
@@ -294,6 +295,7 @@ async def create_order(
         if plan.shortfalls:
             await _hold_for_stock(conn, order, plan, actor=actor)
         await record_stock_changed(conn, [d.sku for d in demands])
+        metrics.count("orders_placed", channel=channel.code)
         return order
 
     try:

@@ -16,6 +16,7 @@ from api.graphql.payments.types import Payment
 from api.graphql.permissions import requires
 from api.graphql.relay import from_global_id
 from domain.errors import DomainError, NotFound
+from domain.metrics import count
 from domain.orders import lifecycle
 from domain.orders.capture import LineRequest, OrderRequest
 from domain.orders.models import Order as OrderModel
@@ -161,6 +162,8 @@ class OrderMutations:
             carriers=services.carriers, scope=ctx.scope,
         ))
         if checkout is None:
+            for refusal in errors:
+                count("orders_refused", code=refusal.code.value)
             return OrderCreatePayload(order=None, payment=None, client_secret=None,
                                       user_errors=errors)
         if checkout.payment_error is not None:
