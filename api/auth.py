@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from api.tokens import InvalidToken, TokenService
@@ -39,6 +39,10 @@ class Principal:
     channels: frozenset[str] | None = None
     customer_id: int | None = None
     order_id: int | None = None
+    partner_id: str | None = None  # the OAuth client, for partners
+    # From the token (epoch seconds); None for the static admin token.
+    issued_at: int | None = None
+    expires_at: int | None = None
 
     def allows(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -93,6 +97,18 @@ IMPLIED = {Permission.ORDERS_WRITE: Permission.ORDER_PLACE,
 
 
 def _from_claims(claims: dict[str, object]) -> Principal | None:
+    principal = _principal(claims)
+    if principal is None:
+        return None
+    return replace(principal, issued_at=_epoch(claims.get("iat")),
+                   expires_at=_epoch(claims.get("exp")))
+
+
+def _epoch(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
+
+
+def _principal(claims: dict[str, object]) -> Principal | None:
     kind, sub = claims.get("kind"), str(claims.get("sub"))
     if kind == "partner":
         channels = claims.get("channels")
@@ -100,7 +116,7 @@ def _from_claims(claims: dict[str, object]) -> Principal | None:
         permissions = {_BY_SCOPE[s] for s in scopes if s in _BY_SCOPE}
         permissions |= {IMPLIED[p] for p in permissions if p in IMPLIED}
         return Principal(client=f"partner:{sub}", actor=f"partner:{claims.get('name', '')}",
-                         permissions=frozenset(permissions),
+                         permissions=frozenset(permissions), partner_id=sub,
                          channels=frozenset(channels) if isinstance(channels, list) else None)
     if kind == "customer":
         customer_id = int(sub.removeprefix("customer:"))

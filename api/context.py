@@ -20,13 +20,14 @@ class Context:
     idempotency_header: str | None = None
     connection_params: dict[str, Any] | None = None
     loaders: Loaders = field(default_factory=Loaders)
+    # The caller's address (api.addresses: forwarded headers only from trusted proxies).
+    address: str = "unknown"
 
     def rate_key(self) -> str:
         """Whose budget a request is charged to: the client, or the address of anonymous ones."""
         if self.principal is not None:
             return self.principal.client
-        client = getattr(self.request, "client", None)
-        return f"anonymous:{client.host if client else 'unknown'}"
+        return f"anonymous:{self.address}"
 
     def actor(self) -> str:
         return self.principal.actor if self.principal else "anonymous"

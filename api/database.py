@@ -9,6 +9,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
 
+from api.files import private_file
 from api.settings import ConfigurationError, Settings
 from domain import MODEL_MODULES
 
@@ -40,11 +41,13 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _ensure_sqlite_dir(settings: Settings) -> None:
+def _ensure_sqlite_file(settings: Settings) -> None:
+    """The SQLite file exists with mode 0600 before SQLite opens it (its -wal and -shm
+    files take the database file's mode)."""
     if settings.is_sqlite:
-        path = settings.database_url.removeprefix("sqlite://")
+        path = settings.database_url.removeprefix("sqlite://").partition("?")[0]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(path))
 
 
 async def migrate(settings: Settings) -> None:
@@ -58,7 +61,7 @@ async def migrate(settings: Settings) -> None:
 
 async def connect(settings: Settings) -> None:
     """Open the connection (pool) and check the database answers."""
-    _ensure_sqlite_dir(settings)
+    _ensure_sqlite_file(settings)
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
     try:
         await ping()
