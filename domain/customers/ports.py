@@ -16,12 +16,21 @@ class Failures:
 
 
 class FailureLog(Protocol):
-    async def read(self, keys: Sequence[str], *, now: float) -> list[Failures]:
-        """Each key's failures not yet forgotten at ``now``, in the order asked."""
+    """Attempts are counted as failures from the moment they start, in one atomic step per
+    attempt, so that concurrent attempts each see the ones before them."""
 
-    async def record(self, keys: Sequence[str], *, at: float, forget_after: float) -> None:
-        """Count one failure under each key at ``at``; a key is forgotten ``forget_after``
-        seconds after its last failure."""
+    async def claim(self, keys: Sequence[str], *, at: float,
+                    forget_after: float) -> list[Failures]:
+        """Count an attempt at ``at`` under each key; return each key's failures before it.
+        A key is forgotten ``forget_after`` seconds after its last attempt."""
+
+    async def release(self, keys: Sequence[str], *, at: float, before: Sequence[Failures],
+                      forget_after: float) -> None:
+        """Take back the attempt claimed at ``at`` (it was refused: it counts nothing)."""
+
+    async def touch(self, keys: Sequence[str], *, at: float) -> None:
+        """Move the keys' last failure to ``at`` (an attempt just failed: delays run from
+        its end, however long checking the password took)."""
 
     async def clear(self, keys: Sequence[str]) -> None:
         """Forget the keys' failures."""

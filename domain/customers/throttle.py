@@ -5,7 +5,9 @@ each further attempt must wait a delay that doubles with every failure (capped) 
 from the last one. An address's delay stops that address. An account's delay stops only
 addresses that have been failing themselves: the real owner, signing in from an address
 that has not been guessing, still gets in, so nobody can lock another person out.
-Attempts refused while a delay runs check no password and count nothing.
+Attempts refused while a delay runs check no password and count nothing. An attempt
+counts as a failure from the moment it starts until it succeeds, so that many sent at
+once cannot all slip in before the first failure is written down.
 """
 
 from __future__ import annotations
@@ -50,19 +52,23 @@ class SignInThrottle:
     def _keys(account: str, address: str) -> list[str]:
         return [f"account:{account.strip().lower()}", f"address:{address}"]
 
-    async def check(self, *, account: str, address: str) -> None:
-        """Raise ``SignInThrottled`` (with the seconds to wait) while a delay applies."""
-        now = self.clock()
-        by_account, by_address = await self.log.read(self._keys(account, address), now=now)
+    async def begin(self, *, account: str, address: str) -> None:
+        """Count an attempt, or raise ``SignInThrottled`` (with the seconds to wait, and
+        nothing counted) while a delay applies. Until ``succeeded``, it is a failure;
+        ``failed`` says when it ended."""
+        keys, now, forget = self._keys(account, address), self.clock(), self.backoff.forget_after
+        before = await self.log.claim(keys, at=now, forget_after=forget)
+        by_account, by_address = before
         wait = self.backoff.wait(by_address, now)
         if by_address.count > 0:  # a failing address also waits out the account's delay
             wait = max(wait, self.backoff.wait(by_account, now))
         if wait > 0:
+            await self.log.release(keys, at=now, before=before, forget_after=forget)
             raise SignInThrottled(wait)
 
     async def failed(self, *, account: str, address: str) -> None:
-        await self.log.record(self._keys(account, address), at=self.clock(),
-                              forget_after=self.backoff.forget_after)
+        """The attempt failed (it is counted already): its delay runs from now."""
+        await self.log.touch(self._keys(account, address), at=self.clock())
 
     async def succeeded(self, *, account: str, address: str) -> None:
         await self.log.clear(self._keys(account, address))

@@ -3,6 +3,7 @@ owner signing in from an address that has not been guessing always gets in."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from ipaddress import ip_network
 from typing import Any
@@ -126,6 +127,14 @@ async def test_a_success_forgets_the_failures(api: GraphQLClient, clock: Clock) 
     for _ in range(4):
         assert await sign_in(api, "bob@example.com", "typo", "192.0.2.1") == "INVALID_CREDENTIALS"
     assert await sign_in(api, "bob@example.com", PASSWORD, "192.0.2.1") == "OK"
+
+
+async def test_attempts_sent_at_once_get_five_tries_in_all(api: GraphQLClient,
+                                                           clock: Clock) -> None:
+    await _register(api, "eve@example.com")
+    outcomes = await asyncio.gather(*(sign_in(api, "eve@example.com", "guess", "203.0.113.9")
+                                      for _ in range(15)))
+    assert sorted(map(str, outcomes)) == ["1"] * 10 + ["INVALID_CREDENTIALS"] * 5
 
 
 async def test_failures_are_forgotten_after_a_quarter_hour(api: GraphQLClient,

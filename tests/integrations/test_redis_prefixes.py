@@ -63,18 +63,46 @@ async def test_workers_sharing_redis_apply_the_same_sign_in_delays(redis: RedisS
     who = {"account": "eve@example.com", "address": "203.0.113.9"}
     try:
         for _ in range(5):
-            await one.check(**who)
-            await one.failed(**who)
-        with pytest.raises(SignInThrottled) as throttled:
-            await two.check(**who)  # another worker of the same deployment
-        assert throttled.value.retry_after == 1.0
-        await elsewhere.check(**who)  # another deployment on the same Redis: no delay
+            await one.begin(**who)  # five attempts that do not succeed
+        now[0] += 0.5  # checking the last password took a while: the delay runs from its end
+        await one.failed(**who)
+        for _ in range(3):
+            with pytest.raises(SignInThrottled) as throttled:
+                await two.begin(**who)  # another worker of the same deployment
+            assert throttled.value.retry_after == 1.0  # refused ones count nothing
+        await elsewhere.begin(**who)  # another deployment on the same Redis: no delay
         now[0] += 1
-        await two.check(**who)
+        await two.begin(**who)
         await two.succeeded(**who)  # the owner got in: every worker forgets the failures
         for _ in range(4):
-            await one.failed(**who)
-        await two.check(**who)
+            await one.begin(**who)
+        await two.begin(**who)
+    finally:
+        for log in logs:
+            await log.close()
+
+
+async def test_attempts_sent_at_once_to_several_workers_get_five_tries_between_them(
+    redis: RedisServer,
+) -> None:
+    logs = [RedisFailureLog(redis.url, prefix="oms:c") for _ in range(4)]
+    workers = [SignInThrottle(log) for log in logs]
+
+    async def attempt(n: int) -> bool:
+        try:
+            await workers[n % 4].begin(account="ann@example.com", address=f"192.0.2.{n}")
+        except SignInThrottled:
+            return False
+        return True
+
+    try:
+        # From 40 addresses at once: the account's delay holds back only failing addresses,
+        # so each fresh one gets its try; from one address, five in all.
+        assert sum(await asyncio.gather(*(attempt(n) for n in range(40)))) == 40
+        burst = [workers[n % 4].begin(account=f"u{n}@example.com", address="203.0.113.7")
+                 for n in range(40)]
+        outcomes = await asyncio.gather(*burst, return_exceptions=True)
+        assert sum(o is None for o in outcomes) == 5
     finally:
         for log in logs:
             await log.close()

@@ -82,7 +82,7 @@ class CustomerMutations:
         throttle = info.context.services.login_throttle
         who = {"account": input.email, "address": info.context.address}
         try:
-            await throttle.check(**who)
+            await throttle.begin(**who)  # a failure until it succeeds
         except SignInThrottled as throttled:
             retry_after = math.ceil(throttled.retry_after)
             raise GraphQLError(throttled.message, extensions={
