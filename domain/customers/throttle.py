@@ -12,6 +12,7 @@ once cannot all slip in before the first failure is written down.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from domain.errors import DomainError
 
 class SignInThrottled(DomainError):
     def __init__(self, retry_after: float) -> None:
-        super().__init__(f"Too many failed sign-ins; try again in {retry_after:.0f}s")
+        super().__init__(f"Too many failed sign-ins; try again in {math.ceil(retry_after)}s")
         self.retry_after = retry_after
 
 
