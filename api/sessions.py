@@ -11,6 +11,7 @@ within that bound, from whichever process or command revoked it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 
@@ -19,6 +20,7 @@ from domain.customers.accounts import sessions_revoked
 from domain.partners.service import active_client
 
 CLOSE_CODE = 4401
+log = logging.getLogger(__name__)
 
 
 def watched(principal: Principal | None) -> bool:
@@ -46,5 +48,9 @@ async def until_ended(principal: Principal, *, check_every: float,
         await asyncio.sleep(min(left, check_every))
         if clock() >= expires_at:
             return "Token expired"
-        if await revoked(principal):
-            return "Token revoked"
+        try:
+            if await revoked(principal):
+                return "Token revoked"
+        except Exception:  # the database is away: ask again next time; exp still holds
+            log.warning("could not check whether %s was revoked", principal.client,
+                        exc_info=True)
