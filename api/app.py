@@ -23,10 +23,11 @@ from api.observability import logs, metrics
 from api.observability.middleware import RequestMiddleware
 from api.reports_csv import fulfillment_csv, inventory_csv, returns_csv, sales_csv
 from api.settings import Settings
-from api.throttle import LoginThrottle
 from api.tokens import TokenService
 from api.webhooks import carrier_webhook, marketplace_webhook, payment_webhook
 from domain.background import Periodic
+from domain.customers.throttle import SignInThrottle
+from domain.deployment import deployment_key
 from domain.events.models import OutboxMessage
 from domain.events.ports import EventBus
 from domain.events.relay import OutboxRelay
@@ -62,6 +63,8 @@ from integrations.payments.manual import ManualGateway
 from integrations.payments.stripe import StripeGateway
 from integrations.ratelimit.memory import InMemoryRateLimiter
 from integrations.ratelimit.redis import RedisRateLimiter
+from integrations.throttle.memory import InMemoryFailureLog
+from integrations.throttle.redis import RedisFailureLog
 from integrations.webhooks.http import HttpWebhookSender
 
 log = logging.getLogger(__name__)
@@ -79,7 +82,9 @@ class Services:
     capture_policy: CapturePolicy
     unregister: Callable[[], None] = lambda: None
     sweeper: Periodic | None = None
-    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    login_throttle: SignInThrottle = field(
+        default_factory=lambda: SignInThrottle(InMemoryFailureLog()))
+    trusted_proxies: tuple[Any, ...] = ()  # whose forwarded headers are believed
     webhooks: DeliveryWorker | None = None
     rate_limiter: Any = None
     limits: Limits = field(default_factory=lambda: Limits(max_cost=5000, budget=50_000))
@@ -140,14 +145,26 @@ def make_gateways(settings: Settings) -> dict[str, PaymentGateway]:
     return gateways
 
 
+async def redis_prefix(settings: Settings) -> str:
+    """What every Redis key and channel of this deployment starts with.
+
+    By default "oms:" and the id stored in the database on first start: every process on
+    one database agrees on it however it reaches the database, and two databases differ,
+    so deployments sharing a Redis never read each other's events, cache or counts.
+    """
+    return settings.redis_prefix or f"oms:{await deployment_key()}"
+
+
 async def start_services(settings: Settings) -> Services:
     """The bus, cache and relay of one process, from settings."""
-    bus: EventBus = RedisBus(settings.redis_url) if settings.redis_url else InMemoryBus()
+    prefix = await redis_prefix(settings) if settings.redis_url else "oms"
+    bus: EventBus = (RedisBus(settings.redis_url, prefix=prefix) if settings.redis_url
+                     else InMemoryBus())
     ttl = settings.availability_cache_ttl
     cache: AvailabilityCache | None = None
     if ttl > 0:
-        cache = (RedisAvailabilityCache(settings.redis_url, ttl=ttl) if settings.redis_url
-                 else InMemoryAvailabilityCache(ttl=ttl))
+        cache = (RedisAvailabilityCache(settings.redis_url, ttl=ttl, prefix=prefix)
+                 if settings.redis_url else InMemoryAvailabilityCache(ttl=ttl))
 
     webhooks = DeliveryWorker(HttpWebhookSender(),
                               policy=RetryPolicy(base=settings.webhook_retry_base))
@@ -192,8 +209,11 @@ async def start_services(settings: Settings) -> Services:
         summaries = Periodic("sales-summaries", refresh_summaries,
                              interval=settings.summary_refresh_interval)
         summaries.start()
-    limiter = (RedisRateLimiter(settings.redis_url, prefix=settings.rate_limit_prefix)
+    limiter = (RedisRateLimiter(settings.redis_url,
+                                prefix=settings.rate_limit_prefix or f"{prefix}:rate")
                if settings.redis_url else InMemoryRateLimiter())
+    failures = (RedisFailureLog(settings.redis_url, prefix=prefix) if settings.redis_url
+                else InMemoryFailureLog())
     return Services(bus=bus, relay=relay, cache=cache, carriers=make_carriers(settings),
                     gateways=gateways, capture_policy=CapturePolicy(settings.capture_policy),
                     unregister=unregister, webhooks=webhooks, rate_limiter=limiter,
@@ -201,7 +221,9 @@ async def start_services(settings: Settings) -> Services:
                                   budget=settings.rate_limit_points),
                     sweeper=sweeper, marketplace_sync=marketplace_sync,
                     amazon_poll=amazon_poll, summaries=summaries, pushers=pushers,
-                    shipping_promises=settings.shipping_promises)
+                    shipping_promises=settings.shipping_promises,
+                    login_throttle=SignInThrottle(failures),
+                    trusted_proxies=settings.trusted_proxies)
 
 
 async def stop_services(services: Services) -> None:
@@ -215,7 +237,8 @@ async def stop_services(services: Services) -> None:
         await services.webhooks.stop()
         await services.webhooks.sender.close()  # type: ignore[attr-defined]
     await services.bus.close()
-    for closeable in (services.cache, services.rate_limiter, *services.carriers.values(),
+    for closeable in (services.cache, services.rate_limiter, services.login_throttle.log,
+                      *services.carriers.values(),
                       *services.pushers.values()):
         close = getattr(closeable, "close", None)
         if close is not None:

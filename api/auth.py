@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import replace
 
 from api.tokens import InvalidToken, TokenService
 from domain.access import ADMIN, Kind, Permission, Principal
@@ -60,6 +61,18 @@ def customer_principal(customer_id: int) -> Principal:
 
 
 def _from_claims(claims: dict[str, object]) -> Principal | None:
+    principal = _principal(claims)
+    if principal is None:
+        return None
+    return replace(principal, issued_at=_epoch(claims.get("iat")),
+                   expires_at=_epoch(claims.get("exp")))
+
+
+def _epoch(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
+
+
+def _principal(claims: dict[str, object]) -> Principal | None:
     kind, sub = claims.get("kind"), str(claims.get("sub"))
     if kind == "partner":
         channels = claims.get("channels")
@@ -68,6 +81,7 @@ def _from_claims(claims: dict[str, object]) -> Principal | None:
         permissions |= {IMPLIED[p] for p in permissions if p in IMPLIED}
         return Principal(client=f"partner:{sub}", actor=f"partner:{claims.get('name', '')}",
                          permissions=frozenset(permissions), kind=Kind.PARTNER,
+                         partner_id=sub,
                          channels=frozenset(channels) if isinstance(channels, list) else None)
     if kind == "customer":
         return customer_principal(int(sub.removeprefix("customer:")))

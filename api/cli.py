@@ -11,19 +11,17 @@ import sys
 from collections.abc import Callable, Sequence
 
 from api import database
+from api.files import write_private
 from api.settings import ConfigurationError, Settings
 
 
 def _admin_token(settings: Settings) -> tuple[str, bool]:
     """The embedded default's admin token, created once under the var folder."""
     path = settings.admin_token_file
-    if path.exists():
-        return path.read_text().strip(), False
-    path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
-    path.write_text(token + "\n")
+    created = write_private(path, token + "\n")
     path.chmod(0o600)
-    return token, True
+    return (token if created else path.read_text().strip()), created
 
 
 async def _prepare(settings: Settings, *, seed_demo: bool) -> bool:
@@ -76,8 +74,11 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         shutil.rmtree(shared, ignore_errors=True)
         shared.mkdir(parents=True, mode=0o700)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
+    # Forwarded headers are read by api.addresses, from OMS_TRUSTED_PROXIES only; uvicorn's
+    # own reading would believe any client connecting from 127.0.0.1.
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False, log_level=settings.log_level.lower())
+                log_config=None, access_log=False, log_level=settings.log_level.lower(),
+                proxy_headers=False)
 
 
 async def _client_command(settings: Settings, args: argparse.Namespace) -> None:

@@ -20,6 +20,8 @@ class Context:
     tokens: Any = None
     idempotency_header: str | None = None
     connection_params: dict[str, Any] | None = None
+    # The caller's address (api.addresses: forwarded headers only from trusted proxies).
+    address: str = "unknown"
     _scope: Scope | None = field(default=None, init=False, repr=False)
     _loaders: Loaders | None = field(default=None, init=False, repr=False)
 
@@ -42,8 +44,7 @@ class Context:
         """Whose budget a request is charged to: the client, or the address of anonymous ones."""
         if self.principal is not None:
             return self.principal.client
-        client = getattr(self.request, "client", None)
-        return f"anonymous:{client.host if client else 'unknown'}"
+        return f"anonymous:{self.address}"
 
     def actor(self) -> str:
         return self.principal.actor if self.principal else "anonymous"

@@ -14,6 +14,7 @@ import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
 
+from api.files import private_file
 from api.settings import ConfigurationError, Settings
 from domain import MODEL_MODULES
 
@@ -45,11 +46,13 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _ensure_sqlite_dir(settings: Settings) -> None:
+def _ensure_sqlite_file(settings: Settings) -> None:
+    """The SQLite file exists with mode 0600 before SQLite opens it (its -wal and -shm
+    files take the database file's mode)."""
     if settings.is_sqlite:
-        path = settings.database_url.removeprefix("sqlite://")
+        path = settings.database_url.removeprefix("sqlite://").partition("?")[0]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(path))
 
 
 MIGRATION_LOCK = 0x6F6D735F6D6967  # "oms_mig": one migrating process at a time
@@ -91,7 +94,7 @@ async def _migration_lock(settings: Settings) -> AsyncIterator[None]:
 
 async def connect(settings: Settings) -> None:
     """Open the connection (pool) and check the database answers."""
-    _ensure_sqlite_dir(settings)
+    _ensure_sqlite_file(settings)
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
     try:
         await ping()

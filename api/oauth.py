@@ -99,7 +99,7 @@ class StarletteAuthorizationServer(AuthorizationServer):
                   include_refresh_token: bool = True) -> dict[str, Any]:
         granted = scope if scope is not None else client.get_allowed_scope(None)
         token = self.tokens.issue(
-            subject=client.get_client_id(), audience="oms",
+            subject=client.get_client_id(),
             claims={"client_id": client.get_client_id(), "scope": granted,
                     "channels": client.model.channels, "kind": "partner",
                     "name": client.model.name})

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -41,6 +42,19 @@ def _promises(raw: str | None) -> dict[str, int]:
     except (ValueError, AttributeError, TypeError):
         raise ConfigurationError('OMS_SHIPPING_PROMISES must be JSON like {"express": 2}') \
             from None
+
+
+def _networks(raw: str | None) -> tuple[IPv4Network | IPv6Network, ...]:
+    """OMS_TRUSTED_PROXIES: comma-separated addresses or CIDR blocks."""
+    out = []
+    for item in (raw or "").split(","):
+        if item.strip():
+            try:
+                out.append(ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise ConfigurationError("OMS_TRUSTED_PROXIES must list IP addresses or CIDR "
+                                         f"blocks, got {item.strip()!r}") from None
+    return tuple(out)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -97,7 +111,12 @@ class Settings:
     webhook_retry_base: float = 30.0
     max_query_cost: int = 5000
     rate_limit_points: int = 50_000
-    rate_limit_prefix: str = "oms:rate"
+    # Every Redis key and channel starts with it; None: "oms:" and this database's own id.
+    redis_prefix: str | None = None
+    rate_limit_prefix: str | None = None  # None: the Redis prefix's ":rate"
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = field(default_factory=tuple)
+    token_audience: str = "oms"
+    session_check_interval: float = 30.0  # how soon a revoked token's websocket is closed
     introspection: bool = True
     marketplace_sync_window: float = 5.0
     amazon_poll_interval: float = 120.0
@@ -137,6 +156,8 @@ class Settings:
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigurationError("OMS_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, "
                                      f"got {self.log_level!r}")
+        if self.session_check_interval <= 0:
+            raise ConfigurationError("OMS_SESSION_CHECK_INTERVAL must be above 0")
         if not 1 <= self.db_pool_min <= self.db_pool_max:
             raise ConfigurationError("Pool sizes need 1 <= OMS_DB_POOL_MIN <= OMS_DB_POOL_MAX")
 
@@ -188,7 +209,11 @@ class Settings:
             webhook_retry_base=float(_int(env, "OMS_WEBHOOK_RETRY_BASE", 30)),
             max_query_cost=_int(env, "OMS_MAX_QUERY_COST", 5000),
             rate_limit_points=_int(env, "OMS_RATE_LIMIT_POINTS", 50_000),
-            rate_limit_prefix=env.get("OMS_RATE_LIMIT_PREFIX") or "oms:rate",
+            redis_prefix=env.get("OMS_REDIS_PREFIX") or None,
+            rate_limit_prefix=env.get("OMS_RATE_LIMIT_PREFIX") or None,
+            trusted_proxies=_networks(env.get("OMS_TRUSTED_PROXIES")),
+            token_audience=env.get("OMS_TOKEN_AUDIENCE") or "oms",
+            session_check_interval=float(_int(env, "OMS_SESSION_CHECK_INTERVAL", 30)),
             introspection=_bool(env, "OMS_INTROSPECTION", True),
             marketplace_sync_window=float(_int(env, "OMS_MARKETPLACE_SYNC_WINDOW", 5)),
             amazon_poll_interval=float(_int(env, "OMS_AMAZON_POLL_INTERVAL", 120)),

@@ -12,13 +12,13 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
+from api.files import write_private
 from api.settings import ConfigurationError, Settings
 
 ALGORITHMS = ["RS256", "ES256"]
@@ -36,9 +36,9 @@ def _load_keys(settings: Settings) -> KeySet:
         path = settings.var_dir / "jwt-keys.json"
         if not path.exists():
             key = RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(8)})
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
-            Path(path).chmod(0o600)
+            # Another process starting at once may have written it first: then read theirs.
+            write_private(path, json.dumps({"keys": [key.as_dict(private=True)]}))
+        path.chmod(0o600)
         raw = path.read_text()
     try:
         keys = KeySet.import_key_set(json.loads(raw))
@@ -55,43 +55,47 @@ class TokenService:
     keys: KeySet
     issuer: str
     ttl: int
+    audience: str = "oms"  # the aud of every token issued, and the one a token must carry
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenService:
-        return cls(_load_keys(settings), settings.token_issuer, settings.access_token_ttl)
+        return cls(_load_keys(settings), settings.token_issuer, settings.access_token_ttl,
+                   settings.token_audience)
 
-    def issue(self, *, subject: str, audience: str, claims: dict[str, Any],
-              ttl: int | None = None) -> str:
+    def issue(self, *, subject: str, claims: dict[str, Any], ttl: int | None = None,
+              audience: str | None = None) -> str:
         signer = self.keys.keys[0]
         now = int(time.time())
         header = {"alg": signer.alg or "RS256", "kid": signer.kid, "typ": "at+jwt"}
-        payload = {"iss": self.issuer, "sub": subject, "aud": audience, "iat": now,
+        payload = {"iss": self.issuer, "sub": subject, "aud": audience or self.audience,
+                   "iat": now,
                    "exp": now + (ttl or self.ttl), "jti": secrets.token_urlsafe(12), **claims}
         return jwt.encode(header, payload, self.keys)
 
     def customer_token(self, customer_id: int) -> str:
-        return self.issue(subject=f"customer:{customer_id}", audience="oms",
-                          claims={"kind": "customer"})
+        return self.issue(subject=f"customer:{customer_id}", claims={"kind": "customer"})
 
     def order_token(self, order_id: int) -> str:
         """Reads and follows one order, for as long as a guest may want to track it."""
-        return self.issue(subject=f"order:{order_id}", audience="oms", claims={"kind": "order"},
+        return self.issue(subject=f"order:{order_id}", claims={"kind": "order"},
                           ttl=ORDER_TOKEN_TTL)
 
     def storefront_key(self, channel: str) -> str:
         """A publishable key: safe in a web page, it only places orders on its channel."""
-        return self.issue(subject=f"channel:{channel}", audience="oms",
-                          claims={"kind": "storefront"}, ttl=STOREFRONT_KEY_TTL)
+        return self.issue(subject=f"channel:{channel}", claims={"kind": "storefront"},
+                          ttl=STOREFRONT_KEY_TTL)
 
     def verify(self, token: str) -> dict[str, Any]:
-        """The claims of a token we issued and that has not expired; InvalidToken otherwise."""
+        """The claims of a token we issued for our audience and that has not expired;
+        InvalidToken otherwise."""
         try:
             decoded = jwt.decode(token, self.keys, algorithms=ALGORITHMS)
             if decoded.header.get("typ") != "at+jwt":
                 raise InvalidToken("not an access token")
             jwt.JWTClaimsRegistry(
                 iss={"essential": True, "value": self.issuer},
-                exp={"essential": True}, sub={"essential": True},
+                aud={"essential": True, "value": self.audience},
+                exp={"essential": True}, sub={"essential": True}, iat={"essential": True},
             ).validate(decoded.claims)
         except (JoseError, ValueError) as error:
             raise InvalidToken(str(error) or type(error).__name__) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import strawberry
@@ -27,8 +27,13 @@ from domain.inventory.availability import availability
 from domain.orders.models import Order as OrderModel
 
 
+def _about(kind: str, **ids: int) -> Callable[[dict[str, Any]], bool]:
+    """Whether a bus message is an event of this kind about exactly these ids."""
+    return lambda m: m.get("kind") == kind and all(m.get(k) == v for k, v in ids.items())
+
+
 async def _stream(info: Info, topic: str, after: int | None, stored: QuerySet[Any],
-                  kind: Any) -> AsyncIterator[Any]:
+                  kind: Any, accepts: Callable[[dict[str, Any]], bool]) -> AsyncIterator[Any]:
     """Replay-then-live for one sequence of events; ``kind`` builds the GraphQL type."""
 
     async def load(since: int, upto: int | None) -> list[Any]:
@@ -41,7 +46,7 @@ async def _stream(info: Info, topic: str, after: int | None, stored: QuerySet[An
     try:
         async for event in replay_then_live(
             info.context.services.bus, topic, after=after or 0, load=load,
-            sequence=lambda e: e.sequence, from_message=kind.from_message,
+            sequence=lambda e: e.sequence, from_message=kind.from_message, accepts=accepts,
         ):
             yield event
     finally:
@@ -67,7 +72,7 @@ class Subscription:
             raise _not_found(f"Order {order_id}")
         async for event in _stream(info, order_topic(decoded[1]), after,
                                    scope.query(OrderEventModel).filter(order_id=decoded[1]),
-                                   OrderEvent):
+                                   OrderEvent, _about("order_event", order_id=decoded[1])):
             yield event
 
     @strawberry.subscription(
@@ -89,8 +94,10 @@ class Subscription:
         if shipment is None:
             raise _not_found("Shipment")
         async for event in _stream(info, shipment_topic(shipment.id), after,
-                                   scope.query(TrackingEventModel).filter(shipment_id=shipment.id),
-                                   TrackingEvent):
+                                   scope.query(TrackingEventModel).filter(
+                                       shipment_id=shipment.id),
+                                   TrackingEvent, _about("tracking_event",
+                                                         shipment_id=shipment.id)):
             yield event
 
     @strawberry.subscription(
@@ -114,10 +121,13 @@ class Subscription:
                     out.append(Availability.from_domain(a))
             return out
 
-        async with services.bus.subscribe(*(stock_topic(s) for s in dict.fromkeys(skus))) as live:
+        watched = set(skus)
+        async with services.bus.subscribe(*(stock_topic(s) for s in watched)) as live:
             for item in await changed(skus):
                 yield item
             async for message in live:
                 resync = message.get("kind") == RESYNC["kind"]
+                if not resync and message.get("sku") not in watched:
+                    continue  # not one of ours, whatever topic it came on
                 for item in await changed(skus if resync else [message["sku"]]):
                     yield item

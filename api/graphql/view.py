@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from contextlib import suppress
+from typing import Any, cast
 
 from graphql import GraphQLError
 from starlette.requests import Request
@@ -13,15 +15,21 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.async_base_view import AsyncHTTPRequestAdapter, HTTPException
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+)
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from api.addresses import client_address
 from api.auth import InvalidCredentials, Principal, authenticate
 from api.context import Context
 from api.graphql.limits import error_code
 from api.graphql.requests import TransportWSHandler, decode, request_problem
 from api.observability.context import note
+from api.sessions import CLOSE_CODE, until_ended, watched
 from api.settings import Settings
 from api.tokens import TokenService
 from integrations.payloads import UnreadablePayload, json_value
@@ -35,8 +43,38 @@ def bad_request(message: str, status: int = 400) -> JSONResponse:
                         status_code=status)
 
 
+class SessionHandler(TransportWSHandler):
+    """graphql-transport-ws (frames checked), with the connection closed when its token expires or is revoked
+    (``api.sessions``)."""
+
+    _watcher: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and watched(self.context.principal) \
+                and self._watcher is None:
+            self._watcher = asyncio.create_task(self._end_with_token(), name="ws-session")
+
+    async def _end_with_token(self) -> None:
+        principal = self.context.principal
+        assert principal is not None
+        view = cast(GraphQLView, self.view)
+        reason = await until_ended(principal, check_every=view.settings.session_check_interval)
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+        with suppress(RuntimeError, WebSocketDisconnected):  # the client left meanwhile
+            await self.websocket.close(code=CLOSE_CODE, reason=reason)
+
+    async def shutdown(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._watcher
+        await super().shutdown()
+
+
 class GraphQLView(GraphQL[Context, None]):
-    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_transport_ws_handler_class = SessionHandler
 
     def __init__(self, schema: Any, settings: Settings, tokens: TokenService) -> None:
         super().__init__(
@@ -104,10 +142,13 @@ class GraphQLView(GraphQL[Context, None]):
         if isinstance(request, Request):
             principal = request.state.principal
         note(caller=principal.kind.value if principal is not None else "anonymous")
+        services = request.app.state.services
+        peer = request.client.host if request.client else None
         return Context(
             request=request, response=response, principal=principal,
-            services=request.app.state.services, tokens=self.tokens,
+            services=services, tokens=self.tokens,
             idempotency_header=request.headers.get("idempotency-key"),
+            address=client_address(peer, request.headers, services.trusted_proxies),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

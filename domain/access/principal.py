@@ -46,6 +46,10 @@ class Principal:
     channels: frozenset[str] | None = None
     customer_id: int | None = None
     order_id: int | None = None
+    partner_id: str | None = None  # the OAuth client, for partners
+    # From the token (epoch seconds); None for the static admin token.
+    issued_at: int | None = None
+    expires_at: int | None = None
 
     def allows(self, permission: Permission) -> bool:
         return permission in self.permissions

@@ -31,6 +31,7 @@ from tortoise.queryset import QuerySet
 from domain.access.principal import Kind, Permission, Principal
 from domain.catalog.models import Channel, ChannelLocation, Location, Product, Variant
 from domain.customers.models import Customer, EmailVerification, RefreshToken
+from domain.deployment import Deployment
 from domain.errors import InvalidInput, NotFound, NotPermitted, UnknownChannel
 from domain.events.models import OrderEvent, OutboxMessage
 from domain.fulfillment.models import Shipment, ShipmentLine, TrackingEvent
@@ -204,5 +205,6 @@ RULES: dict[type[Model], Rule] = {
     Counter: _admin_only, ProcessedWebhook: _admin_only, ReportDirty: _admin_only,
     SalesSlot: _admin_only, SalesDay: _admin_only, MarketplaceConnection: _admin_only,
     MarketplaceListing: _admin_only, MarketplaceFulfillment: _admin_only,
+    Deployment: _admin_only,
 }
 

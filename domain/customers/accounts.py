@@ -1,7 +1,7 @@
 """Customer accounts: registering, signing in, and refresh tokens that rotate on each use.
 
 A refresh token used twice means it was stolen: every token of that customer is
-revoked and they sign in again.
+revoked, the sessions their access tokens hold open end, and they sign in again.
 """
 
 from __future__ import annotations
@@ -106,6 +106,8 @@ async def use_refresh_token(token: str) -> tuple[Customer, str]:
         reused = found.used_at is not None
         if reused:  # revoke the whole family; committed before the refusal is raised
             await RefreshToken.filter(customer_id=found.customer_id).using_db(conn).delete()
+            await Customer.filter(id=found.customer_id).using_db(conn).update(
+                sessions_revoked_at=datetime.now(UTC))
         else:
             found.used_at = datetime.now(UTC)
             await found.save(update_fields=["used_at"], using_db=conn)
@@ -113,6 +115,15 @@ async def use_refresh_token(token: str) -> tuple[Customer, str]:
         raise WrongCredentials("The refresh token was already used: sign in again")
     customer = await Customer.get(id=found.customer_id)
     return customer, await issue_refresh_token(customer)
+
+
+async def sessions_revoked(*, customer_id: int, issued_at: float) -> bool:
+    """Whether an access token issued at ``issued_at`` (epoch seconds) was revoked since."""
+    customer = await Customer.get_or_none(id=customer_id).only("id", "sessions_revoked_at")
+    if customer is None:
+        return True  # the customer is gone
+    revoked_at = customer.sessions_revoked_at
+    return revoked_at is not None and issued_at <= revoked_at.timestamp()
 
 
 _DUMMY = hash_secret(secrets.token_urlsafe(16))

@@ -13,6 +13,9 @@ class Customer(Model):
     phone = fields.CharField(max_length=32, null=True)
     # Set once the customer registers; guests who only ordered have none.
     password_hash = fields.CharField(max_length=200, null=True)
+    # Access tokens issued before this moment no longer hold a session open (a stolen
+    # refresh token was replayed).
+    sessions_revoked_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -6,6 +6,8 @@ replay or arrives live; whichever comes second is recognised by its
 sequence and skipped. A live event that skips ahead (relays publishing out
 of order) is filled in from the database first, and so is everything after
 the last one seen when the bus says messages may have been lost (``RESYNC``).
+A message that is not about what the subscriber asked for (``accepts``) is dropped,
+whatever topic it came on: the topic routes, it does not vouch for the content.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ Loader = Callable[[int, int | None], Awaitable[list[T]]]
 async def replay_then_live(
     bus: EventBus, topic: str, *, after: int, load: Loader[T],
     sequence: Callable[[T], int], from_message: Callable[[dict[str, Any]], T],
+    accepts: Callable[[dict[str, Any]], bool],
 ) -> AsyncIterator[T]:
     """``load(after, upto)`` reads stored events with after < sequence <= upto (None: no end)."""
     async with bus.subscribe(topic) as live:
@@ -34,6 +37,8 @@ async def replay_then_live(
                 for item in await load(last, None):
                     yield item
                     last = sequence(item)
+                continue
+            if not accepts(message):
                 continue
             number = int(message["sequence"])
             if number <= last:

@@ -22,11 +22,12 @@ from domain.events.ports import RESYNC
 from integrations.bus.fanout import Fanout, Message, Queue, drain
 
 log = logging.getLogger(__name__)
-PREFIX = "oms:"
 
 
 class RedisBus:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, prefix: str = "oms") -> None:
+        """``prefix`` starts every channel name: deployments sharing a Redis do not meet."""
+        self._prefix = prefix + ":"
         self._redis = aioredis.from_url(url, decode_responses=True, socket_connect_timeout=2.0)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._fanout = Fanout()
@@ -35,7 +36,7 @@ class RedisBus:
         self.reconnects = 0
 
     async def publish(self, topic: str, message: Message) -> None:
-        await self._redis.publish(PREFIX + topic, json.dumps(message, default=str))
+        await self._redis.publish(self._prefix + topic, json.dumps(message, default=str))
 
     @asynccontextmanager
     async def subscribe(self, *topics: str) -> AsyncIterator[AsyncIterator[Message]]:
@@ -45,7 +46,7 @@ class RedisBus:
             if new:
                 async with self._lock:
                     try:
-                        await self._pubsub.subscribe(*(PREFIX + t for t in new))
+                        await self._pubsub.subscribe(*(self._prefix + t for t in new))
                     except RedisError as error:
                         # The listener subscribes again once Redis is back.
                         log.warning("redis bus: subscribe failed, will retry: %s", error)
@@ -57,7 +58,7 @@ class RedisBus:
             if gone:
                 async with self._lock:
                     with suppress(RedisError):
-                        await self._pubsub.unsubscribe(*(PREFIX + t for t in gone))
+                        await self._pubsub.unsubscribe(*(self._prefix + t for t in gone))
 
     async def _listen(self) -> None:
         while True:
@@ -75,7 +76,7 @@ class RedisBus:
                 continue
             if message is None or message.get("type") != "message":
                 continue
-            topic = str(message["channel"]).removeprefix(PREFIX)
+            topic = str(message["channel"]).removeprefix(self._prefix)
             self._fanout.deliver(topic, json.loads(message["data"]))
 
     async def _reconnect(self) -> None:
@@ -85,7 +86,7 @@ class RedisBus:
                 try:
                     await self._pubsub.aclose()
                     self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-                    topics = [PREFIX + t for t in self._fanout.topics()]
+                    topics = [self._prefix + t for t in self._fanout.topics()]
                     if topics:
                         await self._pubsub.subscribe(*topics)
                     self.reconnects += 1

@@ -17,13 +17,14 @@ from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
-PREFIX = "oms:avail:"
 BACKOFF_SECONDS = 5.0
 
 
 class RedisAvailabilityCache:
-    def __init__(self, url: str, ttl: int = 30) -> None:
+    def __init__(self, url: str, ttl: int = 30, *, prefix: str = "oms") -> None:
+        """``prefix`` starts every key: deployments sharing a Redis keep their own entries."""
         self.ttl = ttl
+        self._prefix = prefix + ":avail:"
         self._redis = aioredis.from_url(url, decode_responses=True, socket_timeout=1.0,
                                         socket_connect_timeout=1.0)
         self._skip_until = 0.0
@@ -43,7 +44,7 @@ class RedisAvailabilityCache:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for sku in wanted:
-                    pipe.hget(PREFIX + sku, scope)
+                    pipe.hget(self._prefix + sku, scope)
                 values = await pipe.execute()
         except RedisError as error:
             self._failed("unavailable, reading the database", error)
@@ -56,14 +57,14 @@ class RedisAvailabilityCache:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for sku, value in values.items():
-                    pipe.hset(PREFIX + sku, scope, json.dumps(value))
-                    pipe.expire(PREFIX + sku, self.ttl)
+                    pipe.hset(self._prefix + sku, scope, json.dumps(value))
+                    pipe.expire(self._prefix + sku, self.ttl)
                 await pipe.execute()
         except RedisError as error:
             self._failed("not updated", error)
 
     async def invalidate(self, skus: Iterable[str]) -> None:
-        keys = [PREFIX + sku for sku in skus]
+        keys = [self._prefix + sku for sku in skus]
         if not keys:
             return
         try:

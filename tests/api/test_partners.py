@@ -10,6 +10,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from api.settings import Settings
+from api.tokens import InvalidToken, TokenService
 from domain.partners.service import SCOPES
 from tests import factories
 from tests.support import GraphQLClient
@@ -122,7 +124,8 @@ def _forged(claims: dict[str, Any], header: dict[str, Any]) -> str:
     return jwt.encode(header, claims, key)
 
 
-@pytest.mark.parametrize("kind", ["expired", "other key", "alg none", "garbage"])
+@pytest.mark.parametrize("kind", ["expired", "other key", "alg none", "garbage",
+                                  "other audience", "no audience"])
 async def test_bad_tokens_are_refused(api: GraphQLClient, kind: str) -> None:
     good = (await _bearer(api, ["orders:read"]))["Authorization"].split()[1]
     header = json.loads(base64.urlsafe_b64decode(good.split(".")[0] + "=="))
@@ -132,6 +135,14 @@ async def test_bad_tokens_are_refused(api: GraphQLClient, kind: str) -> None:
         token = tokens.issue(subject=claims["sub"], audience="oms", ttl=-10,
                              claims={k: claims[k] for k in ("client_id", "scope", "channels",
                                                             "kind", "name")})
+    elif kind == "other audience":  # signed by us, for another service of ours
+        tokens = api.http._transport.app.state.tokens  # type: ignore[attr-defined]
+        token = tokens.issue(subject=claims["sub"], audience="billing",
+                             claims={k: claims[k] for k in ("client_id", "scope", "channels",
+                                                            "kind", "name")})
+    elif kind == "no audience":
+        tokens = api.http._transport.app.state.tokens  # type: ignore[attr-defined]
+        token = jwt.encode(header, {k: v for k, v in claims.items() if k != "aud"}, tokens.keys)
     elif kind == "other key":
         token = _forged(claims, header)
     elif kind == "alg none":
@@ -145,6 +156,19 @@ async def test_bad_tokens_are_refused(api: GraphQLClient, kind: str) -> None:
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
+
+
+async def test_tokens_carry_and_need_the_configured_audience(api: GraphQLClient,
+                                                            app: Any) -> None:
+    good = (await _bearer(api, ["orders:read"]))["Authorization"].split()[1]
+    claims = json.loads(base64.urlsafe_b64decode(good.split(".")[1] + "=="))
+    assert claims["aud"] == "oms"  # OMS_TOKEN_AUDIENCE's default
+    tokens = app.state.tokens
+    elsewhere = TokenService(tokens.keys, tokens.issuer, tokens.ttl,
+                             Settings.from_env({"OMS_TOKEN_AUDIENCE": "shop-b"}).token_audience)
+    with pytest.raises(InvalidToken):
+        elsewhere.verify(good)  # same keys, another deployment's audience
+    assert elsewhere.verify(elsewhere.customer_token(7))["aud"] == "shop-b"
 
 
 async def test_rotated_keys_keep_old_tokens_valid_until_they_expire(

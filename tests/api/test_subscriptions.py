@@ -11,6 +11,8 @@ import httpx
 from httpx_ws import aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
+from domain.events.models import OrderEvent as OrderEventModel
+from domain.events.ports import order_topic, shipment_topic, stock_topic
 from domain.fulfillment import service as fulfillment
 from domain.fulfillment.models import ShipmentStatus
 from domain.fulfillment.tracking import TrackingUpdate, add_tracking_events
@@ -152,3 +154,60 @@ async def test_a_customer_follows_only_their_own_orders(app: Any, api: GraphQLCl
         message = await sub.next()
         errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
         assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def _event_of(order_id: int, sequence: int, message: str) -> dict[str, Any]:
+    return {"kind": "order_event", "order_id": order_id, "sequence": sequence,
+            "type": "ORDER_HELD", "message": message, "actor": "staff:other", "data": {},
+            "created_at": "2026-12-01T00:00:00+00:00"}
+
+
+async def test_a_stream_yields_only_what_its_filter_asked_for_whatever_the_topic(
+    app: Any, api: GraphQLClient,
+) -> None:
+    """What arrives on a topic is checked against the subscription (order, shipment, SKUs):
+    another order's hold reason or another SKU's stock is never passed on."""
+    await factories.shop({"SHOE": {"a": 5}, "HAT": {"a": 3}})
+    shipped, followed = await factories.place({"SHOE": 1}), await factories.place({"SHOE": 1})
+    theirs = await factories.place({"SHOE": 1})
+    oid = shipped.id  # type: ignore[attr-defined]
+    fid = followed.id  # type: ignore[attr-defined]
+    bus = app.state.services.bus
+    carriers = app.state.services.carriers
+    await lifecycle.confirm_order(order_id=oid, actor="test")
+    shipment = await fulfillment.create_shipment(order_id=oid, carriers=carriers, actor="test")
+    await fulfillment.ship_shipment(shipment_id=shipment.id, tracking_number="PARCEL-F",
+                                    carriers=carriers, actor="test")
+    async with subscriber(app) as sub:
+        await sub.init()
+        await sub.subscribe(ORDER_EVENTS, {"id": await _order_gid(api, followed.number),  # type: ignore[attr-defined]
+                                           "after": 0})
+        last = await OrderEventModel.filter(order_id=fid).count()
+        replayed = await sub.data(last)
+        assert replayed[-1]["orderEvents"]["sequence"] == last
+        await sub.subscribe(TRACKING, {"n": "PARCEL-F"})
+        assert (await sub.data(1))[0]["shipmentTracking"]["sequence"] == 1
+        await sub.subscribe(AVAILABILITY, {"skus": ["SHOE"]})
+        assert (await sub.data(1))[0]["availabilityChanged"]["sku"] == "SHOE"
+        # Wrong contents on the right topics: another order's event, another shipment's
+        # tracking, another SKU's stock.
+        await bus.publish(order_topic(fid), _event_of(theirs.id, last + 1, "private reason"))  # type: ignore[attr-defined]
+        await bus.publish(shipment_topic(shipment.id), {
+            "kind": "tracking_event", "shipment_id": shipment.id + 100, "order_id": oid,
+            "sequence": 2, "status": "DELIVERED", "description": "elsewhere",
+            "location": None, "occurred_at": "2026-12-01T00:00:00+00:00"})
+        await bus.publish(stock_topic("SHOE"), {"kind": "stock_changed", "sku": "HAT"})
+        # Then the real ones: each subscription's next item is its own.
+        await lifecycle.hold_order(order_id=fid, reason="address check", actor="staff:test")
+        await add_tracking_events(shipment_id=shipment.id, actor="carrier:test", updates=[
+            TrackingUpdate(ShipmentStatus.OUT_FOR_DELIVERY, description="With the courier")])
+        await inventory.adjust_stock(target=inventory.StockTarget("SHOE", "a"), delta=1,
+                                     reason="count", actor="test")
+        received = await sub.data(3)
+    held = [d["orderEvents"] for d in received if "orderEvents" in d]
+    assert held == [{"sequence": last + 1, "type": "ORDER_ON_HOLD", "actor": "staff:test"}]
+    tracked = [d["shipmentTracking"] for d in received if "shipmentTracking" in d]
+    assert tracked == [{"sequence": 2, "status": "OUT_FOR_DELIVERY",
+                        "description": "With the courier"}]
+    stock = [d["availabilityChanged"] for d in received if "availabilityChanged" in d]
+    assert stock == [{"sku": "SHOE", "available": 3}]  # 5, three reserved, one counted

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from api.auth import customer_principal
-from api.graphql.errors import UserError, attempt, graphql_error
+from api.graphql.errors import UserError, attempt
 from api.graphql.orders.types import Customer
 from api.graphql.permissions import public
 from domain.customers import accounts
 from domain.customers.models import Customer as CustomerModel
+from domain.customers.throttle import SignInThrottled
 
 
 @strawberry.input
@@ -69,11 +73,6 @@ async def _tokens(info: Info, customer: CustomerModel, refresh: str | None = Non
                           expires_in=tokens.ttl)
 
 
-def _address(info: Info) -> str:
-    client = getattr(info.context.request, "client", None)
-    return client.host if client else "unknown"
-
-
 @strawberry.type
 class CustomerMutations:
     @strawberry.mutation(extensions=public(),
@@ -103,15 +102,19 @@ class CustomerMutations:
     async def customer_token_create(self, info: Info, input: CustomerTokenCreateInput
                                     ) -> CustomerTokenCreatePayload:
         throttle = info.context.services.login_throttle
-        keys = (f"account:{input.email.strip().lower()}", f"address:{_address(info)}")
-        if throttle.blocked(*keys):
-            raise graphql_error("Too many sign-in attempts; try again later", "RATE_LIMITED")
+        who = {"account": input.email, "address": info.context.address}
+        try:
+            await throttle.begin(**who)  # a failure until it succeeds
+        except SignInThrottled as throttled:
+            retry_after = math.ceil(throttled.retry_after)
+            raise GraphQLError(throttled.message, extensions={
+                "code": "RATE_LIMITED", "retryAfter": retry_after}) from None
         customer, errors = await attempt(accounts.sign_in(email=input.email,
                                                           password=input.password))
         if customer is None:
-            throttle.failed(*keys)
+            await throttle.failed(**who)
             return CustomerTokenCreatePayload(customer=None, tokens=None, user_errors=errors)
-        throttle.succeeded(keys[0])
+        await throttle.succeeded(**who)
         info.context.principal = customer_principal(customer.id)  # its owner reads the answer
         return CustomerTokenCreatePayload(customer=Customer.from_model(customer),
                                           tokens=await _tokens(info, customer), user_errors=[])
