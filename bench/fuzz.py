@@ -65,18 +65,14 @@ def main() -> None:
     counts: Counter[str] = Counter()
     crashes: list[dict[str, Any]] = []
     seen: set[str] = set()
-    negative_every = round(1 / args.negative) if args.negative > 0 else 0
-    sent = [0]
 
     @seed(args.seed)
     @settings(max_examples=args.documents, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def send(data: st.DataObject) -> None:
-        # Chosen in turn, not drawn: drawn choices lean to one side.
-        sent[0] += 1
-        negative = negative_every > 0 and sent[0] % negative_every == 0
-        as_admin = sent[0] % 3 != 0  # every third document is anonymous
+        negative = data.draw(st.integers(0, 99)) < args.negative * 100
+        as_admin = data.draw(st.integers(0, 2)) != 0  # one document in three is anonymous
         document = data.draw(negative_documents if negative else positive_documents)
         status, body = post(document, as_admin)
         kind = outcome(status, body)

@@ -9,6 +9,7 @@ huge primary keys, year 1 and year 9999, non-finite and huge decimals.
 from __future__ import annotations
 
 import base64
+import json
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -78,6 +79,18 @@ def _gid(type_name: str, pk: int | str) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
+def _cursor(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+def _forged_cursors() -> st.SearchStrategy[str]:
+    """Cursors as the lists make them ([key] or [sort value, key]), holding anything."""
+    part = st.one_of(st.sampled_from(EDGE_INTS), st.integers(), st.text(max_size=8),
+                     st.sampled_from(EDGE_DECIMALS + EDGE_DATETIMES), st.floats(), st.booleans(),
+                     st.none())
+    return st.lists(part, min_size=1, max_size=3).map(_cursor)
+
+
 def _node_types(schema: graphql.GraphQLSchema) -> list[str]:
     return sorted(
         name for name, kind in schema.type_map.items()
@@ -103,7 +116,8 @@ def scalars(schema: graphql.GraphQLSchema, pool: Pool) -> dict[str, st.SearchStr
     known_strings = st.sampled_from(pool.strings) if pool.strings else st.nothing()
     forged_ids = st.builds(_gid, st.sampled_from(types),
                            st.one_of(st.sampled_from(EDGE_INTS), st.integers(), st.text(max_size=8)))
-    text = st.one_of(known_strings, known_strings, _hostile_text(), st.sampled_from(TIME_ZONES))
+    text = st.one_of(known_strings, known_strings, _hostile_text(), st.sampled_from(TIME_ZONES),
+                     _forged_cursors())
     dates = st.one_of(st.dates().map(date.isoformat), st.sampled_from(EDGE_DATES),
                       st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31))
                       .map(date.isoformat))

@@ -79,8 +79,14 @@ def decode_cursor(cursor: str | None, *types: Callable[[Any], Any]) -> list[Any]
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         if not isinstance(key, list) or len(key) != len(types):
             raise ValueError(cursor)
-        return [kind(part) for kind, part in zip(types, key, strict=True)]
-    except (binascii.Error, ValueError, TypeError):
+        parts = [kind(part) for kind, part in zip(types, key, strict=True)]
+        # Integer parts are primary keys; text parts are compared in SQL, which refuses NUL.
+        for part in parts:
+            if (isinstance(part, int) and not 0 <= part <= MAX_PK) or (
+                    isinstance(part, str) and "\x00" in part):
+                raise ValueError(cursor)
+        return parts
+    except (binascii.Error, ValueError, TypeError, OverflowError):
         raise bad_request("'after' is not a cursor from this list") from None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from domain.catalog.models import BackorderPolicy
@@ -224,3 +225,38 @@ async def test_an_idempotency_key_header_longer_than_its_column_is_refused(
     status = await api("query($id: ID!) { order(id: $id) { payments { status } } }",
                        {"id": order["id"]})
     assert status["order"]["payments"] == [{"status": "PENDING"}]
+
+
+def _cursor(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+async def test_cursors_this_api_never_made_are_a_bad_request(api: GraphQLClient) -> None:
+    await factories.shop({"SHOE": {"wh1": 5}})
+    await factories.place({"SHOE": 1})
+    page = await api("{ customers(sortBy: ORDER_COUNT, first: 1) { edges { cursor } } "
+                     "products(first: 1) { edges { cursor } } }")
+    after = page["customers"]["edges"][0]["cursor"]
+    again = await api("query($a: String!) { customers(sortBy: ORDER_COUNT, after: $a) "
+                      "{ edges { cursor } } }", {"a": after})
+    assert again["customers"]["edges"] == []  # a real cursor still pages
+    for query, key in (
+        ("query($a: String!) { products(after: $a) { edges { cursor } } }", [2**40]),
+        ("query($a: String!) { orders(after: $a) { edges { cursor } } }", [-(2**70)]),
+        ("query($a: String!) { customers(sortBy: ORDER_COUNT, after: $a) { edges { cursor } } }",
+         ["1", 2**40]),
+        ("query($a: String!) { customers(sortBy: ORDER_COUNT, after: $a) { edges { cursor } } }",
+         ["a\u0000", 1]),
+        ("query($a: String!) { customers(sortBy: ORDER_COUNT, after: $a) { edges { cursor } } }",
+         ["99999999999999999999", 1]),
+        ('query($a: String!) { customers(currency: "EUR", after: $a) { edges { cursor } } }',
+         ["abc", 1]),
+        ('query($a: String!) { customers(currency: "EUR", after: $a) { edges { cursor } } }',
+         ["1e999999", 1]),
+        ("query($a: String!) { customers(sortBy: LAST_ORDER, after: $a) { edges { cursor } } }",
+         ["0001-01-01T00:00:00+14:00", 1]),
+        ("query($a: String!) { customers(sortBy: LAST_ORDER, after: $a) { edges { cursor } } }",
+         ["yesterday", 1]),
+    ):
+        message = await _bad_request(api, query, {"a": _cursor(key)})
+        assert message == "'after' is not a cursor from this list", (key, message)
