@@ -44,14 +44,22 @@ def _limit(owner: str | None, name: str) -> int:
     return LIMITS.get(f"{owner}.{name}") or LIMITS.get(name) or v.MAX_TEXT
 
 
+def text_problems(name: str, value: str, *, owner: str | None = None) -> list[str]:
+    """What is wrong with one string given as ``name`` (also used by the CSV exports)."""
+    found = []
+    if "\x00" in value:
+        found.append("The NUL character is not allowed")
+    limit = _limit(owner, name)
+    if len(value) > limit:
+        found.append(f"At most {limit} characters are allowed")
+    return found
+
+
 def _problems(value: Any, path: tuple[str, ...], owner: str | None, name: str,
               info: Info) -> Iterator[Problem]:
     if isinstance(value, str):
-        if "\x00" in value:
-            yield path, "The NUL character is not allowed"
-        limit = _limit(owner, name)
-        if len(value) > limit:
-            yield path, f"At most {limit} characters are allowed"
+        for message in text_problems(name, value, owner=owner):
+            yield path, message
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _problems(item, (*path, str(i)), owner, name, info)

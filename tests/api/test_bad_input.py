@@ -260,3 +260,20 @@ async def test_cursors_this_api_never_made_are_a_bad_request(api: GraphQLClient)
     ):
         message = await _bad_request(api, query, {"a": _cursor(key)})
         assert message == "'after' is not a cursor from this list", (key, message)
+
+
+async def test_csv_exports_refuse_nul_characters_and_overlong_parameters(
+    api: GraphQLClient,
+) -> None:
+    admin = {"Authorization": "Bearer test-admin-token"}
+    days = {"from": "2026-01-01", "to": "2026-01-02"}
+    for name, value in (("channel", f"web{NUL}"), ("location", "l" * 65),
+                        ("timeZone", "Europe/" + "x" * 60_000)):
+        response = await api.http.get("/reports/sales.csv", params={**days, name: value},
+                                      headers=admin)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"].startswith(f"{name}: "), response.json()
+    for days in ({"from": "0001-01-01", "to": "0001-01-02"},
+                 {"from": "9999-12-30", "to": "9999-12-31"}):
+        response = await api.http.get("/reports/fulfillment.csv", params=days, headers=admin)
+        assert response.status_code == 400, response.text
