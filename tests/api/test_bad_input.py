@@ -277,3 +277,18 @@ async def test_csv_exports_refuse_nul_characters_and_overlong_parameters(
                  {"from": "9999-12-30", "to": "9999-12-31"}):
         response = await api.http.get("/reports/fulfillment.csv", params=days, headers=admin)
         assert response.status_code == 400, response.text
+
+
+async def test_subscriptions_refuse_nul_characters_and_overlong_lookups(
+    api: GraphQLClient, app: Any,
+) -> None:
+    from tests.api.test_subscriptions import AVAILABILITY, TRACKING, subscriber
+
+    async with subscriber(app) as sub:
+        assert (await sub.init())["type"] == "connection_ack"
+        for query, variables in ((TRACKING, {"n": f"TRK{NUL}"}), (TRACKING, {"n": "T" * 65}),
+                                 (AVAILABILITY, {"skus": [f"A{NUL}"]})):
+            await sub.subscribe(query, variables)
+            message = await sub.next()
+            assert message["type"] == "error", message
+            assert [e["extensions"]["code"] for e in message["payload"]] == ["BAD_REQUEST"]
