@@ -292,3 +292,16 @@ async def test_subscriptions_refuse_nul_characters_and_overlong_lookups(
             message = await sub.next()
             assert message["type"] == "error", message
             assert [e["extensions"]["code"] for e in message["payload"]] == ["BAD_REQUEST"]
+
+
+async def test_the_token_endpoint_refuses_client_ids_no_client_can_have(
+    api: GraphQLClient,
+) -> None:
+    for client_id in (f"oms_{NUL}", "oms_" + "x" * 100):
+        basic = base64.b64encode(f"{client_id}:secret".encode()).decode()
+        response = await api.http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                       headers={"Authorization": f"Basic {basic}"})
+        assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
+        response = await api.http.post("/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": client_id, "client_secret": "s"})
+        assert response.status_code == 400 and response.json()["error"] == "invalid_client"
