@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,6 +37,16 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.settings = settings
         self.tokens = tokens
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A request body is a JSON object (or a list, a batch refused later); else a 400."""
+        try:
+            decoded = json.loads(data)
+        except (UnicodeDecodeError, ValueError):
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return decoded
 
     def _authenticate(self, authorization: str | None) -> Principal | None:
         return authenticate(authorization, admin_token=self.settings.admin_token,

@@ -305,3 +305,13 @@ async def test_the_token_endpoint_refuses_client_ids_no_client_can_have(
         response = await api.http.post("/oauth/token", data={
             "grant_type": "client_credentials", "client_id": client_id, "client_secret": "s"})
         assert response.status_code == 400 and response.json()["error"] == "invalid_client"
+
+
+async def test_a_request_body_that_is_not_a_json_object_is_a_400(api: GraphQLClient) -> None:
+    json_type = {"Content-Type": "application/json"}
+    for body in (b'"{ channels { code } }"', b"null", b"5", b"true",
+                 b'{"query": "{ channels { code } }\xff"}', b"{"):
+        response = await api.http.post("/graphql", content=body, headers=json_type)
+        assert response.status_code == 400, (body, response.text)
+    assert (await api.http.post("/graphql", content=b'{"query": "{ channels { code } }"}',
+                                headers=json_type)).status_code == 200
