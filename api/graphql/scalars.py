@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, DecimalException
+from operator import methodcaller
 
 import dateutil.parser
 from strawberry.exceptions import StrawberryInputCoercionError
@@ -51,6 +52,6 @@ DecimalScalar = ScalarDefinition(
 )
 DateTimeScalar = ScalarDefinition(
     name="DateTime", description="Date with time (isoformat)", specified_by_url=None,
-    serialize=datetime.isoformat, parse_value=parse_datetime, parse_literal=None, origin=datetime,
+    serialize=methodcaller("isoformat"), parse_value=parse_datetime, parse_literal=None, origin=datetime,
 )
 SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {Decimal: DecimalScalar, datetime: DateTimeScalar}
