@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from api.auth import InvalidCredentials, Permission, authenticate
+from api.graphql.arguments import text_problems
 from domain.access import Scope
 from domain.errors import DomainError, NotPermitted
 from domain.reports.fulfillment import fulfillment_report
@@ -91,6 +92,9 @@ def _export(name: str, columns: Sequence[str], rows: Rows) -> Callable[[Request]
             return JSONResponse({"error": "Authentication required"}, status_code=401)
         if not principal.allows(Permission.REPORTS_READ):
             return JSONResponse({"error": "Missing permission reports:read"}, status_code=403)
+        for key, value in request.query_params.multi_items():
+            for message in text_problems(key, value):
+                return JSONResponse({"error": f"{key}: {message}"}, status_code=400)
         try:
             lines = await rows(request.query_params, Scope(principal))
         except (KeyError, ValueError) as error:

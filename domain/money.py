@@ -26,6 +26,11 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 }
 
 
+# A price, and an order's total, stay below this: the money columns are numeric(18, 4)
+# and the sales summaries add many orders up in them.
+MAX_AMOUNT = Decimal("1e12")
+
+
 def validate_currency(code: str, *, field: tuple[str, ...] = ("currency",)) -> str:
     """Return the code if it is an active ISO 4217 currency; raise InvalidInput otherwise."""
     if code not in CURRENCY_EXPONENTS:
@@ -49,7 +54,7 @@ def parse_price(value: Decimal | str, currency: str, *, field: tuple[str, ...]) 
         raise InvalidInput(f"{value!r} is not a decimal amount", field=field) from None
     if not amount.is_finite() or amount < 0:
         raise InvalidInput("A price must be a finite amount of zero or more", field=field)
-    if amount >= Decimal("1e12"):
+    if amount >= MAX_AMOUNT:
         raise InvalidInput("A price must be below 1,000,000,000,000", field=field)
     if quantize(amount, currency) != amount:
         raise InvalidInput(

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.errors import DomainError, InvalidInput, raise_all
 
 MAX_NAME = 200
 MAX_CODE = 64
 MAX_TEXT = 2000
+MAX_EMAIL = 254
+MAX_IDEMPOTENCY_KEY = 200
+MAX_TIME_ZONE = 64  # the longest IANA name has 32 characters
+# Report days: wide enough for any history, narrow enough that a day's neighbours and its
+# midnight in any time zone are still dates.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(9998, 12, 31)
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -39,6 +48,8 @@ def text(
         if required:
             raise InvalidInput("This field is required", field=field)
         return None
+    if "\x00" in value:
+        raise InvalidInput("The NUL character is not allowed", field=field)
     cleaned = value.strip()
     if not cleaned:
         if required:
@@ -67,7 +78,7 @@ def code(value: str, *, field: Sequence[str]) -> str:
 
 
 def email(value: str | None, *, field: Sequence[str]) -> str | None:
-    cleaned = text(value, field=field, max_length=254)
+    cleaned = text(value, field=field, max_length=MAX_EMAIL)
     if cleaned is None:
         return None
     if not EMAIL_RE.match(cleaned):
@@ -84,6 +95,26 @@ def quantity(value: int, *, field: Sequence[str], allow_zero: bool = False) -> i
     if value > 1_000_000_000:
         raise InvalidInput("Quantity is too large", field=field)
     return value
+
+
+def time_zone(name: str, *, field: Sequence[str] = ("timeZone",)) -> ZoneInfo:
+    """An IANA time zone by name (``Europe/Berlin``); a name zoneinfo cannot load is refused."""
+    if len(name) <= MAX_TIME_ZONE and "\x00" not in name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    shown = name if len(name) <= MAX_TIME_ZONE else name[:MAX_TIME_ZONE] + "..."
+    raise InvalidInput(f"{shown!r} is not an IANA time zone", field=field)
+
+
+def day_range(start: date, end: date) -> None:
+    """The days of a report: in order, and between FIRST_DAY and LAST_DAY."""
+    for day, name in ((start, "from"), (end, "to")):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise InvalidInput(f"Days are between {FIRST_DAY} and {LAST_DAY}", field=(name,))
+    if end < start:
+        raise InvalidInput("The range ends before it starts", field=("to",))
 
 
 def address(value: Mapping[str, Any] | None, *, field: Sequence[str]) -> dict[str, Any] | None:

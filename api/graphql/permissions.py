@@ -1,4 +1,8 @@
-"""Every field states who may call it: ``public`` or ``requires(Permission.X)``."""
+"""Every field states who may call it: ``public`` or ``requires(Permission.X)``.
+
+Both also check the field's string arguments (api/graphql/arguments.py) once the
+caller is allowed, so no resolver sees a NUL character or an over-long lookup.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from api.auth import Permission
+from api.graphql.arguments import ArgumentCheck
 from api.graphql.errors import graphql_error
 
 
@@ -28,7 +33,8 @@ class Requires(BasePermission):
 
 
 def requires(permission: Permission | None) -> list[FieldExtension]:
-    return [PermissionExtension(permissions=[Requires(permission)], use_directives=False)]
+    return [PermissionExtension(permissions=[Requires(permission)], use_directives=False),
+            ArgumentCheck()]
 
 
 def public() -> list[FieldExtension]:

@@ -14,6 +14,7 @@ from graphql import GraphQLError
 from api.graphql.errors import bad_request
 
 T = TypeVar("T")
+MAX_PK = 2**31 - 1  # PostgreSQL integer: no row has a key past it
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 
@@ -28,15 +29,16 @@ def to_global_id(type_name: str, pk: int) -> strawberry.ID:
 
 
 def from_global_id(gid: str, *, expect: str | None = None) -> tuple[str, int] | None:
-    """Decode a global ID; None when it is malformed or names another type."""
+    """Decode a global ID; None when it is malformed, names another type or a key no row has."""
     try:
         type_name, _, raw = base64.urlsafe_b64decode(gid.encode()).decode().partition(":")
-        pk = int(raw)
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or not 0 < int(raw) <= MAX_PK:
         return None
     if expect is not None and type_name != expect:
         return None
-    return type_name, pk
+    return type_name, int(raw)
 
 
 @strawberry.type
@@ -77,8 +79,14 @@ def decode_cursor(cursor: str | None, *types: Callable[[Any], Any]) -> list[Any]
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         if not isinstance(key, list) or len(key) != len(types):
             raise ValueError(cursor)
-        return [kind(part) for kind, part in zip(types, key, strict=True)]
-    except (binascii.Error, ValueError, TypeError):
+        parts = [kind(part) for kind, part in zip(types, key, strict=True)]
+        # Integer parts are primary keys; text parts are compared in SQL, which refuses NUL.
+        for part in parts:
+            if (isinstance(part, int) and not 0 <= part <= MAX_PK) or (
+                    isinstance(part, str) and "\x00" in part):
+                raise ValueError(cursor)
+        return parts
+    except (binascii.Error, ValueError, TypeError, OverflowError):
         raise bad_request("'after' is not a cursor from this list") from None
 
 

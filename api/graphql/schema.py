@@ -35,6 +35,7 @@ from api.graphql.permissions import public
 from api.graphql.relay import Node
 from api.graphql.reports.queries import ReportQueries
 from api.graphql.returns.mutations import ReturnMutations
+from api.graphql.scalars import SCALAR_OVERRIDES
 from api.graphql.subscriptions import Subscription
 from api.graphql.webhooks.schema import WebhookMutations, WebhookQueries
 from api.observability.graphql import OperationMetrics, log_errors
@@ -92,7 +93,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     return Schema(query=Query, mutation=Mutation, subscription=Subscription,
-                             extensions=extensions)
+                  extensions=extensions, scalar_overrides=SCALAR_OVERRIDES)
 
 
 def export_sdl() -> str:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
+from domain import validation as v
 from domain.errors import IdempotencyKeyReused, InvalidInput
 from domain.idempotency.models import IdempotencyRecord
 from domain.uow import unit_of_work
@@ -49,8 +50,7 @@ async def idempotent(
     if key is None:
         async with unit_of_work() as conn:
             return await run(conn)
-    if not key.key.strip() or len(key.key) > 200:
-        raise InvalidInput("An idempotency key has 1 to 200 characters", field=("idempotencyKey",))
+    _check(key)
     digest = request_hash(operation, request)
     for _ in range(3):
         existing = await IdempotencyRecord.get_or_none(client=key.client, key=key.key)
@@ -80,6 +80,13 @@ class _KeyTaken(Exception):
     """A concurrent request claimed the key first; read its result instead."""
 
 
+def _check(key: IdempotencyKey) -> None:
+    """A key (from the input or the Idempotency-Key header) fits its column."""
+    if not key.key.strip() or len(key.key) > v.MAX_IDEMPOTENCY_KEY or "\x00" in key.key:
+        raise InvalidInput(f"An idempotency key has 1 to {v.MAX_IDEMPOTENCY_KEY} characters",
+                           field=("idempotencyKey",))
+
+
 async def remembered(
     *,
     key: IdempotencyKey | None,
@@ -98,6 +105,7 @@ async def remembered(
     """
     if key is None:
         return await run()
+    _check(key)
     digest = request_hash(operation, request)
     existing = await IdempotencyRecord.get_or_none(client=key.client, key=key.key)
     if existing is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -68,8 +69,14 @@ async def move(
     reason: str | None = None,
     reference: str | None = None,
     actor: str | None = None,
+    field: Sequence[str] | None = None,
 ) -> None:
-    """Apply a change to a locked stock row and write its ledger row (DESIGN rule 2)."""
+    """Apply a change to a locked stock row and write its ledger row (DESIGN rule 2).
+
+    A row never holds more than MAX_UNITS on hand (the column is a 32-bit integer).
+    """
+    if level.on_hand + on_hand > MAX_UNITS:
+        raise InvalidInput(f"A location holds at most {MAX_UNITS:,} units of a SKU", field=field)
     level.on_hand += on_hand
     level.reserved += reserved
     await level.save(update_fields=["on_hand", "reserved", "updated_at"], using_db=conn)
@@ -153,7 +160,8 @@ async def adjust_stock(
             raise StockBelowReserved(variant.sku, location.code, level.on_hand + delta,
                                      level.reserved, field=("delta",))
         kind = MovementKind.RECEIPT if delta > 0 else MovementKind.ADJUSTMENT
-        await move(conn, level, kind=kind, on_hand=delta, reason=reason_text, actor=actor)
+        await move(conn, level, kind=kind, on_hand=delta, reason=reason_text, actor=actor,
+                   field=("delta",))
         await record_stock_changed(conn, [variant.sku])
         return level
 
@@ -194,7 +202,7 @@ async def transfer_stock(
         await move(conn, src, kind=MovementKind.TRANSFER_OUT, on_hand=-quantity,
                    reference=reference, actor=actor)
         await move(conn, dst, kind=MovementKind.TRANSFER_IN, on_hand=quantity,
-                   reference=reference, actor=actor)
+                   reference=reference, actor=actor, field=("quantity",))
         await record_stock_changed(conn, [sku])
         return src, dst
 

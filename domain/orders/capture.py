@@ -40,7 +40,7 @@ from domain.fulfillment.rates import quote_shipping, shipping_amount
 from domain.idempotency.service import IdempotencyKey, idempotent
 from domain.inventory.models import StockLevel
 from domain.inventory.reservation import ensure_levels, lock_levels, reserve
-from domain.money import quantize
+from domain.money import MAX_AMOUNT, quantize
 from domain.orders.models import Allocation, Counter, Order, OrderLine, OrderStatus
 from domain.routing.service import Candidate, Demand, Destination, Plan, plan_reservations
 
@@ -262,6 +262,9 @@ async def create_order(
         rate = quote_shipping(carriers or {}, clean.shipping_method, currency,
                               pickup=request.pickup_location is not None)
         shipping = quantize(shipping_amount(rate), currency)
+        if subtotal + shipping >= MAX_AMOUNT:
+            raise InvalidInput(f"An order's total must be below {MAX_AMOUNT:,f} {currency}",
+                               field=("lines",))
         order = await Order.create(
             channel=channel, customer=customer,
             email=clean.email or (customer.email if customer else None),

@@ -59,4 +59,7 @@ async def revoke_client(*, client_id: str) -> OAuthClient:
 
 
 async def active_client(client_id: str) -> OAuthClient | None:
+    """The client unless revoked; an id no client can have (past its column, NUL) is none."""
+    if len(client_id) > v.MAX_CODE or "\x00" in client_id:
+        return None
     return await OAuthClient.get_or_none(client_id=client_id, revoked_at=None)

@@ -125,8 +125,21 @@ def _typed(conn: Any, sort: CustomerSort) -> str:
 
 
 def _cursor_value(conn: Any, sort: CustomerSort, raw: str) -> Any:
-    if sort is CustomerSort.ORDER_COUNT:
-        return int(raw)
-    if sort is CustomerSort.LIFETIME_VALUE:
-        return Decimal(raw) if is_postgres(conn) else float(raw)
-    return datetime.fromisoformat(raw) if is_postgres(conn) else raw
+    """The sort value of a cursor this list made; anything else is refused, never sent to SQL."""
+    try:
+        if sort is CustomerSort.ORDER_COUNT:
+            count = int(raw)
+            if not 0 <= count <= 2**31 - 1:
+                raise ValueError(raw)
+            return count
+        if sort is CustomerSort.LIFETIME_VALUE:
+            amount = Decimal(raw)
+            if not amount.is_finite() or abs(amount) >= Decimal("1e20"):
+                raise ValueError(raw)
+            return amount if is_postgres(conn) else float(amount)
+        moment = datetime.fromisoformat(raw)
+        if not 1900 <= moment.year <= 9998:
+            raise ValueError(raw)
+        return moment if is_postgres(conn) else raw
+    except (ValueError, ArithmeticError):
+        raise InvalidInput("'after' is not a cursor from this list", field=("after",)) from None

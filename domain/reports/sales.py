@@ -26,8 +26,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from domain import validation as v
 from domain.db import connection, fetch, is_postgres
 from domain.errors import InvalidInput
 from domain.money import quantize
@@ -82,10 +83,7 @@ class SalesReport:
 
 
 def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"{name!r} is not an IANA time zone", field=("timeZone",)) from None
+    return v.time_zone(name)
 
 
 def _start_of(day: date, group: GroupBy) -> date:
@@ -107,8 +105,7 @@ def _next(day: date, group: GroupBy) -> date:
 def buckets(start: date, end: date, tz: ZoneInfo, group: GroupBy
             ) -> list[tuple[str, datetime, datetime]]:
     """(label, UTC start, UTC end) of each period from ``start`` to ``end`` (inclusive days)."""
-    if end < start:
-        raise InvalidInput("The range ends before it starts", field=("to",))
+    v.day_range(start, end)
     out = []
     day = _start_of(start, group)
     while day <= end:

@@ -39,10 +39,10 @@ class CustomerTokens:
 
 @strawberry.type
 class CustomerRegisterPayload:
-    confirmation_sent: bool = strawberry.field(description=(
+    user_errors: list[UserError]
+    confirmation_sent: bool = strawberry.field(default=False, description=(
         "A one-time code went to the address (the same answer whether or not it has an "
         "account); customerRegisterConfirm with it creates the account."))
-    user_errors: list[UserError]
 
 
 @strawberry.type
