@@ -43,6 +43,7 @@ from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
 from domain.reports.rollup import refresh as refresh_summaries
+from domain.secrets import SecretHasher
 from domain.webhooks.service import RetryPolicy, fan_out
 from domain.webhooks.worker import DeliveryWorker
 from integrations.bus.memory import InMemoryBus
@@ -79,6 +80,7 @@ class Services:
     webhooks: DeliveryWorker | None = None
     rate_limiter: Any = None
     limits: Limits = field(default_factory=lambda: Limits(max_cost=5000, budget=50_000))
+    hasher: SecretHasher = field(default_factory=SecretHasher)
     marketplaces: dict[str, Any] = field(
         default_factory=lambda: {"shopify": ShopifyMarketplace()})
     marketplace_sync: Periodic | None = None
@@ -196,7 +198,8 @@ async def start_services(settings: Settings) -> Services:
                                   budget=settings.rate_limit_points),
                     sweeper=sweeper, marketplace_sync=marketplace_sync,
                     amazon_poll=amazon_poll, summaries=summaries, pushers=pushers,
-                    shipping_promises=settings.shipping_promises)
+                    shipping_promises=settings.shipping_promises,
+                    hasher=SecretHasher(settings.hash_concurrency))
 
 
 async def stop_services(services: Services) -> None:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from urllib.parse import urlsplit
+from uuid import uuid4
 
 import httpx
 import pytest
 from tortoise import Tortoise, connections
 
 from api.app import create_app
+from api.graphql.cost import Limits
 from api.settings import Settings
 from api.throttle import LoginThrottle
+from integrations.ratelimit.memory import InMemoryRateLimiter
+from integrations.ratelimit.redis import RedisRateLimiter
 from tests.support import ADMIN_TOKEN, GraphQLClient
 
 DATABASE_URL = os.environ.get("OMS_TEST_DATABASE_URL") or None
@@ -103,3 +108,23 @@ def needs_postgres() -> None:
         pytest.skip("needs PostgreSQL: runs in the OMS_TEST_DATABASE_URL leg of .ci/run")
 
 
+@pytest.fixture
+def fresh_budgets(app: Any) -> Iterator[None]:
+    """Budgets no earlier test has touched, in the same kind of store."""
+    services = app.state.services
+    original = services.rate_limiter
+    if isinstance(original, RedisRateLimiter):
+        services.rate_limiter = RedisRateLimiter(original.url, prefix=f"test:{uuid4().hex}")
+    else:
+        services.rate_limiter = InMemoryRateLimiter()
+    yield
+    services.rate_limiter = original
+
+
+@pytest.fixture
+def limits(app: Any, fresh_budgets: None) -> Iterator[Limits]:
+    services = app.state.services
+    original = services.limits
+    services.limits = Limits(max_cost=100, budget=200)
+    yield services.limits
+    services.limits = original

@@ -20,6 +20,7 @@ from api.graphql.cost import CostLimit
 from api.graphql.customers.mutations import CustomerMutations, CustomerQueries
 from api.graphql.fulfillment.mutations import FulfillmentMutations
 from api.graphql.fulfillment.queries import FulfillmentQueries
+from api.graphql.introspection_cache import IntrospectionAnswers, IntrospectionCache
 from api.graphql.inventory.mutations import InventoryMutations
 from api.graphql.inventory.queries import InventoryQueries
 from api.graphql.limits import limit_extensions
@@ -65,8 +66,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         max_tokens=settings.max_tokens,
     )
     # Clients send the same few documents again and again: parse and validate each once.
+    # Costs are charged first; a repeated introspection document is then answered from memory.
+    answers = IntrospectionAnswers()
     extensions += [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512),
-                   CostLimit]
+                   CostLimit, lambda: IntrospectionCache(answers)]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,

@@ -12,14 +12,15 @@ from datetime import UTC, datetime, timedelta
 from domain import validation as v
 from domain.customers.models import Customer, RefreshToken
 from domain.errors import Duplicate, InvalidInput, WrongCredentials
-from domain.secrets import hash_secret, secret_matches, token_digest
+from domain.secrets import SecretHasher, hash_secret, token_digest
 from domain.uow import unit_of_work
 
 REFRESH_LIFETIME = timedelta(days=30)
 MIN_PASSWORD = 10
 
 
-async def register(*, email: str, password: str, name: str | None = None) -> Customer:
+async def register(*, email: str, password: str, name: str | None = None,
+                   hasher: SecretHasher) -> Customer:
     """Create an account, or give a password to the guest who ordered with this email."""
     address = v.email(email, field=("email",))
     if address is None:
@@ -28,7 +29,7 @@ async def register(*, email: str, password: str, name: str | None = None) -> Cus
         raise InvalidInput(f"A password has {MIN_PASSWORD} to 200 characters",
                            field=("password",))
     name = v.text(name, field=("name",))
-    hashed = hash_secret(password)
+    hashed = await hasher.hash(password)
     async with unit_of_work() as conn:
         await Customer.bulk_create([Customer(email=address, name=name)], ignore_conflicts=True,
                                    using_db=conn)
@@ -41,12 +42,12 @@ async def register(*, email: str, password: str, name: str | None = None) -> Cus
     return customer
 
 
-async def sign_in(*, email: str, password: str) -> Customer:
+async def sign_in(*, email: str, password: str, hasher: SecretHasher) -> Customer:
     customer = await Customer.get_or_none(email=email.strip().lower())
     if customer is None or customer.password_hash is None:
-        secret_matches(password, _DUMMY)  # the same work whether or not the account exists
+        await hasher.matches(password, _DUMMY)  # the same work whether or not the account exists
         raise WrongCredentials()
-    if not secret_matches(password, customer.password_hash):
+    if not await hasher.matches(password, customer.password_hash):
         raise WrongCredentials()
     return customer
 

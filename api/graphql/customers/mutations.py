@@ -71,7 +71,8 @@ class CustomerMutations:
     async def customer_register(self, info: Info, input: CustomerRegisterInput
                                 ) -> CustomerRegisterPayload:
         customer, errors = await attempt(accounts.register(
-            email=input.email, password=input.password, name=input.name))
+            email=input.email, password=input.password, name=input.name,
+            hasher=info.context.services.hasher))
         if customer is None:
             return CustomerRegisterPayload(customer=None, tokens=None, user_errors=errors)
         return CustomerRegisterPayload(customer=Customer.from_model(customer),
@@ -84,8 +85,8 @@ class CustomerMutations:
         keys = (f"account:{input.email.strip().lower()}", f"address:{_address(info)}")
         if throttle.blocked(*keys):
             raise graphql_error("Too many sign-in attempts; try again later", "RATE_LIMITED")
-        customer, errors = await attempt(accounts.sign_in(email=input.email,
-                                                          password=input.password))
+        customer, errors = await attempt(accounts.sign_in(
+            email=input.email, password=input.password, hasher=info.context.services.hasher))
         if customer is None:
             throttle.failed(*keys)
             return CustomerTokenCreatePayload(customer=None, tokens=None, user_errors=errors)
