@@ -8,15 +8,12 @@ loop keeps serving everyone else while sign-ins queue.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import Callable
-from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-T = TypeVar("T")
+from domain.cpu import CpuLimit
 
 _hasher = PasswordHasher()
 
@@ -37,20 +34,11 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class SecretHasher:
-    """argon2 (or other CPU-heavy work) off the event loop, ``concurrency`` at a time."""
+class SecretHasher(CpuLimit):
+    """argon2 off the event loop, ``concurrency`` at a time, at a lower priority."""
 
-    def __init__(self, concurrency: int = 2) -> None:
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        self.concurrency = concurrency
-        self._slots: asyncio.Semaphore | None = None
-
-    async def run(self, work: Callable[[], T]) -> T:
-        if self._slots is None:  # made here, in the loop that uses it
-            self._slots = asyncio.Semaphore(self.concurrency)
-        async with self._slots:
-            return await asyncio.to_thread(work)
+    def __init__(self, concurrency: int = 2, name: str = "hash") -> None:
+        super().__init__(concurrency, name, releases_the_gil=True)
 
     async def hash(self, secret: str) -> str:
         return await self.run(lambda: hash_secret(secret))

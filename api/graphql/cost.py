@@ -193,11 +193,51 @@ class Limits:
     budget: int  # points per client per minute
 
 
+# A document refused before it runs still cost its parsing and validation: its client is
+# charged a point per this many characters of it (a 25,000-character one: 2,500 points).
+REFUSED_CHARACTERS_PER_POINT = 10
+
+
+def _refused(message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
 class CostLimit(SchemaExtension):
-    """Charges each operation's cost to its client's budget, before it runs."""
+    """Charges each operation to its client's budget: a point to be read, then its cost.
+
+    A client with no point left is refused before its document is even parsed, and a
+    document refused before it runs (too large, deep or costly, or invalid) is charged
+    by its size, so that sending refused documents in a loop soon stops being read.
+    """
 
     def __init__(self) -> None:
         self.report: dict[str, int] = {}
+        self.executed = False
+        self.left = 0  # the client's points after the first one
+
+    def _services(self) -> Any:
+        # None when executed outside a request (tools, tests of the schema)
+        return getattr(self.execution_context.context, "services", None)
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        services = self._services()
+        if services is not None:
+            limits: Limits = services.limits
+            allowed, self.left = await services.rate_limiter.consume(
+                self.execution_context.context.rate_key(), 1, limits.budget)
+            if not allowed:
+                self.report = {"requested": 1, "actual": 0, "remaining": self.left,
+                               "limit": limits.budget}
+                raise _refused(f"Rate limit: {limits.budget} points a minute, all spent",
+                               "RATE_LIMITED")
+        yield
+        ctx = self.execution_context
+        refused = ctx.pre_execution_errors or (not self.executed and ctx.result is not None)
+        if services is not None and refused and ctx.query:
+            points = min(len(ctx.query) // REFUSED_CHARACTERS_PER_POINT, self.left)
+            if points > 0:
+                await services.rate_limiter.consume(ctx.context.rate_key(), points,
+                                                    services.limits.budget)
 
     async def on_execute(self) -> AsyncIterator[None]:
         await self._charge()
@@ -205,11 +245,8 @@ class CostLimit(SchemaExtension):
 
     async def _charge(self) -> None:
         ctx = self.execution_context
-        if ctx.graphql_document is None:
-            return
-        context = ctx.context
-        services = getattr(context, "services", None)
-        if services is None:  # executed outside a request (tools, tests of the schema)
+        services = self._services()
+        if ctx.graphql_document is None or services is None:
             return
         limits: Limits = services.limits
         schema: GraphQLSchema = ctx.schema._schema
@@ -222,16 +259,18 @@ class CostLimit(SchemaExtension):
                        " are allowed" if counted.fields > limits.max_cost else
                        f"The document's introspection costs {counted.introspection} points; at"
                        f" most {allowance} (the schema's full introspection) are allowed")
-            ctx.result = ExecutionResult(data=None, errors=[GraphQLError(
-                message, extensions={"code": "QUERY_TOO_COMPLEX"})])
+            ctx.result = ExecutionResult(data=None,
+                                         errors=[_refused(message, "QUERY_TOO_COMPLEX")])
             return
         allowed, remaining = await services.rate_limiter.consume(
-            context.rate_key(), cost, limits.budget)
+            ctx.context.rate_key(), max(cost - 1, 0), limits.budget)  # the first point is paid
         self.report |= {"actual": cost if allowed else 0, "remaining": remaining}
         if not allowed:
-            ctx.result = ExecutionResult(data=None, errors=[GraphQLError(
+            ctx.result = ExecutionResult(data=None, errors=[_refused(
                 f"Rate limit: {limits.budget} points a minute; {remaining} left, {cost} asked",
-                extensions={"code": "RATE_LIMITED"})])
+                "RATE_LIMITED")])
+            return
+        self.executed = True
 
     def get_results(self) -> dict[str, Any]:
         return {"cost": self.report} if self.report else {}

@@ -5,12 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
-from strawberry.extensions import (
-    DisableIntrospection,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
@@ -31,6 +26,7 @@ from api.graphql.orders.queries import CustomerListQueries, OrderQueries
 from api.graphql.partners.mutations import PartnerMutations
 from api.graphql.payments.mutations import PaymentMutations
 from api.graphql.permissions import public
+from api.graphql.preparation import Preparation, PrepareDocuments
 from api.graphql.relay import Node
 from api.graphql.reports.queries import ReportQueries
 from api.graphql.returns.mutations import ReturnMutations
@@ -65,13 +61,14 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         max_depth=settings.max_depth, max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
     )
-    # Clients send the same few documents again and again: parse and validate each once.
-    # Costs are charged first; a repeated introspection document is then answered from memory.
-    answers = IntrospectionAnswers()
-    extensions += [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512),
-                   CostLimit, lambda: IntrospectionCache(answers)]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
+    # Clients send the same few documents again and again: parse and validate each once, and
+    # large ones off the event loop (after the extensions above set the options and rules).
+    # Costs are charged next; a repeated introspection document is then answered from memory.
+    preparation, answers = Preparation(), IntrospectionAnswers()
+    extensions += [lambda: PrepareDocuments(preparation), CostLimit,
+                   lambda: IntrospectionCache(answers)]
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              extensions=extensions)
 

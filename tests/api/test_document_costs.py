@@ -181,3 +181,26 @@ async def test_anonymous_callers_are_budgeted_per_address(
     async with httpx.AsyncClient(transport=other, base_url="http://oms.test") as http:
         body = (await http.post("/graphql", json={"query": query, "variables": skus})).json()
     assert not body.get("errors") and body["extensions"]["cost"]["remaining"] == 200 - 61
+
+
+async def test_refused_documents_are_charged_by_their_size(
+    api: GraphQLClient, fresh_budgets: None,
+) -> None:
+    deep = _nested(13)
+    assert _code((await api.raw(deep, admin=False)).json()) == "QUERY_TOO_COMPLEX"
+    cost = (await api.raw("{ channels { code } }", admin=False)).json()["extensions"]["cost"]
+    assert cost["remaining"] == cost["limit"] - (1 + len(deep) // 10) - 2
+
+
+async def test_a_client_with_no_points_left_is_refused_before_its_document_is_read(
+    api: GraphQLClient, limits: Any,
+) -> None:
+    query = "query($skus: [String!]!) { availability(skus: $skus) { sku } }"
+    for _ in range(2):  # 1 + 49 + 49 points each, of 200
+        body = (await api.raw(query, {"skus": [f"S{i}" for i in range(49)]}, admin=False)).json()
+        assert not body.get("errors")
+    assert body["extensions"]["cost"]["remaining"] == 2
+    body = (await api.raw(query, {"skus": ["S1"]}, admin=False)).json()  # 3 points, 2 left
+    assert _code(body) == "RATE_LIMITED"
+    # Nothing left now: even a document that does not parse is not read.
+    assert _code((await api.raw("{ channels {", admin=False)).json()) == "RATE_LIMITED"
