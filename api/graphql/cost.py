@@ -205,13 +205,16 @@ def _refused(message: str, code: str) -> GraphQLError:
 class CostLimit(SchemaExtension):
     """Charges each operation to its client's budget: a point to be read, then its cost.
 
-    A client with no point left is refused before its document is even parsed, and a
-    document refused before it runs (too large, deep or costly, or invalid) is charged
-    by its size, so that sending refused documents in a loop soon stops being read.
+    A client with no point left is refused before its document is even parsed; a
+    document over the limits is refused before it is validated (the costlier half of
+    reading it); and a document refused before it runs (too large, deep or costly, or
+    invalid) is charged by its size, so that sending refused documents in a loop soon
+    stops being read. Must come before the extension that validates.
     """
 
     def __init__(self) -> None:
         self.report: dict[str, int] = {}
+        self.counted: Cost | None = None
         self.executed = False
         self.left = 0  # the client's points after the first one
 
@@ -230,14 +233,42 @@ class CostLimit(SchemaExtension):
                                "limit": limits.budget}
                 raise _refused(f"Rate limit: {limits.budget} points a minute, all spent",
                                "RATE_LIMITED")
-        yield
+        failed = False
+        try:
+            yield
+        except Exception:  # a document that does not parse, among others
+            failed = True
+            raise
+        finally:
+            ctx = self.execution_context
+            refused = failed or bool(ctx.pre_execution_errors) or (
+                not self.executed and ctx.result is not None)
+            if services is not None and refused and ctx.query:
+                points = min(len(ctx.query) // REFUSED_CHARACTERS_PER_POINT, self.left)
+                if points > 0:
+                    await services.rate_limiter.consume(ctx.context.rate_key(), points,
+                                                        services.limits.budget)
+
+    async def on_validate(self) -> AsyncIterator[None]:
         ctx = self.execution_context
-        refused = ctx.pre_execution_errors or (not self.executed and ctx.result is not None)
-        if services is not None and refused and ctx.query:
-            points = min(len(ctx.query) // REFUSED_CHARACTERS_PER_POINT, self.left)
-            if points > 0:
-                await services.rate_limiter.consume(ctx.context.rate_key(), points,
-                                                    services.limits.budget)
+        services = self._services()
+        if ctx.graphql_document is not None and services is not None:
+            limits: Limits = services.limits
+            schema: GraphQLSchema = ctx.schema._schema
+            counted = self.counted = document_cost(ctx.graphql_document, ctx.variables,
+                                                   ctx.operation_name, schema)
+            self.report = {"requested": counted.total, "limit": limits.budget}
+            allowance = introspection_allowance(schema)
+            if counted.fields > limits.max_cost:
+                ctx.pre_execution_errors = [_refused(
+                    f"The document costs {counted.fields} points; at most {limits.max_cost}"
+                    " are allowed", "QUERY_TOO_COMPLEX")]
+            elif counted.introspection > allowance:
+                ctx.pre_execution_errors = [_refused(
+                    f"The document's introspection costs {counted.introspection} points; at"
+                    f" most {allowance} (the schema's full introspection) are allowed",
+                    "QUERY_TOO_COMPLEX")]
+        yield
 
     async def on_execute(self) -> AsyncIterator[None]:
         await self._charge()
@@ -246,22 +277,10 @@ class CostLimit(SchemaExtension):
     async def _charge(self) -> None:
         ctx = self.execution_context
         services = self._services()
-        if ctx.graphql_document is None or services is None:
+        if self.counted is None or services is None:
             return
         limits: Limits = services.limits
-        schema: GraphQLSchema = ctx.schema._schema
-        counted = document_cost(ctx.graphql_document, ctx.variables, ctx.operation_name, schema)
-        cost = counted.total
-        self.report = {"requested": cost, "limit": limits.budget}
-        allowance = introspection_allowance(schema)
-        if counted.fields > limits.max_cost or counted.introspection > allowance:
-            message = (f"The document costs {counted.fields} points; at most {limits.max_cost}"
-                       " are allowed" if counted.fields > limits.max_cost else
-                       f"The document's introspection costs {counted.introspection} points; at"
-                       f" most {allowance} (the schema's full introspection) are allowed")
-            ctx.result = ExecutionResult(data=None,
-                                         errors=[_refused(message, "QUERY_TOO_COMPLEX")])
-            return
+        cost = self.counted.total
         allowed, remaining = await services.rate_limiter.consume(
             ctx.context.rate_key(), max(cost - 1, 0), limits.budget)  # the first point is paid
         self.report |= {"actual": cost if allowed else 0, "remaining": remaining}

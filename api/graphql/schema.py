@@ -63,11 +63,12 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     )
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    # Clients send the same few documents again and again: parse and validate each once, and
-    # large ones off the event loop (after the extensions above set the options and rules).
-    # Costs are charged next; a repeated introspection document is then answered from memory.
+    # Costs first: a spent client is not read, a too costly document not validated. Clients
+    # send the same few documents again and again: parse and validate each once, and large
+    # ones off the event loop (after the extensions above set the options and rules). A
+    # repeated introspection document is then answered from memory.
     preparation, answers = Preparation(), IntrospectionAnswers()
-    extensions += [lambda: PrepareDocuments(preparation), CostLimit,
+    extensions += [CostLimit, lambda: PrepareDocuments(preparation),
                    lambda: IntrospectionCache(answers)]
     return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              extensions=extensions)

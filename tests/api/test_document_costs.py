@@ -188,8 +188,10 @@ async def test_refused_documents_are_charged_by_their_size(
 ) -> None:
     deep = _nested(13)
     assert _code((await api.raw(deep, admin=False)).json()) == "QUERY_TOO_COMPLEX"
+    broken = "{ channels { code " * 200  # does not parse
+    assert _code((await api.raw(broken, admin=False)).json()) == "BAD_REQUEST"
     cost = (await api.raw("{ channels { code } }", admin=False)).json()["extensions"]["cost"]
-    assert cost["remaining"] == cost["limit"] - (1 + len(deep) // 10) - 2
+    assert cost["remaining"] == cost["limit"] - (1 + len(deep) // 10) - (1 + len(broken) // 10) - 2
 
 
 async def test_a_client_with_no_points_left_is_refused_before_its_document_is_read(
