@@ -90,7 +90,8 @@ async def db(app: object) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def api(app: object, db: None) -> AsyncIterator[GraphQLClient]:
+async def api(app: object, db: None, fresh_budgets: None) -> AsyncIterator[GraphQLClient]:
+    # Every test starts with its own budgets: refused documents are charged by their size.
     app.state.services.login_throttle = LoginThrottle()  # type: ignore[attr-defined]
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://oms.test") as http:
@@ -109,16 +110,20 @@ def needs_postgres() -> None:
 
 
 @pytest.fixture
-def fresh_budgets(app: Any) -> Iterator[None]:
+async def fresh_budgets(app: Any) -> AsyncIterator[None]:
     """Budgets no earlier test has touched, in the same kind of store."""
     services = app.state.services
     original = services.rate_limiter
+    fresh: Any
     if isinstance(original, RedisRateLimiter):
-        services.rate_limiter = RedisRateLimiter(original.url, prefix=f"test:{uuid4().hex}")
+        fresh = RedisRateLimiter(original.url, prefix=f"test:{uuid4().hex}")
     else:
-        services.rate_limiter = InMemoryRateLimiter()
+        fresh = InMemoryRateLimiter()
+    services.rate_limiter = fresh
     yield
     services.rate_limiter = original
+    if isinstance(fresh, RedisRateLimiter):
+        await fresh.close()
 
 
 @pytest.fixture

@@ -193,9 +193,10 @@ class Limits:
     budget: int  # points per client per minute
 
 
-# A document refused before it runs still cost its parsing and validation: its client is
-# charged a point per this many characters of it (a 25,000-character one: 2,500 points).
-REFUSED_CHARACTERS_PER_POINT = 10
+# A document refused before it runs still cost its parsing (and maybe validation): its
+# client is charged a point per this many characters of it (a 25,000-character one: 12,500
+# points, so four a minute). Clients that send valid documents never pay it.
+REFUSED_CHARACTERS_PER_POINT = 2
 
 
 def _refused(message: str, code: str) -> GraphQLError:

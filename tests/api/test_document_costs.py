@@ -9,7 +9,7 @@ import graphql
 import httpx
 import pytest
 
-from api.graphql.cost import PASSWORD_FIELD_COST
+from api.graphql.cost import PASSWORD_FIELD_COST, REFUSED_CHARACTERS_PER_POINT
 from tests.support import GraphQLClient
 
 FULL = {"descriptions": True, "specified_by_url": True, "directive_is_repeatable": True,
@@ -191,7 +191,8 @@ async def test_refused_documents_are_charged_by_their_size(
     broken = "{ channels { code " * 200  # does not parse
     assert _code((await api.raw(broken, admin=False)).json()) == "BAD_REQUEST"
     cost = (await api.raw("{ channels { code } }", admin=False)).json()["extensions"]["cost"]
-    assert cost["remaining"] == cost["limit"] - (1 + len(deep) // 10) - (1 + len(broken) // 10) - 2
+    per = REFUSED_CHARACTERS_PER_POINT
+    assert cost["remaining"] == cost["limit"] - (1 + len(deep) // per) - (1 + len(broken) // per) - 2
 
 
 async def test_a_client_with_no_points_left_is_refused_before_its_document_is_read(
