@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
 from domain.reports.rollup import refresh as refresh_summaries
+from domain.secrets import SecretHasher
 from domain.webhooks.service import RetryPolicy, fan_out
 from domain.webhooks.worker import DeliveryWorker
 from integrations.bus.memory import InMemoryBus
@@ -88,6 +90,7 @@ class Services:
     webhooks: DeliveryWorker | None = None
     rate_limiter: Any = None
     limits: Limits = field(default_factory=lambda: Limits(max_cost=5000, budget=50_000))
+    hasher: SecretHasher = field(default_factory=SecretHasher)
     marketplaces: dict[str, Any] = field(
         default_factory=lambda: {"shopify": ShopifyMarketplace()})
     marketplace_sync: Periodic | None = None
@@ -223,7 +226,8 @@ async def start_services(settings: Settings) -> Services:
                     amazon_poll=amazon_poll, summaries=summaries, pushers=pushers,
                     shipping_promises=settings.shipping_promises,
                     login_throttle=SignInThrottle(failures),
-                    trusted_proxies=settings.trusted_proxies)
+                    trusted_proxies=settings.trusted_proxies,
+                    hasher=SecretHasher(settings.hash_concurrency))
 
 
 async def stop_services(services: Services) -> None:
@@ -254,6 +258,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         logs.configure(settings.log_format, settings.log_level)
     metrics.install()
     run_migrations = settings.is_sqlite if migrate is None else migrate
+    # Large documents are parsed in a worker thread; the event loop waits for Python's lock
+    # at most this long (5 ms by default) each time it wants it back, so small requests
+    # slow down less beside it.
+    sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

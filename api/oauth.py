@@ -142,7 +142,10 @@ class StarletteAuthorizationServer(AuthorizationServer):
         model = await active_client(client_id) if client_id else None
         token = _loaded.set(model)
         try:
-            response: JSONResponse = self.create_token_response((form, request.headers))
+            # Checking the secret is an argon2 verify: off the event loop, with the sign-ins.
+            hasher = request.app.state.services.hasher
+            response: JSONResponse = await hasher.run(
+                lambda: self.create_token_response((form, request.headers)))
         finally:
             _loaded.reset(token)
         response.headers["Cache-Control"] = "no-store"

@@ -118,6 +118,7 @@ class Settings:
     token_audience: str = "oms"
     session_check_interval: float = 30.0  # how soon a revoked token's websocket is closed
     introspection: bool = True
+    hash_concurrency: int = 2  # password hashes at once per process, off the event loop
     marketplace_sync_window: float = 5.0
     amazon_poll_interval: float = 120.0
     summary_refresh_interval: float = 30.0  # 0: only reports bring the summaries up to date
@@ -160,6 +161,8 @@ class Settings:
             raise ConfigurationError("OMS_SESSION_CHECK_INTERVAL must be above 0")
         if not 1 <= self.db_pool_min <= self.db_pool_max:
             raise ConfigurationError("Pool sizes need 1 <= OMS_DB_POOL_MIN <= OMS_DB_POOL_MAX")
+        if self.hash_concurrency < 1:
+            raise ConfigurationError("OMS_HASH_CONCURRENCY must be at least 1")
 
     @property
     def is_sqlite(self) -> bool:
@@ -215,6 +218,7 @@ class Settings:
             token_audience=env.get("OMS_TOKEN_AUDIENCE") or "oms",
             session_check_interval=float(_int(env, "OMS_SESSION_CHECK_INTERVAL", 30)),
             introspection=_bool(env, "OMS_INTROSPECTION", True),
+            hash_concurrency=_int(env, "OMS_HASH_CONCURRENCY", 2),
             marketplace_sync_window=float(_int(env, "OMS_MARKETPLACE_SYNC_WINDOW", 5)),
             amazon_poll_interval=float(_int(env, "OMS_AMAZON_POLL_INTERVAL", 120)),
             summary_refresh_interval=float(_int(env, "OMS_SUMMARY_REFRESH_INTERVAL", 30)),

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from urllib.parse import urlsplit
+from uuid import uuid4
 
 import httpx
 import pytest
 from tortoise import Tortoise, connections
 
 from api.app import create_app
+from api.graphql.cost import Limits
 from api.settings import Settings
 from domain.customers.throttle import SignInThrottle
+from integrations.ratelimit.memory import InMemoryRateLimiter
+from integrations.ratelimit.redis import RedisRateLimiter
 from integrations.throttle.memory import InMemoryFailureLog
 from tests.support import ADMIN_TOKEN, GraphQLClient, Inbox
 
@@ -91,7 +96,8 @@ async def db(app: object) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def api(app: object, db: None) -> AsyncIterator[GraphQLClient]:
+async def api(app: object, db: None, fresh_budgets: None) -> AsyncIterator[GraphQLClient]:
+    # Every test starts with its own budgets: refused documents are charged by their size.
     app.state.services.login_throttle = SignInThrottle(  # type: ignore[attr-defined]
         InMemoryFailureLog())
     inbox = app.state.services.mailer = Inbox()  # type: ignore[attr-defined]
@@ -111,3 +117,27 @@ def needs_postgres() -> None:
         pytest.skip("needs PostgreSQL: runs in the OMS_TEST_DATABASE_URL leg of .ci/run")
 
 
+@pytest.fixture
+async def fresh_budgets(app: Any) -> AsyncIterator[None]:
+    """Budgets no earlier test has touched, in the same kind of store."""
+    services = app.state.services
+    original = services.rate_limiter
+    fresh: Any
+    if isinstance(original, RedisRateLimiter):
+        fresh = RedisRateLimiter(original.url, prefix=f"test:{uuid4().hex}")
+    else:
+        fresh = InMemoryRateLimiter()
+    services.rate_limiter = fresh
+    yield
+    services.rate_limiter = original
+    if isinstance(fresh, RedisRateLimiter):
+        await fresh.close()
+
+
+@pytest.fixture
+def limits(app: Any, fresh_budgets: None) -> Iterator[Limits]:
+    services = app.state.services
+    original = services.limits
+    services.limits = Limits(max_cost=100, budget=200)
+    yield services.limits
+    services.limits = original

@@ -1,16 +1,26 @@
 """The cost of a document, and the per-client budget it is charged to.
 
-Cost: every field counts 1, and the fields under a list are multiplied by its
-page size (``first``, or the default page for connections). The cost is
-reported in ``extensions.cost`` of every response; a document over the
-per-request maximum is QUERY_TOO_COMPLEX, and a client whose budget for the
-current minute is spent gets RATE_LIMITED until the next.
+Cost, over the operation as executed (each fragment counted where it is spread):
+every field counts 1, and the fields under a list are multiplied by its page
+size (``first``, or the default page for connections). Each item of a list
+argument (``availability(skus:)``, ``orderCreate(input: {lines})``, at any
+depth of an input) counts 1 more, and a field given a list counts what is
+under it once per item of its longest one. Fields that hash a password count
+``PASSWORD_FIELD_COST``. Introspection counts the size of its answer (see
+``introspection_cost``); it is bounded on its own, by what the schema's full
+standard introspection costs, since it is finite by the schema.
+
+The cost is reported in ``extensions.cost`` of every response; a document over
+the per-request maximum is QUERY_TOO_COMPLEX, and a client whose budget for
+the current minute is spent gets RATE_LIMITED until the next.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from graphql import (
@@ -19,16 +29,28 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    ValueNode,
     VariableNode,
+    get_introspection_query,
+    parse,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
+from api.graphql.introspection_cost import IntrospectionCost
 from api.graphql.relay import DEFAULT_PAGE, MAX_PAGE
+
+# Each of these hashes or checks a password (argon2: tens of milliseconds of CPU).
+PASSWORD_FIELDS = frozenset({"customerRegister", "customerTokenCreate"})
+PASSWORD_FIELD_COST = 100
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 
 
 def _page(field: FieldNode, variables: Mapping[str, Any]) -> int:
@@ -46,35 +68,121 @@ def _page(field: FieldNode, variables: Mapping[str, Any]) -> int:
     return DEFAULT_PAGE if is_connection else 1
 
 
-def _cost(selection_set: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode],
-          variables: Mapping[str, Any], depth: int = 0) -> int:
-    if selection_set is None or depth > 50:
-        return 0
-    total = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            if selection.name.value.startswith("__"):
-                continue
-            below = _cost(selection.selection_set, fragments, variables, depth + 1)
-            total += 1 + _page(selection, variables) * below
-        elif isinstance(selection, InlineFragmentNode):
-            total += _cost(selection.selection_set, fragments, variables, depth + 1)
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
-            total += _cost(fragments[selection.name.value].selection_set, fragments, variables,
-                           depth + 1)
-    return total
+def _items(value: Any) -> int:
+    """Items of every list in a (coerced or literal) value, nested ones included."""
+    if isinstance(value, list):
+        return len(value) + sum(_items(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_items(v) for v in value.values())
+    return 0
+
+
+def _value(node: ValueNode, variables: Mapping[str, Any]) -> Any:
+    """A literal with its variables put in; only the shape (lists, objects) matters here."""
+    if isinstance(node, VariableNode):
+        return variables.get(node.name.value)
+    if isinstance(node, ListValueNode):
+        return [_value(v, variables) for v in node.values]
+    if isinstance(node, ObjectValueNode):
+        return {f.name.value: _value(f.value, variables) for f in node.fields}
+    return None
+
+
+def _list_arguments(field: FieldNode, variables: Mapping[str, Any]) -> tuple[int, int]:
+    """The items of all list arguments, and the length of the longest top-level one."""
+    items = longest = 0
+    for argument in field.arguments or ():
+        value = _value(argument.value, variables)
+        items += _items(value)
+        if isinstance(value, list):
+            longest = max(longest, len(value))
+    return items, longest
+
+
+class _Coster:
+    def __init__(self, schema: GraphQLSchema | None,
+                 fragments: Mapping[str, FragmentDefinitionNode],
+                 variables: Mapping[str, Any]) -> None:
+        self.fragments = fragments
+        self.variables = variables
+        self.introspection = IntrospectionCost(schema, fragments) if schema else None
+        self._memo: dict[str, tuple[int, int]] = {}
+
+    def selections(self, selection_set: SelectionSetNode | None,
+                   depth: int = 0) -> tuple[int, int]:
+        """(cost of the fields, cost of the introspection) of a selection set."""
+        if selection_set is None or depth > 64:  # deeper documents are refused by the limits
+            return 0, 0
+        fields = introspection = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                name = selection.name.value
+                if name in INTROSPECTION_FIELDS:
+                    introspection += (self.introspection.root(selection)
+                                      if self.introspection else 1)
+                    continue
+                items, longest = _list_arguments(selection, self.variables)
+                below_fields, below_introspection = self.selections(selection.selection_set,
+                                                                    depth + 1)
+                times = max(_page(selection, self.variables), longest)
+                own = PASSWORD_FIELD_COST if name in PASSWORD_FIELDS else 1
+                fields += own + items + times * below_fields
+                introspection += times * below_introspection
+            elif isinstance(selection, InlineFragmentNode):
+                below = self.selections(selection.selection_set, depth + 1)
+                fields, introspection = fields + below[0], introspection + below[1]
+            elif isinstance(selection, FragmentSpreadNode):
+                below = self._spread(selection.name.value, depth)
+                fields, introspection = fields + below[0], introspection + below[1]
+        return fields, introspection
+
+    def _spread(self, name: str, depth: int) -> tuple[int, int]:
+        # A fragment costs the same wherever it is spread: once computed, it is looked up,
+        # so fragments spread many times are counted as executed without walking them again.
+        if name not in self._memo:
+            self._memo[name] = (0, 0)  # a cycle (refused by validation) counts nothing
+            fragment = self.fragments.get(name)
+            self._memo[name] = self.selections(fragment.selection_set if fragment else None,
+                                               depth + 1)
+        return self._memo[name]
+
+
+@dataclass(frozen=True)
+class Cost:
+    fields: int
+    introspection: int
+
+    @property
+    def total(self) -> int:
+        return self.fields + self.introspection
 
 
 def document_cost(document: DocumentNode, variables: Mapping[str, Any] | None,
-                  operation_name: str | None) -> int:
+                  operation_name: str | None, schema: GraphQLSchema | None = None) -> Cost:
     fragments = {d.name.value: d for d in document.definitions
                  if isinstance(d, FragmentDefinitionNode)}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = next((o for o in operations if o.name and o.name.value == operation_name),
                   operations[0] if operations else None)
     if chosen is None:
-        return 0
-    return _cost(chosen.selection_set, fragments, variables or {})
+        return Cost(0, 0)
+    fields, introspection = _Coster(schema, fragments, variables or {}).selections(
+        chosen.selection_set)
+    return Cost(fields, introspection)
+
+
+@cache
+def introspection_allowance(schema: GraphQLSchema) -> int:
+    """The most introspection one document may cost: the schema's full standard query.
+
+    Clients send ``getIntrospectionQuery()`` with some of its options; the fullest
+    (every option on) answers everything, so no document needs more than it does,
+    give or take a few levels of ``ofType`` (a quarter more is allowed for those).
+    """
+    full = parse(get_introspection_query(
+        descriptions=True, specified_by_url=True, directive_is_repeatable=True,
+        schema_description=True, input_value_deprecation=True))
+    return math.ceil(document_cost(full, None, None, schema).introspection * 1.25)
 
 
 @dataclass
@@ -85,11 +193,83 @@ class Limits:
     budget: int  # points per client per minute
 
 
+# A document refused before it runs still cost its parsing (and maybe validation): its
+# client is charged a point per this many characters of it (a 25,000-character one: 12,500
+# points, so four a minute). Clients that send valid documents never pay it.
+REFUSED_CHARACTERS_PER_POINT = 2
+
+
+def _refused(message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
 class CostLimit(SchemaExtension):
-    """Charges each operation's cost to its client's budget, before it runs."""
+    """Charges each operation to its client's budget: a point to be read, then its cost.
+
+    A client with no point left is refused before its document is even parsed; a
+    document over the limits is refused before it is validated (the costlier half of
+    reading it); and a document refused before it runs (too large, deep or costly, or
+    invalid) is charged by its size, so that sending refused documents in a loop soon
+    stops being read. Must come before the extension that validates.
+    """
 
     def __init__(self) -> None:
         self.report: dict[str, int] = {}
+        self.counted: Cost | None = None
+        self.executed = False
+        self.left = 0  # the client's points after the first one
+
+    def _services(self) -> Any:
+        # None when executed outside a request (tools, tests of the schema)
+        return getattr(self.execution_context.context, "services", None)
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        services = self._services()
+        if services is not None:
+            limits: Limits = services.limits
+            allowed, self.left = await services.rate_limiter.consume(
+                self.execution_context.context.rate_key(), 1, limits.budget)
+            if not allowed:
+                self.report = {"requested": 1, "actual": 0, "remaining": self.left,
+                               "limit": limits.budget}
+                raise _refused(f"Rate limit: {limits.budget} points a minute, all spent",
+                               "RATE_LIMITED")
+        failed = False
+        try:
+            yield
+        except Exception:  # a document that does not parse, among others
+            failed = True
+            raise
+        finally:
+            ctx = self.execution_context
+            refused = failed or bool(ctx.pre_execution_errors) or (
+                not self.executed and ctx.result is not None)
+            if services is not None and refused and ctx.query:
+                points = min(len(ctx.query) // REFUSED_CHARACTERS_PER_POINT, self.left)
+                if points > 0:
+                    await services.rate_limiter.consume(ctx.context.rate_key(), points,
+                                                        services.limits.budget)
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        ctx = self.execution_context
+        services = self._services()
+        if ctx.graphql_document is not None and services is not None:
+            limits: Limits = services.limits
+            schema: GraphQLSchema = ctx.schema._schema
+            counted = self.counted = document_cost(ctx.graphql_document, ctx.variables,
+                                                   ctx.operation_name, schema)
+            self.report = {"requested": counted.total, "limit": limits.budget}
+            allowance = introspection_allowance(schema)
+            if counted.fields > limits.max_cost:
+                ctx.pre_execution_errors = [_refused(
+                    f"The document costs {counted.fields} points; at most {limits.max_cost}"
+                    " are allowed", "QUERY_TOO_COMPLEX")]
+            elif counted.introspection > allowance:
+                ctx.pre_execution_errors = [_refused(
+                    f"The document's introspection costs {counted.introspection} points; at"
+                    f" most {allowance} (the schema's full introspection) are allowed",
+                    "QUERY_TOO_COMPLEX")]
+        yield
 
     async def on_execute(self) -> AsyncIterator[None]:
         await self._charge()
@@ -97,27 +277,20 @@ class CostLimit(SchemaExtension):
 
     async def _charge(self) -> None:
         ctx = self.execution_context
-        if ctx.graphql_document is None:
-            return
-        context = ctx.context
-        services = getattr(context, "services", None)
-        if services is None:  # executed outside a request (tools, tests of the schema)
+        services = self._services()
+        if self.counted is None or services is None:
             return
         limits: Limits = services.limits
-        cost = document_cost(ctx.graphql_document, ctx.variables, ctx.operation_name)
-        self.report = {"requested": cost, "limit": limits.budget}
-        if cost > limits.max_cost:
-            ctx.result = ExecutionResult(data=None, errors=[GraphQLError(
-                f"The document costs {cost} points; at most {limits.max_cost} are allowed",
-                extensions={"code": "QUERY_TOO_COMPLEX"})])
-            return
+        cost = self.counted.total
         allowed, remaining = await services.rate_limiter.consume(
-            context.rate_key(), cost, limits.budget)
+            ctx.context.rate_key(), max(cost - 1, 0), limits.budget)  # the first point is paid
         self.report |= {"actual": cost if allowed else 0, "remaining": remaining}
         if not allowed:
-            ctx.result = ExecutionResult(data=None, errors=[GraphQLError(
+            ctx.result = ExecutionResult(data=None, errors=[_refused(
                 f"Rate limit: {limits.budget} points a minute; {remaining} left, {cost} asked",
-                extensions={"code": "RATE_LIMITED"})])
+                "RATE_LIMITED")])
+            return
+        self.executed = True
 
     def get_results(self) -> dict[str, Any]:
         return {"cost": self.report} if self.report else {}

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import suppress
+from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    DisableIntrospection,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
@@ -22,6 +16,7 @@ from api.graphql.cost import CostLimit
 from api.graphql.customers.mutations import CustomerMutations, CustomerQueries
 from api.graphql.fulfillment.mutations import FulfillmentMutations
 from api.graphql.fulfillment.queries import FulfillmentQueries
+from api.graphql.introspection_cache import IntrospectionAnswers, IntrospectionCache
 from api.graphql.inventory.mutations import InventoryMutations
 from api.graphql.inventory.queries import InventoryQueries
 from api.graphql.limits import limit_extensions
@@ -32,6 +27,7 @@ from api.graphql.orders.queries import CustomerListQueries, OrderQueries
 from api.graphql.partners.mutations import PartnerMutations
 from api.graphql.payments.mutations import PaymentMutations
 from api.graphql.permissions import public
+from api.graphql.preparation import Preparation, PrepareDocuments
 from api.graphql.relay import Node
 from api.graphql.reports.queries import ReportQueries
 from api.graphql.returns.mutations import ReturnMutations
@@ -62,19 +58,6 @@ Mutation = merge_types(
 )
 
 
-class ParseOnce(ParserCache):
-    """ParserCache that leaves a document it cannot parse to strawberry's own parse step,
-    which answers the syntax error. Raised from the extension, the error would escape
-    the subscription path (a traceback, and a bare ``complete`` on the websocket)."""
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        with suppress(GraphQLError):  # else parsed again, inside strawberry's try
-            context.graphql_document = self.cached_parse_document(
-                context.query, **context.parse_options)
-        yield
-
-
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
@@ -87,11 +70,15 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         max_depth=settings.max_depth, max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
     )
-    # Clients send the same few documents again and again: parse and validate each once.
-    extensions += [lambda: ParseOnce(maxsize=512), lambda: ValidationCache(maxsize=512),
-                   CostLimit, OperationMetrics]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
+    # Costs first: a spent client is not read, a too costly document not validated. Clients
+    # send the same few documents again and again: parse and validate each once, and large
+    # ones off the event loop (after the extensions above set the options and rules). A
+    # repeated introspection document is then answered from memory.
+    preparation, answers = Preparation(), IntrospectionAnswers()
+    extensions += [CostLimit, lambda: PrepareDocuments(preparation),
+                   lambda: IntrospectionCache(answers), OperationMetrics]
     return Schema(query=Query, mutation=Mutation, subscription=Subscription,
                   extensions=extensions, scalar_overrides=SCALAR_OVERRIDES)
 

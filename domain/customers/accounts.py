@@ -14,7 +14,7 @@ from domain import validation as v
 from domain.customers.models import Customer, EmailVerification, RefreshToken
 from domain.errors import Duplicate, InvalidInput, WrongCredentials
 from domain.messaging.ports import EmailMessage, Mailer
-from domain.secrets import hash_secret, secret_matches, token_digest
+from domain.secrets import SecretHasher, hash_secret, token_digest
 from domain.uow import unit_of_work
 
 REFRESH_LIFETIME = timedelta(days=30)
@@ -23,7 +23,8 @@ MIN_PASSWORD = 10
 log = logging.getLogger(__name__)
 
 
-async def register(*, email: str, password: str, name: str | None, mailer: Mailer) -> None:
+async def register(*, email: str, password: str, name: str | None, mailer: Mailer,
+                   hasher: SecretHasher) -> None:
     """Ask for an account. The address must be proved before the account exists: an
     emailed one-time code confirms it (``confirm_registration``). The answer and the work
     are the same whether or not the email is known, so registering tells nobody which
@@ -36,7 +37,7 @@ async def register(*, email: str, password: str, name: str | None, mailer: Maile
         raise InvalidInput(f"A password has {MIN_PASSWORD} to 200 characters",
                            field=("password",))
     name = v.text(name, field=("name",))
-    hashed = hash_secret(password)
+    hashed = await hasher.hash(password)
     existing = await Customer.get_or_none(email=address)
     if existing is not None and existing.password_hash is not None:
         message = EmailMessage(
@@ -79,12 +80,12 @@ async def confirm_registration(*, token: str) -> Customer:
     raise Duplicate("Account", found.email, field=("token",))
 
 
-async def sign_in(*, email: str, password: str) -> Customer:
+async def sign_in(*, email: str, password: str, hasher: SecretHasher) -> Customer:
     customer = await Customer.get_or_none(email=email.strip().lower())
     if customer is None or customer.password_hash is None:
-        secret_matches(password, _DUMMY)  # the same work whether or not the account exists
+        await hasher.matches(password, _DUMMY)  # the same work whether or not the account exists
         raise WrongCredentials()
-    if not secret_matches(password, customer.password_hash):
+    if not await hasher.matches(password, customer.password_hash):
         raise WrongCredentials()
     return customer
 

@@ -12,7 +12,7 @@ import pytest
 from api.addresses import client_address
 from api.graphql.cost import Limits
 from api.settings import ConfigurationError, Settings
-from tests.api.test_cost_and_rate_limits import PAGE, fresh_budgets, limits
+from tests.api.test_cost_and_rate_limits import PAGE
 from tests.support import GraphQLClient
 
 PROXIES = (ip_network("10.0.0.0/8"), ip_network("2001:db8::/32"))
@@ -83,4 +83,3 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget(
     assert outcomes == ["OK", "OK", "OK", "RATE_LIMITED", "OK"]
 
 
-__all__ = ["fresh_budgets", "limits"]

@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
 
 from api.graphql.cost import Limits
-from integrations.ratelimit.memory import InMemoryRateLimiter
-from integrations.ratelimit.redis import RedisRateLimiter
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.servers import oms_server
 from tests.support import ADMIN, GraphQLClient
 
 PAGE = "{ products(first: 10) { edges { node { name variants { sku } } } } }"
-
-
-@pytest.fixture
-def fresh_budgets(app: Any) -> Iterator[None]:
-    """Budgets no earlier test has touched, in the same kind of store."""
-    services = app.state.services
-    original = services.rate_limiter
-    if isinstance(original, RedisRateLimiter):
-        services.rate_limiter = RedisRateLimiter(original.url, prefix=f"test:{uuid4().hex}")
-    else:
-        services.rate_limiter = InMemoryRateLimiter()
-    yield
-    services.rate_limiter = original
-
-
-@pytest.fixture
-def limits(app: Any, fresh_budgets: None) -> Iterator[Limits]:
-    services = app.state.services
-    original = services.limits
-    services.limits = Limits(max_cost=100, budget=200)
-    yield services.limits
-    services.limits = original
 
 
 async def test_the_cost_is_reported_on_every_response(

@@ -82,7 +82,7 @@ class CustomerMutations:
                                 ) -> CustomerRegisterPayload:
         _, errors = await attempt(accounts.register(
             email=input.email, password=input.password, name=input.name,
-            mailer=info.context.services.mailer))
+            mailer=info.context.services.mailer, hasher=info.context.services.hasher))
         return CustomerRegisterPayload(confirmation_sent=not errors, user_errors=errors)
 
     @strawberry.mutation(extensions=public(),
@@ -109,8 +109,8 @@ class CustomerMutations:
             retry_after = math.ceil(throttled.retry_after)
             raise GraphQLError(throttled.message, extensions={
                 "code": "RATE_LIMITED", "retryAfter": retry_after}) from None
-        customer, errors = await attempt(accounts.sign_in(email=input.email,
-                                                          password=input.password))
+        customer, errors = await attempt(accounts.sign_in(
+            email=input.email, password=input.password, hasher=info.context.services.hasher))
         if customer is None:
             await throttle.failed(**who)
             return CustomerTokenCreatePayload(customer=None, tokens=None, user_errors=errors)

@@ -1,0 +1,186 @@
+"""How much one abusive anonymous client slows another one down.
+
+Starts nothing itself: give it a running server. A probe (an anonymous client
+from 127.0.0.2) reads ``{ channels { code } }`` in a loop and its p99 is
+measured alone (the baseline), then beside an abuser running each pattern in a
+loop for ``--seconds``: aliased full introspection, availability of 30 x 100
+SKUs, aliased sign-ins with wrong passwords, aliased registrations (a password
+hash each), deep and fragment-heavy documents, and documents of the largest size
+allowed. Each pattern's abuser comes from its own loopback address (127.0.1.N),
+so each starts with a fresh per-address budget, and every document it sends ends
+with a new comment, so no cache of parsed documents or answers helps it. Prints
+one JSON object: the baseline, and per pattern the probe's p99, its ratio to the
+baseline (target: at most 3) and what the abuser got back.
+
+    python bench/abuse.py --url http://127.0.0.1:8000 --seconds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import graphql
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import percentile_ms
+
+PROBE = "{ channels { code } }"
+TARGET_RATIO = 3.0
+
+
+def _aliased_introspection(count: int) -> str:
+    document = graphql.parse(graphql.get_introspection_query(descriptions=True))
+    operation = document.definitions[0]
+    assert isinstance(operation, graphql.OperationDefinitionNode)
+    schema_field = operation.selection_set.selections[0]
+    assert isinstance(schema_field, graphql.FieldNode)
+    field = graphql.print_ast(schema_field)
+    fragments = "\n".join(graphql.print_ast(d) for d in document.definitions[1:])
+    return "{ " + " ".join(f"s{i}: {field}" for i in range(count)) + " }\n" + fragments
+
+
+def _availability(aliases: int, skus: int) -> str:
+    names = ", ".join(f'"ABUSE-{i}"' for i in range(skus))
+    return "{ " + " ".join(f"a{i}: availability(skus: [{names}]) {{ sku available locations"
+                           " { available } }" for i in range(aliases)) + " }"
+
+
+def _sign_ins(aliases: int) -> Callable[[], str]:
+    def document() -> str:
+        return "mutation { " + " ".join(
+            f'a{i}: customerTokenCreate(input: {{email: "{uuid.uuid4().hex}@example.com",'
+            f' password: "not-the-password"}}) {{ userErrors {{ code }} }}'
+            for i in range(aliases)) + " }"
+    return document
+
+
+def _registrations(aliases: int) -> Callable[[], str]:
+    def document() -> str:
+        return "mutation { " + " ".join(
+            f'a{i}: customerRegister(input: {{email: "{uuid.uuid4().hex}@example.com",'
+            f' password: "a long enough password"}}) {{ userErrors {{ code }} }}'
+            for i in range(aliases)) + " }"
+    return document
+
+
+def _deep_and_fragments() -> Callable[[], str]:
+    # Twelve levels (the limit), a fragment spread under 30 aliases, and a fan-out of fragments
+    # (each spreading the next four times) that must be refused without being walked out.
+    deep = ("{ products(first: 100) { edges { node { variants { product { variants { product {"
+            " variants { product { variants { product { name } } } } } } } } } } } }")
+    spread = "{ " + " ".join(f"p{i}: products(first: 5) {{ edges {{ node {{ ...P }} }} }}"
+                             for i in range(30)) + " } fragment P on Product { name variants" \
+        " { sku name } }"
+    fan = "{ ...F0 } " + " ".join(f"fragment F{i} on Query {{ a{i}: channels {{ code }} "
+                                  + f"...F{i + 1} " * 4 + "}" for i in range(14)) \
+        + " fragment F14 on Query { channels { code } }"
+    documents = itertools.cycle([deep, spread, fan])
+    return lambda: next(documents)
+
+
+def _max_size(tokens: int) -> str:
+    # { channels { code code ... } }: 6 tokens of frame, one per repeated field
+    return "{ channels { " + "code " * (tokens - 6) + "} }"
+
+
+def patterns(max_tokens: int) -> dict[str, Callable[[], str]]:
+    fixed = {"aliased_introspection": _aliased_introspection(30),
+             "availability_30x100": _availability(30, 100),
+             "max_size_document": _max_size(max_tokens)}
+    made: dict[str, Callable[[], str]] = {name: (lambda d=d: d) for name, d in fixed.items()}
+    made |= {"aliased_sign_ins": _sign_ins(3), "aliased_registrations": _registrations(3),
+             "deep_and_fragments": _deep_and_fragments()}
+    return dict(sorted(made.items()))
+
+
+def _client(url: str, address: str, connections: int) -> httpx.AsyncClient:
+    transport = httpx.AsyncHTTPTransport(local_address=address,
+                                         limits=httpx.Limits(max_connections=connections))
+    return httpx.AsyncClient(base_url=url, transport=transport, timeout=60)
+
+
+async def probe(url: str, seconds: float, stop: asyncio.Event | None = None) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    async with _client(url, "127.0.0.2", 1) as client:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            body = (await client.post("/graphql", json={"query": PROBE})).json()
+            if body.get("errors"):
+                errors += 1
+            latencies.append(time.perf_counter() - started)
+    if stop is not None:
+        stop.set()
+    return {"requests": len(latencies), "errors": errors,
+            "p50_ms": percentile_ms(latencies, 0.5), "p99_ms": percentile_ms(latencies, 0.99)}
+
+
+async def abuse(url: str, address: str, document: Callable[[], str], stop: asyncio.Event,
+                concurrency: int) -> dict[str, Any]:
+    outcomes: Counter[str] = Counter()
+    counter = itertools.count()
+    async with _client(url, address, concurrency) as client:
+
+        async def loop() -> None:
+            while not stop.is_set():
+                query = f"{document()}\n# {next(counter)}"
+                try:
+                    response = await client.post("/graphql", json={"query": query})
+                    body = response.json()
+                except (httpx.HTTPError, ValueError) as error:
+                    outcomes[type(error).__name__] += 1
+                    continue
+                errors = body.get("errors") or []
+                outcomes[errors[0].get("extensions", {}).get("code", "ERROR") if errors
+                         else "OK"] += 1
+
+        await asyncio.gather(*(loop() for _ in range(concurrency)))
+    return {"requests": sum(outcomes.values()), "outcomes": dict(outcomes)}
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=args.url, timeout=30) as warm:
+        (await warm.post("/graphql", json={"query": PROBE})).raise_for_status()
+    baseline = await probe(args.url, args.seconds)
+    results: dict[str, Any] = {}
+    for n, (name, document) in enumerate(patterns(args.max_tokens).items(), start=1):
+        stop = asyncio.Event()
+        abuser = asyncio.create_task(abuse(args.url, f"127.0.1.{n}", document, stop,
+                                           args.concurrency))
+        measured = await probe(args.url, args.seconds, stop)
+        abused = await abuser
+        ratio = (round(measured["p99_ms"] / baseline["p99_ms"], 2)
+                 if measured["p99_ms"] and baseline["p99_ms"] else None)
+        results[name] = {"probe": measured, "p99_ratio": ratio, "abuser": abused}
+    ratios = [r["p99_ratio"] for r in results.values() if r["p99_ratio"] is not None]
+    return {"url": args.url, "seconds_per_pattern": args.seconds,
+            "abuser_concurrency": args.concurrency, "baseline": baseline, "patterns": results,
+            "worst_p99_ratio": max(ratios, default=None), "target_p99_ratio": TARGET_RATIO,
+            "within_target": all(r <= TARGET_RATIO for r in ratios)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per pattern, and baseline")
+    parser.add_argument("--concurrency", type=int, default=4, help="abuser's requests in flight")
+    parser.add_argument("--max-tokens", type=int, default=5000,
+                        help="the server's OMS_MAX_TOKENS: the largest document it takes")
+    print(json.dumps(asyncio.run(run(parser.parse_args())), indent=2))
+
+
+if __name__ == "__main__":
+    main()
