@@ -1,0 +1,25 @@
+"""Each webhook delivery names the outbox row it was made from, once per subscription:
+deliveries are made in the transaction that marks the row published, and the unique
+constraint keeps a row from owing a subscription two of them."""
+
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise import fields
+from tortoise.migrations.constraints import UniqueConstraint
+
+class Migration(migrations.Migration):
+    dependencies = [('oms', '0016_inflow_index')]
+
+    initial = False
+
+    operations = [
+        ops.AddField(
+            model_name='WebhookDelivery',
+            name='outbox_id',
+            field=fields.BigIntField(null=True),
+        ),
+        ops.AddConstraint(
+            model_name='WebhookDelivery',
+            constraint=UniqueConstraint(fields=('subscription', 'outbox_id'), name=None),
+        ),
+    ]
