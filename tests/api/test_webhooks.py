@@ -31,9 +31,9 @@ LOG = """{ webhookSubscriptions { active disabledReason deliveries { edges { nod
 def private_urls(app: Any) -> Any:
     """As OMS_WEBHOOK_ALLOW_PRIVATE_URLS=true does: hooks on this host are allowed."""
     policy = app.state.services.webhook_urls
-    policy.allow_private = True
+    original, policy.allow_private = policy.allow_private, True
     yield policy
-    policy.allow_private = False
+    policy.allow_private = original
 
 
 @pytest.fixture
