@@ -4,6 +4,7 @@ and connections opened only to addresses the URL policy allows."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -58,20 +59,22 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
 
 
 class CheckedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, policy: UrlPolicy) -> None:
+    def __init__(self, policy: UrlPolicy, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__(trust_env=False)
         # httpx takes no network backend of its own choosing: its connection pool is
         # replaced by one that connects through the policy (same limits as httpx's).
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
             max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0,
             network_backend=CheckedBackend(policy))
 
 
 class HttpWebhookSender:
-    def __init__(self, policy: UrlPolicy, timeout: float = 10.0) -> None:
+    def __init__(self, policy: UrlPolicy, timeout: float = 10.0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._client = httpx.AsyncClient(
-            transport=CheckedTransport(policy), timeout=timeout, follow_redirects=False,
+            transport=CheckedTransport(policy, ssl_context), timeout=timeout,
+            follow_redirects=False,
             trust_env=False, headers={"User-Agent": "oms-webhooks/1"})
 
     async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult:
