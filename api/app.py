@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from api import database
 from api.graphql.cost import Limits
@@ -50,6 +51,7 @@ from domain.payments.service import retry_pending
 from domain.reports.rollup import refresh as refresh_summaries
 from domain.secrets import SecretHasher
 from domain.webhooks.service import RetryPolicy, fan_out
+from domain.webhooks.targets import UrlPolicy
 from domain.webhooks.worker import DeliveryWorker
 from integrations.bus.memory import InMemoryBus
 from integrations.bus.redis import RedisBus
@@ -68,6 +70,7 @@ from integrations.ratelimit.redis import RedisRateLimiter
 from integrations.throttle.memory import InMemoryFailureLog
 from integrations.throttle.redis import RedisFailureLog
 from integrations.webhooks.http import HttpWebhookSender
+from integrations.webhooks.resolver import SystemResolver
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,7 @@ class Services:
         default_factory=lambda: SignInThrottle(InMemoryFailureLog()))
     trusted_proxies: tuple[Any, ...] = ()  # whose forwarded headers are believed
     webhooks: DeliveryWorker | None = None
+    webhook_urls: UrlPolicy = field(default_factory=lambda: UrlPolicy(SystemResolver()))
     rate_limiter: Any = None
     limits: Limits = field(default_factory=lambda: Limits(max_cost=5000, budget=50_000))
     hasher: SecretHasher = field(default_factory=SecretHasher)
@@ -169,7 +173,8 @@ async def start_services(settings: Settings) -> Services:
         cache = (RedisAvailabilityCache(settings.redis_url, ttl=ttl, prefix=prefix)
                  if settings.redis_url else InMemoryAvailabilityCache(ttl=ttl))
 
-    webhooks = DeliveryWorker(HttpWebhookSender(),
+    webhook_urls = UrlPolicy(SystemResolver(), allow_private=settings.webhook_allow_private_urls)
+    webhooks = DeliveryWorker(HttpWebhookSender(webhook_urls),
                               policy=RetryPolicy(base=settings.webhook_retry_base))
 
     pushers = make_pushers()
@@ -181,17 +186,26 @@ async def start_services(settings: Settings) -> Services:
                                 interval=settings.marketplace_sync_window)
     amazon_poll = Periodic("amazon-poll", poll_amazon, interval=settings.amazon_poll_interval)
 
+    owed = False  # the batch being recorded made deliveries: wake the worker after commit
+
+    async def record(conn: BaseDBAsyncClient, published: list[OutboxMessage]) -> None:
+        nonlocal owed  # in the transaction that marks the rows published: both or neither
+        owed = bool(await fan_out(conn, published)) or owed
+
     async def after_publish(published: list[OutboxMessage]) -> None:
+        nonlocal owed
+        if owed:
+            owed = False
+            webhooks.wake()
         skus = [m.payload["sku"] for m in published if m.payload.get("kind") == "stock_changed"]
         if skus and cache is not None:
             await cache.invalidate(skus)
         if skus:
             await mark_dirty(skus)  # pushed at the next window: bursts coalesce
         await mark_fulfillments(published)
-        if await fan_out(published):
-            webhooks.wake()
 
-    relay = OutboxRelay(bus, interval=settings.relay_interval, after_publish=after_publish)
+    relay = OutboxRelay(bus, interval=settings.relay_interval, record=record,
+                        after_publish=after_publish)
     # This process's own commits drop their SKUs from the cache before the caller hears back.
     unregister = on_commit(cache.invalidate) if cache is not None else (lambda: None)
     relay.start()
@@ -219,7 +233,8 @@ async def start_services(settings: Settings) -> Services:
                 else InMemoryFailureLog())
     return Services(bus=bus, relay=relay, cache=cache, carriers=make_carriers(settings),
                     gateways=gateways, capture_policy=CapturePolicy(settings.capture_policy),
-                    unregister=unregister, webhooks=webhooks, rate_limiter=limiter,
+                    unregister=unregister, webhooks=webhooks, webhook_urls=webhook_urls,
+                    rate_limiter=limiter,
                     limits=Limits(max_cost=settings.max_query_cost,
                                   budget=settings.rate_limit_points),
                     sweeper=sweeper, marketplace_sync=marketplace_sync,

@@ -109,6 +109,7 @@ class Settings:
     token_issuer: str = "oms"
     access_token_ttl: int = 900
     webhook_retry_base: float = 30.0
+    webhook_allow_private_urls: bool = False  # development only: hooks on this host or a LAN
     max_query_cost: int = 5000
     rate_limit_points: int = 50_000
     # Every Redis key and channel starts with it; None: "oms:" and this database's own id.
@@ -210,6 +211,7 @@ class Settings:
             token_issuer=env.get("OMS_TOKEN_ISSUER") or "oms",
             access_token_ttl=_int(env, "OMS_ACCESS_TOKEN_TTL", 900),
             webhook_retry_base=float(_int(env, "OMS_WEBHOOK_RETRY_BASE", 30)),
+            webhook_allow_private_urls=_bool(env, "OMS_WEBHOOK_ALLOW_PRIVATE_URLS", False),
             max_query_cost=_int(env, "OMS_MAX_QUERY_COST", 5000),
             rate_limit_points=_int(env, "OMS_RATE_LIMIT_POINTS", 50_000),
             redis_prefix=env.get("OMS_REDIS_PREFIX") or None,

@@ -78,6 +78,9 @@ async def _truncate() -> None:
     # The deployment's id is not test data: processes started later must agree on it.
     tables = [model._meta.db_table for model in Tortoise.apps["oms"].values()  # type: ignore[index]
               if model._meta.db_table != "deployment"]
+    # The outbox first: a relay's transaction takes it first too, so TRUNCATE waits for
+    # a running pass instead of deadlocking with it over the tables that pass reads.
+    tables.sort(key=lambda t: t != "outbox_message")
     if conn.capabilities.dialect == "postgres":
         await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     else:

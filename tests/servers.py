@@ -24,11 +24,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until(check: object, seconds: float, what: str, proc: subprocess.Popen) -> None:
+def _wait_until(check: object, seconds: float, what: str, proc: subprocess.Popen,
+                log: Path | None = None) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            output = proc.stdout.read() if proc.stdout else ""
+            output = log.read_text() if log else proc.stdout.read() if proc.stdout else ""
             raise RuntimeError(f"{what} exited early:\n{output}")
         try:
             if check():  # type: ignore[operator]
@@ -44,6 +45,7 @@ class Server:
         self.port = port
         self.proc = proc
         self.url = f"http://127.0.0.1:{port}"
+        self.log: Path | None = None
 
 
 @contextmanager
@@ -51,18 +53,24 @@ def oms_server(*, database_url: str, redis_url: str | None,
                env: dict[str, str] | None = None) -> Iterator[Server]:
     """`oms serve` in its own process, on the given database and Redis."""
     port = free_port()
+    var_dir = Path(tempfile.mkdtemp(prefix="oms-var-"))
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
     environment.update(OMS_DATABASE_URL=database_url, OMS_ADMIN_TOKEN=ADMIN_TOKEN,
-                       OMS_VAR_DIR=tempfile.mkdtemp(prefix="oms-var-"), OMS_DB_POOL_MAX="10")
+                       OMS_VAR_DIR=str(var_dir), OMS_DB_POOL_MAX="10")
     if redis_url:
         environment["OMS_REDIS_URL"] = redis_url
     environment.update(env or {})
-    proc = subprocess.Popen([sys.executable, "-m", "api", "serve", "--port", str(port)],
-                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Its log goes to a file: a pipe nobody reads fills up and stops the server mid-request.
+    log = var_dir / "server.log"
+    with log.open("w") as output:
+        proc = subprocess.Popen([sys.executable, "-m", "api", "serve", "--port", str(port)],
+                                env=environment, stdout=output, stderr=subprocess.STDOUT)
     try:
         _wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    .status_code == 200, 60, "oms serve", proc)
-        yield Server(port, proc)
+                    .status_code == 200, 60, "oms serve", proc, log)
+        server = Server(port, proc)
+        server.log = log
+        yield server
     finally:
         proc.terminate()
         try:

@@ -4,6 +4,10 @@ Every server process runs one. On PostgreSQL they share the work with
 ``FOR UPDATE SKIP LOCKED``; a row whose publish failed, or whose process died
 before marking it, is sent again on a later pass (at-least-once delivery;
 subscribers de-duplicate by sequence).
+
+What must follow from a row exactly once (webhook deliveries) is written by the
+``record`` hook in the transaction that marks the row published: a crash at any
+point leaves both or neither, and the row's lock keeps other relays off it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.background import Periodic
 from domain.db import atomic
@@ -20,13 +26,17 @@ from domain.events.service import on_commit
 
 log = logging.getLogger(__name__)
 
+Batch = list[OutboxMessage]
+
 
 class OutboxRelay:
     def __init__(
         self, bus: EventBus, *, interval: float = 1.0, batch_size: int = 200,
-        after_publish: Callable[[list[OutboxMessage]], Awaitable[None]] | None = None,
+        record: Callable[[BaseDBAsyncClient, Batch], Awaitable[None]] | None = None,
+        after_publish: Callable[[Batch], Awaitable[None]] | None = None,
     ) -> None:
         self.bus = bus
+        self.record = record
         self.after_publish = after_publish
         self.interval = interval
         self.batch_size = batch_size
@@ -47,6 +57,8 @@ class OutboxRelay:
                 return 0
             for message in pending:
                 await self.bus.publish(message.topic, message.payload)
+            if self.record is not None:
+                await self.record(conn, pending)
             await OutboxMessage.filter(id__in=[m.id for m in pending]).using_db(conn).update(
                 published_at=datetime.now(UTC)
             )

@@ -38,6 +38,9 @@ class WebhookDelivery(Model):
         "oms.WebhookSubscription", related_name="deliveries", on_delete=fields.CASCADE
     )
     delivery_id = fields.CharField(max_length=64, unique=True)
+    # The outbox row it was made from: one delivery per subscription and row, made in the
+    # transaction that marks the row published (null only for rows from before that rule).
+    outbox_id = fields.BigIntField(null=True)
     event = fields.CharField(max_length=100)
     payload: Any = fields.JSONField()
     status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
@@ -52,3 +55,4 @@ class WebhookDelivery(Model):
 
     class Meta:
         table = "webhook_delivery"
+        unique_together = (("subscription", "outbox_id"),)

@@ -1,4 +1,4 @@
-"""The port that sends a webhook over HTTP."""
+"""The ports that send a webhook over HTTP and resolve the names of its hosts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class SendResult:
-    status: int | None  # None: no answer (timeout, refused, DNS)
-    error: str | None = None
+    status: int | None  # None: no answer (timeout, refused, DNS, an address not allowed)
+    error: str | None = None  # the detail, for the server log only
 
     @property
     def ok(self) -> bool:
@@ -19,3 +19,9 @@ class SendResult:
 
 class WebhookSender(Protocol):
     async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SendResult: ...
+
+
+class Resolver(Protocol):
+    async def resolve(self, host: str, port: int) -> list[str]:
+        """The addresses a name resolves to; raises OSError when it does not resolve."""
+        ...

@@ -84,7 +84,9 @@ def test_json_logs_name_the_request_operation_caller_and_duration() -> None:
         httpx.post(f"{server.url}/graphql", headers={**ADMIN, "X-Request-ID": "req-1"},
                    json={"query": "{ channels { code } }"}, timeout=10)
         server.proc.terminate()
-        output, _ = server.proc.communicate(timeout=20)
+        server.proc.wait(timeout=20)
+        assert server.log is not None
+        output = server.log.read_text()
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     request = next(line for line in lines if line.get("request_id") == "req-1"
                    and line.get("logger") == "oms.request")

@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,6 +17,7 @@ from domain.webhooks.worker import DeliveryWorker
 from integrations.webhooks.http import HttpWebhookSender
 from tests import factories
 from tests.fakes.receiver import Receiver
+from tests.fakes.resolver import FakeResolver
 from tests.support import GraphQLClient, codes, eventually
 
 SUBSCRIBE = """mutation($input: WebhookSubscriptionCreateInput!) {
@@ -26,9 +28,29 @@ LOG = """{ webhookSubscriptions { active disabledReason deliveries { edges { nod
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
+def private_urls(app: Any) -> Any:
+    """As OMS_WEBHOOK_ALLOW_PRIVATE_URLS=true does: hooks on this host are allowed."""
+    policy = app.state.services.webhook_urls
+    original, policy.allow_private = policy.allow_private, True
+    yield policy
+    policy.allow_private = original
+
+
+@pytest.fixture
+async def receiver(private_urls: Any) -> AsyncIterator[Receiver]:
+    """A partner's endpoint, on 127.0.0.1: reachable only while private URLs are allowed."""
     async with Receiver() as running:
         yield running
+
+
+@pytest.fixture
+def resolver(app: Any) -> Any:
+    """Host names resolve as the test says (the resolver port), not through DNS."""
+    policy = app.state.services.webhook_urls
+    original = policy.resolver
+    policy.resolver = FakeResolver()
+    yield policy.resolver
+    policy.resolver = original
 
 
 @pytest.fixture
@@ -102,7 +124,8 @@ async def test_a_delivery_pending_when_the_server_stops_is_sent_after_restart(
     await running.stop()  # the process goes away before sending anything
     try:
         await factories.place({"SHOE": 1})  # commits placed and reserved events
-        restarted = DeliveryWorker(HttpWebhookSender())  # a new process
+        restarted = DeliveryWorker(  # a new process
+            HttpWebhookSender(app.state.services.webhook_urls))
         sent = 0
         for _ in range(100):  # until the relay has turned both events into deliveries
             await app.state.services.relay.drain()
@@ -160,3 +183,89 @@ async def test_bad_subscriptions_are_refused(api: GraphQLClient) -> None:
     ):
         payload = (await api(SUBSCRIBE, {"input": variables}))["webhookSubscriptionCreate"]
         assert codes(payload) == ["INVALID_INPUT"] and payload["userErrors"][0]["field"] == field
+
+
+async def test_a_partner_cannot_subscribe_to_internal_addresses(
+    api: GraphQLClient, resolver: FakeResolver,
+) -> None:
+    from tests.api.test_partners import _bearer
+
+    resolver.names["intranet.partner.test"] = ["93.184.216.34", "10.1.2.3"]
+    partner = await _bearer(api, ["webhooks:manage"])
+    for url in ("http://127.0.0.1:8000/hook", "http://10.0.0.1/", "http://[::1]/",
+                "http://169.254.169.254/latest/meta-data/", "http://localhost/",
+                "http://localhost.:9200/", "http://2130706433/", "http://0x7f.1/",
+                "http://0177.0.0.1/", "http://[::ffff:127.0.0.1]/", "http://[fd00:ec2::254]/",
+                "http://192.168.0.1/", "http://[fe80::1]/", "http://0.0.0.0:6379/",
+                "http://intranet.partner.test/hook"):
+        payload = (await api(SUBSCRIBE, {"input": {"url": url, "events": ["order"]}},
+                             admin=False, headers=partner))["webhookSubscriptionCreate"]
+        assert codes(payload) == ["INVALID_INPUT"], url
+        assert payload["userErrors"][0]["field"] == ["url"], url
+        assert payload["subscription"] is None
+    for url, message in (("http://user:pass@hooks.partner.test/", "no user name or password"),
+                         ("gopher://hooks.partner.test/", "http(s)")):
+        payload = (await api(SUBSCRIBE, {"input": {"url": url, "events": ["order"]}},
+                             admin=False, headers=partner))["webhookSubscriptionCreate"]
+        assert codes(payload) == ["INVALID_INPUT"] and message in payload["userErrors"][0][
+            "message"]
+    assert (await api(LOG, admin=False, headers=partner))["webhookSubscriptions"] == []
+    resolver.names["hooks.partner.test"] = ["93.184.216.34"]  # a public address is fine
+    await _subscribe(api, "https://hooks.partner.test/in", ["order"], admin=False,
+                     headers=partner)
+
+
+async def test_a_host_that_resolves_to_this_machine_at_delivery_is_not_reached(
+    api: GraphQLClient, resolver: FakeResolver, caplog: pytest.LogCaptureFixture, app: Any,
+) -> None:
+    async with Receiver() as receiver:  # on 127.0.0.1, where the name will point
+        await factories.shop({"SHOE": {"a": 5}})
+        await app.state.services.relay.drain()
+        resolver.names["hooks.partner.test"] = ["93.184.216.34"]  # public when subscribing
+        port = urlsplit(receiver.url).port
+        url = f"http://hooks.partner.test:{port}/hook"
+        await _subscribe(api, url, ["inventory.changed"])
+        resolver.names["hooks.partner.test"] = ["127.0.0.1"]  # ... and rebound to loopback
+        await factories.stock("SHOE", {"a": 9})
+
+        async def attempted() -> dict[str, Any] | None:
+            edges = (await api(LOG))["webhookSubscriptions"][0]["deliveries"]["edges"]
+            return edges[0]["node"] if edges and edges[0]["node"]["attempts"] else None
+
+        node = await eventually(attempted)
+        assert (node["status"], node["lastStatus"], node["lastError"]) == (
+            "PENDING", None, "could not connect")
+        assert receiver.received == []
+        assert any("refused by policy" in r.getMessage() and "127.0.0.1" in r.getMessage()
+                   for r in caplog.records)  # the reason is told to the server log only
+        # Allowed (development), the same name reaches the receiver, as itself in Host.
+        app.state.services.webhook_urls.allow_private = True
+        try:
+            await api("mutation($d: String!) { webhookDeliveryRetry(deliveryId: $d) "
+                      "{ userErrors { code } } }", {"d": node["deliveryId"]})
+            (arrival,) = await receiver.wait_for(1)
+        finally:
+            app.state.services.webhook_urls.allow_private = False
+        assert arrival.headers["host"] == f"hooks.partner.test:{port}"
+
+
+async def test_every_network_failure_reads_the_same_in_the_delivery_log(
+    api: GraphQLClient, resolver: FakeResolver, private_urls: Any, app: Any,
+) -> None:
+    from tests.servers import free_port
+
+    await factories.shop({"SHOE": {"a": 5}})
+    await app.state.services.relay.drain()
+    await _subscribe(api, f"http://127.0.0.1:{free_port()}/closed", ["inventory.changed"])
+    await _subscribe(api, "http://nowhere.partner.test/hook", ["inventory.changed"])  # no DNS
+    await factories.stock("SHOE", {"a": 9})
+
+    async def attempted() -> list[tuple[Any, ...]] | None:
+        logs = (await api(LOG))["webhookSubscriptions"]
+        nodes = [e["node"] for s in logs for e in s["deliveries"]["edges"]]
+        if len(nodes) < 2 or not all(n["attempts"] for n in nodes):
+            return None
+        return [(n["lastStatus"], n["lastError"]) for n in nodes]
+
+    assert await eventually(attempted) == [(None, "could not connect")] * 2
+    assert resolver.asked and set(resolver.asked) == {"nowhere.partner.test"}

@@ -107,7 +107,8 @@ class WebhookMutations:
         principal = info.context.principal
         created, errors = await attempt(service.create_subscription(
             owner=principal.client, url=input.url, events=input.events, secret=input.secret,
-            channels=sorted(principal.channels) if principal.channels is not None else None))
+            channels=sorted(principal.channels) if principal.channels is not None else None,
+            urls=info.context.services.webhook_urls))
         if created is None:
             return WebhookSubscriptionCreatePayload(subscription=None, secret=None,
                                                     user_errors=errors)
