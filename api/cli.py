@@ -16,12 +16,16 @@ from api.settings import ConfigurationError, Settings
 def _admin_token(settings: Settings) -> tuple[str, bool]:
     """The embedded default's admin token, created once under the var folder."""
     path = settings.admin_token_file
-    if path.exists():
-        return path.read_text().strip(), False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    path.write_text(token + "\n")
-    path.chmod(0o600)
+    try:
+        if path.exists():
+            return path.read_text().strip(), False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(32)
+        path.write_text(token + "\n")
+        path.chmod(0o600)
+    except OSError as error:
+        raise ConfigurationError(f"OMS_VAR_DIR: cannot keep the admin token in {path} "
+                                 f"({error.strerror or error})") from None
     return token, True
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.exceptions import ConfigurationError as TortoiseConfigurationError
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from api.settings import ConfigurationError, Settings
@@ -45,11 +46,20 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _sqlite_file(settings: Settings) -> Path | None:
+    path = settings.database_url.removeprefix("sqlite://")
+    return Path(path) if settings.is_sqlite and path and path != ":memory:" else None
+
+
 def _ensure_sqlite_dir(settings: Settings) -> None:
-    if settings.is_sqlite:
-        path = settings.database_url.removeprefix("sqlite://")
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    path = _sqlite_file(settings)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(f"OMS_DATABASE_URL: cannot create the folder {path.parent} "
+                                 f"({error.strerror or error})") from None
 
 
 MIGRATION_LOCK = 0x6F6D735F6D6967  # "oms_mig": one migrating process at a time
@@ -61,19 +71,31 @@ async def migrate(settings: Settings) -> None:
     others wait for the lock, then find nothing pending)."""
     await connect(settings)  # a clear error when the database is unreachable
     try:
-        async with _migration_lock(settings):
+        async with exclusive(settings, MIGRATION_LOCK, Path(settings.var_dir) / "migrate.lock",
+                             setting="OMS_VAR_DIR"):
             await tortoise_migrate(config=tortoise_config(settings))
     finally:
         await Tortoise.close_connections()
 
 
+def lock_file_beside_database(settings: Settings, name: str) -> Path:
+    """A lock file next to the SQLite file, so every process using that file finds it."""
+    path = _sqlite_file(settings)
+    return (path.parent if path is not None else Path(settings.var_dir)) / name
+
+
 @asynccontextmanager
-async def _migration_lock(settings: Settings) -> AsyncIterator[None]:
-    """A PostgreSQL advisory lock held on a connection of its own, or a file lock beside the
-    SQLite file."""
+async def exclusive(settings: Settings, key: int, lock_file: Path, *,
+                    setting: str = "OMS_DATABASE_URL") -> AsyncIterator[None]:
+    """One process at a time: a PostgreSQL advisory lock held on a connection of its own, or
+    a file lock on SQLite (``setting`` names what decided where the lock file lives)."""
     if settings.is_sqlite:
-        path = Path(settings.var_dir) / "migrate.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = lock_file
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigurationError(f"{setting}: cannot create the folder {path.parent} "
+                                     f"({error.strerror or error})") from None
         with path.open("a") as handle:
             await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
             try:
@@ -83,7 +105,7 @@ async def _migration_lock(settings: Settings) -> AsyncIterator[None]:
         return
     conn = await asyncpg.connect(settings.database_url)
     try:
-        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        await conn.execute("SELECT pg_advisory_lock($1)", key)
         yield
     finally:
         await conn.close()  # closing the session releases the lock
@@ -92,7 +114,10 @@ async def _migration_lock(settings: Settings) -> AsyncIterator[None]:
 async def connect(settings: Settings) -> None:
     """Open the connection (pool) and check the database answers."""
     _ensure_sqlite_dir(settings)
-    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    try:
+        await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    except (TortoiseConfigurationError, ValueError) as error:
+        raise ConfigurationError(f"OMS_DATABASE_URL is not usable: {error}") from None
     try:
         await ping()
     except Exception as error:

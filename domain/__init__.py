@@ -18,4 +18,5 @@ MODEL_MODULES = [
     "domain.events.models",
     "domain.idempotency.models",
     "domain.reports.models",
+    "domain.signing.models",
 ]
