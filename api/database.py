@@ -58,7 +58,9 @@ def _ensure_sqlite_dir(settings: Settings) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ConfigurationError(f"OMS_DATABASE_URL: cannot create the folder {path.parent} "
+        default = settings.database_url == f"sqlite://{settings.var_dir / 'oms.sqlite3'}"
+        setting = "OMS_VAR_DIR" if default else "OMS_DATABASE_URL"
+        raise ConfigurationError(f"{setting}: cannot create the folder {path.parent} "
                                  f"({error.strerror or error})") from None
 
 
@@ -71,8 +73,9 @@ async def migrate(settings: Settings) -> None:
     others wait for the lock, then find nothing pending)."""
     await connect(settings)  # a clear error when the database is unreachable
     try:
-        async with exclusive(settings, MIGRATION_LOCK, Path(settings.var_dir) / "migrate.lock",
-                             setting="OMS_VAR_DIR"):
+        # beside the SQLite file (var/ by default): every process on that file finds it
+        async with exclusive(settings, MIGRATION_LOCK,
+                             lock_file_beside_database(settings, "migrate.lock")):
             await tortoise_migrate(config=tortoise_config(settings))
     finally:
         await Tortoise.close_connections()
