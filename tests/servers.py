@@ -48,8 +48,9 @@ class Server:
 
 @contextmanager
 def oms_server(*, database_url: str, redis_url: str | None,
-               env: dict[str, str] | None = None) -> Iterator[Server]:
-    """`oms serve` in its own process, on the given database and Redis."""
+               env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Iterator[Server]:
+    """`oms serve` in its own process (``args``: more flags, e.g. ``--workers``), on the given
+    database and Redis, with a var folder of its own."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
     environment.update(OMS_DATABASE_URL=database_url, OMS_ADMIN_TOKEN=ADMIN_TOKEN,
@@ -57,7 +58,7 @@ def oms_server(*, database_url: str, redis_url: str | None,
     if redis_url:
         environment["OMS_REDIS_URL"] = redis_url
     environment.update(env or {})
-    proc = subprocess.Popen([sys.executable, "-m", "api", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "api", "serve", "--port", str(port), *args],
                             env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
