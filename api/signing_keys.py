@@ -14,6 +14,7 @@ import asyncio
 import json
 import secrets
 import time
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -132,7 +133,7 @@ class SharedKeys:
             return [new_key()]
         return [key.as_dict(private=True) for key in keys.keys]
 
-    def _exclusive(self) -> Any:
+    def _exclusive(self) -> AbstractAsyncContextManager[None]:
         lock_file = database.lock_file_beside_database(self.settings, "signing-keys.lock")
         return database.exclusive(self.settings, KEYS_LOCK, lock_file)
 

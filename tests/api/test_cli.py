@@ -137,6 +137,19 @@ def test_processes_starting_together_on_an_empty_database_create_one_signing_key
     assert listed[0].split()[0] == rotated.stdout.split()[3].rstrip(":")
 
 
+def test_a_key_the_embedded_default_kept_in_its_var_folder_carries_over(tmp_path: Path) -> None:
+    """Guests' order links and storefront keys signed before keys moved into the database
+    keep working."""
+    from api.signing_keys import new_key
+
+    kept = new_key()
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "jwt-keys.json").write_text(json.dumps({"keys": [kept]}))
+    listed = subprocess.run([*OMS, "keys", "list"], env=_env(tmp_path), capture_output=True,
+                            text=True, timeout=60, check=True).stdout.splitlines()
+    assert [line.split()[0] for line in listed] == [kept["kid"]]
+
+
 def test_keys_rotate_refuses_keys_the_operator_set(tmp_path: Path) -> None:
     from api.signing_keys import new_key
 
