@@ -283,10 +283,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         if run_migrations:
             await database.migrate(settings)
         await database.connect(settings)
+        await tokens.load()  # the keys every process on this database shares
+        key_refresh = Periodic("signing-keys", tokens.load,
+                               interval=settings.key_refresh_interval)
+        key_refresh.start()
         app.state.services = await start_services(settings)
         try:
             yield
         finally:
+            await key_refresh.stop()
             await stop_services(app.state.services)
             await database.close()
 

@@ -27,7 +27,7 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def authenticate(
+async def authenticate(
     authorization: str | None, *, admin_token: str | None, tokens: TokenService | None = None,
 ) -> Principal | None:
     """The principal behind an Authorization header; None for anonymous callers."""
@@ -38,7 +38,7 @@ def authenticate(
         return ADMIN
     if tokens is not None and token.count(".") == 2:
         try:
-            claims = tokens.verify(token)
+            claims = await tokens.verify(token)
         except InvalidToken:
             raise InvalidCredentials("Invalid or expired token") from None
         principal = _from_claims(claims)

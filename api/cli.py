@@ -1,4 +1,4 @@
-"""The ``oms`` command: serve, migrate, seed and export-schema."""
+"""The ``oms`` command: serve, migrate, seed, export-schema, clients, channels and keys."""
 
 from __future__ import annotations
 
@@ -12,16 +12,20 @@ from collections.abc import Callable, Sequence
 
 from api import database
 from api.files import write_private
-from api.settings import ConfigurationError, Settings
+from api.settings import ConfigurationError, Settings, check_host, check_port
 
 
 def _admin_token(settings: Settings) -> tuple[str, bool]:
     """The embedded default's admin token, created once under the var folder."""
     path = settings.admin_token_file
     token = secrets.token_urlsafe(32)
-    created = write_private(path, token + "\n")
-    path.chmod(0o600)
-    return (token if created else path.read_text().strip()), created
+    try:
+        created = write_private(path, token + "\n")
+        path.chmod(0o600)
+        return (token if created else path.read_text().strip()), created
+    except OSError as error:
+        raise ConfigurationError(f"OMS_VAR_DIR: cannot keep the admin token in {path} "
+                                 f"({error.strerror or error})") from None
 
 
 async def _prepare(settings: Settings, *, seed_demo: bool) -> bool:
@@ -134,6 +138,31 @@ async def _seed_command(settings: Settings, orders: int) -> None:
             await database.close()
 
 
+async def _keys_command(settings: Settings, action: str) -> None:
+    from api.tokens import TokenService
+    from domain.signing.store import stored
+
+    tokens = TokenService.from_settings(settings)
+    if settings.is_sqlite:
+        await database.migrate(settings)
+    await database.connect(settings)
+    try:
+        if action == "rotate":
+            rotation = await tokens.rotate()
+            print(f"New signing key {rotation.kid}: it signs from now on (running servers "
+                  f"switch to it within {settings.key_refresh_interval:g} s); older keys keep "
+                  "verifying their tokens.")
+            for kid in rotation.retired:
+                print(f"Retired {kid}: every token it signed has expired.")
+        else:
+            await tokens.load()
+            for number, key in enumerate(await stored()):
+                role = "signs" if number == 0 else "verifies"
+                print(f"{key.kid}  {key.created_at:%Y-%m-%d %H:%M:%S} UTC  {role}")
+    finally:
+        await database.close()
+
+
 async def _reconcile_command(settings: Settings, channel: str) -> None:
     from api.app import make_pushers
     from domain.errors import DomainError
@@ -158,8 +187,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="oms", description="Headless order management system")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="run the API server")
-    serve_cmd.add_argument("--host", default="127.0.0.1")
-    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument("--host", help="default: OMS_HOST, else 127.0.0.1")
+    serve_cmd.add_argument("--port", help="default: OMS_PORT, else 8000")
     serve_cmd.add_argument("--workers", type=int, default=1)
     commands.add_parser("migrate", help="apply pending database migrations")
     seed_cmd = commands.add_parser("seed", help="load data")
@@ -181,12 +210,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     reconcile_cmd = channel_actions.add_parser(
         "reconcile", help="compare a marketplace's stock with ours and fix the differences")
     reconcile_cmd.add_argument("channel")
+    keys_cmd = commands.add_parser("keys", help="the keys that sign access tokens")
+    keys_actions = keys_cmd.add_subparsers(dest="action", required=True)
+    keys_actions.add_parser("rotate", help="add a key that signs from now on; drop keys whose "
+                                           "tokens have all expired")
+    keys_actions.add_parser("list", help="the current keys, the one that signs first")
     args = parser.parse_args(argv)
 
     try:
         settings = Settings.from_env()
         if args.command == "serve":
-            serve(settings, host=args.host, port=args.port, workers=args.workers)
+            host = settings.host if args.host is None else check_host(args.host, "--host")
+            port = settings.port if args.port is None else check_port(args.port, "--port")
+            serve(settings, host=host, port=port, workers=args.workers)
         elif args.command == "migrate":
             asyncio.run(database.migrate(settings))
             print("Migrations applied.")
@@ -198,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                                             if args.orders else ""))
         elif args.command == "client":
             asyncio.run(_client_command(settings, args))
+        elif args.command == "keys":
+            asyncio.run(_keys_command(settings, args.action))
         elif args.command == "channels":
             asyncio.run(_reconcile_command(settings, args.channel))
         elif args.command == "export-schema":

@@ -12,9 +12,10 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.exceptions import ConfigurationError as TortoiseConfigurationError
 from tortoise.migrations.api import migrate as tortoise_migrate
 
-from api.files import private_file
+from api.files import private_dir, private_file
 from api.settings import ConfigurationError, Settings
 from domain import MODEL_MODULES
 
@@ -46,13 +47,25 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _sqlite_file(settings: Settings) -> Path | None:
+    path = settings.database_url.removeprefix("sqlite://").partition("?")[0]
+    return Path(path) if settings.is_sqlite and path and path != ":memory:" else None
+
+
 def _ensure_sqlite_file(settings: Settings) -> None:
     """The SQLite file exists with mode 0600 before SQLite opens it (its -wal and -shm
-    files take the database file's mode)."""
-    if settings.is_sqlite:
-        path = settings.database_url.removeprefix("sqlite://").partition("?")[0]
-        if path and path != ":memory:":
-            private_file(Path(path))
+    files take the database file's mode); a folder that cannot be made is one line."""
+    path = _sqlite_file(settings)
+    if path is None:
+        return
+    try:
+        private_dir(path.parent)
+    except OSError as error:
+        default = settings.database_url == f"sqlite://{settings.var_dir / 'oms.sqlite3'}"
+        setting = "OMS_VAR_DIR" if default else "OMS_DATABASE_URL"
+        raise ConfigurationError(f"{setting}: cannot create the folder {path.parent} "
+                                 f"({error.strerror or error})") from None
+    private_file(path)
 
 
 MIGRATION_LOCK = 0x6F6D735F6D6967  # "oms_mig": one migrating process at a time
@@ -64,19 +77,32 @@ async def migrate(settings: Settings) -> None:
     others wait for the lock, then find nothing pending)."""
     await connect(settings)  # a clear error when the database is unreachable
     try:
-        async with _migration_lock(settings):
+        # beside the SQLite file (var/ by default): every process on that file finds it
+        async with exclusive(settings, MIGRATION_LOCK,
+                             lock_file_beside_database(settings, "migrate.lock")):
             await tortoise_migrate(config=tortoise_config(settings))
     finally:
         await Tortoise.close_connections()
 
 
+def lock_file_beside_database(settings: Settings, name: str) -> Path:
+    """A lock file next to the SQLite file, so every process using that file finds it."""
+    path = _sqlite_file(settings)
+    return (path.parent if path is not None else Path(settings.var_dir)) / name
+
+
 @asynccontextmanager
-async def _migration_lock(settings: Settings) -> AsyncIterator[None]:
-    """A PostgreSQL advisory lock held on a connection of its own, or a file lock beside the
-    SQLite file."""
+async def exclusive(settings: Settings, key: int, lock_file: Path, *,
+                    setting: str = "OMS_DATABASE_URL") -> AsyncIterator[None]:
+    """One process at a time: a PostgreSQL advisory lock held on a connection of its own, or
+    a file lock on SQLite (``setting`` names what decided where the lock file lives)."""
     if settings.is_sqlite:
-        path = Path(settings.var_dir) / "migrate.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = lock_file
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigurationError(f"{setting}: cannot create the folder {path.parent} "
+                                     f"({error.strerror or error})") from None
         with path.open("a") as handle:
             await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
             try:
@@ -86,7 +112,7 @@ async def _migration_lock(settings: Settings) -> AsyncIterator[None]:
         return
     conn = await asyncpg.connect(settings.database_url)
     try:
-        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        await conn.execute("SELECT pg_advisory_lock($1)", key)
         yield
     finally:
         await conn.close()  # closing the session releases the lock
@@ -95,7 +121,10 @@ async def _migration_lock(settings: Settings) -> AsyncIterator[None]:
 async def connect(settings: Settings) -> None:
     """Open the connection (pool) and check the database answers."""
     _ensure_sqlite_file(settings)
-    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    try:
+        await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    except (TortoiseConfigurationError, ValueError) as error:
+        raise ConfigurationError(f"OMS_DATABASE_URL is not usable: {error}") from None
     try:
         await ping()
     except Exception as error:

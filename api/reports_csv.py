@@ -83,9 +83,9 @@ def _export(name: str, columns: Sequence[str], rows: Rows) -> Callable[[Request]
     async def endpoint(request: Request) -> Response:
         settings = request.app.state.settings
         try:
-            principal = authenticate(request.headers.get("authorization"),
-                                     admin_token=settings.admin_token,
-                                     tokens=request.app.state.tokens)
+            principal = await authenticate(request.headers.get("authorization"),
+                                           admin_token=settings.admin_token,
+                                           tokens=request.app.state.tokens)
         except InvalidCredentials as error:
             return JSONResponse({"error": str(error)}, status_code=401)
         if principal is None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from strawberry.http.websocket_origin import normalize_allowed_origins
 
 
 class ConfigurationError(Exception):
@@ -78,6 +82,68 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
 
 
+def check_port(raw: str | int, name: str) -> int:
+    """A port to listen on."""
+    try:
+        port = int(raw)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise ConfigurationError(f"{name} must be a port number from 1 to 65535, got {raw!r}")
+    return port
+
+
+_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def check_host(raw: str, name: str) -> str:
+    """An address to listen on: an IP address or a host name."""
+    try:
+        ipaddress.ip_address(raw)
+        return raw
+    except ValueError:
+        pass
+    if len(raw) > 253 or not _HOSTNAME.match(raw):
+        raise ConfigurationError(f"{name} must be an IP address or a host name, got {raw!r}")
+    return raw
+
+
+def _check_database_url(url: str) -> None:
+    """OMS_DATABASE_URL: sqlite://PATH or postgres://user:pass@host:port/db, nothing else."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        if not url.removeprefix("sqlite://"):
+            raise ConfigurationError("OMS_DATABASE_URL needs a file after sqlite://, "
+                                     "e.g. sqlite://var/oms.sqlite3")
+        return
+    if parts.scheme not in ("postgres", "postgresql", "asyncpg"):
+        raise ConfigurationError(
+            f"OMS_DATABASE_URL must start with sqlite:// or postgres://, got {parts.scheme!r}"
+        )
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+    except ValueError as error:
+        raise ConfigurationError(f"OMS_DATABASE_URL has a bad port: {error}") from None
+    socket = "host=" in parts.query  # a Unix socket: postgres://user@/db?host=/run/postgresql
+    if not (parts.hostname or socket) or parts.path.strip("/") == "":
+        raise ConfigurationError("OMS_DATABASE_URL must look like "
+                                 "postgres://user:password@host:5432/database")
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    """OMS_ALLOWED_ORIGINS, each checked the way the websocket handshake will compare it."""
+    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+    for origin in origins:
+        try:
+            normalize_allowed_origins([origin])
+        except ValueError:
+            raise ConfigurationError(
+                "OMS_ALLOWED_ORIGINS must be comma-separated origins like "
+                f"https://shop.example.com (scheme and host, no path) or *, got {origin!r}"
+            ) from None
+    return origins
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path = Path("var")
@@ -134,15 +200,16 @@ class Settings:
     log_level: str = "INFO"
     access_log: bool = True  # one line per request (uvicorn's own access log is off)
     metrics_token: str | None = None  # who may read /metrics (else the admin token)
+    host: str = "127.0.0.1"  # `oms serve --host` wins
+    port: int = 8000  # `oms serve --port` wins
+    # Seconds between re-reads of the shared signing keys (a key rotated elsewhere signs here
+    # from the next one; a token naming an unknown key triggers one sooner).
+    key_refresh_interval: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite://{self.var_dir / 'oms.sqlite3'}")
-        scheme = urlsplit(self.database_url).scheme
-        if scheme not in ("sqlite", "postgres", "postgresql", "asyncpg"):
-            raise ConfigurationError(
-                f"OMS_DATABASE_URL must start with sqlite:// or postgres://, got {scheme!r}"
-            )
+        _check_database_url(self.database_url)
         if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss"):
             raise ConfigurationError("OMS_REDIS_URL must start with redis:// or rediss://")
         if self.capture_policy not in ("manual", "confirmation", "first_shipment",
@@ -160,6 +227,8 @@ class Settings:
                                      f"got {self.log_level!r}")
         if self.session_check_interval <= 0:
             raise ConfigurationError("OMS_SESSION_CHECK_INTERVAL must be above 0")
+        if self.key_refresh_interval <= 0:
+            raise ConfigurationError("OMS_KEY_REFRESH_INTERVAL must be at least 1 second")
         if not 1 <= self.db_pool_min <= self.db_pool_max:
             raise ConfigurationError("Pool sizes need 1 <= OMS_DB_POOL_MIN <= OMS_DB_POOL_MAX")
         if self.hash_concurrency < 1:
@@ -184,8 +253,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        origins = tuple(o.strip() for o in env.get("OMS_ALLOWED_ORIGINS", "").split(",")
-                        if o.strip())
+        origins = _origins(env.get("OMS_ALLOWED_ORIGINS", ""))
         return cls(
             var_dir=Path(env.get("OMS_VAR_DIR", "var")),
             database_url=env.get("OMS_DATABASE_URL", ""),
@@ -235,4 +303,7 @@ class Settings:
             log_level=(env.get("OMS_LOG_LEVEL") or "INFO").upper(),
             access_log=_bool(env, "OMS_ACCESS_LOG", True),
             metrics_token=env.get("OMS_METRICS_TOKEN") or None,
+            host=check_host(env.get("OMS_HOST") or "127.0.0.1", "OMS_HOST"),
+            port=check_port(env.get("OMS_PORT") or "8000", "OMS_PORT"),
+            key_refresh_interval=float(_int(env, "OMS_KEY_REFRESH_INTERVAL", 60)),
         )

@@ -2,75 +2,85 @@
 
 The first key of the set signs; every key in the set verifies, so a rotated
 key keeps the tokens it signed valid until they expire. Keys come from
-``OMS_JWT_KEYS`` (a JWK set with private keys); the embedded default creates
-one under the var folder on first start.
+``OMS_JWT_KEYS`` (a JWK set with private keys), or else from the database, shared
+by every process and host on it (``api/signing_keys.py``).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet, RSAKey
 
-from api.files import write_private
 from api.settings import ConfigurationError, Settings
+from api.signing_keys import KeySource, Rotation, SharedKeys, key_source
 
 ALGORITHMS = ["RS256", "ES256"]
 ORDER_TOKEN_TTL = 90 * 24 * 3600
 STOREFRONT_KEY_TTL = 5 * 365 * 24 * 3600
+RETIREMENT_MARGIN = timedelta(days=1)
 
 
 class InvalidToken(Exception):
     pass
 
 
-def _load_keys(settings: Settings) -> KeySet:
-    raw = settings.jwt_keys
-    if raw is None:
-        path = settings.var_dir / "jwt-keys.json"
-        if not path.exists():
-            key = RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(8)})
-            # Another process starting at once may have written it first: then read theirs.
-            write_private(path, json.dumps({"keys": [key.as_dict(private=True)]}))
-        path.chmod(0o600)
-        raw = path.read_text()
+def _named_kid(token: str) -> str | None:
+    """The kid a token's header names, before anything about it is trusted."""
     try:
-        keys = KeySet.import_key_set(json.loads(raw))
-    except (ValueError, JoseError, KeyError, TypeError) as error:
-        raise ConfigurationError(f"OMS_JWT_KEYS is not a JWK set with private keys: {error}") \
-            from None
-    if not keys.keys or any(k.kid is None for k in keys.keys):
-        raise ConfigurationError("OMS_JWT_KEYS needs at least one key, each with a kid")
-    return keys
+        segment = token.split(".", 1)[0]
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, TypeError):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) and 0 < len(kid) <= 64 else None
 
 
 @dataclass
 class TokenService:
-    keys: KeySet
+    source: KeySource
     issuer: str
     ttl: int
     audience: str = "oms"  # the aud of every token issued, and the one a token must carry
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenService:
-        return cls(_load_keys(settings), settings.token_issuer, settings.access_token_ttl,
+        return cls(key_source(settings), settings.token_issuer, settings.access_token_ttl,
                    settings.token_audience)
+
+    @property
+    def longest_lifetime(self) -> timedelta:
+        return timedelta(seconds=max(self.ttl, ORDER_TOKEN_TTL, STOREFRONT_KEY_TTL))
+
+    async def load(self) -> None:
+        """Read the keys (creating the first shared one); again now and then while running."""
+        await self.source.load()
+
+    async def rotate(self) -> Rotation:
+        """A new shared key signs from now on; the old ones verify until their tokens expire,
+        and those whose tokens have all expired are dropped."""
+        if not isinstance(self.source, SharedKeys):
+            raise ConfigurationError("OMS_JWT_KEYS is set: rotate by putting a new key first "
+                                     "in it, keeping the old ones after it")
+        return await self.source.rotate(keep_for=self.longest_lifetime + RETIREMENT_MARGIN)
 
     def issue(self, *, subject: str, claims: dict[str, Any], ttl: int | None = None,
               audience: str | None = None) -> str:
-        signer = self.keys.keys[0]
+        keys = self.source.keys
+        signer = keys.keys[0]
         now = int(time.time())
         header = {"alg": signer.alg or "RS256", "kid": signer.kid, "typ": "at+jwt"}
         payload = {"iss": self.issuer, "sub": subject, "aud": audience or self.audience,
                    "iat": now,
                    "exp": now + (ttl or self.ttl), "jti": secrets.token_urlsafe(12), **claims}
-        return jwt.encode(header, payload, self.keys)
+        return jwt.encode(header, payload, keys)
 
     def customer_token(self, customer_id: int) -> str:
         return self.issue(subject=f"customer:{customer_id}", claims={"kind": "customer"})
@@ -85,11 +95,15 @@ class TokenService:
         return self.issue(subject=f"channel:{channel}", claims={"kind": "storefront"},
                           ttl=STOREFRONT_KEY_TTL)
 
-    def verify(self, token: str) -> dict[str, Any]:
+    async def verify(self, token: str) -> dict[str, Any]:
         """The claims of a token we issued for our audience and that has not expired;
-        InvalidToken otherwise."""
+        InvalidToken otherwise. A token naming a key this process does not know yet makes
+        it re-read the keys."""
+        kid = _named_kid(token)
+        if kid is not None and not await self.source.knows(kid):
+            raise InvalidToken(f"unknown key {kid!r}")
         try:
-            decoded = jwt.decode(token, self.keys, algorithms=ALGORITHMS)
+            decoded = jwt.decode(token, self.source.keys, algorithms=ALGORITHMS)
             if decoded.header.get("typ") != "at+jwt":
                 raise InvalidToken("not an access token")
             jwt.JWTClaimsRegistry(
@@ -102,5 +116,6 @@ class TokenService:
         return dict(decoded.claims)
 
     def jwks(self) -> dict[str, Any]:
+        """The public halves of every current key, the one that signs first."""
         return {"keys": [key.as_dict(private=False) | {"use": "sig", "alg": key.alg or "RS256"}
-                         for key in self.keys.keys]}
+                         for key in self.source.keys.keys]}

@@ -19,4 +19,5 @@ MODEL_MODULES = [
     "domain.idempotency.models",
     "domain.reports.models",
     "domain.deployment",
+    "domain.signing.models",
 ]

@@ -75,9 +75,10 @@ async def app(settings: Settings) -> AsyncIterator[object]:
 
 async def _truncate() -> None:
     conn = connections.get("default")
-    # The deployment's id is not test data: processes started later must agree on it.
+    # Not test data: the deployment's id and the signing keys outlive the data, as they do in
+    # production, and the servers tests start must agree on them.
     tables = [model._meta.db_table for model in Tortoise.apps["oms"].values()  # type: ignore[index]
-              if model._meta.db_table != "deployment"]
+              if model._meta.db_table not in ("deployment", "signing_key")]
     # The outbox first: a relay's transaction takes it first too, so TRUNCATE waits for
     # a running pass instead of deadlocking with it over the tables that pass reads.
     tables.sort(key=lambda t: t != "outbox_message")

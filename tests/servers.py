@@ -50,8 +50,9 @@ class Server:
 
 @contextmanager
 def oms_server(*, database_url: str, redis_url: str | None,
-               env: dict[str, str] | None = None) -> Iterator[Server]:
-    """`oms serve` in its own process, on the given database and Redis."""
+               env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Iterator[Server]:
+    """`oms serve` in its own process (``args``: more flags, e.g. ``--workers``), on the given
+    database and Redis, with a var folder of its own."""
     port = free_port()
     var_dir = Path(tempfile.mkdtemp(prefix="oms-var-"))
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
@@ -63,7 +64,7 @@ def oms_server(*, database_url: str, redis_url: str | None,
     # Its log goes to a file: a pipe nobody reads fills up and stops the server mid-request.
     log = var_dir / "server.log"
     with log.open("w") as output:
-        proc = subprocess.Popen([sys.executable, "-m", "api", "serve", "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "api", "serve", "--port", str(port), *args],
                                 env=environment, stdout=output, stderr=subprocess.STDOUT)
     try:
         _wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)

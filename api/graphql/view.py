@@ -88,15 +88,15 @@ class GraphQLView(GraphQL[Context, None]):
         self.settings = settings
         self.tokens = tokens
 
-    def _authenticate(self, authorization: str | None) -> Principal | None:
-        return authenticate(authorization, admin_token=self.settings.admin_token,
+    async def _authenticate(self, authorization: str | None) -> Principal | None:
+        return await authenticate(authorization, admin_token=self.settings.admin_token,
                             tokens=self.tokens)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope, receive)
             try:  # once per request: get_context reads the principal from the scope's state
-                request.state.principal = self._authenticate(request.headers.get("authorization"))
+                request.state.principal = await self._authenticate(request.headers.get("authorization"))
             except InvalidCredentials as error:
                 response = JSONResponse(
                     {"data": None,
@@ -156,7 +156,7 @@ class GraphQLView(GraphQL[Context, None]):
         params = context.connection_params or {}
         authorization = params.get("Authorization") or params.get("authorization")
         try:
-            context.principal = self._authenticate(str(authorization) if authorization else None)
+            context.principal = await self._authenticate(str(authorization) if authorization else None)
         except InvalidCredentials:
             raise ConnectionRejectionError({"reason": "invalid token"}) from None
         return UNSET

@@ -47,6 +47,7 @@ from domain.partners.models import OAuthClient
 from domain.payments.models import Payment, PaymentOperation, ProcessedWebhook
 from domain.reports.models import ReportDirty, SalesDay, SalesSlot
 from domain.returns.models import Return, ReturnLine
+from domain.signing.models import SigningKey
 from domain.webhooks.models import WebhookDelivery, WebhookSubscription
 
 M = TypeVar("M", bound=Model)
@@ -130,6 +131,10 @@ def _admin_only(scope: Scope) -> Condition:
     return scope.kind is Kind.ADMIN
 
 
+def _nobody(scope: Scope) -> Condition:
+    return False
+
+
 def _q(**conditions: object) -> Q:
     return Q(**conditions)  # type: ignore[arg-type]  # Tortoise's stub types the names only
 
@@ -206,5 +211,7 @@ RULES: dict[type[Model], Rule] = {
     SalesSlot: _admin_only, SalesDay: _admin_only, MarketplaceConnection: _admin_only,
     MarketplaceListing: _admin_only, MarketplaceFulfillment: _admin_only,
     Deployment: _admin_only,
+    # Private keys: read by the token service only, never through the API, not even the admin.
+    SigningKey: _nobody,
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -49,6 +50,114 @@ def test_a_bad_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
     done = subprocess.run([*OMS, "serve"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith("oms: error: OMS_DATABASE_URL must start with")
+
+
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("OMS_DATABASE_URL", "postgres://::nope", "OMS_DATABASE_URL has a bad port"),
+    ("OMS_DATABASE_URL", "postgres://db.example.com:99999/oms", "OMS_DATABASE_URL has a bad port"),
+    ("OMS_DATABASE_URL", "postgres://db.example.com", "OMS_DATABASE_URL must look like"),
+    ("OMS_DATABASE_URL", "mysql://x", "OMS_DATABASE_URL must start with"),
+    ("OMS_DATABASE_URL", "sqlite://", "OMS_DATABASE_URL needs a file"),
+    ("OMS_DATABASE_URL", "sqlite:///proc/no-such-folder/oms.sqlite3",
+     "OMS_DATABASE_URL: cannot create the folder /proc/no-such-folder"),
+    ("OMS_VAR_DIR", "/proc/no-such-folder", "OMS_VAR_DIR: cannot create the folder"),
+    ("OMS_ALLOWED_ORIGINS", "not a url", "OMS_ALLOWED_ORIGINS must be"),
+    ("OMS_ALLOWED_ORIGINS", "http://", "OMS_ALLOWED_ORIGINS must be"),
+    ("OMS_ALLOWED_ORIGINS", "https://shop.example.com,https://x.example.com/app",
+     "OMS_ALLOWED_ORIGINS must be"),
+    ("OMS_PORT", "abc", "OMS_PORT must be a port number from 1 to 65535, got 'abc'"),
+    ("OMS_PORT", "0", "OMS_PORT must be a port number"),
+    ("OMS_PORT", "70000", "OMS_PORT must be a port number"),
+    ("OMS_HOST", "not a host", "OMS_HOST must be an IP address or a host name"),
+    ("OMS_KEY_REFRESH_INTERVAL", "0", "OMS_KEY_REFRESH_INTERVAL must be at least 1 second"),
+])
+def test_every_bad_setting_is_one_line_naming_it_and_exit_code_2(
+    tmp_path: Path, variable: str, value: str, says: str,
+) -> None:
+    done = subprocess.run([*OMS, "serve"], env=_env(tmp_path, **{variable: value}),
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (2, "")
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"oms: error: {says}"), done.stderr
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "70000"])
+def test_a_bad_port_flag_is_one_line_and_exit_code_2(tmp_path: Path, port: str) -> None:
+    done = subprocess.run([*OMS, "serve", "--port", port], env=_env(tmp_path),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"oms: error: --port must be a port number from 1 to 65535, got {port!r}"]
+
+
+def _serving(server: subprocess.Popen[str], port: int) -> bool:
+    deadline = time.monotonic() + 60
+    while server.poll() is None and time.monotonic() < deadline:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            time.sleep(0.2)
+    return False
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_serve_listens_where_oms_host_and_oms_port_say_unless_flags_say_otherwise(
+    tmp_path: Path, flag: bool,
+) -> None:
+    setting, flagged = _free_port(), _free_port()
+    args = ["--port", str(flagged), "--host", "127.0.0.1"] if flag else []
+    server = subprocess.Popen([*OMS, "serve", *args], cwd=tmp_path, text=True,
+                              env=_env(tmp_path, OMS_HOST="localhost", OMS_PORT=str(setting)),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert _serving(server, flagged if flag else setting)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    host, port = ("127.0.0.1", flagged) if flag else ("localhost", setting)
+    assert f"GraphiQL: http://{host}:{port}/graphql" in output
+
+
+def test_processes_starting_together_on_an_empty_database_create_one_signing_key(
+    tmp_path: Path,
+) -> None:
+    env = _env(tmp_path, OMS_DATABASE_URL=f"sqlite://{tmp_path / 'shared.sqlite3'}")
+    runs = [subprocess.Popen([*OMS, "keys", "list"], env={**env, "OMS_VAR_DIR": str(tmp_path / f"v{i}")},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for i in range(4)]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0]
+    assert len({line.split()[0] for out in outputs for line in out.splitlines()}) == 1
+    rotated = subprocess.run([*OMS, "keys", "rotate"], env=env, capture_output=True, text=True,
+                             timeout=60, check=True)
+    assert rotated.stdout.startswith("New signing key ")
+    listed = subprocess.run([*OMS, "keys", "list"], env=env, capture_output=True, text=True,
+                            timeout=60, check=True).stdout.splitlines()
+    assert [line.split()[-1] for line in listed] == ["signs", "verifies"]
+    assert listed[0].split()[0] == rotated.stdout.split()[3].rstrip(":")
+
+
+def test_a_key_the_embedded_default_kept_in_its_var_folder_carries_over(tmp_path: Path) -> None:
+    """Guests' order links and storefront keys signed before keys moved into the database
+    keep working."""
+    from api.signing_keys import new_key
+
+    kept = new_key()
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "jwt-keys.json").write_text(json.dumps({"keys": [kept]}))
+    listed = subprocess.run([*OMS, "keys", "list"], env=_env(tmp_path), capture_output=True,
+                            text=True, timeout=60, check=True).stdout.splitlines()
+    assert [line.split()[0] for line in listed] == [kept["kid"]]
+
+
+def test_keys_rotate_refuses_keys_the_operator_set(tmp_path: Path) -> None:
+    from api.signing_keys import new_key
+
+    env = _env(tmp_path, OMS_JWT_KEYS=json.dumps({"keys": [new_key()]}))
+    done = subprocess.run([*OMS, "keys", "rotate"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("oms: error: OMS_JWT_KEYS is set: rotate by putting")
 
 
 def test_export_schema_prints_the_committed_sdl(tmp_path: Path) -> None:

@@ -33,7 +33,8 @@ def test_the_database_its_journal_and_the_generated_secrets_are_private(
                       'password: "long enough pw"}) { userErrors { code } } }'}
     httpx.post(f"{server.url}/graphql", json=query, timeout=10).raise_for_status()
     assert _mode(var) == 0o700
-    files = ["oms.sqlite3", "oms.sqlite3-wal", "oms.sqlite3-shm", "admin-token", "jwt-keys.json"]
+    # The signing keys live in the database file (table signing_key), private with it.
+    files = ["oms.sqlite3", "oms.sqlite3-wal", "oms.sqlite3-shm", "admin-token"]
     assert {name: oct(_mode(var / name)) for name in files} == dict.fromkeys(files, "0o600")
 
 
