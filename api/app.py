@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api import database
+from api.cors import cors
 from api.graphql.cost import Limits
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
@@ -280,6 +281,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
+        middleware=[cors(settings.allowed_origins)],
         lifespan=lifespan,
     )
     app.state.settings = settings

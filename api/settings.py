@@ -33,6 +33,19 @@ def parse_rates(raw: str) -> dict[str, dict[str, Decimal]]:
         ) from None
 
 
+def parse_origins(raw: str) -> tuple[str, ...]:
+    """``OMS_ALLOWED_ORIGINS``: ``*`` or origins as browsers send them (scheme://host[:port])."""
+    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc
+                              or origin != f"{parts.scheme}://{parts.netloc}"):
+            raise ConfigurationError(
+                f"OMS_ALLOWED_ORIGINS takes * or origins like https://shop.example.com "
+                f"(no path, no trailing slash), got {origin!r}")
+    return origins
+
+
 def _promises(raw: str | None) -> dict[str, int]:
     if not raw:
         return {"standard": 5, "express": 2}
@@ -150,8 +163,6 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        origins = tuple(o.strip() for o in env.get("OMS_ALLOWED_ORIGINS", "").split(",")
-                        if o.strip())
         return cls(
             var_dir=Path(env.get("OMS_VAR_DIR", "var")),
             database_url=env.get("OMS_DATABASE_URL", ""),
@@ -163,7 +174,7 @@ class Settings:
             max_depth=_int(env, "OMS_MAX_QUERY_DEPTH", 12),
             max_aliases=_int(env, "OMS_MAX_ALIASES", 30),
             max_tokens=_int(env, "OMS_MAX_TOKENS", 5000),
-            allowed_origins=origins,
+            allowed_origins=parse_origins(env.get("OMS_ALLOWED_ORIGINS", "")),
             shipping_rates=parse_rates(env.get("OMS_SHIPPING_RATES") or DEFAULT_SHIPPING_RATES),
             shipping_promises=_promises(env.get("OMS_SHIPPING_PROMISES")),
             carrier_webhook_secret=env.get("OMS_CARRIER_WEBHOOK_SECRET") or None,

@@ -14,7 +14,7 @@ from tortoise import Tortoise, connections
 from api.app import create_app
 from api.settings import Settings
 from api.throttle import LoginThrottle
-from tests.support import ADMIN_TOKEN, GraphQLClient, Inbox
+from tests.support import ADMIN_TOKEN, ALLOWED_ORIGIN, GraphQLClient, Inbox
 
 DATABASE_URL = os.environ.get("OMS_TEST_DATABASE_URL") or None
 REDIS_URL = os.environ.get("OMS_TEST_REDIS_URL") or None
@@ -56,6 +56,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         rate_limit_points=10**9,  # tests about budgets set their own
         # Budgets of their own: the servers that tests start share this Redis, not its spend.
         rate_limit_prefix=f"oms-test-{os.getpid()}:rate",
+        allowed_origins=(ALLOWED_ORIGIN,),
     )
 
 

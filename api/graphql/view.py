@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import InvalidCredentials, Principal, authenticate
@@ -23,12 +26,16 @@ from api.settings import Settings
 from api.tokens import TokenService
 
 
+class MutationOverGet(Exception):
+    """A mutation arrived in a GET request's query string."""
+
+
 class GraphQLView(GraphQL[Context, None]):
     def __init__(self, schema: Any, settings: Settings, tokens: TokenService) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
-            allow_queries_via_get=False,
+            allow_queries_via_get=True,  # queries only: mutations over GET get a 405
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
             max_subscriptions_per_connection=20,
             allowed_origins=settings.allowed_origins,
@@ -53,7 +60,31 @@ class GraphQLView(GraphQL[Context, None]):
                 )
                 await response(scope, receive, send)
                 return
+            try:
+                await (await self.run(request))(scope, receive, send)
+            except MutationOverGet as error:
+                # GraphQL over HTTP: a mutation sent with GET is refused with 405, unexecuted.
+                await JSONResponse(
+                    {"data": None,
+                     "errors": [{"message": str(error), "extensions": {"code": "BAD_REQUEST"}}]},
+                    status_code=405, headers={"Allow": "POST"},
+                )(scope, receive, send)
+            except HTTPException as error:
+                await PlainTextResponse(error.reason, status_code=error.status_code)(
+                    scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as error:
+            refused = error.__cause__
+            if (isinstance(refused, InvalidOperationTypeError)
+                    and refused.operation_type is OperationType.MUTATION):
+                raise MutationOverGet("mutations are not allowed over GET: send them with POST"
+                                      ) from None
+            raise
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         principal = None
