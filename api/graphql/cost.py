@@ -1,7 +1,7 @@
 """The cost of a document, and the per-client budget it is charged to.
 
 Cost: every field counts 1, and the fields under a list are multiplied by its
-page size (``first``, or the default page for connections). The cost is
+page size (``first`` or ``last``, or the default page for connections). The cost is
 reported in ``extensions.cost`` of every response; a document over the
 per-request maximum is QUERY_TOO_COMPLEX, and a client whose budget for the
 current minute is spent gets RATE_LIMITED until the next.
@@ -33,7 +33,7 @@ from api.graphql.relay import DEFAULT_PAGE, MAX_PAGE
 
 def _page(field: FieldNode, variables: Mapping[str, Any]) -> int:
     for argument in field.arguments or ():
-        if argument.name.value != "first":
+        if argument.name.value not in ("first", "last"):
             continue
         value = argument.value
         if isinstance(value, IntValueNode):
