@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from api import database
 from api.cors import cors
+from api.graphiql import assets
 from api.graphql.cost import Limits
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
@@ -268,6 +269,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            *([assets()] if settings.graphiql else []),
             Route("/webhooks/carriers/{carrier}", carrier_webhook, methods=["POST"]),
             Route("/webhooks/stripe", payment_webhook, methods=["POST"]),
             Route("/webhooks/marketplaces/{provider}/{channel}", marketplace_webhook,

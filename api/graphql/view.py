@@ -21,6 +21,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import InvalidCredentials, Principal, authenticate
 from api.context import Context
+from api.graphiql import local_page
 from api.graphql.limits import error_code
 from api.settings import Settings
 from api.tokens import TokenService
@@ -42,6 +43,10 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.settings = settings
         self.tokens = tokens
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return local_page(super().graphql_ide_html)
 
     def _authenticate(self, authorization: str | None) -> Principal | None:
         return authenticate(authorization, admin_token=self.settings.admin_token,
