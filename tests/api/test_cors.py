@@ -6,7 +6,12 @@ import httpx
 import pytest
 from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
+from api.cors import cors
 from api.settings import ConfigurationError, Settings
 from tests.support import ADMIN, ALLOWED_ORIGIN, GraphQLClient
 
@@ -60,6 +65,22 @@ async def test_the_websocket_accepts_the_same_origins(app: object, api: GraphQLC
     with pytest.raises(ExceptionGroup) as refused:  # the in-process transport wraps the close
         await connect("https://evil.example")
     assert refused.group_contains(WebSocketDisconnect, match="1008")
+
+
+async def test_a_star_allows_every_origin_without_credentials() -> None:
+    async def ok(_: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    app = Starlette(routes=[Route("/", ok, methods=["GET", "POST"])], middleware=[cors(("*",))])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://oms.test") as client:
+        response = await client.options("/", headers={"Origin": "https://any.example",
+                                                      **PREFLIGHT})
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert "access-control-allow-credentials" not in response.headers
+        answer = await client.get("/", headers={"Origin": "https://any.example"})
+        assert answer.headers["access-control-allow-origin"] == "*"
 
 
 def test_allowed_origins_are_origins_or_a_star() -> None:

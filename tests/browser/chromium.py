@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from tests.conftest import IN_CI
+
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
 # Playwright's own browser builds are never downloaded: the distribution's chromium runs.
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.responses import FileResponse
 from starlette.routing import Route
 
+from tests.browser.chromium import chromium_path
 from tests.servers import LocalServer, Server, oms_server
 
 PAGE = Path(__file__).parent / "page.html"
@@ -33,6 +34,7 @@ class Site:
 
 @pytest.fixture(scope="module")
 def _servers() -> Iterator[Site]:
+    chromium_path()  # skip (or fail in CI) before starting anything
     shop, stranger = LocalServer(page_site()), LocalServer(page_site())
     var = tempfile.mkdtemp(prefix="oms-browser-")
     # The embedded mode: SQLite, migrated and loaded with the demo data at start.
