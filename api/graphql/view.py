@@ -1,4 +1,4 @@
-"""The GraphQL endpoint: context per request, refused credentials, and error codes."""
+"""The GraphQL endpoint: context per request, refused credentials, error codes, GET for queries only."""
 
 from __future__ import annotations
 
