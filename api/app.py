@@ -17,6 +17,8 @@ from starlette.routing import Route, WebSocketRoute
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from api import database
+from api.cors import cors
+from api.graphiql import assets
 from api.graphql.cost import Limits
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
@@ -325,6 +327,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            *([assets()] if settings.graphiql else []),
             Route("/webhooks/carriers/{carrier}", carrier_webhook, methods=["POST"]),
             Route("/webhooks/stripe", payment_webhook, methods=["POST"]),
             Route("/webhooks/marketplaces/{provider}/{channel}", marketplace_webhook,
@@ -339,6 +342,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             Route("/readyz", readyz),
             Route("/metrics", metrics.endpoint),
         ],
+        middleware=[cors(settings.allowed_origins)],
         lifespan=lifespan,
     )
     app.add_middleware(RequestMiddleware, access_log=settings.access_log)

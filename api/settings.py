@@ -13,8 +13,6 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from strawberry.http.websocket_origin import normalize_allowed_origins
-
 
 class ConfigurationError(Exception):
     """A setting is missing or wrong; start-up stops with this one-line message."""
@@ -36,6 +34,19 @@ def parse_rates(raw: str) -> dict[str, dict[str, Decimal]]:
         raise ConfigurationError(
             'OMS_SHIPPING_RATES must be JSON like {"standard": {"EUR": "4.90"}}'
         ) from None
+
+
+def parse_origins(raw: str) -> tuple[str, ...]:
+    """``OMS_ALLOWED_ORIGINS``: ``*`` or origins as browsers send them (scheme://host[:port])."""
+    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc
+                              or origin != f"{parts.scheme}://{parts.netloc}"):
+            raise ConfigurationError(
+                f"OMS_ALLOWED_ORIGINS takes * or origins like https://shop.example.com "
+                f"(no path, no trailing slash), got {origin!r}")
+    return origins
 
 
 def _promises(raw: str | None) -> dict[str, int]:
@@ -128,20 +139,6 @@ def _check_database_url(url: str) -> None:
     if not (parts.hostname or socket) or parts.path.strip("/") == "":
         raise ConfigurationError("OMS_DATABASE_URL must look like "
                                  "postgres://user:password@host:5432/database")
-
-
-def _origins(raw: str) -> tuple[str, ...]:
-    """OMS_ALLOWED_ORIGINS, each checked the way the websocket handshake will compare it."""
-    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
-    for origin in origins:
-        try:
-            normalize_allowed_origins([origin])
-        except ValueError:
-            raise ConfigurationError(
-                "OMS_ALLOWED_ORIGINS must be comma-separated origins like "
-                f"https://shop.example.com (scheme and host, no path) or *, got {origin!r}"
-            ) from None
-    return origins
 
 
 @dataclass(frozen=True)
@@ -253,7 +250,6 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        origins = _origins(env.get("OMS_ALLOWED_ORIGINS", ""))
         return cls(
             var_dir=Path(env.get("OMS_VAR_DIR", "var")),
             database_url=env.get("OMS_DATABASE_URL", ""),
@@ -265,7 +261,7 @@ class Settings:
             max_depth=_int(env, "OMS_MAX_QUERY_DEPTH", 12),
             max_aliases=_int(env, "OMS_MAX_ALIASES", 30),
             max_tokens=_int(env, "OMS_MAX_TOKENS", 5000),
-            allowed_origins=origins,
+            allowed_origins=parse_origins(env.get("OMS_ALLOWED_ORIGINS", "")),
             shipping_rates=parse_rates(env.get("OMS_SHIPPING_RATES") or DEFAULT_SHIPPING_RATES),
             shipping_promises=_promises(env.get("OMS_SHIPPING_PROMISES")),
             carrier_webhook_secret=env.get("OMS_CARRIER_WEBHOOK_SECRET") or None,

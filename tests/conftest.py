@@ -20,7 +20,7 @@ from domain.customers.throttle import SignInThrottle
 from integrations.ratelimit.memory import InMemoryRateLimiter
 from integrations.ratelimit.redis import RedisRateLimiter
 from integrations.throttle.memory import InMemoryFailureLog
-from tests.support import ADMIN_TOKEN, GraphQLClient, Inbox
+from tests.support import ADMIN_TOKEN, ALLOWED_ORIGIN, GraphQLClient, Inbox
 
 DATABASE_URL = os.environ.get("OMS_TEST_DATABASE_URL") or None
 REDIS_URL = os.environ.get("OMS_TEST_REDIS_URL") or None
@@ -63,6 +63,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # Budgets of their own: the servers that tests start share this Redis, not its spend.
         rate_limit_prefix=f"oms-test-{os.getpid()}:rate",
         session_check_interval=0.2,  # revoked tokens' websockets close within this
+        allowed_origins=(ALLOWED_ORIGIN,),
     )
 
 

@@ -12,6 +12,7 @@ from domain.messaging.ports import EmailMessage
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+ALLOWED_ORIGIN = "https://shop.example"  # the one origin the test app lets pages call from
 
 
 class Inbox:

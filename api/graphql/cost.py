@@ -55,7 +55,7 @@ INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 
 def _page(field: FieldNode, variables: Mapping[str, Any]) -> int:
     for argument in field.arguments or ():
-        if argument.name.value != "first":
+        if argument.name.value not in ("first", "last"):
             continue
         value = argument.value
         if isinstance(value, IntValueNode):

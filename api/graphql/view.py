@@ -1,4 +1,4 @@
-"""The GraphQL endpoint: context per request, refused credentials, and error codes."""
+"""The GraphQL endpoint: context per request, refused credentials, error codes, GET for queries only."""
 
 from __future__ import annotations
 
@@ -16,16 +16,19 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.async_base_view import AsyncHTTPRequestAdapter, HTTPException
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
 )
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.addresses import client_address
 from api.auth import InvalidCredentials, Principal, authenticate
 from api.context import Context
+from api.graphiql import local_page
 from api.graphql.limits import error_code
 from api.graphql.requests import TransportWSHandler, decode, request_problem
 from api.observability.context import note
@@ -73,6 +76,10 @@ class SessionHandler(TransportWSHandler):
         await super().shutdown()
 
 
+class MutationOverGet(Exception):
+    """A mutation arrived in a GET request's query string."""
+
+
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = SessionHandler
 
@@ -80,13 +87,17 @@ class GraphQLView(GraphQL[Context, None]):
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
-            allow_queries_via_get=False,
+            allow_queries_via_get=True,  # queries only: mutations over GET get a 405
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
             max_subscriptions_per_connection=20,
             allowed_origins=settings.allowed_origins,
         )
         self.settings = settings
         self.tokens = tokens
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return local_page(super().graphql_ide_html)
 
     async def _authenticate(self, authorization: str | None) -> Principal | None:
         return await authenticate(authorization, admin_token=self.settings.admin_token,
@@ -108,11 +119,28 @@ class GraphQLView(GraphQL[Context, None]):
             # strawberry's own answer to a malformed request is plain text; ours is JSON
             try:
                 answer: Response = await self.run(request)
+            except MutationOverGet as error:
+                # GraphQL over HTTP: a mutation sent with GET is refused with 405, unexecuted.
+                answer = JSONResponse(
+                    {"data": None,
+                     "errors": [{"message": str(error), "extensions": {"code": "BAD_REQUEST"}}]},
+                    status_code=405, headers={"Allow": "POST"})
             except HTTPException as refused:
                 answer = bad_request(refused.reason, refused.status_code)
             await answer(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as error:
+            refused = error.__cause__
+            if (isinstance(refused, InvalidOperationTypeError)
+                    and refused.operation_type is OperationType.MUTATION):
+                raise MutationOverGet("mutations are not allowed over GET: send them with POST"
+                                      ) from None
+            raise
 
     def decode_json(self, data: str | bytes) -> object:
         return decode(data)  # websocket frames; HTTP bodies go through parse_json

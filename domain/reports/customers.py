@@ -75,9 +75,13 @@ async def insights(customer_ids: Sequence[int]) -> dict[int, Insight]:
 
 
 async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | None, size: int,
-                        after: tuple[str, int] | None, email_contains: str | None
-                        ) -> list[tuple[int, str]]:
+                        cursor: tuple[str, int] | None, email_contains: str | None,
+                        backward: bool = False) -> list[tuple[int, str]]:
     """(customer id, sort value as text) for a page, highest first, keyset on (value, id).
+
+    Forwards it reads after ``cursor``; ``backward`` reads the page before it instead,
+    lowest first (the caller turns it round), so paging back shows the same customers in
+    the same order.
 
     Customers without orders are listed by ORDER_COUNT and LIFETIME_VALUE (as 0),
     not by LAST_ORDER. Only the shop's staff and unlimited partners list customers.
@@ -100,17 +104,19 @@ async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | Non
     if email_contains:
         where, params = "LOWER(cu.email) LIKE ?", [f"%{email_contains.lower()}%"]
     having_params: list[Any] = []
-    if after is not None:
+    if cursor is not None:
         mark = _typed(conn, sort)
-        having += f" AND ({value} < {mark} OR ({value} = {mark} AND cu.id < ?))"
-        cursor_value = _cursor_value(conn, sort, after[0])
-        having_params = [*value_params, cursor_value, *value_params, cursor_value, after[1]]
+        beyond = ">" if backward else "<"
+        having += f" AND ({value} {beyond} {mark} OR ({value} = {mark} AND cu.id {beyond} ?))"
+        cursor_value = _cursor_value(conn, sort, cursor[0])
+        having_params = [*value_params, cursor_value, *value_params, cursor_value, cursor[1]]
+    order = "ASC" if backward else "DESC"
     async with for_reports() as reading:
         rows = await fetch(reading, f"""
             SELECT cu.id AS id, {value} AS v FROM customer cu
             LEFT JOIN orders o ON o.customer_id = cu.id AND o.status <> 'CANCELLED'
             WHERE {where} GROUP BY cu.id {having}
-            ORDER BY v DESC, cu.id DESC LIMIT ?""",
+            ORDER BY v {order}, cu.id {order} LIMIT ?""",
                            [*value_params, *params, *having_params, size + 1])
     return [(int(r["id"]), str(r["v"])) for r in rows]
 

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from api.graphql.catalog.types import Channel, Location, Product, Variant
 from api.graphql.node import register
 from api.graphql.permissions import public
-from api.graphql.relay import Connection, connection, decode_cursor, page_size
+from api.graphql.relay import Connection, id_page, window
 from domain.catalog import models
 
 
@@ -28,15 +28,12 @@ class CatalogQueries:
 
     @strawberry.field(extensions=public(), description="Products, oldest first.")
     async def products(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
     ) -> Connection[Product]:
-        size = page_size(first)
-        query = info.context.scope.query(models.Product).order_by("id")
-        key = decode_cursor(after, int)
-        if key:
-            query = query.filter(id__gt=key[0])
-        rows = await query.limit(size + 1)
-        return connection(rows, size=size, key=lambda p: [p.id], node=Product.from_model)
+        asked = window(int, first=first, after=after, last=last, before=before)
+        return await id_page(info.context.scope.query(models.Product), asked,
+                             newest_first=False, node=Product.from_model)
 
     @strawberry.field(extensions=public())
     async def variant(self, info: Info, sku: str) -> Variant | None:

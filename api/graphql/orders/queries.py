@@ -14,7 +14,7 @@ from api.graphql.errors import bad_request, graphql_error
 from api.graphql.node import register
 from api.graphql.orders.types import Customer, Order, order_page
 from api.graphql.permissions import requires
-from api.graphql.relay import Connection, connection, decode_cursor, from_global_id, page_size
+from api.graphql.relay import Connection, connection, from_global_id, window
 from domain.customers.models import Customer as CustomerModel
 from domain.errors import DomainError, NotPermitted
 from domain.orders import models
@@ -51,8 +51,9 @@ class OrderQueries:
                       description="Orders, newest first.")
     async def orders(
         self, info: Info, first: int | None = None, after: str | None = None,
-        filter: OrderFilter | None = None,
+        filter: OrderFilter | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[Order]:
+        asked = window(int, first=first, after=after, last=last, before=before)
         query = info.context.scope.query(models.Order)
         if filter is not None:
             if filter.status:
@@ -67,7 +68,7 @@ class OrderQueries:
                 query = query.filter(created_at__gte=filter.created_after)
             if filter.created_before is not None:
                 query = query.filter(created_at__lt=filter.created_before)
-        return await order_page(query, first, after)
+        return await order_page(query, asked)
 
     @strawberry.field(extensions=requires(Permission.ORDERS_READ),
                       description="A customer by global ID or email.")
@@ -103,13 +104,14 @@ class CustomerListQueries:
         sort_by: CustomerSort = CustomerSort.LIFETIME_VALUE,
         currency: Annotated[str | None, strawberry.argument(
             description="Required by LIFETIME_VALUE: values never mix.")] = None,
+        last: int | None = None, before: str | None = None,
     ) -> Connection[Customer]:
-        size = page_size(first)
-        key = decode_cursor(after, str, int)
+        asked = window(str, int, first=first, after=after, last=last, before=before)
         try:
             rows = await customer_page(
-                scope=info.context.scope, sort=sort_by, currency=currency, size=size,
-                after=(key[0], key[1]) if key else None,
+                scope=info.context.scope, sort=sort_by, currency=currency, size=asked.size,
+                cursor=(asked.key[0], asked.key[1]) if asked.key else None,
+                backward=asked.backward,
                 email_contains=filter.email_contains if filter else None)
         except NotPermitted as error:
             raise graphql_error(error.message, "FORBIDDEN") from error
@@ -117,7 +119,7 @@ class CustomerListQueries:
             raise bad_request(error.message) from error
         found = {c.id: c for c in await info.context.scope.query(CustomerModel).filter(
             id__in=[r[0] for r in rows])}
-        return connection(rows, size=size, key=lambda r: [r[1], r[0]],
+        return connection(rows, window=asked, key=lambda r: [r[1], r[0]],
                           node=lambda r: Customer.from_model(found[r[0]]))
 
 

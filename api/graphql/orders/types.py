@@ -13,7 +13,7 @@ from api.graphql.catalog.types import Channel, Location, Variant
 from api.graphql.common import Address, FulfillmentStatus, Money, OrderStatus, PaymentStatus
 from api.graphql.fulfillment.types import Shipment
 from api.graphql.payments.types import Payment
-from api.graphql.relay import Connection, Node, connection, decode_cursor, page_size, to_global_id
+from api.graphql.relay import Connection, Node, Window, id_page, to_global_id, window
 from api.graphql.returns.types import Return
 from domain.customers.models import Customer as CustomerModel
 from domain.events.models import OrderEvent as OrderEventModel
@@ -222,19 +222,14 @@ class Customer(Node):
 
     @strawberry.field(description="The customer's orders, newest first.")
     async def orders(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
     ) -> Connection[Order]:
         query = info.context.scope.query(models.Order).filter(customer_id=self.pk)
-        return await order_page(query, first, after)
+        return await order_page(query, window(int, first=first, after=after, last=last,
+                                              before=before))
 
 
-async def order_page(
-    query: QuerySet[models.Order], first: int | None, after: str | None
-) -> Connection[Order]:
+async def order_page(query: QuerySet[models.Order], asked: Window) -> Connection[Order]:
     """A page of orders newest first, by keyset on the primary key."""
-    size = page_size(first)
-    key = decode_cursor(after, int)
-    if key:
-        query = query.filter(id__lt=key[0])
-    rows = await query.order_by("-id").limit(size + 1)
-    return connection(rows, size=size, key=lambda o: [o.id], node=Order.from_model)
+    return await id_page(query, asked, newest_first=True, node=Order.from_model)

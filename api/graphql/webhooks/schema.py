@@ -10,7 +10,7 @@ from strawberry.types import Info
 from api.auth import Permission
 from api.graphql.errors import UserError, attempt
 from api.graphql.permissions import requires
-from api.graphql.relay import Connection, connection, decode_cursor, page_size
+from api.graphql.relay import Connection, id_page, window
 from domain.webhooks import models, service
 
 
@@ -49,15 +49,12 @@ class WebhookSubscription:
                    disabled_reason=m.disabled_reason, created_at=m.created_at)
 
     @strawberry.field(description="The delivery log, newest first.")
-    async def deliveries(self, info: Info, first: int | None = None, after: str | None = None
+    async def deliveries(self, info: Info, first: int | None = None, after: str | None = None,
+                         last: int | None = None, before: str | None = None,
                          ) -> Connection[WebhookDelivery]:
-        size = page_size(first)
+        asked = window(int, first=first, after=after, last=last, before=before)
         query = info.context.scope.query(models.WebhookDelivery).filter(subscription_id=self.id)
-        key = decode_cursor(after, int)
-        if key:
-            query = query.filter(id__lt=key[0])
-        rows = await query.order_by("-id").limit(size + 1)
-        return connection(rows, size=size, key=lambda d: [d.id], node=WebhookDelivery.from_model)
+        return await id_page(query, asked, newest_first=True, node=WebhookDelivery.from_model)
 
 
 @strawberry.input
