@@ -18,6 +18,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from api import database
 from api.cors import cors
+from api.fairness import FairTurns
 from api.graphiql import assets
 from api.graphql.cost import Limits
 from api.graphql.schema import build_schema
@@ -97,6 +98,7 @@ class Services:
     rate_limiter: Any = None
     limits: Limits = field(default_factory=lambda: Limits(max_cost=5000, budget=50_000))
     hasher: SecretHasher = field(default_factory=SecretHasher)
+    turns: FairTurns = field(default_factory=FairTurns)
     marketplaces: dict[str, Any] = field(
         default_factory=lambda: {"shopify": ShopifyMarketplace()})
     marketplace_sync: Periodic | None = None
@@ -244,7 +246,8 @@ async def start_services(settings: Settings) -> Services:
                     shipping_promises=settings.shipping_promises,
                     login_throttle=SignInThrottle(failures),
                     trusted_proxies=settings.trusted_proxies,
-                    hasher=SecretHasher(settings.hash_concurrency))
+                    hasher=SecretHasher(settings.hash_concurrency),
+                    turns=FairTurns(per_caller=settings.max_concurrent_per_caller))
 
 
 async def stop_services(services: Services) -> None:

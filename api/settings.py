@@ -197,6 +197,8 @@ class Settings:
     log_level: str = "INFO"
     access_log: bool = True  # one line per request (uvicorn's own access log is off)
     metrics_token: str | None = None  # who may read /metrics (else the admin token)
+    # Requests of one public caller (address, customer, guest) run at once; the rest wait.
+    max_concurrent_per_caller: int = 2
     host: str = "127.0.0.1"  # `oms serve --host` wins
     port: int = 8000  # `oms serve --port` wins
     # Seconds between re-reads of the shared signing keys (a key rotated elsewhere signs here
@@ -299,6 +301,7 @@ class Settings:
             log_level=(env.get("OMS_LOG_LEVEL") or "INFO").upper(),
             access_log=_bool(env, "OMS_ACCESS_LOG", True),
             metrics_token=env.get("OMS_METRICS_TOKEN") or None,
+            max_concurrent_per_caller=_int(env, "OMS_MAX_CONCURRENT_PER_CALLER", 2),
             host=check_host(env.get("OMS_HOST") or "127.0.0.1", "OMS_HOST"),
             port=check_port(env.get("OMS_PORT") or "8000", "OMS_PORT"),
             key_refresh_interval=float(_int(env, "OMS_KEY_REFRESH_INTERVAL", 60)),

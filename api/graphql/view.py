@@ -28,6 +28,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from api.addresses import client_address
 from api.auth import InvalidCredentials, Principal, authenticate
 from api.context import Context
+from api.fairness import Busy, turn_key
 from api.graphiql import local_page
 from api.graphql.limits import error_code
 from api.graphql.requests import TransportWSHandler, decode, request_problem
@@ -116,9 +117,20 @@ class GraphQLView(GraphQL[Context, None]):
                 )
                 await response(scope, receive, send)
                 return
+            services = request.app.state.services
+            key = turn_key(request.state.principal, client_address(
+                request.client.host if request.client else None, request.headers,
+                services.trusted_proxies))
             # strawberry's own answer to a malformed request is plain text; ours is JSON
             try:
-                answer: Response = await self.run(request)
+                async with services.turns.turn(key):
+                    answer: Response = await self.run(request)
+            except Busy:
+                answer = JSONResponse(
+                    {"data": None, "errors": [{
+                        "message": "Too many requests at once from this caller; send fewer",
+                        "extensions": {"code": "RATE_LIMITED"}}]},
+                    status_code=429, headers={"Retry-After": "1"})
             except MutationOverGet as error:
                 # GraphQL over HTTP: a mutation sent with GET is refused with 405, unexecuted.
                 answer = JSONResponse(
