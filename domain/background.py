@@ -4,7 +4,7 @@ Stopping never cancels a step midway: a task cancelled inside a database
 transaction can leave the embedded database's connection lock taken.
 
 While its steps fail (PostgreSQL or Redis away), the loop waits longer each time, up to
-``MAX_BACKOFF`` seconds with jitter, and says so once: when it starts failing (with the
+``MAX_BACKOFF`` seconds (5) with jitter, and says so once: when it starts failing (with the
 error) and when it works again (with how many passes failed), not at every pass.
 """
 
@@ -19,7 +19,7 @@ from contextlib import suppress
 from domain import metrics
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF = 30.0
+MAX_BACKOFF = 5.0  # seconds: long enough not to hammer, short enough to catch up soon
 
 
 class Periodic:
