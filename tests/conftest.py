@@ -112,6 +112,16 @@ async def api(app: object, db: None, fresh_budgets: None) -> AsyncIterator[Graph
 
 
 @pytest.fixture
+async def local_relay_stopped(app: Any) -> AsyncIterator[None]:
+    """Servers a test starts on the shared database relay its outbox: the test's own app,
+    whose relay publishes to the session's Redis, must not take their rows."""
+    services = app.state.services
+    await services.relay.stop()
+    yield
+    services.relay.start()
+
+
+@pytest.fixture
 def is_postgres() -> bool:
     return DATABASE_URL is not None
 
