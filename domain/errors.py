@@ -150,8 +150,11 @@ class CarrierFailed(DomainError):
 class AlreadyRefunded(DomainError):
     def __init__(self, requested: object, refundable: object, currency: str,
                  *, field: Sequence[str] | None = ("amount",)) -> None:
+        from domain.money import format_amount  # money raises these errors itself
+
         super().__init__(
-            f"{requested} {currency} asked, only {refundable} {currency} remains refundable",
+            f"{format_amount(str(requested), currency)} asked, only "
+            f"{format_amount(str(refundable), currency)} remains refundable",
             field=field,
         )
         self.requested = requested

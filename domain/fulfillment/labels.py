@@ -25,6 +25,7 @@ from domain.fulfillment.ports import (
 )
 from domain.fulfillment.service import require_shippable, ship_shipment
 from domain.idempotency.service import IdempotencyKey
+from domain.money import format_amount
 from domain.orders.models import Order
 from domain.uow import unit_of_work
 
@@ -129,7 +130,7 @@ async def choose_carrier(found: Shipment, carriers: Mapping[str, Carrier],
         await record_order_event(
             conn, order_id=order.id, type="CARRIER_CHOSEN", actor="system:routing",
             message=f"Shipment {found.id}: {best_carrier.code} {best.service} at "
-                    f"{best.amount} {best.currency}, {keeps}; the cheapest of "
+                    f"{format_amount(best.amount, best.currency)}, {keeps}; the cheapest of "
                     f"{len(offers)} rate(s) that keep it")
     return found
 
