@@ -188,7 +188,10 @@ class DomainErrors(DomainError):
 
 
 def raise_all(errors: Sequence[DomainError]) -> None:
-    """Raise nothing, the one error, or all of them together."""
+    """Raise nothing, the one error, or all of them together (nested groups flattened, so
+    each error keeps its own field)."""
+    errors = [inner for error in errors
+              for inner in (error.errors if isinstance(error, DomainErrors) else [error])]
     if len(errors) == 1:
         raise errors[0]
     if errors:
