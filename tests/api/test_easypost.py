@@ -178,3 +178,15 @@ async def test_the_tracking_url_template_serves_easypost_shipments(
     shipment = shipped["shipment"]
     assert shipped["userErrors"] == []
     assert shipment["trackingUrl"] == f"https://track.example/{shipment['trackingNumber']}"
+
+
+async def test_no_label_is_bought_for_a_cancelled_order(
+    api: GraphQLClient, easypost: FakeEasyPost,
+) -> None:
+    gid, sid = await _pending_shipment(api)
+    cancelled = await api("mutation($id: ID!) { orderCancel(id: $id) { userErrors { code } } }",
+                          {"id": gid})
+    assert cancelled["orderCancel"]["userErrors"] == []
+    refused = (await api(SHIP, {"s": sid}))["shipmentShip"]
+    assert codes(refused) == ["INVALID_TRANSITION"]
+    assert sum(easypost.calls.values()) == 0  # no carrier shipment opened, no label bought
