@@ -94,7 +94,8 @@ PROVIDER_LENGTH = 96
 
 
 class ProcessedWebhook(Model):
-    """A gateway event already applied: the same event delivered again changes nothing."""
+    """A gateway event or marketplace delivery already applied: the same one delivered again
+    changes nothing. Written in the transaction that applies it, so a refused one is not."""
 
     id = fields.IntField(primary_key=True)
     # "stripe", or "<marketplace>:<channel code>" (a code has up to 64 characters).
