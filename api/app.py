@@ -123,7 +123,8 @@ def make_carriers(settings: Settings) -> dict[str, Carrier]:
     if settings.easypost_api_key:
         carriers["easypost"] = EasyPostCarrier(api_key=settings.easypost_api_key,
                                                webhook_secret=settings.easypost_webhook_secret,
-                                               api_base=settings.easypost_api_base)
+                                               api_base=settings.easypost_api_base,
+                                               tracking_url_template=settings.tracking_url_template)
     if settings.kuaidi100_key and settings.kuaidi100_salt and settings.kuaidi100_callback_url:
         carriers["kuaidi100"] = Kuaidi100Carrier(
             key=settings.kuaidi100_key, salt=settings.kuaidi100_salt,

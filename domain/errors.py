@@ -150,8 +150,11 @@ class CarrierFailed(DomainError):
 class AlreadyRefunded(DomainError):
     def __init__(self, requested: object, refundable: object, currency: str,
                  *, field: Sequence[str] | None = ("amount",)) -> None:
+        from domain.money import format_amount  # money raises these errors itself
+
         super().__init__(
-            f"{requested} {currency} asked, only {refundable} {currency} remains refundable",
+            f"{format_amount(str(requested), currency)} asked, only "
+            f"{format_amount(str(refundable), currency)} remains refundable",
             field=field,
         )
         self.requested = requested
@@ -185,7 +188,10 @@ class DomainErrors(DomainError):
 
 
 def raise_all(errors: Sequence[DomainError]) -> None:
-    """Raise nothing, the one error, or all of them together."""
+    """Raise nothing, the one error, or all of them together (nested groups flattened, so
+    each error keeps its own field)."""
+    errors = [inner for error in errors
+              for inner in (error.errors if isinstance(error, DomainErrors) else [error])]
     if len(errors) == 1:
         raise errors[0]
     if errors:

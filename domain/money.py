@@ -46,6 +46,14 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-exponent(currency)), rounding=ROUND_HALF_EVEN)
 
 
+def format_amount(amount: Decimal | int | str, currency: str) -> str:
+    """An amount as people read it: the currency's minor units ("100.00 EUR", "500 JPY")."""
+    value = Decimal(amount)
+    if currency in CURRENCY_EXPONENTS and value.is_finite():
+        value = quantize(value, currency)
+    return f"{value:f} {currency}"
+
+
 def parse_price(value: Decimal | str, currency: str, *, field: tuple[str, ...]) -> Decimal:
     """A price must be finite, not negative, and have no more digits than its currency allows."""
     try:

@@ -40,20 +40,25 @@ POSTCODE_RES: dict[str, re.Pattern[str]] = {
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
+def _name(field: Sequence[str]) -> str:
+    """The field as the caller wrote it ("reason", "lines.0.sku"), for messages read alone."""
+    return ".".join(field) or "A value"
+
+
 def text(
     value: str | None, *, field: Sequence[str], max_length: int = MAX_NAME, required: bool = False
 ) -> str | None:
     """Strip a free-text value and check its length; empty optional values become None."""
     if value is None:
         if required:
-            raise InvalidInput("This field is required", field=field)
+            raise InvalidInput(f"{_name(field)} is required", field=field)
         return None
     if "\x00" in value:
         raise InvalidInput("The NUL character is not allowed", field=field)
     cleaned = value.strip()
     if not cleaned:
         if required:
-            raise InvalidInput("This field must not be blank", field=field)
+            raise InvalidInput(f"{_name(field)} must not be blank", field=field)
         return None
     if len(cleaned) > max_length:
         raise InvalidInput(f"At most {max_length} characters are allowed", field=field)
@@ -61,6 +66,7 @@ def text(
 
 
 def required_text(value: str, *, field: Sequence[str], max_length: int = MAX_NAME) -> str:
+    """Stripped text that must be there: a blank or missing one is INVALID_INPUT naming it."""
     cleaned = text(value, field=field, max_length=max_length, required=True)
     assert cleaned is not None
     return cleaned

@@ -13,6 +13,12 @@ ACTOR = "test"
 POSTCODES = {"DE": "10115", "FR": "75001", "US": "10001", "GB": "SW1A 1AA", "CN": "518000"}
 
 
+def address(country: str = "DE", **parts: object) -> dict[str, object]:
+    """A deliverable address in the country (with its postcode format)."""
+    return {"name": "Ann Example", "line1": "1 Main St", "city": "City", "country": country,
+            "postalCode": POSTCODES.get(country), **parts}
+
+
 async def location(
     code: str = "wh1", *, priority: int = 0, kind: LocationKind = LocationKind.WAREHOUSE,
     pickup: bool = False, country: str = "DE", latitude: float | None = None,
@@ -74,6 +80,8 @@ async def place(
     from integrations.carriers.builtin import BuiltinCarrier
 
     pairs = list(lines.items()) if isinstance(lines, Mapping) else list(lines)
+    if "pickup_location" not in extra:
+        extra.setdefault("shipping_address", address())
     rates = {"standard": {"EUR": Decimal("4.90")}, "express": {"EUR": Decimal("9.90")}}
     return await create_order(
         request=OrderRequest(channel=channel, lines=[LineRequest(s, q) for s, q in pairs],

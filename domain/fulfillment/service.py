@@ -46,6 +46,14 @@ class ShipmentLineRequest:
     quantity: int
 
 
+def require_shippable(order: Order) -> None:
+    """Only a confirmed order ships: never a pending, held, cancelled or completed one."""
+    if order.status is not OrderStatus.CONFIRMED:
+        then = "shipped (confirm it first)" if order.status in (
+            OrderStatus.PENDING, OrderStatus.ON_HOLD) else "shipped"
+        raise InvalidTransition("Order", order.number or str(order.id), order.status, then)
+
+
 def _carrier(carriers: Mapping[str, Carrier], code: str | None) -> Carrier | None:
     if code is None:
         return None
@@ -125,9 +133,7 @@ async def create_shipment(
 
     async def run(conn: BaseDBAsyncClient) -> Shipment:
         order = await lock_order(conn, order_id)
-        if order.status is not OrderStatus.CONFIRMED:
-            raise InvalidTransition("Order", order.number or str(order.id), order.status,
-                                    "shipped (confirm it first)")
+        require_shippable(order)
         order_lines = list(await OrderLine.filter(order_id=order.id).using_db(conn))
         remaining = await _remaining(conn, order, order_lines)
         location = await _choose_location(conn, order, remaining, location_id)
@@ -201,7 +207,9 @@ async def ship_shipment(
     """Dispatch a pending shipment: in transit, or ready for pickup for click and collect.
 
     The units leave on hand and reserved at its location. Backordered units
-    that are not on hand yet cannot ship (INSUFFICIENT_STOCK).
+    that are not on hand yet cannot ship (INSUFFICIENT_STOCK). The order must
+    still be CONFIRMED: a cancelled, held or completed order ships nothing
+    (INVALID_TRANSITION).
     """
     tracking_number = v.text(tracking_number, field=("trackingNumber",), max_length=64)
     service = v.text(service, field=("service",), max_length=64)
@@ -212,6 +220,7 @@ async def ship_shipment(
         if owner is None:
             raise NotFound("Shipment", str(shipment_id), field=("shipmentId",))
         order = await lock_order(conn, owner.order_id)
+        require_shippable(order)
         shipment = await lock_shipment(conn, shipment_id)
         target = S.READY_FOR_PICKUP if order.pickup_location_id else (
             S.LABEL_PURCHASED if label else S.IN_TRANSIT)

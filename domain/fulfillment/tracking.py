@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -22,6 +22,8 @@ from domain.orders.lifecycle import lock_order
 from domain.orders.models import Order
 from domain.orders.progress import refresh_progress
 from domain.uow import unit_of_work
+
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -77,14 +79,23 @@ async def lock_shipment(conn: BaseDBAsyncClient, shipment_id: int) -> Shipment:
     return shipment
 
 
+def _effective_time(shipment: Shipment, occurred_at: datetime) -> datetime:
+    """A carrier's clock a little behind ours: an event stamped up to CLOCK_SKEW before we
+    shipped counts as at the ship time, so it is applied rather than taken as older."""
+    shipped = shipment.shipped_at
+    if shipped is not None and shipped - CLOCK_SKEW <= occurred_at < shipped:
+        return shipped
+    return occurred_at
+
+
 async def _apply(
     conn: BaseDBAsyncClient, order: Order, shipment: Shipment, update: TrackingUpdate, *,
     strict: bool, actor: str,
 ) -> None:
     if shipment.status not in DISPATCHED:
         raise InvalidTransition("Shipment", str(shipment.id), shipment.status, update.status)
-    newer = shipment.status_at is None or (update.occurred_at or datetime.now(UTC)) >= (
-        shipment.status_at)
+    at = _effective_time(shipment, update.occurred_at or datetime.now(UTC))
+    newer = shipment.status_at is None or at >= shipment.status_at
     moves = newer and update.status != shipment.status
     if moves and not can_transition(shipment.status, update.status):
         if strict:
@@ -94,9 +105,9 @@ async def _apply(
     if event is None or not moves:
         return
     shipment.status = update.status
-    shipment.status_at = event.occurred_at
+    shipment.status_at = at
     if update.status in ARRIVED:
-        shipment.delivered_at = event.occurred_at
+        shipment.delivered_at = at
     await shipment.save(update_fields=["status", "status_at", "delivered_at", "updated_at"],
                         using_db=conn)
     where = f" at {update.location}" if update.location else ""
@@ -114,7 +125,8 @@ async def add_tracking_events(
     """Record tracking updates for one shipment, oldest first.
 
     The same update twice is stored once. An update older than the shipment's
-    current status is recorded but never moves it back. With ``strict`` (staff
+    current status is recorded but never moves it back; one stamped less than
+    five minutes before the ship time (the carrier's clock) counts as at it. With ``strict`` (staff
     and partners typing an update), an impossible move is INVALID_TRANSITION;
     carriers' reports are absorbed instead.
     """

@@ -7,9 +7,10 @@ order). One the stock cannot cover is kept, on hold with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from domain.catalog.models import Channel, ChannelKind
@@ -22,6 +23,7 @@ from domain.orders.models import Order
 from domain.payments.models import ProcessedWebhook
 
 PROVIDERS = ("shopify", "amazon")
+Claim = Callable[[BaseDBAsyncClient], Awaitable[None]]
 
 
 async def connect(*, channel: str, provider: str, settings: Mapping[str, Any]
@@ -53,8 +55,11 @@ async def connection_for(channel: str, provider: str) -> MarketplaceConnection |
     return await MarketplaceConnection.get_or_none(channel__code=channel, provider=provider)
 
 
-async def import_order(*, channel: str, imported: ImportedOrder, actor: str) -> Order:
-    return await create_order(actor=actor, request=OrderRequest(
+async def import_order(*, channel: str, imported: ImportedOrder, actor: str,
+                       claim: Claim | None = None) -> Order:
+    """Import through ``create_order``: the same rules as any order, a shipping address
+    included (an order without one, e.g. of digital goods only, is refused)."""
+    return await create_order(actor=actor, claim=claim, request=OrderRequest(
         channel=channel, email=imported.email, shipping_address=imported.shipping_address,
         lines=[LineRequest(sku, quantity) for sku, quantity in imported.lines],
         external_id=imported.external_id, po_number=imported.po_number, hold_if_short=True))
@@ -62,15 +67,27 @@ async def import_order(*, channel: str, imported: ImportedOrder, actor: str) -> 
 
 async def apply_notification(*, channel: str, provider: str, notification: Notification,
                              actor: str) -> str:
-    """Apply a verified notification once (by its delivery id); returns what happened."""
-    try:
-        await ProcessedWebhook.create(provider=f"{provider}:{channel}",
-                                      event_id=notification.delivery_id)
-    except IntegrityError:
+    """Apply a verified notification once (by its delivery id); returns what happened.
+
+    An order's delivery is marked processed in the transaction that imports the
+    order: one refused (an unknown SKU, no address) is not marked, so the
+    marketplace's retry, once the merchant fixed the cause, imports it.
+    """
+    source = f"{provider}:{channel}"
+    if await ProcessedWebhook.exists(provider=source, event_id=notification.delivery_id):
         return "duplicate"
     if notification.kind == "order_created" and notification.order is not None:
-        order = await import_order(channel=channel, imported=notification.order, actor=actor)
+        async def claim(conn: BaseDBAsyncClient) -> None:
+            await ProcessedWebhook.create(provider=source, event_id=notification.delivery_id,
+                                          using_db=conn)
+
+        order = await import_order(channel=channel, imported=notification.order, actor=actor,
+                                   claim=claim)
         return f"order {order.number} ({order.status.value})"
+    try:
+        await ProcessedWebhook.create(provider=source, event_id=notification.delivery_id)
+    except IntegrityError:
+        return "duplicate"
     if notification.kind == "order_cancelled" and notification.external_id:
         found = await Order.get_or_none(channel__code=channel,
                                         external_id=notification.external_id)

@@ -7,7 +7,7 @@ its reservations, ledger rows and events, or nothing was written.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -82,7 +82,12 @@ class _Clean:
 
 
 def _validate(request: OrderRequest) -> _Clean:
-    """Formats and sizes, all reported at once, before any database work."""
+    """Formats and sizes, all reported at once, before any database work.
+
+    Every order is delivered to its shipping address unless it names a
+    pickupLocation: one with neither is refused, from every source (the API,
+    marketplace imports) alike.
+    """
     errors: list[DomainError] = []
 
     def check(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -110,6 +115,10 @@ def _validate(request: OrderRequest) -> _Clean:
     )
     if request.email is None and request.customer_id is None:
         errors.append(InvalidInput("Give the customer's email or customerId", field=("email",)))
+    if request.shipping_address is None and request.pickup_location is None:
+        errors.append(InvalidInput(
+            "A delivered order needs a shipping address (or a pickupLocation to collect it)",
+            field=("shippingAddress",)))
     raise_all(errors)
     return clean
 
@@ -234,8 +243,12 @@ async def _existing_by_external_id(channel_code: str, external_id: str | None,
 async def create_order(
     *, request: OrderRequest, actor: str, idempotency: IdempotencyKey | None = None,
     carriers: Mapping[str, Carrier] | None = None, scope: Scope | None = None,
+    claim: Callable[[BaseDBAsyncClient], Awaitable[None]] | None = None,
 ) -> Order:
     """Place an order: prices from the catalogue, stock reserved at routed locations.
+
+    ``claim`` runs first in the order's transaction (a marketplace marks its
+    delivery processed there), so a refused order leaves no trace of it either.
 
     Raises every validation problem at once, InsufficientStock for each short
     SKU (naming what is available), and writes nothing when it raises. An
@@ -252,6 +265,8 @@ async def create_order(
         return existing
 
     async def run(conn: BaseDBAsyncClient) -> Order:
+        if claim is not None:
+            await claim(conn)
         channel, variants, locations = await _load_catalogue(conn, request)
         customer = await customer_for_order(conn, customer_id=request.customer_id,
                                             email=clean.email,
@@ -363,10 +378,15 @@ async def _record_placed(
         return
     codes = {loc.id: loc.code for loc in locations}
     skus = {line.variant_id: line.sku for line in lines}
+    merged: dict[tuple[int, int], list[int]] = {}
+    for r in plan.reservations:  # a location's stock and its backorder: one entry
+        units = merged.setdefault((r.variant_id, r.location_id), [0, 0])
+        units[0] += r.quantity
+        units[1] += r.backordered
     placed = ", ".join(
-        f"{r.quantity} x {skus[r.variant_id]} at {codes[r.location_id]}"
-        + (f" ({r.backordered} backordered)" if r.backordered else "")
-        for r in plan.reservations
+        f"{quantity} x {skus[variant]} at {codes[location]}"
+        + (f" ({backordered} backordered)" if backordered else "")
+        for (variant, location), (quantity, backordered) in merged.items()
     )
     await record_order_event(
         conn, order_id=order.id, type="STOCK_RESERVED", actor="system:routing",

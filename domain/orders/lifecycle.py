@@ -14,6 +14,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from domain import validation as v
 from domain.errors import InvalidTransition, NotFound
 from domain.events.service import record_order_event, record_stock_changed
+from domain.fulfillment.models import Shipment, ShipmentStatus
+from domain.fulfillment.states import DISPATCHED
 from domain.idempotency.service import IdempotencyKey, idempotent
 from domain.inventory.reservation import release
 from domain.orders.models import Allocation, Order, OrderLine, OrderStatus
@@ -105,14 +107,28 @@ async def cancel_order(
     *, order_id: int, reason: str | None, actor: str,
     idempotency: IdempotencyKey | None = None,
 ) -> Order:
-    """Cancel an order that has shipped nothing, releasing every reservation it holds."""
+    """Cancel an order that has shipped nothing, releasing every reservation it holds.
+
+    An order with a shipment that has left (labelled, shipped, ready for
+    pickup or beyond) is refused (INVALID_TRANSITION). Its pending shipments,
+    which moved no stock, are cancelled with it.
+    """
     why = v.text(reason, field=("reason",), max_length=500)
 
     async def release_all(conn: BaseDBAsyncClient, order: Order) -> None:
         lines = await OrderLine.filter(order_id=order.id).using_db(conn)
-        if any(line.quantity_shipped for line in lines):
+        shipments = await Shipment.filter(order_id=order.id).using_db(conn)
+        if any(line.quantity_shipped for line in lines) or any(
+                s.status in DISPATCHED for s in shipments):
             raise InvalidTransition("Order", order.number or str(order.id),
                                     f"{order.status} with shipped lines", S.CANCELLED)
+        for pending in sorted((s for s in shipments if s.status is ShipmentStatus.PENDING),
+                              key=lambda s: s.id):
+            pending.status = ShipmentStatus.CANCELLED
+            await pending.save(update_fields=["status", "updated_at"], using_db=conn)
+            await record_order_event(conn, order_id=order.id, type="SHIPMENT_CANCELLED",
+                                     actor=actor,
+                                     message=f"Shipment {pending.id} cancelled with the order")
         active = await (
             Allocation.filter(order_line__order_id=order.id, released=False)
             .order_by("stock_level_id").using_db(conn)

@@ -90,11 +90,16 @@ class PaymentOperation(Model):
         table = "payment_operation"
 
 
+PROVIDER_LENGTH = 96
+
+
 class ProcessedWebhook(Model):
-    """A gateway event already applied: the same event delivered again changes nothing."""
+    """A gateway event or marketplace delivery already applied: the same one delivered again
+    changes nothing. Written in the transaction that applies it, so a refused one is not."""
 
     id = fields.IntField(primary_key=True)
-    provider = fields.CharField(max_length=32)
+    # "stripe", or "<marketplace>:<channel code>" (a code has up to 64 characters).
+    provider = fields.CharField(max_length=PROVIDER_LENGTH)
     event_id = fields.CharField(max_length=128)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -158,6 +158,19 @@ def plan_reservations(
             plan.shortfalls.append((demand, 0))
             continue
         plan.reservations.append(Reservation(demand.variant_id, home, short, backordered=short))
-    codes = ", ".join(c.code for c in used) or "none"
-    plan.reason = f"no single location can serve the whole order; split across {codes}"
+    plan.reason = _why_split(plan, {c.location_id: c.code for c in ordered})
     return plan
+
+
+def _why_split(plan: Plan, codes: dict[int, str]) -> str:
+    """Each location named once; "split" only when more than one serves the order."""
+    serving = list(dict.fromkeys(codes.get(r.location_id, str(r.location_id))
+                                 for r in plan.reservations))
+    short = "not enough stock anywhere for the whole order"
+    if not serving:
+        return f"{short}; no location holds any of it"
+    if len(serving) == 1:
+        backordered = any(r.backordered for r in plan.reservations)
+        rest = "the rest backordered there" if backordered else "the rest is short"
+        return f"{short}; {serving[0]} holds what there is, {rest}"
+    return f"no single location can serve the whole order; split across {', '.join(serving)}"

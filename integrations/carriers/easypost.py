@@ -60,16 +60,18 @@ class EasyPostCarrier:
     sells_labels = True
 
     def __init__(self, *, api_key: str, webhook_secret: str | None, api_base: str | None = None,
-                 timeout: float = 20.0) -> None:
+                 timeout: float = 20.0, tracking_url_template: str | None = None) -> None:
         self._client = httpx.AsyncClient(base_url=api_base or API_BASE, auth=(api_key, ""),
                                          timeout=timeout)
         self._secret = webhook_secret
+        self._template = tracking_url_template
 
     def rates(self, *, service: str | None, currency: str) -> list[Rate]:
         return []  # orders are priced from the flat-rate table; see the module docstring
 
     def tracking_url(self, tracking_number: str) -> str | None:
-        return None
+        """EasyPost's labels carry no page of ours: OMS_TRACKING_URL_TEMPLATE, when set."""
+        return self._template.format(tracking_number=tracking_number) if self._template else None
 
     async def _call(self, method: str, path: str, body: dict[str, Any] | None = None
                     ) -> dict[str, Any]:

@@ -106,6 +106,7 @@ async def test_a_stock_change_on_one_process_is_read_on_the_next_request_of_anot
     assert (await gql(a, query))["availability"] == [{"available": 12}]
     await gql(b, 'mutation($i: OrderCreateInput!) { orderCreate(input: $i) { userErrors '
                  '{ code } } }', {"i": {"channel": "web", "email": "x@example.com",
+                                        "shippingAddress": factories.address(),
                                         "lines": [{"sku": "SHOE", "quantity": 4}]}})
     assert (await gql(a, query))["availability"] == [{"available": 8}]
 

@@ -26,6 +26,7 @@ def bearer(token: str) -> dict[str, str]:
 
 def _order(email: str | None = None, **extra: Any) -> dict[str, Any]:
     return {"input": {"channel": "web", "lines": [{"sku": "SHOE", "quantity": 1}],
+                      "shippingAddress": factories.address(),
                       **({"email": email} if email else {}), **extra}}
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from domain.fulfillment.models import Shipment, TrackingEvent
+from domain.orders.models import Order
 from integrations.carriers.easypost import EasyPostCarrier
 from tests import factories
 from tests.fakes.easypost import API_KEY, WEBHOOK_SECRET, FakeEasyPost
@@ -102,7 +103,9 @@ async def test_an_address_the_carrier_refuses_is_a_clear_error(
     api: GraphQLClient, easypost: FakeEasyPost,
 ) -> None:
     await factories.shop({"SHOE": {"a": 5}})
-    order = await factories.place({"SHOE": 1})  # no shipping address
+    order = await factories.place({"SHOE": 1})
+    # One placed before a shipping address was required, without one.
+    await Order.filter(id=order.id).update(shipping_address=None)  # type: ignore[attr-defined]
     gid = (await api('query($n: String!) { order(number: $n) { id } }',
                      {"n": order.number}))["order"]["id"]  # type: ignore[attr-defined]
     await api("mutation($id: ID!) { orderConfirm(id: $id) { userErrors { code } } }", {"id": gid})
@@ -150,3 +153,40 @@ async def test_the_cheapest_rate_keeping_the_promise_is_chosen_and_explained(
     assert (shipped["shipment"]["status"], shipped["shipment"]["carrier"],
             shipped["shipment"]["service"]) == ("LABEL_PURCHASED", "easypost", "Express")
     assert reason.startswith("Shipment 2: easypost Express at 24.10 EUR, 1 day(s)")
+
+
+async def test_the_tracking_url_template_serves_easypost_shipments(
+    api: GraphQLClient, app: Any, settings: Any,
+) -> None:
+    from dataclasses import replace
+
+    from api.app import make_carriers
+
+    async with FakeEasyPost() as fake:
+        configured = replace(settings, easypost_api_key=API_KEY,
+                             easypost_webhook_secret=WEBHOOK_SECRET, easypost_api_base=fake.url,
+                             tracking_url_template="https://track.example/{tracking_number}")
+        carriers = app.state.services.carriers
+        carriers["easypost"] = make_carriers(configured)["easypost"]
+        try:
+            _, sid = await _pending_shipment(api)
+            shipped = (await api("mutation($s: ID!) { shipmentShip(input: {shipmentId: $s}) "
+                                 "{ shipment { trackingNumber trackingUrl } "
+                                 "userErrors { code } } }", {"s": sid}))["shipmentShip"]
+        finally:
+            await carriers.pop("easypost").close()
+    shipment = shipped["shipment"]
+    assert shipped["userErrors"] == []
+    assert shipment["trackingUrl"] == f"https://track.example/{shipment['trackingNumber']}"
+
+
+async def test_no_label_is_bought_for_a_cancelled_order(
+    api: GraphQLClient, easypost: FakeEasyPost,
+) -> None:
+    gid, sid = await _pending_shipment(api)
+    cancelled = await api("mutation($id: ID!) { orderCancel(id: $id) { userErrors { code } } }",
+                          {"id": gid})
+    assert cancelled["orderCancel"]["userErrors"] == []
+    refused = (await api(SHIP, {"s": sid}))["shipmentShip"]
+    assert codes(refused) == ["INVALID_TRANSITION"]
+    assert sum(easypost.calls.values()) == 0  # no carrier shipment opened, no label bought

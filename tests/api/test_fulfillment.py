@@ -190,3 +190,26 @@ async def test_click_and_collect(api: GraphQLClient) -> None:
         {"input": {"channel": "shop", "email": "a@example.com", "pickupLocation": "store",
                    "lines": [{"sku": "SHOE", "quantity": 1}]}})
     assert codes(only_the_store["orderCreate"]) == ["INSUFFICIENT_STOCK"]
+
+
+async def test_a_delivery_stamped_just_before_our_ship_time_is_applied(api: GraphQLClient) -> None:
+    from datetime import datetime, timedelta
+
+    await factories.shop({"SHOE": {"berlin": 5}})
+    order = await _confirmed(api, {"SHOE": 1})
+    sid = (await api(CREATE, {"input": {"orderId": order["id"]}}))["shipmentCreate"][
+        "shipment"]["id"]
+    await api(SHIP, {"input": {"shipmentId": sid, "trackingNumber": "TRK-SKEW"}})
+    shipped_at = datetime.fromisoformat(
+        (await api('{ shipment(trackingNumber: "TRK-SKEW") { shippedAt } }'))[
+            "shipment"]["shippedAt"])
+    long_before = (await api(TRACK, {"input": {
+        "shipmentId": sid, "status": "DELIVERED",
+        "occurredAt": (shipped_at - timedelta(hours=1)).isoformat()}}))
+    assert long_before["shipmentTrackingEventAdd"]["shipment"]["status"] == "IN_TRANSIT"
+    just_before = (await api(TRACK, {"input": {
+        "shipmentId": sid, "status": "DELIVERED", "description": "Delivered",
+        "occurredAt": (shipped_at - timedelta(milliseconds=300)).isoformat()}}))
+    tracked = just_before["shipmentTrackingEventAdd"]
+    assert tracked["userErrors"] == [] and tracked["shipment"]["status"] == "DELIVERED"
+    assert (await _order(api))["status"] == "COMPLETED"

@@ -19,6 +19,7 @@ CANCEL = """mutation($id: ID!) { orderCancel(id: $id) { order { status } userErr
 
 def _order(lines: list[tuple[str, int]], n: int) -> dict[str, Any]:
     return {"input": {"channel": "web", "email": f"buyer{n}@example.com",
+                      "shippingAddress": factories.address(),
                       "lines": [{"sku": s, "quantity": q} for s, q in lines]}}
 
 

@@ -54,7 +54,7 @@ async def _webhook(api: GraphQLClient, event: dict[str, Any], **sign: Any) -> An
 async def _place(api: GraphQLClient, lines: dict[str, int], provider: str, method: str
                  ) -> dict[str, Any]:
     payload = (await api(PLACE, {"input": {
-        "channel": "web", "email": "ann@example.com",
+        "channel": "web", "email": "ann@example.com", "shippingAddress": factories.address(),
         "lines": [{"sku": s, "quantity": q} for s, q in lines.items()],
         "payment": {"provider": provider, "method": method}}}))["orderCreate"]
     assert payload["userErrors"] == [], payload
@@ -223,6 +223,11 @@ async def test_cash_on_delivery_recorded_by_staff(api: GraphQLClient) -> None:
     assert codes(over) == ["ALREADY_REFUNDED"]
     full = (await api(REFUND, {"r": rid}))["returnRefund"]
     assert full["return"]["refundTotal"] == {"amount": "30.00"}
+    again = (await api(REFUND, {"r": rid}))["returnRefund"]
+    assert codes(again) == ["ALREADY_REFUNDED"]
+    # Amounts read in the currency's minor units, not the stored four decimals.
+    assert again["userErrors"][0]["message"] == (
+        "30.00 EUR asked, only 0.00 EUR remains refundable")
     order = await _order(api, order_gid)
     assert (order["paymentStatus"], order["fulfillmentStatus"]) == ("REFUNDED", "RETURNED")
 
@@ -265,6 +270,7 @@ async def test_what_cannot_be_returned_or_refunded(api: GraphQLClient) -> None:
     assert codes(unknown["paymentCapture"]) == ["NOT_FOUND"]
     bad_method = (await api(PLACE, {"input": {
         "channel": "web", "email": "a@example.com", "lines": [{"sku": "SHOE", "quantity": 1}],
+        "shippingAddress": factories.address(),
         "payment": {"provider": "manual", "method": "card"}}}))["orderCreate"]
     assert codes(bad_method) == ["INVALID_INPUT"] and bad_method["order"] is None
     assert (await api('{ order(number: "1002") { id } }'))["order"] is None

@@ -18,6 +18,8 @@ async def _world(api: GraphQLClient) -> dict[str, str]:
     await factories.shop({"SHOE": {"a": 5}})
     await factories.channel("other", locations=["a"])
     placed = (await api('mutation { orderCreate(input: {channel: "web", email: "o@example.com", '
+                        'shippingAddress: {name: "Ann", line1: "1 Main St", city: "Berlin", '
+                        'postalCode: "10115", country: "DE"}, '
                         'lines: [{sku: "SHOE", quantity: 2}], payment: {provider: "manual", '
                         'method: "invoice"}}) { order { id lines { id } } payment { id } } }'))
     order = placed["orderCreate"]["order"]

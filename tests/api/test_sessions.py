@@ -68,7 +68,7 @@ async def test_a_replayed_refresh_token_ends_the_customers_sessions(
     await factories.shop({"SHOE": {"a": 5}})
     tokens = await _register(api, "ann@example.com")
     placed = (await api(PLACE, {"input": {"channel": "web", "lines": [
-        {"sku": "SHOE", "quantity": 1}]}}, admin=False,
+        {"sku": "SHOE", "quantity": 1}], "shippingAddress": factories.address()}}, admin=False,
         headers=bearer(tokens["accessToken"])))["orderCreate"]
     async with subscriber(app) as sub:
         assert (await sub.init(tokens["accessToken"]))["type"] == "connection_ack"

@@ -24,7 +24,9 @@ needs_redis_server = pytest.mark.skipif(shutil.which("redis-server") is None,
 ORDER_EVENTS = """subscription($id: ID!) { orderEvents(orderId: $id, after: 0)
   { sequence type message } }"""
 PLACE = """mutation { orderCreate(input: {channel: "web", email: "a@example.com",
-  lines: [{sku: "SHOE-TRAIL-42", quantity: 1}]}) { order { id events { sequence } } } }"""
+  lines: [{sku: "SHOE-TRAIL-42", quantity: 1}], shippingAddress: {name: "Ann",
+  line1: "1 Main St", city: "Berlin", postalCode: "10115", country: "DE"}})
+  { order { id events { sequence } } } }"""
 HOLD = """mutation($id: ID!, $r: String!) { orderHold(id: $id, reason: $r) {
   userErrors { code } } }"""
 AVAILABLE = '{ availability(skus: ["BOTTLE-750"], channel: "web") { available } }'

@@ -113,3 +113,49 @@ async def test_a_signed_order_resent_under_another_topic_does_only_what_its_body
     assert not await Order.exists(external_id="9002")
     cancelled = await _deliver(api, "orders/cancelled", cancelled_body)
     assert cancelled.json()["outcome"] == "order 1001 cancelled"
+
+
+async def test_a_refused_order_is_imported_when_shopify_retries_it(api: GraphQLClient) -> None:
+    await _connect(api)
+    order = {**_order(9001, 1), "line_items": [{"sku": "HAT", "quantity": 1, "price": "5.00"}]}
+    refused = await _deliver(api, "orders/create", order, "w-retry")
+    assert refused.status_code == 422 and "HAT" in refused.json()["error"]
+    assert await Order.all().count() == 0
+    await factories.product("HAT")  # the merchant fixes the catalogue
+    await factories.stock("HAT", {"a": 2})
+    retried = await _deliver(api, "orders/create", order, "w-retry")
+    assert retried.status_code == 200 and retried.json() == {"outcome": "order 1001 (PENDING)"}
+    assert (await _deliver(api, "orders/create", order, "w-retry")).json() == {
+        "outcome": "duplicate"}
+    assert await Order.filter(external_id="9001").count() == 1
+
+
+async def test_an_order_without_a_shipping_address_is_refused_with_the_reason(
+    api: GraphQLClient,
+) -> None:
+    await _connect(api)
+    digital = {key: value for key, value in _order(9002, 1).items()
+               if key != "shipping_address"}
+    refused = await _deliver(api, "orders/create", digital)
+    assert refused.status_code == 422 and "shipping address" in refused.json()["error"]
+    assert await Order.all().count() == 0
+
+
+async def test_the_longest_channel_code_and_webhook_id_are_deduplicated(
+    api: GraphQLClient,
+) -> None:
+    code = "s" * 64
+    await factories.shop({"SHOE": {"a": 3}})
+    await factories.channel(code, locations=["a"], kind=factories.ChannelKind.MARKETPLACE)
+    await api('mutation($c: String!, $s: String!) { marketplaceConnect(input: {channel: $c, '
+              'provider: "shopify", webhookSecret: $s, shop: "oms-demo.myshopify.com"}) '
+              '{ userErrors { code } } }', {"c": code, "s": SECRET})
+    body = json.dumps(_order(9003, 1)).encode()
+    headers = {"X-Shopify-Topic": "orders/create", "X-Shopify-Hmac-Sha256":
+               webhook_hmac(body, SECRET), "X-Shopify-Webhook-Id": "w" * 128,
+               "Content-Type": "application/json"}
+    path = f"/webhooks/marketplaces/shopify/{code}"
+    first = await api.http.post(path, content=body, headers=headers)
+    assert first.status_code == 200 and first.json() == {"outcome": "order 1001 (PENDING)"}
+    again = await api.http.post(path, content=body, headers=headers)
+    assert again.json() == {"outcome": "duplicate"}

@@ -95,6 +95,7 @@ async def test_no_webhook_delivery_is_lost_when_processes_and_backends_die(
                 response = await http.post(f"{server.url}/graphql", headers=ADMIN, json={
                     "query": PLACE, "variables": {"i": {
                         "channel": "web", "email": f"c{n}@example.com",
+                        "shippingAddress": factories.address(),
                         "lines": [{"sku": "SHOE", "quantity": 1}]}}})
                 ok = response.status_code == 200 and not response.json().get("errors")
             except (httpx.HTTPError, ValueError):
