@@ -47,7 +47,6 @@ class RedisBus:
                 async with self._lock:
                     try:
                         await self._pubsub.subscribe(*(self._prefix + t for t in new))
-                        self._watch_reconnects()
                     except RedisError as error:
                         # The listener subscribes again once Redis is back.
                         log.warning("redis bus: subscribe failed, will retry: %s", error)
@@ -90,7 +89,6 @@ class RedisBus:
                     topics = [self._prefix + t for t in self._fanout.topics()]
                     if topics:
                         await self._pubsub.subscribe(*topics)
-                        self._watch_reconnects()
                     self.reconnects += 1
                     self._fanout.broadcast(RESYNC)
                     return
@@ -98,20 +96,6 @@ class RedisBus:
                     pass
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
-
-    def _watch_reconnects(self) -> None:
-        """redis-py reconnects a pub/sub connection by itself on the next read and subscribes
-        again, without raising: messages published meanwhile were lost all the same, so
-        every reconnection tells the local subscribers to re-read from the database."""
-        connection = self._pubsub.connection
-        if connection is not None:
-            connection.register_connect_callback(self._reconnected)
-
-    async def _reconnected(self, _: object) -> None:
-        # Registered once connected: each call is a reconnection (after the resubscribe,
-        # which redis-py registered first).
-        self.reconnects += 1
-        self._fanout.broadcast(RESYNC)
 
     async def ping(self) -> None:
         await self._redis.ping()
