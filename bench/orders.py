@@ -31,7 +31,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Api, percentile_ms, setup_catalogue
+from bench.common import ADDRESS, Api, percentile_ms, setup_catalogue
 
 CREATE = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
   order { number lines { sku quantity } } userErrors { code } } }"""
@@ -49,7 +49,8 @@ async def place_orders(api: Api, channel: str, skus: list[str], *, clients: int,
         else:
             lines = [(sku, rng.randint(1, 2)) for sku in rng.sample(skus, rng.randint(1, 3))]
         plans.append({"input": {"channel": channel, "email": f"b{n % 500}@example.com",
-                                "lines": [{"sku": s, "quantity": q} for s, q in lines]}})
+                                "lines": [{"sku": s, "quantity": q} for s, q in lines],
+                                "shippingAddress": ADDRESS}})
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for plan in plans:
         queue.put_nowait(plan)
@@ -120,7 +121,7 @@ async def statements_per_order(database_url: str, channel: str, skus: list[str])
         for n in range(probes):
             await create_order(request=OrderRequest(
                 channel=channel, email=f"probe{n}@example.com",
-                lines=[LineRequest(sku, 1) for sku in skus[:2]]),
+                lines=[LineRequest(sku, 1) for sku in skus[:2]], shipping_address=ADDRESS),
                 actor="bench")
     finally:
         logger.removeHandler(handler)

@@ -29,7 +29,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Api, closed_loop, percentile_ms, rss_kib, setup_catalogue
+from bench.common import ADDRESS, Api, closed_loop, percentile_ms, rss_kib, setup_catalogue
 
 TRACKING = """subscription($n: String) { shipmentTracking(trackingNumber: $n)
   { sequence status description } }"""
@@ -44,7 +44,8 @@ async def shipped_parcel(api: Api, run: str) -> str:
     order = (await api("mutation($i: OrderCreateInput!) { orderCreate(input: $i) { order { id } "
                        "userErrors { message } } }",
                        {"i": {"channel": run, "email": "bench@example.com",
-                              "lines": [{"sku": skus[0], "quantity": 1}]}}))["orderCreate"]
+                              "lines": [{"sku": skus[0], "quantity": 1}],
+                              "shippingAddress": ADDRESS}}))["orderCreate"]
     gid = order["order"]["id"]
     await api("mutation($id: ID!) { orderConfirm(id: $id) { userErrors { code } } }", {"id": gid})
     sid = (await api("mutation($o: ID!) { shipmentCreate(input: {orderId: $o}) "
