@@ -118,9 +118,10 @@ class GraphQLView(GraphQL[Context, None]):
                 await response(scope, receive, send)
                 return
             services = request.app.state.services
-            key = turn_key(request.state.principal, client_address(
+            request.state.address = client_address(
                 request.client.host if request.client else None, request.headers,
-                services.trusted_proxies))
+                services.trusted_proxies)  # once: get_context reads it too
+            key = turn_key(request.state.principal, request.state.address)
             # strawberry's own answer to a malformed request is plain text; ours is JSON
             try:
                 async with services.turns.turn(key):
@@ -179,16 +180,17 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         principal = None
-        if isinstance(request, Request):
-            principal = request.state.principal
-        note(caller=principal.kind.value if principal is not None else "anonymous")
         services = request.app.state.services
-        peer = request.client.host if request.client else None
+        if isinstance(request, Request):  # __call__ read the caller and its address
+            principal, address = request.state.principal, request.state.address
+        else:
+            address = client_address(request.client.host if request.client else None,
+                                     request.headers, services.trusted_proxies)
+        note(caller=principal.kind.value if principal is not None else "anonymous")
         return Context(
             request=request, response=response, principal=principal,
             services=services, tokens=self.tokens,
-            idempotency_header=request.headers.get("idempotency-key"),
-            address=client_address(peer, request.headers, services.trusted_proxies),
+            idempotency_header=request.headers.get("idempotency-key"), address=address,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

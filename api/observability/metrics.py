@@ -28,6 +28,7 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from api.auth import InvalidCredentials, bearer_token
 from domain import metrics as domain_metrics
 from domain.events.relay import backlog
 
@@ -68,10 +69,12 @@ def allowed(request: Request) -> bool:
     """Metrics tell order rates: only the metrics token (or the admin token) reads them."""
     settings = request.app.state.settings
     expected = settings.metrics_token or settings.admin_token
-    given = request.headers.get("authorization", "")
-    scheme, _, token = given.partition(" ")
-    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(
-        token.strip().encode(), expected.encode())
+    try:
+        token = bearer_token(request.headers.get("authorization"))
+    except InvalidCredentials:
+        return False
+    return bool(expected and token) and hmac.compare_digest(
+        str(token).encode(), str(expected).encode())
 
 
 async def endpoint(request: Request) -> Response:

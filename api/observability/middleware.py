@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.observability import metrics
@@ -16,14 +15,9 @@ log = logging.getLogger("oms.request")
 
 
 def _route(scope: Scope) -> str:
-    """The route's template (``/webhooks/carriers/{carrier}``), never the raw path: a client
-    cannot make new series by asking for new paths."""
-    app = scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", ()):
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "other"))
-    return "other"
+    """The template of the route the router matched (``/webhooks/carriers/{carrier}``), never
+    the raw path: a client cannot make new series by asking for new paths."""
+    return str(getattr(scope.get("route"), "path", "other"))
 
 
 class RequestMiddleware:
