@@ -79,7 +79,7 @@ async def test_a_returns_refund_is_charged_to_the_returned_sku(
     await factories.shop({"SHOE": {"a": 10}, "TEE": {"a": 10}})
     order = await _shipped(app, {"SHOE": 2, "TEE": 1})
     await _return(order, "TEE", 1)
-    rows, totals = await _report(GroupBy.SKU)
+    rows, _ = await _report(GroupBy.SKU)
     assert _money(rows) == [("SHOE", 1, "20.00", "0.00", "20.00"),
                             ("TEE", 1, "10.00", "10.00", "0.00")]
     location_rows, _ = await _report(GroupBy.LOCATION)
