@@ -199,6 +199,19 @@ async def drop_triggers(apps: Any, schema_editor: Any) -> None:
     await client.execute_script(before._pg("orders") if pg else before._sqlite("orders"))
 
 
+class AddLink(ops.AddField):
+    """The column is dropped in place on SQLite: rebuilding the table, as the generic
+    removal does, fails on the triggers of the tables that refer to orders."""
+
+    async def database_backward(self, app_label: str, old_state: Any, new_state: Any,
+                                state_editor: Any = None) -> None:
+        if state_editor and state_editor.client.capabilities.dialect == "sqlite":
+            await state_editor.client.execute_script(
+                f"ALTER TABLE orders DROP COLUMN {self.name}")
+            return
+        await super().database_backward(app_label, old_state, new_state, state_editor)
+
+
 class Migration(migrations.Migration):
     dependencies = [("oms", "0021_processed_webhook_provider_width")]
 
@@ -223,10 +236,14 @@ class Migration(migrations.Migration):
             options={"table": "refund_allocation", "app": "oms", "pk_attr": "id"},
             bases=["Model"],
         ),
-        ops.AddField(
+        AddLink(
             model_name="Order",
             name="replaces_order_id",
             field=fields.IntField(null=True, db_index=True),
         ),
         ops.RunPython(create_triggers, drop_triggers),
+        ops.RunSQL(
+            ["CREATE INDEX IF NOT EXISTS idx_orders_replaces_order ON orders (replaces_order_id)"],
+            reverse_sql=["DROP INDEX IF EXISTS idx_orders_replaces_order"],
+        ),
     ]
