@@ -88,3 +88,53 @@ async def place(
                              email=email, **extra),  # type: ignore[arg-type]
         actor=ACTOR, carriers=carriers or {"builtin": BuiltinCarrier(rates=rates)},
     )
+
+
+GATEWAYS: dict[str, object] = {}
+
+
+def gateways() -> dict[str, object]:
+    """The offline gateway, for tests that pay and refund without a payment provider."""
+    from integrations.payments.manual import ManualGateway
+
+    return GATEWAYS or (GATEWAYS.setdefault("manual", ManualGateway()) and GATEWAYS)
+
+
+async def pay(order: object) -> object:
+    """Record the order's total as received (an invoice paid); the payment."""
+    from domain.payments import service as payments
+    from domain.payments.models import Payment
+
+    found = await Payment.filter(order_id=order.id, captured_amount__gt=0).first()  # type: ignore[attr-defined]
+    if found is not None:
+        return found
+    from domain.orders.models import Order, OrderStatus
+    from domain.payments.models import PaymentState
+
+    placed = await Order.get(id=order.id)  # type: ignore[attr-defined]
+    if placed.status is OrderStatus.COMPLETED:  # paid before it completed, as history has it
+        return await Payment.create(order_id=placed.id, provider="manual", method="invoice",
+                                    currency=placed.currency, amount=placed.total,
+                                    captured_amount=placed.total, state=PaymentState.CAPTURED,
+                                    psp_reference=f"manual:history-{placed.id}")
+    started = await payments.start_payment(order_id=order.id, provider="manual",  # type: ignore[attr-defined]
+                                           method="invoice", gateways=gateways(),  # type: ignore[arg-type]
+                                           actor=ACTOR)
+    return await payments.capture_payment(payment_id=started.id, amount=None,
+                                          gateways=gateways(), actor=ACTOR)  # type: ignore[arg-type]
+
+
+async def refund(order: object, amount: str | Decimal,
+                 lines: Mapping[int, str] | None = None, shipping: str | None = None) -> object:
+    """Pay the order if it is not paid yet, then refund ``amount`` of it directly (charged
+    to ``lines``, {order line id: amount}, and ``shipping`` when given)."""
+    from domain.payments import service as payments
+    from domain.payments.allocation import LineRefund, RefundTarget
+
+    payment = await pay(order)
+    target = None if lines is None and shipping is None else RefundTarget(
+        lines=[LineRefund(line_id, value) for line_id, value in (lines or {}).items()],
+        shipping=shipping)
+    return await payments.refund_payment(payment_id=payment.id, amount=amount,  # type: ignore[attr-defined]
+                                         gateways=gateways(), actor=ACTOR,  # type: ignore[arg-type]
+                                         target=target)

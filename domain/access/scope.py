@@ -44,7 +44,7 @@ from domain.marketplaces.models import (
 )
 from domain.orders.models import Allocation, Counter, Order, OrderLine
 from domain.partners.models import OAuthClient
-from domain.payments.models import Payment, PaymentOperation, ProcessedWebhook
+from domain.payments.models import Payment, PaymentOperation, ProcessedWebhook, RefundAllocation
 from domain.reports.models import ReportDirty, SalesDay, SalesSlot
 from domain.returns.models import Return, ReturnLine
 from domain.signing.models import SigningKey
@@ -210,7 +210,7 @@ RULES: dict[type[Model], Rule] = {
     Counter: _admin_only, ProcessedWebhook: _admin_only, ReportDirty: _admin_only,
     SalesSlot: _admin_only, SalesDay: _admin_only, MarketplaceConnection: _admin_only,
     MarketplaceListing: _admin_only, MarketplaceFulfillment: _admin_only,
-    Deployment: _admin_only,
+    Deployment: _admin_only, RefundAllocation: _admin_only,
     # Private keys: read by the token service only, never through the API, not even the admin.
     SigningKey: _nobody,
 }

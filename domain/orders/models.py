@@ -69,6 +69,8 @@ class Order(Model):
     via_account = fields.BooleanField(default=False)
     hold_reason = fields.CharField(max_length=500, null=True)
     cancel_reason = fields.CharField(max_length=500, null=True)
+    # An exchange's replacement: the order whose returned goods it replaces.
+    replaces_order_id = fields.IntField(null=True, db_index=True)
     # The sequence number of the order's latest event; events are numbered 1, 2, 3 ...
     event_seq = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)

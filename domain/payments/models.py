@@ -90,6 +90,31 @@ class PaymentOperation(Model):
         table = "payment_operation"
 
 
+class AllocationKind(StrEnum):
+    REFUND = "REFUND"  # money paid back, counted once its payment operation succeeded
+    EXCHANGE = "EXCHANGE"  # returned goods credited towards an exchange's replacement order
+
+
+class RefundAllocation(Model):
+    """What one refund (or exchange credit) pays back: an amount charged to one order line,
+    or to the order's shipping (``order_line_id`` null). Written by
+    ``domain.payments.allocation`` in the transaction that writes the refund's operation;
+    the amounts of one refund add up to it exactly, in the currency's minor units."""
+
+    id = fields.IntField(primary_key=True)
+    order_id = fields.IntField(db_index=True)
+    order_line_id = fields.IntField(null=True, db_index=True)
+    payment_operation_id = fields.IntField(null=True, db_index=True)
+    return_id = fields.IntField(null=True, db_index=True)
+    kind = fields.CharEnumField(AllocationKind, max_length=16, default=AllocationKind.REFUND)
+    amount = fields.DecimalField(max_digits=18, decimal_places=4)
+    units = fields.IntField(null=True)  # units given back, where known (returns)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "refund_allocation"
+
+
 PROVIDER_LENGTH = 96
 
 

@@ -29,6 +29,7 @@ from domain.events.service import record_order_event
 from domain.money import parse_price, quantize
 from domain.orders.lifecycle import lock_order
 from domain.orders.models import Order, OrderStatus
+from domain.payments.allocation import RefundTarget, allocate
 from domain.payments.models import (
     OperationKind,
     OperationStatus,
@@ -80,8 +81,11 @@ async def _intend(
     payment_id: int, kind: OperationKind, amount: Decimal, *, return_id: int | None = None,
     final: bool = True,
     check: Callable[[BaseDBAsyncClient, Payment], Awaitable[None]] | None = None,
+    record: Callable[[BaseDBAsyncClient, Payment, PaymentOperation], Awaitable[object]]
+    | None = None,
 ) -> PaymentOperation:
-    """Write the intent to call (or find the unfinished one to repeat) and commit it."""
+    """Write the intent to call (or find the unfinished one to repeat) and commit it;
+    ``record`` writes what goes with a new operation (a refund's allocation) with it."""
     async with unit_of_work() as conn:
         payment = await Payment.filter(id=payment_id).select_for_update().using_db(conn).first()
         if payment is None:
@@ -95,10 +99,13 @@ async def _intend(
             await check(conn, payment)
         attempt = await PaymentOperation.filter(payment_id=payment_id, kind=kind).using_db(
             conn).count() + 1
-        return await PaymentOperation.create(
+        created = await PaymentOperation.create(
             payment_id=payment_id, kind=kind, amount=amount, return_id=return_id, final=final,
             idempotency_key=f"oms-payment-{payment_id}-{kind.value.lower()}-{attempt}",
             using_db=conn)
+        if record is not None:
+            await record(conn, payment, created)
+        return created
 
 
 async def _settle(
@@ -296,9 +303,13 @@ def check_refundable(amount: Decimal, available: Decimal, currency: str) -> None
 
 async def refund_payment(
     *, payment_id: int, amount: Decimal | str, gateways: Gateways, actor: str,
-    return_id: int | None = None,
+    return_id: int | None = None, target: RefundTarget | None = None,
 ) -> Payment:
-    """Refund captured money; never more than captured minus refunded (ALREADY_REFUNDED)."""
+    """Refund captured money; never more than captured minus refunded (ALREADY_REFUNDED).
+
+    The refund is charged to what ``target`` names, or by the rule of
+    ``domain.payments.allocation`` when it names nothing; a return's refund is charged
+    by the return (``return_id``), when it claims the refund."""
     payment = await Payment.get_or_none(id=payment_id)
     if payment is None:
         raise NotFound("Payment", str(payment_id), field=("paymentId",))
@@ -308,8 +319,14 @@ async def refund_payment(
     async def check(conn: BaseDBAsyncClient, locked: Payment) -> None:
         check_refundable(amount, await refundable(conn, locked), locked.currency)
 
+    async def record(conn: BaseDBAsyncClient, locked: Payment, op: PaymentOperation) -> None:
+        if return_id is None:
+            order = await Order.get(id=locked.order_id, using_db=conn)
+            await allocate(conn, order=order, amount=op.amount, operation_id=op.id,
+                           target=target)
+
     operation = await _intend(payment.id, OperationKind.REFUND, amount, return_id=return_id,
-                              check=check)
+                              check=check, record=record)
     return await _call(operation, payment, gateway, actor=actor)
 
 

@@ -1,6 +1,9 @@
 """What we know of customers from their orders: how many, how much, since when, where.
 
 Aggregated by the database over orders that were not cancelled; money per currency.
+Lifetime value is what the customer's orders came to (their totals, shipping
+included) less what refunds and exchange credits paid back of them; an exchange's
+replacement order is no new order in the count (the sales report's rule).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from domain.db import as_datetime, connection, fetch, for_reports, is_postgres
 from domain.errors import InvalidInput, NotPermitted
 from domain.money import quantize, validate_currency
+from domain.reports.rollup import ORDER_REFUNDS
 
 if TYPE_CHECKING:
     from domain.access import Scope
@@ -49,7 +53,9 @@ async def insights(customer_ids: Sequence[int]) -> dict[int, Insight]:
     live = f"o.customer_id IN ({marks}) AND o.status <> 'CANCELLED'"
     found = {cid: Insight(cid) for cid in customer_ids}
     for row in await fetch(conn, f"""
-            SELECT o.customer_id AS cid, COUNT(*) AS n, MIN(o.created_at) AS first,
+            SELECT o.customer_id AS cid,
+                   SUM(CASE WHEN o.replaces_order_id IS NULL THEN 1 ELSE 0 END) AS n,
+                   MIN(o.created_at) AS first,
                    MAX(o.created_at) AS last FROM orders o WHERE {live}
             GROUP BY o.customer_id""", list(customer_ids)):
         insight = found[int(row["cid"])]
@@ -57,8 +63,10 @@ async def insights(customer_ids: Sequence[int]) -> dict[int, Insight]:
         insight.first_order_at = as_datetime(row["first"])
         insight.last_order_at = as_datetime(row["last"])
     for row in await fetch(conn, f"""
-            SELECT o.customer_id AS cid, o.currency AS currency, SUM(o.total) AS value
-            FROM orders o WHERE {live} GROUP BY o.customer_id, o.currency""",
+            SELECT o.customer_id AS cid, o.currency AS currency,
+                   SUM(o.total - COALESCE(rf.amount, 0)) AS value
+            FROM orders o LEFT JOIN {ORDER_REFUNDS} rf ON rf.order_id = o.id
+            WHERE {live} GROUP BY o.customer_id, o.currency""",
                            list(customer_ids)):
         currency = str(row["currency"])
         found[int(row["cid"])].lifetime_value[currency] = quantize(
@@ -93,10 +101,11 @@ async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | Non
         if currency is None:
             raise InvalidInput("Sorting by lifetime value needs a currency", field=("currency",))
         validate_currency(currency)
-        value = "COALESCE(SUM(CASE WHEN o.currency = ? THEN o.total END), 0)"
+        value = "COALESCE(SUM(CASE WHEN o.currency = ? THEN o.total - COALESCE(rf.amount, 0)" \
+                " END), 0)"
         value_params: list[Any] = [currency]
     elif sort is CustomerSort.ORDER_COUNT:
-        value, value_params = "COUNT(o.id)", []
+        value, value_params = "COUNT(CASE WHEN o.replaces_order_id IS NULL THEN o.id END)", []
     else:
         value, value_params = "MAX(o.created_at)", []
     having = "HAVING COUNT(o.id) > 0" if sort is CustomerSort.LAST_ORDER else "HAVING 1 = 1"
@@ -115,6 +124,7 @@ async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | Non
         rows = await fetch(reading, f"""
             SELECT cu.id AS id, {value} AS v FROM customer cu
             LEFT JOIN orders o ON o.customer_id = cu.id AND o.status <> 'CANCELLED'
+            LEFT JOIN {ORDER_REFUNDS} rf ON rf.order_id = o.id
             WHERE {where} GROUP BY cu.id {having}
             ORDER BY v {order}, cu.id {order} LIMIT ?""",
                            [*value_params, *params, *having_params, size + 1])

@@ -47,8 +47,23 @@ UNITS_AT = f"""(
     LEFT JOIN ({_PLACED}) pl ON pl.line_id = l.id
     WHERE o.created_at >= ? AND o.created_at < ?
     GROUP BY l.id, l.quantity HAVING l.quantity > COALESCE(SUM(pl.qty), 0))"""
-REFUNDED = ("(SELECT SUM(r.refund_total) FROM order_return r"
-             " WHERE r.order_id = o.id AND r.status = 'REFUNDED')")
+# What refunds paid back of each order line (``refund_allocation``): a refund once its
+# payment operation has succeeded, an exchange credit (no operation) once recorded.
+# Shipping refunds are not line sales and are left out.
+LINE_REFUNDS = """(
+    SELECT ra.order_line_id AS line_id, SUM(ra.amount) AS amount FROM refund_allocation ra
+    LEFT JOIN payment_operation po ON po.id = ra.payment_operation_id
+    WHERE ra.order_line_id IS NOT NULL
+      AND (ra.payment_operation_id IS NULL OR po.status = 'SUCCEEDED')
+    GROUP BY ra.order_line_id)"""
+# What refunds paid back of each order, shipping included (for customers' figures).
+ORDER_REFUNDS = """(
+    SELECT ra.order_id AS order_id, SUM(ra.amount) AS amount FROM refund_allocation ra
+    LEFT JOIN payment_operation po ON po.id = ra.payment_operation_id
+    WHERE ra.payment_operation_id IS NULL OR po.status = 'SUCCEEDED'
+    GROUP BY ra.order_id)"""
+# An exchange's replacement order is no new order: 0 in the order count.
+COUNTED = "MAX(CASE WHEN o.replaces_order_id IS NULL THEN 1 ELSE 0 END)"
 PLACED_IN = "o.status <> 'CANCELLED' AND o.created_at >= ? AND o.created_at < ?"
 
 
@@ -75,25 +90,26 @@ def _rebuild_sql(table: str, pg: bool) -> str:
     return f"""
         INSERT INTO {table} ({column}, channel_id, currency{sku}, location_id, orders, units,
                              gross, refunds)
-        SELECT bucket, channel_id, currency{sku}, location_id, COUNT(*), SUM(units), SUM(gross),
-               COALESCE(SUM(refunds), 0)
+        SELECT bucket, channel_id, currency{sku}, location_id, SUM(counted), SUM(units),
+               SUM(gross), COALESCE(SUM(refunds), 0)
         FROM (
             SELECT {bucket} AS bucket, o.channel_id AS channel_id, o.currency AS currency
                    {line_sku}{" AS sku" if daily else ""}, {ALL_LOCATIONS} AS location_id,
-                   SUM(l.quantity) AS units, SUM(l.total) AS gross,
-                   {REFUNDED} * SUM(l.total) / NULLIF(o.subtotal, 0) AS refunds
+                   {COUNTED} AS counted, SUM(l.quantity) AS units, SUM(l.total) AS gross,
+                   SUM(COALESCE(rf.amount, 0)) AS refunds
             FROM orders o JOIN order_line l ON l.order_id = o.id
+            LEFT JOIN {LINE_REFUNDS} rf ON rf.line_id = l.id
             WHERE {PLACED_IN}
-            GROUP BY o.id, o.created_at, o.channel_id, o.currency, o.subtotal{line_sku}
+            GROUP BY o.id, o.created_at, o.channel_id, o.currency{line_sku}
             UNION ALL
-            SELECT {bucket}, o.channel_id, o.currency{line_sku}, {location}, SUM(p.qty),
-                   SUM(l.unit_price * p.qty),
-                   {REFUNDED} * SUM(l.unit_price * p.qty) / NULLIF(o.subtotal, 0)
+            SELECT {bucket}, o.channel_id, o.currency{line_sku}, {location}, {COUNTED},
+                   SUM(p.qty), SUM(l.unit_price * p.qty),
+                   SUM(COALESCE(rf.amount, 0) * p.qty / l.quantity)
             FROM orders o JOIN order_line l ON l.order_id = o.id
             JOIN {UNITS_AT} p ON p.line_id = l.id
+            LEFT JOIN {LINE_REFUNDS} rf ON rf.line_id = l.id
             WHERE {PLACED_IN}
-            GROUP BY o.id, o.created_at, o.channel_id, o.currency, o.subtotal{line_sku},
-                     {location}
+            GROUP BY o.id, o.created_at, o.channel_id, o.currency{line_sku}, {location}
         ) sold
         GROUP BY bucket, channel_id, currency{sku}, location_id"""
 

@@ -8,9 +8,18 @@ read the summaries (see ``domain.reports.models``), brought up to date
 first. SKU figures come from the daily summary for whole UTC days and from
 the orders for the partial days at the ends of a range.
 
-Cancelled orders are not sales. Refunds count in the period, channel,
-SKU or location of the order they refund, split across an order's lines by
-their value.
+The rule (README, docs/architecture.md): an order is a sale from the moment it
+is placed, in the period, channel and currency it was placed in, at the
+amounts on its lines (a marketplace order at the marketplace's amounts), until
+it is cancelled (a cancelled order is no sale at all). A refund counts
+against the lines it was charged to (``domain.payments.allocation``), in the
+period, channel, SKU and location of the order it refunds, once its payment
+operation has succeeded; refunds of shipping are not line sales and are left
+out. An exchange counts as the difference: the replacement order's lines are
+sales, the original's returned lines are paid back by the exchange credit
+(what the goods were worth towards the replacement), and the replacement is no
+new order in the order count. In a location's figures a line's refunds are
+shared by its units there.
 
 Units are attributed to a location by where they left from (shipped
 parcels) or are reserved (open allocations, backorders included); units
@@ -241,21 +250,23 @@ class SalesQuery:
         label = self._label(group, "o.created_at", is_postgres(conn), sku="l.sku")
         filters, filter_params = self._filters()
         source, units_params = "JOIN order_line l ON l.order_id = o.id", []
-        units, value = "l.quantity", "l.total"
+        units, value, refund = "l.quantity", "l.total", "COALESCE(rf.amount, 0)"
         if group is GroupBy.LOCATION or self.location is not None:
             source += (f" JOIN {rollup.UNITS_AT} p ON p.line_id = l.id"
                        " LEFT JOIN location loc ON loc.id = p.location_id")
             units, value, units_params = "p.qty", "l.unit_price * p.qty", [lo, hi, lo, hi]
-        # Each order's part in each group first; its refunds split by value between them.
+            refund = "COALESCE(rf.amount, 0) * p.qty / l.quantity"
+        source += f" LEFT JOIN {rollup.LINE_REFUNDS} rf ON rf.line_id = l.id"
+        # Each order's part in each group first: its lines, and what refunds paid back of them.
         return await fetch(conn, f"""
-            SELECT grp, currency, COUNT(*) AS orders, SUM(units) AS units, SUM(gross) AS gross,
-                   SUM(refunds) AS refunds
-            FROM (SELECT {label.sql} AS grp, o.currency AS currency, SUM({units}) AS units,
-                         SUM({value}) AS gross,
-                         {rollup.REFUNDED} * SUM({value}) / NULLIF(o.subtotal, 0) AS refunds
+            SELECT grp, currency, SUM(counted) AS orders, SUM(units) AS units,
+                   SUM(gross) AS gross, SUM(refunds) AS refunds
+            FROM (SELECT {label.sql} AS grp, o.currency AS currency,
+                         {rollup.COUNTED} AS counted, SUM({units}) AS units,
+                         SUM({value}) AS gross, SUM({refund}) AS refunds
                   FROM orders o JOIN channel c ON c.id = o.channel_id {source}{label.join}
                   WHERE {rollup.PLACED_IN}{filters}
-                  GROUP BY o.id, o.currency, o.subtotal, 1) sold
+                  GROUP BY o.id, o.currency, 1) sold
             GROUP BY grp, currency""",
             [*label.select_params, *units_params, *label.params, lo, hi, *filter_params])
 

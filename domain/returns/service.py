@@ -19,6 +19,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import validation as v
 from domain.catalog.models import Location, Variant
+from domain.db import connection
 from domain.errors import (
     AlreadyRefunded,
     DomainError,
@@ -38,7 +39,14 @@ from domain.orders.capture import LineRequest, OrderRequest, create_order
 from domain.orders.lifecycle import cancel_order, lock_order
 from domain.orders.models import Order, OrderLine
 from domain.orders.progress import refresh_progress
-from domain.payments.models import OperationKind, OperationStatus, Payment, PaymentOperation
+from domain.payments.allocation import SHIPPING, Part, allocate, down, remaining
+from domain.payments.models import (
+    AllocationKind,
+    OperationKind,
+    OperationStatus,
+    Payment,
+    PaymentOperation,
+)
 from domain.payments.service import Gateways, check_refundable, refund_payment, refundable
 from domain.returns.models import Return, ReturnLine, ReturnStatus
 from domain.uow import unit_of_work
@@ -156,6 +164,9 @@ async def _transition(return_id: int, target: ReturnStatus, *, actor: str,
             found.decline_reason = reason
         if replacement_order_id is not None:
             found.replacement_order_id = replacement_order_id
+            # The link the sales report counts an exchange by (the difference, not two sales).
+            await Order.filter(id=replacement_order_id).using_db(conn).update(
+                replaces_order_id=order.id)
             reason = f"replacement order placed (id {replacement_order_id})"
         await found.save(using_db=conn)
         why = f": {reason}" if reason else ""
@@ -254,20 +265,44 @@ async def receive_return(
     return found
 
 
+async def refund_parts(found: Return, order: Order, *, include_shipping: bool,
+                       conn: BaseDBAsyncClient | None = None
+                       ) -> tuple[list[tuple[Part, Decimal]], dict[Part, int]]:
+    """What a return refunds, part by part: each received line at its paid price per unit,
+    and the shipping if asked, each no more than remains refundable of it; and the units."""
+    conn = conn or connection()
+    _, left = await remaining(conn, order)
+    parts: list[tuple[Part, Decimal]] = []
+    units: dict[Part, int] = {}
+    for rl in await ReturnLine.filter(rma_id=found.id).order_by("id").using_db(conn):
+        if not rl.quantity_received:
+            continue
+        line = await OrderLine.get(id=rl.order_line_id, using_db=conn)
+        paid = down(line.total * rl.quantity_received / line.quantity, order.currency)
+        parts.append((line.id, max(min(paid, left[line.id]), Decimal(0))))
+        units[line.id] = rl.quantity_received
+    if include_shipping:
+        parts.append((SHIPPING, max(left[SHIPPING], Decimal(0))))
+    return parts, units
+
+
+async def exchange_credit(found: Return, worth: Decimal, order: Order,
+                          conn: BaseDBAsyncClient | None = None) -> Decimal:
+    """What an exchange's returned goods pay of its replacement order: the replacement's
+    total, up to what the goods are worth; 0 for a return that is no exchange."""
+    if found.replacement_order_id is None:
+        return Decimal(0)
+    replacement = await Order.get(id=found.replacement_order_id, using_db=conn)
+    return min(worth, down(replacement.total, order.currency))
+
+
 async def refund_value(found: Return, order: Order, *, include_shipping: bool,
                        conn: BaseDBAsyncClient | None = None) -> Decimal:
-    """What the received units were paid (line totals pro rata), plus shipping if asked,
-    less the value of a replacement sent instead."""
-    total = Decimal(0)
-    for rl in await ReturnLine.filter(rma_id=found.id).using_db(conn):
-        line = await OrderLine.get(id=rl.order_line_id, using_db=conn)
-        total += line.total * rl.quantity_received / line.quantity
-    if include_shipping:
-        total += order.shipping_total
-    if found.replacement_order_id is not None:
-        replacement = await Order.get(id=found.replacement_order_id, using_db=conn)
-        total -= replacement.total
-    return quantize(max(total, Decimal(0)), order.currency)
+    """What the received units were paid, plus shipping if asked, less the value of a
+    replacement sent instead."""
+    parts, _ = await refund_parts(found, order, include_shipping=include_shipping, conn=conn)
+    worth = sum((cap for _, cap in parts), Decimal(0))
+    return worth - await exchange_credit(found, worth, order, conn)
 
 
 async def refund_return(
@@ -315,11 +350,19 @@ async def _claim_refund(
     conn: BaseDBAsyncClient, found: Return, order: Order, *, amount: Decimal | str | None,
     include_shipping: bool,
 ) -> PaymentOperation | None:
-    computed = await refund_value(found, order, include_shipping=include_shipping, conn=conn)
+    parts, units = await refund_parts(found, order, include_shipping=include_shipping,
+                                      conn=conn)
+    worth = sum((cap for _, cap in parts), Decimal(0))
+    credit = await exchange_credit(found, worth, order, conn)
     value = parse_price(amount, order.currency, field=("amount",)) if amount is not None \
-        else computed
+        else worth - credit
     payment = await Payment.filter(order_id=order.id, captured_amount__gt=0).order_by(
         "id").select_for_update().using_db(conn).first()
+    credited: dict[Part, Decimal] = {}
+    if credit:  # the returned goods pay for the replacement first: an exchange, not a refund
+        credited = {share.part: share.amount for share in await allocate(
+            conn, order=order, amount=credit, operation_id=None, return_id=found.id,
+            kind=AllocationKind.EXCHANGE, parts=parts, units=units)}
     if value == 0 and found.replacement_order_id is not None:
         found.refund_total = value
         await found.save(using_db=conn)
@@ -331,6 +374,11 @@ async def _claim_refund(
     found.refund_shipping = include_shipping
     await found.save(using_db=conn)
     attempt = await PaymentOperation.filter(return_id=found.id).using_db(conn).count() + 1
-    return await PaymentOperation.create(
+    operation = await PaymentOperation.create(
         payment_id=payment.id, kind=OperationKind.REFUND, amount=value, return_id=found.id,
         idempotency_key=f"oms-return-{found.id}-refund-{attempt}", using_db=conn)
+    await allocate(conn, order=order, amount=value, operation_id=operation.id,
+                   return_id=found.id, parts=[(part, cap - credited.get(part, Decimal(0)))
+                                              for part, cap in parts],
+                   units=None if credited else units)
+    return operation

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from domain.orders import lifecycle
 from domain.orders.models import Order, OrderLine
-from domain.returns.models import Return, ReturnStatus
 from tests import factories
 from tests.support import GraphQLClient
 
@@ -40,8 +38,7 @@ async def _history() -> None:
     await lifecycle.cancel_order(order_id=cancelled.id, reason=None, actor="test")
     await at("2099-03-02T12:00:00", {"HAT": 3}, channel="us")
     refunded = await at("2099-03-03T09:00:00", {"SHOE": 1})
-    await Return.create(order_id=refunded.id, status=ReturnStatus.REFUNDED,
-                        refund_total=Decimal("10.00"))
+    await factories.refund(refunded, "10.00")
 
 
 async def _report(api: GraphQLClient, by: str, tz: str = "UTC", **extra: Any) -> dict[str, Any]:
@@ -107,8 +104,7 @@ async def test_sales_by_location_and_at_one_location(api: GraphQLClient, app: An
     shipment = await fulfillment.create_shipment(order_id=split.id,  # type: ignore[attr-defined]
                                                  location_id=a.id, carriers=carriers, actor="test")
     await fulfillment.ship_shipment(shipment_id=shipment.id, carriers=carriers, actor="test")
-    await Return.create(order_id=split.id, status=ReturnStatus.REFUNDED,  # type: ignore[attr-defined]
-                        refund_total=Decimal("6.00"))  # 4.00 of it on a's 20.00, 2.00 on b's 10.00
+    await factories.refund(split, "6.00")  # 4.00 of it on a's 20.00, 2.00 on b's 10.00
     today = datetime.now(UTC).date().isoformat()
     variables = {"from": today, "to": today, "tz": "UTC"}
 
@@ -202,8 +198,9 @@ async def test_the_returns_report(api: GraphQLClient, app: Any) -> None:
         await returns.approve_return(return_id=asked.id, actor="test")
         await returns.receive_return(return_id=asked.id, location_id=location_pk, actor="test",
                                      lines=[returns.ReceivedLine(shoe.id, 1, restock)])
-    await Return.filter(order_id=order.id).update(  # type: ignore[attr-defined]
-        status=ReturnStatus.REFUNDED, refund_total=Decimal("10.00"))
+        await factories.pay(order)
+        await returns.refund_return(return_id=asked.id, gateways=factories.gateways(),  # type: ignore[arg-type]
+                                    actor="test")
     today = datetime.now(UTC).date().isoformat()
     report = (await api("""query($d: Date!) { returnsReport(from: $d, to: $d) {
         skus { sku unitsSold unitsReturned returnRate restocked writtenOff }

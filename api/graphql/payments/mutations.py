@@ -17,6 +17,7 @@ from api.graphql.permissions import requires
 from domain.idempotency.service import remembered
 from domain.orders.models import Order as OrderModel
 from domain.payments import models, service
+from domain.payments.allocation import LineRefund, RefundTarget
 
 
 @strawberry.input
@@ -51,10 +52,23 @@ class PaymentCapturePayload:
 
 
 @strawberry.input
+class RefundLineInput:
+    order_line_id: strawberry.ID
+    amount: Decimal = strawberry.field(
+        description="Refunded of this line; no more than was paid for it less earlier refunds.")
+
+
+@strawberry.input
 class PaymentRefundInput:
     payment_id: strawberry.ID
     amount: Decimal
     idempotency_key: str | None = None
+    lines: list[RefundLineInput] | None = strawberry.field(
+        default=None, description="What the refund pays back, line by line (with shipping, "
+        "adding up to amount). Without lines or shipping the refund is charged to the "
+        "order's lines and shipping in proportion to what remains refundable of each.")
+    shipping: Decimal | None = strawberry.field(
+        default=None, description="Refunded of the shipping; no more than remains of it.")
 
 
 @strawberry.type
@@ -106,22 +120,34 @@ class PaymentMutations:
     @strawberry.mutation(extensions=requires(Permission.PAYMENTS_WRITE),
                          description="Refund captured money; never more than remains.")
     async def payment_refund(self, info: Info, input: PaymentRefundInput) -> PaymentRefundPayload:
+        def target() -> RefundTarget | None:
+            if input.lines is None and input.shipping is None:
+                return None
+            return RefundTarget(lines=[
+                LineRefund(pk_of(ln.order_line_id, "OrderLine",
+                                 field=("lines", str(i), "orderLineId")), ln.amount)
+                for i, ln in enumerate(input.lines or [])], shipping=input.shipping)
+
+        said = [[ln.order_line_id, str(ln.amount)] for ln in input.lines or []]
         payment, errors = await attempt(_money_move(
             info, "paymentRefund", input.payment_id, input.amount, input.idempotency_key,
             lambda pk, gateways, actor: service.refund_payment(
-                payment_id=pk, amount=input.amount, gateways=gateways, actor=actor)))
+                payment_id=pk, amount=input.amount, gateways=gateways, actor=actor,
+                target=target()),
+            said=[said, str(input.shipping) if input.shipping is not None else None]))
         return PaymentRefundPayload(payment=Payment.from_model(payment) if payment else None,
                                     user_errors=errors)
 
 
 async def _money_move(
     info: Info, operation: str, payment_id: str, amount: Decimal | None, key: str | None,
-    call: Callable[[int, Any, str], Awaitable[models.Payment]],
+    call: Callable[[int, Any, str], Awaitable[models.Payment]], said: Any = None,
 ) -> models.Payment:
     """A capture or refund: the caller's payment, once per idempotency key."""
     ctx = info.context
     pk = pk_of(payment_id, "Payment", field=("paymentId",))
     await ctx.scope.require(models.Payment, pk, field="paymentId")
     return await remembered(
-        key=ctx.idempotency(key), operation=operation, request=[pk, amount], encode=_encode,
+        key=ctx.idempotency(key), operation=operation,
+        request=[pk, amount] if said is None else [pk, amount, said], encode=_encode,
         decode=lambda result: _decode(ctx, result), run=lambda: call(pk, ctx.services.gateways, ctx.actor()))

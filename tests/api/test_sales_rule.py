@@ -1,0 +1,185 @@
+"""The sales report's rule: every refund, however made, is charged to the lines and
+shipping it refunds; an exchange counts as the difference; customers' figures agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from api.graphql.relay import to_global_id
+from domain.access import ADMIN, Scope
+from domain.catalog.models import Location
+from domain.fulfillment import service as fulfillment
+from domain.orders import lifecycle
+from domain.orders.capture import LineRequest
+from domain.orders.models import Order, OrderLine
+from domain.payments.models import RefundAllocation
+from domain.reports.customers import insights
+from domain.reports.sales import GroupBy, SalesRow, sales_query
+from domain.returns import service as returns
+from tests import factories
+from tests.support import GraphQLClient, codes
+
+
+async def _report(group: GroupBy) -> tuple[list[SalesRow], list[SalesRow]]:
+    today = datetime.now(UTC).date()
+    query = await sales_query(scope=Scope(ADMIN), start=today, end=today, time_zone="UTC",
+                              group_by=group)
+    return await query.rows(), await query.totals()
+
+
+def _money(rows: list[SalesRow]) -> list[tuple[str, int, str, str, str]]:
+    return [(r.group, r.orders, f"{r.gross}", f"{r.refunds}", f"{r.net}") for r in rows]
+
+
+async def _shipped(app: Any, lines: dict[str, int], **extra: Any) -> Any:
+    order = await factories.place(lines, **extra)
+    await lifecycle.confirm_order(order_id=order.id, actor="test")  # type: ignore[attr-defined]
+    carriers = app.state.services.carriers
+    shipment = await fulfillment.create_shipment(order_id=order.id,  # type: ignore[attr-defined]
+                                                 carriers=carriers, actor="test")
+    await fulfillment.ship_shipment(shipment_id=shipment.id, carriers=carriers, actor="test")
+    await factories.pay(order)
+    return order
+
+
+async def _return(order: Any, sku: str, quantity: int, *,
+                  replacement: dict[str, int] | None = None, **refund: Any) -> Any:
+    line = await OrderLine.get(order_id=order.id, sku=sku)
+    asked = await returns.request_return(
+        order_id=order.id, actor="test", lines=[returns.ReturnLineRequest(line.id, quantity)],
+        replacement=[LineRequest(s, q) for s, q in (replacement or {}).items()])
+    await returns.approve_return(return_id=asked.id, actor="test")
+    location = await Location.get(code="a")
+    await returns.receive_return(return_id=asked.id, location_id=location.id,
+                                 actor="test",
+                                 lines=[returns.ReceivedLine(line.id, quantity, True)])
+    return await returns.refund_return(return_id=asked.id, gateways=factories.gateways(),  # type: ignore[arg-type]
+                                       actor="test", **refund)
+
+
+async def test_a_direct_refund_reaches_the_sales_report(api: GraphQLClient, app: Any) -> None:
+    await factories.shop({"SHOE": {"a": 10}, "TEE": {"a": 10}})
+    order = await _shipped(app, {"SHOE": 2, "TEE": 1},  # 20.00 + 10.00, 4.90 shipping
+                           shipping_method="standard")
+    await factories.refund(order, "7.35")  # said nothing: by what remains of each part
+    rows, totals = await _report(GroupBy.SKU)
+    # 735 cents by 2000 : 1000 : 490 is 421.2 + 210.6 + 103.2; the cent left goes to the tee
+    assert _money(rows) == [("SHOE", 1, "20.00", "4.21", "15.79"),
+                            ("TEE", 1, "10.00", "2.11", "7.89")]
+    assert _money(totals) == [("TOTAL", 1, "30.00", "6.32", "23.68")]  # shipping is no sale
+    shares = await RefundAllocation.filter(order_id=order.id).order_by("id")
+    assert sum(s.amount for s in shares) == Decimal("7.35")
+    assert [s.amount for s in shares if s.order_line_id is None] == [Decimal("1.03")]
+
+
+async def test_a_returns_refund_is_charged_to_the_returned_sku(
+        api: GraphQLClient, app: Any) -> None:
+    await factories.shop({"SHOE": {"a": 10}, "TEE": {"a": 10}})
+    order = await _shipped(app, {"SHOE": 2, "TEE": 1})
+    await _return(order, "TEE", 1)
+    rows, _ = await _report(GroupBy.SKU)
+    assert _money(rows) == [("SHOE", 1, "20.00", "0.00", "20.00"),
+                            ("TEE", 1, "10.00", "10.00", "0.00")]
+    location_rows, _ = await _report(GroupBy.LOCATION)
+    assert _money(location_rows) == [("a", 1, "30.00", "10.00", "20.00")]
+    (refund,) = await RefundAllocation.filter(order_id=order.id)
+    tee = await OrderLine.get(order_id=order.id, sku="TEE")
+    assert (refund.order_line_id, refund.amount, refund.units) == (tee.id, Decimal("10.00"), 1)
+
+
+async def test_an_exchange_counts_the_difference_not_two_sales(
+        api: GraphQLClient, app: Any) -> None:
+    await factories.shop({"SHOE": {"a": 10}, "TEE": {"a": 10}})
+    await factories.product("CAP", price="4.00")
+    await factories.stock("CAP", {"a": 10})
+    order = await _shipped(app, {"SHOE": 1})  # 10.00
+    exchanged = await _return(order, "SHOE", 1, replacement={"TEE": 1})  # 10.00 for 10.00
+    replacement = await Order.get(id=exchanged.replacement_order_id)
+    assert replacement.replaces_order_id == order.id  # type: ignore[attr-defined]
+    rows, totals = await _report(GroupBy.SKU)
+    assert _money(rows) == [("SHOE", 1, "10.00", "10.00", "0.00"),
+                            ("TEE", 0, "10.00", "0.00", "10.00")]
+    assert _money(totals) == [("TOTAL", 1, "20.00", "10.00", "10.00")]
+
+    cheaper = await _shipped(app, {"TEE": 1})  # 10.00, exchanged for a 4.00 cap: 6.00 back
+    await _return(cheaper, "TEE", 1, replacement={"CAP": 1})
+    _, totals = await _report(GroupBy.DAY)
+    assert _money(totals) == [("TOTAL", 2, "34.00", "20.00", "14.00")]
+
+
+async def test_a_customers_lifetime_value_is_what_they_paid_net_of_refunds(
+        api: GraphQLClient, app: Any) -> None:
+    from domain.customers.models import Customer
+
+    await factories.shop({"SHOE": {"a": 10}, "TEE": {"a": 10}})
+    customer = await Customer.create(email="lou@example.com")
+    order = await _shipped(app, {"SHOE": 1, "TEE": 1}, customer_id=customer.id,
+                           email="lou@example.com", shipping_method="standard")  # 20.00 + 4.90 shipping
+    await _return(order, "TEE", 1, replacement={"SHOE": 1})  # exchanged at the same price
+    await factories.refund(order, "4.90", shipping="4.90")
+    found = (await insights([customer.id]))[customer.id]
+    assert (found.order_count, found.lifetime_value) == (1, {"EUR": Decimal("20.00")})
+
+
+REFUND = """mutation($input: PaymentRefundInput!) { paymentRefund(input: $input) {
+  payment { refundedAmount { amount } } userErrors { field code message } } }"""
+
+
+async def test_a_direct_refund_says_what_it_refunds(api: GraphQLClient, app: Any) -> None:
+    await factories.shop({"SHOE": {"a": 10}, "TEE": {"a": 10}})
+    order = await _shipped(app, {"SHOE": 2, "TEE": 1}, shipping_method="standard")
+    other = await _shipped(app, {"TEE": 1})
+    payment = to_global_id("Payment", (await factories.pay(order)).id)  # type: ignore[attr-defined]
+    shoe, tee = (to_global_id("OrderLine", line.id) for line in
+                 await OrderLine.filter(order_id=order.id).order_by("position", "id"))
+    foreign = to_global_id("OrderLine", (await OrderLine.get(order_id=other.id)).id)  # type: ignore[attr-defined]
+
+    async def refund(amount: str, lines: list[tuple[str, str]], shipping: str | None = None
+                     ) -> dict[str, Any]:
+        said: dict[str, Any] = {"paymentId": payment, "amount": amount,
+                                "lines": [{"orderLineId": i, "amount": a} for i, a in lines]}
+        if shipping is not None:
+            said["shipping"] = shipping
+        return (await api(REFUND, {"input": said}))["paymentRefund"]
+
+    wrong = await refund("5.00", [(foreign, "5.00")])
+    assert codes(wrong) == ["NOT_FOUND"] and wrong["userErrors"][0]["field"] == [
+        "lines", "0", "orderLineId"]
+    too_much = await refund("11.00", [(tee, "11.00")])
+    assert codes(too_much) == ["ALREADY_REFUNDED"]
+    assert too_much["userErrors"][0]["field"] == ["lines", "0", "amount"]
+    ship_too_much = await refund("5.00", [], shipping="5.00")
+    assert codes(ship_too_much) == ["ALREADY_REFUNDED"]
+    mismatch = await refund("6.00", [(tee, "5.00")])
+    assert codes(mismatch) == ["INVALID_INPUT"]
+    twice = await refund("4.00", [(tee, "2.00"), (tee, "2.00")])
+    assert codes(twice) == ["INVALID_INPUT"]
+    assert await RefundAllocation.filter(order_id=order.id).count() == 0  # nothing written
+
+    done = await refund("8.00", [(tee, "6.00")], shipping="2.00")
+    assert done["userErrors"] == [] and done["payment"]["refundedAmount"]["amount"] == "8.00"
+    beyond = await refund("5.00", [(tee, "5.00")])  # 4.00 of the tee remains
+    assert codes(beyond) == ["ALREADY_REFUNDED"]
+    assert "4.00 EUR remains" in beyond["userErrors"][0]["message"]
+    rest = await refund("4.00", [(tee, "4.00"), (shoe, "0.00")])
+    assert codes(rest) == ["ALREADY_REFUNDED"]  # each line named refunds something
+    rows, _ = await _report(GroupBy.SKU)
+    assert _money(rows) == [("SHOE", 1, "20.00", "0.00", "20.00"),
+                            ("TEE", 2, "20.00", "6.00", "14.00")]
+
+
+async def test_the_rounding_remainder_goes_where_rounding_lost_most(
+        api: GraphQLClient, app: Any) -> None:
+    from domain.payments.allocation import split
+
+    assert [s.amount for s in split(Decimal("10.00"), [(1, Decimal("10")), (2, Decimal("10")),
+                                                       (3, Decimal("10"))], "EUR")] == [
+        Decimal("3.34"), Decimal("3.33"), Decimal("3.33")]
+    assert [s.amount for s in split(Decimal("1.00"), [(1, Decimal("1")), (2, Decimal("2")),
+                                                      (None, Decimal("0.00"))], "EUR")] == [
+        Decimal("0.33"), Decimal("0.67")]
+    assert [s.amount for s in split(Decimal("100"), [(1, Decimal("150")),
+                                                     (2, Decimal("150"))], "JPY")] == [
+        Decimal("50"), Decimal("50")]

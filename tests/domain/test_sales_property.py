@@ -1,0 +1,275 @@
+"""Whatever happens to orders, the sales report and customers' lifetime value say what the
+orders' own rows say.
+
+Random histories (orders on two channels in two currencies, for two customers and
+guests, cancelled, shipped in part or in full, returned and refunded with or without
+shipping, refunded directly with and without saying which lines, exchanged for a
+dearer, cheaper or equal item) go through the domain's own functions; then every
+grouping of the sales report (DAY, CHANNEL, SKU, LOCATION, totals, top SKUs) and
+every customer's figures are compared with a plain recomputation from the rows,
+written here: an order counts unless cancelled, an exchange's replacement is no new
+order, a line's refunds are the allocations charged to it (an exchange credit, or a
+refund whose operation succeeded), a location's share of them is by its units.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain.access import ADMIN, Scope
+from domain.catalog.models import Channel, Location
+from domain.customers.models import Customer
+from domain.errors import DomainError
+from domain.fulfillment import service as fulfillment
+from domain.fulfillment.models import Shipment, ShipmentLine, ShipmentStatus
+from domain.money import quantize
+from domain.orders import lifecycle
+from domain.orders.capture import LineRequest
+from domain.orders.models import Allocation, Order, OrderLine, OrderStatus
+from domain.payments.models import OperationStatus, PaymentOperation, RefundAllocation
+from domain.reports.customers import insights
+from domain.reports.sales import UNASSIGNED, GroupBy, SalesRow, sales_query
+from domain.returns import service as returns
+from tests import factories
+from tests.conftest import _truncate
+
+SKUS = {"EUR": ["SHOE", "TEE", "SOCK"], "USD": ["HAT", "CAP"]}
+PRICES = {"SHOE": "10.00", "TEE": "3.35", "SOCK": "1.01", "HAT": "5.00", "CAP": "2.50"}
+CHANNELS = {"web": "EUR", "us": "USD"}
+
+
+def _order_plan() -> Any:
+    def lines(channel: str) -> Any:
+        return st.dictionaries(st.sampled_from(SKUS[CHANNELS[channel]]), st.integers(1, 3),
+                               min_size=1, max_size=3)
+
+    return st.sampled_from(sorted(CHANNELS)).flatmap(lambda channel: st.fixed_dictionaries({
+        "channel": st.just(channel),
+        "lines": lines(channel),
+        "customer": st.sampled_from([None, 0, 1]),
+        "shipping": st.sampled_from([True, True, False]) if channel == "web" else st.just(False),
+        "minutes": st.integers(0, 3 * 24 * 60),  # when it was placed, back from now
+        "then": st.sampled_from(["nothing", "cancel", "ship part", "ship all"]),
+        "returned": st.integers(0, 3),  # units of the first shipped line returned
+        "exchange": st.sampled_from([None, *SKUS[CHANNELS[channel]]]),
+        "refund shipping": st.booleans(),
+        "refund": st.sampled_from([None, "share", "line", "line and shipping"]),
+        "fraction": st.sampled_from([Decimal("0.1"), Decimal("0.37"), Decimal("0.5"),
+                                     Decimal(1)]),
+    }))
+
+
+async def _setup() -> list[int]:
+    await factories.location("a", priority=0)
+    await factories.location("b", priority=1)
+    await factories.channel("web", currency="EUR", locations=["a", "b"])
+    await factories.channel("us", currency="USD", locations=["a"])
+    for currency, skus in SKUS.items():
+        for sku in skus:
+            await factories.product(sku, price=PRICES[sku], currency=currency,
+                                    track_inventory=sku != "SOCK")
+            if sku != "SOCK":
+                await factories.stock(sku, {"a": 4, "b": 40} if currency == "EUR" else {"a": 40})
+    return [(await Customer.create(email=f"c{i}@example.com")).id for i in range(2)]
+
+
+async def _ship(order: Order, carriers: Any, *, everything: bool) -> None:
+    await lifecycle.confirm_order(order_id=order.id, actor="test")
+    reserved = await Allocation.filter(order_line__order_id=order.id, released=False,
+                                       quantity__gt=0).order_by("id")
+    for location_id in dict.fromkeys(a.location_id for a in reserved):
+        lines = None if everything else [fulfillment.ShipmentLineRequest(
+            next(a.order_line_id for a in reserved if a.location_id == location_id), 1)]
+        shipment = await fulfillment.create_shipment(
+            order_id=order.id, location_id=location_id, lines=lines, carriers=carriers,
+            actor="test")
+        await fulfillment.ship_shipment(shipment_id=shipment.id, carriers=carriers,
+                                        actor="test")
+        if not everything:
+            return
+
+
+async def _return(order: Order, plan: dict[str, Any]) -> None:
+    shipped = [ln for ln in await OrderLine.filter(order_id=order.id).order_by("position")
+               if ln.quantity_shipped]
+    if not shipped or not plan["returned"]:
+        return
+    line = shipped[0]
+    units = min(plan["returned"], line.quantity_shipped)
+    replacement = [LineRequest(plan["exchange"], 1)] if plan["exchange"] else []
+    asked = await returns.request_return(order_id=order.id, actor="test", replacement=replacement,
+                                         lines=[returns.ReturnLineRequest(line.id, units)])
+    await returns.approve_return(return_id=asked.id, actor="test")
+    location = await Location.get(code="a")
+    await returns.receive_return(return_id=asked.id, location_id=location.id, actor="test",
+                                 lines=[returns.ReceivedLine(line.id, units, True)])
+    await returns.refund_return(return_id=asked.id, gateways=factories.gateways(),  # type: ignore[arg-type]
+                                include_shipping=plan["refund shipping"], actor="test")
+
+
+async def _refund(order: Order, plan: dict[str, Any]) -> None:
+    fresh = await Order.get(id=order.id)
+    line = (await OrderLine.filter(order_id=order.id).order_by("position"))[-1]
+    if plan["refund"] == "share":
+        await factories.refund(fresh, quantize(fresh.total * plan["fraction"], fresh.currency))
+    elif plan["refund"] is not None:
+        part = quantize(line.total * plan["fraction"], fresh.currency)
+        shipping = (quantize(fresh.shipping_total * plan["fraction"], fresh.currency)
+                    if plan["refund"] == "line and shipping" else None)
+        await factories.refund(fresh, part + (shipping or 0), lines={line.id: str(part)},
+                               shipping=str(shipping) if shipping is not None else None)
+
+
+async def _play(plan: dict[str, Any], customers: list[int], carriers: Any) -> None:
+    customer = customers[plan["customer"]] if plan["customer"] is not None else None
+    order: Any = await factories.place(
+        plan["lines"], channel=plan["channel"], customer_id=customer,
+        email=f"c{plan['customer']}@example.com" if customer else "guest@example.com",
+        shipping_method="standard" if plan["shipping"] else None)
+    await Order.filter(id=order.id).update(
+        created_at=datetime.now(UTC) - timedelta(minutes=plan["minutes"]))
+    await factories.pay(order)
+    if plan["then"] == "cancel":
+        await lifecycle.cancel_order(order_id=order.id, reason=None, actor="test")
+        return
+    if plan["then"] != "nothing":
+        await _ship(order, carriers, everything=plan["then"] == "ship all")
+    with suppress(DomainError):  # refused (nothing left to refund): must leave no trace
+        await _return(order, plan)
+    with suppress(DomainError):
+        await _refund(order, plan)
+
+
+# The plain recomputation.
+
+
+class _Sums:
+    def __init__(self) -> None:
+        self.orders: set[int] = set()
+        self.units = 0
+        self.gross = Decimal(0)
+        self.refunds = Decimal(0)
+
+
+async def _expected() -> dict[GroupBy | None, dict[tuple[str, str], _Sums]]:
+    channels = {c.id: c.code for c in await Channel.all()}
+    locations = {loc.id: loc.code for loc in await Location.all()}
+    orders = {o.id: o for o in await Order.all() if o.status is not OrderStatus.CANCELLED}
+    succeeded = set(await PaymentOperation.filter(status=OperationStatus.SUCCEEDED)
+                    .values_list("id", flat=True))
+    refunded: dict[int, Decimal] = defaultdict(Decimal)
+    for a in await RefundAllocation.all():
+        if a.order_line_id is not None and (a.payment_operation_id is None
+                                            or a.payment_operation_id in succeeded):
+            refunded[a.order_line_id] += a.amount
+    at: dict[int, dict[int | None, int]] = defaultdict(lambda: defaultdict(int))
+    shipments = {s.id: s for s in await Shipment.all()}
+    for sl in await ShipmentLine.all():
+        parcel = shipments[sl.shipment_id]
+        if parcel.shipped_at is not None and parcel.status is not ShipmentStatus.CANCELLED:
+            at[sl.order_line_id][parcel.location_id] += sl.quantity
+    for a in await Allocation.filter(released=False, quantity__gt=0):
+        at[a.order_line_id][a.location_id] += a.quantity
+    groups: dict[GroupBy | None, dict[tuple[str, str], _Sums]] = {
+        g: defaultdict(_Sums) for g in (GroupBy.DAY, GroupBy.CHANNEL, GroupBy.SKU,
+                                        GroupBy.LOCATION, None)}
+    for line in await OrderLine.all():
+        order = orders.get(line.order_id)
+        if order is None:
+            continue
+        keys = {GroupBy.DAY: order.created_at.astimezone(UTC).date().isoformat(),
+                GroupBy.CHANNEL: channels[order.channel_id], GroupBy.SKU: line.sku,
+                None: "TOTAL"}
+        for group, key in keys.items():
+            sums = groups[group][(key, order.currency)]
+            if order.replaces_order_id is None:
+                sums.orders.add(order.id)
+            sums.units += line.quantity
+            sums.gross += line.total
+            sums.refunds += refunded[line.id]
+        placed = dict(at[line.id])
+        placed[None] = line.quantity - sum(placed.values())
+        for location_id, units in placed.items():
+            if units <= 0:
+                continue
+            code = locations[location_id] if location_id is not None else UNASSIGNED
+            sums = groups[GroupBy.LOCATION][(code, order.currency)]
+            if order.replaces_order_id is None:
+                sums.orders.add(order.id)
+            sums.units += units
+            sums.gross += line.unit_price * units
+            sums.refunds += refunded[line.id] * units / line.quantity
+    return groups
+
+
+def _agrees(got: SalesRow, want: _Sums) -> bool:
+    """Equal to the minor unit; a location's share that is exactly half a minor unit may be
+    rounded either way where the database sums in binary floating point (SQLite)."""
+    unit = Decimal(1).scaleb(got.gross.as_tuple().exponent)  # type: ignore[arg-type]
+    refunds = quantize(want.refunds, got.currency)
+    tie = abs((want.refunds / unit) % 1 - Decimal("0.5")) < Decimal("1e-9")
+    return ((got.orders, got.units, got.gross) == (len(want.orders), want.units,
+                                                   quantize(want.gross, got.currency))
+            and (got.refunds == refunds or (tie and abs(got.refunds - refunds) <= unit)))
+
+
+async def _check_report() -> None:
+    expected = await _expected()
+    today = datetime.now(UTC).date()
+    for group in (GroupBy.DAY, GroupBy.CHANNEL, GroupBy.SKU, GroupBy.LOCATION):
+        query = await sales_query(scope=Scope(ADMIN), start=today - timedelta(days=4),
+                                  end=today + timedelta(days=1), time_zone="UTC",
+                                  group_by=group)
+        rows, totals, top = await query.rows(), await query.totals(), await query.top_skus()
+        want = expected[group]
+        assert {(r.group, r.currency) for r in rows} == set(want), group
+        for row in rows:
+            assert _agrees(row, want[(row.group, row.currency)]), (group, row,
+                                                                   vars(want[(row.group,
+                                                                              row.currency)]))
+        assert {(t.group, t.currency) for t in totals} == set(expected[None])
+        for total in totals:
+            assert _agrees(total, expected[None][("TOTAL", total.currency)]), total
+        by_units = sorted(expected[GroupBy.SKU].items(),
+                          key=lambda item: (-item[1].units, item[0][0], item[0][1]))[:10]
+        assert [(t.group, t.currency, t.units) for t in top] == [
+            (sku, currency, sums.units) for (sku, currency), sums in by_units]
+
+
+async def _check_customers(customers: list[int]) -> None:
+    found = await insights(customers)
+    orders = [o for o in await Order.filter(customer_id__in=customers)
+              if o.status is not OrderStatus.CANCELLED]
+    succeeded = set(await PaymentOperation.filter(status=OperationStatus.SUCCEEDED)
+                    .values_list("id", flat=True))
+    paid_back: dict[int, Decimal] = defaultdict(Decimal)
+    for a in await RefundAllocation.all():
+        if a.payment_operation_id is None or a.payment_operation_id in succeeded:
+            paid_back[a.order_id] += a.amount
+    for customer in customers:
+        mine = [o for o in orders if o.customer_id == customer]
+        value: dict[str, Decimal] = defaultdict(Decimal)
+        for o in mine:
+            value[o.currency] += o.total - paid_back[o.id]
+        assert found[customer].order_count == sum(1 for o in mine if o.replaces_order_id is None)
+        assert found[customer].lifetime_value == {c: quantize(v, c) for c, v in value.items()}
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(plans=st.lists(_order_plan(), min_size=1, max_size=6))
+async def test_every_report_says_what_the_orders_say(app: Any, plans: list[dict[str, Any]]
+                                                     ) -> None:
+    await _truncate()
+    customers = await _setup()
+    for plan in plans:
+        await _play(plan, customers, app.state.services.carriers)
+    await _check_report()
+    await _check_customers(customers)
