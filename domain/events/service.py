@@ -95,6 +95,16 @@ async def record_stock_changed(conn: BaseDBAsyncClient, skus: Iterable[str]) -> 
     changed = sorted(set(skus))
     if not changed:
         return
+    await OutboxMessage.bulk_create(await stock_changed_messages(conn, changed), using_db=conn)
+
+
+async def stock_changed_messages(conn: BaseDBAsyncClient,
+                                 skus: Iterable[str]) -> list[OutboxMessage]:
+    """The outbox rows ``record_stock_changed`` writes, for a caller that writes them in a
+    batch of its own (in the same transaction)."""
+    changed = sorted(set(skus))
+    if not changed:
+        return []
     touched = _touched_skus.get()
     if touched is not None:
         touched.update(changed)
@@ -102,8 +112,7 @@ async def record_stock_changed(conn: BaseDBAsyncClient, skus: Iterable[str]) -> 
         OutboxMessage(topic=stock_topic(sku), payload={"kind": "stock_changed", "sku": sku})
         for sku in changed
     ]
-    messages += await _low_stock_alerts(conn, changed)
-    await OutboxMessage.bulk_create(messages, using_db=conn)
+    return messages + await _low_stock_alerts(conn, changed)
 
 
 async def _low_stock_alerts(conn: BaseDBAsyncClient, skus: list[str]) -> list[OutboxMessage]:
