@@ -33,7 +33,7 @@ def db_url(settings: Settings) -> str:
     return urlunsplit(("postgres", parts.netloc, parts.path, urlencode(query), ""))
 
 
-class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
+class PooledConnection(asyncpg.Connection):
     """A pooled connection that goes back to the pool without a reset round trip.
 
     asyncpg resets a released connection with ``RESET ALL``, ``UNLISTEN *``, ``CLOSE ALL``
