@@ -13,7 +13,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 __all__ = ["as_datetime", "atomic", "connection", "execute", "fetch", "for_reports",
-           "is_postgres"]
+           "insert_batches", "insert_rows", "insert_sql", "is_postgres"]
 
 atomic = in_transaction
 _PLACEHOLDER = re.compile(r"\?")
@@ -71,7 +71,7 @@ def as_datetime(value: Any) -> datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
-def _insert_sql(conn: BaseDBAsyncClient, instances: Sequence[Any]) -> tuple[str, list[Any]]:
+def insert_sql(conn: BaseDBAsyncClient, instances: Sequence[Any]) -> tuple[str, list[Any]]:
     """One multi-row INSERT of model instances (defaults and auto timestamps applied)."""
     meta = type(instances[0])._meta
     fields = [name for name in meta.fields_db_projection
@@ -95,7 +95,7 @@ async def insert_rows(conn: BaseDBAsyncClient, instances: Sequence[Any]) -> None
     if not instances:
         return
     meta = type(instances[0])._meta
-    sql, params = _insert_sql(conn, instances)
+    sql, params = insert_sql(conn, instances)
     rows = await fetch(conn, f'{sql} RETURNING "{meta.db_pk_column}"', params)
     for instance, pk in zip(instances, sorted(r[meta.db_pk_column] for r in rows), strict=True):
         instance.pk = pk
@@ -108,7 +108,7 @@ async def insert_batches(conn: BaseDBAsyncClient, *batches: Sequence[Any]) -> No
     On PostgreSQL, one statement: each batch but the last a data-modifying CTE. SQLite
     has no data-modifying CTEs, so there each batch is a statement of its own.
     """
-    statements = [_insert_sql(conn, batch) for batch in batches if batch]
+    statements = [insert_sql(conn, batch) for batch in batches if batch]
     if not statements:
         return
     if not is_postgres(conn):

@@ -19,7 +19,7 @@ from tortoise.exceptions import IntegrityError
 from domain import metrics
 from domain import validation as v
 from domain.access import Scope
-from domain.catalog.models import BackorderPolicy, Channel, ChannelLocation, Location, Variant
+from domain.catalog.models import BackorderPolicy, Channel, Location, Variant
 from domain.customers.models import Customer
 from domain.customers.service import customer_for_order
 from domain.db import fetch, insert_batches, insert_rows, is_postgres
@@ -162,9 +162,8 @@ async def _load_catalogue(
                                            field=("lines", str(i), "sku")))
     locations: list[Location] = []
     if channel is not None:
-        links = await ChannelLocation.filter(channel_id=channel.id).using_db(conn)
-        served = {link.location_id for link in links}
-        locations = list(await Location.filter(id__in=list(served)).using_db(conn))
+        locations = list(await Location.filter(location_channels__channel_id=channel.id)
+                         .order_by("id").using_db(conn))
         if request.pickup_location is not None:
             pickup = next((loc for loc in locations if loc.code == request.pickup_location), None)
             if pickup is None:
@@ -317,6 +316,7 @@ async def create_order(
             for position, ln in enumerate(request.lines)
         ]
         await insert_rows(conn, lines)
+        order.lines._set_result_for_query(lines)  # the answer shows them without a re-read
         if plan.shortfalls:
             short = ", ".join(f"{d.sku} ({d.quantity} ordered, {available} available)"
                               for d, available in plan.shortfalls)
@@ -329,7 +329,9 @@ async def create_order(
                                 actor=actor)
         outbox = [OutboxMessage(topic=order_topic(order.id), payload=event_payload(event))
                   for event in events]
-        outbox += await stock_changed_messages(conn, [d.sku for d in demands])
+        outbox += await stock_changed_messages(
+            conn, [d.sku for d in demands], changed_rows=_changed_rows(plan, levels, demands,
+                                                                       locations))
         await insert_batches(conn, movements, _allocations(lines, plan, levels), events,
                              outbox)
         metrics.count("orders_placed", channel=channel.code)
@@ -375,6 +377,21 @@ def _allocations(lines: list[OrderLine], plan: Plan,
                    stock_level_id=levels[(line.variant_id or 0, location_id)].id)
         for line, location_id, units in _split_by_line(lines, plan)
     ]
+
+
+def _changed_rows(plan: Plan, levels: Mapping[tuple[int, int], StockLevel],
+                  demands: list[Demand], locations: list[Location]) -> list[dict[str, Any]]:
+    """The stock rows this order reserved on, locked and up to date, for low-stock alerts."""
+    skus = {d.variant_id: d.sku for d in demands}
+    codes = {loc.id: loc.code for loc in locations}
+    keys = dict.fromkeys((r.variant_id, r.location_id) for r in plan.reservations)
+    return [{"id": level.id, "on_hand": level.on_hand, "reserved": level.reserved,
+             "safety_stock": level.safety_stock,
+             "low_stock_threshold": level.low_stock_threshold,
+             "low_stock_alerted": level.low_stock_alerted,
+             "sku": skus[variant_id], "code": codes[location_id]}
+            for variant_id, location_id in keys
+            for level in [levels[(variant_id, location_id)]]]
 
 
 _NUMBER_POSTGRES = (

@@ -17,7 +17,7 @@ import pytest
 from tests import factories
 from tests.support import GraphQLClient
 
-BUDGET = 16  # statements for one new customer's two-line order, pool chatter included
+BUDGET = 12  # statements for one new customer's two-line order, pool chatter included
 
 CREATE = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
   order { id number status lines { sku quantity } } userErrors { code message } } }"""
