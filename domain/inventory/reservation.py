@@ -1,4 +1,5 @@
-"""Reserving and releasing units for orders: one guarded statement per stock row (DESIGN rule 1)."""
+"""Reserving and releasing units for orders: guarded statements, each row's result checked
+(DESIGN rule 1); an order's reservations go in one statement (``reserve_many``)."""
 
 from __future__ import annotations
 
