@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import ConfigurationError as TortoiseConfigurationError
 from tortoise.migrations.api import migrate as tortoise_migrate
 
@@ -32,9 +33,34 @@ def db_url(settings: Settings) -> str:
     return urlunsplit(("postgres", parts.netloc, parts.path, urlencode(query), ""))
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pooled connection that goes back to the pool without a reset round trip.
+
+    asyncpg resets a released connection with ``RESET ALL``, ``UNLISTEN *``, ``CLOSE ALL``
+    and ``pg_advisory_unlock_all()``: four statements after every request. Nothing here
+    leaves session state on a pooled connection: settings are only ever ``SET LOCAL``
+    (gone at the transaction's end), advisory locks only ``pg_advisory_xact_lock``
+    (released at its end), cursors live inside transactions, and LISTEN and the migration
+    lock use connections of their own. asyncpg still rolls back an open transaction on
+    release; with nothing else to undo, the reset query is empty.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+def _connection(settings: Settings) -> str | dict[str, Any]:
+    url = db_url(settings)
+    if settings.is_sqlite:
+        return url
+    config = expand_db_url(url)
+    config["credentials"]["connection_class"] = PooledConnection
+    return config
+
+
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     return {
-        "connections": {"default": db_url(settings)},
+        "connections": {"default": _connection(settings)},
         "apps": {
             "oms": {
                 "models": MODEL_MODULES,

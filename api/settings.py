@@ -119,6 +119,10 @@ def check_host(raw: str, name: str) -> str:
     return raw
 
 
+def _is_postgres_url(url: str) -> bool:
+    return urlsplit(url).scheme in ("postgres", "postgresql", "asyncpg")
+
+
 def _check_database_url(url: str) -> None:
     """OMS_DATABASE_URL: sqlite://PATH or postgres://user:pass@host:port/db, nothing else."""
     parts = urlsplit(url)
@@ -195,7 +199,9 @@ class Settings:
     easypost_api_base: str | None = None
     log_format: str = "text"  # or json
     log_level: str = "INFO"
-    access_log: bool = True  # one line per request (uvicorn's own access log is off)
+    # One line per request (uvicorn's own access log is off). From the environment: on in the
+    # embedded mode, off by default on PostgreSQL, where request metrics count requests.
+    access_log: bool = True
     metrics_token: str | None = None  # who may read /metrics (else the admin token)
     # Requests of one public caller (address, customer, guest) run at once; the rest wait.
     max_concurrent_per_caller: int = 2
@@ -299,7 +305,8 @@ class Settings:
             easypost_api_base=env.get("OMS_EASYPOST_API_BASE") or None,
             log_format=(env.get("OMS_LOG_FORMAT") or "text").lower(),
             log_level=(env.get("OMS_LOG_LEVEL") or "INFO").upper(),
-            access_log=_bool(env, "OMS_ACCESS_LOG", True),
+            access_log=_bool(env, "OMS_ACCESS_LOG", not _is_postgres_url(
+                env.get("OMS_DATABASE_URL", ""))),
             metrics_token=env.get("OMS_METRICS_TOKEN") or None,
             max_concurrent_per_caller=_int(env, "OMS_MAX_CONCURRENT_PER_CALLER", 2),
             host=check_host(env.get("OMS_HOST") or "127.0.0.1", "OMS_HOST"),

@@ -1,7 +1,8 @@
 """Order placement under load: a running server on PostgreSQL, N clients, M orders.
 
 Starts nothing itself. Prints one JSON object: orders per second, latency
-percentiles, the oversold count (must be 0), SQL statements per order, and the
+percentiles, the oversold count (must be 0), SQL statements per order, PostgreSQL CPU per
+order (its local processes' CPU time over the run), and the
 ratio of orders per second to pgbench's tpcb-like TPS measured on the same
 database server in the same run.
 
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import re
 import statistics
 import subprocess
@@ -129,6 +131,23 @@ async def statements_per_order(database_url: str, channel: str, skus: list[str])
     return count / probes
 
 
+def postgres_cpu_seconds() -> float | None:
+    """CPU time so far of every PostgreSQL process on this machine (None when none is local):
+    the difference over a run, divided by its orders, is the database's CPU per order."""
+    total, seen = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            if not fields[0].endswith("(postgres"):
+                continue
+            values = fields[1].split()
+            total += int(values[11]) + int(values[12])  # utime, stime (fields 14 and 15)
+            seen = True
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while being read
+    return total / os.sysconf("SC_CLK_TCK") if seen else None
+
+
 def pgbench_tps(database_url: str, clients: int, seconds: int) -> float:
     """pgbench's built-in tpcb-like script against the same server, in a scratch database."""
     parts = urlsplit(database_url)
@@ -172,8 +191,10 @@ async def main() -> None:
         api = Api(client, args.token)
         units = args.orders // 2 if args.hot else args.units
         skus = await setup_catalogue(api, run, 1 if args.hot else args.skus, units)
+        cpu_before = postgres_cpu_seconds()
         result = await place_orders(api, run, skus, clients=args.clients, orders=args.orders,
                                     hot=args.hot, seed=args.seed)
+        cpu_after = postgres_cpu_seconds()
         lost = await oversold(api, skus, result["ordered"])
     statements = await statements_per_order(args.database_url, run, skus)
     tps = pgbench_tps(args.database_url, min(args.clients, 32), args.pgbench_seconds)
@@ -194,6 +215,8 @@ async def main() -> None:
                        "mean": round(statistics.fmean(result["latencies"]) * 1000, 2)
                        if result["latencies"] else None},
         "oversold": lost,
+        "postgres_cpu_ms_per_order": round((cpu_after - cpu_before) * 1000 / placed, 2)
+        if cpu_before is not None and cpu_after is not None and placed else None,
         "sql_statements_per_order": round(statements, 1),
         "baseline": {"pgbench_tpcb_like_tps": tps},
         "ratio_orders_per_second_to_pgbench_tps": round(orders_per_second / tps, 4),

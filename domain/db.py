@@ -13,7 +13,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 __all__ = ["as_datetime", "atomic", "connection", "execute", "fetch", "for_reports",
-           "is_postgres"]
+           "insert_batches", "insert_rows", "insert_sql", "is_postgres"]
 
 atomic = in_transaction
 _PLACEHOLDER = re.compile(r"\?")
@@ -69,3 +69,53 @@ def as_datetime(value: Any) -> datetime | None:
         return None
     stamp = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def insert_sql(conn: BaseDBAsyncClient, instances: Sequence[Any]) -> tuple[str, list[Any]]:
+    """One multi-row INSERT of model instances (defaults and auto timestamps applied)."""
+    meta = type(instances[0])._meta
+    fields = [name for name in meta.fields_db_projection
+              if not meta.fields_map[name].generated]
+    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in fields)
+    row = "(" + ", ".join("?" * len(fields)) + ")"
+    params: list[Any] = []
+    for instance in instances:
+        params.extend(meta.fields_map[name].to_db_value(getattr(instance, name), instance)
+                      for name in fields)
+    values = ", ".join([row] * len(instances))
+    return f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {values}', params
+
+
+async def insert_rows(conn: BaseDBAsyncClient, instances: Sequence[Any]) -> None:
+    """Insert model instances of one model in one statement and give each its id.
+
+    Ids come back sorted: one statement draws them in row order on both databases, so
+    the n-th smallest id is the n-th row's (RETURNING's own order is not promised).
+    """
+    if not instances:
+        return
+    meta = type(instances[0])._meta
+    sql, params = insert_sql(conn, instances)
+    rows = await fetch(conn, f'{sql} RETURNING "{meta.db_pk_column}"', params)
+    for instance, pk in zip(instances, sorted(r[meta.db_pk_column] for r in rows), strict=True):
+        instance.pk = pk
+        instance._saved_in_db = True
+
+
+async def insert_batches(conn: BaseDBAsyncClient, *batches: Sequence[Any]) -> None:
+    """Insert several models' rows whose ids nobody needs back.
+
+    On PostgreSQL, one statement: each batch but the last a data-modifying CTE. SQLite
+    has no data-modifying CTEs, so there each batch is a statement of its own.
+    """
+    statements = [insert_sql(conn, batch) for batch in batches if batch]
+    if not statements:
+        return
+    if not is_postgres(conn):
+        for sql, params in statements:
+            await execute(conn, sql, params)
+        return
+    *head, (last_sql, last_params) = statements
+    ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(head))
+    params = [p for _, ps in head for p in ps] + last_params
+    await execute(conn, (f"WITH {ctes} " if head else "") + last_sql, params)

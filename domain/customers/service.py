@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.customers.models import Customer
+from domain.db import fetch, insert_sql
 from domain.errors import NotFound
+
+
+class OrderCustomer(NamedTuple):
+    """Who an order is for: all an order keeps of its customer."""
+
+    id: int
+    email: str
 
 
 async def customer_for_order(
     conn: BaseDBAsyncClient, *, customer_id: int | None, email: str | None,
     name: str | None = None,
-) -> Customer | None:
+) -> OrderCustomer | None:
     """The given customer, else the one with this email, created on first order."""
     if customer_id is not None:
         customer = await Customer.get_or_none(id=customer_id, using_db=conn)
         if customer is None:
             raise NotFound("Customer", str(customer_id), field=("customerId",))
-        return customer
+        return OrderCustomer(customer.id, customer.email)
     if email is None:
         return None
-    # Insert-or-ignore keeps two first orders of one new customer from colliding.
-    await Customer.bulk_create([Customer(email=email, name=name)], ignore_conflicts=True,
-                               using_db=conn)
-    return await Customer.get(email=email, using_db=conn)
+    # One statement whoever wins a race of two first orders: the new row, or the existing
+    # one through an update that changes nothing and returns it.
+    sql, params = insert_sql(conn, [Customer(email=email, name=name)])
+    rows = await fetch(conn, f"{sql} ON CONFLICT (email) DO UPDATE SET email = excluded.email "
+                             "RETURNING id, email", params)
+    return OrderCustomer(int(rows[0]["id"]), str(rows[0]["email"]))

@@ -95,6 +95,23 @@ async def record_stock_changed(conn: BaseDBAsyncClient, skus: Iterable[str]) -> 
     changed = sorted(set(skus))
     if not changed:
         return
+    await OutboxMessage.bulk_create(await stock_changed_messages(conn, changed), using_db=conn)
+
+
+async def stock_changed_messages(
+    conn: BaseDBAsyncClient, skus: Iterable[str], *,
+    changed_rows: list[dict[str, Any]] | None = None,
+) -> list[OutboxMessage]:
+    """The outbox rows ``record_stock_changed`` writes, for a caller that writes them in a
+    batch of its own (in the same transaction).
+
+    A caller that holds every stock row it changed, locked and up to date, passes them as
+    ``changed_rows`` (the columns ``_low_stock_alerts`` reads, with ``sku`` and ``code``):
+    the alerts are then worked out from them without reading the rows again.
+    """
+    changed = sorted(set(skus))
+    if not changed:
+        return []
     touched = _touched_skus.get()
     if touched is not None:
         touched.update(changed)
@@ -102,8 +119,9 @@ async def record_stock_changed(conn: BaseDBAsyncClient, skus: Iterable[str]) -> 
         OutboxMessage(topic=stock_topic(sku), payload={"kind": "stock_changed", "sku": sku})
         for sku in changed
     ]
-    messages += await _low_stock_alerts(conn, changed)
-    await OutboxMessage.bulk_create(messages, using_db=conn)
+    if changed_rows is not None:
+        return messages + await _alerts_for(conn, changed_rows)
+    return messages + await _low_stock_alerts(conn, changed)
 
 
 async def _low_stock_alerts(conn: BaseDBAsyncClient, skus: list[str]) -> list[OutboxMessage]:
@@ -116,8 +134,14 @@ async def _low_stock_alerts(conn: BaseDBAsyncClient, skus: list[str]) -> list[Ou
         f"WHERE s.low_stock_threshold IS NOT NULL AND v.sku IN ({', '.join('?' * len(skus))})",
         skus,
     )
+    return await _alerts_for(conn, rows)
+
+
+async def _alerts_for(conn: BaseDBAsyncClient, rows: list[dict[str, Any]]) -> list[OutboxMessage]:
     alerts = []
     for row in rows:
+        if row["low_stock_threshold"] is None:
+            continue
         available = row["on_hand"] - row["reserved"] - row["safety_stock"]
         low = available <= row["low_stock_threshold"]
         if low == bool(row["low_stock_alerted"]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,10 +19,10 @@ from tortoise.exceptions import IntegrityError
 from domain import metrics
 from domain import validation as v
 from domain.access import Scope
-from domain.catalog.models import BackorderPolicy, Channel, ChannelLocation, Location, Variant
+from domain.catalog.models import BackorderPolicy, Channel, Location, Variant
 from domain.customers.models import Customer
 from domain.customers.service import customer_for_order
-from domain.db import fetch
+from domain.db import fetch, insert_batches, insert_rows, is_postgres
 from domain.errors import (
     CurrencyMismatch,
     DomainError,
@@ -34,12 +35,20 @@ from domain.errors import (
     UnknownSku,
     raise_all,
 )
-from domain.events.service import record_order_event, record_stock_changed
+from domain.events.models import OrderEvent, OutboxMessage
+from domain.events.ports import order_topic
+from domain.events.service import event_payload, stock_changed_messages
 from domain.fulfillment.ports import Carrier
 from domain.fulfillment.rates import quote_shipping, shipping_amount
 from domain.idempotency.service import IdempotencyKey, idempotent
-from domain.inventory.models import StockLevel
-from domain.inventory.reservation import ensure_levels, lock_levels, reserve
+from domain.inventory.models import StockLevel, StockMovement
+from domain.inventory.reservation import (
+    Hold,
+    ensure_levels,
+    lock_levels,
+    reservation_movement,
+    reserve_many,
+)
 from domain.money import MAX_AMOUNT, quantize
 from domain.orders.models import Allocation, Counter, Order, OrderLine, OrderStatus
 from domain.routing.service import Candidate, Demand, Destination, Plan, plan_reservations
@@ -153,9 +162,8 @@ async def _load_catalogue(
                                            field=("lines", str(i), "sku")))
     locations: list[Location] = []
     if channel is not None:
-        links = await ChannelLocation.filter(channel_id=channel.id).using_db(conn)
-        served = {link.location_id for link in links}
-        locations = list(await Location.filter(id__in=list(served)).using_db(conn))
+        locations = list(await Location.filter(location_channels__channel_id=channel.id)
+                         .order_by("id").using_db(conn))
         if request.pickup_location is not None:
             pickup = next((loc for loc in locations if loc.code == request.pickup_location), None)
             if pickup is None:
@@ -172,11 +180,12 @@ async def _load_catalogue(
 async def _reserve(
     conn: BaseDBAsyncClient, demands: list[Demand], locations: list[Location], *,
     destination: Destination | None, reference: str, actor: str, hold_if_short: bool = False,
-) -> tuple[Plan, dict[tuple[int, int], StockLevel]]:
+) -> tuple[Plan, dict[tuple[int, int], StockLevel], list[StockMovement]]:
     """Lock the candidate rows, plan from exact numbers, then reserve with guarded updates.
 
     A shortfall raises InsufficientStock per SKU; with ``hold_if_short`` it reserves
-    nothing and returns the plan, whose shortfalls say why.
+    nothing and returns the plan, whose shortfalls say why. The reservations' ledger
+    rows come back for the order's batch insert.
     """
     location_ids = [loc.id for loc in locations]
     backorderable = [d.variant_id for d in demands if d.backorderable]
@@ -192,19 +201,19 @@ async def _reserve(
     )
     if plan.shortfalls:
         if hold_if_short:
-            return Plan(shortfalls=plan.shortfalls, reason=plan.reason), levels
+            return Plan(shortfalls=plan.shortfalls, reason=plan.reason), levels, []
         raise_all([InsufficientStock(d.sku, d.quantity, available, field=("lines",))
                    for d, available in plan.shortfalls])
-    ordered = sorted(plan.reservations, key=lambda r: levels[(r.variant_id, r.location_id)].id)
-    for reservation in ordered:
-        level = levels[(reservation.variant_id, reservation.location_id)]
-        ok = await reserve(conn, level, reservation.quantity,
-                           allow_negative=reservation.backordered > 0, reference=reference,
-                           actor=actor)
-        if not ok:  # cannot happen while the rows are locked; refuse rather than oversell
-            sku = next(d.sku for d in demands if d.variant_id == reservation.variant_id)
-            raise InsufficientStock(sku, reservation.quantity, max(level.available, 0))
-    return plan, levels
+    holds = [Hold(levels[(r.variant_id, r.location_id)], r.quantity, r.backordered > 0)
+             for r in plan.reservations]
+    refused = await reserve_many(conn, holds)
+    if refused:  # cannot happen while the rows are locked; refuse rather than oversell
+        short = {key[0]: level for key, level in levels.items() if level.id in refused}
+        raise_all([InsufficientStock(d.sku, d.quantity, max(short[d.variant_id].available, 0),
+                                     field=("lines",))
+                   for d in demands if d.variant_id in short])
+    movements = [reservation_movement(hold, reference=reference, actor=actor) for hold in holds]
+    return plan, levels, movements
 
 
 def _split_by_line(
@@ -281,7 +290,7 @@ async def create_order(
             raise InvalidInput(f"An order's total must be below {MAX_AMOUNT:,f} {currency}",
                                field=("lines",))
         order = await Order.create(
-            channel=channel, customer=customer,
+            channel=channel, customer_id=customer.id if customer else None,
             email=clean.email or (customer.email if customer else None),
             currency=currency, subtotal=subtotal, shipping_total=shipping,
             total=subtotal + shipping,
@@ -291,28 +300,40 @@ async def create_order(
             po_number=clean.po_number, external_id=clean.external_id,
             via_account=request.via_account, using_db=conn,
         )
+        demands = _demands(request.lines, variants)
+        plan, levels, movements = await _reserve(
+            conn, demands, locations, destination=_destination(clean.shipping_address),
+            reference=f"order:{order.id}", actor=actor, hold_if_short=request.hold_if_short)
         lines = [
-            await OrderLine.create(
-                order=order, variant=variants[ln.sku], sku=ln.sku, name=variants[ln.sku].name,
-                quantity=ln.quantity, unit_price=variants[ln.sku].price,
+            OrderLine(
+                order_id=order.id, variant_id=variants[ln.sku].id, sku=ln.sku,
+                name=variants[ln.sku].name, quantity=ln.quantity,
+                unit_price=variants[ln.sku].price,
                 total=quantize(variants[ln.sku].price * ln.quantity, currency),
-                position=position, using_db=conn,
+                position=position,
+                quantity_backordered=min(plan.backordered(variants[ln.sku].id), ln.quantity),
             )
             for position, ln in enumerate(request.lines)
         ]
-        demands = _demands(request.lines, variants)
-        plan, levels = await _reserve(conn, demands, locations,
-                                      destination=_destination(clean.shipping_address),
-                                      reference=f"order:{order.id}", actor=actor,
-                                      hold_if_short=request.hold_if_short)
-        await _record_allocations(conn, lines, plan, levels)
-        # Taken last, so the counter row is locked only for the end of the transaction.
-        order.number = await next_order_number(conn)
-        await order.save(update_fields=["number"], using_db=conn)
-        await _record_placed(conn, order, lines, plan, locations, actor=actor)
+        await insert_rows(conn, lines)
+        order.lines._set_result_for_query(lines)  # the answer shows them without a re-read
         if plan.shortfalls:
-            await _hold_for_stock(conn, order, plan, actor=actor)
-        await record_stock_changed(conn, [d.sku for d in demands])
+            short = ", ".join(f"{d.sku} ({d.quantity} ordered, {available} available)"
+                              for d, available in plan.shortfalls)
+            order.status = OrderStatus.ON_HOLD
+            order.hold_reason = f"Not enough stock: {short}"[:500]
+        # Taken last, so the counter row is locked only for the end of the transaction.
+        kinds = _placed_event_types(plan)
+        last_sequence = await _number_order(conn, order, len(kinds))
+        events = _placed_events(order, lines, plan, locations, kinds, last_sequence,
+                                actor=actor)
+        outbox = [OutboxMessage(topic=order_topic(order.id), payload=event_payload(event))
+                  for event in events]
+        outbox += await stock_changed_messages(
+            conn, [d.sku for d in demands], changed_rows=_changed_rows(plan, levels, demands,
+                                                                       locations))
+        await insert_batches(conn, movements, _allocations(lines, plan, levels), events,
+                             outbox)
         metrics.count("orders_placed", channel=channel.code)
         return order
 
@@ -349,65 +370,114 @@ def _demands(lines: Sequence[LineRequest], variants: Mapping[str, Variant]) -> l
     ]
 
 
-async def _record_allocations(
-    conn: BaseDBAsyncClient, lines: list[OrderLine], plan: Plan,
-    levels: Mapping[tuple[int, int], StockLevel],
-) -> None:
-    await Allocation.bulk_create([
+def _allocations(lines: list[OrderLine], plan: Plan,
+                 levels: Mapping[tuple[int, int], StockLevel]) -> list[Allocation]:
+    return [
         Allocation(order_line_id=line.id, location_id=location_id, quantity=units,
                    stock_level_id=levels[(line.variant_id or 0, location_id)].id)
         for line, location_id, units in _split_by_line(lines, plan)
-    ], using_db=conn)
-    for line in lines:
-        backordered = plan.backordered(line.variant_id or 0)
-        if backordered:
-            line.quantity_backordered = min(backordered, line.quantity)
-            await line.save(update_fields=["quantity_backordered"], using_db=conn)
+    ]
 
 
-async def _record_placed(
-    conn: BaseDBAsyncClient, order: Order, lines: list[OrderLine], plan: Plan,
-    locations: list[Location], *, actor: str,
-) -> None:
-    await record_order_event(
-        conn, order_id=order.id, type="ORDER_PLACED", actor=actor,
-        message=f"Order {order.number} placed: {len(lines)} line(s), "
-                f"total {quantize(order.total, order.currency)} {order.currency}",
-    )
-    if not plan.reservations:
-        return
+def _changed_rows(plan: Plan, levels: Mapping[tuple[int, int], StockLevel],
+                  demands: list[Demand], locations: list[Location]) -> list[dict[str, Any]]:
+    """The stock rows this order reserved on, locked and up to date, for low-stock alerts."""
+    skus = {d.variant_id: d.sku for d in demands}
     codes = {loc.id: loc.code for loc in locations}
-    skus = {line.variant_id: line.sku for line in lines}
-    merged: dict[tuple[int, int], list[int]] = {}
-    for r in plan.reservations:  # a location's stock and its backorder: one entry
-        units = merged.setdefault((r.variant_id, r.location_id), [0, 0])
-        units[0] += r.quantity
-        units[1] += r.backordered
-    placed = ", ".join(
-        f"{quantity} x {skus[variant]} at {codes[location]}"
-        + (f" ({backordered} backordered)" if backordered else "")
-        for (variant, location), (quantity, backordered) in merged.items()
-    )
-    await record_order_event(
-        conn, order_id=order.id, type="STOCK_RESERVED", actor="system:routing",
-        message=f"Reserved {placed}. Why: {plan.reason}.",
-        data={"reservations": [
-            {"location": codes[r.location_id], "sku": skus[r.variant_id],
-             "quantity": r.quantity, "backordered": r.backordered}
-            for r in plan.reservations]},
-    )
+    keys = dict.fromkeys((r.variant_id, r.location_id) for r in plan.reservations)
+    return [{"id": level.id, "on_hand": level.on_hand, "reserved": level.reserved,
+             "safety_stock": level.safety_stock,
+             "low_stock_threshold": level.low_stock_threshold,
+             "low_stock_alerted": level.low_stock_alerted,
+             "sku": skus[variant_id], "code": codes[location_id]}
+            for variant_id, location_id in keys
+            for level in [levels[(variant_id, location_id)]]]
 
 
-async def _hold_for_stock(conn: BaseDBAsyncClient, order: Order, plan: Plan, *,
-                          actor: str) -> None:
-    short = ", ".join(f"{d.sku} ({d.quantity} ordered, {available} available)"
-                      for d, available in plan.shortfalls)
-    order.status = OrderStatus.ON_HOLD
-    order.hold_reason = f"Not enough stock: {short}"[:500]
-    await order.save(update_fields=["status", "hold_reason"], using_db=conn)
-    await record_order_event(conn, order_id=order.id, type="ORDER_ON_HOLD", actor=actor,
-                             message=f"Order {order.number} kept on hold, nothing reserved. "
-                                     f"{order.hold_reason}")
+_NUMBER_POSTGRES = (
+    "WITH n AS (UPDATE counter SET value = value + 1 WHERE name = 'order_number' "
+    "RETURNING value) "
+    "UPDATE orders SET number = CAST(n.value AS TEXT), event_seq = event_seq + $1, "
+    "status = $2, hold_reason = $3, updated_at = $4 FROM n WHERE orders.id = $5 "
+    "RETURNING orders.number, orders.event_seq"
+)
+
+
+async def _number_order(conn: BaseDBAsyncClient, order: Order, events: int) -> int:
+    """Give the order its number (gapless: taken in the order's transaction) and room for
+    its first events in its sequence, with its final status; return the last sequence.
+
+    On PostgreSQL one statement takes the number and writes it into the order.
+    """
+    params = [events, order.status.value, order.hold_reason, datetime.now(UTC), order.id]
+    if is_postgres(conn):
+        rows = await conn.execute_query_dict(_NUMBER_POSTGRES, params)
+        if not rows:  # the first order ever: the counter row does not exist yet
+            await Counter.bulk_create([Counter(name="order_number",
+                                               value=FIRST_ORDER_NUMBER - 1)],
+                                      ignore_conflicts=True, using_db=conn)
+            rows = await conn.execute_query_dict(_NUMBER_POSTGRES, params)
+        order.number = str(rows[0]["number"])
+    else:
+        order.number = await next_order_number(conn)
+        rows = await fetch(conn, "UPDATE orders SET number = ?, event_seq = event_seq + ?, "
+                                 "status = ?, hold_reason = ?, updated_at = ? WHERE id = ? "
+                                 "RETURNING event_seq", [order.number, *params])
+    order.event_seq = int(rows[0]["event_seq"])
+    return order.event_seq
+
+
+def _placed_event_types(plan: Plan) -> list[str]:
+    kinds = ["ORDER_PLACED"]
+    if plan.reservations:
+        kinds.append("STOCK_RESERVED")
+    if plan.shortfalls:
+        kinds.append("ORDER_ON_HOLD")
+    return kinds
+
+
+def _placed_events(
+    order: Order, lines: list[OrderLine], plan: Plan, locations: list[Location],
+    kinds: list[str], last_sequence: int, *, actor: str,
+) -> list[OrderEvent]:
+    """The events of a new order, numbered up to ``last_sequence``, as ``record_order_event``
+    would have written them one by one."""
+    now = datetime.now(UTC)
+    first = last_sequence - len(kinds) + 1
+
+    def event(kind: str, actor: str, message: str,
+              data: dict[str, Any] | None = None) -> OrderEvent:
+        return OrderEvent(order_id=order.id, sequence=first + kinds.index(kind), type=kind,
+                          actor=actor, message=message, data=data, created_at=now)
+
+    events = [event(
+        "ORDER_PLACED", actor,
+        f"Order {order.number} placed: {len(lines)} line(s), "
+        f"total {quantize(order.total, order.currency)} {order.currency}")]
+    if plan.reservations:
+        codes = {loc.id: loc.code for loc in locations}
+        skus = {line.variant_id: line.sku for line in lines}
+        merged: dict[tuple[int, int], list[int]] = {}
+        for r in plan.reservations:  # a location's stock and its backorder: one entry
+            units = merged.setdefault((r.variant_id, r.location_id), [0, 0])
+            units[0] += r.quantity
+            units[1] += r.backordered
+        placed = ", ".join(
+            f"{quantity} x {skus[variant]} at {codes[location]}"
+            + (f" ({backordered} backordered)" if backordered else "")
+            for (variant, location), (quantity, backordered) in merged.items()
+        )
+        events.append(event(
+            "STOCK_RESERVED", "system:routing", f"Reserved {placed}. Why: {plan.reason}.",
+            {"reservations": [
+                {"location": codes[r.location_id], "sku": skus[r.variant_id],
+                 "quantity": r.quantity, "backordered": r.backordered}
+                for r in plan.reservations]}))
+    if plan.shortfalls:
+        events.append(event("ORDER_ON_HOLD", actor,
+                            f"Order {order.number} kept on hold, nothing reserved. "
+                            f"{order.hold_reason}"))
+    return events
 
 
 def _fingerprint(request: OrderRequest, clean: _Clean) -> list[Any]:

@@ -39,6 +39,7 @@ class Order(Model):
     id = fields.IntField(primary_key=True)
     # Assigned at the end of the placing transaction; never null once committed.
     number = fields.CharField(max_length=32, unique=True, null=True)
+    lines: fields.ReverseRelation[OrderLine]
     channel: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "oms.Channel", related_name="orders", on_delete=fields.RESTRICT
     )

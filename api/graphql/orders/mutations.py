@@ -170,6 +170,9 @@ class OrderMutations:
             errors = user_errors(checkout.payment_error)
         payment = checkout.payment
         ctx.scope.grant_order(checkout.order.id)  # placed by this caller: its answer shows it
+        if checkout.order.lines._fetched:  # just written: the answer needs no re-read
+            ctx.loaders.lines_by_order.prime(checkout.order.id,
+                                             list(checkout.order.lines.related_objects))
         return OrderCreatePayload(
             order=Order.from_model(checkout.order),
             payment=Payment.from_model(payment) if payment else None,

@@ -1,0 +1,73 @@
+"""What one orderCreate costs PostgreSQL, counted as the server receives it.
+
+Every statement any pooled connection sends is counted at the asyncpg connection, the last
+step before the wire: the transaction's BEGIN and COMMIT, every query, each row of an
+executemany, and what the pool sends when a connection goes back to it. A change that adds
+a statement to the order path fails here; lower the budget when a change saves one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests import factories
+from tests.support import GraphQLClient
+
+BUDGET = 12  # statements for one new customer's two-line order, pool chatter included
+
+CREATE = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
+  order { id number status lines { sku quantity } } userErrors { code message } } }"""
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counter]:
+    counter = _Counter()
+    connection = asyncpg.connection.Connection
+    execute, execute_many, run = connection.execute, connection._executemany, connection._execute
+
+    async def counted_execute(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        if not args:  # with arguments it goes through _execute, counted there
+            counter.sent.append(query)
+        return await execute(self, query, *args, **kwargs)
+
+    async def counted_run(self: Any, query: str, args: Any, *rest: Any, **kwargs: Any) -> Any:
+        counter.sent.append(query)
+        return await run(self, query, args, *rest, **kwargs)
+
+    async def counted_many(self: Any, query: str, args: Any, *rest: Any, **kwargs: Any) -> Any:
+        args = list(args)
+        counter.sent.extend([query] * len(args))
+        return await execute_many(self, query, args, *rest, **kwargs)
+
+    monkeypatch.setattr(connection, "execute", counted_execute)
+    monkeypatch.setattr(connection, "_execute", counted_run)
+    monkeypatch.setattr(connection, "_executemany", counted_many)
+    yield counter
+
+
+async def test_an_order_costs_the_database_at_most_its_budget(
+    needs_postgres: None, api: GraphQLClient, local_relay_stopped: None, statements: _Counter,
+) -> None:
+    await factories.shop({"A": {"east": 5, "west": 5}, "B": {"east": 3}})
+    warm = {"input": {"channel": "web", "email": "first@example.com",
+                      "shippingAddress": factories.address(),
+                      "lines": [{"sku": "A", "quantity": 1}]}}
+    assert (await api(CREATE, warm))["orderCreate"]["order"]  # the counter row exists now
+    statements.sent.clear()
+    order = {"input": {"channel": "web", "email": "buyer@example.com",
+                       "shippingAddress": factories.address(),
+                       "lines": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}]}}
+    result = (await api(CREATE, order))["orderCreate"]
+    sent = list(statements.sent)
+    assert result["userErrors"] == []
+    assert result["order"]["number"] == "1002"
+    assert len(sent) <= BUDGET, "\n".join(sent)
