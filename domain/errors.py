@@ -2,6 +2,7 @@
 
 DomainError
  ├── InvalidInput            a value breaks a format or size rule
+ │    └── InvalidAddress     an address breaks the address rule (domain/addresses.py)
  ├── NotFound                a referenced object does not exist
  │    ├── UnknownSku
  │    ├── UnknownChannel
@@ -41,6 +42,10 @@ class DomainError(Exception):
 
 class InvalidInput(DomainError):
     pass
+
+
+class InvalidAddress(InvalidInput):
+    """A country, subdivision, postal code or required line of an address is wrong."""
 
 
 class NotFound(DomainError):

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain import addresses
 from domain.errors import DomainError, InvalidInput, raise_all
 
 MAX_NAME = 200
@@ -23,21 +24,6 @@ LAST_DAY = date(9998, 12, 31)
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-# Postal code formats for the countries where the format is well defined.
-POSTCODE_RES: dict[str, re.Pattern[str]] = {
-    "US": re.compile(r"^\d{5}(-\d{4})?$"),
-    "DE": re.compile(r"^\d{5}$"),
-    "FR": re.compile(r"^\d{5}$"),
-    "IT": re.compile(r"^\d{5}$"),
-    "ES": re.compile(r"^\d{5}$"),
-    "NL": re.compile(r"^\d{4} ?[A-Z]{2}$"),
-    "GB": re.compile(r"^[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$"),
-    "CA": re.compile(r"^[A-Z]\d[A-Z] ?\d[A-Z]\d$"),
-    "CN": re.compile(r"^\d{6}$"),
-    "JP": re.compile(r"^\d{3}-?\d{4}$"),
-    "AU": re.compile(r"^\d{4}$"),
-}
-COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
 def _name(field: Sequence[str]) -> str:
@@ -124,48 +110,8 @@ def day_range(start: date, end: date) -> None:
 
 
 def address(value: Mapping[str, Any] | None, *, field: Sequence[str]) -> dict[str, Any] | None:
-    """Check an address and return it cleaned; every problem is reported at once."""
-    if value is None:
-        return None
-    errors: list[DomainError] = []
-    cleaned: dict[str, Any] = {}
-    for key, bound in (("latitude", 90), ("longitude", 180)):
-        coordinate = value.get(key)
-        if coordinate is None:
-            continue
-        if not -bound <= coordinate <= bound:
-            errors.append(InvalidInput(f"{key.title()} is between -{bound} and {bound}",
-                                       field=(*field, key)))
-        else:
-            cleaned[key] = float(coordinate)
-    limits = {"name": MAX_NAME, "line1": MAX_NAME, "line2": MAX_NAME, "city": 100,
-              "region": 100, "postalCode": 20, "country": 2, "phone": 32}
-    for key, limit in limits.items():
-        try:
-            part = text(value.get(key), field=(*field, key), max_length=limit,
-                        required=key in ("name", "line1", "city", "country"))
-        except InvalidInput as error:
-            errors.append(error)
-            continue
-        if part is not None:
-            cleaned[key] = part
-    country = cleaned.get("country", "").upper()
-    if country:
-        cleaned["country"] = country
-        if not COUNTRY_RE.match(country):
-            errors.append(InvalidInput("Use an ISO 3166-1 alpha-2 country code",
-                                       field=(*field, "country")))
-    postcode = cleaned.get("postalCode")
-    pattern = POSTCODE_RES.get(country)
-    if pattern is not None:
-        if postcode is None:
-            errors.append(InvalidInput(f"A postal code is required for {country}",
-                                       field=(*field, "postalCode")))
-        elif not pattern.match(postcode.upper()):
-            errors.append(InvalidInput(f"{postcode!r} is not a postal code of {country}",
-                                       field=(*field, "postalCode")))
-    raise_all(errors)
-    return cleaned
+    """Check an address and return it normalised: the rule of ``domain.addresses``."""
+    return addresses.normalise(value, field=field)
 
 
 def collect(*checks: Any) -> None:

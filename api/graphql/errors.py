@@ -17,6 +17,7 @@ T = TypeVar("T")
 @strawberry.enum(description="Stable codes for business failures, returned in userErrors.")
 class ErrorCode(Enum):
     INVALID_INPUT = "INVALID_INPUT"
+    INVALID_ADDRESS = "INVALID_ADDRESS"
     NOT_FOUND = "NOT_FOUND"
     UNKNOWN_SKU = "UNKNOWN_SKU"
     UNKNOWN_CHANNEL = "UNKNOWN_CHANNEL"
@@ -43,6 +44,7 @@ class UserError:
 
 # Most specific class first: the first match wins.
 ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
+    (d.InvalidAddress, ErrorCode.INVALID_ADDRESS),
     (d.UnknownSku, ErrorCode.UNKNOWN_SKU),
     (d.UnknownChannel, ErrorCode.UNKNOWN_CHANNEL),
     (d.UnknownLocation, ErrorCode.UNKNOWN_LOCATION),

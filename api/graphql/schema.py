@@ -10,6 +10,7 @@ from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
+from api.graphql.addresses import AddressQueries
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
 from api.graphql.cost import CostLimit
@@ -48,7 +49,7 @@ class NodeQueries:
 
 Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
-              CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries)
+              CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries, AddressQueries)
 )
 Mutation = merge_types(
     "Mutation",

@@ -195,6 +195,9 @@ def _literal(name: str, t: GraphQLType, world: dict[str, Any]) -> list[str] | No
         return ['["SHOE", "SECRETSKU"]']
     elif name == "channel":
         pool = ['"web"', '"other"']
+    elif named.name == "AddressInput":  # addressValidate: reads nothing stored
+        return ['{name: "Ann", line1: "1 Main St", city: "Berlin", postalCode: "10115", '
+                'country: "DE"}']
     elif named.name == "Date":
         pool = [json.dumps(TODAY)]
     elif named.name == "String" and name == "currency":

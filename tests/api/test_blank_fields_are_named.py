@@ -15,8 +15,8 @@ async def test_each_blank_field_is_named_in_its_error(api: GraphQLClient) -> Non
     assert sorted(((e["field"], e["code"], e["message"]) for e in refused["userErrors"]),
                   key=str) == [
         (["lines", "0", "sku"], "INVALID_INPUT", "lines.0.sku must not be blank"),
-        (["shippingAddress", "city"], "INVALID_INPUT", "shippingAddress.city must not be blank"),
-        (["shippingAddress", "name"], "INVALID_INPUT", "shippingAddress.name must not be blank"),
+        (["shippingAddress", "city"], "INVALID_ADDRESS", "shippingAddress.city must not be blank"),
+        (["shippingAddress", "name"], "INVALID_ADDRESS", "shippingAddress.name must not be blank"),
     ]
     placed = await factories.place({"SHOE": 1})
     gid = (await api('query($n: String!) { order(number: $n) { id } }',
