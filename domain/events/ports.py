@@ -15,6 +15,9 @@ class EventBus(Protocol):
     async def publish(self, topic: str, message: Message) -> None:
         """Deliver a message to every current subscriber of the topic, in any process."""
 
+    async def publish_many(self, messages: list[tuple[str, Message]]) -> None:
+        """Publish ``(topic, message)`` pairs in order, in as few round trips as the bus allows."""
+
     def subscribe(self, *topics: str) -> AbstractAsyncContextManager[AsyncIterator[Message]]:
         """Listen to topics; messages published after entering are yielded as they come.
 

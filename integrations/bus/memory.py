@@ -16,6 +16,10 @@ class InMemoryBus:
     async def publish(self, topic: str, message: Message) -> None:
         self._fanout.deliver(topic, message)
 
+    async def publish_many(self, messages: list[tuple[str, Message]]) -> None:
+        for topic, message in messages:
+            self._fanout.deliver(topic, message)
+
     @asynccontextmanager
     async def subscribe(self, *topics: str) -> AsyncIterator[AsyncIterator[Message]]:
         queue: Queue = asyncio.Queue()

@@ -38,6 +38,15 @@ class RedisBus:
     async def publish(self, topic: str, message: Message) -> None:
         await self._redis.publish(self._prefix + topic, json.dumps(message, default=str))
 
+    async def publish_many(self, messages: list[tuple[str, Message]]) -> None:
+        """Every PUBLISH of a batch in one pipeline: one round trip, sent in order."""
+        if not messages:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for topic, message in messages:
+                pipe.publish(self._prefix + topic, json.dumps(message, default=str))
+            await pipe.execute()
+
     @asynccontextmanager
     async def subscribe(self, *topics: str) -> AsyncIterator[AsyncIterator[Message]]:
         queue: Queue = asyncio.Queue()

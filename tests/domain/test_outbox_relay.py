@@ -27,6 +27,10 @@ class RecordingBus:
             await asyncio.sleep(self.delay)  # a slow bus widens the race between relays
         self.published.append((topic, message))
 
+    async def publish_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        for topic, message in messages:
+            await self.publish(topic, message)
+
 
 @pytest.fixture
 async def paused_app_relay(app: Any, db: None) -> AsyncIterator[None]:

@@ -32,3 +32,13 @@ async def test_a_refused_change_publishes_nothing(app, db) -> None:  # type: ign
         await service.adjust_stock(target=service.StockTarget("SKU-1", "wh"), delta=-1,
                                    reason="loss", actor="test")
     assert await OutboxMessage.all().count() == before
+
+
+async def test_the_in_process_bus_delivers_a_batch_in_order() -> None:
+    from integrations.bus.memory import InMemoryBus
+
+    bus = InMemoryBus()
+    async with bus.subscribe("a", "b") as messages:
+        await bus.publish_many([("a", {"n": 1}), ("c", {"n": 2}), ("b", {"n": 3})])
+        got = [await asyncio.wait_for(anext(messages), timeout=5) for _ in range(2)]
+    assert got == [{"n": 1}, {"n": 3}]

@@ -60,3 +60,21 @@ async def test_the_cache_misses_instead_of_failing_while_redis_is_down(
         await cache.invalidate(["SKU"])
     finally:
         await cache.close()
+
+
+async def test_a_batch_is_published_in_one_pipeline_in_order(
+    redis: RedisServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sender, listener = RedisBus(redis.url), RedisBus(redis.url)  # as two processes
+    try:
+        async def one_at_a_time(*_: object) -> None:
+            raise AssertionError("a batch must not publish message by message")
+
+        monkeypatch.setattr(sender._redis, "publish", one_at_a_time)
+        async with listener.subscribe("t1", "t2") as live:
+            await sender.publish_many([("t1", {"n": 1}), ("t2", {"n": 2}), ("t1", {"n": 3})])
+            assert [await asyncio.wait_for(anext(live), 5) for _ in range(3)] == [
+                {"n": 1}, {"n": 2}, {"n": 3}]
+    finally:
+        await sender.close()
+        await listener.close()
