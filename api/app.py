@@ -14,7 +14,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
-from tortoise.backends.base.client import BaseDBAsyncClient
 
 from api import database
 from api.cors import cors
@@ -23,6 +22,7 @@ from api.graphiql import assets
 from api.graphql.cost import Limits
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
+from api.handlers import build_handlers
 from api.oauth import StarletteAuthorizationServer
 from api.observability import logs, metrics
 from api.observability.middleware import RequestMiddleware
@@ -33,7 +33,6 @@ from api.webhooks import carrier_webhook, marketplace_webhook, payment_webhook
 from domain.background import Periodic
 from domain.customers.throttle import SignInThrottle
 from domain.deployment import deployment_key
-from domain.events.models import OutboxMessage
 from domain.events.ports import EventBus
 from domain.events.relay import OutboxRelay
 from domain.events.service import on_commit
@@ -42,8 +41,6 @@ from domain.inventory.ports import AvailabilityCache
 from domain.marketplaces.models import MarketplaceConnection
 from domain.marketplaces.service import poll_orders
 from domain.marketplaces.sync import (
-    mark_dirty,
-    mark_fulfillments,
     push_dirty,
     push_fulfillments,
 )
@@ -53,7 +50,7 @@ from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
 from domain.reports.rollup import refresh as refresh_summaries
 from domain.secrets import SecretHasher
-from domain.webhooks.service import RetryPolicy, fan_out
+from domain.webhooks.service import RetryPolicy
 from domain.webhooks.targets import UrlPolicy
 from domain.webhooks.worker import DeliveryWorker
 from integrations.bus.memory import InMemoryBus
@@ -191,26 +188,9 @@ async def start_services(settings: Settings) -> Services:
                                 interval=settings.marketplace_sync_window)
     amazon_poll = Periodic("amazon-poll", poll_amazon, interval=settings.amazon_poll_interval)
 
-    owed = False  # the batch being recorded made deliveries: wake the worker after commit
-
-    async def record(conn: BaseDBAsyncClient, published: list[OutboxMessage]) -> None:
-        nonlocal owed  # in the transaction that marks the rows published: both or neither
-        owed = bool(await fan_out(conn, published)) or owed
-
-    async def after_publish(published: list[OutboxMessage]) -> None:
-        nonlocal owed
-        if owed:
-            owed = False
-            webhooks.wake()
-        skus = [m.payload["sku"] for m in published if m.payload.get("kind") == "stock_changed"]
-        if skus and cache is not None:
-            await cache.invalidate(skus)
-        if skus:
-            await mark_dirty(skus)  # pushed at the next window: bursts coalesce
-        await mark_fulfillments(published)
-
-    relay = OutboxRelay(bus, interval=settings.relay_interval, record=record,
-                        after_publish=after_publish)
+    handlers = build_handlers(webhooks=webhooks, cache=cache)
+    relay = OutboxRelay(bus, interval=settings.relay_interval, record=handlers.record,
+                        after_publish=handlers.after_publish)
     # This process's own commits drop their SKUs from the cache before the caller hears back.
     unregister = on_commit(cache.invalidate) if cache is not None else (lambda: None)
     relay.start()

@@ -12,6 +12,12 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.db import execute, fetch
+from domain.events.catalogue import (
+    EventType,
+    LowStockPayload,
+    OrderEventPayload,
+    StockChangedPayload,
+)
 from domain.events.models import OrderEvent, OutboxMessage
 from domain.events.ports import order_topic, stock_topic
 
@@ -49,7 +55,7 @@ async def record_order_event(
     conn: BaseDBAsyncClient,
     *,
     order_id: int,
-    type: str,
+    type: EventType,
     actor: str | None,
     message: str | None = None,
     data: dict[str, Any] | None = None,
@@ -77,16 +83,11 @@ async def record_order_event(
 
 
 def event_payload(event: OrderEvent) -> dict[str, Any]:
-    return {
-        "kind": "order_event",
-        "order_id": event.order_id,
-        "sequence": event.sequence,
-        "type": event.type,
-        "message": event.message,
-        "actor": event.actor,
-        "data": event.data,
-        "created_at": event.created_at.isoformat(),
-    }
+    return OrderEventPayload(
+        order_id=event.order_id, sequence=event.sequence, type=str(event.type),
+        message=event.message, actor=event.actor, data=event.data,
+        created_at=event.created_at.isoformat(),
+    ).to_json()
 
 
 async def record_stock_changed(conn: BaseDBAsyncClient, skus: Iterable[str]) -> None:
@@ -99,7 +100,7 @@ async def record_stock_changed(conn: BaseDBAsyncClient, skus: Iterable[str]) -> 
     if touched is not None:
         touched.update(changed)
     messages = [
-        OutboxMessage(topic=stock_topic(sku), payload={"kind": "stock_changed", "sku": sku})
+        OutboxMessage(topic=stock_topic(sku), payload=StockChangedPayload(sku=sku).to_json())
         for sku in changed
     ]
     messages += await _low_stock_alerts(conn, changed)
@@ -125,7 +126,7 @@ async def _low_stock_alerts(conn: BaseDBAsyncClient, skus: list[str]) -> list[Ou
         await execute(conn, "UPDATE stock_level SET low_stock_alerted = ? WHERE id = ?",
                       [low, row["id"]])
         if low:
-            alerts.append(OutboxMessage(topic=stock_topic(row["sku"]), payload={
-                "kind": "low_stock", "sku": row["sku"], "location": row["code"],
-                "available": available, "threshold": row["low_stock_threshold"]}))
+            alerts.append(OutboxMessage(topic=stock_topic(row["sku"]), payload=LowStockPayload(
+                sku=row["sku"], location=row["code"], available=available,
+                threshold=row["low_stock_threshold"]).to_json()))
     return alerts

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from domain.catalog.models import Location
 from domain.errors import CarrierFailed, InvalidTransition, NotFound
+from domain.events.catalogue import EventType
 from domain.events.service import record_order_event
 from domain.fulfillment.models import Shipment, ShipmentLine, ShipmentStatus
 from domain.fulfillment.ports import (
@@ -128,7 +129,7 @@ async def choose_carrier(found: Shipment, carriers: Mapping[str, Carrier],
         await found.save(update_fields=["carrier", "service", "carrier_shipment"],
                          using_db=conn)
         await record_order_event(
-            conn, order_id=order.id, type="CARRIER_CHOSEN", actor="system:routing",
+            conn, order_id=order.id, type=EventType.CARRIER_CHOSEN, actor="system:routing",
             message=f"Shipment {found.id}: {best_carrier.code} {best.service} at "
                     f"{format_amount(best.amount, best.currency)}, {keeps}; the cheapest of "
                     f"{len(offers)} rate(s) that keep it")

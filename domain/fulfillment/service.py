@@ -26,6 +26,7 @@ from domain.errors import (
     UnknownLocation,
     raise_all,
 )
+from domain.events.catalogue import EventType, shipment_event
 from domain.events.service import record_order_event, record_stock_changed
 from domain.fulfillment.models import Shipment, ShipmentLine, ShipmentStatus
 from domain.fulfillment.ports import Carrier, Label
@@ -147,7 +148,7 @@ async def create_shipment(
             [ShipmentLine(shipment_id=shipment.id, order_line_id=lid, quantity=q)
              for lid, q in wanted.items()], using_db=conn)
         await record_order_event(
-            conn, order_id=order.id, type="SHIPMENT_CREATED", actor=actor,
+            conn, order_id=order.id, type=EventType.SHIPMENT_CREATED, actor=actor,
             message=f"Shipment {shipment.id} of {sum(wanted.values())} unit(s) "
                     f"from {location.code}",
         )
@@ -248,7 +249,7 @@ async def ship_shipment(
             location=location.code, external_id="oms:dispatch"))
         via = f" with {shipment.carrier}" if shipment.carrier else ""
         number = f", tracking {shipment.tracking_number}" if shipment.tracking_number else ""
-        await record_order_event(conn, order_id=order.id, type=f"SHIPMENT_{target.value}",
+        await record_order_event(conn, order_id=order.id, type=shipment_event(target),
                                  actor=actor,
                                  message=f"Shipment {shipment.id} {words}{via}{number}",
                                  data={"shipment_id": shipment.id, "dispatched": True})
@@ -316,7 +317,7 @@ async def cancel_shipment(
                 external_id="oms:cancel"))
         shipment.status = S.CANCELLED
         await shipment.save(update_fields=["status", "updated_at"], using_db=conn)
-        await record_order_event(conn, order_id=order.id, type="SHIPMENT_CANCELLED",
+        await record_order_event(conn, order_id=order.id, type=EventType.SHIPMENT_CANCELLED,
                                  actor=actor, message=f"Shipment {shipment.id} cancelled")
         await refresh_progress(conn, order, actor=actor)
         await record_stock_changed(conn, skus)

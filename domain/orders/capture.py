@@ -34,6 +34,7 @@ from domain.errors import (
     UnknownSku,
     raise_all,
 )
+from domain.events.catalogue import EventType
 from domain.events.service import record_order_event, record_stock_changed
 from domain.fulfillment.ports import Carrier
 from domain.fulfillment.rates import quote_shipping, shipping_amount
@@ -370,7 +371,7 @@ async def _record_placed(
     locations: list[Location], *, actor: str,
 ) -> None:
     await record_order_event(
-        conn, order_id=order.id, type="ORDER_PLACED", actor=actor,
+        conn, order_id=order.id, type=EventType.ORDER_PLACED, actor=actor,
         message=f"Order {order.number} placed: {len(lines)} line(s), "
                 f"total {quantize(order.total, order.currency)} {order.currency}",
     )
@@ -389,7 +390,7 @@ async def _record_placed(
         for (variant, location), (quantity, backordered) in merged.items()
     )
     await record_order_event(
-        conn, order_id=order.id, type="STOCK_RESERVED", actor="system:routing",
+        conn, order_id=order.id, type=EventType.STOCK_RESERVED, actor="system:routing",
         message=f"Reserved {placed}. Why: {plan.reason}.",
         data={"reservations": [
             {"location": codes[r.location_id], "sku": skus[r.variant_id],
@@ -405,7 +406,7 @@ async def _hold_for_stock(conn: BaseDBAsyncClient, order: Order, plan: Plan, *,
     order.status = OrderStatus.ON_HOLD
     order.hold_reason = f"Not enough stock: {short}"[:500]
     await order.save(update_fields=["status", "hold_reason"], using_db=conn)
-    await record_order_event(conn, order_id=order.id, type="ORDER_ON_HOLD", actor=actor,
+    await record_order_event(conn, order_id=order.id, type=EventType.ORDER_ON_HOLD, actor=actor,
                              message=f"Order {order.number} kept on hold, nothing reserved. "
                                      f"{order.hold_reason}")
 
