@@ -30,6 +30,7 @@ from api.reports_csv import fulfillment_csv, inventory_csv, returns_csv, sales_c
 from api.settings import Settings
 from api.tokens import TokenService
 from api.webhooks import carrier_webhook, marketplace_webhook, payment_webhook
+from domain.application import Deps
 from domain.background import Periodic
 from domain.customers.throttle import SignInThrottle
 from domain.deployment import deployment_key
@@ -104,6 +105,13 @@ class Services:
     pushers: dict[str, Any] = field(default_factory=dict)
     shipping_promises: dict[str, int] = field(default_factory=dict)
     mailer: Mailer = field(default_factory=LogMailer)
+
+    @property
+    def deps(self) -> Deps:
+        """The use cases' dependencies (domain/application), from what this app runs."""
+        return Deps(gateways=self.gateways, carriers=self.carriers,
+                    capture_policy=self.capture_policy,
+                    shipping_promises=self.shipping_promises)
 
 
 def make_pushers() -> dict[str, Any]:
