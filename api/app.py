@@ -31,6 +31,7 @@ from api.settings import Settings
 from api.tokens import TokenService
 from api.webhooks import carrier_webhook, marketplace_webhook, payment_webhook
 from domain.application import Deps
+from domain.application import inbound as inbound_flows
 from domain.background import Periodic
 from domain.customers.throttle import SignInThrottle
 from domain.deployment import deployment_key
@@ -40,7 +41,6 @@ from domain.events.service import on_commit
 from domain.fulfillment.ports import Carrier
 from domain.inventory.ports import AvailabilityCache
 from domain.marketplaces.models import MarketplaceConnection
-from domain.marketplaces.service import poll_orders
 from domain.marketplaces.sync import (
     push_dirty,
     push_fulfillments,
@@ -137,15 +137,15 @@ def make_carriers(settings: Settings) -> dict[str, Carrier]:
     return carriers
 
 
-async def poll_amazon() -> None:
+async def poll_amazon(deps: Deps) -> None:
     """Pull new Amazon orders for each connected Amazon channel."""
     for connection in await MarketplaceConnection.filter(provider="amazon").prefetch_related(
             "channel"):
         client = AmazonOrders(connection.settings)
         try:
-            await poll_orders(channel=connection.channel.code,
-                              pages=client.pages(connection.settings["cursor"]),
-                              actor="marketplace:amazon")
+            await inbound_flows.import_polled_orders(
+                deps, channel=connection.channel.code,
+                pages=client.pages(connection.settings["cursor"]), actor="marketplace:amazon")
         except Exception:
             log.exception("polling Amazon for %s failed; the cursor did not move past it",
                           connection.channel.code)
@@ -194,7 +194,16 @@ async def start_services(settings: Settings) -> Services:
 
     marketplace_sync = Periodic("marketplace-sync", sync_marketplaces,
                                 interval=settings.marketplace_sync_window)
-    amazon_poll = Periodic("amazon-poll", poll_amazon, interval=settings.amazon_poll_interval)
+    gateways = make_gateways(settings)
+    carriers = make_carriers(settings)
+    deps = Deps(gateways=gateways, carriers=carriers,
+                capture_policy=CapturePolicy(settings.capture_policy),
+                shipping_promises=settings.shipping_promises)
+
+    async def poll() -> None:
+        await poll_amazon(deps)
+
+    amazon_poll = Periodic("amazon-poll", poll, interval=settings.amazon_poll_interval)
 
     handlers = build_handlers(webhooks=webhooks, cache=cache)
     relay = OutboxRelay(bus, interval=settings.relay_interval, record=handlers.record,
@@ -205,7 +214,6 @@ async def start_services(settings: Settings) -> Services:
     webhooks.start()
     marketplace_sync.start()
     amazon_poll.start()
-    gateways = make_gateways(settings)
 
     async def sweep() -> None:  # repeat gateway calls whose outcome was never recorded
         await retry_pending(gateways=gateways, older_than=timedelta(minutes=2),
@@ -224,8 +232,8 @@ async def start_services(settings: Settings) -> Services:
                if settings.redis_url else InMemoryRateLimiter())
     failures = (RedisFailureLog(settings.redis_url, prefix=prefix) if settings.redis_url
                 else InMemoryFailureLog())
-    return Services(bus=bus, relay=relay, cache=cache, carriers=make_carriers(settings),
-                    gateways=gateways, capture_policy=CapturePolicy(settings.capture_policy),
+    return Services(bus=bus, relay=relay, cache=cache, carriers=carriers,
+                    gateways=gateways, capture_policy=deps.capture_policy,
                     unregister=unregister, webhooks=webhooks, webhook_urls=webhook_urls,
                     rate_limiter=limiter,
                     limits=Limits(max_cost=settings.max_query_cost,

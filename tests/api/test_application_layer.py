@@ -80,3 +80,18 @@ def test_cross_area_mutations_call_their_use_case() -> None:
         _path, _areas, used = resolvers[_snake(mutation)]
         assert use_case.__name__ in used, f"{mutation} must call application {use_case.__name__}"
         assert use_case.__module__.startswith("domain.application.")
+
+
+def test_inbound_webhooks_and_the_poller_run_use_cases() -> None:
+    """Carriers', gateways' and marketplaces' calls reach the order only through
+    domain/application/inbound.py."""
+    area_entry_points = {"add_tracking_events", "apply_gateway_event", "apply_notification",
+                         "poll_orders", "create_order"}
+    for name in ("webhooks.py", "app.py", "cli.py"):
+        tree = ast.parse((ROOT / "api" / name).read_text())
+        imported = {alias.asname or alias.name for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) for alias in node.names}
+        assert not imported & area_entry_points, (name, imported & area_entry_points)
+    source = (ROOT / "api" / "webhooks.py").read_text()
+    for use_case in ("track", "apply_payment_event", "import_marketplace_notification"):
+        assert f"inbound_flows.{use_case}(" in source
