@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import validation as v
+from domain.cross_aggregate import require_nothing_left
 from domain.errors import InvalidTransition, NotFound
 from domain.events.catalogue import EventType
 from domain.events.service import record_order_event, record_stock_changed
 from domain.fulfillment.models import Shipment, ShipmentStatus
-from domain.fulfillment.states import DISPATCHED
 from domain.idempotency.service import IdempotencyKey, idempotent
 from domain.inventory.reservation import release
 from domain.orders.models import Allocation, Order, OrderLine, OrderStatus
@@ -119,10 +119,7 @@ async def cancel_order(
     async def release_all(conn: BaseDBAsyncClient, order: Order) -> None:
         lines = await OrderLine.filter(order_id=order.id).using_db(conn)
         shipments = await Shipment.filter(order_id=order.id).using_db(conn)
-        if any(line.quantity_shipped for line in lines) or any(
-                s.status in DISPATCHED for s in shipments):
-            raise InvalidTransition("Order", order.number or str(order.id),
-                                    f"{order.status} with shipped lines", S.CANCELLED)
+        require_nothing_left(order, lines, shipments)
         for pending in sorted((s for s in shipments if s.status is ShipmentStatus.PENDING),
                               key=lambda s: s.id):
             pending.status = ShipmentStatus.CANCELLED
