@@ -63,8 +63,11 @@ async def record_order_event(
     """Append the order's next event (gapless sequence) and its outbox row.
 
     The sequence comes from one UPDATE on the order row, which also serialises
-    concurrent writers of the same order until commit.
+    concurrent writers of the same order until commit. ``type`` is an entry of the
+    catalogue (domain/events/catalogue.py); anything else is refused before a write.
     """
+    if not isinstance(type, EventType):
+        raise TypeError(f"Order event type {type!r} is not in the event catalogue")
     rows = await fetch(
         conn,
         "UPDATE orders SET event_seq = event_seq + 1, updated_at = ? WHERE id = ? "
