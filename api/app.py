@@ -85,7 +85,7 @@ class Services:
     cache: AvailabilityCache | None
     carriers: dict[str, Carrier]
     gateways: dict[str, PaymentGateway]
-    capture_policy: CapturePolicy
+    deps: Deps  # the use cases' dependencies (domain/application), built once at start-up
     unregister: Callable[[], None] = lambda: None
     sweeper: Periodic | None = None
     login_throttle: SignInThrottle = field(
@@ -103,15 +103,7 @@ class Services:
     amazon_poll: Periodic | None = None
     summaries: Periodic | None = None
     pushers: dict[str, Any] = field(default_factory=dict)
-    shipping_promises: dict[str, int] = field(default_factory=dict)
     mailer: Mailer = field(default_factory=LogMailer)
-
-    @property
-    def deps(self) -> Deps:
-        """The use cases' dependencies (domain/application), from what this app runs."""
-        return Deps(gateways=self.gateways, carriers=self.carriers,
-                    capture_policy=self.capture_policy,
-                    shipping_promises=self.shipping_promises)
 
 
 def make_pushers() -> dict[str, Any]:
@@ -233,14 +225,13 @@ async def start_services(settings: Settings) -> Services:
     failures = (RedisFailureLog(settings.redis_url, prefix=prefix) if settings.redis_url
                 else InMemoryFailureLog())
     return Services(bus=bus, relay=relay, cache=cache, carriers=carriers,
-                    gateways=gateways, capture_policy=deps.capture_policy,
+                    gateways=gateways, deps=deps,
                     unregister=unregister, webhooks=webhooks, webhook_urls=webhook_urls,
                     rate_limiter=limiter,
                     limits=Limits(max_cost=settings.max_query_cost,
                                   budget=settings.rate_limit_points),
                     sweeper=sweeper, marketplace_sync=marketplace_sync,
                     amazon_poll=amazon_poll, summaries=summaries, pushers=pushers,
-                    shipping_promises=settings.shipping_promises,
                     login_throttle=SignInThrottle(failures),
                     trusted_proxies=settings.trusted_proxies,
                     hasher=SecretHasher(settings.hash_concurrency),

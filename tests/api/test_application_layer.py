@@ -95,3 +95,12 @@ def test_inbound_webhooks_and_the_poller_run_use_cases() -> None:
     source = (ROOT / "api" / "webhooks.py").read_text()
     for use_case in ("track", "apply_payment_event", "import_marketplace_notification"):
         assert f"inbound_flows.{use_case}(" in source
+
+
+def test_the_dependencies_are_built_once_at_start_up(app: object) -> None:
+    services = app.state.services  # type: ignore[attr-defined]
+    deps = services.deps
+    assert isinstance(deps, application.Deps) and services.deps is deps
+    assert deps.gateways is services.gateways and deps.carriers is services.carriers
+    app_source = (ROOT / "api" / "app.py").read_text()
+    assert app_source.count("Deps(") == 1  # one set, given to the poller and the context
