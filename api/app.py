@@ -15,7 +15,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
-from tortoise.backends.base.client import BaseDBAsyncClient
 
 from api import database
 from api.cors import cors
@@ -24,6 +23,7 @@ from api.graphiql import assets
 from api.graphql.cost import Limits
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
+from api.handlers import build_handlers
 from api.oauth import StarletteAuthorizationServer
 from api.observability import logs, metrics
 from api.observability.middleware import RequestMiddleware
@@ -31,20 +31,18 @@ from api.reports_csv import fulfillment_csv, inventory_csv, returns_csv, sales_c
 from api.settings import Settings
 from api.tokens import TokenService
 from api.webhooks import carrier_webhook, marketplace_webhook, payment_webhook
+from domain.application import Deps
+from domain.application import inbound as inbound_flows
 from domain.background import Periodic
 from domain.customers.throttle import SignInThrottle
 from domain.deployment import deployment_key
-from domain.events.models import OutboxMessage
 from domain.events.ports import EventBus
 from domain.events.relay import OutboxRelay
 from domain.events.service import on_commit
 from domain.fulfillment.ports import Carrier
 from domain.inventory.ports import AvailabilityCache
 from domain.marketplaces.models import MarketplaceConnection
-from domain.marketplaces.service import poll_orders
 from domain.marketplaces.sync import (
-    mark_dirty,
-    mark_fulfillments,
     push_dirty,
     push_fulfillments,
 )
@@ -54,7 +52,7 @@ from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
 from domain.reports.rollup import refresh as refresh_summaries
 from domain.secrets import SecretHasher
-from domain.webhooks.service import RetryPolicy, fan_out
+from domain.webhooks.service import RetryPolicy
 from domain.webhooks.targets import UrlPolicy
 from domain.webhooks.worker import DeliveryWorker
 from integrations.bus.memory import InMemoryBus
@@ -88,7 +86,7 @@ class Services:
     cache: AvailabilityCache | None
     carriers: dict[str, Carrier]
     gateways: dict[str, PaymentGateway]
-    capture_policy: CapturePolicy
+    deps: Deps  # the use cases' dependencies (domain/application), built once at start-up
     unregister: Callable[[], None] = lambda: None
     sweeper: Periodic | None = None
     login_throttle: SignInThrottle = field(
@@ -106,7 +104,6 @@ class Services:
     amazon_poll: Periodic | None = None
     summaries: Periodic | None = None
     pushers: dict[str, Any] = field(default_factory=dict)
-    shipping_promises: dict[str, int] = field(default_factory=dict)
     mailer: Mailer = field(default_factory=LogMailer)
 
 
@@ -133,15 +130,15 @@ def make_carriers(settings: Settings) -> dict[str, Carrier]:
     return carriers
 
 
-async def poll_amazon() -> None:
+async def poll_amazon(deps: Deps) -> None:
     """Pull new Amazon orders for each connected Amazon channel."""
     for connection in await MarketplaceConnection.filter(provider="amazon").prefetch_related(
             "channel"):
         client = AmazonOrders(connection.settings)
         try:
-            await poll_orders(channel=connection.channel.code,
-                              pages=client.pages(connection.settings["cursor"]),
-                              actor="marketplace:amazon")
+            await inbound_flows.import_polled_orders(
+                deps, channel=connection.channel.code,
+                pages=client.pages(connection.settings["cursor"]), actor="marketplace:amazon")
         except Exception:
             log.exception("polling Amazon for %s failed; the cursor did not move past it",
                           connection.channel.code)
@@ -190,35 +187,26 @@ async def start_services(settings: Settings) -> Services:
 
     marketplace_sync = Periodic("marketplace-sync", sync_marketplaces,
                                 interval=settings.marketplace_sync_window)
-    amazon_poll = Periodic("amazon-poll", poll_amazon, interval=settings.amazon_poll_interval)
+    gateways = make_gateways(settings)
+    carriers = make_carriers(settings)
+    deps = Deps(gateways=gateways, carriers=carriers,
+                capture_policy=CapturePolicy(settings.capture_policy),
+                shipping_promises=settings.shipping_promises)
 
-    owed = False  # the batch being recorded made deliveries: wake the worker after commit
+    async def poll() -> None:
+        await poll_amazon(deps)
 
-    async def record(conn: BaseDBAsyncClient, published: list[OutboxMessage]) -> None:
-        nonlocal owed  # in the transaction that marks the rows published: both or neither
-        owed = bool(await fan_out(conn, published)) or owed
+    amazon_poll = Periodic("amazon-poll", poll, interval=settings.amazon_poll_interval)
 
-    async def after_publish(published: list[OutboxMessage]) -> None:
-        nonlocal owed
-        if owed:
-            owed = False
-            webhooks.wake()
-        skus = [m.payload["sku"] for m in published if m.payload.get("kind") == "stock_changed"]
-        if skus and cache is not None:
-            await cache.invalidate(skus)
-        if skus:
-            await mark_dirty(skus)  # pushed at the next window: bursts coalesce
-        await mark_fulfillments(published)
-
-    relay = OutboxRelay(bus, interval=settings.relay_interval, record=record,
-                        after_publish=after_publish)
+    handlers = build_handlers(webhooks=webhooks, cache=cache)
+    relay = OutboxRelay(bus, interval=settings.relay_interval, record=handlers.record,
+                        after_publish=handlers.after_publish)
     # This process's own commits drop their SKUs from the cache before the caller hears back.
     unregister = on_commit(cache.invalidate) if cache is not None else (lambda: None)
     relay.start()
     webhooks.start()
     marketplace_sync.start()
     amazon_poll.start()
-    gateways = make_gateways(settings)
 
     async def sweep() -> None:  # repeat gateway calls whose outcome was never recorded
         await retry_pending(gateways=gateways, older_than=timedelta(minutes=2),
@@ -237,15 +225,14 @@ async def start_services(settings: Settings) -> Services:
                if settings.redis_url else InMemoryRateLimiter())
     failures = (RedisFailureLog(settings.redis_url, prefix=prefix) if settings.redis_url
                 else InMemoryFailureLog())
-    return Services(bus=bus, relay=relay, cache=cache, carriers=make_carriers(settings),
-                    gateways=gateways, capture_policy=CapturePolicy(settings.capture_policy),
+    return Services(bus=bus, relay=relay, cache=cache, carriers=carriers,
+                    gateways=gateways, deps=deps,
                     unregister=unregister, webhooks=webhooks, webhook_urls=webhook_urls,
                     rate_limiter=limiter,
                     limits=Limits(max_cost=settings.max_query_cost,
                                   budget=settings.rate_limit_points),
                     sweeper=sweeper, marketplace_sync=marketplace_sync,
                     amazon_poll=amazon_poll, summaries=summaries, pushers=pushers,
-                    shipping_promises=settings.shipping_promises,
                     login_throttle=SignInThrottle(failures),
                     trusted_proxies=settings.trusted_proxies,
                     hasher=SecretHasher(settings.hash_concurrency),

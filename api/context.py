@@ -8,6 +8,7 @@ from typing import Any
 from api.auth import Principal
 from api.loaders import Loaders
 from domain.access import Scope
+from domain.application import Deps
 from domain.idempotency.service import IdempotencyKey
 
 
@@ -39,6 +40,12 @@ class Context:
         if self._loaders is None or self._loaders.scope is not scope:
             self._loaders = Loaders(scope)
         return self._loaders
+
+    @property
+    def deps(self) -> Deps:
+        """The use cases' dependencies (domain/application), as the app was started with."""
+        deps: Deps = self.services.deps
+        return deps
 
     def rate_key(self) -> str:
         """Whose budget a request is charged to: the client, or the address of anonymous ones."""

@@ -13,16 +13,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api.inbound import Inbound, webhook
+from domain.application import inbound as inbound_flows
 from domain.errors import DomainError
 from domain.fulfillment.ports import InvalidSignature
 from domain.fulfillment.tracking import (
     TrackingUpdate,
-    add_tracking_events,
     shipments_by_tracking_number,
 )
 from domain.marketplaces.ports import InvalidNotification
-from domain.marketplaces.service import apply_notification, connection_for
-from domain.payments.events import apply_gateway_event
+from domain.marketplaces.service import connection_for
 from domain.payments.ports import InvalidWebhook
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,8 @@ async def carrier_webhook(request: Request, inbound: Inbound) -> JSONResponse:
             unmatched.append(number)
             continue
         for shipment in shipments:
-            await add_tracking_events(shipment_id=shipment.id, updates=updates,
+            await inbound_flows.track(request.app.state.services.deps,
+                                      shipment_id=shipment.id, updates=updates,
                                       actor=f"carrier:{code}", strict=False)
             applied += len(updates)
     if unmatched:
@@ -76,7 +76,8 @@ async def payment_webhook(request: Request, inbound: Inbound) -> JSONResponse:
         event = gateway.parse_webhook(inbound.body, inbound.headers)
     except InvalidWebhook as error:
         return JSONResponse({"error": f"invalid signature: {error}"}, status_code=400)
-    outcome = await apply_gateway_event(provider="stripe", event=event)
+    outcome = await inbound_flows.apply_payment_event(request.app.state.services.deps,
+                                                      provider="stripe", event=event)
     return JSONResponse({"event": event.event_id, "outcome": outcome})
 
 
@@ -95,9 +96,9 @@ async def marketplace_webhook(request: Request, inbound: Inbound) -> JSONRespons
     except InvalidNotification as error:
         return JSONResponse({"error": str(error)}, status_code=401)
     try:
-        outcome = await apply_notification(channel=channel, provider=provider,
-                                           notification=notification,
-                                           actor=f"marketplace:{provider}")
+        outcome = await inbound_flows.import_marketplace_notification(
+            request.app.state.services.deps, channel=channel, provider=provider,
+            notification=notification, actor=f"marketplace:{provider}")
     except DomainError as error:  # e.g. an unknown SKU: the merchant must fix the catalogue
         return JSONResponse({"error": error.message}, status_code=422)
     return JSONResponse({"outcome": outcome})

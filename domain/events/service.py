@@ -12,6 +12,12 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.db import execute, fetch
+from domain.events.catalogue import (
+    EventType,
+    LowStockPayload,
+    OrderEventPayload,
+    StockChangedPayload,
+)
 from domain.events.models import OrderEvent, OutboxMessage
 from domain.events.ports import order_topic, stock_topic
 
@@ -49,7 +55,7 @@ async def record_order_event(
     conn: BaseDBAsyncClient,
     *,
     order_id: int,
-    type: str,
+    type: EventType,
     actor: str | None,
     message: str | None = None,
     data: dict[str, Any] | None = None,
@@ -57,8 +63,11 @@ async def record_order_event(
     """Append the order's next event (gapless sequence) and its outbox row.
 
     The sequence comes from one UPDATE on the order row, which also serialises
-    concurrent writers of the same order until commit.
+    concurrent writers of the same order until commit. ``type`` is an entry of the
+    catalogue (domain/events/catalogue.py); anything else is refused before a write.
     """
+    if not isinstance(type, EventType):
+        raise TypeError(f"Order event type {type!r} is not in the event catalogue")
     rows = await fetch(
         conn,
         "UPDATE orders SET event_seq = event_seq + 1, updated_at = ? WHERE id = ? "
@@ -77,16 +86,11 @@ async def record_order_event(
 
 
 def event_payload(event: OrderEvent) -> dict[str, Any]:
-    return {
-        "kind": "order_event",
-        "order_id": event.order_id,
-        "sequence": event.sequence,
-        "type": event.type,
-        "message": event.message,
-        "actor": event.actor,
-        "data": event.data,
-        "created_at": event.created_at.isoformat(),
-    }
+    return OrderEventPayload(
+        order_id=event.order_id, sequence=event.sequence, type=str(event.type),
+        message=event.message, actor=event.actor, data=event.data,
+        created_at=event.created_at.isoformat(),
+    ).to_json()
 
 
 async def record_stock_changed(conn: BaseDBAsyncClient, skus: Iterable[str]) -> None:
@@ -116,7 +120,7 @@ async def stock_changed_messages(
     if touched is not None:
         touched.update(changed)
     messages = [
-        OutboxMessage(topic=stock_topic(sku), payload={"kind": "stock_changed", "sku": sku})
+        OutboxMessage(topic=stock_topic(sku), payload=StockChangedPayload(sku=sku).to_json())
         for sku in changed
     ]
     if changed_rows is not None:
@@ -149,7 +153,7 @@ async def _alerts_for(conn: BaseDBAsyncClient, rows: list[dict[str, Any]]) -> li
         await execute(conn, "UPDATE stock_level SET low_stock_alerted = ? WHERE id = ?",
                       [low, row["id"]])
         if low:
-            alerts.append(OutboxMessage(topic=stock_topic(row["sku"]), payload={
-                "kind": "low_stock", "sku": row["sku"], "location": row["code"],
-                "available": available, "threshold": row["low_stock_threshold"]}))
+            alerts.append(OutboxMessage(topic=stock_topic(row["sku"]), payload=LowStockPayload(
+                sku=row["sku"], location=row["code"], available=available,
+                threshold=row["low_stock_threshold"]).to_json()))
     return alerts

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from domain.catalog.models import Location
+from domain.cross_aggregate import require_order_ships
 from domain.errors import CarrierFailed, InvalidTransition, NotFound
+from domain.events.catalogue import EventType
 from domain.events.service import record_order_event
 from domain.fulfillment.models import Shipment, ShipmentLine, ShipmentStatus
 from domain.fulfillment.ports import (
@@ -23,7 +25,7 @@ from domain.fulfillment.ports import (
     LabelRequest,
     Rate,
 )
-from domain.fulfillment.service import require_shippable, ship_shipment
+from domain.fulfillment.service import ship_shipment
 from domain.idempotency.service import IdempotencyKey
 from domain.money import format_amount
 from domain.orders.models import Order
@@ -49,7 +51,7 @@ async def dispatch_shipment(
     if found is None:
         raise NotFound("Shipment", str(shipment_id), field=("shipmentId",))
     if carrier == AUTO:
-        require_shippable(await Order.get(id=found.order_id))
+        require_order_ships(await Order.get(id=found.order_id))
         found = await choose_carrier(found, carriers, promises or {}, actor=actor)
         carrier, service = found.carrier, found.service
     chosen = carriers.get(carrier or found.carrier or "")
@@ -62,7 +64,7 @@ async def dispatch_shipment(
     if found.status is not ShipmentStatus.PENDING:
         raise InvalidTransition("Shipment", str(found.id), found.status,
                                 ShipmentStatus.LABEL_PURCHASED)
-    require_shippable(await Order.get(id=found.order_id))  # before a label is paid for
+    require_order_ships(await Order.get(id=found.order_id))  # before a label is paid for
     request = await _label_request(found, service=service or found.service)
     try:
         if request.carrier_shipment is None:
@@ -128,7 +130,7 @@ async def choose_carrier(found: Shipment, carriers: Mapping[str, Carrier],
         await found.save(update_fields=["carrier", "service", "carrier_shipment"],
                          using_db=conn)
         await record_order_event(
-            conn, order_id=order.id, type="CARRIER_CHOSEN", actor="system:routing",
+            conn, order_id=order.id, type=EventType.CARRIER_CHOSEN, actor="system:routing",
             message=f"Shipment {found.id}: {best_carrier.code} {best.service} at "
                     f"{format_amount(best.amount, best.currency)}, {keeps}; the cheapest of "
                     f"{len(offers)} rate(s) that keep it")

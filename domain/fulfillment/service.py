@@ -16,6 +16,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import validation as v
 from domain.catalog.models import Location
+from domain.cross_aggregate import require_order_ships
 from domain.errors import (
     DomainError,
     InsufficientStock,
@@ -26,6 +27,7 @@ from domain.errors import (
     UnknownLocation,
     raise_all,
 )
+from domain.events.catalogue import EventType, shipment_event
 from domain.events.service import record_order_event, record_stock_changed
 from domain.fulfillment.models import Shipment, ShipmentLine, ShipmentStatus
 from domain.fulfillment.ports import Carrier, Label
@@ -34,7 +36,7 @@ from domain.fulfillment.tracking import TrackingUpdate, lock_shipment, record_tr
 from domain.idempotency.service import IdempotencyKey, idempotent
 from domain.inventory.reservation import ship_units, unship_units
 from domain.orders.lifecycle import lock_order
-from domain.orders.models import Allocation, Order, OrderLine, OrderStatus
+from domain.orders.models import Allocation, Order, OrderLine
 from domain.orders.progress import refresh_progress
 
 S = ShipmentStatus
@@ -44,14 +46,6 @@ S = ShipmentStatus
 class ShipmentLineRequest:
     order_line_id: int
     quantity: int
-
-
-def require_shippable(order: Order) -> None:
-    """Only a confirmed order ships: never a pending, held, cancelled or completed one."""
-    if order.status is not OrderStatus.CONFIRMED:
-        then = "shipped (confirm it first)" if order.status in (
-            OrderStatus.PENDING, OrderStatus.ON_HOLD) else "shipped"
-        raise InvalidTransition("Order", order.number or str(order.id), order.status, then)
 
 
 def _carrier(carriers: Mapping[str, Carrier], code: str | None) -> Carrier | None:
@@ -133,7 +127,7 @@ async def create_shipment(
 
     async def run(conn: BaseDBAsyncClient) -> Shipment:
         order = await lock_order(conn, order_id)
-        require_shippable(order)
+        require_order_ships(order)
         order_lines = list(await OrderLine.filter(order_id=order.id).using_db(conn))
         remaining = await _remaining(conn, order, order_lines)
         location = await _choose_location(conn, order, remaining, location_id)
@@ -147,7 +141,7 @@ async def create_shipment(
             [ShipmentLine(shipment_id=shipment.id, order_line_id=lid, quantity=q)
              for lid, q in wanted.items()], using_db=conn)
         await record_order_event(
-            conn, order_id=order.id, type="SHIPMENT_CREATED", actor=actor,
+            conn, order_id=order.id, type=EventType.SHIPMENT_CREATED, actor=actor,
             message=f"Shipment {shipment.id} of {sum(wanted.values())} unit(s) "
                     f"from {location.code}",
         )
@@ -220,7 +214,7 @@ async def ship_shipment(
         if owner is None:
             raise NotFound("Shipment", str(shipment_id), field=("shipmentId",))
         order = await lock_order(conn, owner.order_id)
-        require_shippable(order)
+        require_order_ships(order)
         shipment = await lock_shipment(conn, shipment_id)
         target = S.READY_FOR_PICKUP if order.pickup_location_id else (
             S.LABEL_PURCHASED if label else S.IN_TRANSIT)
@@ -248,7 +242,7 @@ async def ship_shipment(
             location=location.code, external_id="oms:dispatch"))
         via = f" with {shipment.carrier}" if shipment.carrier else ""
         number = f", tracking {shipment.tracking_number}" if shipment.tracking_number else ""
-        await record_order_event(conn, order_id=order.id, type=f"SHIPMENT_{target.value}",
+        await record_order_event(conn, order_id=order.id, type=shipment_event(target),
                                  actor=actor,
                                  message=f"Shipment {shipment.id} {words}{via}{number}",
                                  data={"shipment_id": shipment.id, "dispatched": True})
@@ -316,7 +310,7 @@ async def cancel_shipment(
                 external_id="oms:cancel"))
         shipment.status = S.CANCELLED
         await shipment.save(update_fields=["status", "updated_at"], using_db=conn)
-        await record_order_event(conn, order_id=order.id, type="SHIPMENT_CANCELLED",
+        await record_order_event(conn, order_id=order.id, type=EventType.SHIPMENT_CANCELLED,
                                  actor=actor, message=f"Shipment {shipment.id} cancelled")
         await refresh_progress(conn, order, actor=actor)
         await record_stock_changed(conn, skus)

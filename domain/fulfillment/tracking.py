@@ -13,6 +13,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from domain import validation as v
 from domain.db import fetch
 from domain.errors import InvalidTransition, NotFound
+from domain.events.catalogue import TrackingEventPayload, shipment_event
 from domain.events.models import OutboxMessage
 from domain.events.ports import shipment_topic
 from domain.events.service import record_order_event
@@ -42,12 +43,11 @@ def _digest(update: TrackingUpdate, occurred_at: datetime) -> str:
 
 
 def tracking_payload(event: TrackingEvent, order_id: int) -> dict[str, Any]:
-    return {
-        "kind": "tracking_event", "shipment_id": event.shipment_id, "order_id": order_id,
-        "sequence": event.sequence,
-        "status": event.status.value, "description": event.description,
-        "location": event.location, "occurred_at": event.occurred_at.isoformat(),
-    }
+    return TrackingEventPayload(
+        shipment_id=event.shipment_id, order_id=order_id, sequence=event.sequence,
+        status=event.status.value, description=event.description,
+        location=event.location, occurred_at=event.occurred_at.isoformat(),
+    ).to_json()
 
 
 async def record_tracking_event(
@@ -112,7 +112,7 @@ async def _apply(
                         using_db=conn)
     where = f" at {update.location}" if update.location else ""
     await record_order_event(
-        conn, order_id=order.id, type=f"SHIPMENT_{update.status.value}", actor=actor,
+        conn, order_id=order.id, type=shipment_event(update.status), actor=actor,
         message=f"Shipment {shipment.id} ({shipment.tracking_number or 'no tracking number'}) "
                 f"is {update.status.value.lower().replace('_', ' ')}{where}",
     )

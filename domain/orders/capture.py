@@ -35,6 +35,7 @@ from domain.errors import (
     UnknownSku,
     raise_all,
 )
+from domain.events.catalogue import EventType
 from domain.events.models import OrderEvent, OutboxMessage
 from domain.events.ports import order_topic
 from domain.events.service import event_payload, stock_changed_messages
@@ -427,31 +428,31 @@ async def _number_order(conn: BaseDBAsyncClient, order: Order, events: int) -> i
     return order.event_seq
 
 
-def _placed_event_types(plan: Plan) -> list[str]:
-    kinds = ["ORDER_PLACED"]
+def _placed_event_types(plan: Plan) -> list[EventType]:
+    kinds = [EventType.ORDER_PLACED]
     if plan.reservations:
-        kinds.append("STOCK_RESERVED")
+        kinds.append(EventType.STOCK_RESERVED)
     if plan.shortfalls:
-        kinds.append("ORDER_ON_HOLD")
+        kinds.append(EventType.ORDER_ON_HOLD)
     return kinds
 
 
 def _placed_events(
     order: Order, lines: list[OrderLine], plan: Plan, locations: list[Location],
-    kinds: list[str], last_sequence: int, *, actor: str,
+    kinds: list[EventType], last_sequence: int, *, actor: str,
 ) -> list[OrderEvent]:
     """The events of a new order, numbered up to ``last_sequence``, as ``record_order_event``
     would have written them one by one."""
     now = datetime.now(UTC)
     first = last_sequence - len(kinds) + 1
 
-    def event(kind: str, actor: str, message: str,
+    def event(kind: EventType, actor: str, message: str,
               data: dict[str, Any] | None = None) -> OrderEvent:
         return OrderEvent(order_id=order.id, sequence=first + kinds.index(kind), type=kind,
                           actor=actor, message=message, data=data, created_at=now)
 
     events = [event(
-        "ORDER_PLACED", actor,
+        EventType.ORDER_PLACED, actor,
         f"Order {order.number} placed: {len(lines)} line(s), "
         f"total {quantize(order.total, order.currency)} {order.currency}")]
     if plan.reservations:
@@ -468,13 +469,13 @@ def _placed_events(
             for (variant, location), (quantity, backordered) in merged.items()
         )
         events.append(event(
-            "STOCK_RESERVED", "system:routing", f"Reserved {placed}. Why: {plan.reason}.",
+            EventType.STOCK_RESERVED, "system:routing", f"Reserved {placed}. Why: {plan.reason}.",
             {"reservations": [
                 {"location": codes[r.location_id], "sku": skus[r.variant_id],
                  "quantity": r.quantity, "backordered": r.backordered}
                 for r in plan.reservations]}))
     if plan.shortfalls:
-        events.append(event("ORDER_ON_HOLD", actor,
+        events.append(event(EventType.ORDER_ON_HOLD, actor,
                             f"Order {order.number} kept on hold, nothing reserved. "
                             f"{order.hold_reason}"))
     return events

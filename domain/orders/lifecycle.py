@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import validation as v
+from domain.cross_aggregate import require_nothing_left
 from domain.errors import InvalidTransition, NotFound
+from domain.events.catalogue import EventType
 from domain.events.service import record_order_event, record_stock_changed
 from domain.fulfillment.models import Shipment, ShipmentStatus
-from domain.fulfillment.states import DISPATCHED
 from domain.idempotency.service import IdempotencyKey, idempotent
 from domain.inventory.reservation import release
 from domain.orders.models import Allocation, Order, OrderLine, OrderStatus
@@ -45,7 +46,7 @@ Effect = Callable[[BaseDBAsyncClient, Order], Awaitable[None]]
 
 
 async def _transition(
-    *, order_id: int, target: OrderStatus, event: str, actor: str, message: str,
+    *, order_id: int, target: OrderStatus, event: EventType, actor: str, message: str,
     idempotency: IdempotencyKey | None, effect: Effect | None = None,
 ) -> Order:
     async def run(conn: BaseDBAsyncClient) -> Order:
@@ -72,7 +73,7 @@ async def confirm_order(
     *, order_id: int, actor: str, idempotency: IdempotencyKey | None = None
 ) -> Order:
     """PENDING or ON_HOLD -> CONFIRMED."""
-    return await _transition(order_id=order_id, target=S.CONFIRMED, event="ORDER_CONFIRMED",
+    return await _transition(order_id=order_id, target=S.CONFIRMED, event=EventType.ORDER_CONFIRMED,
                              actor=actor, message="Order {number} confirmed",
                              idempotency=idempotency)
 
@@ -86,7 +87,7 @@ async def hold_order(
     async def note(_: BaseDBAsyncClient, order: Order) -> None:
         order.hold_reason = why
 
-    return await _transition(order_id=order_id, target=S.ON_HOLD, event="ORDER_ON_HOLD",
+    return await _transition(order_id=order_id, target=S.ON_HOLD, event=EventType.ORDER_ON_HOLD,
                              actor=actor, message=f"Order {{number}} put on hold: {why}",
                              idempotency=idempotency, effect=note)
 
@@ -98,7 +99,7 @@ async def release_order(
     async def clear(_: BaseDBAsyncClient, order: Order) -> None:
         order.hold_reason = None
 
-    return await _transition(order_id=order_id, target=S.PENDING, event="ORDER_RELEASED",
+    return await _transition(order_id=order_id, target=S.PENDING, event=EventType.ORDER_RELEASED,
                              actor=actor, message="Order {number} released from hold",
                              idempotency=idempotency, effect=clear)
 
@@ -118,15 +119,12 @@ async def cancel_order(
     async def release_all(conn: BaseDBAsyncClient, order: Order) -> None:
         lines = await OrderLine.filter(order_id=order.id).using_db(conn)
         shipments = await Shipment.filter(order_id=order.id).using_db(conn)
-        if any(line.quantity_shipped for line in lines) or any(
-                s.status in DISPATCHED for s in shipments):
-            raise InvalidTransition("Order", order.number or str(order.id),
-                                    f"{order.status} with shipped lines", S.CANCELLED)
+        require_nothing_left(order, lines, shipments)
         for pending in sorted((s for s in shipments if s.status is ShipmentStatus.PENDING),
                               key=lambda s: s.id):
             pending.status = ShipmentStatus.CANCELLED
             await pending.save(update_fields=["status", "updated_at"], using_db=conn)
-            await record_order_event(conn, order_id=order.id, type="SHIPMENT_CANCELLED",
+            await record_order_event(conn, order_id=order.id, type=EventType.SHIPMENT_CANCELLED,
                                      actor=actor,
                                      message=f"Shipment {pending.id} cancelled with the order")
         active = await (
@@ -144,11 +142,11 @@ async def cancel_order(
         if active:
             await record_stock_changed(conn, {line.sku for line in lines})
             await record_order_event(
-                conn, order_id=order.id, type="STOCK_RELEASED", actor=actor,
+                conn, order_id=order.id, type=EventType.STOCK_RELEASED, actor=actor,
                 message=f"Released {sum(a.quantity for a in active)} reserved unit(s)",
             )
 
     suffix = f": {why}" if why else ""
-    return await _transition(order_id=order_id, target=S.CANCELLED, event="ORDER_CANCELLED",
+    return await _transition(order_id=order_id, target=S.CANCELLED, event=EventType.ORDER_CANCELLED,
                              actor=actor, message=f"Order {{number}} cancelled{suffix}",
                              idempotency=idempotency, effect=release_all)

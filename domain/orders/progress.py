@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from domain.events.catalogue import EventType, fulfillment_event
 from domain.events.service import record_order_event
 from domain.fulfillment.models import Shipment, ShipmentStatus
 from domain.fulfillment.states import ARRIVED
@@ -39,7 +40,7 @@ async def refresh_progress(conn: BaseDBAsyncClient, order: Order, *, actor: str)
     if status != order.fulfillment_status:
         order.fulfillment_status = status
         await order.save(update_fields=["fulfillment_status", "updated_at"], using_db=conn)
-        await record_order_event(conn, order_id=order.id, type=f"ORDER_{status.value}",
+        await record_order_event(conn, order_id=order.id, type=fulfillment_event(status),
                                  actor=actor, message=f"Order {order.number} is "
                                  f"{status.value.lower().replace('_', ' ')}")
     everything_shipped = sum(ln.quantity_shipped for ln in lines) >= sum(
@@ -51,5 +52,5 @@ async def refresh_progress(conn: BaseDBAsyncClient, order: Order, *, actor: str)
     if shipments and all(s.status in ARRIVED for s in shipments):
         order.status = OrderStatus.COMPLETED
         await order.save(update_fields=["status", "updated_at"], using_db=conn)
-        await record_order_event(conn, order_id=order.id, type="ORDER_COMPLETED", actor=actor,
+        await record_order_event(conn, order_id=order.id, type=EventType.ORDER_COMPLETED, actor=actor,
                                  message=f"Order {order.number} completed: every shipment arrived")

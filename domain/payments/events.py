@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 
+from domain.events.catalogue import EventType
 from domain.events.service import record_order_event
 from domain.money import quantize
 from domain.orders.lifecycle import lock_order
@@ -65,7 +66,7 @@ async def apply_gateway_event(*, provider: str, event: GatewayEvent) -> str:
                 if event.amount is not None else ""
             note = f": {event.message}" if event.message else ""
             await record_order_event(
-                conn, order_id=order.id, type=f"PAYMENT_{event.kind.upper()}", actor=actor,
+                conn, order_id=order.id, type=EventType(f"PAYMENT_{event.kind.upper()}"), actor=actor,
                 message=f"Payment {payment.id} {event.kind}{amount} ({provider} event "
                         f"{event.event_id}){note}")
             await sync_order_payment_status(conn, order, actor=actor)

@@ -25,6 +25,7 @@ from domain.errors import (
     NotFound,
     PaymentFailed,
 )
+from domain.events.catalogue import EventType, payment_status_event
 from domain.events.service import record_order_event
 from domain.money import parse_price, quantize
 from domain.orders.lifecycle import lock_order
@@ -64,7 +65,7 @@ async def sync_order_payment_status(conn: BaseDBAsyncClient, order: Order, *, ac
                                 order.payment_status, status)
     order.payment_status = status
     await order.save(update_fields=["payment_status", "updated_at"], using_db=conn)
-    await record_order_event(conn, order_id=order.id, type=f"PAYMENT_STATUS_{status.value}",
+    await record_order_event(conn, order_id=order.id, type=payment_status_event(status),
                              actor=actor, message=f"Order {order.number} is "
                              f"{status.value.lower().replace('_', ' ')}")
 
@@ -130,7 +131,7 @@ async def _settle(
             if op.kind is OperationKind.AUTHORIZE:
                 payment.state = PaymentState.FAILED
                 await payment.save(update_fields=["state", "updated_at"], using_db=conn)
-            await record_order_event(conn, order_id=order.id, type="PAYMENT_FAILED", actor=actor,
+            await record_order_event(conn, order_id=order.id, type=EventType.PAYMENT_FAILED, actor=actor,
                                      message=f"Payment {payment.id}: {verb} failed: {error}")
             await sync_order_payment_status(conn, order, actor=actor)
             return payment
@@ -138,7 +139,7 @@ async def _settle(
         await payment.save(using_db=conn)
         amount = quantize(op.amount, payment.currency)
         await record_order_event(
-            conn, order_id=order.id, type=f"PAYMENT_{_past(op.kind)}", actor=actor,
+            conn, order_id=order.id, type=EventType(f"PAYMENT_{_past(op.kind)}"), actor=actor,
             message=f"Payment {payment.id} ({payment.provider}): {_past(op.kind).lower()}"
                     + (f" {amount} {payment.currency}" if op.kind is not OperationKind.VOID
                        else ""))

@@ -31,6 +31,7 @@ from domain.errors import (
     UnknownSku,
     raise_all,
 )
+from domain.events.catalogue import EventType, return_event
 from domain.events.service import record_order_event, record_stock_changed
 from domain.inventory.models import MovementKind
 from domain.inventory.service import locked_stock_level, move
@@ -148,7 +149,7 @@ async def request_return(
                                                             max_length=500))
             for req in lines], using_db=conn)
         units = sum(req.quantity for req in lines)
-        await record_order_event(conn, order_id=order.id, type="RETURN_REQUESTED", actor=actor,
+        await record_order_event(conn, order_id=order.id, type=EventType.RETURN_REQUESTED, actor=actor,
                                  message=f"Return {created.id} of {units} unit(s) requested")
     return created
 
@@ -170,7 +171,7 @@ async def _transition(return_id: int, target: ReturnStatus, *, actor: str,
             reason = f"replacement order placed (id {replacement_order_id})"
         await found.save(using_db=conn)
         why = f": {reason}" if reason else ""
-        await record_order_event(conn, order_id=order.id, type=f"RETURN_{target.value}",
+        await record_order_event(conn, order_id=order.id, type=return_event(target),
                                  actor=actor, message=f"Return {found.id} "
                                  f"{target.value.lower()}{why}")
     return found
@@ -257,7 +258,7 @@ async def receive_return(
         restocked = sum(g.quantity for g in lines if g.restock)
         received = sum(g.quantity for g in lines)
         await record_order_event(
-            conn, order_id=order.id, type="RETURN_RECEIVED", actor=actor,
+            conn, order_id=order.id, type=EventType.RETURN_RECEIVED, actor=actor,
             message=f"Return {found.id}: {received} unit(s) received at {location.code}, "
                     f"{restocked} restocked, {received - restocked} written off")
         await refresh_progress(conn, order, actor=actor)
@@ -340,7 +341,7 @@ async def refund_return(
         if found.status is not R.REFUNDED:
             found.status = R.REFUNDED
             await found.save(using_db=conn)
-            await record_order_event(conn, order_id=order.id, type="RETURN_REFUNDED", actor=actor,
+            await record_order_event(conn, order_id=order.id, type=EventType.RETURN_REFUNDED, actor=actor,
                                      message=f"Return {found.id} refunded "
                                      f"{quantize(value, order.currency)} {order.currency}")
     return found

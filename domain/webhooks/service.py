@@ -25,6 +25,7 @@ from domain import metrics
 from domain import validation as v
 from domain.catalog.models import Channel
 from domain.errors import InvalidInput, NotFound, UnknownChannel, raise_all
+from domain.events.catalogue import topic_of
 from domain.events.models import OutboxMessage
 from domain.orders.models import Order
 from domain.uow import unit_of_work
@@ -55,20 +56,9 @@ class RetryPolicy:
 
 
 def event_name(payload: dict[str, Any]) -> str:
-    """order.placed, shipment.in_transit, payment.captured, inventory.changed, ..."""
-    kind = payload.get("kind")
-    if kind == "stock_changed":
-        return "inventory.changed"
-    if kind == "low_stock":
-        return "inventory.low_stock"
-    if kind == "tracking_event":
-        return "shipment.tracking"
-    head, _, rest = str(payload.get("type", "")).partition("_")
-    category = {"ORDER": "order", "SHIPMENT": "shipment", "PAYMENT": "payment",
-                "RETURN": "return"}.get(head)
-    if category is None:
-        return f"order.{str(payload.get('type', 'event')).lower()}"
-    return f"{category}.{rest.lower()}"
+    """order.placed, shipment.in_transit, payment.captured, inventory.changed, ...: the
+    topic the event catalogue gives the message's event type."""
+    return topic_of(payload)
 
 
 def wants(subscription: WebhookSubscription, name: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -144,12 +145,13 @@ async def test_the_cheapest_rate_keeping_the_promise_is_chosen_and_explained(
     assert shipped["shipment"]["service"] == "express"
     assert "builtin express at 9.90 EUR, 2 day(s) within the 2-day promise of 'express'" in reason
     services = app.state.services
-    original = services.shipping_promises
-    services.shipping_promises = {**original, "express": 1}  # only EasyPost's Express keeps it
+    original = services.deps  # only EasyPost's Express keeps a 1-day promise
+    services.deps = replace(original, shipping_promises={**original.shipping_promises,
+                                                         "express": 1})
     try:
         reason, shipped = await _auto(api, "express")
     finally:
-        services.shipping_promises = original
+        services.deps = original
     assert (shipped["shipment"]["status"], shipped["shipment"]["carrier"],
             shipped["shipment"]["service"]) == ("LABEL_PURCHASED", "easypost", "Express")
     assert reason.startswith("Shipment 2: easypost Express at 24.10 EUR, 1 day(s)")

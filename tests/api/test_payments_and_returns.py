@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -300,13 +301,13 @@ def capture_policy(app: Any) -> Any:
     from domain.payments.flows import CapturePolicy
 
     services = app.state.services
-    original = services.capture_policy
+    original = services.deps
 
     def use(name: str) -> None:
-        services.capture_policy = CapturePolicy(name)
+        services.deps = replace(original, capture_policy=CapturePolicy(name))
 
     yield use
-    services.capture_policy = original
+    services.deps = original
 
 
 async def _authorized(api: GraphQLClient, fake: FakeStripe, lines: dict[str, int]

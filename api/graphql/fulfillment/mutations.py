@@ -14,11 +14,10 @@ from api.graphql.errors import UserError, attempt
 from api.graphql.fulfillment.types import Shipment, ShipmentStatus
 from api.graphql.ids import optional_pk, pk_of
 from api.graphql.permissions import requires
+from domain import application
 from domain.fulfillment import service, tracking
-from domain.fulfillment.labels import dispatch_shipment
 from domain.fulfillment.models import Shipment as ShipmentModel
 from domain.orders.models import Order as OrderModel
-from domain.payments.flows import after_shipment
 
 
 @strawberry.input
@@ -136,15 +135,10 @@ class FulfillmentMutations:
         async def call() -> ShipmentModel:
             sid = pk_of(input.shipment_id, "Shipment", field=("shipmentId",))
             await ctx.scope.require(ShipmentModel, sid, field="shipmentId")
-            shipment = await dispatch_shipment(
-                shipment_id=sid,
-                tracking_number=input.tracking_number, carrier=input.carrier,
-                service=input.service, carriers=ctx.services.carriers, actor=ctx.actor(),
-                idempotency=ctx.idempotency(input.idempotency_key),
-                promises=ctx.services.shipping_promises)
-            await after_shipment(shipment=shipment, gateways=ctx.services.gateways,
-                                 policy=ctx.services.capture_policy, actor=ctx.actor())
-            return shipment
+            return await application.ship(
+                ctx.deps, shipment_id=sid, tracking_number=input.tracking_number,
+                carrier=input.carrier, service=input.service, actor=ctx.actor(),
+                idempotency=ctx.idempotency(input.idempotency_key))
 
         return await _run(ShipmentShipPayload, call)
 

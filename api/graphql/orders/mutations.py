@@ -15,13 +15,12 @@ from api.graphql.orders.types import Order
 from api.graphql.payments.types import Payment
 from api.graphql.permissions import requires
 from api.graphql.relay import from_global_id
+from domain import application
+from domain.application import PaymentChoice
 from domain.errors import DomainError, NotFound
 from domain.metrics import count
-from domain.orders import lifecycle
 from domain.orders.capture import LineRequest, OrderRequest
 from domain.orders.models import Order as OrderModel
-from domain.payments import flows
-from domain.payments.flows import PaymentChoice, place_order
 
 
 @strawberry.input
@@ -147,7 +146,6 @@ class OrderMutations:
             via_account=signed_in,
         )
         ctx = info.context
-        services = ctx.services
         try:
             ctx.scope.require_channel(input.channel)
         except DomainError as error:
@@ -155,11 +153,9 @@ class OrderMutations:
                                       user_errors=user_errors(error))
         choice = PaymentChoice(input.payment.provider, input.payment.method) \
             if input.payment else None
-        checkout, errors = await attempt(place_order(
-            request=request, payment=choice, gateways=services.gateways,
-            actor=info.context.actor(),
-            idempotency=info.context.idempotency(input.idempotency_key),
-            carriers=services.carriers, scope=ctx.scope,
+        checkout, errors = await attempt(application.place(
+            ctx.deps, request=request, payment=choice, actor=ctx.actor(),
+            idempotency=ctx.idempotency(input.idempotency_key), scope=ctx.scope,
         ))
         if checkout is None:
             for refusal in errors:
@@ -182,21 +178,20 @@ class OrderMutations:
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE))
     async def order_confirm(self, info: Info, id: strawberry.ID) -> OrderConfirmPayload:
         ctx = info.context
-        return await _lifecycle(info, OrderConfirmPayload, id, lambda pk: flows.confirm_order(
-            order_id=pk, actor=ctx.actor(), idempotency=ctx.idempotency(None),
-            gateways=ctx.services.gateways, policy=ctx.services.capture_policy))
+        return await _lifecycle(info, OrderConfirmPayload, id, lambda pk: application.confirm(
+            ctx.deps, order_id=pk, actor=ctx.actor(), idempotency=ctx.idempotency(None)))
 
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE))
     async def order_hold(self, info: Info, id: strawberry.ID, reason: str) -> OrderHoldPayload:
         ctx = info.context
-        return await _lifecycle(info, OrderHoldPayload, id, lambda pk: lifecycle.hold_order(
-            order_id=pk, reason=reason, actor=ctx.actor(), idempotency=ctx.idempotency(None)))
+        return await _lifecycle(info, OrderHoldPayload, id, lambda pk: application.hold(
+            ctx.deps, order_id=pk, reason=reason, actor=ctx.actor(), idempotency=ctx.idempotency(None)))
 
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE))
     async def order_release(self, info: Info, id: strawberry.ID) -> OrderReleasePayload:
         ctx = info.context
-        return await _lifecycle(info, OrderReleasePayload, id, lambda pk: lifecycle.release_order(
-            order_id=pk, actor=ctx.actor(), idempotency=ctx.idempotency(None)))
+        return await _lifecycle(info, OrderReleasePayload, id, lambda pk: application.release(
+            ctx.deps, order_id=pk, actor=ctx.actor(), idempotency=ctx.idempotency(None)))
 
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE),
                          description="Cancel an order and release its reserved stock.")
@@ -204,6 +199,6 @@ class OrderMutations:
         self, info: Info, id: strawberry.ID, reason: str | None = None
     ) -> OrderCancelPayload:
         ctx = info.context
-        return await _lifecycle(info, OrderCancelPayload, id, lambda pk: flows.cancel_order(
-            order_id=pk, reason=reason, actor=ctx.actor(), idempotency=ctx.idempotency(None),
-            gateways=ctx.services.gateways))
+        return await _lifecycle(info, OrderCancelPayload, id, lambda pk: application.cancel(
+            ctx.deps, order_id=pk, reason=reason, actor=ctx.actor(),
+            idempotency=ctx.idempotency(None)))

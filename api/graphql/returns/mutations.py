@@ -15,10 +15,10 @@ from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
 from api.graphql.permissions import requires
 from api.graphql.returns.types import Return
+from domain.application import returns
 from domain.idempotency.service import remembered
-from domain.orders.capture import LineRequest
 from domain.orders.models import Order as OrderModel
-from domain.returns import models, service
+from domain.returns import models
 
 
 @strawberry.input
@@ -134,12 +134,12 @@ class ReturnMutations:
         async def call() -> models.Return:
             order_pk = pk_of(input.order_id, "Order", field=("orderId",))
             await ctx.scope.require(OrderModel, order_pk, field="orderId")
-            return await service.request_return(
-                order_id=order_pk,
-                lines=[service.ReturnLineRequest(
+            return await returns.request_return(
+                ctx.deps, order_id=order_pk,
+                lines=[returns.ReturnLineRequest(
                     pk_of(ln.order_line_id, "OrderLine", field=("lines", str(i), "orderLineId")),
                     ln.quantity, ln.reason) for i, ln in enumerate(input.lines)],
-                replacement=[LineRequest(r.sku, r.quantity)
+                replacement=[returns.LineRequest(r.sku, r.quantity)
                              for r in input.replacement_lines or []],
                 actor=ctx.actor())
 
@@ -149,7 +149,7 @@ class ReturnMutations:
     async def return_approve(self, info: Info, id: strawberry.ID) -> ReturnApprovePayload:
         async def call() -> models.Return:
             pk = await _return_pk(info.context, id, "id")
-            return await service.approve_return(return_id=pk, actor=info.context.actor())
+            return await returns.approve_return(info.context.deps, return_id=pk, actor=info.context.actor())
 
         return await _run(info.context, ReturnApprovePayload, call)
 
@@ -159,8 +159,8 @@ class ReturnMutations:
     ) -> ReturnDeclinePayload:
         async def call() -> models.Return:
             pk = await _return_pk(info.context, id, "id")
-            return await service.decline_return(return_id=pk, reason=reason,
-                                                actor=info.context.actor())
+            return await returns.decline_return(info.context.deps, return_id=pk,
+                                                reason=reason, actor=info.context.actor())
 
         return await _run(info.context, ReturnDeclinePayload, call)
 
@@ -168,7 +168,7 @@ class ReturnMutations:
     async def return_cancel(self, info: Info, id: strawberry.ID) -> ReturnCancelPayload:
         async def call() -> models.Return:
             pk = await _return_pk(info.context, id, "id")
-            return await service.cancel_return(return_id=pk, actor=info.context.actor())
+            return await returns.cancel_return(info.context.deps, return_id=pk, actor=info.context.actor())
 
         return await _run(info.context, ReturnCancelPayload, call)
 
@@ -177,10 +177,10 @@ class ReturnMutations:
     async def return_receive(self, info: Info, input: ReturnReceiveInput) -> ReturnReceivePayload:
         async def call() -> models.Return:
             pk = await _return_pk(info.context, input.return_id)
-            return await service.receive_return(
-                return_id=pk,
+            return await returns.receive_return(
+                info.context.deps, return_id=pk,
                 location_id=pk_of(input.location_id, "Location", field=("locationId",)),
-                lines=[service.ReceivedLine(
+                lines=[returns.ReceivedLine(
                     pk_of(ln.order_line_id, "OrderLine", field=("lines", str(i), "orderLineId")),
                     ln.quantity, ln.restock) for i, ln in enumerate(input.lines)],
                 actor=info.context.actor())
@@ -199,8 +199,8 @@ class ReturnMutations:
                 request=[pk, input.include_shipping, input.amount],
                 encode=lambda r: {"return": r.id},
                 decode=lambda r: ctx.scope.query(models.Return).get(id=r["return"]),
-                run=lambda: service.refund_return(
-                    return_id=pk, amount=input.amount, include_shipping=input.include_shipping,
-                    gateways=ctx.services.gateways, actor=ctx.actor()))
+                run=lambda: returns.refund_return(
+                    ctx.deps, return_id=pk, amount=input.amount,
+                    include_shipping=input.include_shipping, actor=ctx.actor()))
 
         return await _run(ctx, ReturnRefundPayload, call)

@@ -1,0 +1,63 @@
+"""Every handler of published events, registered at start-up in this one place.
+
+A new handler (a customer notification, a risk check) is one ``register`` call here,
+against the event types of domain/events/catalogue.py; no flow changes. Handlers that
+must happen exactly once with the publish run ``in_transaction`` (webhook deliveries);
+the rest run after the relay's commit, in the order registered.
+"""
+
+from __future__ import annotations
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from domain.events.catalogue import EventType
+from domain.events.handlers import Batch, HandlerRegistry
+from domain.events.models import OutboxMessage
+from domain.inventory.ports import AvailabilityCache
+from domain.marketplaces.sync import mark_dirty, mark_fulfillments
+from domain.webhooks.service import fan_out
+from domain.webhooks.worker import DeliveryWorker
+
+ORDER_EVENTS = tuple(e for e in EventType
+                     if e not in (EventType.STOCK_CHANGED, EventType.LOW_STOCK,
+                                  EventType.TRACKING_EVENT))
+
+
+class WebhookFanOut:
+    """Deliveries created with the publish; the worker woken once they are committed."""
+
+    def __init__(self, worker: DeliveryWorker) -> None:
+        self.worker = worker
+        self.owed = False
+
+    async def record(self, conn: BaseDBAsyncClient, published: list[OutboxMessage]) -> None:
+        self.owed = bool(await fan_out(conn, published)) or self.owed
+
+    async def wake(self, _published: Batch) -> None:
+        if self.owed:
+            self.owed = False
+            self.worker.wake()
+
+
+def build_handlers(*, webhooks: DeliveryWorker,
+                   cache: AvailabilityCache | None) -> HandlerRegistry:
+    registry = HandlerRegistry()
+    fan = WebhookFanOut(webhooks)
+    registry.register_in_transaction("webhooks.fan_out", fan.record)
+    registry.register("webhooks.wake", fan.wake)
+
+    def skus(published: Batch) -> list[str]:
+        return [m.payload["sku"] for m in published]
+
+    if cache is not None:
+        async def invalidate(published: Batch) -> None:
+            await cache.invalidate(skus(published))
+
+        registry.register("availability.invalidate", invalidate, [EventType.STOCK_CHANGED])
+
+    async def stock_dirty(published: Batch) -> None:
+        await mark_dirty(skus(published))  # pushed at the next window: bursts coalesce
+
+    registry.register("marketplaces.stock_dirty", stock_dirty, [EventType.STOCK_CHANGED])
+    registry.register("marketplaces.fulfillments", mark_fulfillments, ORDER_EVENTS)
+    return registry

@@ -1,0 +1,53 @@
+"""Use cases of a return: it reaches stock (receiving), payments (refunding) and orders
+(an exchange places its replacement order when approved)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from domain.application.deps import Deps
+from domain.orders.capture import LineRequest
+from domain.returns import service
+from domain.returns.models import Return
+from domain.returns.service import ReceivedLine, ReturnLineRequest
+
+__all__ = ["LineRequest", "ReceivedLine", "ReturnLineRequest", "approve_return", "cancel_return",
+           "decline_return", "receive_return", "refund_return", "request_return"]
+
+
+async def request_return(
+    deps: Deps, *, order_id: int, lines: Sequence[ReturnLineRequest], actor: str,
+    replacement: Sequence[LineRequest] = (),
+) -> Return:
+    return await service.request_return(order_id=order_id, lines=lines, actor=actor,
+                                        replacement=replacement)
+
+
+async def approve_return(deps: Deps, *, return_id: int, actor: str) -> Return:
+    """Approve; an exchange's replacement order is placed in the same transaction."""
+    return await service.approve_return(return_id=return_id, actor=actor)
+
+
+async def decline_return(deps: Deps, *, return_id: int, reason: str, actor: str) -> Return:
+    return await service.decline_return(return_id=return_id, reason=reason, actor=actor)
+
+
+async def cancel_return(deps: Deps, *, return_id: int, actor: str) -> Return:
+    return await service.cancel_return(return_id=return_id, actor=actor)
+
+
+async def receive_return(deps: Deps, *, return_id: int, location_id: int,
+                         lines: Sequence[ReceivedLine], actor: str) -> Return:
+    """Receive units: restocked ones go back on hand with ledger rows, in one transaction."""
+    return await service.receive_return(return_id=return_id, location_id=location_id,
+                                        lines=lines, actor=actor)
+
+
+async def refund_return(deps: Deps, *, return_id: int, amount: Decimal | str | None,
+                        include_shipping: bool, actor: str) -> Return:
+    """Refund through the order's gateway once: the refund is claimed (committed) before
+    the gateway is called, and a repeat repeats that same operation."""
+    return await service.refund_return(return_id=return_id, amount=amount,
+                                       include_shipping=include_shipping,
+                                       gateways=deps.gateways, actor=actor)

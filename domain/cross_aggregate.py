@@ -1,0 +1,45 @@
+"""What one aggregate's state forbids of another, decided here and nowhere else.
+
+Each aggregate's own state table stays the authority on its own transitions
+(orders/lifecycle.py ``TRANSITIONS``, fulfillment/states.py, payments/status.py). A change
+that one aggregate allows but another's state forbids is a rule of this module: shipping
+for an order that is not confirmed (pending, held, cancelled, completed), cancelling an
+order a shipment of which has left. The service making the change calls the rule in its
+transaction, after locking the order row, so a concurrent change cannot slip between the
+check and the write; a refusal is ``INVALID_TRANSITION`` and changes nothing.
+
+A new rule between aggregates is one function here, called where the change is made, with
+its test in tests/domain/test_cross_aggregate_rules.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from domain.errors import InvalidTransition
+from domain.fulfillment.models import Shipment
+from domain.fulfillment.states import DISPATCHED
+from domain.orders.models import Order, OrderLine, OrderStatus
+
+
+def _ref(order: Order) -> str:
+    return order.number or str(order.id)
+
+
+def require_order_ships(order: Order) -> None:
+    """Shipments are created and dispatched only for a confirmed order: never for a
+    pending, held, cancelled or completed one."""
+    if order.status is not OrderStatus.CONFIRMED:
+        then = "shipped (confirm it first)" if order.status in (
+            OrderStatus.PENDING, OrderStatus.ON_HOLD) else "shipped"
+        raise InvalidTransition("Order", _ref(order), order.status, then)
+
+
+def require_nothing_left(order: Order, lines: Iterable[OrderLine],
+                         shipments: Iterable[Shipment]) -> None:
+    """An order is cancelled only while nothing of it has left: no line shipped, no
+    shipment labelled, in transit, ready for pickup or beyond (pending ones may go)."""
+    if any(line.quantity_shipped for line in lines) or any(
+            s.status in DISPATCHED for s in shipments):
+        raise InvalidTransition("Order", _ref(order), f"{order.status} with shipped lines",
+                                OrderStatus.CANCELLED)
