@@ -60,6 +60,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         relay_interval=0.2,
         summary_refresh_interval=0,  # in the background it would race the tables' truncation
         rate_limit_points=10**9,  # tests about budgets set their own
+        public_rate_limit_points=10**9,
         # Budgets of their own: the servers that tests start share this Redis, not its spend.
         rate_limit_prefix=f"oms-test-{os.getpid()}:rate",
         session_check_interval=0.2,  # revoked tokens' websockets close within this

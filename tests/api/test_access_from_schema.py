@@ -16,8 +16,10 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
+import graphql
 import pytest
 from graphql import (
     GraphQLEnumType,
@@ -34,6 +36,7 @@ from graphql import (
     get_named_type,
 )
 
+from api.graphql.cost import document_cost
 from api.graphql.schema import build_schema
 from tests import factories
 from tests.api.test_customers_and_guests import _register, bearer
@@ -44,6 +47,8 @@ from tests.support import ADMIN_TOKEN, GraphQLClient
 SCHEMA = build_schema()._schema
 MAX_DEPTH = 7  # object levels below a root field; deep enough for order.customer.orders...
 TOKEN_BUDGET = 2500  # half the document limit
+MAX_COST = 5000  # the default OMS_MAX_QUERY_COST
+COST_BUDGET = MAX_COST - 100  # the root field itself costs what it is given, a few points
 LOOKUPS = ("id", "email", "number", "trackingNumber", "channel")
 CATALOGUE = {"channels", "locations", "products", "variant", "availability", "me"}
 STOCK_FIELDS = {"onHand", "reserved", "safetyStock"}
@@ -230,27 +235,54 @@ def _tokens(text: str) -> int:
     return len(re.findall(r'"[^"]*"|[_A-Za-z][_0-9A-Za-z]*|\d+|[{}():,\[\]!$.]', text))
 
 
-def _selections(t: GraphQLNamedType, world: dict[str, Any], path: tuple[str, ...] = ()
-                ) -> list[str]:
+@cache
+def _cost(t: GraphQLNamedType, selections: str) -> int:
+    """What ``selections`` of ``t`` cost, as the API counts them."""
+    document = graphql.parse(f"{{ ...F }} fragment F on {t.name} {{ {selections} }}")
+    return document_cost(document, None, None, SCHEMA).fields
+
+
+def _times(t: GraphQLNamedType, field: str) -> int:
+    """How many items the API counts ``field`` of ``t`` as (its page, or a plain list's)."""
+    return _cost(t, f"{field} {{ __typename __typename }}") - _cost(t, f"{field} {{ __typename }}")
+
+
+def _own(t: GraphQLNamedType, field: str) -> int:
+    """What ``field`` of ``t`` costs itself, without what is under it."""
+    return _cost(t, f"{field} {{ __typename }}") - _times(t, field)
+
+
+def _selections(t: GraphQLNamedType, world: dict[str, Any], path: tuple[str, ...] = (),
+                times: int = 1, above: int = 0) -> list[str]:
     """Selections of ``t`` that together ask for every field reachable within MAX_DEPTH
-    (a type at most twice on one path), each small enough to be one document."""
+    (a type at most twice on one path), each small enough to be one document, in size and
+    in cost (``times``: how many ``t`` the fields above are counted as; ``above``: what
+    those fields cost themselves)."""
     if isinstance(t, GraphQLInterfaceType | GraphQLUnionType):
         return [f"__typename ... on {p.name} {{ {part} }}"
-                for p in SCHEMA.get_possible_types(t) for part in _selections(p, world, path)]
+                for p in SCHEMA.get_possible_types(t)
+                for part in _selections(p, world, path, times, above)]
     assert isinstance(t, GraphQLObjectType)
     if len(path) >= MAX_DEPTH or path.count(t.name) >= 2:
         return ["__typename"]
     scalars, objects = _fields(t, world)
-    base = " ".join(["__typename", *scalars])
-    parts = [f"{name} {{ {sub} }}" for name, inner in objects
-             for sub in _selections(inner, world, (*path, t.name))]
-    packed, current = [], base
-    for part in parts:  # as few documents as the size limit allows
-        if _tokens(current) + _tokens(part) > TOKEN_BUDGET and current != base:
+    # A field that costs more than a document may on its own, here, cannot be asked by
+    # anyone (the API refuses the document): it is reached by shorter paths instead.
+    objects = [(name, inner) for name, inner in objects
+               if above + times * _cost(t, f"{name} {{ __typename }}") <= MAX_COST]
+    parts = [*scalars, *(f"{name} {{ {sub} }}" for name, inner in objects
+                         for sub in _selections(inner, world, (*path, t.name),
+                                                times * _times(t, name),
+                                                above + times * _own(t, name)))]
+    packed, current = [], ""
+    for part in parts:  # as few documents as the size and cost limits allow
+        too_big = _tokens(current) + _tokens(part) > TOKEN_BUDGET
+        too_costly = above + times * _cost(t, f"{current} {part}") > COST_BUDGET
+        if current and (too_big or too_costly):
             packed.append(current)
-            current = base
-        current += " " + part
-    return [*packed, current]
+            current = ""
+        current = f"{current} {part}".strip()
+    return [*packed, current or "__typename"]
 
 
 def _first_args(field: GraphQLField, world: dict[str, Any]) -> str | None:
@@ -301,7 +333,8 @@ def _root_documents(world: dict[str, Any]) -> Iterator[tuple[str, str]]:
             if isinstance(target, GraphQLScalarType | GraphQLEnumType):
                 yield name, f"{{ {name}{given} }}"
                 continue
-            for part in _selections(target, world):
+            times = _times(SCHEMA.query_type, f"{name}{given}")
+            for part in _selections(target, world, times=times):
                 if target is not returned:
                     part = f"__typename ... on {target.name} {{ {part} }}"
                 yield name, f"{{ {name}{given} {{ {part} }} }}"
