@@ -258,6 +258,17 @@ def _selections(t: GraphQLNamedType, world: dict[str, Any], path: tuple[str, ...
     (a type at most twice on one path), each small enough to be one document, in size and
     in cost (``times``: how many ``t`` the fields above are counted as; ``above``: what
     those fields cost themselves)."""
+    key = (id(world), t.name, path, times, above)
+    if key not in _MADE:  # the same for every lookup value of a root field
+        _MADE[key] = _make_selections(t, world, path, times, above)
+    return _MADE[key]
+
+
+_MADE: dict[tuple[int, str, tuple[str, ...], int, int], list[str]] = {}
+
+
+def _make_selections(t: GraphQLNamedType, world: dict[str, Any], path: tuple[str, ...],
+                     times: int, above: int) -> list[str]:
     if isinstance(t, GraphQLInterfaceType | GraphQLUnionType):
         return [f"__typename ... on {p.name} {{ {part} }}"
                 for p in SCHEMA.get_possible_types(t)
@@ -274,14 +285,16 @@ def _selections(t: GraphQLNamedType, world: dict[str, Any], path: tuple[str, ...
                          for sub in _selections(inner, world, (*path, t.name),
                                                 times * _times(t, name),
                                                 above + times * _own(t, name)))]
-    packed, current = [], ""
+    packed, current, tokens, cost = [], "", 0, 0
     for part in parts:  # as few documents as the size and cost limits allow
-        too_big = _tokens(current) + _tokens(part) > TOKEN_BUDGET
-        too_costly = above + times * _cost(t, f"{current} {part}") > COST_BUDGET
+        part_tokens, part_cost = _tokens(part), _cost(t, part)  # both add up over fields
+        too_big = tokens + part_tokens > TOKEN_BUDGET
+        too_costly = above + times * (cost + part_cost) > COST_BUDGET
         if current and (too_big or too_costly):
             packed.append(current)
-            current = ""
+            current, tokens, cost = "", 0, 0
         current = f"{current} {part}".strip()
+        tokens, cost = tokens + part_tokens, cost + part_cost
     return [*packed, current or "__typename"]
 
 
@@ -359,6 +372,7 @@ def _leaks(text: str, allowed: set[str], world: dict[str, Any], root: str) -> se
 
 @pytest.fixture
 async def world(api: GraphQLClient) -> dict[str, Any]:
+    _MADE.clear()
     return await _world(api)
 
 
