@@ -95,7 +95,8 @@ class Services:
     webhooks: DeliveryWorker | None = None
     webhook_urls: UrlPolicy = field(default_factory=lambda: UrlPolicy(SystemResolver()))
     rate_limiter: Any = None
-    limits: Limits = field(default_factory=lambda: Limits(max_cost=5000, budget=50_000))
+    limits: Limits = field(default_factory=lambda: Limits(max_cost=5000, budget=50_000,
+                                                                  public_budget=10_000))
     hasher: SecretHasher = field(default_factory=SecretHasher)
     turns: FairTurns = field(default_factory=FairTurns)
     marketplaces: dict[str, Any] = field(
@@ -230,7 +231,9 @@ async def start_services(settings: Settings) -> Services:
                     unregister=unregister, webhooks=webhooks, webhook_urls=webhook_urls,
                     rate_limiter=limiter,
                     limits=Limits(max_cost=settings.max_query_cost,
-                                  budget=settings.rate_limit_points),
+                                  budget=settings.rate_limit_points,
+                                  public_budget=settings.public_rate_limit_points,
+                                  max_bytes=settings.max_document_bytes),
                     sweeper=sweeper, marketplace_sync=marketplace_sync,
                     amazon_poll=amazon_poll, summaries=summaries, pushers=pushers,
                     login_throttle=SignInThrottle(failures),

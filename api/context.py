@@ -7,7 +7,7 @@ from typing import Any
 
 from api.auth import Principal
 from api.loaders import Loaders
-from domain.access import Scope
+from domain.access import Kind, Scope
 from domain.application import Deps
 from domain.idempotency.service import IdempotencyKey
 
@@ -48,8 +48,11 @@ class Context:
         return deps
 
     def rate_key(self) -> str:
-        """Whose budget a request is charged to: the client, or the address of anonymous ones."""
+        """Whose budget a request is charged to: the client, or the address of anonymous
+        ones and of a storefront key's shoppers (the key is shared by all of them)."""
         if self.principal is not None:
+            if self.principal.kind is Kind.STOREFRONT:
+                return f"{self.principal.client}:{self.address}"
             return self.principal.client
         return f"anonymous:{self.address}"
 

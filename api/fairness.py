@@ -21,6 +21,11 @@ class Busy(Exception):
     """Too many of this caller's requests are already waiting."""
 
 
+def is_public(principal: Principal | None) -> bool:
+    """Anonymous, a storefront key, a customer or a guest: not the admin or a partner."""
+    return principal is None or principal.kind in (Kind.STOREFRONT, Kind.CUSTOMER, Kind.GUEST)
+
+
 def turn_key(principal: Principal | None, address: str) -> str | None:
     """Whose turn a request waits for; None for callers that do not wait."""
     if principal is None or principal.kind is Kind.STOREFRONT:

@@ -18,6 +18,9 @@ class ConfigurationError(Exception):
     """A setting is missing or wrong; start-up stops with this one-line message."""
 
 
+# A document's tokens are rarely longer than this on average (names, short strings): its raw
+# size is refused past this many bytes per allowed token, before it is even parsed.
+BYTES_PER_TOKEN = 20
 DEFAULT_SHIPPING_RATES = (
     '{"standard": {"EUR": "4.90", "USD": "5.90", "GBP": "4.50"},'
     ' "express": {"EUR": "9.90", "USD": "12.90", "GBP": "8.90"}}'
@@ -157,6 +160,7 @@ class Settings:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5000
+    max_document_bytes: int = 100_000  # BYTES_PER_TOKEN x max_tokens unless set
     relay_interval: float = 1.0
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     shipping_rates: dict[str, dict[str, Decimal]] = field(
@@ -179,6 +183,7 @@ class Settings:
     webhook_allow_private_urls: bool = False  # development only: hooks on this host or a LAN
     max_query_cost: int = 5000
     rate_limit_points: int = 50_000
+    public_rate_limit_points: int = 10_000
     # Every Redis key and channel starts with it; None: "oms:" and this database's own id.
     redis_prefix: str | None = None
     rate_limit_prefix: str | None = None  # None: the Redis prefix's ":rate"
@@ -269,6 +274,8 @@ class Settings:
             max_depth=_int(env, "OMS_MAX_QUERY_DEPTH", 12),
             max_aliases=_int(env, "OMS_MAX_ALIASES", 30),
             max_tokens=_int(env, "OMS_MAX_TOKENS", 5000),
+            max_document_bytes=_int(env, "OMS_MAX_DOCUMENT_BYTES",
+                                    BYTES_PER_TOKEN * _int(env, "OMS_MAX_TOKENS", 5000)),
             allowed_origins=parse_origins(env.get("OMS_ALLOWED_ORIGINS", "")),
             shipping_rates=parse_rates(env.get("OMS_SHIPPING_RATES") or DEFAULT_SHIPPING_RATES),
             shipping_promises=_promises(env.get("OMS_SHIPPING_PROMISES")),
@@ -286,6 +293,7 @@ class Settings:
             webhook_allow_private_urls=_bool(env, "OMS_WEBHOOK_ALLOW_PRIVATE_URLS", False),
             max_query_cost=_int(env, "OMS_MAX_QUERY_COST", 5000),
             rate_limit_points=_int(env, "OMS_RATE_LIMIT_POINTS", 50_000),
+            public_rate_limit_points=_int(env, "OMS_PUBLIC_RATE_LIMIT_POINTS", 10_000),
             redis_prefix=env.get("OMS_REDIS_PREFIX") or None,
             rate_limit_prefix=env.get("OMS_RATE_LIMIT_PREFIX") or None,
             trusted_proxies=_networks(env.get("OMS_TRUSTED_PROXIES")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
@@ -60,6 +61,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         relay_interval=0.2,
         summary_refresh_interval=0,  # in the background it would race the tables' truncation
         rate_limit_points=10**9,  # tests about budgets set their own
+        public_rate_limit_points=10**9,
         # Budgets of their own: the servers that tests start share this Redis, not its spend.
         rate_limit_prefix=f"oms-test-{os.getpid()}:rate",
         session_check_interval=0.2,  # revoked tokens' websockets close within this
@@ -109,6 +111,17 @@ async def api(app: object, db: None, fresh_budgets: None) -> AsyncIterator[Graph
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://oms.test") as http:
         yield GraphQLClient(http, inbox)
+
+
+@pytest.fixture
+def uncosted(app: Any) -> Iterator[None]:
+    """No cost limit: for tests about something else (access, statements, other limits)
+    whose documents reach further than one document may cost."""
+    services = app.state.services
+    original = services.limits
+    services.limits = replace(original, max_cost=10**9)
+    yield
+    services.limits = original
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
 """The cost of a document, and the per-client budget it is charged to.
 
 Cost, over the operation as executed (each fragment counted where it is spread):
-every field counts 1, and the fields under a list are multiplied by its page
-size (``first``, or the default page for connections). Each item of a list
+every field counts 1, and the fields under a list are multiplied by its size:
+a connection's page (``first`` or ``last``, else the default page), and for a
+plain list field (``Product.variants``, ``Order.lines``: any list that is not
+a connection's ``edges``) its declared bound in ``LIST_SIZES``, else
+``PLAIN_LIST_SIZE``. Each item of a list
 argument (``availability(skus:)``, ``orderCreate(input: {lines})``, at any
 depth of an input) counts 1 more, and a field given a list counts what is
 under it once per item of its longest one. Fields that hash a password count
@@ -29,6 +32,11 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
@@ -39,11 +47,13 @@ from graphql import (
     ValueNode,
     VariableNode,
     get_introspection_query,
+    get_named_type,
     parse,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
+from api.fairness import is_public
 from api.graphql.introspection_cost import IntrospectionCost
 from api.graphql.relay import DEFAULT_PAGE, MAX_PAGE
 
@@ -51,9 +61,19 @@ from api.graphql.relay import DEFAULT_PAGE, MAX_PAGE
 PASSWORD_FIELDS = frozenset({"customerRegister", "customerTokenCreate"})
 PASSWORD_FIELD_COST = 100
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+# What a plain list field (not a connection) is counted as: it is not paged, so its
+# real length is the data's (an order's lines, a product's variants); ten is the
+# size assumed when nothing smaller is declared below.
+PLAIN_LIST_SIZE = 10
+# Declared bounds of plain list fields, by field name or "Type.field".
+LIST_SIZES: dict[str, int] = {
+    # A payload's errors: at most one per item of the input, whose items are charged already.
+    "userErrors": 1,
+}
 
 
-def _page(field: FieldNode, variables: Mapping[str, Any]) -> int:
+def _page(field: FieldNode, variables: Mapping[str, Any]) -> int | None:
+    """The page asked by ``first``/``last``; the default page for a connection; else None."""
     for argument in field.arguments or ():
         if argument.name.value not in ("first", "last"):
             continue
@@ -65,7 +85,23 @@ def _page(field: FieldNode, variables: Mapping[str, Any]) -> int:
             return min(int(given), MAX_PAGE) if isinstance(given, int) else DEFAULT_PAGE
     selections = field.selection_set.selections if field.selection_set else ()
     is_connection = any(isinstance(s, FieldNode) and s.name.value == "edges" for s in selections)
-    return DEFAULT_PAGE if is_connection else 1
+    return DEFAULT_PAGE if is_connection else None
+
+
+def _is_list(field_type: Any) -> bool:
+    if isinstance(field_type, GraphQLNonNull):
+        field_type = field_type.of_type
+    return isinstance(field_type, GraphQLList)
+
+
+def _list_size(parent: GraphQLNamedType | None, name: str) -> int:
+    """How many items a plain list field of ``parent`` counts as (1 if it is not one)."""
+    if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+        return 1
+    field = parent.fields.get(name)
+    if field is None or not _is_list(field.type) or "pageInfo" in parent.fields:
+        return 1  # a connection's edges are its page, counted on the connection
+    return LIST_SIZES.get(f"{parent.name}.{name}", LIST_SIZES.get(name, PLAIN_LIST_SIZE))
 
 
 def _items(value: Any) -> int:
@@ -103,14 +139,23 @@ class _Coster:
     def __init__(self, schema: GraphQLSchema | None,
                  fragments: Mapping[str, FragmentDefinitionNode],
                  variables: Mapping[str, Any]) -> None:
+        self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.introspection = IntrospectionCost(schema, fragments) if schema else None
         self._memo: dict[str, tuple[int, int]] = {}
 
+    def _type(self, name: str | None, otherwise: GraphQLNamedType | None
+              ) -> GraphQLNamedType | None:
+        if name is None or self.schema is None:
+            return otherwise
+        return self.schema.get_type(name)
+
     def selections(self, selection_set: SelectionSetNode | None,
+                   parent: GraphQLNamedType | None = None,
                    depth: int = 0) -> tuple[int, int]:
-        """(cost of the fields, cost of the introspection) of a selection set."""
+        """(cost of the fields, cost of the introspection) of a selection set of ``parent``
+        (None when the schema is not known: plain lists then count one item)."""
         if selection_set is None or depth > 64:  # deeper documents are refused by the limits
             return 0, 0
         fields = introspection = 0
@@ -122,14 +167,22 @@ class _Coster:
                                       if self.introspection else 1)
                     continue
                 items, longest = _list_arguments(selection, self.variables)
+                definition = (parent.fields.get(name) if isinstance(
+                    parent, GraphQLObjectType | GraphQLInterfaceType) else None)
+                below_type = get_named_type(definition.type) if definition else None
                 below_fields, below_introspection = self.selections(selection.selection_set,
-                                                                    depth + 1)
-                times = max(_page(selection, self.variables), longest)
+                                                                    below_type, depth + 1)
+                page = _page(selection, self.variables)
+                # a field given a list answers once per item of it (one availability per SKU)
+                times = (max(page, longest) if page is not None
+                         else longest or _list_size(parent, name))
                 own = PASSWORD_FIELD_COST if name in PASSWORD_FIELDS else 1
                 fields += own + items + times * below_fields
                 introspection += times * below_introspection
             elif isinstance(selection, InlineFragmentNode):
-                below = self.selections(selection.selection_set, depth + 1)
+                condition = selection.type_condition
+                below = self.selections(selection.selection_set, self._type(
+                    condition.name.value if condition else None, parent), depth + 1)
                 fields, introspection = fields + below[0], introspection + below[1]
             elif isinstance(selection, FragmentSpreadNode):
                 below = self._spread(selection.name.value, depth)
@@ -142,8 +195,10 @@ class _Coster:
         if name not in self._memo:
             self._memo[name] = (0, 0)  # a cycle (refused by validation) counts nothing
             fragment = self.fragments.get(name)
-            self._memo[name] = self.selections(fragment.selection_set if fragment else None,
-                                               depth + 1)
+            if fragment is not None:
+                self._memo[name] = self.selections(
+                    fragment.selection_set,
+                    self._type(fragment.type_condition.name.value, None), depth + 1)
         return self._memo[name]
 
 
@@ -166,8 +221,12 @@ def document_cost(document: DocumentNode, variables: Mapping[str, Any] | None,
                   operations[0] if operations else None)
     if chosen is None:
         return Cost(0, 0)
+    root = None
+    if schema is not None:
+        root = {"query": schema.query_type, "mutation": schema.mutation_type,
+                "subscription": schema.subscription_type}[chosen.operation.value]
     fields, introspection = _Coster(schema, fragments, variables or {}).selections(
-        chosen.selection_set)
+        chosen.selection_set, root)
     return Cost(fields, introspection)
 
 
@@ -191,6 +250,14 @@ class Limits:
 
     max_cost: int
     budget: int  # points per client per minute
+    public_budget: int | None = None  # for public callers (see api.fairness); else budget
+    max_bytes: int = 100_000  # a document's raw size, refused before it is parsed
+
+    def budget_of(self, principal: Any) -> int:
+        """The points a minute of this caller: public callers have their own budget."""
+        if self.public_budget is not None and is_public(principal):
+            return self.public_budget
+        return self.budget
 
 
 # A document refused before it runs still cost its parsing (and maybe validation): its
@@ -223,19 +290,30 @@ class CostLimit(SchemaExtension):
         # None when executed outside a request (tools, tests of the schema)
         return getattr(self.execution_context.context, "services", None)
 
+    def _budget(self, limits: Limits) -> int:
+        return limits.budget_of(self.execution_context.context.principal)
+
     async def on_operation(self) -> AsyncIterator[None]:
         services = self._services()
         if services is not None:
             limits: Limits = services.limits
+            budget = self._budget(limits)
             allowed, self.left = await services.rate_limiter.consume(
-                self.execution_context.context.rate_key(), 1, limits.budget)
+                self.execution_context.context.rate_key(), 1, budget)
             if not allowed:
                 self.report = {"requested": 1, "actual": 0, "remaining": self.left,
-                               "limit": limits.budget}
-                raise _refused(f"Rate limit: {limits.budget} points a minute, all spent",
+                               "limit": budget}
+                raise _refused(f"Rate limit: {budget} points a minute, all spent",
                                "RATE_LIMITED")
         failed = False
         try:
+            query = self.execution_context.query
+            if services is not None and query and len(query) > services.limits.max_bytes // 4:
+                size = len(query.encode("utf-8", "surrogatepass"))  # 4 bytes a character at most
+                if size > services.limits.max_bytes:
+                    raise _refused(f"The document is {size} bytes; at most"
+                                   f" {services.limits.max_bytes} are allowed",
+                                   "QUERY_TOO_COMPLEX")
             yield
         except Exception:  # a document that does not parse, among others
             failed = True
@@ -245,10 +323,11 @@ class CostLimit(SchemaExtension):
             refused = failed or bool(ctx.pre_execution_errors) or (
                 not self.executed and ctx.result is not None)
             if services is not None and refused and ctx.query:
-                points = min(len(ctx.query) // REFUSED_CHARACTERS_PER_POINT, self.left)
+                # at most what is left, even if other requests spent some meanwhile
+                points = len(ctx.query) // REFUSED_CHARACTERS_PER_POINT
                 if points > 0:
-                    await services.rate_limiter.consume(ctx.context.rate_key(), points,
-                                                        services.limits.budget)
+                    await services.rate_limiter.charge(ctx.context.rate_key(), points,
+                                                       self._budget(services.limits))
 
     async def on_validate(self) -> AsyncIterator[None]:
         ctx = self.execution_context
@@ -258,7 +337,7 @@ class CostLimit(SchemaExtension):
             schema: GraphQLSchema = ctx.schema._schema
             counted = self.counted = document_cost(ctx.graphql_document, ctx.variables,
                                                    ctx.operation_name, schema)
-            self.report = {"requested": counted.total, "limit": limits.budget}
+            self.report = {"requested": counted.total, "limit": self._budget(limits)}
             allowance = introspection_allowance(schema)
             if counted.fields > limits.max_cost:
                 ctx.pre_execution_errors = [_refused(
@@ -280,14 +359,14 @@ class CostLimit(SchemaExtension):
         services = self._services()
         if self.counted is None or services is None:
             return
-        limits: Limits = services.limits
+        budget = self._budget(services.limits)
         cost = self.counted.total
         allowed, remaining = await services.rate_limiter.consume(
-            ctx.context.rate_key(), max(cost - 1, 0), limits.budget)  # the first point is paid
+            ctx.context.rate_key(), max(cost - 1, 0), budget)  # the first point is paid
         self.report |= {"actual": cost if allowed else 0, "remaining": remaining}
         if not allowed:
             ctx.result = ExecutionResult(data=None, errors=[_refused(
-                f"Rate limit: {limits.budget} points a minute; {remaining} left, {cost} asked",
+                f"Rate limit: {budget} points a minute; {remaining} left, {cost} asked",
                 "RATE_LIMITED")])
             return
         self.executed = True

@@ -23,3 +23,13 @@ class InMemoryRateLimiter:
         if len(self._used) > 100_000:  # forget stale windows
             self._used = {k: v for k, v in self._used.items() if v[0] == window}
         return True, limit - used - cost
+
+    async def charge(self, key: str, cost: int, limit: int) -> int:
+        """Charge ``cost``, or all that is left of the budget if less; the points left."""
+        window = int(time.time()) // self.window
+        start, used = self._used.get(key, (window, 0))
+        if start != window:
+            used = 0
+        used = max(used, min(used + cost, limit))
+        self._used[key] = (window, used)
+        return max(limit - used, 0)

@@ -8,11 +8,13 @@ import httpx
 import pytest
 
 from api.graphql.cost import Limits
+from api.settings import BYTES_PER_TOKEN, Settings
+from tests import factories
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.servers import oms_server
 from tests.support import ADMIN, GraphQLClient
 
-PAGE = "{ products(first: 10) { edges { node { name variants { sku } } } } }"
+PAGE = "{ products(first: 4) { edges { node { name variants { sku } } } } }"
 
 
 async def test_the_cost_is_reported_on_every_response(
@@ -20,9 +22,9 @@ async def test_the_cost_is_reported_on_every_response(
 ) -> None:
     body = (await api.raw(PAGE, admin=False)).json()
     cost = body["extensions"]["cost"]
-    # products 1 + 10 x (edges 1 + node 1 + name 1 + variants 1 + sku 1)
-    assert cost["requested"] == cost["actual"] == 51
-    assert cost["remaining"] == cost["limit"] - 51
+    # products 1 + 4 x (edges 1 + node 1 + name 1 + variants 1 + 10 variants x sku 1)
+    assert cost["requested"] == cost["actual"] == 57
+    assert cost["remaining"] == cost["limit"] - 57
 
 
 async def test_too_costly_documents_and_spent_budgets_are_refused(
@@ -31,7 +33,7 @@ async def test_too_costly_documents_and_spent_budgets_are_refused(
     heavy = await api.raw("{ products(first: 50) { edges { node { name } } } }", admin=False)
     assert heavy.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     codes = []
-    for _ in range(6):  # 51 points each against 200 a minute
+    for _ in range(6):  # 57 points each against 200 a minute
         body = (await api.raw(PAGE, admin=False)).json()
         codes.append(body["errors"][0]["extensions"]["code"] if body.get("errors") else "OK")
     assert codes == ["OK", "OK", "OK", "RATE_LIMITED", "RATE_LIMITED", "RATE_LIMITED"]
@@ -54,3 +56,70 @@ async def test_processes_sharing_redis_share_one_budget(db: None) -> None:
                                         headers=ADMIN)).json()
                 outcomes.append("LIMITED" if body.get("errors") else "OK")
     assert outcomes == ["OK", "OK", "OK", "LIMITED", "LIMITED", "LIMITED"]
+
+
+def _code(body: dict[str, object]) -> str | None:
+    errors = body.get("errors")
+    return errors[0]["extensions"]["code"] if isinstance(errors, list) else None
+
+
+async def test_public_callers_have_a_smaller_budget_than_the_admin_and_partners(
+    app: object, api: GraphQLClient, limits: Limits,
+) -> None:
+    await factories.location("a")
+    await factories.channel("web", locations=["a"])
+    key = (await api('mutation { storefrontKeyCreate(channel: "web") { key } }'))
+    shop = {"Authorization": f"Bearer {key['storefrontKeyCreate']['key']}"}
+    limits.public_budget = 120  # the admin's (and partners') is 200
+    anonymous = []
+    for _ in range(3):  # 57 points each
+        body = (await api.raw(PAGE, admin=False)).json()
+        anonymous.append(_code(body) or "OK")
+        assert body["extensions"]["cost"]["limit"] == 120
+    assert anonymous == ["OK", "OK", "RATE_LIMITED"]
+    admin = []
+    for _ in range(4):
+        body = (await api.raw(PAGE)).json()
+        admin.append(_code(body) or "OK")
+    assert admin == ["OK", "OK", "OK", "RATE_LIMITED"]
+    assert body["extensions"]["cost"]["limit"] == 200
+
+    # A storefront key is public, and shared by its shoppers: budgeted per address.
+    outcomes = []
+    for _ in range(3):
+        body = (await api.raw(PAGE, admin=False, headers=shop)).json()
+        outcomes.append(_code(body) or "OK")
+    assert outcomes == ["OK", "OK", "RATE_LIMITED"]
+    other = httpx.ASGITransport(app=app, client=("192.0.2.8", 4000))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=other, base_url="http://oms.test") as http:
+        body = (await http.post("/graphql", json={"query": PAGE}, headers=shop)).json()
+    assert _code(body) is None and body["extensions"]["cost"]["remaining"] == 120 - 57
+
+
+async def test_a_document_over_the_byte_limit_is_refused_before_it_is_parsed(
+    api: GraphQLClient, limits: Limits,
+) -> None:
+    limits.max_bytes, limits.budget = 2000, 10_000
+    padding = " " * (2000 - len("{ channels { code } }"))
+    assert _code((await api.raw("{ channels { code } }" + padding, admin=False)).json()) is None
+    # Over it, even a document that would not parse is refused for its size.
+    body = (await api.raw("{ channels { code " * 120, admin=False)).json()
+    assert _code(body) == "QUERY_TOO_COMPLEX"
+    assert body["errors"][0]["message"] == "The document is 2160 bytes; at most 2000 are allowed"
+    # Bytes, not characters: 500 four-byte characters in a string are 2000 bytes.
+    wide = '{ availability(skus: ["' + "\U0001f600" * 500 + '"]) { sku } }'
+    body = (await api.raw(wide, admin=False)).json()
+    assert _code(body) == "QUERY_TOO_COMPLEX" and "bytes" in body["errors"][0]["message"]
+    # Refused documents are charged by their size, like any refused document.
+    cost = (await api.raw("{ channels { code } }", admin=False)).json()["extensions"]["cost"]
+    channels = 11  # the list, and a code for each of its ten counted channels
+    assert cost["remaining"] == 10_000 - channels - (1 + 2160 // 2) - (1 + len(wide) // 2) \
+        - channels
+
+
+def test_the_byte_limit_follows_the_token_limit_unless_set() -> None:
+    assert Settings.from_env({}).max_document_bytes == BYTES_PER_TOKEN * 5000 == 100_000
+    assert Settings.from_env({"OMS_MAX_TOKENS": "1000"}).max_document_bytes == 20_000
+    assert Settings.from_env({"OMS_MAX_DOCUMENT_BYTES": "5000"}).max_document_bytes == 5000
+    assert Settings.from_env({}).public_rate_limit_points == 10_000
+    assert Settings.from_env({"OMS_PUBLIC_RATE_LIMIT_POINTS": "7"}).public_rate_limit_points == 7

@@ -9,7 +9,11 @@ import graphql
 import httpx
 import pytest
 
-from api.graphql.cost import PASSWORD_FIELD_COST, REFUSED_CHARACTERS_PER_POINT
+from api.graphql.cost import (
+    PASSWORD_FIELD_COST,
+    PLAIN_LIST_SIZE,
+    REFUSED_CHARACTERS_PER_POINT,
+)
 from tests.support import GraphQLClient
 
 FULL = {"descriptions": True, "specified_by_url": True, "directive_is_repeatable": True,
@@ -81,8 +85,9 @@ async def test_introspection_walking_the_schemas_cycles_is_refused(
     assert _code(body) == "QUERY_TOO_COMPLEX" and "introspection is" in body["errors"][0]["message"]
 
 
+
 async def test_user_documents_deeper_than_the_limit_are_still_refused(
-    api: GraphQLClient, fresh_budgets: None,
+    api: GraphQLClient, uncosted: None,
 ) -> None:
     assert not (await api.raw(_nested(12), admin=False)).json().get("errors")
     body = (await api.raw(_nested(13), admin=False)).json()
@@ -110,7 +115,34 @@ async def test_fragments_spread_many_times_count_as_executed(
              " b: products(first: 10) { edges { node { ...V } } } }" \
              " fragment V on Product { name variants { sku } }"
     cost = (await api.raw(costed, admin=False)).json()["extensions"]["cost"]
-    assert cost["requested"] == 2 * (1 + 10 * (1 + 1 + 3))
+    # products 1 + 10 x (edges, node, name, variants 1 each + PLAIN_LIST_SIZE x sku)
+    assert cost["requested"] == 2 * (1 + 10 * (4 + PLAIN_LIST_SIZE))
+
+
+async def test_plain_lists_count_their_declared_size(
+    api: GraphQLClient, fresh_budgets: None,
+) -> None:
+    # A product's variants are not paged: each level multiplies what is under it by
+    # PLAIN_LIST_SIZE, so a page of products walking variants and back is far too costly.
+    walk = ("{ products(first: 100) { edges { node { variants { product { variants {"
+            " product { variants { sku } } } } } } } } }")
+    body = (await api.raw(walk, admin=False)).json()
+    assert _code(body) == "QUERY_TOO_COMPLEX"
+    n = PLAIN_LIST_SIZE
+    expected = 1 + 100 * (2 + 1 + n * (1 + 1 + n * (1 + 1 + n)))
+    assert body["extensions"]["cost"]["requested"] == expected
+    # One level of it is affordable; a connection's edges count its page, not more.
+    one = "{ products(first: 3) { edges { node { variants { sku } } } } }"
+    cost = (await api.raw(one, admin=False)).json()["extensions"]["cost"]
+    assert cost["requested"] == 1 + 3 * (1 + 1 + 1 + n)
+    # The same through a fragment and an inline fragment on the interface.
+    spread = ("{ products(first: 3) { edges { node { ...V } } } }"
+              " fragment V on Product { ... on Product { variants { sku } } }")
+    cost = (await api.raw(spread, admin=False)).json()["extensions"]["cost"]
+    assert cost["requested"] == 1 + 3 * (1 + 1 + 1 + n)
+    # A list given by `first` counts that many; a payload's userErrors count one.
+    top = '{ salesReport(from: "2026-01-01", to: "2026-01-31") { topSkus(first: 5) { sku } } }'
+    assert (await api.raw(top)).json()["extensions"]["cost"]["requested"] == 1 + 1 + 5
 
 
 async def test_fragments_fanning_out_are_refused_without_walking_them_out(
@@ -192,7 +224,9 @@ async def test_refused_documents_are_charged_by_their_size(
     assert _code((await api.raw(broken, admin=False)).json()) == "BAD_REQUEST"
     cost = (await api.raw("{ channels { code } }", admin=False)).json()["extensions"]["cost"]
     per = REFUSED_CHARACTERS_PER_POINT
-    assert cost["remaining"] == cost["limit"] - (1 + len(deep) // per) - (1 + len(broken) // per) - 2
+    channels = 1 + PLAIN_LIST_SIZE  # the channels list, a code per channel
+    assert cost["remaining"] == cost["limit"] - (1 + len(deep) // per) \
+        - (1 + len(broken) // per) - channels
 
 
 async def test_a_client_with_no_points_left_is_refused_before_its_document_is_read(
