@@ -183,7 +183,7 @@ class Settings:
     webhook_allow_private_urls: bool = False  # development only: hooks on this host or a LAN
     max_query_cost: int = 5000
     rate_limit_points: int = 50_000
-    public_rate_limit_points: int = 10_000
+    public_rate_limit_points: int = 30_000  # two standard introspections a minute (GraphiQL)
     # Every Redis key and channel starts with it; None: "oms:" and this database's own id.
     redis_prefix: str | None = None
     rate_limit_prefix: str | None = None  # None: the Redis prefix's ":rate"
@@ -293,7 +293,7 @@ class Settings:
             webhook_allow_private_urls=_bool(env, "OMS_WEBHOOK_ALLOW_PRIVATE_URLS", False),
             max_query_cost=_int(env, "OMS_MAX_QUERY_COST", 5000),
             rate_limit_points=_int(env, "OMS_RATE_LIMIT_POINTS", 50_000),
-            public_rate_limit_points=_int(env, "OMS_PUBLIC_RATE_LIMIT_POINTS", 10_000),
+            public_rate_limit_points=_int(env, "OMS_PUBLIC_RATE_LIMIT_POINTS", 30_000),
             redis_prefix=env.get("OMS_REDIS_PREFIX") or None,
             rate_limit_prefix=env.get("OMS_RATE_LIMIT_PREFIX") or None,
             trusted_proxies=_networks(env.get("OMS_TRUSTED_PROXIES")),
