@@ -11,7 +11,7 @@ refunds of one return at once make exactly one.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -47,6 +47,7 @@ from domain.payments.models import (
     OperationStatus,
     Payment,
     PaymentOperation,
+    RefundAllocation,
 )
 from domain.payments.service import Gateways, check_refundable, refund_payment, refundable
 from domain.returns.models import Return, ReturnLine, ReturnStatus
@@ -267,12 +268,17 @@ async def receive_return(
 
 
 async def refund_parts(found: Return, order: Order, *, include_shipping: bool,
-                       conn: BaseDBAsyncClient | None = None
+                       conn: BaseDBAsyncClient | None = None,
+                       credited: Mapping[Part, Decimal] | None = None,
                        ) -> tuple[list[tuple[Part, Decimal]], dict[Part, int]]:
     """What a return refunds, part by part: each received line at its paid price per unit,
-    and the shipping if asked, each no more than remains refundable of it; and the units."""
+    and the shipping if asked, each no more than remains refundable of it; and the units.
+    ``credited``: what this return's exchange credit already took of each part, counted
+    as still refundable here (the credit is part of what the return is worth)."""
     conn = conn or connection()
     _, left = await remaining(conn, order)
+    for part, amount in (credited or {}).items():
+        left[part] += amount
     parts: list[tuple[Part, Decimal]] = []
     units: dict[Part, int] = {}
     for rl in await ReturnLine.filter(rma_id=found.id).order_by("id").using_db(conn):
@@ -295,15 +301,6 @@ async def exchange_credit(found: Return, worth: Decimal, order: Order,
         return Decimal(0)
     replacement = await Order.get(id=found.replacement_order_id, using_db=conn)
     return min(worth, down(replacement.total, order.currency))
-
-
-async def refund_value(found: Return, order: Order, *, include_shipping: bool,
-                       conn: BaseDBAsyncClient | None = None) -> Decimal:
-    """What the received units were paid, plus shipping if asked, less the value of a
-    replacement sent instead."""
-    parts, _ = await refund_parts(found, order, include_shipping=include_shipping, conn=conn)
-    worth = sum((cap for _, cap in parts), Decimal(0))
-    return worth - await exchange_credit(found, worth, order, conn)
 
 
 async def refund_return(
@@ -351,19 +348,25 @@ async def _claim_refund(
     conn: BaseDBAsyncClient, found: Return, order: Order, *, amount: Decimal | str | None,
     include_shipping: bool,
 ) -> PaymentOperation | None:
+    # A refund tried again after the gateway declined it: the exchange credit recorded the
+    # first time stands (once), and the parts count what it took of them.
+    credited: dict[Part, Decimal] = defaultdict(Decimal)
+    for earlier in await RefundAllocation.filter(
+            return_id=found.id, kind=AllocationKind.EXCHANGE).using_db(conn):
+        credited[earlier.order_line_id] += earlier.amount
     parts, units = await refund_parts(found, order, include_shipping=include_shipping,
-                                      conn=conn)
+                                      conn=conn, credited=credited)
     worth = sum((cap for _, cap in parts), Decimal(0))
-    credit = await exchange_credit(found, worth, order, conn)
+    credit = (sum(credited.values(), Decimal(0)) if credited
+              else await exchange_credit(found, worth, order, conn))
     value = parse_price(amount, order.currency, field=("amount",)) if amount is not None \
         else worth - credit
     payment = await Payment.filter(order_id=order.id, captured_amount__gt=0).order_by(
         "id").select_for_update().using_db(conn).first()
-    credited: dict[Part, Decimal] = {}
-    if credit:  # the returned goods pay for the replacement first: an exchange, not a refund
-        credited = {share.part: share.amount for share in await allocate(
+    if credit and not credited:  # the returned goods pay for the replacement first
+        credited.update({share.part: share.amount for share in await allocate(
             conn, order=order, amount=credit, operation_id=None, return_id=found.id,
-            kind=AllocationKind.EXCHANGE, parts=parts, units=units)}
+            kind=AllocationKind.EXCHANGE, parts=parts, units=units)})
     if value == 0 and found.replacement_order_id is not None:
         found.refund_total = value
         await found.save(using_db=conn)

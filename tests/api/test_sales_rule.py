@@ -3,6 +3,7 @@ shipping it refunds; an exchange counts as the difference; customers' figures ag
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,10 +15,13 @@ from domain.fulfillment import service as fulfillment
 from domain.orders import lifecycle
 from domain.orders.capture import LineRequest
 from domain.orders.models import Order, OrderLine
-from domain.payments.models import RefundAllocation
+from domain.errors import DomainError
+from domain.payments.models import OperationStatus, PaymentOperation, RefundAllocation
+from domain.payments.ports import GatewayDeclined, GatewayResult
 from domain.reports.customers import insights
 from domain.reports.sales import GroupBy, SalesRow, sales_query
 from domain.returns import service as returns
+from integrations.payments.manual import ManualGateway
 from tests import factories
 from tests.support import GraphQLClient, codes
 
@@ -183,3 +187,47 @@ async def test_the_rounding_remainder_goes_where_rounding_lost_most(
     assert [s.amount for s in split(Decimal("100"), [(1, Decimal("150")),
                                                      (2, Decimal("150"))], "JPY")] == [
         Decimal("50"), Decimal("50")]
+
+
+class _DeclinesOnce(ManualGateway):
+    """The offline gateway, but its first refund is declined."""
+
+    declined = False
+
+    async def refund(self, *, reference: str, amount: Decimal, currency: str,
+                     key: str) -> GatewayResult:
+        if not self.declined:
+            self.declined = True
+            raise GatewayDeclined("refund declined")
+        return await super().refund(reference=reference, amount=amount, currency=currency,
+                                    key=key)
+
+
+async def test_an_exchange_refund_tried_again_after_a_decline_credits_the_exchange_once(
+        api: GraphQLClient, app: Any) -> None:
+    await factories.shop({"TEE": {"a": 10}})
+    await factories.product("CAP", price="4.00")
+    await factories.stock("CAP", {"a": 10})
+    order = await _shipped(app, {"TEE": 1})  # 10.00, exchanged for a 4.00 cap: 6.00 back
+    line = await OrderLine.get(order_id=order.id, sku="TEE")
+    asked = await returns.request_return(
+        order_id=order.id, actor="test", lines=[returns.ReturnLineRequest(line.id, 1)],
+        replacement=[LineRequest("CAP", 1)])
+    await returns.approve_return(return_id=asked.id, actor="test")
+    location = await Location.get(code="a")
+    await returns.receive_return(return_id=asked.id, location_id=location.id, actor="test",
+                                 lines=[returns.ReceivedLine(line.id, 1, True)])
+    gateways = {"manual": _DeclinesOnce()}
+    with suppress(DomainError):
+        await returns.refund_return(return_id=asked.id, gateways=gateways,  # type: ignore[arg-type]
+                                    actor="test")
+    await returns.refund_return(return_id=asked.id, gateways=gateways,  # type: ignore[arg-type]
+                                actor="test")
+    allocations = sorted((a.kind.value, f"{a.amount:.2f}")
+                         for a in await RefundAllocation.filter(return_id=asked.id))
+    assert allocations == [("EXCHANGE", "4.00"), ("REFUND", "6.00"), ("REFUND", "6.00")]
+    paid_back = await PaymentOperation.filter(return_id=asked.id,
+                                              status=OperationStatus.SUCCEEDED)
+    assert [f"{op.amount:.2f}" for op in paid_back] == ["6.00"]
+    _, totals = await _report(GroupBy.DAY)
+    assert _money(totals) == [("TOTAL", 1, "14.00", "10.00", "4.00")]
