@@ -11,11 +11,11 @@ from typing import Any
 from api.graphql.relay import to_global_id
 from domain.access import ADMIN, Scope
 from domain.catalog.models import Location
+from domain.errors import DomainError
 from domain.fulfillment import service as fulfillment
 from domain.orders import lifecycle
 from domain.orders.capture import LineRequest
 from domain.orders.models import Order, OrderLine
-from domain.errors import DomainError
 from domain.payments.models import OperationStatus, PaymentOperation, RefundAllocation
 from domain.payments.ports import GatewayDeclined, GatewayResult
 from domain.reports.customers import insights
