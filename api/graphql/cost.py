@@ -72,7 +72,16 @@ LIST_SIZES: dict[str, int] = {
 }
 
 
-def _page(field: FieldNode, variables: Mapping[str, Any]) -> int | None:
+def _is_connection(field: FieldNode, below: GraphQLNamedType | None) -> bool:
+    """Whether the field answers a connection: by its type (edges asked through fragments
+    count the same), or by its selection when the schema is not known."""
+    if isinstance(below, GraphQLObjectType | GraphQLInterfaceType):
+        return "pageInfo" in below.fields
+    selections = field.selection_set.selections if field.selection_set else ()
+    return any(isinstance(s, FieldNode) and s.name.value == "edges" for s in selections)
+
+
+def _page(field: FieldNode, variables: Mapping[str, Any], *, connection: bool) -> int | None:
     """The page asked by ``first``/``last``; the default page for a connection; else None."""
     for argument in field.arguments or ():
         if argument.name.value not in ("first", "last"):
@@ -83,9 +92,7 @@ def _page(field: FieldNode, variables: Mapping[str, Any]) -> int | None:
         if isinstance(value, VariableNode):
             given = variables.get(value.name.value)
             return min(int(given), MAX_PAGE) if isinstance(given, int) else DEFAULT_PAGE
-    selections = field.selection_set.selections if field.selection_set else ()
-    is_connection = any(isinstance(s, FieldNode) and s.name.value == "edges" for s in selections)
-    return DEFAULT_PAGE if is_connection else None
+    return DEFAULT_PAGE if connection else None
 
 
 def _is_list(field_type: Any) -> bool:
@@ -172,7 +179,8 @@ class _Coster:
                 below_type = get_named_type(definition.type) if definition else None
                 below_fields, below_introspection = self.selections(selection.selection_set,
                                                                     below_type, depth + 1)
-                page = _page(selection, self.variables)
+                page = _page(selection, self.variables,
+                             connection=_is_connection(selection, below_type))
                 # a field given a list answers once per item of it (one availability per SKU)
                 times = (max(page, longest) if page is not None
                          else longest or _list_size(parent, name))

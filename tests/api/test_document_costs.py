@@ -140,6 +140,14 @@ async def test_plain_lists_count_their_declared_size(
               " fragment V on Product { ... on Product { variants { sku } } }")
     cost = (await api.raw(spread, admin=False)).json()["extensions"]["cost"]
     assert cost["requested"] == 1 + 3 * (1 + 1 + 1 + n)
+    # A connection counts its page however its edges are asked: through a fragment on the
+    # connection, or an inline fragment, as much as written out.
+    plain = "{ products { edges { node { name } } } }"
+    hidden = ("{ products { ...E } } fragment E on ProductConnection { edges { node { name } } }",
+              "{ products { ... on ProductConnection { edges { node { name } } } } }")
+    costs = {(await api.raw(d, admin=False)).json()["extensions"]["cost"]["requested"]
+             for d in (plain, *hidden)}
+    assert costs == {1 + 20 * 3}
     # A list given by `first` counts that many; a payload's userErrors count one.
     top = '{ salesReport(from: "2026-01-01", to: "2026-01-31") { topSkus(first: 5) { sku } } }'
     assert (await api.raw(top)).json()["extensions"]["cost"]["requested"] == 1 + 1 + 5
