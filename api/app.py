@@ -31,6 +31,7 @@ from api.reports_csv import fulfillment_csv, inventory_csv, returns_csv, sales_c
 from api.settings import Settings
 from api.tokens import TokenService
 from api.webhooks import carrier_webhook, marketplace_webhook, payment_webhook
+from domain import addresses
 from domain.application import Deps
 from domain.application import inbound as inbound_flows
 from domain.background import Periodic
@@ -168,6 +169,7 @@ async def redis_prefix(settings: Settings) -> str:
 
 async def start_services(settings: Settings) -> Services:
     """The bus, cache and relay of one process, from settings."""
+    addresses.warm()  # the country tables, loaded before the first address needs them
     prefix = await redis_prefix(settings) if settings.redis_url else "oms"
     bus: EventBus = (RedisBus(settings.redis_url, prefix=prefix) if settings.redis_url
                      else InMemoryBus())

@@ -3,9 +3,11 @@ addresses, marketplace imports, ``addressValidate``) checks and normalises it he
 
 - ``country``: an ISO 3166-1 alpha-2 code known to pycountry, upper-cased ("de" -> "DE");
   "XX" and other unassigned codes are refused.
-- ``region``: optional; when given for a country that has ISO 3166-2 subdivisions it must
-  name one, by code ("CA" or "US-CA") or by its name ("California"), and is stored as the
-  ISO 3166-2 code ("US-CA").
+- ``region``: optional. One that names a subdivision of the country, by code ("CA" or
+  "US-CA") or by its name ("California"), is stored as its ISO 3166-2 code ("US-CA"); a
+  name of another level or language ("Greater London", "Bavaria") is kept as written, as
+  marketplaces send free text; the code of another country's subdivision ("DE-BY" for
+  US) is refused. A name shared by two subdivisions means the higher-level one.
 - ``postalCode``: upper-cased with runs of spaces collapsed; required and checked against
   the format for the countries in ``POSTCODE_RES``; any other country takes any postal code
   up to 20 characters (no maintained per-country table is packaged, so the fallback is
@@ -57,11 +59,24 @@ def _countries() -> frozenset[str]:
 def _subdivisions(country: str) -> dict[str, str]:
     """Lower-cased code (with and without the country prefix) and name -> ISO 3166-2 code."""
     found: dict[str, str] = {}
-    for sub in pycountry.subdivisions.get(country_code=country) or ():
+    # Lower levels first, so that a name two subdivisions share means the higher-level one.
+    subs = sorted(pycountry.subdivisions.get(country_code=country) or (),
+                  key=lambda sub: sub.parent_code is None)
+    for sub in subs:
         found[sub.code.lower()] = sub.code
         found[sub.code.split("-", 1)[1].lower()] = sub.code
         found[sub.name.lower()] = sub.code
     return found
+
+
+def warm() -> None:
+    """Load the country and subdivision tables now (about 0.2 s, once per process), so
+    that the first address of a request does not wait for them."""
+    _countries()
+    _subdivisions("DE")
+
+
+_OTHER_CODE = re.compile(r"^([A-Za-z]{2})-[A-Za-z0-9]{1,3}$")
 
 
 def _text(value: Any, *, field: tuple[str, ...], limit: int, required: bool) -> str | None:
@@ -80,6 +95,10 @@ def _text(value: Any, *, field: tuple[str, ...], limit: int, required: bool) -> 
     if len(cleaned) > limit:
         raise InvalidAddress(f"At most {limit} characters are allowed", field=field)
     return cleaned
+
+
+def _failed(errors: list[DomainError], field: tuple[str, ...]) -> bool:
+    return any(tuple(error.field or ()) == field for error in errors)
 
 
 def normalise(value: Mapping[str, Any] | None, *, field: Sequence[str]) -> dict[str, Any] | None:
@@ -118,21 +137,20 @@ def normalise(value: Mapping[str, Any] | None, *, field: Sequence[str]) -> dict[
                 field=(*base, "country")))
     region = cleaned.get("region")
     if known and region is not None:
-        subdivisions = _subdivisions(country)
-        if subdivisions:
-            code = subdivisions.get(region.lower())
-            if code is None:
-                errors.append(InvalidAddress(
-                    f"{region!r} is not a subdivision (ISO 3166-2) of {country}",
-                    field=(*base, "region")))
-            else:
-                cleaned["region"] = code
+        code = _subdivisions(country).get(region.lower())
+        other = _OTHER_CODE.match(region)
+        if code is not None:
+            cleaned["region"] = code
+        elif other is not None and other.group(1).upper() != country:
+            errors.append(InvalidAddress(
+                f"{region!r} is not a subdivision (ISO 3166-2) of {country}",
+                field=(*base, "region")))
     postcode = cleaned.get("postalCode")
     if postcode is not None:
         postcode = " ".join(postcode.upper().split())
         cleaned["postalCode"] = postcode
     pattern = POSTCODE_RES.get(country)
-    if pattern is not None:
+    if pattern is not None and not _failed(errors, (*base, "postalCode")):
         if postcode is None:
             errors.append(InvalidAddress(f"A postal code is required for {country}",
                                          field=(*base, "postalCode")))

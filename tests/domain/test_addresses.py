@@ -35,6 +35,12 @@ def _fields(value: dict[str, Any]) -> list[tuple[str, ...] | None]:
     (_address("GB", postalCode="M1 1AE"), {"postalCode": "M1 1AE"}),
     (_address("JP", postalCode="100-0001", region="13"), {"region": "JP-13"}),
     (_address("JP", postalCode="1000001"), {"postalCode": "1000001"}),
+    # Free text, as marketplaces send it: kept as written.
+    (_address("GB", postalCode="SW1A 1AA", region=" Greater London "),
+     {"region": "Greater London"}),
+    (_address("DE", postalCode="80331", region="Bavaria"), {"region": "Bavaria"}),
+    # A name two subdivisions share: the higher-level one.
+    (_address("ES", postalCode="39001", region="Cantabria"), {"region": "ES-CB"}),
     # No format on file for Brazil: any postal code of 20 characters or fewer is kept.
     (_address("BR", postalCode=" 01310-100 "), {"country": "BR", "postalCode": "01310-100"}),
 ])
@@ -52,7 +58,8 @@ def test_good_addresses_are_normalised(given: dict[str, Any], expected: dict[str
     (_address("DEU", postalCode="10115"), [("shippingAddress", "country")]),
     (_address("DE", postalCode="1011"), [("shippingAddress", "postalCode")]),
     (_address("DE"), [("shippingAddress", "postalCode")]),
-    (_address("US", postalCode="10001", region="Bavaria"), [("shippingAddress", "region")]),
+    (_address("US", postalCode="10001", region="DE-BY"), [("shippingAddress", "region")]),
+    (_address("US", postalCode="1\x00"), [("shippingAddress", "postalCode")]),
     (_address("CN", postalCode="51800"), [("shippingAddress", "postalCode")]),
     (_address("GB", postalCode="12345"), [("shippingAddress", "postalCode")]),
     (_address("JP", postalCode="100-000"), [("shippingAddress", "postalCode")]),
