@@ -96,8 +96,9 @@ class Services:
     webhooks: DeliveryWorker | None = None
     webhook_urls: UrlPolicy = field(default_factory=lambda: UrlPolicy(SystemResolver()))
     rate_limiter: Any = None
-    limits: Limits = field(default_factory=lambda: Limits(max_cost=5000, budget=50_000,
-                                                                  public_budget=10_000))
+    limits: Limits = field(default_factory=lambda: Limits(
+        max_cost=Settings.max_query_cost, budget=Settings.rate_limit_points,
+        public_budget=Settings.public_rate_limit_points))
     hasher: SecretHasher = field(default_factory=SecretHasher)
     turns: FairTurns = field(default_factory=FairTurns)
     marketplaces: dict[str, Any] = field(

@@ -292,8 +292,10 @@ class Settings:
             webhook_retry_base=float(_int(env, "OMS_WEBHOOK_RETRY_BASE", 30)),
             webhook_allow_private_urls=_bool(env, "OMS_WEBHOOK_ALLOW_PRIVATE_URLS", False),
             max_query_cost=_int(env, "OMS_MAX_QUERY_COST", 5000),
-            rate_limit_points=_int(env, "OMS_RATE_LIMIT_POINTS", 50_000),
-            public_rate_limit_points=_int(env, "OMS_PUBLIC_RATE_LIMIT_POINTS", 30_000),
+            rate_limit_points=(points := _int(env, "OMS_RATE_LIMIT_POINTS", 50_000)),
+            # never more than a partner's, unless set so
+            public_rate_limit_points=_int(env, "OMS_PUBLIC_RATE_LIMIT_POINTS",
+                                          min(cls.public_rate_limit_points, points)),
             redis_prefix=env.get("OMS_REDIS_PREFIX") or None,
             rate_limit_prefix=env.get("OMS_RATE_LIMIT_PREFIX") or None,
             trusted_proxies=_networks(env.get("OMS_TRUSTED_PROXIES")),

@@ -103,6 +103,7 @@ async def _drop(client: Any, table: str, pg: bool) -> None:
 async def _backfill(client: Any, pg: bool) -> None:
     """Allocate the refunds and exchange credits made before allocations were recorded."""
     from domain.money import CURRENCY_EXPONENTS
+    from domain.errors import AlreadyRefunded
     from domain.payments.allocation import SHIPPING, down, split
 
     def rows(sql: str, params: list[Any]) -> Any:
@@ -163,10 +164,10 @@ async def _backfill(client: Any, pg: bool) -> None:
             amount, kind, operation_id = Decimal(str(refund["amount"])), "REFUND", refund["id"]
         try:
             shares = split(amount, parts, currency)
-        except Exception:  # more than the return's lines: charged to the whole order
+        except AlreadyRefunded:  # more than the return's lines: charged to the whole order
             try:
                 shares = split(amount, list(remaining.items()), currency)
-            except Exception:
+            except AlreadyRefunded:
                 continue  # more than the order: a refund this order cannot explain
         for share in shares:
             remaining[share.part] -= share.amount

@@ -126,7 +126,7 @@ def _explicit(target: RefundTarget, amount: Decimal, order: Order,
     seen: set[int] = set()
     for i, wanted in enumerate(target.lines):
         at = ("lines", str(i))
-        if wanted.order_line_id not in left or wanted.order_line_id is None:
+        if wanted.order_line_id not in left:
             errors.append(NotFound("Order line", str(wanted.order_line_id),
                                    field=(*at, "orderLineId")))
             continue

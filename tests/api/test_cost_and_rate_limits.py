@@ -123,4 +123,6 @@ def test_the_byte_limit_follows_the_token_limit_unless_set() -> None:
     assert Settings.from_env({"OMS_MAX_DOCUMENT_BYTES": "5000"}).max_document_bytes == 5000
     assert Settings.from_env({}).public_rate_limit_points == 30_000
     assert Settings.from_env({"OMS_PUBLIC_RATE_LIMIT_POINTS": "7"}).public_rate_limit_points == 7
+    lowered = Settings.from_env({"OMS_RATE_LIMIT_POINTS": "1000"})
+    assert lowered.public_rate_limit_points == 1000  # never above a partner's by default
 

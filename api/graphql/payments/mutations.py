@@ -128,13 +128,17 @@ class PaymentMutations:
                                  field=("lines", str(i), "orderLineId")), ln.amount)
                 for i, ln in enumerate(input.lines or [])], shipping=input.shipping)
 
-        said = [[ln.order_line_id, str(ln.amount)] for ln in input.lines or []]
+        # Only a refund that says what it refunds has more to remember than its amount, so
+        # keys stored before `lines` and `shipping` existed still replay.
+        said = None if input.lines is None and input.shipping is None else [
+            [[ln.order_line_id, str(ln.amount)] for ln in input.lines or []],
+            str(input.shipping) if input.shipping is not None else None]
         payment, errors = await attempt(_money_move(
             info, "paymentRefund", input.payment_id, input.amount, input.idempotency_key,
             lambda pk, gateways, actor: service.refund_payment(
                 payment_id=pk, amount=input.amount, gateways=gateways, actor=actor,
                 target=target()),
-            said=[said, str(input.shipping) if input.shipping is not None else None]))
+            said=said))
         return PaymentRefundPayload(payment=Payment.from_model(payment) if payment else None,
                                     user_errors=errors)
 
