@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.events.catalogue import EventType
+from domain.events.catalogue import CATALOGUE, EventType, OrderEventPayload
 from domain.events.handlers import Batch, HandlerRegistry
 from domain.events.models import OutboxMessage
 from domain.inventory.ports import AvailabilityCache
@@ -18,9 +18,7 @@ from domain.marketplaces.sync import mark_dirty, mark_fulfillments
 from domain.webhooks.service import fan_out
 from domain.webhooks.worker import DeliveryWorker
 
-ORDER_EVENTS = tuple(e for e in EventType
-                     if e not in (EventType.STOCK_CHANGED, EventType.LOW_STOCK,
-                                  EventType.TRACKING_EVENT))
+ORDER_EVENTS = tuple(e for e, spec in CATALOGUE.items() if spec.payload is OrderEventPayload)
 
 
 class WebhookFanOut:

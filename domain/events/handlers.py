@@ -29,7 +29,7 @@ RecordHandler = Callable[[BaseDBAsyncClient, Batch], Awaitable[object]]
 @dataclass(frozen=True)
 class _Entry:
     name: str
-    types: frozenset[EventType]
+    types: frozenset[EventType] | None  # None: every message, uncatalogued ones included
     after: AfterHandler | None = None
     record: RecordHandler | None = None
 
@@ -39,17 +39,21 @@ class HandlerRegistry:
         self._entries: list[_Entry] = []
 
     def register(self, name: str, handler: AfterHandler,
-                 types: Iterable[EventType] = tuple(EventType)) -> None:
-        """Call ``handler`` after commit with the published messages of ``types``."""
+                 types: Iterable[EventType] | None = None) -> None:
+        """Call ``handler`` after commit with the published messages of ``types`` (None:
+        every message)."""
         self._entries.append(_Entry(name, self._types(types), after=handler))
 
     def register_in_transaction(self, name: str, handler: RecordHandler,
-                                types: Iterable[EventType] = tuple(EventType)) -> None:
-        """Call ``handler`` in the transaction that marks the messages of ``types`` published."""
+                                types: Iterable[EventType] | None = None) -> None:
+        """Call ``handler`` in the transaction that marks the messages of ``types`` (None:
+        every message) published."""
         self._entries.append(_Entry(name, self._types(types), record=handler))
 
     @staticmethod
-    def _types(types: Iterable[EventType]) -> frozenset[EventType]:
+    def _types(types: Iterable[EventType] | None) -> frozenset[EventType] | None:
+        if types is None:
+            return None
         chosen = frozenset(types)
         if not chosen:
             raise ValueError("A handler listens to at least one event type")
@@ -57,10 +61,13 @@ class HandlerRegistry:
 
     def handlers(self) -> list[tuple[str, frozenset[EventType], bool]]:
         """(name, event types, runs in the transaction) of every handler, in order."""
-        return [(e.name, e.types, e.record is not None) for e in self._entries]
+        return [(e.name, frozenset(EventType) if e.types is None else e.types,
+                 e.record is not None) for e in self._entries]
 
     @staticmethod
     def _matching(entry: _Entry, published: Batch) -> Batch:
+        if entry.types is None:
+            return published
         return [m for m in published if event_type_of(m.payload) in entry.types]
 
     async def record(self, conn: BaseDBAsyncClient, published: Batch) -> None:

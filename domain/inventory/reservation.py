@@ -13,11 +13,6 @@ from domain import metrics
 from domain.db import execute, fetch
 from domain.inventory.models import MovementKind, StockLevel, StockMovement
 
-_GUARDED = (
-    "UPDATE stock_level SET reserved = reserved + ?, updated_at = ? "
-    "WHERE id = ? AND on_hand - reserved - safety_stock >= ?"
-)
-_UNGUARDED = "UPDATE stock_level SET reserved = reserved + ?, updated_at = ? WHERE id = ?"
 _RELEASE = (
     "UPDATE stock_level SET reserved = reserved - ?, updated_at = ? WHERE id = ? AND reserved >= ?"
 )
@@ -48,29 +43,6 @@ async def ensure_levels(
     )
 
 
-async def reserve(
-    conn: BaseDBAsyncClient, level: StockLevel, quantity: int, *, allow_negative: bool,
-    reference: str, actor: str,
-) -> bool:
-    """Reserve units on a row; False (and no change) if the guard finds too few available.
-
-    ``allow_negative`` is for backorderable variants, which may reserve beyond availability.
-    """
-    sql = _UNGUARDED if allow_negative else _GUARDED
-    params: list[object] = [quantity, datetime.now(UTC), level.id]
-    if not allow_negative:
-        params.append(quantity)
-    if await execute(conn, sql, params) != 1:
-        metrics.count("reservation_conflicts")
-        return False
-    level.reserved += quantity
-    await StockMovement.create(
-        stock_level_id=level.id, kind=MovementKind.RESERVATION, reserved_delta=quantity,
-        reference=reference, actor=actor, using_db=conn,
-    )
-    return True
-
-
 @dataclass(frozen=True)
 class Hold:
     """Units to reserve on one stock row; ``allow_negative`` for backorderable variants."""
@@ -84,8 +56,10 @@ async def reserve_many(conn: BaseDBAsyncClient, holds: Sequence[Hold]) -> set[in
     """Reserve on many rows in one guarded statement; return the ids of the rows that
     could not (those change nothing, the others did: the caller rolls back on a refusal).
 
-    Each row's own guard is checked, as ``reserve`` does, and each row's result is read
-    back through RETURNING. Holds on the same row are summed, guarded unless one is not.
+    Each row's own guard (available units, ``on_hand - reserved - safety_stock``, cover
+    the hold) is checked in the statement, and each row's result is read back through
+    RETURNING. Holds on the same row (one variant at one location: the same policy) are
+    summed.
     """
     merged: dict[int, list[int]] = {}
     for hold in holds:

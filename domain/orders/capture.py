@@ -448,13 +448,15 @@ def _placed_events(
 
     def event(kind: EventType, actor: str, message: str,
               data: dict[str, Any] | None = None) -> OrderEvent:
-        return OrderEvent(order_id=order.id, sequence=first + kinds.index(kind), type=kind,
+        return OrderEvent(order_id=order.id, sequence=first + len(events), type=kind,
                           actor=actor, message=message, data=data, created_at=now)
 
-    events = [event(
+    events: list[OrderEvent] = []
+
+    events.append(event(
         EventType.ORDER_PLACED, actor,
         f"Order {order.number} placed: {len(lines)} line(s), "
-        f"total {quantize(order.total, order.currency)} {order.currency}")]
+        f"total {quantize(order.total, order.currency)} {order.currency}"))
     if plan.reservations:
         codes = {loc.id: loc.code for loc in locations}
         skus = {line.variant_id: line.sku for line in lines}
@@ -478,6 +480,8 @@ def _placed_events(
         events.append(event(EventType.ORDER_ON_HOLD, actor,
                             f"Order {order.number} kept on hold, nothing reserved. "
                             f"{order.hold_reason}"))
+    # numbered in the order written; the order's sequence made room for exactly these
+    assert [e.type for e in events] == kinds, (kinds, [e.type for e in events])
     return events
 
 

@@ -14,6 +14,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from domain.events.models import OrderEvent, OutboxMessage
+from domain.events.ports import order_topic
+from domain.inventory.models import StockMovement
+from domain.orders.models import Allocation, Order, OrderLine
 from tests import factories
 from tests.support import GraphQLClient
 
@@ -71,3 +75,13 @@ async def test_an_order_costs_the_database_at_most_its_budget(
     assert result["userErrors"] == []
     assert result["order"]["number"] == "1002"
     assert len(sent) <= BUDGET, "\n".join(sent)
+    # Every write is still there: fewer statements, not fewer rows.
+    placed = await Order.get(number="1002")
+    lines = await OrderLine.filter(order_id=placed.id)
+    assert sorted((ln.sku, ln.quantity) for ln in lines) == [("A", 2), ("B", 1)]
+    assert await Allocation.filter(order_line__order_id=placed.id).count() == 2
+    assert await StockMovement.filter(reference=f"order:{placed.id}").count() == 2
+    events = await OrderEvent.filter(order_id=placed.id).order_by("sequence")
+    assert [(e.sequence, e.type) for e in events] == [(1, "ORDER_PLACED"),
+                                                      (2, "STOCK_RESERVED")]
+    assert await OutboxMessage.filter(topic=order_topic(placed.id)).count() == 2
