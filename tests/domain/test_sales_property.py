@@ -33,16 +33,35 @@ from domain.money import quantize
 from domain.orders import lifecycle
 from domain.orders.capture import LineRequest
 from domain.orders.models import Allocation, Order, OrderLine, OrderStatus
-from domain.payments.models import OperationStatus, PaymentOperation, RefundAllocation
+from domain.payments.models import (
+    AllocationKind,
+    OperationKind,
+    OperationStatus,
+    Payment,
+    PaymentOperation,
+    RefundAllocation,
+)
+from domain.payments.ports import GatewayDeclined, GatewayResult
 from domain.reports.customers import insights
 from domain.reports.sales import UNASSIGNED, GroupBy, SalesRow, sales_query
 from domain.returns import service as returns
+from domain.returns.models import Return
+from integrations.payments.manual import ManualGateway
 from tests import factories
 from tests.conftest import _truncate
 
 SKUS = {"EUR": ["SHOE", "TEE", "SOCK"], "USD": ["HAT", "CAP"]}
 PRICES = {"SHOE": "10.00", "TEE": "3.35", "SOCK": "1.01", "HAT": "5.00", "CAP": "2.50"}
 CHANNELS = {"web": "EUR", "us": "USD"}
+
+
+class _Declines(ManualGateway):
+    async def refund(self, *, reference: str, amount: Decimal, currency: str,
+                     key: str) -> GatewayResult:
+        raise GatewayDeclined("refund declined")
+
+
+_DECLINING = {"manual": _Declines()}
 
 
 def _order_plan() -> Any:
@@ -60,6 +79,7 @@ def _order_plan() -> Any:
         "returned": st.integers(0, 3),  # units of the first shipped line returned
         "exchange": st.sampled_from([None, *SKUS[CHANNELS[channel]]]),
         "refund shipping": st.booleans(),
+        "declined first": st.booleans(),  # the gateway declines the return's first refund
         "refund": st.sampled_from([None, "share", "line", "line and shipping"]),
         "fraction": st.sampled_from([Decimal("0.1"), Decimal("0.37"), Decimal("0.5"),
                                      Decimal(1)]),
@@ -110,6 +130,10 @@ async def _return(order: Order, plan: dict[str, Any]) -> None:
     location = await Location.get(code="a")
     await returns.receive_return(return_id=asked.id, location_id=location.id, actor="test",
                                  lines=[returns.ReceivedLine(line.id, units, True)])
+    if plan["declined first"]:
+        with suppress(DomainError):
+            await returns.refund_return(return_id=asked.id, gateways=_DECLINING,  # type: ignore[arg-type]
+                                        include_shipping=plan["refund shipping"], actor="test")
     await returns.refund_return(return_id=asked.id, gateways=factories.gateways(),  # type: ignore[arg-type]
                                 include_shipping=plan["refund shipping"], actor="test")
 
@@ -262,6 +286,39 @@ async def _check_customers(customers: list[int]) -> None:
         assert found[customer].lifetime_value == {c: quantize(v, c) for c, v in value.items()}
 
 
+async def _check_allocations() -> None:
+    """The allocations themselves, against the money: each refund's shares add up to it,
+    no line is paid back more than it cost, each order's money refunds are what its
+    payments say were refunded, and each exchange is credited once."""
+    allocations = await RefundAllocation.all()
+    operations = {op.id: op for op in await PaymentOperation.filter(
+        kind=OperationKind.REFUND)}
+    by_operation: dict[int, Decimal] = defaultdict(Decimal)
+    by_line: dict[int, Decimal] = defaultdict(Decimal)
+    refunded: dict[int, Decimal] = defaultdict(Decimal)
+    for a in allocations:
+        op = operations.get(a.payment_operation_id) if a.payment_operation_id else None
+        if a.payment_operation_id is not None:
+            by_operation[a.payment_operation_id] += a.amount
+        if op is not None and op.status is not OperationStatus.SUCCEEDED:
+            continue
+        if a.order_line_id is not None:
+            by_line[a.order_line_id] += a.amount
+        if op is not None:
+            refunded[a.order_id] += a.amount
+    for op_id, total in by_operation.items():
+        assert total == operations[op_id].amount, (op_id, total)
+    for line in await OrderLine.filter(id__in=list(by_line)):
+        assert by_line[line.id] <= line.total, (line.sku, by_line[line.id], line.total)
+    for payment in await Payment.all():
+        assert refunded[payment.order_id] == payment.refunded_amount, payment.order_id
+    for rma in await Return.all():
+        credited = await RefundAllocation.filter(
+            return_id=rma.id, kind=AllocationKind.EXCHANGE).values_list("order_line_id",
+                                                                       flat=True)
+        assert len(credited) == len(set(credited)), rma.id  # one credit per line, once
+
+
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(plans=st.lists(_order_plan(), min_size=1, max_size=6))
@@ -273,3 +330,4 @@ async def test_every_report_says_what_the_orders_say(app: Any, plans: list[dict[
         await _play(plan, customers, app.state.services.carriers)
     await _check_report()
     await _check_customers(customers)
+    await _check_allocations()
