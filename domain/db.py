@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,8 +13,8 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-__all__ = ["as_datetime", "atomic", "connection", "execute", "fetch", "for_reports",
-           "insert_batches", "insert_rows", "insert_sql", "is_postgres"]
+__all__ = ["Linked", "as_datetime", "atomic", "connection", "execute", "fetch", "for_reports",
+           "insert_batches", "insert_family", "insert_rows", "insert_sql", "is_postgres"]
 
 atomic = in_transaction
 _PLACEHOLDER = re.compile(r"\?")
@@ -71,16 +72,33 @@ def as_datetime(value: Any) -> datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
-def insert_sql(conn: BaseDBAsyncClient, instances: Sequence[Any]) -> tuple[str, list[Any]]:
-    """One multi-row INSERT of model instances (defaults and auto timestamps applied)."""
+@dataclass(frozen=True)
+class Linked:
+    """Rows whose foreign key ``field`` names one of the parents written beside them, by the
+    parent's value of the key ``insert_family`` is given (``keys``, one per row)."""
+
+    rows: Sequence[Any]
+    field: str
+    keys: Sequence[Any]
+
+
+def insert_sql(conn: BaseDBAsyncClient, instances: Sequence[Any], *,
+               linked: tuple[str, str] | None = None) -> tuple[str, list[Any]]:
+    """One multi-row INSERT of model instances (defaults and auto timestamps applied).
+
+    With ``linked`` (a field and an SQL expression with one ``?``), that field's value is
+    the expression, given the instance's value of the field as its parameter.
+    """
     meta = type(instances[0])._meta
     fields = [name for name in meta.fields_db_projection
               if not meta.fields_map[name].generated]
     columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in fields)
-    row = "(" + ", ".join("?" * len(fields)) + ")"
+    row = "(" + ", ".join(linked[1] if linked and name == linked[0] else "?"
+                          for name in fields) + ")"
     params: list[Any] = []
     for instance in instances:
-        params.extend(meta.fields_map[name].to_db_value(getattr(instance, name), instance)
+        params.extend(getattr(instance, name) if linked and name == linked[0]
+                      else meta.fields_map[name].to_db_value(getattr(instance, name), instance)
                       for name in fields)
     values = ", ".join([row] * len(instances))
     return f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {values}', params
@@ -119,3 +137,42 @@ async def insert_batches(conn: BaseDBAsyncClient, *batches: Sequence[Any]) -> No
     ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(head))
     params = [p for _, ps in head for p in ps] + last_params
     await execute(conn, (f"WITH {ctes} " if head else "") + last_sql, params)
+
+
+async def insert_family(conn: BaseDBAsyncClient, parents: Sequence[Any], key: str,
+                        linked: Linked, *batches: Sequence[Any]) -> None:
+    """Insert parents (each given its id), rows linked to them, and other models' rows.
+
+    ``key`` is a field whose value tells the parents apart (an order line's position);
+    each linked row names its parent by that value. On PostgreSQL all of it is one
+    statement: the parents' insert a data-modifying CTE returning their ids, each linked
+    row's foreign key a subquery of it. On SQLite the parents go first, then the rest.
+    """
+    if not parents:
+        await insert_batches(conn, *batches)
+        return
+    meta = type(parents[0])._meta
+    pk, column = meta.db_pk_column, meta.fields_db_projection[key]
+    if not is_postgres(conn):
+        await insert_rows(conn, parents)
+        ids = {getattr(parent, key): parent.pk for parent in parents}
+        for row, parent_key in zip(linked.rows, linked.keys, strict=True):
+            setattr(row, linked.field, ids[parent_key])
+        await insert_batches(conn, linked.rows, *batches)
+        return
+    for row, parent_key in zip(linked.rows, linked.keys, strict=True):
+        setattr(row, linked.field, parent_key)
+    head_sql, params = insert_sql(conn, parents)
+    ctes = [f'p AS ({head_sql} RETURNING "{pk}", "{column}")']
+    link = (linked.field, f'(SELECT "{pk}" FROM p WHERE "{column}" = ?)')
+    for i, batch in enumerate(b for b in (linked.rows, *batches) if b):
+        sql, batch_params = insert_sql(conn, batch, linked=link if batch is linked.rows else None)
+        ctes.append(f"w{i} AS ({sql})")
+        params += batch_params
+    rows = await fetch(conn, f'WITH {", ".join(ctes)} SELECT "{pk}", "{column}" FROM p', params)
+    ids = {row[column]: row[pk] for row in rows}
+    for parent in parents:
+        parent.pk = ids[getattr(parent, key)]
+        parent._saved_in_db = True
+    for row, parent_key in zip(linked.rows, linked.keys, strict=True):
+        setattr(row, linked.field, ids[parent_key])

@@ -22,7 +22,7 @@ from domain.access import Scope
 from domain.catalog.models import BackorderPolicy, Channel, Location, Variant
 from domain.customers.models import Customer
 from domain.customers.service import customer_for_order
-from domain.db import fetch, insert_batches, insert_rows, is_postgres
+from domain.db import Linked, fetch, insert_family, is_postgres
 from domain.errors import (
     CurrencyMismatch,
     DomainError,
@@ -316,7 +316,6 @@ async def create_order(
             )
             for position, ln in enumerate(request.lines)
         ]
-        await insert_rows(conn, lines)
         order.lines._set_result_for_query(lines)  # the answer shows them without a re-read
         if plan.shortfalls:
             short = ", ".join(f"{d.sku} ({d.quantity} ordered, {available} available)"
@@ -333,8 +332,9 @@ async def create_order(
         outbox += await stock_changed_messages(
             conn, [d.sku for d in demands], changed_rows=_changed_rows(plan, levels, demands,
                                                                        locations))
-        await insert_batches(conn, movements, _allocations(lines, plan, levels), events,
-                             outbox)
+        # The lines, and the allocations naming them, go in the batch's one statement.
+        await insert_family(conn, lines, "position", _allocations(lines, plan, levels),
+                            movements, events, outbox)
         metrics.count("orders_placed", channel=channel.code)
         return order
 
@@ -372,12 +372,14 @@ def _demands(lines: Sequence[LineRequest], variants: Mapping[str, Variant]) -> l
 
 
 def _allocations(lines: list[OrderLine], plan: Plan,
-                 levels: Mapping[tuple[int, int], StockLevel]) -> list[Allocation]:
-    return [
-        Allocation(order_line_id=line.id, location_id=location_id, quantity=units,
-                   stock_level_id=levels[(line.variant_id or 0, location_id)].id)
-        for line, location_id, units in _split_by_line(lines, plan)
-    ]
+                 levels: Mapping[tuple[int, int], StockLevel]) -> Linked:
+    """The allocations of lines not written yet, each naming its line by position."""
+    shares = _split_by_line(lines, plan)
+    return Linked(
+        rows=[Allocation(location_id=location_id, quantity=units,
+                         stock_level_id=levels[(line.variant_id or 0, location_id)].id)
+              for line, location_id, units in shares],
+        field="order_line_id", keys=[line.position for line, _, _ in shares])
 
 
 def _changed_rows(plan: Plan, levels: Mapping[tuple[int, int], StockLevel],
