@@ -58,6 +58,7 @@ from domain.webhooks.targets import UrlPolicy
 from domain.webhooks.worker import DeliveryWorker
 from integrations.bus.memory import InMemoryBus
 from integrations.bus.redis import RedisBus
+from integrations.cache.layered import LocalFirstAvailabilityCache
 from integrations.cache.memory import InMemoryAvailabilityCache
 from integrations.cache.redis import RedisAvailabilityCache
 from integrations.carriers.builtin import BuiltinCarrier
@@ -179,6 +180,12 @@ async def start_services(settings: Settings) -> Services:
     if ttl > 0:
         cache = (RedisAvailabilityCache(settings.redis_url, ttl=ttl, prefix=prefix)
                  if settings.redis_url else InMemoryAvailabilityCache(ttl=ttl))
+        if settings.redis_url and settings.availability_local_ttl > 0:
+            # Reads this process holds cost no round trip; changes are announced on the bus.
+            layered = LocalFirstAvailabilityCache(
+                cache, bus, ttl=min(settings.availability_local_ttl, ttl))
+            await layered.start()
+            cache = layered
 
     webhook_urls = UrlPolicy(SystemResolver(), allow_private=settings.webhook_allow_private_urls)
     webhooks = DeliveryWorker(HttpWebhookSender(webhook_urls),
@@ -202,7 +209,7 @@ async def start_services(settings: Settings) -> Services:
 
     amazon_poll = Periodic("amazon-poll", poll, interval=settings.amazon_poll_interval)
 
-    handlers = build_handlers(webhooks=webhooks, cache=cache)
+    handlers = build_handlers(webhooks=webhooks)
     relay = OutboxRelay(bus, interval=settings.relay_interval, record=handlers.record,
                         after_publish=handlers.after_publish)
     # This process's own commits drop their SKUs from the cache before the caller hears back.

@@ -13,7 +13,6 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from domain.events.catalogue import CATALOGUE, EventType, OrderEventPayload
 from domain.events.handlers import Batch, HandlerRegistry
 from domain.events.models import OutboxMessage
-from domain.inventory.ports import AvailabilityCache
 from domain.marketplaces.sync import mark_dirty, mark_fulfillments
 from domain.webhooks.service import fan_out
 from domain.webhooks.worker import DeliveryWorker
@@ -37,8 +36,7 @@ class WebhookFanOut:
             self.worker.wake()
 
 
-def build_handlers(*, webhooks: DeliveryWorker,
-                   cache: AvailabilityCache | None) -> HandlerRegistry:
+def build_handlers(*, webhooks: DeliveryWorker) -> HandlerRegistry:
     registry = HandlerRegistry()
     fan = WebhookFanOut(webhooks)
     registry.register_in_transaction("webhooks.fan_out", fan.record)
@@ -47,11 +45,8 @@ def build_handlers(*, webhooks: DeliveryWorker,
     def skus(published: Batch) -> list[str]:
         return [m.payload["sku"] for m in published]
 
-    if cache is not None:
-        async def invalidate(published: Batch) -> None:
-            await cache.invalidate(skus(published))
-
-        registry.register("availability.invalidate", invalidate, [EventType.STOCK_CHANGED])
+    # The availability cache is not among them: the process that commits a change drops
+    # its SKUs (in every process, through the bus) before it answers: once per change.
 
     async def stock_dirty(published: Batch) -> None:
         await mark_dirty(skus(published))  # pushed at the next window: bursts coalesce

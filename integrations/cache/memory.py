@@ -36,3 +36,7 @@ class InMemoryAvailabilityCache:
     async def invalidate(self, skus: Iterable[str]) -> None:
         for sku in skus:
             self._size -= len(self._entries.pop(sku, {}))
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._size = 0

@@ -144,7 +144,7 @@ def test_the_app_registers_its_handlers_in_one_place() -> None:
     from api.handlers import build_handlers
     from domain.webhooks.worker import DeliveryWorker
 
-    registry = build_handlers(webhooks=DeliveryWorker.__new__(DeliveryWorker), cache=None)
+    registry = build_handlers(webhooks=DeliveryWorker.__new__(DeliveryWorker))
     names = [name for name, _types, _tx in registry.handlers()]
     assert names == ["webhooks.fan_out", "webhooks.wake", "marketplaces.stock_dirty",
                      "marketplaces.fulfillments"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -78,3 +79,56 @@ async def test_a_batch_is_published_in_one_pipeline_in_order(
     finally:
         await sender.close()
         await listener.close()
+
+
+
+async def _layered(url: str, count: int) -> list[Any]:
+    from integrations.cache.layered import LocalFirstAvailabilityCache
+
+    caches = [LocalFirstAvailabilityCache(RedisAvailabilityCache(url, ttl=30), RedisBus(url),
+                                          ttl=30) for _ in range(count)]
+    for cache in caches:
+        await cache.start()
+    return caches
+
+
+async def _closed(caches: list[Any]) -> None:
+    for cache in caches:
+        await cache.close()
+        await cache.bus.close()
+
+
+async def test_a_change_in_one_process_drops_what_another_holds_in_memory(
+        redis: RedisServer) -> None:
+    caches = await _layered(redis.url, 2)
+    one, other = caches
+    try:
+        await one.set_many({"SKU": {"available": 3}, "KEPT": {"available": 1}}, "web")
+        assert await other.get_many(["SKU"], "web") == {"SKU": {"available": 3}}  # from Redis
+        assert await other.local.get_many(["SKU"], "web") == {"SKU": {"available": 3}}
+        await one.invalidate(["SKU"])
+        for _ in range(100):
+            if await other.local.get_many(["SKU"], "web") == {}:
+                break
+            await asyncio.sleep(0.05)
+        assert await other.local.get_many(["SKU"], "web") == {}
+        assert await other.get_many(["SKU", "KEPT"], "web") == {"KEPT": {"available": 1}}
+    finally:
+        await _closed(caches)
+
+
+async def test_a_process_whose_bus_reconnected_forgets_what_it_held(redis: RedisServer) -> None:
+    caches = await _layered(redis.url, 1)
+    (cache,) = caches
+    try:
+        await cache.set_many({"SKU": {"available": 3}}, "web")
+        redis.stop()  # what it holds it answers without Redis
+        assert await cache.get_many(["SKU"], "web") == {"SKU": {"available": 3}}
+        redis.start()
+        for _ in range(200):  # changes made meanwhile were not heard: all of it is dropped
+            if await cache.local.get_many(["SKU"], "web") == {}:
+                break
+            await asyncio.sleep(0.1)
+        assert await cache.local.get_many(["SKU"], "web") == {}
+    finally:
+        await _closed(caches)

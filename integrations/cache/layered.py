@@ -1,0 +1,92 @@
+"""An in-process layer in front of the shared (Redis) availability cache.
+
+A read the layer holds costs no round trip. A change drops its SKUs here and in the
+shared cache, then tells every process over the bus (one message per change), and
+each process drops them from its own layer. A process that lost its bus connection
+hears ``RESYNC`` and forgets its whole layer; its entries live a few seconds at most
+anyway, so a message that never arrives costs no more than that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from contextlib import suppress
+from typing import Any
+
+from domain.events.ports import RESYNC, EventBus
+from domain.inventory.ports import AvailabilityCache
+from integrations.cache.memory import InMemoryAvailabilityCache
+
+log = logging.getLogger(__name__)
+TOPIC = "cache.availability"
+KIND = "availability_invalidated"
+
+
+class LocalFirstAvailabilityCache:
+    def __init__(self, shared: AvailabilityCache, bus: EventBus, *, ttl: float) -> None:
+        self.shared = shared
+        self.bus = bus
+        self.local = InMemoryAvailabilityCache(ttl=ttl)
+        self._listener: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
+
+    async def start(self) -> None:
+        """Listen for other processes' changes; return once listening."""
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="availability-cache")
+        await self._listening.wait()
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self.bus.subscribe(TOPIC) as messages:
+                    self._listening.set()
+                    async for message in messages:
+                        if message.get("kind") == RESYNC["kind"]:
+                            self.local.clear()
+                        elif message.get("kind") == KIND:
+                            await self.local.invalidate(message.get("skus") or [])
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the bus reconnects by itself; start over, empty
+                log.exception("availability cache: listener failed; starting again")
+                self.local.clear()
+                self._listening.set()
+                await asyncio.sleep(1.0)
+
+    async def get_many(self, skus: Iterable[str], scope: str) -> dict[str, dict[str, Any]]:
+        wanted = list(skus)
+        found = await self.local.get_many(wanted, scope)
+        missing = [sku for sku in wanted if sku not in found]
+        if missing:
+            shared = await self.shared.get_many(missing, scope)
+            if shared:
+                await self.local.set_many(shared, scope)
+                found.update(shared)
+        return found
+
+    async def set_many(self, values: dict[str, dict[str, Any]], scope: str) -> None:
+        await self.local.set_many(values, scope)
+        await self.shared.set_many(values, scope)
+
+    async def invalidate(self, skus: Iterable[str]) -> None:
+        changed = sorted(set(skus))
+        if not changed:
+            return
+        await self.local.invalidate(changed)
+        await self.shared.invalidate(changed)  # before the others hear, so they re-read it
+        try:
+            await self.bus.publish(TOPIC, {"kind": KIND, "skus": changed})
+        except Exception as error:  # the others' layers expire within their TTL
+            log.warning("availability cache: change not announced (%s)", error)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._listener
+        close = getattr(self.shared, "close", None)
+        if close is not None:
+            await close()
