@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -82,7 +83,7 @@ async def closed_loop(
     elapsed = time.perf_counter() - started
     return {"requests_per_second": round(len(latencies) / elapsed, 1),
             "p50_ms": percentile_ms(latencies, 0.5), "p99_ms": percentile_ms(latencies, 0.99),
-            "errors": errors}
+            "errors": errors, "answered": len(latencies), "elapsed_s": round(elapsed, 3)}
 
 
 def rss_kib(pid: int) -> int:
@@ -93,6 +94,19 @@ def rss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])
     return total
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time so far (user + system) of these processes and their children."""
+    total = 0
+    for pid in pids:
+        for candidate in [pid, *_children(pid)]:
+            try:
+                values = Path(f"/proc/{candidate}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            total += int(values[11]) + int(values[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
