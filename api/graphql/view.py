@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from contextlib import suppress
 from typing import Any, cast
 
@@ -10,7 +11,7 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
@@ -31,6 +32,7 @@ from api.context import Context
 from api.fairness import Busy, turn_key
 from api.graphiql import local_page
 from api.graphql.limits import error_code
+from api.graphql.live import LIVE_EVENT, encoded_payload
 from api.graphql.requests import TransportWSHandler, decode, request_problem
 from api.observability.context import note
 from api.sessions import CLOSE_CODE, until_ended, watched
@@ -68,6 +70,23 @@ class SessionHandler(TransportWSHandler):
             await self.cleanup_operation(operation_id)
         with suppress(RuntimeError, WebSocketDisconnected):  # the client left meanwhile
             await self.websocket.close(code=CLOSE_CODE, reason=reason)
+
+    async def send_message(self, message: Any) -> None:
+        """A live event's "next" is encoded once per process (``api.graphql.live``)."""
+        event = LIVE_EVENT.get()
+        operation = self.operations.get(message.get("id")) if event is not None else None
+        if message.get("type") != "next" or event is None or operation is None:
+            await super().send_message(message)
+            return
+        view = cast(GraphQLView, self.view)
+        payload = encoded_payload(event, operation.query, operation.variables,
+                                  operation.operation_name, self.context.principal,
+                                  message["payload"], view.encode_json_string)
+        text = f'{{"id":{json.dumps(message["id"])},"type":"next","payload":{payload}}}'
+        try:
+            await cast(Any, self.websocket).ws.send_text(text)
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
 
     async def shutdown(self) -> None:
         if self._watcher is not None:

@@ -211,3 +211,37 @@ async def test_a_stream_yields_only_what_its_filter_asked_for_whatever_the_topic
                         "description": "With the courier"}]
     stock = [d["availabilityChanged"] for d in received if "availabilityChanged" in d]
     assert stock == [{"sku": "SHOE", "available": 3}]  # 5, three reserved, one counted
+
+
+async def test_a_live_event_is_encoded_once_per_document_for_all_its_subscribers(
+    app: Any, api: GraphQLClient,
+) -> None:
+    from api.graphql import live
+
+    await factories.shop({"SHOE": {"a": 5}})
+    order = await factories.place({"SHOE": 1})
+    oid = order.id  # type: ignore[attr-defined]
+    await lifecycle.confirm_order(order_id=oid, actor="test")
+    carriers = app.state.services.carriers
+    shipment = await fulfillment.create_shipment(order_id=oid, carriers=carriers, actor="test")
+    await fulfillment.ship_shipment(shipment_id=shipment.id, tracking_number="PARCEL-9",
+                                    carriers=carriers, actor="test")
+    other = """subscription($n: String) { shipmentTracking(trackingNumber: $n)
+      { sequence location } }"""
+    async with subscriber(app) as a, subscriber(app) as b, subscriber(app) as c:
+        ids = {}
+        for sub, document in ((a, TRACKING), (b, TRACKING), (c, other)):
+            await sub.init()
+            ids[id(sub)] = await sub.subscribe(document, {"n": "PARCEL-9"})
+            assert (await sub.data(1))[0]["shipmentTracking"]["sequence"] == 1
+        await add_tracking_events(shipment_id=shipment.id, actor="carrier:test", updates=[
+            TrackingUpdate(ShipmentStatus.OUT_FOR_DELIVERY, description="With the courier",
+                           location="Hamburg")])
+        same = {"sequence": 2, "status": "OUT_FOR_DELIVERY", "description": "With the courier"}
+        for sub, data in ((a, same), (b, same), (c, {"sequence": 2, "location": "Hamburg"})):
+            message = await sub.next()  # each under its own operation's id
+            assert (message["id"], message["type"]) == (ids[id(sub)], "next")
+            assert message["payload"]["data"] == {"shipmentTracking": data}
+            assert message["payload"]["extensions"]["cost"]["actual"] > 0  # its own, added
+    _, number, _ = live._events[(shipment_topic(shipment.id), 2)]  # built once, shared
+    assert sum(1 for key in live._payloads if key[0] == number) == 2  # one per document
