@@ -29,7 +29,15 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ADDRESS, Api, closed_loop, percentile_ms, rss_kib, setup_catalogue
+from bench.common import (
+    ADDRESS,
+    Api,
+    closed_loop,
+    cpu_seconds,
+    percentile_ms,
+    rss_kib,
+    setup_catalogue,
+)
 
 TRACKING = """subscription($n: String) { shipmentTracking(trackingNumber: $n)
   { sequence status description } }"""
@@ -92,7 +100,7 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=20)
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between events")
     parser.add_argument("--pid", type=int, action="append", default=[],
-                        help="server process ids, for memory per subscriber")
+                        help="server process ids, for memory and CPU per subscriber")
     parser.add_argument("--timeout", type=float, default=60)
     args = parser.parse_args()
 
@@ -113,6 +121,8 @@ async def main() -> None:
                                    args.timeout)
         memory_after = sum(rss_kib(pid) for pid in args.pid)
         sent: dict[int, float] = {}
+        own_before = time.process_time()
+        server_before = cpu_seconds(args.pid) if args.pid else None
         statuses = ["OUT_FOR_DELIVERY", "IN_TRANSIT"]
         for n in range(args.events):
             sent[n + 2] = time.perf_counter()
@@ -122,6 +132,8 @@ async def main() -> None:
         for task in pending:
             task.cancel()
         failed = [t.exception() for t in done if t.exception() is not None]
+        own_cpu = time.process_time() - own_before
+        server_cpu = cpu_seconds(args.pid) - server_before if server_before is not None else None
         async with httpx.AsyncClient(base_url=args.url[0]) as plain:
             baseline = await closed_loop(lambda: plain.get("/healthz"), clients=10, seconds=2)
 
@@ -136,6 +148,12 @@ async def main() -> None:
         "latency_ms": {"p50": p50, "p99": percentile_ms(latencies, 0.99)},
         "memory_per_subscriber_kib": round((memory_after - memory_before) / args.subscribers, 1)
         if args.pid else None,
+        # CPU over the events' fan-out, per delivery: the servers', and this load generator's
+        # own (it shares the machine, so its share is visible beside theirs)
+        "server_cpu_us_per_delivery": round(server_cpu * 1e6 / len(latencies), 1)
+        if server_cpu is not None and latencies else None,
+        "load_generator_cpu_us_per_delivery": round(own_cpu * 1e6 / len(latencies), 1)
+        if latencies else None,
         "baseline": {"plain_starlette_healthz": baseline},
         "ratio_p50_delivery_to_p50_healthz": round(p50 / baseline["p50_ms"], 2)
         if p50 and baseline["p50_ms"] else None,
