@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 
 import strawberry
@@ -64,7 +65,7 @@ class CalculatedOrder(Node):
     @classmethod
     def from_calculation(cls, calc: Calculation) -> CalculatedOrder:
         currency = calc.order.currency
-        zero = Money.of(calc.balance * 0, currency)
+        zero = Money.of(Decimal(0), currency)
         return cls(
             id=to_global_id("OrderEdit", calc.edit.id), status=calc.edit.status,
             order_pk=calc.order.id,
