@@ -37,6 +37,7 @@ from domain.money import MAX_AMOUNT, quantize
 from domain.orders.capture import reserve_demands
 from domain.orders.lifecycle import lock_order
 from domain.orders.models import Allocation, Order, OrderLine
+from domain.orders.progress import refresh_progress
 from domain.payments.allocation import SHIPPING, Part, allocate_edit
 from domain.payments.models import OperationKind, Payment, PaymentOperation, PaymentState
 from domain.payments.service import refundable, sync_order_payment_status
@@ -88,6 +89,7 @@ async def commit_edit(
                           if ln.change != "UNCHANGED"]})
         if skus:
             await record_stock_changed(conn, skus)
+        await refresh_progress(conn, order, actor=actor)  # removing the unshipped rest
         await sync_order_payment_status(conn, order, actor=actor)
         await _settle_intent(conn, order, edit, calc.balance, reductions)
         edit.status = EditStatus.COMMITTED
@@ -163,7 +165,8 @@ async def _apply_stock_and_lines(conn: BaseDBAsyncClient, order: Order, edit: Or
             line.quantity_backordered = min(line.quantity_backordered,
                                             line.quantity - line.quantity_shipped)
         need = ln.quantity - ln.original_quantity
-        for pool in pools.get(variants[ln.sku].id, []) if need > 0 else []:
+        known = variants.get(ln.sku)  # None: a SKU gone from the catalogue, reserving nothing
+        for pool in pools.get(known.id, []) if need > 0 and known is not None else []:
             units = min(need, pool[1])
             if units:
                 shares.append((line, pool[0], units))

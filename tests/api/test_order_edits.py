@@ -247,3 +247,29 @@ async def test_bad_edits_are_refused_with_their_reasons(api: GraphQLClient) -> N
               {"id": placed["order"]["id"]})
     assert codes((await api(BEGIN, {"id": placed["order"]["id"]}))["orderEditBegin"]) == [
         "INVALID_TRANSITION"]
+
+
+async def test_taking_off_what_has_not_shipped_leaves_the_order_fulfilled(
+    api: GraphQLClient,
+) -> None:
+    await _shop()
+    placed = await _place(api, {"SHOE": 2, "HAT": 1}, paid=False)
+    order_id = placed["order"]["id"]
+    await api(CONFIRM, {"id": order_id})
+    created = await api("mutation($o: ID!, $l: ID!) { shipmentCreate(input: {orderId: $o, "
+                        "lines: [{orderLineId: $l, quantity: 1}]}) { shipment { id } } }",
+                        {"o": order_id, "l": _line(placed, "SHOE")})
+    await api("mutation($s: ID!) { shipmentShip(input: {shipmentId: $s}) { userErrors "
+              "{ code } } }", {"s": created["shipmentCreate"]["shipment"]["id"]})
+    edit = (await api(BEGIN, {"id": order_id}))["orderEditBegin"]["calculatedOrder"]["id"]
+    assert codes((await api(REMOVE, {"e": edit, "l": _line(placed, "SHOE")}))[
+        "orderEditRemoveLine"]) == ["QUANTITY_EXCEEDS_REMAINING"]  # one has shipped
+    await api(SET, {"e": edit, "l": _line(placed, "SHOE"), "q": 1})
+    await api(REMOVE, {"e": edit, "l": _line(placed, "HAT")})
+    committed = (await api(COMMIT, {"id": edit}))["orderEditCommit"]
+    assert committed["userErrors"] == []
+    status = (await api("query($id: ID!) { order(id: $id) { fulfillmentStatus } }",
+                        {"id": order_id}))["order"]["fulfillmentStatus"]
+    assert status == "FULFILLED"
+    assert await _reserved() == {"SHOE": 0, "HAT": 0, "CAP": 0}
+    await assert_ledger_matches()
