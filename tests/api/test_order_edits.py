@@ -3,13 +3,18 @@ with its balance, and a commit that moves stock and money at once, or nothing.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from api.graphql.relay import from_global_id
+from domain.access import ADMIN, Scope
+from domain.customers.models import Customer
 from domain.edits.models import EditStatus, OrderEdit
 from domain.inventory.models import StockLevel
 from domain.payments.models import AllocationKind, RefundAllocation
+from domain.reports.customers import insights
+from domain.reports.sales import GroupBy, sales_query
 from tests import factories
 from tests.domain.ledger import assert_ledger_matches
 from tests.support import GraphQLClient, codes
@@ -273,3 +278,35 @@ async def test_taking_off_what_has_not_shipped_leaves_the_order_fulfilled(
     assert status == "FULFILLED"
     assert await _reserved() == {"SHOE": 0, "HAT": 0, "CAP": 0}
     await assert_ledger_matches()
+
+
+async def test_the_sales_count_an_edited_order_once_at_its_new_lines(api: GraphQLClient) -> None:
+    await _shop()
+    placed = await _place(api, {"SHOE": 2, "HAT": 1})  # 34.90 paid
+    edit = (await api(BEGIN, {"id": placed["order"]["id"]}))["orderEditBegin"][
+        "calculatedOrder"]["id"]
+    await api(SET, {"e": edit, "l": _line(placed, "SHOE"), "q": 1})
+    assert (await api(COMMIT, {"id": edit}))["orderEditCommit"]["userErrors"] == []  # 10 back
+    today = datetime.now(UTC).date()
+    query = await sales_query(scope=Scope(ADMIN), start=today, end=today, time_zone="UTC",
+                              group_by=GroupBy.SKU)
+    assert [(r.group, r.orders, f"{r.gross}", f"{r.refunds}", f"{r.net}")
+            for r in await query.rows()] == [("HAT", 1, "10.00", "0.00", "10.00"),
+                                             ("SHOE", 1, "10.00", "0.00", "10.00")]
+    # The customer paid 34.90 and got 10.00 back: 24.90, what the edited order comes to.
+    customer = await Customer.get(email="ann@example.com")
+    assert (await insights([customer.id]))[customer.id].lifetime_value == {
+        "EUR": Decimal("24.90")}
+    # A later refund of the line may take what is left of it, no more.
+    shoe = next(ln for ln in placed["order"]["lines"] if ln["sku"] == "SHOE")
+    refund = """mutation($input: PaymentRefundInput!) { paymentRefund(input: $input) {
+      userErrors { field code } } }"""
+    payment = placed["payment"]["id"]
+    too_much = (await api(refund, {"input": {"paymentId": payment, "amount": "10.01",
+                                             "lines": [{"orderLineId": shoe["id"],
+                                                        "amount": "10.01"}]}}))
+    assert codes(too_much["paymentRefund"]) == ["ALREADY_REFUNDED"]
+    exact = (await api(refund, {"input": {"paymentId": payment, "amount": "10.00",
+                                          "lines": [{"orderLineId": shoe["id"],
+                                                     "amount": "10.00"}]}}))
+    assert exact["paymentRefund"]["userErrors"] == []
