@@ -152,9 +152,12 @@ async def test_adding_to_a_paid_order_asks_for_the_difference(api: GraphQLClient
                                                                   ("CAP", "ADDED")]
     assert (calc["total"], calc["amountToCollect"]) == ({"amount": "54.90"}, {"amount": "30.00"})
 
-    committed = (await api(COMMIT, {"id": edit}))["orderEditCommit"]
+    committed = (await api(COMMIT, {"id": edit, "key": "grow-1"}))["orderEditCommit"]
     assert committed["userErrors"] == []
     assert committed["payment"]["amount"] == {"amount": "30.00"}
+    repeated = (await api(COMMIT, {"id": edit, "key": "grow-1"}))["orderEditCommit"]
+    assert repeated["payment"]["id"] == committed["payment"]["id"]  # asked for once
+    assert len(repeated["order"]["payments"]) == 2
     order = committed["order"]
     assert order["paymentStatus"] == "PARTIALLY_PAID"
     assert [(ln["sku"], ln["quantity"], ln["quantityAllocated"]) for ln in order["lines"]] == [
