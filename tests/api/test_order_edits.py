@@ -17,7 +17,7 @@ from domain.reports.customers import insights
 from domain.reports.sales import GroupBy, sales_query
 from tests import factories
 from tests.domain.ledger import assert_ledger_matches
-from tests.support import GraphQLClient, codes
+from tests.support import GraphQLClient, codes, eventually
 
 PLACE = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
   order { id lines { id sku } } payment { id } userErrors { code message } } }"""
@@ -127,6 +127,13 @@ async def test_lowering_a_paid_order_refunds_the_difference_and_releases_stock(
     assert "15.00 EUR to refund" in edited["message"] and "Customer called" in edited["message"]
     assert committed["calculatedOrder"]["status"] == "COMMITTED"
     assert await _reserved() == {"SHOE": 1, "HAT": 0, "CAP": 0}
+
+    async def told() -> list[Any]:
+        return api.inbox.to("ann@example.com")
+
+    email = (await eventually(told))[0]  # notifyCustomer: the customer hears what changed
+    assert "SHOE: 2 -> 1" in email.text and "HAT: 1 -> 0" in email.text
+    assert "19.90 EUR" in email.text and "Customer called" not in email.text
     # The refund is charged to what the edit took off, and is no refund in the sales.
     shares = await RefundAllocation.all().order_by("order_line_id")
     assert {s.kind for s in shares} == {AllocationKind.EDIT}
