@@ -11,6 +11,7 @@ from api.graphql.relay import from_global_id
 from domain.access import ADMIN, Scope
 from domain.customers.models import Customer
 from domain.edits.models import EditStatus, OrderEdit
+from domain.events.catalogue import CATALOGUE, EventType
 from domain.inventory.models import StockLevel
 from domain.payments.models import AllocationKind, RefundAllocation
 from domain.reports.customers import insights
@@ -123,6 +124,7 @@ async def test_lowering_a_paid_order_refunds_the_difference_and_releases_stock(
     assert order["paymentStatus"] == "PARTIALLY_REFUNDED"
     types = [e["type"] for e in order["events"]]
     assert {"STOCK_RELEASED", "ORDER_EDITED", "PAYMENT_REFUNDED"} <= set(types)
+    assert CATALOGUE[EventType.ORDER_EDITED].topic == "order.edited"  # for webhooks
     edited = next(e for e in order["events"] if e["type"] == "ORDER_EDITED")
     assert "15.00 EUR to refund" in edited["message"] and "Customer called" in edited["message"]
     assert committed["calculatedOrder"]["status"] == "COMMITTED"

@@ -35,6 +35,8 @@ class OrderEditCommitPayload:
     calculated_order: CalculatedOrder | None
     payment: Payment | None = strawberry.field(
         description="The payment asked for the difference, when the edit added to the total.")
+    client_secret: str | None = strawberry.field(
+        description="For Stripe: what the customer confirms the difference's payment with.")
     user_errors: list[UserError]
 
 
@@ -185,7 +187,7 @@ class OrderEditMutations:
         done, errors = await attempt(run())
         if done is None:
             return OrderEditCommitPayload(order=None, calculated_order=None, payment=None,
-                                          user_errors=errors)
+                                          client_secret=None, user_errors=errors)
         if done.payment_error is not None:
             errors = user_errors(done.payment_error)
         calc = await application.calculated_edit(ctx.deps, edit_id=done.edit.id)
@@ -195,7 +197,8 @@ class OrderEditMutations:
         return OrderEditCommitPayload(
             order=Order.from_model(order) if order else None,
             calculated_order=CalculatedOrder.from_calculation(calc),
-            payment=Payment.from_model(payment) if payment else None, user_errors=errors)
+            payment=Payment.from_model(payment) if payment else None,
+            client_secret=payment.client_secret if payment else None, user_errors=errors)
 
 
 @register("OrderEdit", Permission.ORDERS_READ)
