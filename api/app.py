@@ -209,7 +209,9 @@ async def start_services(settings: Settings) -> Services:
 
     amazon_poll = Periodic("amazon-poll", poll, interval=settings.amazon_poll_interval)
 
-    handlers = build_handlers(webhooks=webhooks)
+    started: list[Services] = []  # the mailer is the services' own, replaceable while running
+    handlers = build_handlers(webhooks=webhooks,
+                              mailer=lambda: started[0].mailer if started else LogMailer())
     relay = OutboxRelay(bus, interval=settings.relay_interval, record=handlers.record,
                         after_publish=handlers.after_publish)
     # This process's own commits drop their SKUs from the cache before the caller hears back.
@@ -236,7 +238,7 @@ async def start_services(settings: Settings) -> Services:
                if settings.redis_url else InMemoryRateLimiter())
     failures = (RedisFailureLog(settings.redis_url, prefix=prefix) if settings.redis_url
                 else InMemoryFailureLog())
-    return Services(bus=bus, relay=relay, cache=cache, carriers=carriers,
+    services = Services(bus=bus, relay=relay, cache=cache, carriers=carriers,
                     gateways=gateways, deps=deps,
                     unregister=unregister, webhooks=webhooks, webhook_urls=webhook_urls,
                     rate_limiter=limiter,
@@ -250,6 +252,8 @@ async def start_services(settings: Settings) -> Services:
                     trusted_proxies=settings.trusted_proxies,
                     hasher=SecretHasher(settings.hash_concurrency),
                     turns=FairTurns(per_caller=settings.max_concurrent_per_caller))
+    started.append(services)
+    return services
 
 
 async def stop_services(services: Services) -> None:

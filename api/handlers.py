@@ -8,15 +8,21 @@ the rest run after the relay's commit, in the order registered.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from domain.edits.notifications import order_edited_messages
 from domain.events.catalogue import CATALOGUE, EventType, OrderEventPayload
 from domain.events.handlers import Batch, HandlerRegistry
 from domain.events.models import OutboxMessage
 from domain.marketplaces.sync import mark_dirty, mark_fulfillments
+from domain.messaging.ports import Mailer
 from domain.webhooks.service import fan_out
 from domain.webhooks.worker import DeliveryWorker
 
+log = logging.getLogger(__name__)
 ORDER_EVENTS = tuple(e for e, spec in CATALOGUE.items() if spec.payload is OrderEventPayload)
 
 
@@ -36,7 +42,8 @@ class WebhookFanOut:
             self.worker.wake()
 
 
-def build_handlers(*, webhooks: DeliveryWorker) -> HandlerRegistry:
+def build_handlers(*, webhooks: DeliveryWorker,
+                   mailer: Callable[[], Mailer] | None = None) -> HandlerRegistry:
     registry = HandlerRegistry()
     fan = WebhookFanOut(webhooks)
     registry.register_in_transaction("webhooks.fan_out", fan.record)
@@ -53,4 +60,14 @@ def build_handlers(*, webhooks: DeliveryWorker) -> HandlerRegistry:
 
     registry.register("marketplaces.stock_dirty", stock_dirty, [EventType.STOCK_CHANGED])
     registry.register("marketplaces.fulfillments", mark_fulfillments, ORDER_EVENTS)
+
+    if mailer is not None:
+        async def order_edited(published: Batch) -> None:
+            for message in await order_edited_messages([m.payload for m in published]):
+                try:
+                    await mailer().send(message)
+                except Exception:  # one undeliverable address must not stop the others
+                    log.exception("telling %s about their edited order failed", message.to)
+
+        registry.register("customers.order_edited", order_edited, [EventType.ORDER_EDITED])
     return registry

@@ -20,4 +20,6 @@ MODEL_MODULES = [
     "domain.reports.models",
     "domain.deployment",
     "domain.signing.models",
+    "domain.drafts.models",
+    "domain.edits.models",
 ]

@@ -12,6 +12,7 @@ DomainError
  ├── InsufficientStock       not enough sellable units for a SKU
  ├── StockBelowReserved      on hand would drop below what orders hold
  ├── InvalidTransition       a state machine forbids the move
+ ├── EditConflict            the order changed since its edit began (a shipment, an edit)
  ├── QuantityExceedsRemaining  shipping or returning more than is left
  ├── PaymentFailed           the gateway declined, or did not answer
  ├── CarrierFailed           the carrier refused, or did not answer
@@ -129,6 +130,16 @@ class InvalidTransition(DomainError):
         self.ref = ref
         self.current = current
         self.target = target
+
+
+class EditConflict(DomainError):
+    """The order changed after its edit session began (a shipment, another edit, a payment):
+    the edit is not applied; begin a new one from the order as it is now."""
+
+    def __init__(self, number: str, *, field: Sequence[str] | None = ("id",)) -> None:
+        super().__init__(f"Order {number} changed since this edit began; nothing "
+                             "was applied: begin a new edit", field=field)
+        self.number = number
 
 
 class QuantityExceedsRemaining(DomainError):

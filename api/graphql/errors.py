@@ -33,6 +33,7 @@ class ErrorCode(Enum):
     ALREADY_REFUNDED = "ALREADY_REFUNDED"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     CARRIER_FAILED = "CARRIER_FAILED"
+    EDIT_CONFLICT = "EDIT_CONFLICT"
 
 
 @strawberry.type(description="A business failure: nothing was changed.")
@@ -53,6 +54,7 @@ ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
     (d.CurrencyMismatch, ErrorCode.CURRENCY_MISMATCH),
     (d.InsufficientStock, ErrorCode.INSUFFICIENT_STOCK),
     (d.StockBelowReserved, ErrorCode.STOCK_BELOW_RESERVED),
+    (d.EditConflict, ErrorCode.EDIT_CONFLICT),
     (d.InvalidTransition, ErrorCode.INVALID_TRANSITION),
     (d.QuantityExceedsRemaining, ErrorCode.QUANTITY_EXCEEDS_REMAINING),
     (d.IdempotencyKeyReused, ErrorCode.IDEMPOTENCY_KEY_REUSED),

@@ -15,6 +15,9 @@ from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
 from api.graphql.cost import CostLimit
 from api.graphql.customers.mutations import CustomerMutations, CustomerQueries
+from api.graphql.drafts.mutations import DraftOrderMutations
+from api.graphql.drafts.queries import DraftOrderQueries
+from api.graphql.edits.mutations import OrderEditMutations
 from api.graphql.fulfillment.mutations import FulfillmentMutations
 from api.graphql.fulfillment.queries import FulfillmentQueries
 from api.graphql.introspection_cache import IntrospectionAnswers, IntrospectionCache
@@ -49,13 +52,14 @@ class NodeQueries:
 
 Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
-              CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries, AddressQueries)
+              CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries, AddressQueries,
+              DraftOrderQueries)
 )
 Mutation = merge_types(
     "Mutation",
     (CatalogMutations, InventoryMutations, OrderMutations, FulfillmentMutations,
      PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations,
-     WebhookMutations, MarketplaceMutations),
+     WebhookMutations, MarketplaceMutations, DraftOrderMutations, OrderEditMutations),
 )
 
 

@@ -20,6 +20,8 @@ class Permission(StrEnum):
     PAYMENTS_WRITE = "payments:write"
     WEBHOOKS_MANAGE = "webhooks:manage"
     REPORTS_READ = "reports:read"
+    DRAFT_ORDERS = "orders:drafts"  # draft orders (phone, email, sales-rep, B2B): staff only
+    PRICE_OVERRIDE = "orders:price_override"  # setting a line's price by hand, with a reason
 
 
 class Kind(StrEnum):

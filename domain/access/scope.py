@@ -32,6 +32,8 @@ from domain.access.principal import Kind, Permission, Principal
 from domain.catalog.models import Channel, ChannelLocation, Location, Product, Variant
 from domain.customers.models import Customer, EmailVerification, RefreshToken
 from domain.deployment import Deployment
+from domain.drafts.models import DraftOrder, DraftOrderLine
+from domain.edits.models import OrderEdit, OrderEditLine
 from domain.errors import InvalidInput, NotFound, NotPermitted, UnknownChannel
 from domain.events.models import OrderEvent, OutboxMessage
 from domain.fulfillment.models import Shipment, ShipmentLine, TrackingEvent
@@ -180,6 +182,19 @@ def _stock(scope: Scope) -> Condition:
     return Q(location__location_channels__channel__code__in=sorted(p.channels))
 
 
+# Callers who are not the shop's staff, whatever permissions their tokens carry.
+_OUTSIDERS = (Kind.PARTNER, Kind.CUSTOMER, Kind.GUEST, Kind.STOREFRONT)
+
+
+def _staff(scope: Scope) -> Condition:
+    """The shop's own people: the admin, and staff holding the draft orders permission.
+    Partners, customers, guests and storefronts never, whatever their tokens say."""
+    p = scope.principal
+    if p is None or p.kind in _OUTSIDERS:
+        return False
+    return p.kind is Kind.ADMIN or p.allows(Permission.DRAFT_ORDERS)
+
+
 def _webhooks(prefix: str = "") -> Rule:
     def rule(scope: Scope) -> Condition:
         p = scope.principal
@@ -201,6 +216,9 @@ RULES: dict[type[Model], Rule] = {
     Allocation: _orders("order_line__order__"),
     ShipmentLine: _orders("shipment__order__"), TrackingEvent: _orders("shipment__order__"),
     ReturnLine: _orders("rma__order__"), PaymentOperation: _orders("payment__order__"),
+    OrderEdit: _orders("order__"), OrderEditLine: _orders("edit__order__"),
+    # Draft orders: the shop's staff only (phone, email, sales-rep and B2B orders).
+    DraftOrder: _staff, DraftOrderLine: _staff,
     Customer: _customers,
     StockLevel: _stock,
     WebhookSubscription: _webhooks(), WebhookDelivery: _webhooks("subscription__"),

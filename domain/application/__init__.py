@@ -8,8 +8,18 @@ else; a test (tests/api/test_application_layer.py) keeps new resolvers to that r
 """
 
 from domain.application.deps import Deps
+from domain.application.drafts import complete_draft
+from domain.application.edits import (
+    add_edit_line,
+    begin_edit,
+    calculated_edit,
+    commit_edit,
+    set_edit_quantity,
+    set_edit_shipping_method,
+)
 from domain.application.fulfillment import ship
 from domain.application.orders import Checkout, PaymentChoice, cancel, confirm, hold, place, release
 
-__all__ = ["Checkout", "Deps", "PaymentChoice", "cancel", "confirm", "hold", "place", "release",
-           "ship"]
+__all__ = ["Checkout", "Deps", "PaymentChoice", "add_edit_line", "begin_edit", "calculated_edit",
+           "cancel", "commit_edit", "complete_draft", "confirm", "hold", "place", "release",
+           "set_edit_quantity", "set_edit_shipping_method", "ship"]

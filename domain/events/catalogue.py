@@ -34,6 +34,8 @@ class EventType(StrEnum):
     STOCK_RESERVED = "STOCK_RESERVED"
     STOCK_RELEASED = "STOCK_RELEASED"
     CARRIER_CHOSEN = "CARRIER_CHOSEN"
+    ORDER_EDITED = "ORDER_EDITED"  # an edit session committed: lines, quantities, shipping
+    ORDER_DRAFT_COMPLETED = "ORDER_DRAFT_COMPLETED"  # placed from a draft (staff-set prices)
     # Shipments
     SHIPMENT_CREATED = "SHIPMENT_CREATED"
     SHIPMENT_PENDING = "SHIPMENT_PENDING"

@@ -62,6 +62,12 @@ FIRST_ORDER_NUMBER = 1001
 class LineRequest:
     sku: str
     quantity: int
+    # A staff-set price (a draft order's, checked and permitted there); None: the catalogue's.
+    unit_price: Decimal | None = None
+
+
+def line_price(line: LineRequest, variant: Variant) -> Decimal:
+    return variant.price if line.unit_price is None else line.unit_price
 
 
 @dataclass(frozen=True)
@@ -217,6 +223,16 @@ async def _reserve(
     return plan, levels, movements
 
 
+async def reserve_demands(
+    conn: BaseDBAsyncClient, demands: list[Demand], locations: list[Location], *,
+    destination: Destination | None, reference: str, actor: str,
+) -> tuple[Plan, dict[tuple[int, int], StockLevel], list[StockMovement]]:
+    """Routing and the guarded reservation of capture, for units added to a placed order
+    (an edit): InsufficientStock per short SKU, nothing reserved then."""
+    return await _reserve(conn, demands, locations, destination=destination,
+                          reference=reference, actor=actor)
+
+
 def _split_by_line(
     lines: Sequence[OrderLine], plan: Plan
 ) -> list[tuple[OrderLine, int, int]]:
@@ -254,11 +270,13 @@ async def create_order(
     *, request: OrderRequest, actor: str, idempotency: IdempotencyKey | None = None,
     carriers: Mapping[str, Carrier] | None = None, scope: Scope | None = None,
     claim: Callable[[BaseDBAsyncClient], Awaitable[None]] | None = None,
+    then: Callable[[BaseDBAsyncClient, Order], Awaitable[None]] | None = None,
 ) -> Order:
     """Place an order: prices from the catalogue, stock reserved at routed locations.
 
     ``claim`` runs first in the order's transaction (a marketplace marks its
-    delivery processed there), so a refused order leaves no trace of it either.
+    delivery processed there), so a refused order leaves no trace of it either;
+    ``then`` runs last in it, with the order written (a draft links its order there).
 
     Raises every validation problem at once, InsufficientStock for each short
     SKU (naming what is available), and writes nothing when it raises. An
@@ -282,8 +300,8 @@ async def create_order(
                                             email=clean.email,
                                             name=(clean.shipping_address or {}).get("name"))
         currency = channel.currency
-        subtotal = quantize(sum((variants[ln.sku].price * ln.quantity for ln in request.lines),
-                                Decimal(0)), currency)
+        subtotal = quantize(sum((line_price(ln, variants[ln.sku]) * ln.quantity
+                                 for ln in request.lines), Decimal(0)), currency)
         rate = quote_shipping(carriers or {}, clean.shipping_method, currency,
                               pickup=request.pickup_location is not None)
         shipping = quantize(shipping_amount(rate), currency)
@@ -309,8 +327,8 @@ async def create_order(
             OrderLine(
                 order_id=order.id, variant_id=variants[ln.sku].id, sku=ln.sku,
                 name=variants[ln.sku].name, quantity=ln.quantity,
-                unit_price=variants[ln.sku].price,
-                total=quantize(variants[ln.sku].price * ln.quantity, currency),
+                unit_price=line_price(ln, variants[ln.sku]),
+                total=quantize(line_price(ln, variants[ln.sku]) * ln.quantity, currency),
                 position=position,
                 quantity_backordered=min(plan.backordered(variants[ln.sku].id), ln.quantity),
             )
@@ -335,6 +353,8 @@ async def create_order(
         # The lines, and the allocations naming them, go in the batch's one statement.
         await insert_family(conn, lines, "position", _allocations(lines, plan, levels),
                             movements, events, outbox)
+        if then is not None:
+            await then(conn, order)
         metrics.count("orders_placed", channel=channel.code)
         return order
 
@@ -488,6 +508,8 @@ def _placed_events(
 
 
 def _fingerprint(request: OrderRequest, clean: _Clean) -> list[Any]:
-    return [request.channel, [(ln.sku, ln.quantity) for ln in request.lines],
+    return [request.channel, [(ln.sku, ln.quantity) if ln.unit_price is None
+                              else (ln.sku, ln.quantity, str(ln.unit_price))
+                              for ln in request.lines],
             clean.email, request.customer_id, clean.shipping_address, clean.billing_address,
             clean.shipping_method, request.pickup_location, clean.po_number, clean.external_id]

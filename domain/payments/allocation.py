@@ -27,6 +27,11 @@ The rules:
 
 Earlier refunds are counted unless their payment operation failed: a refund still
 out at the gateway holds its share, as it holds its amount of the payment.
+
+- **An order edit** that lowers an order pays back the difference (``allocate_edit``),
+  charged to what the edit took off: each reduced line by its reduction, then the
+  shipping. Those lines already show their lower amounts, so these rows (kind ``EDIT``)
+  are not counted against what remains refundable of them, nor as refunds in the sales.
 """
 
 from __future__ import annotations
@@ -114,6 +119,8 @@ async def remaining(conn: BaseDBAsyncClient, order: Order
         id__in=list(operations), status=OperationStatus.FAILED).using_db(conn).values_list(
             "id", flat=True)) if operations else set()
     for allocation in allocations:
+        if allocation.kind is AllocationKind.EDIT:
+            continue  # the line's amount already shows what the edit took off
         if allocation.payment_operation_id not in failed and allocation.order_line_id in left:
             left[allocation.order_line_id] -= allocation.amount
     return lines, left
@@ -187,3 +194,22 @@ async def allocate(
                          units=units.get(share.part))
         for share in shares], using_db=conn)
     return [Share(s.part, s.amount, units.get(s.part)) for s in shares]
+
+
+async def allocate_edit(
+    conn: BaseDBAsyncClient, *, order: Order, amount: Decimal, operation_id: int,
+    reductions: Sequence[tuple[Part, Decimal]],
+) -> list[Share]:
+    """Charge an edit's refund to what the edit took off (``reductions``: each reduced line
+    and the shipping by how much), in proportion; money the order held beyond them (paid
+    before, never charged) goes to the shipping part."""
+    parts = [(part, cut) for part, cut in reductions if cut > 0]
+    beyond = amount - sum((cut for _, cut in parts), Decimal(0))
+    if beyond > 0:
+        parts.append((SHIPPING, beyond))
+    shares = split(amount, parts, order.currency)
+    await RefundAllocation.bulk_create([
+        RefundAllocation(order_id=order.id, order_line_id=share.part, amount=share.amount,
+                         payment_operation_id=operation_id, kind=AllocationKind.EDIT)
+        for share in shares], using_db=conn)
+    return shares

@@ -93,6 +93,9 @@ class PaymentOperation(Model):
 class AllocationKind(StrEnum):
     REFUND = "REFUND"  # money paid back, counted once its payment operation succeeded
     EXCHANGE = "EXCHANGE"  # returned goods credited towards an exchange's replacement order
+    # Paid back because an order edit lowered the order: its lines already show the lower
+    # amounts, so this is no refund of what remains of them, nor a refund in the sales.
+    EDIT = "EDIT"
 
 
 class RefundAllocation(Model):

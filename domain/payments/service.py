@@ -331,6 +331,29 @@ async def refund_payment(
     return await _call(operation, payment, gateway, actor=actor)
 
 
+async def send_operation(*, operation_id: int, gateways: Gateways, actor: str) -> Payment:
+    """Send an operation whose intent was committed with the change it follows (an order
+    edit's refund), unless it has been settled already: asked again, it is not made twice."""
+    operation = await PaymentOperation.get(id=operation_id)
+    payment = await Payment.get(id=operation.payment_id)
+    if operation.status is not OperationStatus.PENDING:
+        return payment
+    return await _call(operation, payment, _gateway(gateways, payment.provider), actor=actor)
+
+
+async def request_payment(*, payment_id: int, gateways: Gateways, actor: str) -> Payment:
+    """Ask for a payment written with the change it follows (an order edit's balance): its
+    authorisation, once; a payment already asked for is returned as it is."""
+    payment = await Payment.get(id=payment_id)
+    done = await PaymentOperation.filter(payment_id=payment.id, kind=OperationKind.AUTHORIZE,
+                                         status=OperationStatus.SUCCEEDED).exists()
+    if done or payment.state is not PaymentState.PENDING:
+        return payment
+    gateway = _gateway(gateways, payment.provider)
+    operation = await _intend(payment.id, OperationKind.AUTHORIZE, payment.amount)
+    return await _call(operation, payment, gateway, actor=actor)
+
+
 async def void_open_payments(*, order_id: int, gateways: Gateways, actor: str) -> None:
     """After a cancellation: void every payment not captured yet."""
     for payment in await Payment.filter(order_id=order_id,

@@ -13,7 +13,8 @@ TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     P.UNPAID: frozenset({P.AUTHORIZED, P.PARTIALLY_PAID, P.PAID, P.VOIDED}),
     P.AUTHORIZED: frozenset({P.PARTIALLY_PAID, P.PAID, P.VOIDED, P.UNPAID}),
     P.PARTIALLY_PAID: frozenset({P.PAID, P.PARTIALLY_REFUNDED, P.REFUNDED}),
-    P.PAID: frozenset({P.PARTIALLY_REFUNDED, P.REFUNDED}),
+    # PAID -> PARTIALLY_PAID: an order edit added to a paid order; the rest is asked for.
+    P.PAID: frozenset({P.PARTIALLY_PAID, P.PARTIALLY_REFUNDED, P.REFUNDED}),
     P.PARTIALLY_REFUNDED: frozenset({P.REFUNDED}),
     P.REFUNDED: frozenset(),
     P.VOIDED: frozenset(),

@@ -49,18 +49,19 @@ UNITS_AT = f"""(
     GROUP BY l.id, l.quantity HAVING l.quantity > COALESCE(SUM(pl.qty), 0))"""
 # What refunds paid back of each order line (``refund_allocation``): a refund once its
 # payment operation has succeeded, an exchange credit (no operation) once recorded.
-# Shipping refunds are not line sales and are left out.
+# Shipping refunds are not line sales and are left out; so are an order edit's (kind EDIT:
+# the edited lines' amounts already show what it took off).
 LINE_REFUNDS = """(
     SELECT ra.order_line_id AS line_id, SUM(ra.amount) AS amount FROM refund_allocation ra
     LEFT JOIN payment_operation po ON po.id = ra.payment_operation_id
-    WHERE ra.order_line_id IS NOT NULL
+    WHERE ra.order_line_id IS NOT NULL AND ra.kind <> 'EDIT'
       AND (ra.payment_operation_id IS NULL OR po.status = 'SUCCEEDED')
     GROUP BY ra.order_line_id)"""
 # What refunds paid back of each order, shipping included (for customers' figures).
 ORDER_REFUNDS = """(
     SELECT ra.order_id AS order_id, SUM(ra.amount) AS amount FROM refund_allocation ra
     LEFT JOIN payment_operation po ON po.id = ra.payment_operation_id
-    WHERE ra.payment_operation_id IS NULL OR po.status = 'SUCCEEDED'
+    WHERE ra.kind <> 'EDIT' AND (ra.payment_operation_id IS NULL OR po.status = 'SUCCEEDED')
     GROUP BY ra.order_id)"""
 # An exchange's replacement order is no new order: 0 in the order count.
 COUNTED = "MAX(CASE WHEN o.replaces_order_id IS NULL THEN 1 ELSE 0 END)"

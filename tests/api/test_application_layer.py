@@ -25,6 +25,12 @@ CROSS_AREA = {
     "returnRequest": returns.request_return, "returnApprove": returns.approve_return,
     "returnDecline": returns.decline_return, "returnCancel": returns.cancel_return,
     "returnReceive": returns.receive_return, "returnRefund": returns.refund_return,
+    "draftOrderComplete": application.complete_draft,
+    "orderEditBegin": application.begin_edit, "orderEditAddLine": application.add_edit_line,
+    "orderEditSetQuantity": application.set_edit_quantity,
+    "orderEditRemoveLine": application.set_edit_quantity,
+    "orderEditSetShippingMethod": application.set_edit_shipping_method,
+    "orderEditCommit": application.commit_edit,
 }
 
 

@@ -47,6 +47,11 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
     "returnRequest": ("mutation($order: ID!, $line: ID!) { returnRequest(input: {orderId: $order, "
                       "lines: [{orderLineId: $line, quantity: 1}]}) { userErrors { code } } }",
                       "NOT_FOUND"),
+    "orderEditBegin": ("mutation($order: ID!) { orderEditBegin(orderId: $order) "
+                       "{ userErrors { code } } }", "NOT_FOUND"),
+    "draftOrders": ("{ draftOrders { edges { node { id } } } }", {"draftOrders": {"edges": []}}),
+    "draftOrderCreate": ('mutation { draftOrderCreate(input: {channel: "web", lines: []}) '
+                         "{ userErrors { code } } }", "NOT_FOUND"),
 }
 EXPECTED: dict[str, dict[str, str]] = {
     #                 anonymous  no scope  other channel  other customer
@@ -66,6 +71,13 @@ EXPECTED: dict[str, dict[str, str]] = {
                        "customer": FORBIDDEN},
     "returnRequest":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
                        "customer": HIDDEN},
+    "orderEditBegin": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": FORBIDDEN},
+    # Draft orders are the shop's staff's: no partner scope grants them.
+    "draftOrders":    {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": FORBIDDEN,
+                       "customer": FORBIDDEN},
+    "draftOrderCreate": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": FORBIDDEN,
+                         "customer": FORBIDDEN},
 }
 
 
@@ -101,4 +113,6 @@ async def test_every_caller_gets_exactly_what_is_theirs(api: GraphQLClient) -> N
                    for caller, headers in callers.items()} for name in OPERATIONS}
     assert seen == EXPECTED
     # And the owner of the data, for contrast: the admin sees and does all of it.
-    assert await _outcome(api, "order", {"Authorization": "Bearer test-admin-token"}, ids) == OK
+    admin = {"Authorization": "Bearer test-admin-token"}
+    assert await _outcome(api, "order", admin, ids) == OK
+    assert await _outcome(api, "orderEditBegin", admin, ids) == OK

@@ -1,0 +1,1 @@
+"""Draft orders over GraphQL."""

@@ -1,0 +1,1 @@
+"""Order edit sessions over GraphQL."""

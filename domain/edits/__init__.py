@@ -1,0 +1,1 @@
+"""Editing placed orders before fulfilment: staged sessions, calculated, then committed."""
