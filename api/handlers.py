@@ -15,6 +15,8 @@ from domain.events.handlers import Batch, HandlerRegistry
 from domain.events.models import OutboxMessage
 from domain.inventory.ports import AvailabilityCache
 from domain.marketplaces.sync import mark_dirty, mark_fulfillments
+from domain.notifications.kinds import EVENT_TYPES as NOTIFYING
+from domain.notifications.service import Notifier
 from domain.webhooks.service import fan_out
 from domain.webhooks.worker import DeliveryWorker
 
@@ -37,8 +39,8 @@ class WebhookFanOut:
             self.worker.wake()
 
 
-def build_handlers(*, webhooks: DeliveryWorker,
-                   cache: AvailabilityCache | None) -> HandlerRegistry:
+def build_handlers(*, webhooks: DeliveryWorker, cache: AvailabilityCache | None,
+                   notifier: Notifier | None = None) -> HandlerRegistry:
     registry = HandlerRegistry()
     fan = WebhookFanOut(webhooks)
     registry.register_in_transaction("webhooks.fan_out", fan.record)
@@ -58,4 +60,9 @@ def build_handlers(*, webhooks: DeliveryWorker,
 
     registry.register("marketplaces.stock_dirty", stock_dirty, [EventType.STOCK_CHANGED])
     registry.register("marketplaces.fulfillments", mark_fulfillments, ORDER_EVENTS)
+    if notifier is not None:
+        # Customer notifications and staff alerts: owed with the publish (once per event,
+        # channel and kind), sent by the notifier's own loop once that is committed.
+        registry.register_in_transaction("notifications.owed", notifier.record, NOTIFYING)
+        registry.register("notifications.wake", notifier.wake, NOTIFYING)
     return registry

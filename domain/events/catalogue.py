@@ -34,6 +34,7 @@ class EventType(StrEnum):
     STOCK_RESERVED = "STOCK_RESERVED"
     STOCK_RELEASED = "STOCK_RELEASED"
     CARRIER_CHOSEN = "CARRIER_CHOSEN"
+    ORDER_SHIPPING_LATE = "ORDER_SHIPPING_LATE"  # not shipped within the shop's promise
     # Shipments
     SHIPMENT_CREATED = "SHIPMENT_CREATED"
     SHIPMENT_PENDING = "SHIPMENT_PENDING"
@@ -72,6 +73,7 @@ class EventType(StrEnum):
     STOCK_CHANGED = "STOCK_CHANGED"
     LOW_STOCK = "LOW_STOCK"
     TRACKING_EVENT = "TRACKING_EVENT"
+    WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
 
 
 # --- Typed payloads: what an outbox row of each kind carries ---------------------------
@@ -130,7 +132,21 @@ class TrackingEventPayload:
         return asdict(self)
 
 
-Payload = OrderEventPayload | StockChangedPayload | LowStockPayload | TrackingEventPayload
+@dataclass(frozen=True)
+class WebhookDisabledPayload:
+    """A webhook subscription stopped after its deliveries failed for too long."""
+
+    subscription_id: int
+    url: str
+    reason: str
+    kind: str = "webhook_disabled"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Payload = (OrderEventPayload | StockChangedPayload | LowStockPayload | TrackingEventPayload
+           | WebhookDisabledPayload)
 
 
 @dataclass(frozen=True)
@@ -152,6 +168,7 @@ _OWN_ROWS: dict[EventType, EventSpec] = {
     EventType.STOCK_CHANGED: EventSpec("inventory.changed", StockChangedPayload),
     EventType.LOW_STOCK: EventSpec("inventory.low_stock", LowStockPayload),
     EventType.TRACKING_EVENT: EventSpec("shipment.tracking", TrackingEventPayload),
+    EventType.WEBHOOK_DISABLED: EventSpec("webhook.disabled", WebhookDisabledPayload),
 }
 
 CATALOGUE: dict[EventType, EventSpec] = {
@@ -164,6 +181,7 @@ KINDS: dict[str, EventType] = {
     "stock_changed": EventType.STOCK_CHANGED,
     "low_stock": EventType.LOW_STOCK,
     "tracking_event": EventType.TRACKING_EVENT,
+    "webhook_disabled": EventType.WEBHOOK_DISABLED,
 }
 
 
