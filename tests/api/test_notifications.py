@@ -15,14 +15,17 @@ import pytest
 
 from domain.customers.models import Customer
 from domain.messaging.ports import EmailMessage, EmailSession
+from domain.notifications.kinds import PREVIEWABLE
 from domain.notifications.models import Notification, Status
 from domain.notifications.service import NotificationConfig, Notifier
 from domain.notifications.templates import Renderer
 from domain.orders.models import Order
 from integrations.email.smtp import SmtpMailer
+from integrations.sms.twilio import TwilioSms
 from tests import factories
 from tests.api.test_partners import _bearer
 from tests.fakes.smtp import SmtpServer
+from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.support import GraphQLClient, codes, eventually
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -400,3 +403,55 @@ async def test_the_delivery_log_is_for_the_staff(api: GraphQLClient, mail: Mail)
     errors = await api.errors(LOG, headers={"Authorization": f"Bearer {token}"}, admin=False)
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
 
+
+
+async def test_every_message_a_customer_can_receive_renders_in_both_languages(
+    api: GraphQLClient, mail: Mail,
+) -> None:
+    await _shop()
+    await Customer.create(email="li@example.cn", locale="zh-Hans")
+    orders: Any = [await factories.place({"SHOE": 1}),
+                   await factories.place({"SHOE": 1}, email="li@example.cn")]
+    for order, locale in zip(orders, ("en", "zh-Hans"), strict=True):
+        gid = await _gid(api, order)
+        for kind in PREVIEWABLE:
+            preview = (await api(PREVIEW, {"id": gid, "kind": kind}))["notificationPreview"]
+            assert preview["locale"] == locale, kind
+            assert order.number in preview["subject"] and order.number in preview["text"], kind
+            assert "Harbour Goods" in preview["html"] and "12 Quay Street" in preview["text"]
+
+
+async def test_a_refund_tells_its_amount(api: GraphQLClient, mail: Mail) -> None:
+    await _shop()
+    order: Any = await factories.place({"SHOE": 2})
+    await factories.refund(order, "5.00")
+    refund = await eventually(lambda: _subject_like("Your refund", mail.server))
+    assert "We refunded 5.00 EUR" in refund.part("plain")
+
+
+async def _subject_like(start: str, server: SmtpServer) -> Any:
+    return next((m for m in server.arrived if m.message["Subject"].startswith(start)), None)
+
+
+async def test_customers_with_a_phone_get_a_text_unless_they_opted_out(
+    api: GraphQLClient, mail: Mail,
+) -> None:
+    async with FakeTwilio() as twilio:
+        mail.notifier.sms = TwilioSms(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
+                                      sender="+15005550006", api_base=twilio.url)
+        try:
+            await _shop()
+            await Customer.create(email="quiet@example.com", phone="+4915100000002",
+                                  sms_opt_out=True)
+            order: Any = await factories.place(
+                {"SHOE": 1}, shipping_address=factories.address(phone="+4915100000001"))
+            await factories.place({"SHOE": 1}, email="quiet@example.com")
+            await _rows(2, channel="sms", status__in=[Status.SENT, Status.SKIPPED])
+            assert [(m["to"], m["body"]) for m in twilio.messages] == [
+                ("+4915100000001", f"Harbour Goods: We received your order {order.number}")]
+            skipped = await Notification.get(channel="sms", recipient=None)
+            assert skipped.status is Status.SKIPPED
+            assert skipped.last_error == "the customer opted out of sms"
+        finally:
+            await mail.notifier.sms.close()
+            mail.notifier.sms = None

@@ -30,9 +30,10 @@ class Arrived:
 
 class SmtpServer:
     def __init__(self, *, users: dict[str, str] | None = None,
-                 tls_context: ssl.SSLContext | None = None, require_starttls: bool = False
-                 ) -> None:
+                 tls_context: ssl.SSLContext | None = None, require_starttls: bool = False,
+                 implicit_tls: ssl.SSLContext | None = None) -> None:
         self.users = users or {}
+        self.implicit_tls = implicit_tls  # smtps: TLS from the first byte
         self.tls_context = tls_context
         self.require_starttls = require_starttls
         self.arrived: list[Arrived] = []
@@ -58,18 +59,20 @@ class SmtpServer:
             self.arrived.append(Arrived(
                 mail_from=envelope.mail_from, to=list(envelope.rcpt_tos),
                 message=message, login=getattr(session, "auth_data", None),
-                tls=session.ssl is not None))
+                tls=session.ssl is not None or self.implicit_tls is not None))
             self._changed.notify_all()
         return "250 OK"
 
     def _protocol(self) -> SMTP:
         return SMTP(self, hostname="mail.test", authenticator=self._authenticate,
-                    auth_required=bool(self.users), auth_require_tls=self.tls_context is not None,
+                    auth_required=bool(self.users), auth_require_tls=self.tls_context is not None
+                    and self.implicit_tls is None,
                     tls_context=self.tls_context, require_starttls=self.require_starttls)
 
     async def start(self) -> SmtpServer:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, "127.0.0.1", self.port)
+        self._server = await loop.create_server(self._protocol, "127.0.0.1", self.port,
+                                               ssl=self.implicit_tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
