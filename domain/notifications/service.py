@@ -50,7 +50,7 @@ from domain.notifications.kinds import (
     STAFF_KINDS,
 )
 from domain.notifications.models import Channel, Notification, Status
-from domain.notifications.templates import Rendered, Renderer
+from domain.notifications.templates import Rendered, Renderer, TemplateProblem
 from domain.orders.models import Order, OrderLine
 from domain.webhooks.service import RetryPolicy
 
@@ -336,9 +336,13 @@ class Notifier:
             last = await _last_event(order.id, EventType.PAYMENT_REFUNDED)
             payload["data"] = last.data if last is not None else {}
         context = await self._context(order, kind, payload, customer=customer)
-        rendered = self.renderer.render(kind, context,
-                                        locale=customer.locale if customer else None,
-                                        default_locale=self.config.default_locale)
+        try:
+            rendered = self.renderer.render(kind, context,
+                                            locale=customer.locale if customer else None,
+                                            default_locale=self.config.default_locale)
+        except TemplateProblem as problem:
+            raise InvalidInput(f"The {kind} template does not render: {problem}",
+                               field=("kind",)) from problem
         return Preview(to=_recipient(Channel.EMAIL, order, customer), rendered=rendered)
 
     def start(self) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, TemplateNotFound
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
@@ -43,6 +43,10 @@ def candidates(tag: str | None, default: str = FALLBACK) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+class TemplateProblem(Exception):
+    """A template is missing, malformed, or fails while rendering (a merchant's edit)."""
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -63,15 +67,16 @@ class Renderer:
                                           keep_trailing_newline=True)
         self._html = SandboxedEnvironment(loader=loader, autoescape=True)
 
-    def exists(self, kind: str) -> bool:
-        try:
-            self._text.get_template(f"{FALLBACK}/{kind}.j2")
-            return True
-        except TemplateNotFound:
-            return False
-
     def render(self, kind: str, context: dict[str, Any], *, locale: str | None,
                default_locale: str = FALLBACK) -> Rendered:
+        """The message; ``TemplateProblem`` when a template is missing or does not render."""
+        try:
+            return self._render(kind, context, locale=locale, default_locale=default_locale)
+        except TemplateError as error:
+            raise TemplateProblem(f"{type(error).__name__}: {error}") from error
+
+    def _render(self, kind: str, context: dict[str, Any], *, locale: str | None,
+                default_locale: str) -> Rendered:
         folders = candidates(locale, default_locale)
         text_template = self._text.select_template([f"{f}/{kind}.j2" for f in folders])
         chosen = str(text_template.name).split("/")[0]

@@ -455,3 +455,25 @@ async def test_customers_with_a_phone_get_a_text_unless_they_opted_out(
         finally:
             await mail.notifier.sms.close()
             mail.notifier.sms = None
+
+
+async def test_a_broken_merchant_template_is_named_and_its_messages_wait(
+    api: GraphQLClient, mail: Mail, tmp_path: Path,
+) -> None:
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "order_confirmed.j2").write_text(
+        "{% block subject %}Confirmed {{ order.number {% endblock %}")
+    mail.notifier.renderer = Renderer(tmp_path)
+    await _shop()
+    order: Any = await factories.place({"SHOE": 1})
+    gid = await _gid(api, order)
+    errors = await api.errors(PREVIEW, {"id": gid, "kind": "order_confirmed"})
+    assert errors[0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "order_confirmed template does not render" in errors[0]["message"]
+    await api(CONFIRM, {"id": gid})
+    [row] = await _rows(1, kind="order_confirmed", attempts__gte=1, status=Status.PENDING)
+    assert "could not render" in (row.last_error or "")
+    assert (await Order.get(id=order.id)).status.value == "CONFIRMED"
+    await mail.server.wait_for(1)
+    assert [m.message["Subject"] for m in mail.server.arrived] == [
+        f"We received your order {order.number}"]
