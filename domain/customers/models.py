@@ -19,8 +19,8 @@ class Customer(Model):
     # The language of the messages the customer receives (a BCP 47 tag such as "zh-Hans");
     # None: the shop's default. Opting out of a channel stops every notification on it.
     locale = fields.CharField(max_length=35, null=True)
-    email_opt_out = fields.BooleanField(default=False)
-    sms_opt_out = fields.BooleanField(default=False)
+    email_opt_out = fields.BooleanField(default=False, db_default=False)
+    sms_opt_out = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

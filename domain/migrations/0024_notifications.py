@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Customer',
             name='email_opt_out',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Customer',
@@ -55,6 +55,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Customer',
             name='sms_opt_out',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
     ]
