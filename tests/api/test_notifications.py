@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from domain.customers.models import Customer
+from domain.db import atomic
+from domain.events.models import OutboxMessage
 from domain.messaging.ports import EmailMessage, EmailSession
 from domain.notifications.kinds import PREVIEWABLE
 from domain.notifications.models import Notification, Status
@@ -477,3 +479,19 @@ async def test_a_broken_merchant_template_is_named_and_its_messages_wait(
     await mail.server.wait_for(1)
     assert [m.message["Subject"] for m in mail.server.arrived] == [
         f"We received your order {order.number}"]
+
+
+async def test_an_event_published_again_owes_its_message_once(
+    api: GraphQLClient, quiet: Mail, app: Any,
+) -> None:
+    await _shop()
+    await factories.place({"SHOE": 1})
+    await app.state.services.relay.drain()
+    placed = [m for m in await OutboxMessage.all() if m.payload.get("type") == "ORDER_PLACED"]
+    async with atomic() as conn:  # a relay that publishes the same rows a second time
+        await quiet.notifier.record(conn, placed)
+        await quiet.notifier.record(conn, placed)
+    assert [(r.event_id, r.channel.value, r.kind) for r in await Notification.all()] == [
+        (placed[0].id, "email", "order_placed")]
+    await Notifier(SHOP, _mailer(quiet.server)).run_once()
+    assert len(quiet.server.arrived) == 1
