@@ -47,7 +47,9 @@ from domain.marketplaces.sync import (
     push_dirty,
     push_fulfillments,
 )
-from domain.messaging.ports import Mailer
+from domain.messaging.ports import EmailTransport, Mailer
+from domain.notifications.service import NotificationConfig, Notifier
+from domain.orders.late import flag_late_orders
 from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
@@ -65,12 +67,14 @@ from integrations.carriers.builtin import BuiltinCarrier
 from integrations.carriers.easypost import EasyPostCarrier
 from integrations.carriers.kuaidi100 import Kuaidi100Carrier
 from integrations.email.log import LogMailer
+from integrations.email.smtp import SmtpMailer
 from integrations.marketplaces.amazon import AmazonOrders, AmazonSeller
 from integrations.marketplaces.shopify import ShopifyInventory, ShopifyMarketplace
 from integrations.payments.manual import ManualGateway
 from integrations.payments.stripe import StripeGateway
 from integrations.ratelimit.memory import InMemoryRateLimiter
 from integrations.ratelimit.redis import RedisRateLimiter
+from integrations.sms.twilio import TwilioSms
 from integrations.throttle.memory import InMemoryFailureLog
 from integrations.throttle.redis import RedisFailureLog
 from integrations.webhooks.http import HttpWebhookSender
@@ -109,6 +113,8 @@ class Services:
     summaries: Periodic | None = None
     pushers: dict[str, Any] = field(default_factory=dict)
     mailer: Mailer = field(default_factory=LogMailer)
+    notifier: Notifier | None = None
+    late_shipments: Periodic | None = None
 
 
 def make_pushers() -> dict[str, Any]:
@@ -148,6 +154,26 @@ async def poll_amazon(deps: Deps) -> None:
                           connection.channel.code)
         finally:
             await client.close()
+
+
+def make_notifier(settings: Settings) -> Notifier:
+    """Customer notifications and staff alerts, by SMTP (else to the log) and Twilio SMS."""
+    mailer: EmailTransport = LogMailer()
+    if settings.smtp_url:
+        mailer = SmtpMailer(settings.smtp_url, sender=settings.email_from,
+                            username=settings.smtp_username, password=settings.smtp_password)
+    sms = None
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from:
+        sms = TwilioSms(account_sid=settings.twilio_account_sid,
+                        auth_token=settings.twilio_auth_token, sender=settings.twilio_from,
+                        api_base=settings.twilio_api_base)
+    config = NotificationConfig(
+        shop_name=settings.shop_name, shop_address=settings.shop_address,
+        email_from=settings.email_from, default_locale=settings.notification_locale,
+        staff_email=settings.staff_alert_email, staff_locale=settings.staff_alert_locale,
+        template_dir=settings.notification_templates,
+        ship_within_hours=settings.ship_within_hours)
+    return Notifier(config, mailer, sms, policy=RetryPolicy(base=settings.notification_retry_base))
 
 
 def make_gateways(settings: Settings) -> dict[str, PaymentGateway]:
@@ -209,9 +235,8 @@ async def start_services(settings: Settings) -> Services:
 
     amazon_poll = Periodic("amazon-poll", poll, interval=settings.amazon_poll_interval)
 
-    started: list[Services] = []  # the mailer is the services' own, replaceable while running
-    handlers = build_handlers(webhooks=webhooks,
-                              mailer=lambda: started[0].mailer if started else LogMailer())
+    notifier = make_notifier(settings)
+    handlers = build_handlers(webhooks=webhooks, notifier=notifier)
     relay = OutboxRelay(bus, interval=settings.relay_interval, record=handlers.record,
                         after_publish=handlers.after_publish)
     # This process's own commits drop their SKUs from the cache before the caller hears back.
@@ -227,6 +252,15 @@ async def start_services(settings: Settings) -> Services:
 
     sweeper = Periodic("payment-sweep", sweep, interval=60.0)
     sweeper.start()
+    notifier.start()
+    ship_within = timedelta(hours=settings.ship_within_hours)
+
+    async def late() -> None:
+        await flag_late_orders(ship_within=ship_within)
+
+    late_shipments = Periodic("late-shipments", late,
+                              interval=settings.late_shipment_check_interval)
+    late_shipments.start()
     # Reports bring the sales summaries up to date themselves; this keeps what is left small.
     summaries = None
     if settings.summary_refresh_interval > 0:
@@ -238,7 +272,7 @@ async def start_services(settings: Settings) -> Services:
                if settings.redis_url else InMemoryRateLimiter())
     failures = (RedisFailureLog(settings.redis_url, prefix=prefix) if settings.redis_url
                 else InMemoryFailureLog())
-    services = Services(bus=bus, relay=relay, cache=cache, carriers=carriers,
+    return Services(bus=bus, relay=relay, cache=cache, carriers=carriers,
                     gateways=gateways, deps=deps,
                     unregister=unregister, webhooks=webhooks, webhook_urls=webhook_urls,
                     rate_limiter=limiter,
@@ -251,15 +285,14 @@ async def start_services(settings: Settings) -> Services:
                     login_throttle=SignInThrottle(failures),
                     trusted_proxies=settings.trusted_proxies,
                     hasher=SecretHasher(settings.hash_concurrency),
-                    turns=FairTurns(per_caller=settings.max_concurrent_per_caller))
-    started.append(services)
-    return services
+                    turns=FairTurns(per_caller=settings.max_concurrent_per_caller),
+                    mailer=notifier.mailer, notifier=notifier, late_shipments=late_shipments)
 
 
 async def stop_services(services: Services) -> None:
     services.unregister()
     for loop in (services.sweeper, services.marketplace_sync, services.amazon_poll,
-                 services.summaries):
+                 services.summaries, services.late_shipments, services.notifier):
         if loop is not None:
             await loop.stop()
     await services.relay.stop()

@@ -9,16 +9,15 @@ the rest run after the relay's commit, in the order registered.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.edits.notifications import order_edited_messages
 from domain.events.catalogue import CATALOGUE, EventType, OrderEventPayload
 from domain.events.handlers import Batch, HandlerRegistry
 from domain.events.models import OutboxMessage
 from domain.marketplaces.sync import mark_dirty, mark_fulfillments
-from domain.messaging.ports import Mailer
+from domain.notifications.kinds import EVENT_TYPES as NOTIFYING
+from domain.notifications.service import Notifier
 from domain.webhooks.service import fan_out
 from domain.webhooks.worker import DeliveryWorker
 
@@ -43,7 +42,7 @@ class WebhookFanOut:
 
 
 def build_handlers(*, webhooks: DeliveryWorker,
-                   mailer: Callable[[], Mailer] | None = None) -> HandlerRegistry:
+                   notifier: Notifier | None = None) -> HandlerRegistry:
     registry = HandlerRegistry()
     fan = WebhookFanOut(webhooks)
     registry.register_in_transaction("webhooks.fan_out", fan.record)
@@ -60,14 +59,9 @@ def build_handlers(*, webhooks: DeliveryWorker,
 
     registry.register("marketplaces.stock_dirty", stock_dirty, [EventType.STOCK_CHANGED])
     registry.register("marketplaces.fulfillments", mark_fulfillments, ORDER_EVENTS)
-
-    if mailer is not None:
-        async def order_edited(published: Batch) -> None:
-            for message in await order_edited_messages([m.payload for m in published]):
-                try:
-                    await mailer().send(message)
-                except Exception:  # one undeliverable address must not stop the others
-                    log.exception("telling %s about their edited order failed", message.to)
-
-        registry.register("customers.order_edited", order_edited, [EventType.ORDER_EDITED])
+    if notifier is not None:
+        # Customer notifications and staff alerts: owed with the publish (once per event,
+        # channel and kind), sent by the notifier's own loop once that is committed.
+        registry.register_in_transaction("notifications.owed", notifier.record, NOTIFYING)
+        registry.register("notifications.wake", notifier.wake, NOTIFYING)
     return registry

@@ -216,6 +216,24 @@ class Settings:
     # Seconds between re-reads of the shared signing keys (a key rotated elsewhere signs here
     # from the next one; a token naming an unknown key triggers one sooner).
     key_refresh_interval: float = 60.0
+    # Notifications (customers) and alerts (staff). No SMTP URL: messages go to the log.
+    smtp_url: str | None = None  # smtp://user:pass@host:587 (STARTTLS) or smtps://host:465
+    smtp_username: str | None = None  # beside the URL; wins over the URL's
+    smtp_password: str | None = None
+    email_from: str = "shop@localhost"
+    shop_name: str = "Our shop"
+    shop_address: tuple[str, ...] = ()  # the lines printed under every message
+    notification_templates: Path | None = None  # a merchant's templates, looked in first
+    notification_locale: str = "en"  # customers with no language of their own
+    notification_retry_base: float = 30.0  # seconds before the first retry (backoff, 1 day)
+    staff_alert_email: str | None = None
+    staff_alert_locale: str = "en"
+    ship_within_hours: int = 48  # orders confirmed and not shipped after this: staff alert
+    late_shipment_check_interval: float = 300.0
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None  # a number (+1...) or a messaging service (MG...)
+    twilio_api_base: str | None = None
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -244,6 +262,22 @@ class Settings:
             raise ConfigurationError("Pool sizes need 1 <= OMS_DB_POOL_MIN <= OMS_DB_POOL_MAX")
         if self.hash_concurrency < 1:
             raise ConfigurationError("OMS_HASH_CONCURRENCY must be at least 1")
+        if self.smtp_url:
+            from integrations.email.smtp import parse_smtp_url
+
+            try:
+                parse_smtp_url(self.smtp_url)
+            except ValueError as error:
+                raise ConfigurationError(str(error)) from None
+        twilio = (self.twilio_account_sid, self.twilio_auth_token, self.twilio_from)
+        if any(twilio) and not all(twilio):
+            raise ConfigurationError("SMS needs OMS_TWILIO_ACCOUNT_SID, OMS_TWILIO_AUTH_TOKEN "
+                                     "and OMS_TWILIO_FROM together")
+        if self.notification_templates is not None and not self.notification_templates.is_dir():
+            raise ConfigurationError("OMS_NOTIFICATION_TEMPLATES must be a directory, got "
+                                     f"{str(self.notification_templates)!r}")
+        if self.ship_within_hours < 1:
+            raise ConfigurationError("OMS_SHIP_WITHIN_HOURS must be at least 1")
 
     @property
     def is_sqlite(self) -> bool:
@@ -324,4 +358,24 @@ class Settings:
             host=check_host(env.get("OMS_HOST") or "127.0.0.1", "OMS_HOST"),
             port=check_port(env.get("OMS_PORT") or "8000", "OMS_PORT"),
             key_refresh_interval=float(_int(env, "OMS_KEY_REFRESH_INTERVAL", 60)),
+            smtp_url=env.get("OMS_SMTP_URL") or None,
+            smtp_username=env.get("OMS_SMTP_USERNAME") or None,
+            smtp_password=env.get("OMS_SMTP_PASSWORD") or None,
+            email_from=env.get("OMS_EMAIL_FROM") or "shop@localhost",
+            shop_name=env.get("OMS_SHOP_NAME") or "Our shop",
+            shop_address=tuple(line.strip() for line in re.split(
+                r"[\n;]", env.get("OMS_SHOP_ADDRESS", "")) if line.strip()),
+            notification_templates=Path(env["OMS_NOTIFICATION_TEMPLATES"])
+            if env.get("OMS_NOTIFICATION_TEMPLATES") else None,
+            notification_locale=env.get("OMS_NOTIFICATION_LOCALE") or "en",
+            notification_retry_base=float(_int(env, "OMS_NOTIFICATION_RETRY_BASE", 30)),
+            staff_alert_email=env.get("OMS_STAFF_ALERT_EMAIL") or None,
+            staff_alert_locale=env.get("OMS_STAFF_ALERT_LOCALE") or "en",
+            ship_within_hours=_int(env, "OMS_SHIP_WITHIN_HOURS", 48),
+            late_shipment_check_interval=float(_int(env, "OMS_LATE_SHIPMENT_CHECK_INTERVAL",
+                                                    300)),
+            twilio_account_sid=env.get("OMS_TWILIO_ACCOUNT_SID") or None,
+            twilio_auth_token=env.get("OMS_TWILIO_AUTH_TOKEN") or None,
+            twilio_from=env.get("OMS_TWILIO_FROM") or None,
+            twilio_api_base=env.get("OMS_TWILIO_API_BASE") or None,
         )

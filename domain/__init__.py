@@ -22,4 +22,5 @@ MODEL_MODULES = [
     "domain.signing.models",
     "domain.drafts.models",
     "domain.edits.models",
+    "domain.notifications.models",
 ]

@@ -15,6 +15,7 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "orders_refused": ("orderCreate calls refused, by error code", ("code",)),
     "reservation_conflicts": ("Guarded stock reservations that found too little stock", ()),
     "webhook_deliveries": ("Outbound webhook delivery attempts, by outcome", ("outcome",)),
+    "notifications": ("Customer notifications and staff alerts sent, by outcome", ("outcome",)),
     "background_failures": ("Failed passes of background loops", ("loop",)),
 }
 

@@ -76,7 +76,11 @@ class StatementCounter(logging.Handler):
     sweep) poll their own tables; their statements are not the request's.
     """
 
-    BACKGROUND = ("outbox_message", "webhook_", "marketplace_", "payment_operation")
+    BACKGROUND = ("outbox_message", "webhook_", "marketplace_", "payment_operation",
+                  "notification")
+    # Background loops that read the shop's tables (notifications render from orders): their
+    # statements are told apart by the task that sends them.
+    LOOPS = frozenset({"notifications", "late-shipments"})
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -85,6 +89,14 @@ class StatementCounter(logging.Handler):
         self._level = self._logger.level
 
     def emit(self, record: logging.LogRecord) -> None:
+        import asyncio
+
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            task = None
+        if task is not None and task.get_name() in self.LOOPS:
+            return
         message = record.getMessage()
         if not any(table in message for table in self.BACKGROUND):
             self.count += 1

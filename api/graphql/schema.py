@@ -26,6 +26,7 @@ from api.graphql.inventory.queries import InventoryQueries
 from api.graphql.limits import limit_extensions
 from api.graphql.marketplaces.mutations import MarketplaceMutations
 from api.graphql.node import resolve_node
+from api.graphql.notifications.schema import NotificationMutations, NotificationQueries
 from api.graphql.orders.mutations import OrderMutations
 from api.graphql.orders.queries import CustomerListQueries, OrderQueries
 from api.graphql.partners.mutations import PartnerMutations
@@ -53,13 +54,14 @@ class NodeQueries:
 Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
               CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries, AddressQueries,
-              DraftOrderQueries)
+              DraftOrderQueries, NotificationQueries)
 )
 Mutation = merge_types(
     "Mutation",
     (CatalogMutations, InventoryMutations, OrderMutations, FulfillmentMutations,
      PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations,
-     WebhookMutations, MarketplaceMutations, DraftOrderMutations, OrderEditMutations),
+     WebhookMutations, MarketplaceMutations, DraftOrderMutations, OrderEditMutations,
+     NotificationMutations),
 )
 
 

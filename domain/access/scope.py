@@ -44,6 +44,7 @@ from domain.marketplaces.models import (
     MarketplaceFulfillment,
     MarketplaceListing,
 )
+from domain.notifications.models import Notification
 from domain.orders.models import Allocation, Counter, Order, OrderLine
 from domain.partners.models import OAuthClient
 from domain.payments.models import Payment, PaymentOperation, ProcessedWebhook, RefundAllocation
@@ -205,6 +206,18 @@ def _webhooks(prefix: str = "") -> Rule:
     return rule
 
 
+def _notifications(scope: Scope) -> Condition:
+    """The delivery log: the shop's staff (the admin, partners reading orders); a partner
+    limited to channels sees its channels' orders' messages, not the staff's alerts."""
+    p = scope.principal
+    if p is None or p.kind not in (Kind.ADMIN, Kind.PARTNER) or not p.allows(
+            Permission.ORDERS_READ):
+        return False
+    if p.channels is None:
+        return True
+    return Q(order__channel__code__in=sorted(p.channels))
+
+
 RULES: dict[type[Model], Rule] = {
     # The catalogue: anyone, anonymous storefronts included.
     Channel: _everything, Location: _everything, ChannelLocation: _everything,
@@ -222,6 +235,7 @@ RULES: dict[type[Model], Rule] = {
     Customer: _customers,
     StockLevel: _stock,
     WebhookSubscription: _webhooks(), WebhookDelivery: _webhooks("subscription__"),
+    Notification: _notifications,
     # The machinery: never read through the API but by the admin.
     StockMovement: _admin_only, RefreshToken: _admin_only, EmailVerification: _admin_only,
     OAuthClient: _admin_only, IdempotencyRecord: _admin_only, OutboxMessage: _admin_only,

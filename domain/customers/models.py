@@ -16,6 +16,11 @@ class Customer(Model):
     # Access tokens issued before this moment no longer hold a session open (a stolen
     # refresh token was replayed).
     sessions_revoked_at = fields.DatetimeField(null=True)
+    # The language of the messages the customer receives (a BCP 47 tag such as "zh-Hans");
+    # None: the shop's default. Opting out of a channel stops every notification on it.
+    locale = fields.CharField(max_length=35, null=True)
+    email_opt_out = fields.BooleanField(default=False, db_default=False)
+    sms_opt_out = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -36,6 +36,7 @@ class EventType(StrEnum):
     CARRIER_CHOSEN = "CARRIER_CHOSEN"
     ORDER_EDITED = "ORDER_EDITED"  # an edit session committed: lines, quantities, shipping
     ORDER_DRAFT_COMPLETED = "ORDER_DRAFT_COMPLETED"  # placed from a draft (staff-set prices)
+    ORDER_SHIPPING_LATE = "ORDER_SHIPPING_LATE"  # not shipped within the shop's promise
     # Shipments
     SHIPMENT_CREATED = "SHIPMENT_CREATED"
     SHIPMENT_PENDING = "SHIPMENT_PENDING"
@@ -74,6 +75,7 @@ class EventType(StrEnum):
     STOCK_CHANGED = "STOCK_CHANGED"
     LOW_STOCK = "LOW_STOCK"
     TRACKING_EVENT = "TRACKING_EVENT"
+    WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
 
 
 # --- Typed payloads: what an outbox row of each kind carries ---------------------------
@@ -132,7 +134,21 @@ class TrackingEventPayload:
         return asdict(self)
 
 
-Payload = OrderEventPayload | StockChangedPayload | LowStockPayload | TrackingEventPayload
+@dataclass(frozen=True)
+class WebhookDisabledPayload:
+    """A webhook subscription stopped after its deliveries failed for too long."""
+
+    subscription_id: int
+    url: str
+    reason: str
+    kind: str = "webhook_disabled"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Payload = (OrderEventPayload | StockChangedPayload | LowStockPayload | TrackingEventPayload
+           | WebhookDisabledPayload)
 
 
 @dataclass(frozen=True)
@@ -154,6 +170,7 @@ _OWN_ROWS: dict[EventType, EventSpec] = {
     EventType.STOCK_CHANGED: EventSpec("inventory.changed", StockChangedPayload),
     EventType.LOW_STOCK: EventSpec("inventory.low_stock", LowStockPayload),
     EventType.TRACKING_EVENT: EventSpec("shipment.tracking", TrackingEventPayload),
+    EventType.WEBHOOK_DISABLED: EventSpec("webhook.disabled", WebhookDisabledPayload),
 }
 
 CATALOGUE: dict[EventType, EventSpec] = {
@@ -166,6 +183,7 @@ KINDS: dict[str, EventType] = {
     "stock_changed": EventType.STOCK_CHANGED,
     "low_stock": EventType.LOW_STOCK,
     "tracking_event": EventType.TRACKING_EVENT,
+    "webhook_disabled": EventType.WEBHOOK_DISABLED,
 }
 
 

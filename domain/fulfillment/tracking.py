@@ -115,6 +115,7 @@ async def _apply(
         conn, order_id=order.id, type=shipment_event(update.status), actor=actor,
         message=f"Shipment {shipment.id} ({shipment.tracking_number or 'no tracking number'}) "
                 f"is {update.status.value.lower().replace('_', ' ')}{where}",
+        data={"shipment_id": shipment.id},
     )
     await refresh_progress(conn, order, actor=actor)
 

@@ -142,7 +142,9 @@ async def _settle(
             conn, order_id=order.id, type=EventType(f"PAYMENT_{_past(op.kind)}"), actor=actor,
             message=f"Payment {payment.id} ({payment.provider}): {_past(op.kind).lower()}"
                     + (f" {amount} {payment.currency}" if op.kind is not OperationKind.VOID
-                       else ""))
+                       else ""),
+            data={"payment_id": payment.id, "amount": str(amount),
+                  "currency": payment.currency})
         await sync_order_payment_status(conn, order, actor=actor)
         return payment
 

@@ -25,7 +25,7 @@ from domain import metrics
 from domain import validation as v
 from domain.catalog.models import Channel
 from domain.errors import InvalidInput, NotFound, UnknownChannel, raise_all
-from domain.events.catalogue import topic_of
+from domain.events.catalogue import WebhookDisabledPayload, topic_of
 from domain.events.models import OutboxMessage
 from domain.orders.models import Order
 from domain.uow import unit_of_work
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 # not resolved or not allowed read the same, so the log tells a partner nothing about
 # the network behind us. The detail goes to the server log.
 NO_ANSWER = "could not connect"
-CATEGORIES = ("order", "shipment", "payment", "return", "inventory")
+CATEGORIES = ("order", "shipment", "payment", "return", "inventory", "webhook")
 LEASE = timedelta(seconds=60)
 
 
@@ -185,7 +185,13 @@ async def record(delivery: WebhookDelivery, subscription: WebhookSubscription,
         subscription.disabled_reason = (
             f"Disabled {now.isoformat(timespec='seconds')}: delivery {delivery.delivery_id} "
             f"failed for {policy.max_age} ({delivery.last_error})")
-        await subscription.save(update_fields=["active", "disabled_reason"])
+        async with unit_of_work() as conn:  # the staff hear of it: an event with the change
+            await subscription.save(update_fields=["active", "disabled_reason"], using_db=conn)
+            await OutboxMessage.create(
+                topic=f"webhook.{subscription.id}", using_db=conn,
+                payload=WebhookDisabledPayload(
+                    subscription_id=subscription.id, url=subscription.url,
+                    reason=subscription.disabled_reason).to_json())
     else:
         outcome = "retrying" if result.status is None else f"retrying_http_{result.status // 100}xx"
         delivery.next_attempt_at = now + policy.delay(delivery.attempts)

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from domain.messaging.ports import EmailMessage
+from domain.messaging.ports import EmailMessage, EmailSession
 
 log = logging.getLogger("oms.email")
 
@@ -13,3 +15,7 @@ log = logging.getLogger("oms.email")
 class LogMailer:
     async def send(self, message: EmailMessage) -> None:
         log.info("email to %s: %s\n%s", message.to, message.subject, message.text)
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[EmailSession]:
+        yield self

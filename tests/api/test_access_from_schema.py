@@ -195,6 +195,8 @@ def _literal(name: str, t: GraphQLType, world: dict[str, Any]) -> list[str] | No
         return ['["SHOE", "SECRETSKU"]']
     elif name == "channel":
         pool = ['"web"', '"other"']
+    elif name == "kind" and named.name == "String":  # notificationPreview: a kind of message
+        return ['"order_placed"']
     elif named.name == "AddressInput":  # addressValidate: reads nothing stored
         return ['{name: "Ann", line1: "1 Main St", city: "Berlin", postalCode: "10115", '
                 'country: "DE"}']
@@ -296,8 +298,9 @@ def _root_documents(world: dict[str, Any]) -> Iterator[tuple[str, str]]:
                     kind = _kind(json.loads(value))
                     if isinstance(returned, GraphQLInterfaceType):
                         target = SCHEMA.get_type(kind or "")  # type: ignore[assignment]
-                    elif kind != returned.name:
-                        continue
+                    elif kind != (returned.name if lookup == "id" or not lookup.endswith("Id")
+                                  else lookup[0].upper() + lookup[1:-2]):
+                        continue  # an ID of another type (orderId: an Order's)
                 calls.append(({**fixed, lookup: value}, target))
         for args, target in calls:
             given = f"({', '.join(f'{k}: {v}' for k, v in args.items())})" if args else ""
