@@ -20,6 +20,7 @@ class Permission(StrEnum):
     PAYMENTS_WRITE = "payments:write"
     WEBHOOKS_MANAGE = "webhooks:manage"
     REPORTS_READ = "reports:read"
+    RISK_READ = "risk:read"  # orders' risk assessments (staff and review apps, not buyers)
 
 
 class Kind(StrEnum):

@@ -9,7 +9,16 @@ else; a test (tests/api/test_application_layer.py) keeps new resolvers to that r
 
 from domain.application.deps import Deps
 from domain.application.fulfillment import ship
-from domain.application.orders import Checkout, PaymentChoice, cancel, confirm, hold, place, release
+from domain.application.orders import (
+    Checkout,
+    PaymentChoice,
+    RiskSignals,
+    cancel,
+    confirm,
+    hold,
+    place,
+    release,
+)
 
-__all__ = ["Checkout", "Deps", "PaymentChoice", "cancel", "confirm", "hold", "place", "release",
-           "ship"]
+__all__ = ["Checkout", "Deps", "PaymentChoice", "RiskSignals", "cancel", "confirm", "hold",
+           "place", "release", "ship"]
