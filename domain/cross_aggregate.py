@@ -54,6 +54,14 @@ def require_handover_allowed(order: Order, shipment: Shipment, target: ShipmentS
         _refuse_unless_shipping(order)
 
 
+def require_capture_allowed(order: Order) -> None:
+    """An order held for risk review keeps its payment authorised: nothing is captured
+    until staff release it (a capture would move money a review may give back)."""
+    if order.status is OrderStatus.ON_HOLD and order.hold_kind is HoldKind.RISK:
+        raise InvalidTransition("Order", _ref(order), "ON_HOLD",
+                                "captured (on a risk hold: release it first)")
+
+
 def require_something_to_ship(order: Order, lines: Iterable[OrderLine]) -> None:
     """A confirmed order is held from shipping only while some of it is left to ship."""
     if all(line.quantity_shipped >= line.quantity for line in lines):

@@ -93,6 +93,7 @@ def test_the_rules_are_decided_in_one_place() -> None:
         "require_nothing_left": {"domain/orders/lifecycle.py"},
         "require_something_to_ship": {"domain/orders/lifecycle.py"},
         "require_handover_allowed": {"domain/fulfillment/tracking.py"},
+        "require_capture_allowed": {"domain/payments/service.py"},
     }
 
 
