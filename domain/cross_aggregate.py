@@ -62,9 +62,12 @@ def require_capture_allowed(order: Order) -> None:
                                 "captured (on a risk hold: release it first)")
 
 
-def require_something_to_ship(order: Order, lines: Iterable[OrderLine]) -> None:
-    """A confirmed order is held from shipping only while some of it is left to ship."""
-    if all(line.quantity_shipped >= line.quantity for line in lines):
+def require_something_to_ship(order: Order, lines: Iterable[OrderLine],
+                              shipments: Iterable[Shipment]) -> None:
+    """A confirmed order is held from shipping only while some of it is left to ship, or
+    to hand over (a parcel waiting at the store)."""
+    if all(line.quantity_shipped >= line.quantity for line in lines) and not any(
+            s.status is ShipmentStatus.READY_FOR_PICKUP for s in shipments):
         raise InvalidTransition("Order", _ref(order), "fully shipped",
                                 "held (nothing is left to ship)")
 

@@ -103,7 +103,8 @@ async def hold_order(
     async def note(conn: BaseDBAsyncClient, order: Order) -> None:
         if order.status is S.CONFIRMED:
             require_something_to_ship(
-                order, await OrderLine.filter(order_id=order.id).using_db(conn))
+                order, await OrderLine.filter(order_id=order.id).using_db(conn),
+                await Shipment.filter(order_id=order.id).using_db(conn))
             order.hold_kind = HoldKind.FULFILLMENT
         else:
             order.hold_kind = HoldKind.MANUAL

@@ -59,10 +59,14 @@ def test_a_parcel_at_the_store_is_not_handed_over_while_held() -> None:
 
 def test_only_an_order_with_units_left_to_ship_is_held_from_shipping() -> None:
     order = Order(id=7, number="N-7", status=OrderStatus.CONFIRMED)
-    cross_aggregate.require_something_to_ship(order, [OrderLine(quantity=2, quantity_shipped=1)])
+    cross_aggregate.require_something_to_ship(
+        order, [OrderLine(quantity=2, quantity_shipped=1)], [])
+    shipped = [OrderLine(quantity=2, quantity_shipped=2)]
+    cross_aggregate.require_something_to_ship(  # still to hand over at the store
+        order, shipped, [Shipment(status=ShipmentStatus.READY_FOR_PICKUP)])
     with pytest.raises(InvalidTransition):
         cross_aggregate.require_something_to_ship(
-            order, [OrderLine(quantity=2, quantity_shipped=2)])
+            order, shipped, [Shipment(status=ShipmentStatus.IN_TRANSIT)])
 
 
 @pytest.mark.parametrize("status", list(ShipmentStatus))
