@@ -11,6 +11,7 @@ time, which gives the same order.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -69,8 +70,7 @@ def keys_of(facts: RiskFacts) -> Keys:
 async def stored_settings(conn: BaseDBAsyncClient, defaults: RiskSettings) -> RiskSettings:
     rows = await fetch(conn, "SELECT config FROM risk_settings WHERE id = 1")
     config: Any = rows[0]["config"] if rows else None
-    if isinstance(config, str | bytes):
-        import json
+    if isinstance(config, str | bytes):  # SQLite hands JSON back as text
         config = json.loads(config)
     return effective(defaults, config)
 
