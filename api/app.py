@@ -28,7 +28,7 @@ from api.oauth import StarletteAuthorizationServer
 from api.observability import logs, metrics
 from api.observability.middleware import RequestMiddleware
 from api.reports_csv import fulfillment_csv, inventory_csv, returns_csv, sales_csv
-from api.settings import Settings
+from api.settings import Settings, risk_defaults
 from api.tokens import TokenService
 from api.webhooks import carrier_webhook, marketplace_webhook, payment_webhook
 from domain import addresses
@@ -228,7 +228,7 @@ async def start_services(settings: Settings) -> Services:
     carriers = make_carriers(settings)
     deps = Deps(gateways=gateways, carriers=carriers,
                 capture_policy=CapturePolicy(settings.capture_policy),
-                shipping_promises=settings.shipping_promises)
+                shipping_promises=settings.shipping_promises, risk=risk_defaults(settings))
 
     async def poll() -> None:
         await poll_amazon(deps)

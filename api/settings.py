@@ -13,6 +13,8 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from domain.risk.settings import RiskSettings
+
 
 class ConfigurationError(Exception):
     """A setting is missing or wrong; start-up stops with this one-line message."""
@@ -234,6 +236,13 @@ class Settings:
     twilio_auth_token: str | None = None
     twilio_from: str | None = None  # a number (+1...) or a messaging service (MG...)
     twilio_api_base: str | None = None
+    # Risk screening of new orders: the deployment's defaults (the merchant changes them with
+    # riskSettingsUpdate; a stored change wins over these).
+    risk_screening: bool = True
+    risk_hold_threshold: int = 70
+    risk_velocity_limit: int = 5  # orders in the window from one buyer hold the next ones
+    risk_velocity_window_minutes: int = 10
+    risk_blocked_emails: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -260,6 +269,10 @@ class Settings:
             raise ConfigurationError("OMS_KEY_REFRESH_INTERVAL must be at least 1 second")
         if not 1 <= self.db_pool_min <= self.db_pool_max:
             raise ConfigurationError("Pool sizes need 1 <= OMS_DB_POOL_MIN <= OMS_DB_POOL_MAX")
+        if self.risk_hold_threshold < 1 or self.risk_velocity_limit < 1 \
+                or self.risk_velocity_window_minutes < 1:
+            raise ConfigurationError("OMS_RISK_HOLD_THRESHOLD, OMS_RISK_VELOCITY_LIMIT and "
+                                     "OMS_RISK_VELOCITY_WINDOW_MINUTES must be at least 1")
         if self.hash_concurrency < 1:
             raise ConfigurationError("OMS_HASH_CONCURRENCY must be at least 1")
         if self.smtp_url:
@@ -378,4 +391,20 @@ class Settings:
             twilio_auth_token=env.get("OMS_TWILIO_AUTH_TOKEN") or None,
             twilio_from=env.get("OMS_TWILIO_FROM") or None,
             twilio_api_base=env.get("OMS_TWILIO_API_BASE") or None,
+            risk_screening=_bool(env, "OMS_RISK_SCREENING", True),
+            risk_hold_threshold=_int(env, "OMS_RISK_HOLD_THRESHOLD", 70),
+            risk_velocity_limit=_int(env, "OMS_RISK_VELOCITY_LIMIT", 5),
+            risk_velocity_window_minutes=_int(env, "OMS_RISK_VELOCITY_WINDOW_MINUTES", 10),
+            risk_blocked_emails=tuple(
+                item.strip().lower() for item in env.get("OMS_RISK_BLOCKED_EMAILS", "").split(",")
+                if item.strip()),
         )
+
+
+def risk_defaults(settings: Settings) -> RiskSettings:
+    """The risk settings of this deployment, before the merchant's stored changes."""
+    return RiskSettings(
+        enabled=settings.risk_screening, hold_threshold=settings.risk_hold_threshold,
+        velocity_limit=settings.risk_velocity_limit,
+        velocity_window_minutes=settings.risk_velocity_window_minutes,
+        blocked_emails=settings.risk_blocked_emails)

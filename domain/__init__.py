@@ -23,4 +23,5 @@ MODEL_MODULES = [
     "domain.drafts.models",
     "domain.edits.models",
     "domain.notifications.models",
+    "domain.risk.models",
 ]

@@ -18,6 +18,7 @@ from api.app import create_app
 from api.graphql.cost import Limits
 from api.settings import Settings
 from domain.customers.throttle import SignInThrottle
+from domain.risk.settings import RiskSettings
 from integrations.ratelimit.memory import InMemoryRateLimiter
 from integrations.ratelimit.redis import RedisRateLimiter
 from integrations.throttle.memory import InMemoryFailureLog
@@ -66,6 +67,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         rate_limit_prefix=f"oms-test-{os.getpid()}:rate",
         session_check_interval=0.2,  # revoked tokens' websockets close within this
         allowed_origins=(ALLOWED_ORIGIN,),
+        # Tests of other features place many orders to one address within minutes, which the
+        # risk rules would hold; the fixture `risk_screening` turns on the product's defaults.
+        risk_screening=False,
     )
 
 
@@ -169,3 +173,14 @@ def limits(app: Any, fresh_budgets: None) -> Iterator[Limits]:
     services.limits = Limits(max_cost=100, budget=200)
     yield services.limits
     services.limits = original
+
+
+@pytest.fixture
+def risk_screening(app: Any) -> Iterator[None]:
+    """Orders are screened with the product's default risk settings (velocity, value,
+    countries, block lists), as in a deployment that sets nothing."""
+    services = app.state.services
+    original = services.deps
+    services.deps = replace(original, risk=RiskSettings())
+    yield
+    services.deps = original

@@ -9,14 +9,15 @@ import strawberry
 
 from domain.catalog.models import BackorderPolicy, ChannelKind, LocationKind
 from domain.money import quantize
-from domain.orders.models import FulfillmentStatus, OrderStatus, PaymentStatus
+from domain.orders.models import FulfillmentStatus, HoldKind, OrderStatus, PaymentStatus
 
 # The domain's enums are the API's enums, by the same names and values.
 for _enum in (ChannelKind, LocationKind, BackorderPolicy, OrderStatus, PaymentStatus,
-              FulfillmentStatus):
+              FulfillmentStatus, HoldKind):
     strawberry.enum(_enum)
 
-__all__ = ["BackorderPolicy", "ChannelKind", "FulfillmentStatus", "LocationKind", "OrderStatus",
+__all__ = ["BackorderPolicy", "ChannelKind", "FulfillmentStatus", "HoldKind", "LocationKind",
+           "OrderStatus",
            "PaymentStatus"]
 
 

@@ -36,6 +36,7 @@ from api.graphql.preparation import Preparation, PrepareDocuments
 from api.graphql.relay import Node
 from api.graphql.reports.queries import ReportQueries
 from api.graphql.returns.mutations import ReturnMutations
+from api.graphql.risk.schema import RiskMutations, RiskQueries
 from api.graphql.scalars import SCALAR_OVERRIDES
 from api.graphql.subscriptions import Subscription
 from api.graphql.webhooks.schema import WebhookMutations, WebhookQueries
@@ -54,14 +55,15 @@ class NodeQueries:
 Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
               CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries, AddressQueries,
-              DraftOrderQueries, NotificationQueries)
+              DraftOrderQueries, NotificationQueries,
+              RiskQueries)
 )
 Mutation = merge_types(
     "Mutation",
     (CatalogMutations, InventoryMutations, OrderMutations, FulfillmentMutations,
      PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations,
      WebhookMutations, MarketplaceMutations, DraftOrderMutations, OrderEditMutations,
-     NotificationMutations),
+     NotificationMutations, RiskMutations),
 )
 
 

@@ -22,6 +22,7 @@ class Permission(StrEnum):
     REPORTS_READ = "reports:read"
     DRAFT_ORDERS = "orders:drafts"  # draft orders (phone, email, sales-rep, B2B): staff only
     PRICE_OVERRIDE = "orders:price_override"  # setting a line's price by hand, with a reason
+    RISK_READ = "risk:read"  # orders' risk assessments (staff and review apps, not buyers)
 
 
 class Kind(StrEnum):

@@ -50,6 +50,7 @@ from domain.partners.models import OAuthClient
 from domain.payments.models import Payment, PaymentOperation, ProcessedWebhook, RefundAllocation
 from domain.reports.models import ReportDirty, SalesDay, SalesSlot
 from domain.returns.models import Return, ReturnLine
+from domain.risk.models import RiskSettingsRow
 from domain.signing.models import SigningKey
 from domain.webhooks.models import WebhookDelivery, WebhookSubscription
 
@@ -243,6 +244,7 @@ RULES: dict[type[Model], Rule] = {
     SalesSlot: _admin_only, SalesDay: _admin_only, MarketplaceConnection: _admin_only,
     MarketplaceListing: _admin_only, MarketplaceFulfillment: _admin_only,
     Deployment: _admin_only, RefundAllocation: _admin_only,
+    RiskSettingsRow: _admin_only,  # the merchant's block lists and thresholds
     # Private keys: read by the token service only, never through the API, not even the admin.
     SigningKey: _nobody,
 }

@@ -18,8 +18,17 @@ from domain.application.edits import (
     set_edit_shipping_method,
 )
 from domain.application.fulfillment import ship
-from domain.application.orders import Checkout, PaymentChoice, cancel, confirm, hold, place, release
+from domain.application.orders import (
+    Checkout,
+    PaymentChoice,
+    RiskSignals,
+    cancel,
+    confirm,
+    hold,
+    place,
+    release,
+)
 
-__all__ = ["Checkout", "Deps", "PaymentChoice", "add_edit_line", "begin_edit", "calculated_edit",
-           "cancel", "commit_edit", "complete_draft", "confirm", "hold", "place", "release",
-           "set_edit_quantity", "set_edit_shipping_method", "ship"]
+__all__ = ["Checkout", "Deps", "PaymentChoice", "RiskSignals", "add_edit_line", "begin_edit",
+           "calculated_edit", "cancel", "commit_edit", "complete_draft", "confirm", "hold", "place",
+           "release", "set_edit_quantity", "set_edit_shipping_method", "ship"]

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from domain.fulfillment.ports import Carrier
 from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
+from domain.risk.ports import RiskProvider
+from domain.risk.settings import RiskSettings
 
 
 @dataclass(frozen=True)
@@ -16,3 +18,7 @@ class Deps:
     carriers: Mapping[str, Carrier]
     capture_policy: CapturePolicy = CapturePolicy.MANUAL
     shipping_promises: Mapping[str, int] = field(default_factory=dict)  # days per method
+    # Risk screening of placed orders: the deployment's default settings (the merchant's
+    # stored changes apply over them), and external providers asked before the transaction.
+    risk: RiskSettings = field(default_factory=RiskSettings)
+    risk_providers: tuple[RiskProvider, ...] = ()

@@ -16,6 +16,9 @@ from domain.orders.models import Order
 from domain.payments.flows import CapturePolicy, capture_authorized
 from domain.payments.models import Payment, PaymentState
 from domain.payments.service import choose_gateway, start_payment, void_open_payments
+from domain.risk.ports import RiskUnavailable
+from domain.risk.rules import RiskFacts, RiskReason
+from domain.risk.screening import Screening
 
 log = logging.getLogger(__name__)
 
@@ -27,22 +30,63 @@ class PaymentChoice:
 
 
 @dataclass(frozen=True)
+class RiskSignals:
+    """What the caller knows of the buyer beyond the order: the buyer's IP address (a
+    storefront's caller, or what a server-side integration relays) and the card's
+    fingerprint from the payment provider."""
+
+    ip_address: str | None = None
+    card_fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
 class Checkout:
     order: Order
     payment: Payment | None
     payment_error: PaymentFailed | None
 
 
+async def _provider_reasons(deps: Deps, request: OrderRequest,
+                            signals: RiskSignals) -> list[RiskReason]:
+    """Ask the external risk providers, before the order's transaction opens."""
+    if not deps.risk_providers:
+        return []
+    facts = RiskFacts(email=request.email, customer_id=request.customer_id,
+                      ip_address=signals.ip_address, card_fingerprint=signals.card_fingerprint,
+                      shipping_address=request.shipping_address,
+                      billing_address=request.billing_address,
+                      shipping_method=request.shipping_method, total=None, currency=None,
+                      channel=request.channel)
+    reasons: list[RiskReason] = []
+    for provider in deps.risk_providers:
+        try:
+            reasons += await provider.assess(facts)
+        except RiskUnavailable as failure:
+            log.warning("risk provider %s did not answer: %s", provider.name, failure)
+            reasons.append(RiskReason("PROVIDER_UNAVAILABLE", 0,
+                                      f"{provider.name} did not answer"))
+    return reasons
+
+
 async def place(
     deps: Deps, *, request: OrderRequest, payment: PaymentChoice | None, actor: str,
     idempotency: IdempotencyKey | None = None, scope: Scope | None = None,
+    signals: RiskSignals | None = None,
 ) -> Checkout:
-    """Place the order; then open its payment. A payment that cannot start leaves the order
-    placed and unpaid (``payment_error``), ready for another attempt."""
+    """Screen and place the order; then open its payment. A payment that cannot start
+    leaves the order placed and unpaid (``payment_error``), ready for another attempt.
+
+    An order the risk rules hold is placed ON_HOLD (risk hold) with its stock reserved;
+    its payment is authorised as any other and captured only once staff release it
+    (the capture policy applies from there)."""
     if payment is not None:
         choose_gateway(deps.gateways, payment.provider, payment.method)  # before anything is written
+    signals = signals or RiskSignals()
+    screening = Screening(defaults=deps.risk, ip_address=signals.ip_address,
+                          card_fingerprint=signals.card_fingerprint,
+                          provider_reasons=await _provider_reasons(deps, request, signals))
     order = await create_order(request=request, actor=actor, idempotency=idempotency,
-                               carriers=deps.carriers, scope=scope)
+                               carriers=deps.carriers, scope=scope, screening=screening)
     if payment is None:
         return Checkout(order, None, None)
     existing = await Payment.filter(order_id=order.id).exclude(
@@ -68,12 +112,16 @@ async def confirm(deps: Deps, *, order_id: int, actor: str,
 
 async def hold(deps: Deps, *, order_id: int, reason: str, actor: str,
                idempotency: IdempotencyKey | None = None) -> Order:
+    """A pending order is held (manual hold); a confirmed one not fully shipped gets a
+    fulfilment hold: nothing of it is shipped until it is released."""
     return await lifecycle.hold_order(order_id=order_id, reason=reason, actor=actor,
                                       idempotency=idempotency)
 
 
 async def release(deps: Deps, *, order_id: int, actor: str,
                   idempotency: IdempotencyKey | None = None) -> Order:
+    """Lift a hold: a fulfilment hold goes back to CONFIRMED (and may ship again), any
+    other to PENDING, ready to be confirmed (and captured by the policy)."""
     return await lifecycle.release_order(order_id=order_id, actor=actor, idempotency=idempotency)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import validation as v
+from domain.cross_aggregate import require_handover_allowed
 from domain.db import fetch
 from domain.errors import InvalidTransition, NotFound
 from domain.events.catalogue import TrackingEventPayload, shipment_event
@@ -101,6 +102,8 @@ async def _apply(
         if strict:
             raise InvalidTransition("Shipment", str(shipment.id), shipment.status, update.status)
         moves = False  # a carrier's late or odd report is kept, but does not move the parcel
+    if moves:
+        require_handover_allowed(order, shipment, update.status)
     event = await record_tracking_event(conn, shipment, update)
     if event is None or not moves:
         return

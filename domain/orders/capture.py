@@ -51,10 +51,13 @@ from domain.inventory.reservation import (
     reserve_many,
 )
 from domain.money import MAX_AMOUNT, quantize
-from domain.orders.models import Allocation, Counter, Order, OrderLine, OrderStatus
+from domain.orders.models import Allocation, Counter, HoldKind, Order, OrderLine, OrderStatus
+from domain.risk.rules import Assessment, RiskFacts
+from domain.risk.screening import Screening, screen
 from domain.routing.service import Candidate, Demand, Destination, Plan, plan_reservations
 
 MAX_LINES = 250
+RISK_HOLD_REASON = "Held for risk review"
 FIRST_ORDER_NUMBER = 1001
 
 
@@ -271,6 +274,7 @@ async def create_order(
     carriers: Mapping[str, Carrier] | None = None, scope: Scope | None = None,
     claim: Callable[[BaseDBAsyncClient], Awaitable[None]] | None = None,
     then: Callable[[BaseDBAsyncClient, Order], Awaitable[None]] | None = None,
+    screening: Screening | None = None,
 ) -> Order:
     """Place an order: prices from the catalogue, stock reserved at routed locations.
 
@@ -283,6 +287,10 @@ async def create_order(
     order whose externalId already exists on the channel is returned as is when
     ``scope`` (the caller, when the caller is limited) may read it, else Duplicate.
     A ``customerId`` must name a customer the caller may read.
+
+    With ``screening``, the risk rules score the order before it is written (a few
+    statements: domain/risk/screening.py); one scoring at or above the merchant's
+    threshold is placed ON_HOLD with a risk hold, its stock reserved all the same.
     """
     clean = _validate(request)
     if scope is not None and request.customer_id is not None \
@@ -308,7 +316,27 @@ async def create_order(
         if subtotal + shipping >= MAX_AMOUNT:
             raise InvalidInput(f"An order's total must be below {MAX_AMOUNT:,f} {currency}",
                                field=("lines",))
+        assessment: Assessment | None = None
+        risk_keys: dict[str, Any] = {}
+        if screening is not None:
+            assessment, keys = await screen(conn, screening, RiskFacts(
+                email=clean.email or (customer.email if customer else None),
+                customer_id=customer.id if customer else None,
+                ip_address=screening.ip_address, card_fingerprint=screening.card_fingerprint,
+                shipping_address=clean.shipping_address,
+                billing_address=clean.billing_address, shipping_method=clean.shipping_method,
+                total=subtotal + shipping, currency=currency, channel=channel.code,
+            ), channel_id=channel.id)
+            risk_keys = {"client_ip": keys.ip_address, "card_fingerprint": keys.card_fingerprint,
+                         "address_key": keys.address_key}
+        held = assessment is not None and assessment.held
         order = await Order.create(
+            **risk_keys,
+            risk_score=assessment.score if assessment else None,
+            risk_reasons=[r.to_json() for r in assessment.reasons] if assessment else None,
+            status=OrderStatus.ON_HOLD if held else OrderStatus.PENDING,
+            hold_kind=HoldKind.RISK if held else None,
+            hold_reason=RISK_HOLD_REASON if held else None,
             channel=channel, customer_id=customer.id if customer else None,
             email=clean.email or (customer.email if customer else None),
             currency=currency, subtotal=subtotal, shipping_total=shipping,
@@ -339,12 +367,13 @@ async def create_order(
             short = ", ".join(f"{d.sku} ({d.quantity} ordered, {available} available)"
                               for d, available in plan.shortfalls)
             order.status = OrderStatus.ON_HOLD
+            order.hold_kind = HoldKind.STOCK
             order.hold_reason = f"Not enough stock: {short}"[:500]
         # Taken last, so the counter row is locked only for the end of the transaction.
-        kinds = _placed_event_types(plan)
+        kinds = _placed_event_types(plan, held_for_risk=held)
         last_sequence = await _number_order(conn, order, len(kinds))
         events = _placed_events(order, lines, plan, locations, kinds, last_sequence,
-                                actor=actor)
+                                actor=actor, assessment=assessment)
         outbox = [OutboxMessage(topic=order_topic(order.id), payload=event_payload(event))
                   for event in events]
         outbox += await stock_changed_messages(
@@ -421,7 +450,8 @@ _NUMBER_POSTGRES = (
     "WITH n AS (UPDATE counter SET value = value + 1 WHERE name = 'order_number' "
     "RETURNING value) "
     "UPDATE orders SET number = CAST(n.value AS TEXT), event_seq = event_seq + $1, "
-    "status = $2, hold_reason = $3, updated_at = $4 FROM n WHERE orders.id = $5 "
+    "status = $2, hold_reason = $3, hold_kind = $4, updated_at = $5 FROM n "
+    "WHERE orders.id = $6 "
     "RETURNING orders.number, orders.event_seq"
 )
 
@@ -432,7 +462,8 @@ async def _number_order(conn: BaseDBAsyncClient, order: Order, events: int) -> i
 
     On PostgreSQL one statement takes the number and writes it into the order.
     """
-    params = [events, order.status.value, order.hold_reason, datetime.now(UTC), order.id]
+    params = [events, order.status.value, order.hold_reason,
+              order.hold_kind.value if order.hold_kind else None, datetime.now(UTC), order.id]
     if is_postgres(conn):
         rows = await conn.execute_query_dict(_NUMBER_POSTGRES, params)
         if not rows:  # the first order ever: the counter row does not exist yet
@@ -444,17 +475,18 @@ async def _number_order(conn: BaseDBAsyncClient, order: Order, events: int) -> i
     else:
         order.number = await next_order_number(conn)
         rows = await fetch(conn, "UPDATE orders SET number = ?, event_seq = event_seq + ?, "
-                                 "status = ?, hold_reason = ?, updated_at = ? WHERE id = ? "
+                                 "status = ?, hold_reason = ?, hold_kind = ?, updated_at = ? "
+                                 "WHERE id = ? "
                                  "RETURNING event_seq", [order.number, *params])
     order.event_seq = int(rows[0]["event_seq"])
     return order.event_seq
 
 
-def _placed_event_types(plan: Plan) -> list[EventType]:
+def _placed_event_types(plan: Plan, *, held_for_risk: bool = False) -> list[EventType]:
     kinds = [EventType.ORDER_PLACED]
     if plan.reservations:
         kinds.append(EventType.STOCK_RESERVED)
-    if plan.shortfalls:
+    if plan.shortfalls or held_for_risk:
         kinds.append(EventType.ORDER_ON_HOLD)
     return kinds
 
@@ -462,6 +494,7 @@ def _placed_event_types(plan: Plan) -> list[EventType]:
 def _placed_events(
     order: Order, lines: list[OrderLine], plan: Plan, locations: list[Location],
     kinds: list[EventType], last_sequence: int, *, actor: str,
+    assessment: Assessment | None = None,
 ) -> list[OrderEvent]:
     """The events of a new order, numbered up to ``last_sequence``, as ``record_order_event``
     would have written them one by one."""
@@ -478,7 +511,8 @@ def _placed_events(
     events.append(event(
         EventType.ORDER_PLACED, actor,
         f"Order {order.number} placed: {len(lines)} line(s), "
-        f"total {quantize(order.total, order.currency)} {order.currency}"))
+        f"total {quantize(order.total, order.currency)} {order.currency}",
+        {"risk": assessment.to_json()} if assessment else None))
     if plan.reservations:
         codes = {loc.id: loc.code for loc in locations}
         skus = {line.variant_id: line.sku for line in lines}
@@ -498,6 +532,11 @@ def _placed_events(
                 {"location": codes[r.location_id], "sku": skus[r.variant_id],
                  "quantity": r.quantity, "backordered": r.backordered}
                 for r in plan.reservations]}))
+    if assessment is not None and assessment.held and not plan.shortfalls:
+        # The reasons are in the data (webhooks, staff), not the message customers read.
+        events.append(event(EventType.ORDER_ON_HOLD, "system:risk",
+                            f"Order {order.number} held for risk review",
+                            {"holdKind": HoldKind.RISK.value, "risk": assessment.to_json()}))
     if plan.shortfalls:
         events.append(event(EventType.ORDER_ON_HOLD, actor,
                             f"Order {order.number} kept on hold, nothing reserved. "

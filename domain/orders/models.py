@@ -17,6 +17,15 @@ class OrderStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class HoldKind(StrEnum):
+    """Why an order is ON_HOLD, and so where releasing it goes."""
+
+    MANUAL = "MANUAL"  # staff held a pending order; released to PENDING
+    RISK = "RISK"  # risk screening held it at placement; released to PENDING
+    STOCK = "STOCK"  # an imported order short of stock, nothing reserved
+    FULFILLMENT = "FULFILLMENT"  # a confirmed order stopped from shipping; back to CONFIRMED
+
+
 class PaymentStatus(StrEnum):
     UNPAID = "UNPAID"
     AUTHORIZED = "AUTHORIZED"
@@ -69,6 +78,15 @@ class Order(Model):
     # Placed by a signed-in customer (guest orders of the same email are not theirs to see).
     via_account = fields.BooleanField(default=False)
     hold_reason = fields.CharField(max_length=500, null=True)
+    hold_kind: HoldKind | None = fields.CharEnumField(  # type: ignore[assignment]
+        HoldKind, max_length=16, null=True)  # (the stubs type a nullable enum field as not null)
+    # Risk screening at placement: the score and its reasons (staff only), and the buyer's
+    # keys it counts orders by (the address as a digest).
+    risk_score = fields.IntField(null=True)
+    risk_reasons: Any = fields.JSONField(null=True)
+    client_ip = fields.CharField(max_length=64, null=True)
+    card_fingerprint = fields.CharField(max_length=128, null=True)
+    address_key = fields.CharField(max_length=40, null=True)
     cancel_reason = fields.CharField(max_length=500, null=True)
     # An exchange's replacement: the order whose returned goods it replaces.
     replaces_order_id = fields.IntField(null=True, db_index=True)

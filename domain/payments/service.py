@@ -18,6 +18,7 @@ from decimal import Decimal
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
+from domain.cross_aggregate import require_capture_allowed
 from domain.errors import (
     AlreadyRefunded,
     InvalidInput,
@@ -272,7 +273,8 @@ async def capture_payment(
     wanted = (parse_price(amount, payment.currency, field=("amount",))
               if amount is not None else None)
 
-    async def check(_: BaseDBAsyncClient, locked: Payment) -> None:
+    async def check(conn: BaseDBAsyncClient, locked: Payment) -> None:
+        require_capture_allowed(await Order.get(id=locked.order_id, using_db=conn))
         if locked.state not in (PaymentState.AUTHORIZED, PaymentState.PENDING,
                                 PaymentState.CAPTURED) or (
                 locked.provider != "manual" and locked.state is not PaymentState.AUTHORIZED):

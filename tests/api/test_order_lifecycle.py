@@ -43,9 +43,12 @@ async def test_illegal_transitions_are_refused(api: GraphQLClient) -> None:
     gid = await _order(api)
     assert codes(await _do(api, "orderRelease", gid)) == ["INVALID_TRANSITION"]
     await _do(api, "orderConfirm", gid)
-    refused = await _do(api, "orderHold", gid, ', reason: "late"')
+    assert codes(await _do(api, "orderHold", gid, ', reason: "late"')) == []  # fulfilment hold
+    refused = await _do(api, "orderHold", gid, ', reason: "later"')
     assert codes(refused) == ["INVALID_TRANSITION"]
-    assert refused["userErrors"][0]["message"] == "Order 1001 is CONFIRMED and cannot become ON_HOLD"
+    assert refused["userErrors"][0]["message"] == "Order 1001 is ON_HOLD and cannot become ON_HOLD"
+    assert codes(await _do(api, "orderConfirm", gid)) == ["INVALID_TRANSITION"]  # release it
+    assert (await _do(api, "orderRelease", gid))["order"]["status"] == "CONFIRMED"
     assert codes(await _do(api, "orderConfirm", gid)) == ["INVALID_TRANSITION"]
     await _do(api, "orderCancel", gid)
     assert codes(await _do(api, "orderConfirm", gid)) == ["INVALID_TRANSITION"]

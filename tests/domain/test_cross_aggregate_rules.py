@@ -14,7 +14,7 @@ from domain.errors import InvalidTransition
 from domain.fulfillment import service as shipments
 from domain.fulfillment.models import Shipment, ShipmentStatus
 from domain.fulfillment.states import DISPATCHED
-from domain.orders.models import Allocation, Order, OrderLine, OrderStatus
+from domain.orders.models import Allocation, HoldKind, Order, OrderLine, OrderStatus
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +37,38 @@ def test_only_a_confirmed_order_ships(status: OrderStatus) -> None:
     assert (refused.value.entity, refused.value.current) == ("Order", status)
 
 
+@pytest.mark.parametrize("kind", list(HoldKind))
+def test_no_kind_of_hold_ships(kind: HoldKind) -> None:
+    order = Order(id=7, number="N-7", status=OrderStatus.ON_HOLD, hold_kind=kind)
+    with pytest.raises(InvalidTransition) as refused:
+        cross_aggregate.require_order_ships(order)
+    assert f"on a {kind.value.lower()} hold" in refused.value.message
+
+
+def test_a_parcel_at_the_store_is_not_handed_over_while_held() -> None:
+    held = Order(id=7, number="N-7", status=OrderStatus.ON_HOLD, hold_kind=HoldKind.FULFILLMENT)
+    waiting = Shipment(status=ShipmentStatus.READY_FOR_PICKUP)
+    with pytest.raises(InvalidTransition):
+        cross_aggregate.require_handover_allowed(held, waiting, ShipmentStatus.PICKED_UP)
+    # a carrier's parcel already on its way keeps moving
+    cross_aggregate.require_handover_allowed(held, Shipment(status=ShipmentStatus.IN_TRANSIT),
+                                             ShipmentStatus.DELIVERED)
+    confirmed = Order(id=7, number="N-7", status=OrderStatus.CONFIRMED)
+    cross_aggregate.require_handover_allowed(confirmed, waiting, ShipmentStatus.PICKED_UP)
+
+
+def test_only_an_order_with_units_left_to_ship_is_held_from_shipping() -> None:
+    order = Order(id=7, number="N-7", status=OrderStatus.CONFIRMED)
+    cross_aggregate.require_something_to_ship(
+        order, [OrderLine(quantity=2, quantity_shipped=1)], [])
+    shipped = [OrderLine(quantity=2, quantity_shipped=2)]
+    cross_aggregate.require_something_to_ship(  # still to hand over at the store
+        order, shipped, [Shipment(status=ShipmentStatus.READY_FOR_PICKUP)])
+    with pytest.raises(InvalidTransition):
+        cross_aggregate.require_something_to_ship(
+            order, shipped, [Shipment(status=ShipmentStatus.IN_TRANSIT)])
+
+
 @pytest.mark.parametrize("status", list(ShipmentStatus))
 def test_an_order_cancels_only_while_no_shipment_left(status: ShipmentStatus) -> None:
     order = Order(id=7, number="N-7", status=OrderStatus.CONFIRMED)
@@ -57,11 +89,15 @@ def test_the_rules_are_decided_in_one_place() -> None:
     for path in (ROOT / "domain").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                    node.func.id in ("require_order_ships", "require_nothing_left"):
+                    node.func.id.startswith("require_") and \
+                    hasattr(cross_aggregate, node.func.id):
                 users.setdefault(node.func.id, set()).add(str(path.relative_to(ROOT)))
     assert users == {
         "require_order_ships": {"domain/fulfillment/service.py", "domain/fulfillment/labels.py"},
         "require_nothing_left": {"domain/orders/lifecycle.py"},
+        "require_something_to_ship": {"domain/orders/lifecycle.py"},
+        "require_handover_allowed": {"domain/fulfillment/tracking.py"},
+        "require_capture_allowed": {"domain/payments/service.py"},
     }
 
 

@@ -16,11 +16,14 @@ from api.graphql.payments.types import Payment
 from api.graphql.permissions import requires
 from api.graphql.relay import from_global_id
 from domain import application
-from domain.application import PaymentChoice
+from domain import validation as v
+from domain.access import Kind
+from domain.application import PaymentChoice, RiskSignals
 from domain.errors import DomainError, NotFound
 from domain.metrics import count
 from domain.orders.capture import LineRequest, OrderRequest
 from domain.orders.models import Order as OrderModel
+from domain.risk.rules import risk_ip
 
 
 @strawberry.input
@@ -47,7 +50,19 @@ class OrderCreateInput:
     )
     payment: PaymentInput | None = strawberry.field(
         default=None, description="Open the order's payment at once (e.g. Stripe card).")
+    risk_signals: RiskSignalsInput | None = strawberry.field(
+        default=None, description="What a server-side integration knows of the buyer, for "
+                                  "risk screening (a storefront's or customer's own address "
+                                  "is taken from the request).")
     idempotency_key: str | None = None
+
+
+@strawberry.input
+class RiskSignalsInput:
+    ip_address: str | None = strawberry.field(
+        default=None, description="The buyer's IP address (partners and staff only).")
+    card_fingerprint: str | None = strawberry.field(
+        default=None, description="The payment provider's fingerprint of the buyer's card.")
 
 
 @strawberry.input
@@ -122,6 +137,21 @@ async def _lifecycle(
     return payload(order=Order.from_model(order) if order else None, user_errors=errors)
 
 
+def _risk_signals(info: Info, given: RiskSignalsInput | None) -> RiskSignals:
+    """A buyer calling from the browser or app is known by the request's address; a
+    server placing orders for buyers (a partner, staff) may relay the buyer's."""
+    ctx = info.context
+    principal = ctx.principal
+    relayed = principal is not None and principal.kind in (Kind.ADMIN, Kind.PARTNER)
+    ip = given.ip_address if relayed and given is not None else (
+        None if relayed else ctx.address)
+    card = given.card_fingerprint if given is not None else None
+    return RiskSignals(
+        ip_address=risk_ip(ip, field=("riskSignals", "ipAddress"), strict=relayed),
+        card_fingerprint=v.text(card, field=("riskSignals", "cardFingerprint"),
+                                max_length=128))
+
+
 @strawberry.type
 class OrderMutations:
     @strawberry.mutation(extensions=requires(Permission.ORDER_PLACE),
@@ -153,9 +183,15 @@ class OrderMutations:
                                       user_errors=user_errors(error))
         choice = PaymentChoice(input.payment.provider, input.payment.method) \
             if input.payment else None
+        try:
+            signals = _risk_signals(info, input.risk_signals)
+        except DomainError as error:
+            return OrderCreatePayload(order=None, payment=None, client_secret=None,
+                                      user_errors=user_errors(error))
         checkout, errors = await attempt(application.place(
             ctx.deps, request=request, payment=choice, actor=ctx.actor(),
             idempotency=ctx.idempotency(input.idempotency_key), scope=ctx.scope,
+            signals=signals,
         ))
         if checkout is None:
             for refusal in errors:

@@ -9,12 +9,22 @@ import strawberry
 from strawberry.types import Info
 from tortoise.queryset import QuerySet
 
+from api.auth import Permission
 from api.graphql.catalog.types import Channel, Location, Variant
-from api.graphql.common import Address, FulfillmentStatus, Money, OrderStatus, PaymentStatus
+from api.graphql.common import (
+    Address,
+    FulfillmentStatus,
+    HoldKind,
+    Money,
+    OrderStatus,
+    PaymentStatus,
+)
 from api.graphql.fulfillment.types import Shipment
 from api.graphql.payments.types import Payment
+from api.graphql.permissions import requires
 from api.graphql.relay import Connection, Node, Window, id_page, to_global_id, window
 from api.graphql.returns.types import Return
+from api.graphql.risk.types import RiskAssessment
 from domain.customers.models import Customer as CustomerModel
 from domain.events.models import OrderEvent as OrderEventModel
 from domain.orders import models
@@ -112,6 +122,10 @@ class Order(Node):
     po_number: str | None
     external_id: str | None
     hold_reason: str | None
+    hold_kind: HoldKind | None = strawberry.field(
+        description="Why the order is ON_HOLD: MANUAL or RISK (released to PENDING), STOCK, or "
+                    "FULFILLMENT (a confirmed order stopped from shipping; released to "
+                    "CONFIRMED).")
     cancel_reason: str | None
     created_at: datetime
     updated_at: datetime
@@ -120,6 +134,8 @@ class Order(Node):
     customer_pk: strawberry.Private[int | None]
     pickup_pk: strawberry.Private[int | None]
     currency: strawberry.Private[str]
+    risk_score: strawberry.Private[int | None]
+    risk_reasons: strawberry.Private[Any]
 
     @classmethod
     def from_model(cls, m: models.Order) -> Order:
@@ -134,9 +150,16 @@ class Order(Node):
             shipping_address=Address.from_json(m.shipping_address),
             billing_address=Address.from_json(m.billing_address),
             shipping_method=m.shipping_method, po_number=m.po_number, external_id=m.external_id,
-            hold_reason=m.hold_reason, cancel_reason=m.cancel_reason, created_at=m.created_at,
+            hold_reason=m.hold_reason, hold_kind=m.hold_kind, cancel_reason=m.cancel_reason,
+            risk_score=m.risk_score, risk_reasons=m.risk_reasons, created_at=m.created_at,
             updated_at=m.updated_at,
         )
+
+    @strawberry.field(extensions=requires(Permission.RISK_READ),
+                      description="The risk screening at placement (staff only; null when "
+                                  "the order was not screened, e.g. imported).")
+    def risk(self) -> RiskAssessment | None:
+        return RiskAssessment.of(self.risk_score, self.risk_reasons)
 
     @strawberry.field
     async def channel(self, info: Info) -> Channel:

@@ -26,7 +26,7 @@ INDEXES = [("draft_order", "status"), ("draft_order_line", "draft_id"),
 
 
 class Migration(migrations.Migration):
-    dependencies = [("oms", "0022_refund_allocations")]
+    dependencies = [("oms", "0025_risk_screening_and_hold_kinds")]
 
     initial = False
 

@@ -1,0 +1,1 @@
+"""Risk screening: the assessment on orders, the merchant's settings."""

@@ -1,0 +1,1 @@
+"""Risk screening of new orders: the merchant's rules, their settings, the RiskProvider port."""
