@@ -11,9 +11,11 @@ so each starts with a fresh per-address budget, and every document it sends ends
 with a new comment, so no cache of parsed documents or answers helps it. Prints
 one JSON object: the baseline, and per pattern the probe's p99, its ratio to the
 baseline (target: at most 3) and what the abuser got back. Each phase's probe
-comes from its own address (127.0.0.N), so that its per-address budget lasts.
+comes from its own address, so that its per-address budget lasts. The abuser runs
+in a process of its own; ``--rounds`` repeats every pattern, interleaved, each
+round from fresh addresses, and the median ratio of each pattern is reported.
 
-    python bench/abuse.py --url http://127.0.0.1:8000 --seconds 5
+    python bench/abuse.py --url http://127.0.0.1:8000 --seconds 3 --rounds 3
 """
 
 from __future__ import annotations
