@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from api import database
 from api.files import write_private
-from api.settings import ConfigurationError, Settings, check_host, check_port
+from api.settings import ConfigurationError, Settings, check_host, check_port, request_bytes
 
 
 def _admin_token(settings: Settings) -> tuple[str, bool]:
@@ -82,7 +82,10 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     # own reading would believe any client connecting from 127.0.0.1.
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_config=None, access_log=False, log_level=settings.log_level.lower(),
-                proxy_headers=False)
+                proxy_headers=False,
+                # a websocket message over it is closed with 1009 before it is put together
+                ws_max_size=request_bytes(settings.max_document_bytes,
+                                          settings.max_variables_bytes))
 
 
 async def _client_command(settings: Settings, args: argparse.Namespace) -> None:

@@ -12,6 +12,16 @@ from domain.application import Deps
 from domain.idempotency.service import IdempotencyKey
 
 
+def rate_key(principal: Principal | None, address: str) -> str:
+    """Whose budget a request is charged to: the client, or the address of anonymous
+    ones and of a storefront key's shoppers (the key is shared by all of them)."""
+    if principal is not None:
+        if principal.kind is Kind.STOREFRONT:
+            return f"{principal.client}:{address}"
+        return principal.client
+    return f"anonymous:{address}"
+
+
 @dataclass
 class Context:
     request: Any
@@ -48,13 +58,7 @@ class Context:
         return deps
 
     def rate_key(self) -> str:
-        """Whose budget a request is charged to: the client, or the address of anonymous
-        ones and of a storefront key's shoppers (the key is shared by all of them)."""
-        if self.principal is not None:
-            if self.principal.kind is Kind.STOREFRONT:
-                return f"{self.principal.client}:{self.address}"
-            return self.principal.client
-        return f"anonymous:{self.address}"
+        return rate_key(self.principal, self.address)
 
     def actor(self) -> str:
         return self.principal.actor if self.principal else "anonymous"

@@ -58,12 +58,16 @@ class Inbound:
     headers: WellFormedHeaders
 
 
-async def read(request: Request) -> Inbound:
-    """The body, read no further than MAX_BODY; it must be UTF-8 (JSON and forms are)."""
+async def read(request: Request, limit: int = MAX_BODY) -> Inbound:
+    """The body, read no further than ``limit`` bytes (refused at once when its declared
+    length is over it); it must be UTF-8 (JSON and forms are)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Malformed("body too large", status=413)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY:
+        if len(body) > limit:
             raise Malformed("body too large", status=413)
     try:
         bytes(body).decode()

@@ -20,9 +20,20 @@ class ConfigurationError(Exception):
     """A setting is missing or wrong; start-up stops with this one-line message."""
 
 
-# A document's tokens are rarely longer than this on average (names, short strings): its raw
-# size is refused past this many bytes per allowed token, before it is even parsed.
-BYTES_PER_TOKEN = 20
+# A document's tokens are rarely longer than this on average, indentation included (the
+# standard introspection query, pretty-printed: 9 bytes a token; the documents of the
+# tests: 5): its raw size is refused past this many bytes per allowed token, before it is
+# even parsed.
+BYTES_PER_TOKEN = 10
+
+
+def request_bytes(document_bytes: int, variables_bytes: int) -> int:
+    """The most an HTTP body or a websocket message may hold, read no further: a document
+    and its variables, with room for JSON's escapes (which at most double ordinary text)
+    and the request's other members."""
+    return 2 * (document_bytes + variables_bytes) + 1024
+
+
 DEFAULT_SHIPPING_RATES = (
     '{"standard": {"EUR": "4.90", "USD": "5.90", "GBP": "4.50"},'
     ' "express": {"EUR": "9.90", "USD": "12.90", "GBP": "8.90"}}'
@@ -162,7 +173,8 @@ class Settings:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5000
-    max_document_bytes: int = 100_000  # BYTES_PER_TOKEN x max_tokens unless set
+    max_document_bytes: int = 50_000  # BYTES_PER_TOKEN x max_tokens unless set
+    max_variables_bytes: int = 100_000  # a request's variables, as JSON
     relay_interval: float = 1.0
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     shipping_rates: dict[str, dict[str, Decimal]] = field(
@@ -324,6 +336,7 @@ class Settings:
             max_tokens=_int(env, "OMS_MAX_TOKENS", 5000),
             max_document_bytes=_int(env, "OMS_MAX_DOCUMENT_BYTES",
                                     BYTES_PER_TOKEN * _int(env, "OMS_MAX_TOKENS", 5000)),
+            max_variables_bytes=_int(env, "OMS_MAX_VARIABLES_BYTES", 100_000),
             allowed_origins=parse_origins(env.get("OMS_ALLOWED_ORIGINS", "")),
             shipping_rates=parse_rates(env.get("OMS_SHIPPING_RATES") or DEFAULT_SHIPPING_RATES),
             shipping_promises=_promises(env.get("OMS_SHIPPING_PROMISES")),

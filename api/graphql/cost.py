@@ -20,6 +20,7 @@ the current minute is spent gets RATE_LIMITED until the next.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ from strawberry.types import ExecutionResult
 from api.fairness import is_public
 from api.graphql.introspection_cost import IntrospectionCost
 from api.graphql.relay import DEFAULT_PAGE, MAX_PAGE
+from api.settings import request_bytes
 
 # Each of these hashes or checks a password (argon2: tens of milliseconds of CPU).
 PASSWORD_FIELDS = frozenset({"customerRegister", "customerTokenCreate"})
@@ -65,10 +67,51 @@ INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 # real length is the data's (an order's lines, a product's variants); ten is the
 # size assumed when nothing smaller is declared below.
 PLAIN_LIST_SIZE = 10
-# Declared bounds of plain list fields, by field name or "Type.field".
+# The size counted for each plain list field of objects, by field name or "Type.field".
+# Every one is declared here (a test reading the schema fails on one that is not): what
+# an item of a typical answer holds, where the data keeps it small, else PLAIN_LIST_SIZE.
+# These are what a document is priced at, not caps: the data's own caps keep the real
+# lengths bounded (an order has at most ``domain.orders.capture.MAX_LINES`` lines).
 LIST_SIZES: dict[str, int] = {
     # A payload's errors: at most one per item of the input, whose items are charged already.
     "userErrors": 1,
+    # An order's own parts: a few lines, shipped in one or two parcels, paid once or twice
+    # (a decline, then a card), rarely returned. Lines are reserved at one or two locations.
+    "Order.lines": 5,
+    "OrderLine.allocations": 2,
+    "Order.shipments": 2,
+    "Shipment.lines": 3,  # some of the order's lines: they are split over its parcels
+    "Order.payments": 2,
+    "Order.returns": 1,
+    "Return.lines": 3,
+    # They grow with the order's life: the default.
+    "Order.events": PLAIN_LIST_SIZE,
+    "Shipment.events": PLAIN_LIST_SIZE,
+    # A customer's totals, one per currency they bought in.
+    "Customer.lifetimeValue": 3,
+    "Customer.averageOrderValue": 3,
+    # The shop's own set-up, as many as its locations, channels, variants or hooks: the
+    # default (a shop with more pays more, as it should).
+    "Query.channels": PLAIN_LIST_SIZE,
+    "Query.locations": PLAIN_LIST_SIZE,
+    "Channel.locations": PLAIN_LIST_SIZE,
+    "Availability.locations": PLAIN_LIST_SIZE,
+    "Variant.stock": PLAIN_LIST_SIZE,
+    "Product.variants": PLAIN_LIST_SIZE,
+    "Query.webhookSubscriptions": PLAIN_LIST_SIZE,
+    # availability(skus:) answers one per SKU given: counted by its argument, not here.
+    "Query.availability": PLAIN_LIST_SIZE,
+    # Reports (the admin's and partners'): rows by period, SKU or reason; the default.
+    "SalesReport.rows": PLAIN_LIST_SIZE,
+    "SalesReport.totals": PLAIN_LIST_SIZE,
+    "SalesReport.topSkus": PLAIN_LIST_SIZE,
+    "InventoryReport.rows": PLAIN_LIST_SIZE,
+    "FulfillmentReport.rows": PLAIN_LIST_SIZE,
+    "FulfillmentReport.onHold": PLAIN_LIST_SIZE,
+    "FulfillmentReport.cancelled": PLAIN_LIST_SIZE,
+    "ReturnsReport.skus": PLAIN_LIST_SIZE,
+    "ReturnsReport.reasons": PLAIN_LIST_SIZE,
+    "ReturnsReport.refunds": 3,  # one per currency
 }
 
 
@@ -259,7 +302,13 @@ class Limits:
     max_cost: int
     budget: int  # points per client per minute
     public_budget: int | None = None  # for public callers (see api.fairness); else budget
-    max_bytes: int = 100_000  # a document's raw size, refused before it is parsed
+    max_bytes: int = 50_000  # a document's raw size, refused before it is parsed
+    max_variables_bytes: int = 100_000  # its variables' size, as compact JSON
+
+    @property
+    def max_body(self) -> int:
+        """The most an HTTP body or a websocket message may hold (``request_bytes``)."""
+        return request_bytes(self.max_bytes, self.max_variables_bytes)
 
     def budget_of(self, principal: Any) -> int:
         """The points a minute of this caller: public callers have their own budget."""
@@ -276,6 +325,38 @@ REFUSED_CHARACTERS_PER_POINT = 2
 
 def _refused(message: str, code: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
+
+
+def oversize(limits: Limits, query: str | None, variables: Mapping[str, Any] | None
+             ) -> tuple[str, int] | None:
+    """Why a request's document or variables are over their byte limits (and the size of
+    its variables when they are), or None; checked before the document is parsed."""
+    if query and len(query) > limits.max_bytes // 4:
+        size = len(query.encode("utf-8", "surrogatepass"))  # 4 bytes a character at most
+        if size > limits.max_bytes:
+            return f"The document is {size} bytes; at most {limits.max_bytes} are allowed", 0
+    size = variables_size(variables)
+    if size > limits.max_variables_bytes:
+        return (f"The variables are {size} bytes; at most {limits.max_variables_bytes} are"
+                " allowed", size)
+    return None
+
+
+def refused_points(query: str | None, variables: int = 0) -> int:
+    """What a document refused before it runs is charged: a point per
+    REFUSED_CHARACTERS_PER_POINT characters of it (and of its variables, when they are why)."""
+    return (len(query or "") + variables) // REFUSED_CHARACTERS_PER_POINT
+
+
+def variables_size(variables: Mapping[str, Any] | None) -> int:
+    """The variables' size in bytes, as compact JSON (how a client would send them)."""
+    if not variables:
+        return 0
+    try:
+        return len(json.dumps(variables, separators=(",", ":"), ensure_ascii=False)
+                   .encode("utf-8", "surrogatepass"))
+    except (TypeError, ValueError):  # not from JSON (a test's own values): not counted
+        return 0
 
 
 class CostLimit(SchemaExtension):
@@ -314,14 +395,14 @@ class CostLimit(SchemaExtension):
                 raise _refused(f"Rate limit: {budget} points a minute, all spent",
                                "RATE_LIMITED")
         failed = False
+        variables = 0  # their size, when they are what is refused
         try:
-            query = self.execution_context.query
-            if services is not None and query and len(query) > services.limits.max_bytes // 4:
-                size = len(query.encode("utf-8", "surrogatepass"))  # 4 bytes a character at most
-                if size > services.limits.max_bytes:
-                    raise _refused(f"The document is {size} bytes; at most"
-                                   f" {services.limits.max_bytes} are allowed",
-                                   "QUERY_TOO_COMPLEX")
+            if services is not None:
+                ctx = self.execution_context
+                too_large = oversize(services.limits, ctx.query, ctx.variables)
+                if too_large is not None:
+                    message, variables = too_large
+                    raise _refused(message, "QUERY_TOO_COMPLEX")
             yield
         except Exception:  # a document that does not parse, among others
             failed = True
@@ -330,9 +411,9 @@ class CostLimit(SchemaExtension):
             ctx = self.execution_context
             refused = failed or bool(ctx.pre_execution_errors) or (
                 not self.executed and ctx.result is not None)
-            if services is not None and refused and ctx.query:
+            if services is not None and refused and (ctx.query or variables):
                 # at most what is left, even if other requests spent some meanwhile
-                points = len(ctx.query) // REFUSED_CHARACTERS_PER_POINT
+                points = refused_points(ctx.query, variables)
                 if points > 0:
                     await services.rate_limiter.charge(ctx.context.rate_key(), points,
                                                        self._budget(services.limits))

@@ -18,6 +18,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 
 from api.context import Context
+from api.graphql.cost import oversize, refused_points
 from integrations.payloads import UnreadablePayload, json_value
 
 MAX_ID = 128  # an operation id over the websocket
@@ -69,4 +70,25 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if problem is not None:
             await self.handle_invalid_message(problem)
             return
+        if message["type"] == "subscribe" and await self._oversize(message):
+            return
         await super().handle_message(message)
+
+    async def _oversize(self, message: Any) -> bool:
+        """A subscription whose document or variables are over their limits is answered
+        with an error (as over HTTP, QUERY_TOO_COMPLEX, charged by its size), unparsed."""
+        services = getattr(self.context, "services", None)
+        if services is None:
+            return False
+        payload = message["payload"]
+        query, variables = payload.get("query"), payload.get("variables")
+        too_large = oversize(services.limits, query, variables)
+        if too_large is None:
+            return False
+        text, size = too_large
+        budget = services.limits.budget_of(self.context.principal)
+        await services.rate_limiter.charge(self.context.rate_key(),
+                                           refused_points(query, size), budget)
+        await self.send_message({"id": message["id"], "type": "error", "payload": [
+            {"message": text, "extensions": {"code": "QUERY_TOO_COMPLEX"}}]})
+        return True

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from contextlib import suppress
 from typing import Any, cast
 
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -28,12 +29,14 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from api.addresses import client_address
 from api.auth import InvalidCredentials, Principal, authenticate
-from api.context import Context
+from api.context import Context, rate_key
 from api.fairness import Busy, turn_key
 from api.graphiql import local_page
+from api.graphql.cost import REFUSED_CHARACTERS_PER_POINT, Limits
 from api.graphql.limits import error_code
 from api.graphql.live import LIVE_EVENT, encoded_payload
 from api.graphql.requests import TransportWSHandler, decode, request_problem
+from api.inbound import Malformed, read
 from api.observability.context import note
 from api.sessions import CLOSE_CODE, until_ended, watched
 from api.settings import Settings
@@ -47,6 +50,35 @@ def bad_request(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"data": None, "errors": [{"message": message,
                                                     "extensions": {"code": code}}]},
                         status_code=status)
+
+
+TOO_BIG = 1009  # the websocket close code for a message too big to take
+
+
+def bounded_messages(receive: Receive, send: Send, limits: Limits) -> tuple[Receive, Send]:
+    """A websocket whose messages over ``Limits.max_body`` close it (1009, as ``oms serve``
+    does before the message is put together): whatever the server, none reaches the app."""
+    closed = False
+
+    async def bounded_receive() -> Message:
+        nonlocal closed
+        message = await receive()
+        if message["type"] == "websocket.receive":
+            text, data = message.get("text"), message.get("bytes")
+            size = (len(text.encode("utf-8", "surrogatepass")) if text is not None
+                    else len(data or b""))
+            if size > limits.max_body:
+                await send({"type": "websocket.close", "code": TOO_BIG,
+                            "reason": f"A message is at most {limits.max_body} bytes"})
+                closed = True
+                return {"type": "websocket.disconnect", "code": TOO_BIG}
+        return message
+
+    async def guarded_send(message: Message) -> None:
+        if not closed:  # nothing after the close
+            await send(message)
+
+    return bounded_receive, guarded_send
 
 
 class SessionHandler(TransportWSHandler):
@@ -143,8 +175,10 @@ class GraphQLView(GraphQL[Context, None]):
             key = turn_key(request.state.principal, request.state.address)
             # strawberry's own answer to a malformed request is plain text; ours is JSON
             try:
-                async with services.turns.turn(key):
-                    answer: Response = await self.run(request)
+                answer: Response | None = await self._refused_unread(request)
+                if answer is None:
+                    async with services.turns.turn(key):
+                        answer = await self.run(request)
             except Busy:
                 answer = JSONResponse(
                     {"data": None, "errors": [{
@@ -161,7 +195,50 @@ class GraphQLView(GraphQL[Context, None]):
                 answer = bad_request(refused.reason, refused.status_code)
             await answer(scope, receive, send)
             return
+        if scope["type"] == "websocket":
+            receive, send = bounded_messages(receive, send, scope["app"].state.services.limits)
         await super().__call__(scope, receive, send)
+
+    async def _refused_unread(self, request: Request) -> Response | None:
+        """The answer to a request refused before its body is read, else None (and the body,
+        read no further than the limits allow, is kept for strawberry to parse).
+
+        A caller whose budget this process already saw spent is answered at once, without
+        reading its request or asking the shared store again: within a minute a budget only
+        goes down. A body over ``Limits.max_body`` is 413 ``QUERY_TOO_COMPLEX``, charged to
+        its caller as any refused document is, by its size (the most it could have been)."""
+        services = request.app.state.services
+        limits: Limits = services.limits
+        principal, address = request.state.principal, request.state.address
+        rate = rate_key(principal, address)
+        budget = limits.budget_of(principal)
+        spent = getattr(services.rate_limiter, "spent", None)
+        wait = spent(rate, budget) if spent is not None else None
+        if wait is not None:
+            return JSONResponse(
+                {"data": None,
+                 "errors": [{"message": f"Rate limit: {budget} points a minute, all spent",
+                             "extensions": {"code": "RATE_LIMITED"}}],
+                 "extensions": {"cost": {"requested": 1, "actual": 0, "remaining": 0,
+                                         "limit": budget}}},
+                headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        if request.method != "POST":
+            return None
+        try:
+            inbound = await read(request, limit=limits.max_body)
+        except Malformed as refused:
+            if refused.status != 413:
+                return bad_request(refused.message)
+            await services.rate_limiter.charge(
+                rate, limits.max_body // REFUSED_CHARACTERS_PER_POINT, budget)
+            return JSONResponse(
+                {"data": None, "errors": [{
+                    "message": f"The request body is over {limits.max_body} bytes; at most"
+                               f" {limits.max_body} are allowed",
+                    "extensions": {"code": "QUERY_TOO_COMPLEX"}}]},
+                status_code=413, headers={"Connection": "close"})
+        request._body = inbound.body  # what Request.body() answers from now on
+        return None
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         try:

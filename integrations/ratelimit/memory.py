@@ -24,6 +24,15 @@ class InMemoryRateLimiter:
             self._used = {k: v for k, v in self._used.items() if v[0] == window}
         return True, limit - used - cost
 
+    def spent(self, key: str, limit: int) -> float | None:
+        """Seconds until the key's budget comes back if it is spent in this window; else None."""
+        now = time.time()
+        window = int(now) // self.window
+        start, used = self._used.get(key, (window, 0))
+        if start != window or used < limit:
+            return None
+        return (window + 1) * self.window - now
+
     async def charge(self, key: str, cost: int, limit: int) -> int:
         """Charge ``cost``, or all that is left of the budget if less; the points left."""
         window = int(time.time()) // self.window

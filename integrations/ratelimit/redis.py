@@ -14,6 +14,8 @@ import time
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
+from integrations.ratelimit.spent import SpentBudgets
+
 log = logging.getLogger(__name__)
 
 # KEYS[1] the window's bucket; ARGV: cost, limit, seconds to keep, partial (1: take what is
@@ -41,11 +43,20 @@ class RedisRateLimiter:
         self.prefix = prefix
         self._redis = aioredis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self._script = self._redis.register_script(_CHARGE)
+        self._spent = SpentBudgets(window)
+
+    def spent(self, key: str, limit: int) -> float | None:
+        """Seconds until the key's budget comes back, if this process saw it spent in the
+        current window (it stays spent until the window ends); else None. No round trip."""
+        return self._spent.until_back(key, limit)
 
     async def _run(self, key: str, cost: int, limit: int, partial: bool) -> tuple[int, int]:
-        bucket = f"{self.prefix}:{key}:{int(time.time()) // self.window}"
+        window = int(time.time()) // self.window
+        bucket = f"{self.prefix}:{key}:{window}"
         taken, left = await self._script(
             keys=[bucket], args=[cost, limit, self.window * 2, 1 if partial else 0])
+        if int(left) <= 0:
+            self._spent.note(key, limit, window)
         return int(taken), int(left)
 
     async def consume(self, key: str, cost: int, limit: int) -> tuple[bool, int]:

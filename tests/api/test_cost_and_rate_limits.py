@@ -118,8 +118,8 @@ async def test_a_document_over_the_byte_limit_is_refused_before_it_is_parsed(
 
 
 def test_the_byte_limit_follows_the_token_limit_unless_set() -> None:
-    assert Settings.from_env({}).max_document_bytes == BYTES_PER_TOKEN * 5000 == 100_000
-    assert Settings.from_env({"OMS_MAX_TOKENS": "1000"}).max_document_bytes == 20_000
+    assert Settings.from_env({}).max_document_bytes == BYTES_PER_TOKEN * 5000 == 50_000
+    assert Settings.from_env({"OMS_MAX_TOKENS": "1000"}).max_document_bytes == 10_000
     assert Settings.from_env({"OMS_MAX_DOCUMENT_BYTES": "5000"}).max_document_bytes == 5000
     assert Settings.from_env({}).public_rate_limit_points == 30_000
     assert Settings.from_env({"OMS_PUBLIC_RATE_LIMIT_POINTS": "7"}).public_rate_limit_points == 7
