@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from domain.application.deps import Deps
+from domain.application.exchanges import Exchange, approve_exchange
 from domain.orders.capture import LineRequest
 from domain.returns import service
 from domain.returns.models import Return
 from domain.returns.service import ReceivedLine, ReturnLineRequest
 
-__all__ = ["LineRequest", "ReceivedLine", "ReturnLineRequest", "approve_return", "cancel_return",
-           "decline_return", "receive_return", "refund_return", "request_return"]
+__all__ = ["Exchange", "LineRequest", "ReceivedLine", "ReturnLineRequest", "approve_exchange",
+           "approve_return", "cancel_return", "decline_return", "receive_return",
+           "refund_return", "request_return"]
 
 
 async def request_return(
@@ -25,7 +27,10 @@ async def request_return(
 
 
 async def approve_return(deps: Deps, *, return_id: int, actor: str) -> Return:
-    """Approve; an exchange's replacement order is placed in the same transaction."""
+    """Approve; an exchange by ``approve_exchange`` (its replacement placed and linked, the
+    difference asked for in money when the replacement is dearer)."""
+    if await service.is_exchange(return_id):
+        return (await approve_exchange(deps, return_id=return_id, actor=actor)).rma
     return await service.approve_return(return_id=return_id, actor=actor)
 
 

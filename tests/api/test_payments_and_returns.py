@@ -400,3 +400,59 @@ async def test_an_exchange_places_a_replacement_and_reduces_the_refund(
     refunded = (await api(REFUND, {"r": rid}))["returnRefund"]
     assert refunded["return"]["refundTotal"] == {"amount": "2.00"}  # 10.00 less 8.00
     assert [r["amount"] for r in fake_stripe.refunds.values()] == [200]
+
+
+async def test_a_dearer_exchange_asks_for_the_difference_through_the_gateway(
+    api: GraphQLClient, fake_stripe: FakeStripe,
+) -> None:
+    await factories.shop({"SHOE-42": {"a": 5}})
+    await factories.product("BOOT-42", price="25.00")
+    await factories.stock("BOOT-42", {"a": 1})
+    placed = await _authorized(api, fake_stripe, {"SHOE-42": 1})  # 10.00
+    order_gid, line = placed["order"]["id"], placed["order"]["lines"][0]["id"]
+    await _ship(api, order_gid, line, 1)
+    await api(CAPTURE, {"p": placed["payment"]["id"]})
+    requested = await api(
+        "mutation($o: ID!, $l: ID!) { returnRequest(input: {orderId: $o, lines: [{orderLineId: "
+        '$l, quantity: 1, reason: "too small"}], replacementLines: [{sku: "BOOT-42", '
+        "quantity: 1}]}) { return { id } userErrors { code message } } }",
+        {"o": order_gid, "l": line})
+    rid = requested["returnRequest"]["return"]["id"]
+    approved = await api("mutation($id: ID!) { returnApprove(id: $id) { return { "
+                         "replacementOrder { id total { amount } paymentStatus payments { id "
+                         "status amount { amount } pspReference } } } "
+                         "userErrors { code message } } }", {"id": rid})
+    assert approved["returnApprove"]["userErrors"] == []
+    replacement = approved["returnApprove"]["return"]["replacementOrder"]
+    (difference,) = replacement["payments"]
+    assert (replacement["total"], difference["amount"]) == ({"amount": "25.00"},
+                                                            {"amount": "15.00"})
+    intent = fake_stripe.intents[difference["pspReference"]]
+    assert (intent["amount"], intent["metadata"]["order_id"]) == (
+        1500, str(await _pk("Order", replacement["id"])))
+    await _webhook(api, fake_stripe.customer_confirms(intent["id"]))
+    assert (await _order(api, replacement["id"]))["paymentStatus"] == "AUTHORIZED"
+    captured = (await api(CAPTURE, {"p": difference["id"]}))["paymentCapture"]
+    assert captured["payment"]["capturedAmount"] == {"amount": "15.00"}
+    # Paid: against the difference, not the replacement's 25.00.
+    assert (await _order(api, replacement["id"]))["paymentStatus"] == "PAID"
+    location = (await api("{ locations { id } }"))["locations"][0]["id"]
+    await api("mutation($r: ID!, $loc: ID!, $l: ID!) { returnReceive(input: {returnId: $r, "
+              "locationId: $loc, lines: [{orderLineId: $l, quantity: 1, restock: true}]}) "
+              "{ userErrors { code } } }", {"r": rid, "loc": location, "l": line})
+    refunded = (await api(REFUND, {"r": rid}))["returnRefund"]
+    assert refunded["return"] == {"status": "REFUNDED", "refundTotal": {"amount": "0.00"}}
+    assert fake_stripe.refunds == {}  # the goods paid 10.00 of the boots, the card the rest
+    again = (await api("mutation($o: ID!) { paymentCreate(input: {orderId: $o, provider: "
+                       '"stripe", method: "card"}) { userErrors { code message } } }',
+                       {"o": replacement["id"]}))["paymentCreate"]
+    assert codes(again) == ["INVALID_INPUT"]  # it has its payment
+    assert fake_stripe.calls["create"] == 2
+
+
+async def _pk(kind: str, gid: str) -> int:
+    from api.graphql.relay import from_global_id
+
+    found = from_global_id(gid)
+    assert found is not None and found[0] == kind
+    return int(found[1])

@@ -4,7 +4,8 @@ orders' own rows say.
 Random histories (orders on two channels in two currencies, for two customers and
 guests, cancelled, shipped in part or in full, returned and refunded with or without
 shipping, refunded directly with and without saying which lines, exchanged for a
-dearer, cheaper or equal item) go through the domain's own functions; then every
+dearer, cheaper or equal item, the difference asked for or paid back) go through the
+domain's own functions and use cases; then every
 grouping of the sales report (DAY, CHANNEL, SKU, LOCATION, totals, top SKUs) and
 every customer's figures are compared with a plain recomputation from the rows,
 written here: an order counts unless cancelled, an exchange's replacement is no new
@@ -24,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.access import ADMIN, Scope
+from domain.application import returns as application_returns
 from domain.catalog.models import Channel, Location
 from domain.customers.models import Customer
 from domain.errors import DomainError
@@ -32,7 +34,7 @@ from domain.fulfillment.models import Shipment, ShipmentLine, ShipmentStatus
 from domain.money import quantize
 from domain.orders import lifecycle
 from domain.orders.capture import LineRequest
-from domain.orders.models import Allocation, Order, OrderLine, OrderStatus
+from domain.orders.models import Allocation, Order, OrderLine, OrderStatus, PaymentStatus
 from domain.payments.models import (
     AllocationKind,
     OperationKind,
@@ -45,7 +47,7 @@ from domain.payments.ports import GatewayDeclined, GatewayResult
 from domain.reports.customers import insights
 from domain.reports.sales import UNASSIGNED, GroupBy, SalesRow, sales_query
 from domain.returns import service as returns
-from domain.returns.models import Return
+from domain.returns.models import Return, ReturnStatus
 from integrations.payments.manual import ManualGateway
 from tests import factories
 from tests.conftest import _truncate
@@ -126,7 +128,8 @@ async def _return(order: Order, plan: dict[str, Any]) -> None:
     replacement = [LineRequest(plan["exchange"], 1)] if plan["exchange"] else []
     asked = await returns.request_return(order_id=order.id, actor="test", replacement=replacement,
                                          lines=[returns.ReturnLineRequest(line.id, units)])
-    await returns.approve_return(return_id=asked.id, actor="test")
+    await application_returns.approve_return(factories.deps(), return_id=asked.id,  # type: ignore[arg-type]
+                                              actor="test")
     location = await Location.get(code="a")
     await returns.receive_return(return_id=asked.id, location_id=location.id, actor="test",
                                  lines=[returns.ReceivedLine(line.id, units, True)])
@@ -319,6 +322,26 @@ async def _check_allocations() -> None:
         assert len(credited) == len(set(credited)), rma.id  # one credit per line, once
 
 
+async def _check_exchanges() -> None:
+    """Each exchange settles its difference: what the goods pay of the replacement is the
+    credit its return recorded, a dearer replacement has one payment asking for the rest
+    (the originals here are paid), and an equal or cheaper one none, paid by the goods."""
+    for rma in await Return.filter(replacement_order_id__isnull=False):
+        replacement = await Order.get(id=rma.replacement_order_id)
+        assert replacement.replaces_order_id == rma.order_id
+        due = replacement.total - replacement.exchange_credit
+        assert 0 <= replacement.exchange_credit <= replacement.total
+        if rma.status is ReturnStatus.REFUNDED:
+            credited = sum(await RefundAllocation.filter(
+                return_id=rma.id, kind=AllocationKind.EXCHANGE).values_list("amount", flat=True),
+                Decimal(0))
+            assert credited == replacement.exchange_credit, (rma.id, credited)
+        asked = [p.amount for p in await Payment.filter(order_id=replacement.id)]
+        assert asked == ([due] if due > 0 else []), (rma.id, asked, due)
+        if due == 0:
+            assert replacement.payment_status is PaymentStatus.PAID, rma.id
+
+
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(plans=st.lists(_order_plan(), min_size=1, max_size=6))
@@ -331,3 +354,4 @@ async def test_every_report_says_what_the_orders_say(app: Any, plans: list[dict[
     await _check_report()
     await _check_customers(customers)
     await _check_allocations()
+    await _check_exchanges()
