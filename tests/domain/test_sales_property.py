@@ -3,7 +3,8 @@ orders' own rows say.
 
 Random histories (orders on two channels in two currencies, for two customers and
 guests, cancelled, shipped in part or in full, returned and refunded with or without
-shipping, refunded directly with and without saying which lines, exchanged for a
+shipping, refunded directly with and without saying which lines or at the gateway only
+(its refunded total in a webhook event), exchanged for a
 dearer, cheaper or equal item, the difference asked for or paid back) go through the
 domain's own functions and use cases; then every
 grouping of the sales report (DAY, CHANNEL, SKU, LOCATION, totals, top SKUs) and
@@ -28,6 +29,7 @@ from domain.access import ADMIN, Scope
 from domain.application import returns as application_returns
 from domain.catalog.models import Channel, Location
 from domain.customers.models import Customer
+from domain.db import connection
 from domain.errors import DomainError
 from domain.fulfillment import service as fulfillment
 from domain.fulfillment.models import Shipment, ShipmentLine, ShipmentStatus
@@ -35,6 +37,8 @@ from domain.money import quantize
 from domain.orders import lifecycle
 from domain.orders.capture import LineRequest
 from domain.orders.models import Allocation, Order, OrderLine, OrderStatus, PaymentStatus
+from domain.payments.allocation import remaining
+from domain.payments.events import apply_gateway_event
 from domain.payments.models import (
     AllocationKind,
     OperationKind,
@@ -43,7 +47,7 @@ from domain.payments.models import (
     PaymentOperation,
     RefundAllocation,
 )
-from domain.payments.ports import GatewayDeclined, GatewayResult
+from domain.payments.ports import GatewayDeclined, GatewayEvent, GatewayResult
 from domain.reports.customers import insights
 from domain.reports.sales import UNASSIGNED, GroupBy, SalesRow, sales_query
 from domain.returns import service as returns
@@ -82,7 +86,7 @@ def _order_plan() -> Any:
         "exchange": st.sampled_from([None, *SKUS[CHANNELS[channel]]]),
         "refund shipping": st.booleans(),
         "declined first": st.booleans(),  # the gateway declines the return's first refund
-        "refund": st.sampled_from([None, "share", "line", "line and shipping"]),
+        "refund": st.sampled_from([None, "share", "line", "line and shipping", "at gateway"]),
         "fraction": st.sampled_from([Decimal("0.1"), Decimal("0.37"), Decimal("0.5"),
                                      Decimal(1)]),
     }))
@@ -144,7 +148,18 @@ async def _return(order: Order, plan: dict[str, Any]) -> None:
 async def _refund(order: Order, plan: dict[str, Any]) -> None:
     fresh = await Order.get(id=order.id)
     line = (await OrderLine.filter(order_id=order.id).order_by("position"))[-1]
-    if plan["refund"] == "share":
+    if plan["refund"] == "at gateway":  # made in the gateway's dashboard: seen in its event
+        paid: Any = await factories.pay(fresh)
+        payment = await Payment.get(id=paid.id)
+        _, left = await remaining(connection(), fresh)
+        room = min(payment.captured_amount - payment.refunded_amount,
+                   sum((max(v, Decimal(0)) for v in left.values()), Decimal(0)))
+        amount = quantize(room * plan["fraction"], fresh.currency)
+        if amount > 0:
+            await apply_gateway_event(provider="manual", event=GatewayEvent(
+                f"evt-{payment.id}-{payment.refunded_amount}", "refunded",
+                payment.psp_reference, payment.refunded_amount + amount))
+    elif plan["refund"] == "share":
         await factories.refund(fresh, quantize(fresh.total * plan["fraction"], fresh.currency))
     elif plan["refund"] is not None:
         part = quantize(line.total * plan["fraction"], fresh.currency)
