@@ -421,12 +421,17 @@ async def test_a_dearer_exchange_asks_for_the_difference_through_the_gateway(
     approved = await api("mutation($id: ID!) { returnApprove(id: $id) { return { "
                          "replacementOrder { id total { amount } paymentStatus payments { id "
                          "status amount { amount } pspReference } } } "
+                         "payment { id amount { amount } } clientSecret "
                          "userErrors { code message } } }", {"id": rid})
     assert approved["returnApprove"]["userErrors"] == []
     replacement = approved["returnApprove"]["return"]["replacementOrder"]
     (difference,) = replacement["payments"]
     assert (replacement["total"], difference["amount"]) == ({"amount": "25.00"},
                                                             {"amount": "15.00"})
+    assert approved["returnApprove"]["payment"] == {"id": difference["id"],
+                                                    "amount": {"amount": "15.00"}}
+    assert approved["returnApprove"]["clientSecret"].startswith(
+        difference["pspReference"] + "_secret_")  # the buyer confirms the difference with it
     intent = fake_stripe.intents[difference["pspReference"]]
     assert (intent["amount"], intent["metadata"]["order_id"]) == (
         1500, str(await _pk("Order", replacement["id"])))
