@@ -97,6 +97,15 @@ def gateways() -> dict[str, object]:
     return {"manual": ManualGateway()}
 
 
+def deps(carriers: object = None, gateways_: object = None) -> object:
+    """The use cases' dependencies: the offline gateway and the built-in carrier."""
+    from domain.application import Deps
+    from integrations.carriers.builtin import BuiltinCarrier
+
+    return Deps(gateways=gateways_ or gateways(),  # type: ignore[arg-type]
+                carriers=carriers or {"builtin": BuiltinCarrier(rates={})})  # type: ignore[arg-type]
+
+
 async def pay(order: object) -> object:
     """Record the order's total as received (an invoice paid); the payment."""
     from domain.payments import service as payments

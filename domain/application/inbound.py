@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.application.deps import Deps
+from domain.application.orders import cancel
+from domain.errors import InvalidTransition
 from domain.fulfillment.models import Shipment
 from domain.fulfillment.tracking import TrackingUpdate, add_tracking_events
 from domain.marketplaces import service as marketplaces
@@ -29,9 +31,21 @@ async def apply_payment_event(deps: Deps, *, provider: str, event: GatewayEvent)
 
 async def import_marketplace_notification(deps: Deps, *, channel: str, provider: str,
                                           notification: Notification, actor: str) -> str:
-    """Import a marketplace's order, marked processed in the transaction that imports it."""
-    return await marketplaces.apply_notification(channel=channel, provider=provider,
-                                                 notification=notification, actor=actor)
+    """Import a marketplace's order, marked processed in the transaction that imports it;
+    a cancellation cancels through the cancel use case (stock released, payments voided
+    or refunded as for any cancellation)."""
+    if notification.kind != "order_cancelled":
+        return await marketplaces.apply_notification(channel=channel, provider=provider,
+                                                     notification=notification, actor=actor)
+    found = await marketplaces.claim_cancellation(channel=channel, provider=provider,
+                                                  notification=notification)
+    if isinstance(found, str):
+        return found
+    try:
+        await cancel(deps, order_id=found.id, reason=f"cancelled on {provider}", actor=actor)
+    except InvalidTransition as refused:
+        return f"not cancelled: {refused.message}"
+    return f"order {found.number} cancelled"
 
 
 async def import_polled_orders(deps: Deps, *, channel: str, pages: Any, actor: str) -> int:

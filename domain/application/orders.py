@@ -16,6 +16,7 @@ from domain.orders.models import Order
 from domain.payments.flows import CapturePolicy, capture_authorized
 from domain.payments.models import Payment, PaymentState
 from domain.payments.service import choose_gateway, start_payment, void_open_payments
+from domain.payments.status import derive
 from domain.risk.ports import RiskUnavailable
 from domain.risk.rules import RiskFacts, RiskReason
 from domain.risk.screening import Screening
@@ -96,9 +97,13 @@ async def place(
     try:
         opened = await start_payment(order_id=order.id, provider=payment.provider,
                                      method=payment.method, gateways=deps.gateways, actor=actor)
-    except PaymentFailed as failure:
-        return Checkout(await Order.get(id=order.id), None, failure)
-    return Checkout(await Order.get(id=order.id), opened, None)
+    except PaymentFailed as failure:  # a failed payment leaves the new order unpaid, as it was
+        return Checkout(order, None, failure)
+    # The order is read again only if the payment changed its status (a payment captured
+    # at once); one waiting for the buyer, as most are, leaves the order as written.
+    if derive([opened], order.total, order.exchange_credit) is not order.payment_status:
+        order = await Order.get(id=order.id)
+    return Checkout(order, opened, None)
 
 
 async def confirm(deps: Deps, *, order_id: int, actor: str,

@@ -4,16 +4,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.application.deps import Deps
+from domain.application.exchanges import Exchange, approve_exchange
+from domain.errors import PaymentFailed
 from domain.orders.capture import LineRequest
+from domain.payments.models import Payment
 from domain.returns import service
 from domain.returns.models import Return
 from domain.returns.service import ReceivedLine, ReturnLineRequest
 
-__all__ = ["LineRequest", "ReceivedLine", "ReturnLineRequest", "approve_return", "cancel_return",
-           "decline_return", "receive_return", "refund_return", "request_return"]
+__all__ = ["Approval", "Exchange", "LineRequest", "ReceivedLine", "ReturnLineRequest", "approve_exchange",
+           "approve_return", "cancel_return", "decline_return", "receive_return",
+           "refund_return", "request_return"]
 
 
 async def request_return(
@@ -24,9 +29,20 @@ async def request_return(
                                         replacement=replacement)
 
 
-async def approve_return(deps: Deps, *, return_id: int, actor: str) -> Return:
-    """Approve; an exchange's replacement order is placed in the same transaction."""
-    return await service.approve_return(return_id=return_id, actor=actor)
+@dataclass(frozen=True)
+class Approval:
+    rma: Return
+    payment: Payment | None = None  # a dearer exchange's difference, asked for
+    payment_error: PaymentFailed | None = None
+
+
+async def approve_return(deps: Deps, *, return_id: int, actor: str) -> Approval:
+    """Approve; an exchange by ``approve_exchange`` (its replacement placed and linked, the
+    difference asked for in money when the replacement is dearer)."""
+    if await service.is_exchange(return_id):
+        exchange = await approve_exchange(deps, return_id=return_id, actor=actor)
+        return Approval(exchange.rma, exchange.payment, exchange.payment_error)
+    return Approval(await service.approve_return(return_id=return_id, actor=actor))
 
 
 async def decline_return(deps: Deps, *, return_id: int, reason: str, actor: str) -> Return:

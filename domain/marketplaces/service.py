@@ -14,11 +14,10 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from domain.catalog.models import Channel, ChannelKind
-from domain.errors import InvalidInput, InvalidTransition, UnknownChannel
+from domain.errors import InvalidInput, UnknownChannel
 from domain.marketplaces.models import MarketplaceConnection
 from domain.marketplaces.ports import ImportedOrder, Notification
 from domain.orders.capture import LineRequest, OrderRequest, create_order
-from domain.orders.lifecycle import cancel_order
 from domain.orders.models import Order
 from domain.payments.models import ProcessedWebhook
 
@@ -71,8 +70,12 @@ async def apply_notification(*, channel: str, provider: str, notification: Notif
 
     An order's delivery is marked processed in the transaction that imports the
     order: one refused (an unknown SKU, no address) is not marked, so the
-    marketplace's retry, once the merchant fixed the cause, imports it.
+    marketplace's retry, once the merchant fixed the cause, imports it. A
+    cancellation is not applied here: ``claim_cancellation`` finds its order and the
+    cancel use case (``domain.application.cancel``) cancels it, as every cancellation.
     """
+    if notification.kind == "order_cancelled":
+        raise ValueError("a marketplace's cancellation goes through the cancel use case")
     source = f"{provider}:{channel}"
     if await ProcessedWebhook.exists(provider=source, event_id=notification.delivery_id):
         return "duplicate"
@@ -88,17 +91,22 @@ async def apply_notification(*, channel: str, provider: str, notification: Notif
         await ProcessedWebhook.create(provider=source, event_id=notification.delivery_id)
     except IntegrityError:
         return "duplicate"
-    if notification.kind == "order_cancelled" and notification.external_id:
-        found = await Order.get_or_none(channel__code=channel,
-                                        external_id=notification.external_id)
-        if found is None:
-            return "unknown order"
-        try:
-            await cancel_order(order_id=found.id, reason=f"cancelled on {provider}", actor=actor)
-        except InvalidTransition as refused:
-            return f"not cancelled: {refused.message}"
-        return f"order {found.number} cancelled"
     return "ignored"
+
+
+async def claim_cancellation(*, channel: str, provider: str, notification: Notification
+                             ) -> Order | str:
+    """Mark a cancellation's delivery processed (once) and find the order it cancels; or
+    what happened instead ("duplicate", "unknown order", "ignored")."""
+    source = f"{provider}:{channel}"
+    try:
+        await ProcessedWebhook.create(provider=source, event_id=notification.delivery_id)
+    except IntegrityError:
+        return "duplicate"
+    if not notification.external_id:
+        return "ignored"
+    found = await Order.get_or_none(channel__code=channel, external_id=notification.external_id)
+    return found if found is not None else "unknown order"
 
 
 async def poll_orders(*, channel: str, pages: Any, actor: str) -> int:

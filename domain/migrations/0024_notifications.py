@@ -12,7 +12,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('oms', '0022_refund_allocations')]
+    dependencies = [('oms', '0023_exchange_settlement')]
 
     initial = False
 

@@ -90,6 +90,9 @@ class Order(Model):
     cancel_reason = fields.CharField(max_length=500, null=True)
     # An exchange's replacement: the order whose returned goods it replaces.
     replaces_order_id = fields.IntField(null=True, db_index=True)
+    # What an exchange's returned goods pay of this replacement order (its total, up to
+    # their value): the money due is the total less this.
+    exchange_credit = fields.DecimalField(max_digits=18, decimal_places=4, default=0)
     # The sequence number of the order's latest event; events are numbered 1, 2, 3 ...
     event_seq = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)

@@ -22,8 +22,9 @@ The rules:
   what remains of its part.
 - **A return**: its parts are its received lines (their paid price per unit
   received, no more than remains refundable of the line) and, when asked, the
-  shipping. An exchange's credit (what the returned goods are worth towards the
-  replacement order) is charged to them first, the money refunded after.
+  shipping. An exchange's credit (what the returned goods pay of the replacement
+  order, recorded when it was approved) is charged to its lines first (goods for
+  goods: never to the shipping), the money refunded after.
 
 Earlier refunds are counted unless their payment operation failed: a refund still
 out at the gateway holds its share, as it holds its amount of the payment.

@@ -58,7 +58,7 @@ Gateways = Mapping[str, PaymentGateway]
 async def sync_order_payment_status(conn: BaseDBAsyncClient, order: Order, *, actor: str) -> None:
     """Set the order's payment status from its payments; the order row is locked."""
     payments = await Payment.filter(order_id=order.id).using_db(conn)
-    status = derive(payments, order.total)
+    status = derive(payments, order.total, order.exchange_credit)
     if status == order.payment_status:
         return
     if status not in TRANSITIONS[order.payment_status]:
@@ -236,10 +236,20 @@ def choose_gateway(gateways: Gateways, provider: str, method: str) -> PaymentGat
     return gateway
 
 
+def amount_due(order: Order) -> Decimal:
+    """What the order asks for in money: its total, less what an exchange's returned goods
+    pay of it (a replacement order's ``exchange_credit``)."""
+    return max(order.total - order.exchange_credit, Decimal(0))
+
+
 async def start_payment(
     *, order_id: int, provider: str, method: str, gateways: Gateways, actor: str,
+    amount: Decimal | None = None,
 ) -> Payment:
-    """Open a payment for the order's total; with Stripe, the client secret confirms it."""
+    """Open a payment for ``amount``, by default what the order asks for in money
+    (``amount_due``: its total, or an exchange's difference); with Stripe, the client
+    secret confirms it. More than is due, or a replacement its exchange paid in full, is
+    INVALID_INPUT."""
     gateway = choose_gateway(gateways, provider, method)
     async with unit_of_work() as conn:
         order = await lock_order(conn, order_id)
@@ -250,10 +260,17 @@ async def start_payment(
         if open_payments:
             raise InvalidInput(f"Order {order.number} already has an open payment",
                                field=("orderId",))
+        due = amount_due(order)
+        asked = due if amount is None else amount
+        if due <= 0 < order.exchange_credit:
+            raise InvalidInput(f"Order {order.number} asks for no money: the goods returned "
+                               "in exchange paid for it", field=("orderId",))
+        if not 0 <= asked <= due:
+            raise InvalidInput(f"Order {order.number} asks for {quantize(due, order.currency)}"
+                               f" {order.currency}", field=("amount",))
         payment = await Payment.create(order_id=order.id, provider=provider, method=method,
-                                       currency=order.currency, amount=order.total,
-                                       using_db=conn)
-    operation = await _intend(payment.id, OperationKind.AUTHORIZE, order.total)
+                                       currency=order.currency, amount=asked, using_db=conn)
+    operation = await _intend(payment.id, OperationKind.AUTHORIZE, asked)
     return await _call(operation, payment, gateway, actor=actor)
 
 

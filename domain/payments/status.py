@@ -21,13 +21,19 @@ TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 }
 
 
-def derive(payments: Sequence[Payment], order_total: Decimal) -> PaymentStatus:
+def derive(payments: Sequence[Payment], order_total: Decimal,
+           credit: Decimal = Decimal(0)) -> PaymentStatus:
+    """The status from the payments, against what is due in money: the total less
+    ``credit`` (what an exchange's returned goods pay of its replacement order)."""
+    due = order_total - credit
     captured = sum((p.captured_amount for p in payments), Decimal(0))
     refunded = sum((p.refunded_amount for p in payments), Decimal(0))
     if refunded > 0:
         return P.REFUNDED if refunded >= captured else P.PARTIALLY_REFUNDED
     if captured > 0:
-        return P.PAID if captured >= order_total else P.PARTIALLY_PAID
+        return P.PAID if captured >= due else P.PARTIALLY_PAID
+    if credit > 0 and due <= 0:
+        return P.PAID  # the returned goods pay for all of it
     if any(p.state is PaymentState.AUTHORIZED for p in payments):
         return P.AUTHORIZED
     if payments and all(p.state in (PaymentState.VOIDED, PaymentState.FAILED) for p in payments) \

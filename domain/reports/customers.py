@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from domain.db import as_datetime, connection, fetch, for_reports, is_postgres
 from domain.errors import InvalidInput, NotPermitted
 from domain.money import quantize, validate_currency
-from domain.reports.rollup import ORDER_REFUNDS
+from domain.reports.rollup import order_refunds
 
 if TYPE_CHECKING:
     from domain.access import Scope
@@ -64,9 +64,8 @@ async def insights(customer_ids: Sequence[int]) -> dict[int, Insight]:
         insight.last_order_at = as_datetime(row["last"])
     for row in await fetch(conn, f"""
             SELECT o.customer_id AS cid, o.currency AS currency,
-                   SUM(o.total - COALESCE(rf.amount, 0)) AS value
-            FROM orders o LEFT JOIN {ORDER_REFUNDS} rf ON rf.order_id = o.id
-            WHERE {live} GROUP BY o.customer_id, o.currency""",
+                   SUM(o.total - {order_refunds("o.id")}) AS value
+            FROM orders o WHERE {live} GROUP BY o.customer_id, o.currency""",
                            list(customer_ids)):
         currency = str(row["currency"])
         found[int(row["cid"])].lifetime_value[currency] = quantize(
@@ -101,8 +100,8 @@ async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | Non
         if currency is None:
             raise InvalidInput("Sorting by lifetime value needs a currency", field=("currency",))
         validate_currency(currency)
-        value = "COALESCE(SUM(CASE WHEN o.currency = ? THEN o.total - COALESCE(rf.amount, 0)" \
-                " END), 0)"
+        value = (f"COALESCE(SUM(CASE WHEN o.currency = ? THEN o.total - {order_refunds('o.id')}"
+                 " END), 0)")
         value_params: list[Any] = [currency]
     elif sort is CustomerSort.ORDER_COUNT:
         value, value_params = "COUNT(CASE WHEN o.replaces_order_id IS NULL THEN o.id END)", []
@@ -124,7 +123,6 @@ async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | Non
         rows = await fetch(reading, f"""
             SELECT cu.id AS id, {value} AS v FROM customer cu
             LEFT JOIN orders o ON o.customer_id = cu.id AND o.status <> 'CANCELLED'
-            LEFT JOIN {ORDER_REFUNDS} rf ON rf.order_id = o.id
             WHERE {where} GROUP BY cu.id {having}
             ORDER BY v {order}, cu.id {order} LIMIT ?""",
                            [*value_params, *params, *having_params, size + 1])

@@ -47,22 +47,28 @@ UNITS_AT = f"""(
     LEFT JOIN ({_PLACED}) pl ON pl.line_id = l.id
     WHERE o.created_at >= ? AND o.created_at < ?
     GROUP BY l.id, l.quantity HAVING l.quantity > COALESCE(SUM(pl.qty), 0))"""
-# What refunds paid back of each order line (``refund_allocation``): a refund once its
-# payment operation has succeeded, an exchange credit (no operation) once recorded.
-# Shipping refunds are not line sales and are left out; so are an order edit's (kind EDIT:
-# the edited lines' amounts already show what it took off).
-LINE_REFUNDS = """(
-    SELECT ra.order_line_id AS line_id, SUM(ra.amount) AS amount FROM refund_allocation ra
+# What refunds paid back of one order line, or of one order (shipping included, for
+# customers' figures), from ``refund_allocation``: a refund once its payment operation has
+# succeeded, an exchange credit (no operation) once recorded. Correlated on the line's or
+# the order's id (both indexed), so a query reads the allocations of its own rows only,
+# never sums the whole table. Shipping refunds are not line sales and are left out; so
+# are an order edit's (kind EDIT: the edited lines' amounts already show what it took off).
+_COUNTED_REFUND = """(SELECT COALESCE(SUM(ra.amount), 0) FROM refund_allocation ra
     LEFT JOIN payment_operation po ON po.id = ra.payment_operation_id
-    WHERE ra.order_line_id IS NOT NULL AND ra.kind <> 'EDIT'
-      AND (ra.payment_operation_id IS NULL OR po.status = 'SUCCEEDED')
-    GROUP BY ra.order_line_id)"""
-# What refunds paid back of each order, shipping included (for customers' figures).
-ORDER_REFUNDS = """(
-    SELECT ra.order_id AS order_id, SUM(ra.amount) AS amount FROM refund_allocation ra
-    LEFT JOIN payment_operation po ON po.id = ra.payment_operation_id
-    WHERE ra.kind <> 'EDIT' AND (ra.payment_operation_id IS NULL OR po.status = 'SUCCEEDED')
-    GROUP BY ra.order_id)"""
+    WHERE ra.{column} = {row} AND ra.kind <> 'EDIT'
+      AND (ra.payment_operation_id IS NULL OR po.status = 'SUCCEEDED'))"""
+
+
+def line_refunds(line_id: str) -> str:
+    """SQL for what refunds paid back of the order line whose id is ``line_id`` (SQL)."""
+    return _COUNTED_REFUND.format(column="order_line_id", row=line_id)
+
+
+def order_refunds(order_id: str) -> str:
+    """SQL for what refunds paid back of the order whose id is ``order_id`` (SQL)."""
+    return _COUNTED_REFUND.format(column="order_id", row=order_id)
+
+
 # An exchange's replacement order is no new order: 0 in the order count.
 COUNTED = "MAX(CASE WHEN o.replaces_order_id IS NULL THEN 1 ELSE 0 END)"
 PLACED_IN = "o.status <> 'CANCELLED' AND o.created_at >= ? AND o.created_at < ?"
@@ -97,18 +103,16 @@ def _rebuild_sql(table: str, pg: bool) -> str:
             SELECT {bucket} AS bucket, o.channel_id AS channel_id, o.currency AS currency
                    {line_sku}{" AS sku" if daily else ""}, {ALL_LOCATIONS} AS location_id,
                    {COUNTED} AS counted, SUM(l.quantity) AS units, SUM(l.total) AS gross,
-                   SUM(COALESCE(rf.amount, 0)) AS refunds
+                   SUM({line_refunds("l.id")}) AS refunds
             FROM orders o JOIN order_line l ON l.order_id = o.id
-            LEFT JOIN {LINE_REFUNDS} rf ON rf.line_id = l.id
             WHERE {PLACED_IN}
             GROUP BY o.id, o.created_at, o.channel_id, o.currency{line_sku}
             UNION ALL
             SELECT {bucket}, o.channel_id, o.currency{line_sku}, {location}, {COUNTED},
                    SUM(p.qty), SUM(l.unit_price * p.qty),
-                   SUM(COALESCE(rf.amount, 0) * p.qty / l.quantity)
+                   SUM({line_refunds("l.id")} * p.qty / l.quantity)
             FROM orders o JOIN order_line l ON l.order_id = o.id
             JOIN {UNITS_AT} p ON p.line_id = l.id
-            LEFT JOIN {LINE_REFUNDS} rf ON rf.line_id = l.id
             WHERE {PLACED_IN}
             GROUP BY o.id, o.created_at, o.channel_id, o.currency{line_sku}, {location}
         ) sold

@@ -250,13 +250,12 @@ class SalesQuery:
         label = self._label(group, "o.created_at", is_postgres(conn), sku="l.sku")
         filters, filter_params = self._filters()
         source, units_params = "JOIN order_line l ON l.order_id = o.id", []
-        units, value, refund = "l.quantity", "l.total", "COALESCE(rf.amount, 0)"
+        units, value, refund = "l.quantity", "l.total", rollup.line_refunds("l.id")
         if group is GroupBy.LOCATION or self.location is not None:
             source += (f" JOIN {rollup.UNITS_AT} p ON p.line_id = l.id"
                        " LEFT JOIN location loc ON loc.id = p.location_id")
             units, value, units_params = "p.qty", "l.unit_price * p.qty", [lo, hi, lo, hi]
-            refund = "COALESCE(rf.amount, 0) * p.qty / l.quantity"
-        source += f" LEFT JOIN {rollup.LINE_REFUNDS} rf ON rf.line_id = l.id"
+            refund = f"{refund} * p.qty / l.quantity"
         # Each order's part in each group first: its lines, and what refunds paid back of them.
         return await fetch(conn, f"""
             SELECT grp, currency, SUM(counted) AS orders, SUM(units) AS units,

@@ -37,7 +37,7 @@ from domain.inventory.models import MovementKind
 from domain.inventory.service import locked_stock_level, move
 from domain.money import parse_price, quantize
 from domain.orders.capture import LineRequest, OrderRequest, create_order
-from domain.orders.lifecycle import cancel_order, lock_order
+from domain.orders.lifecycle import lock_order
 from domain.orders.models import Order, OrderLine
 from domain.orders.progress import refresh_progress
 from domain.payments.allocation import SHIPPING, Part, allocate, down, remaining
@@ -49,7 +49,13 @@ from domain.payments.models import (
     PaymentOperation,
     RefundAllocation,
 )
-from domain.payments.service import Gateways, check_refundable, refund_payment, refundable
+from domain.payments.service import (
+    Gateways,
+    check_refundable,
+    refund_payment,
+    refundable,
+    sync_order_payment_status,
+)
 from domain.returns.models import Return, ReturnLine, ReturnStatus
 from domain.uow import unit_of_work
 
@@ -166,9 +172,7 @@ async def _transition(return_id: int, target: ReturnStatus, *, actor: str,
             found.decline_reason = reason
         if replacement_order_id is not None:
             found.replacement_order_id = replacement_order_id
-            # The link the sales report counts an exchange by (the difference, not two sales).
-            await Order.filter(id=replacement_order_id).using_db(conn).update(
-                replaces_order_id=order.id)
+            await _link_replacement(conn, found, order, replacement_order_id, actor=actor)
             reason = f"replacement order placed (id {replacement_order_id})"
         await found.save(using_db=conn)
         why = f": {reason}" if reason else ""
@@ -178,29 +182,62 @@ async def _transition(return_id: int, target: ReturnStatus, *, actor: str,
     return found
 
 
-async def approve_return(*, return_id: int, actor: str) -> Return:
-    """Approve; for an exchange, first place the replacement order (stock reserved like any
-    order; placing it again is a no-op, by its external id), then link it."""
+async def _link_replacement(conn: BaseDBAsyncClient, found: Return, order: Order,
+                            replacement_id: int, *, actor: str) -> None:
+    """Link the replacement to the order it replaces (the sales report counts an exchange
+    by it: the difference, not two sales) and record what the returned goods pay of it:
+    its total, up to what they are worth. What is left is due in money, and its payment
+    status is decided against that."""
+    replacement = await lock_order(conn, replacement_id)  # after the original: ids ascend
+    parts, _, _ = await _returned_parts(conn, found, order, received=False)
+    worth = sum((cap for _, cap in parts), Decimal(0))
+    replacement.replaces_order_id = order.id
+    replacement.exchange_credit = min(worth, down(replacement.total, order.currency))
+    await replacement.save(update_fields=["replaces_order_id", "exchange_credit", "updated_at"],
+                           using_db=conn)
+    await sync_order_payment_status(conn, replacement, actor=actor)
+
+
+async def is_exchange(return_id: int) -> bool:
+    """Whether the return names replacement lines; NOT_FOUND for no such return."""
+    found = await Return.get_or_none(id=return_id)
+    if found is None:
+        raise NotFound("Return", str(return_id), field=("id",))
+    return bool(found.replacement)
+
+
+async def place_replacement(*, return_id: int, actor: str) -> Order:
+    """Place an exchange's replacement order (stock reserved like any order; placing it
+    again returns the same order, by its external id), before the return is approved."""
     found = await Return.get_or_none(id=return_id)
     if found is None:
         raise NotFound("Return", str(return_id), field=("id",))
     _check(found.status, R.APPROVED, found.id)
     if not found.replacement:
-        return await _transition(return_id, R.APPROVED, actor=actor)
+        raise InvalidInput(f"Return {found.id} names no replacement", field=("id",))
     order = await Order.get(id=found.order_id).prefetch_related("channel")
-    replacement = await create_order(actor=actor, request=OrderRequest(
+    return await create_order(actor=actor, request=OrderRequest(
         channel=order.channel.code, email=order.email, customer_id=order.customer_id,
         lines=[LineRequest(w["sku"], int(w["quantity"])) for w in found.replacement],
         shipping_address=order.shipping_address, billing_address=order.billing_address,
         external_id=f"exchange-{found.id}"))
-    try:
-        approved = await _transition(return_id, R.APPROVED, actor=actor,
-                                     replacement_order_id=replacement.id)
-    except DomainError:
-        await cancel_order(order_id=replacement.id, reason=f"return {found.id} not approved",
-                           actor=actor)
-        raise
-    return approved
+
+
+async def approve_return(*, return_id: int, actor: str,
+                         replacement_order_id: int | None = None) -> Return:
+    """Approve. An exchange is approved with its replacement order (placed first by
+    ``place_replacement``; ``domain.application.exchanges`` does both and settles the
+    difference), which is linked to the original in the approving transaction."""
+    found = await Return.get_or_none(id=return_id)
+    if found is None:
+        raise NotFound("Return", str(return_id), field=("id",))
+    _check(found.status, R.APPROVED, found.id)
+    if bool(found.replacement) != (replacement_order_id is not None):
+        raise InvalidInput(f"Return {found.id} is approved "
+                           + ("with its replacement order" if found.replacement
+                              else "without a replacement order"), field=("id",))
+    return await _transition(return_id, R.APPROVED, actor=actor,
+                             replacement_order_id=replacement_order_id)
 
 
 async def decline_return(*, return_id: int, reason: str, actor: str) -> Return:
@@ -267,6 +304,30 @@ async def receive_return(
     return found
 
 
+async def _returned_parts(conn: BaseDBAsyncClient, found: Return, order: Order, *,
+                          received: bool, credited: Mapping[Part, Decimal] | None = None,
+                          ) -> tuple[list[tuple[Part, Decimal]], dict[Part, int],
+                                     dict[Part, Decimal]]:
+    """Each returned line at its paid price per unit (the units received, or asked for),
+    no more than remains refundable of it; the units; what remains of each part (the
+    order's lines are read once, with what earlier refunds took of them)."""
+    lines, left = await remaining(conn, order)
+    for part, amount in (credited or {}).items():
+        left[part] += amount
+    by_id = {line.id: line for line in lines}
+    parts: list[tuple[Part, Decimal]] = []
+    units: dict[Part, int] = {}
+    for rl in await ReturnLine.filter(rma_id=found.id).order_by("id").using_db(conn):
+        quantity = rl.quantity_received if received else rl.quantity
+        line = by_id.get(rl.order_line_id)
+        if not quantity or line is None:
+            continue
+        paid = down(line.total * quantity / line.quantity, order.currency)
+        parts.append((line.id, max(min(paid, left[line.id]), Decimal(0))))
+        units[line.id] = quantity
+    return parts, units, left
+
+
 async def refund_parts(found: Return, order: Order, *, include_shipping: bool,
                        conn: BaseDBAsyncClient | None = None,
                        credited: Mapping[Part, Decimal] | None = None,
@@ -276,18 +337,8 @@ async def refund_parts(found: Return, order: Order, *, include_shipping: bool,
     ``credited``: what this return's exchange credit already took of each part, counted
     as still refundable here (the credit is part of what the return is worth)."""
     conn = conn or connection()
-    _, left = await remaining(conn, order)
-    for part, amount in (credited or {}).items():
-        left[part] += amount
-    parts: list[tuple[Part, Decimal]] = []
-    units: dict[Part, int] = {}
-    for rl in await ReturnLine.filter(rma_id=found.id).order_by("id").using_db(conn):
-        if not rl.quantity_received:
-            continue
-        line = await OrderLine.get(id=rl.order_line_id, using_db=conn)
-        paid = down(line.total * rl.quantity_received / line.quantity, order.currency)
-        parts.append((line.id, max(min(paid, left[line.id]), Decimal(0))))
-        units[line.id] = rl.quantity_received
+    parts, units, left = await _returned_parts(conn, found, order, received=True,
+                                               credited=credited)
     if include_shipping:
         parts.append((SHIPPING, max(left[SHIPPING], Decimal(0))))
     return parts, units
@@ -295,12 +346,14 @@ async def refund_parts(found: Return, order: Order, *, include_shipping: bool,
 
 async def exchange_credit(found: Return, worth: Decimal, order: Order,
                           conn: BaseDBAsyncClient | None = None) -> Decimal:
-    """What an exchange's returned goods pay of its replacement order: the replacement's
-    total, up to what the goods are worth; 0 for a return that is no exchange."""
+    """What an exchange's returned goods pay of its replacement order: the credit recorded
+    when it was approved (the replacement's total, up to what the goods asked back were
+    worth; the total for one approved before credits were recorded), up to what the goods
+    received are worth (``worth``); 0 for a return that is no exchange."""
     if found.replacement_order_id is None:
         return Decimal(0)
     replacement = await Order.get(id=found.replacement_order_id, using_db=conn)
-    return min(worth, down(replacement.total, order.currency))
+    return min(worth, replacement.exchange_credit or down(replacement.total, order.currency))
 
 
 async def refund_return(
@@ -357,8 +410,9 @@ async def _claim_refund(
     parts, units = await refund_parts(found, order, include_shipping=include_shipping,
                                       conn=conn, credited=credited)
     worth = sum((cap for _, cap in parts), Decimal(0))
-    credit = (sum(credited.values(), Decimal(0)) if credited
-              else await exchange_credit(found, worth, order, conn))
+    goods = [(part, cap) for part, cap in parts if part is not SHIPPING]
+    credit = (sum(credited.values(), Decimal(0)) if credited else await exchange_credit(
+        found, sum((cap for _, cap in goods), Decimal(0)), order, conn))
     value = parse_price(amount, order.currency, field=("amount",)) if amount is not None \
         else worth - credit
     payment = await Payment.filter(order_id=order.id, captured_amount__gt=0).order_by(
@@ -366,7 +420,7 @@ async def _claim_refund(
     if credit and not credited:  # the returned goods pay for the replacement first
         credited.update({share.part: share.amount for share in await allocate(
             conn, order=order, amount=credit, operation_id=None, return_id=found.id,
-            kind=AllocationKind.EXCHANGE, parts=parts, units=units)})
+            kind=AllocationKind.EXCHANGE, parts=goods, units=units)})  # goods for goods
     if value == 0 and found.replacement_order_id is not None:
         found.refund_total = value
         await found.save(using_db=conn)

@@ -110,3 +110,36 @@ def test_the_dependencies_are_built_once_at_start_up(app: object) -> None:
     assert deps.gateways is services.gateways and deps.carriers is services.carriers
     app_source = (ROOT / "api" / "app.py").read_text()
     assert app_source.count("Deps(") == 1  # one set, given to the poller and the context
+
+
+# Services whose every caller must be one use case: cancelling an order (stock released,
+# then payments voided) is domain.application.cancel, whoever asks for it.
+OWNED = {"cancel_order": {"domain/application/orders.py", "domain/orders/lifecycle.py"},
+         "void_open_payments": {"domain/application/orders.py", "domain/payments/service.py"}}
+
+
+def test_every_cancellation_goes_through_the_cancel_use_case() -> None:
+    """Read every module of the product: a call or import of the order's own cancellation
+    (or of voiding its payments) outside the cancel use case fails here, so a new path
+    (a marketplace's, a return's, a job's) cannot skip voiding the payments."""
+    offenders: dict[str, list[str]] = {}
+    scanned = 0
+    for package in ("api", "domain", "integrations"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            tree = ast.parse(path.read_text())
+            scanned += 1
+            for node in ast.walk(tree):
+                names: list[str] = []
+                if isinstance(node, ast.Call):
+                    func = node.func
+                    names.append(func.id if isinstance(func, ast.Name) else
+                                 func.attr if isinstance(func, ast.Attribute) else "")
+                elif isinstance(node, ast.ImportFrom):
+                    names.extend(alias.name for alias in node.names)
+                for name in names:
+                    if name in OWNED and relative not in OWNED[name]:
+                        offenders.setdefault(relative, []).append(f"{name} (line {node.lineno})")
+    assert scanned > 100  # the scan sees the product
+    assert offenders == {}, f"cancel through domain.application.cancel: {offenders}"
+    assert "lifecycle.cancel_order(" in (ROOT / "domain/application/orders.py").read_text()

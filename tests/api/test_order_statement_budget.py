@@ -92,3 +92,25 @@ async def test_an_order_costs_the_database_at_most_its_budget(
     assert [(e.sequence, e.type) for e in events] == [(1, "ORDER_PLACED"),
                                                       (2, "STOCK_RESERVED")]
     assert await OutboxMessage.filter(topic=order_topic(placed.id)).count() == 2
+
+
+async def test_a_checkout_with_a_payment_reads_the_order_no_more_after_the_payment(
+    needs_postgres: None, api: GraphQLClient, local_relay_stopped: None, statements: _Counter,
+) -> None:
+    """A payment waiting for the money (cash on delivery) changes nothing of the order: the
+    answer shows the order as placed, not read again once the payment is open."""
+    await factories.shop({"A": {"east": 5}})
+    statements.sent.clear()
+    placed = (await api("""mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
+        order { number paymentStatus } payment { status } userErrors { code } } }""",
+                        {"input": {"channel": "web", "email": "buyer@example.com",
+                                   "shippingAddress": factories.address(),
+                                   "lines": [{"sku": "A", "quantity": 1}],
+                                   "payment": {"provider": "manual",
+                                               "method": "cash_on_delivery"}}}))["orderCreate"]
+    assert placed["userErrors"] == [] and placed["payment"] == {"status": "PENDING"}
+    assert placed["order"]["paymentStatus"] == "UNPAID"
+    sent = list(statements.sent)
+    last_payment = max(i for i, sql in enumerate(sent) if "payment_operation" in sql)
+    after = [sql for sql in sent[last_payment + 1:] if '"orders"' in sql or " orders " in sql]
+    assert after == [], after

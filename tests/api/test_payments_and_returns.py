@@ -400,3 +400,128 @@ async def test_an_exchange_places_a_replacement_and_reduces_the_refund(
     refunded = (await api(REFUND, {"r": rid}))["returnRefund"]
     assert refunded["return"]["refundTotal"] == {"amount": "2.00"}  # 10.00 less 8.00
     assert [r["amount"] for r in fake_stripe.refunds.values()] == [200]
+
+
+async def test_a_dearer_exchange_asks_for_the_difference_through_the_gateway(
+    api: GraphQLClient, fake_stripe: FakeStripe,
+) -> None:
+    await factories.shop({"SHOE-42": {"a": 5}})
+    await factories.product("BOOT-42", price="25.00")
+    await factories.stock("BOOT-42", {"a": 1})
+    placed = await _authorized(api, fake_stripe, {"SHOE-42": 1})  # 10.00
+    order_gid, line = placed["order"]["id"], placed["order"]["lines"][0]["id"]
+    await _ship(api, order_gid, line, 1)
+    await api(CAPTURE, {"p": placed["payment"]["id"]})
+    requested = await api(
+        "mutation($o: ID!, $l: ID!) { returnRequest(input: {orderId: $o, lines: [{orderLineId: "
+        '$l, quantity: 1, reason: "too small"}], replacementLines: [{sku: "BOOT-42", '
+        "quantity: 1}]}) { return { id } userErrors { code message } } }",
+        {"o": order_gid, "l": line})
+    rid = requested["returnRequest"]["return"]["id"]
+    approved = await api("mutation($id: ID!) { returnApprove(id: $id) { return { "
+                         "replacementOrder { id total { amount } paymentStatus payments { id "
+                         "status amount { amount } pspReference } } } "
+                         "payment { id amount { amount } } clientSecret "
+                         "userErrors { code message } } }", {"id": rid})
+    assert approved["returnApprove"]["userErrors"] == []
+    replacement = approved["returnApprove"]["return"]["replacementOrder"]
+    (difference,) = replacement["payments"]
+    assert (replacement["total"], difference["amount"]) == ({"amount": "25.00"},
+                                                            {"amount": "15.00"})
+    assert approved["returnApprove"]["payment"] == {"id": difference["id"],
+                                                    "amount": {"amount": "15.00"}}
+    assert approved["returnApprove"]["clientSecret"].startswith(
+        difference["pspReference"] + "_secret_")  # the buyer confirms the difference with it
+    intent = fake_stripe.intents[difference["pspReference"]]
+    assert (intent["amount"], intent["metadata"]["order_id"]) == (
+        1500, str(await _pk("Order", replacement["id"])))
+    await _webhook(api, fake_stripe.customer_confirms(intent["id"]))
+    assert (await _order(api, replacement["id"]))["paymentStatus"] == "AUTHORIZED"
+    captured = (await api(CAPTURE, {"p": difference["id"]}))["paymentCapture"]
+    assert captured["payment"]["capturedAmount"] == {"amount": "15.00"}
+    # Paid: against the difference, not the replacement's 25.00.
+    assert (await _order(api, replacement["id"]))["paymentStatus"] == "PAID"
+    location = (await api("{ locations { id } }"))["locations"][0]["id"]
+    await api("mutation($r: ID!, $loc: ID!, $l: ID!) { returnReceive(input: {returnId: $r, "
+              "locationId: $loc, lines: [{orderLineId: $l, quantity: 1, restock: true}]}) "
+              "{ userErrors { code } } }", {"r": rid, "loc": location, "l": line})
+    refunded = (await api(REFUND, {"r": rid}))["returnRefund"]
+    assert refunded["return"] == {"status": "REFUNDED", "refundTotal": {"amount": "0.00"}}
+    assert fake_stripe.refunds == {}  # the goods paid 10.00 of the boots, the card the rest
+    again = (await api("mutation($o: ID!) { paymentCreate(input: {orderId: $o, provider: "
+                       '"stripe", method: "card"}) { userErrors { code message } } }',
+                       {"o": replacement["id"]}))["paymentCreate"]
+    assert codes(again) == ["INVALID_INPUT"]  # it has its payment
+    assert fake_stripe.calls["create"] == 2
+
+
+async def _pk(kind: str, gid: str) -> int:
+    from api.graphql.relay import from_global_id
+
+    found = from_global_id(gid)
+    assert found is not None and found[0] == kind
+    return int(found[1])
+
+
+async def test_a_refund_made_in_the_stripe_dashboard_reaches_the_reports(
+    api: GraphQLClient, fake_stripe: FakeStripe,
+) -> None:
+    """Seen only in the signed charge.refunded webhook: recorded as a refund, charged to
+    the order's lines by the allocation rule, and counted by the sales report and the
+    customer's lifetime value; our own refunds in the same total are not counted again."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from domain.access import ADMIN, Scope
+    from domain.customers.models import Customer
+    from domain.payments.models import RefundAllocation
+    from domain.reports.customers import insights
+    from domain.reports.sales import GroupBy, sales_query
+
+    await factories.shop({"SHOE": {"a": 5}, "TEE": {"a": 5}})
+    placed = await _authorized(api, fake_stripe, {"SHOE": 1, "TEE": 2})  # 10.00 + 20.00
+    order_gid, payment = placed["order"]["id"], placed["payment"]
+    await api(CAPTURE, {"p": payment["id"]})
+    pid = payment["pspReference"]
+
+    forged_body, headers = signed(fake_stripe.dashboard_refund(pid, 600),
+                                  secret="whsec_someone_else")
+    forged = await api.http.post("/webhooks/stripe", content=forged_body, headers=headers)
+    assert forged.status_code == 400
+    assert await RefundAllocation.all().count() == 0  # a forged event moves nothing
+
+    event = fake_stripe.charge_refunded(pid)  # Stripe's own, signed with our secret
+    assert (await _webhook(api, event)).json()["outcome"] == "applied"
+    assert (await _webhook(api, event)).json()["outcome"] == "duplicate"
+    order = await _order(api, order_gid)
+    assert order["paymentStatus"] == "PARTIALLY_REFUNDED"
+    assert order["payments"][0]["refundedAmount"] == {"amount": "6.00"}
+    order_pk = await _pk("Order", order_gid)
+    shares = sorted(f"{a.amount:.2f}" for a in await RefundAllocation.filter(order_id=order_pk))
+    assert shares == ["2.00", "4.00"]  # 6.00 by 10.00 : 20.00
+
+    # Our own refund, then another in the dashboard: the total counts each once.
+    tee = placed["order"]["lines"][1]["id"]
+    ours = (await api("mutation($p: ID!, $l: ID!) { paymentRefund(input: {paymentId: $p, "
+                      'amount: "5.00", lines: [{orderLineId: $l, amount: "5.00"}]}) '
+                      "{ userErrors { code message } } }",
+                      {"p": payment["id"], "l": tee}))["paymentRefund"]
+    assert ours["userErrors"] == []
+    assert (await _webhook(api, fake_stripe.charge_refunded(pid))).json()["outcome"] == "applied"
+    assert await RefundAllocation.filter(order_id=order_pk).count() == 3  # nothing new
+    await _webhook(api, fake_stripe.dashboard_refund(pid, 100))
+    order = await _order(api, order_gid)
+    assert order["payments"][0]["refundedAmount"] == {"amount": "12.00"}
+
+    today = datetime.now(UTC).date()
+    query = await sales_query(scope=Scope(ADMIN), start=today, end=today, time_zone="UTC",
+                              group_by=GroupBy.SKU)
+    by_sku = {r.group: (f"{r.gross}", f"{r.refunds}") for r in await query.rows()}
+    # Dashboard 6.00 (2.00 + 4.00), ours 5.00 on the tees, dashboard 1.00 by what remained
+    # (8.00 : 11.00 -> 0.42 + 0.58).
+    assert by_sku == {"SHOE": ("10.00", "2.42"), "TEE": ("20.00", "9.58")}
+    (total,) = await query.totals()
+    assert total.refunds == Decimal("12.00")
+    customer = await Customer.get(email="ann@example.com")
+    found = (await insights([customer.id]))[customer.id]
+    assert found.lifetime_value == {"EUR": Decimal("18.00")}

@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from api.graphql.relay import to_global_id
 from domain.access import ADMIN, Scope
+from domain.application import returns as application_returns
 from domain.catalog.models import Location
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidInput
 from domain.fulfillment import service as fulfillment
 from domain.orders import lifecycle
 from domain.orders.capture import LineRequest
@@ -54,7 +57,8 @@ async def _return(order: Any, sku: str, quantity: int, *,
     asked = await returns.request_return(
         order_id=order.id, actor="test", lines=[returns.ReturnLineRequest(line.id, quantity)],
         replacement=[LineRequest(s, q) for s, q in (replacement or {}).items()])
-    await returns.approve_return(return_id=asked.id, actor="test")
+    await application_returns.approve_return(factories.deps(), return_id=asked.id,  # type: ignore[arg-type]
+                                              actor="test")
     location = await Location.get(code="a")
     await returns.receive_return(return_id=asked.id, location_id=location.id,
                                  actor="test",
@@ -213,7 +217,8 @@ async def test_an_exchange_refund_tried_again_after_a_decline_credits_the_exchan
     asked = await returns.request_return(
         order_id=order.id, actor="test", lines=[returns.ReturnLineRequest(line.id, 1)],
         replacement=[LineRequest("CAP", 1)])
-    await returns.approve_return(return_id=asked.id, actor="test")
+    await application_returns.approve_return(factories.deps(), return_id=asked.id,  # type: ignore[arg-type]
+                                              actor="test")
     location = await Location.get(code="a")
     await returns.receive_return(return_id=asked.id, location_id=location.id, actor="test",
                                  lines=[returns.ReceivedLine(line.id, 1, True)])
@@ -231,3 +236,57 @@ async def test_an_exchange_refund_tried_again_after_a_decline_credits_the_exchan
     assert [f"{op.amount:.2f}" for op in paid_back] == ["6.00"]
     _, totals = await _report(GroupBy.DAY)
     assert _money(totals) == [("TOTAL", 1, "14.00", "10.00", "4.00")]
+
+
+async def test_an_exchange_settles_the_difference(api: GraphQLClient, app: Any) -> None:
+    """Dearer: the difference is asked for as a payment and the replacement is paid once it
+    is; equal: no money moves and the goods pay for the replacement; cheaper: the rest is
+    refunded. Reports and lifetime value count each exchange as its difference."""
+    from domain.customers.models import Customer
+    from domain.payments import service as payments
+    from domain.payments.models import Payment, PaymentState
+
+    await factories.shop({"SHOE": {"a": 10}, "TEE": {"a": 10}})
+    await factories.product("BOOT", price="25.00")
+    await factories.stock("BOOT", {"a": 10})
+    await factories.product("CAP", price="4.00")
+    await factories.stock("CAP", {"a": 10})
+    customer = await Customer.create(email="lou@example.com")
+    mine = {"customer_id": customer.id, "email": "lou@example.com"}
+
+    dearer = await _shipped(app, {"SHOE": 1}, **mine)  # 10.00 for 25.00 boots: 15.00 due
+    exchanged = await _return(dearer, "SHOE", 1, replacement={"BOOT": 1})
+    boots = await Order.get(id=exchanged.replacement_order_id)
+    (difference,) = await Payment.filter(order_id=boots.id)
+    assert (difference.amount, difference.provider, difference.state) == (
+        Decimal("15.0000"), "manual", PaymentState.PENDING)
+    assert boots.payment_status.value == "UNPAID"
+    assert exchanged.refund_total == 0
+    await payments.capture_payment(payment_id=difference.id, amount=None,
+                                   gateways=factories.gateways(), actor="test")  # type: ignore[arg-type]
+    assert (await Order.get(id=boots.id)).payment_status.value == "PAID"
+    found = (await insights([customer.id]))[customer.id]
+    assert (found.order_count, found.lifetime_value) == (1, {"EUR": Decimal("25.00")})
+
+    equal = await _shipped(app, {"TEE": 1}, **mine)  # 10.00 for 10.00
+    swapped = await _return(equal, "TEE", 1, replacement={"SHOE": 1})
+    shoe = await Order.get(id=swapped.replacement_order_id)
+    assert await Payment.filter(order_id=shoe.id).count() == 0
+    assert shoe.payment_status.value == "PAID"  # paid by the goods
+    with pytest.raises(InvalidInput):  # nothing left to ask for
+        await payments.start_payment(order_id=shoe.id, provider="manual", method="invoice",
+                                     gateways=factories.gateways(), actor="test")  # type: ignore[arg-type]
+
+    cheaper = await _shipped(app, {"TEE": 1}, **mine)  # 10.00 for a 4.00 cap: 6.00 back
+    back = await _return(cheaper, "TEE", 1, replacement={"CAP": 1})
+    assert back.refund_total == Decimal("6.00")
+    cap = await Order.get(id=back.replacement_order_id)
+    assert await Payment.filter(order_id=cap.id).count() == 0
+    assert cap.payment_status.value == "PAID"
+
+    _, totals = await _report(GroupBy.DAY)
+    # Sold: 10 + 25, 10 + 10, 10 + 4 (69.00); paid back by goods or money: 10 + 10 + 10.
+    assert _money(totals) == [("TOTAL", 3, "69.00", "30.00", "39.00")]
+    found = (await insights([customer.id]))[customer.id]
+    # Paid: 10 + 15, 10, 10 - 6: what the three exchanges cost the customer.
+    assert (found.order_count, found.lifetime_value) == (3, {"EUR": Decimal("39.00")})

@@ -159,3 +159,26 @@ async def test_the_longest_channel_code_and_webhook_id_are_deduplicated(
     assert first.status_code == 200 and first.json() == {"outcome": "order 1001 (PENDING)"}
     again = await api.http.post(path, content=body, headers=headers)
     assert again.json() == {"outcome": "duplicate"}
+
+
+async def test_a_cancellation_from_shopify_voids_the_orders_payment(api: GraphQLClient) -> None:
+    """Cancelled on the marketplace: cancelled here as any cancellation is, stock released
+    and the payment not yet received voided."""
+    await _connect(api)
+    await _deliver(api, "orders/create", _order(7301, 1))
+    order = await Order.get(external_id="7301")
+    from api.graphql.relay import to_global_id
+
+    opened = await api('mutation($o: ID!) { paymentCreate(input: {orderId: $o, provider: '
+                       '"manual", method: "cash_on_delivery"}) { payment { status } '
+                       "userErrors { code } } }", {"o": to_global_id("Order", order.id)})
+    assert opened["paymentCreate"]["payment"] == {"status": "PENDING"}
+    cancelled = await _deliver(api, "orders/cancelled",
+                               {**_order(7301, 1), "cancelled_at": "2099-01-01T10:00:00Z"})
+    assert cancelled.json()["outcome"] == "order 1001 cancelled"
+    found = (await api('query($id: ID!) { order(id: $id) { status paymentStatus '
+                       "payments { status } } }",
+                       {"id": to_global_id("Order", order.id)}))["order"]
+    assert found == {"status": "CANCELLED", "paymentStatus": "VOIDED",
+                     "payments": [{"status": "VOIDED"}]}
+    assert (await StockLevel.get()).reserved == 0

@@ -35,6 +35,7 @@ async def history():
     from domain.orders.capture import LineRequest
     from domain.orders.models import OrderLine
     from domain.returns import service as returns
+    from domain.application import returns as application_returns
     from integrations.carriers.builtin import BuiltinCarrier
     from tests import factories
 
@@ -56,7 +57,7 @@ async def history():
         asked = await returns.request_return(
             order_id=order.id, actor="test", replacement=replacement,
             lines=[returns.ReturnLineRequest(tee.id, 2)])
-        await returns.approve_return(return_id=asked.id, actor="test")
+        await application_returns.approve_return(factories.deps(), return_id=asked.id, actor="test")
         location = await Location.get(code="a")
         await returns.receive_return(return_id=asked.id, location_id=location.id,
                                      actor="test",

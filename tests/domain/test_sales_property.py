@@ -3,8 +3,10 @@ orders' own rows say.
 
 Random histories (orders on two channels in two currencies, for two customers and
 guests, cancelled, shipped in part or in full, returned and refunded with or without
-shipping, refunded directly with and without saying which lines, exchanged for a
-dearer, cheaper or equal item) go through the domain's own functions; then every
+shipping, refunded directly with and without saying which lines or at the gateway only
+(its refunded total in a webhook event), exchanged for a
+dearer, cheaper or equal item, the difference asked for or paid back) go through the
+domain's own functions and use cases; then every
 grouping of the sales report (DAY, CHANNEL, SKU, LOCATION, totals, top SKUs) and
 every customer's figures are compared with a plain recomputation from the rows,
 written here: an order counts unless cancelled, an exchange's replacement is no new
@@ -24,15 +26,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.access import ADMIN, Scope
+from domain.application import returns as application_returns
 from domain.catalog.models import Channel, Location
 from domain.customers.models import Customer
+from domain.db import connection
 from domain.errors import DomainError
 from domain.fulfillment import service as fulfillment
 from domain.fulfillment.models import Shipment, ShipmentLine, ShipmentStatus
 from domain.money import quantize
 from domain.orders import lifecycle
 from domain.orders.capture import LineRequest
-from domain.orders.models import Allocation, Order, OrderLine, OrderStatus
+from domain.orders.models import Allocation, Order, OrderLine, OrderStatus, PaymentStatus
+from domain.payments.allocation import remaining
+from domain.payments.events import apply_gateway_event
 from domain.payments.models import (
     AllocationKind,
     OperationKind,
@@ -41,11 +47,11 @@ from domain.payments.models import (
     PaymentOperation,
     RefundAllocation,
 )
-from domain.payments.ports import GatewayDeclined, GatewayResult
+from domain.payments.ports import GatewayDeclined, GatewayEvent, GatewayResult
 from domain.reports.customers import insights
 from domain.reports.sales import UNASSIGNED, GroupBy, SalesRow, sales_query
 from domain.returns import service as returns
-from domain.returns.models import Return
+from domain.returns.models import Return, ReturnStatus
 from integrations.payments.manual import ManualGateway
 from tests import factories
 from tests.conftest import _truncate
@@ -80,7 +86,7 @@ def _order_plan() -> Any:
         "exchange": st.sampled_from([None, *SKUS[CHANNELS[channel]]]),
         "refund shipping": st.booleans(),
         "declined first": st.booleans(),  # the gateway declines the return's first refund
-        "refund": st.sampled_from([None, "share", "line", "line and shipping"]),
+        "refund": st.sampled_from([None, "share", "line", "line and shipping", "at gateway"]),
         "fraction": st.sampled_from([Decimal("0.1"), Decimal("0.37"), Decimal("0.5"),
                                      Decimal(1)]),
     }))
@@ -126,7 +132,8 @@ async def _return(order: Order, plan: dict[str, Any]) -> None:
     replacement = [LineRequest(plan["exchange"], 1)] if plan["exchange"] else []
     asked = await returns.request_return(order_id=order.id, actor="test", replacement=replacement,
                                          lines=[returns.ReturnLineRequest(line.id, units)])
-    await returns.approve_return(return_id=asked.id, actor="test")
+    await application_returns.approve_return(factories.deps(), return_id=asked.id,  # type: ignore[arg-type]
+                                              actor="test")
     location = await Location.get(code="a")
     await returns.receive_return(return_id=asked.id, location_id=location.id, actor="test",
                                  lines=[returns.ReceivedLine(line.id, units, True)])
@@ -141,7 +148,18 @@ async def _return(order: Order, plan: dict[str, Any]) -> None:
 async def _refund(order: Order, plan: dict[str, Any]) -> None:
     fresh = await Order.get(id=order.id)
     line = (await OrderLine.filter(order_id=order.id).order_by("position"))[-1]
-    if plan["refund"] == "share":
+    if plan["refund"] == "at gateway":  # made in the gateway's dashboard: seen in its event
+        paid: Any = await factories.pay(fresh)
+        payment = await Payment.get(id=paid.id)
+        _, left = await remaining(connection(), fresh)
+        room = min(payment.captured_amount - payment.refunded_amount,
+                   sum((max(v, Decimal(0)) for v in left.values()), Decimal(0)))
+        amount = quantize(room * plan["fraction"], fresh.currency)
+        if amount > 0:
+            await apply_gateway_event(provider="manual", event=GatewayEvent(
+                f"evt-{payment.id}-{payment.refunded_amount}", "refunded",
+                payment.psp_reference, payment.refunded_amount + amount))
+    elif plan["refund"] == "share":
         await factories.refund(fresh, quantize(fresh.total * plan["fraction"], fresh.currency))
     elif plan["refund"] is not None:
         part = quantize(line.total * plan["fraction"], fresh.currency)
@@ -319,6 +337,26 @@ async def _check_allocations() -> None:
         assert len(credited) == len(set(credited)), rma.id  # one credit per line, once
 
 
+async def _check_exchanges() -> None:
+    """Each exchange settles its difference: what the goods pay of the replacement is the
+    credit its return recorded, a dearer replacement has one payment asking for the rest
+    (the originals here are paid), and an equal or cheaper one none, paid by the goods."""
+    for rma in await Return.filter(replacement_order_id__isnull=False):
+        replacement = await Order.get(id=rma.replacement_order_id)
+        assert replacement.replaces_order_id == rma.order_id
+        due = replacement.total - replacement.exchange_credit
+        assert 0 <= replacement.exchange_credit <= replacement.total
+        if rma.status is ReturnStatus.REFUNDED:
+            credited = sum(await RefundAllocation.filter(
+                return_id=rma.id, kind=AllocationKind.EXCHANGE).values_list("amount", flat=True),
+                Decimal(0))
+            assert credited == replacement.exchange_credit, (rma.id, credited)
+        asked = [p.amount for p in await Payment.filter(order_id=replacement.id)]
+        assert asked == ([due] if due > 0 else []), (rma.id, asked, due)
+        if due == 0:
+            assert replacement.payment_status is PaymentStatus.PAID, rma.id
+
+
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(plans=st.lists(_order_plan(), min_size=1, max_size=6))
@@ -331,3 +369,4 @@ async def test_every_report_says_what_the_orders_say(app: Any, plans: list[dict[
     await _check_report()
     await _check_customers(customers)
     await _check_allocations()
+    await _check_exchanges()

@@ -159,6 +159,15 @@ class FakeStripe:
         intent.update(status="succeeded", amount_received=intent["amount"])
         return self.event("payment_intent.succeeded", intent)
 
+    def dashboard_refund(self, pid: str, amount: int) -> dict[str, Any]:
+        """The merchant refunds in Stripe's dashboard: no API call of ours; the webhook
+        event Stripe sends (``charge.refunded``, with the charge's refunded total)."""
+        rid = f"re_{secrets.token_hex(8)}"
+        self.refunds[rid] = {"id": rid, "object": "refund", "amount": amount,
+                             "status": "succeeded", "payment_intent": pid,
+                             "currency": self.intents[pid]["currency"]}
+        return self.charge_refunded(pid)
+
     def charge_refunded(self, pid: str) -> dict[str, Any]:
         intent = self.intents[pid]
         refunded = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == pid)

@@ -13,6 +13,7 @@ from api.auth import Permission
 from api.context import Context
 from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
+from api.graphql.payments.types import Payment
 from api.graphql.permissions import requires
 from api.graphql.returns.types import Return
 from domain.application import returns
@@ -76,6 +77,11 @@ class ReturnRequestPayload:
 class ReturnApprovePayload:
     return_: Return | None = strawberry.field(name="return")
     user_errors: list[UserError]
+    payment: Payment | None = strawberry.field(
+        default=None, description="For an exchange for something dearer: the payment "
+        "asking for the difference, opened on the replacement order.")
+    client_secret: str | None = strawberry.field(
+        default=None, description="For Stripe: what the buyer confirms the difference with.")
 
 
 @strawberry.type
@@ -147,11 +153,20 @@ class ReturnMutations:
 
     @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
     async def return_approve(self, info: Info, id: strawberry.ID) -> ReturnApprovePayload:
+        approved: list[returns.Approval] = []
+
         async def call() -> models.Return:
             pk = await _return_pk(info.context, id, "id")
-            return await returns.approve_return(info.context.deps, return_id=pk, actor=info.context.actor())
+            approved.append(await returns.approve_return(info.context.deps, return_id=pk,
+                                                         actor=info.context.actor()))
+            return approved[0].rma
 
-        return await _run(info.context, ReturnApprovePayload, call)
+        payload = await _run(info.context, ReturnApprovePayload, call)
+        opened = approved[0].payment if approved else None
+        if opened is not None:
+            payload.payment = Payment.from_model(opened)
+            payload.client_secret = opened.client_secret
+        return payload
 
     @strawberry.mutation(extensions=requires(Permission.RETURNS_WRITE))
     async def return_decline(
