@@ -20,4 +20,5 @@ MODEL_MODULES = [
     "domain.reports.models",
     "domain.deployment",
     "domain.signing.models",
+    "domain.staff.models",
 ]

@@ -10,6 +10,7 @@ import strawberry
 from graphql import GraphQLError
 
 from domain import errors as d
+from domain.staff.accounts import SecondFactorRequired
 
 T = TypeVar("T")
 
@@ -33,6 +34,8 @@ class ErrorCode(Enum):
     ALREADY_REFUNDED = "ALREADY_REFUNDED"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     CARRIER_FAILED = "CARRIER_FAILED"
+    SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
+    NOT_PERMITTED = "NOT_PERMITTED"
 
 
 @strawberry.type(description="A business failure: nothing was changed.")
@@ -59,6 +62,8 @@ ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
     (d.PaymentFailed, ErrorCode.PAYMENT_FAILED),
     (d.AlreadyRefunded, ErrorCode.ALREADY_REFUNDED),
     (d.WrongCredentials, ErrorCode.INVALID_CREDENTIALS),
+    (SecondFactorRequired, ErrorCode.SECOND_FACTOR_REQUIRED),
+    (d.NotPermitted, ErrorCode.NOT_PERMITTED),
     (d.CarrierFailed, ErrorCode.CARRIER_FAILED),
     (d.InvalidInput, ErrorCode.INVALID_INPUT),
 ]

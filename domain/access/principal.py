@@ -20,6 +20,7 @@ class Permission(StrEnum):
     PAYMENTS_WRITE = "payments:write"
     WEBHOOKS_MANAGE = "webhooks:manage"
     REPORTS_READ = "reports:read"
+    STAFF_MANAGE = "staff:manage"  # inviting staff, their roles, sessions; never a partner's
 
 
 class Kind(StrEnum):
@@ -28,6 +29,7 @@ class Kind(StrEnum):
     CUSTOMER = "customer"
     GUEST = "guest"  # holds one order's access token
     STOREFRONT = "storefront"  # a publishable channel key
+    STAFF = "staff"  # a signed-in staff member; permissions from their role
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Principal:
     customer_id: int | None = None
     order_id: int | None = None
     partner_id: str | None = None  # the OAuth client, for partners
+    staff_id: int | None = None  # the staff member, and the session signed in (staff)
+    session_id: int | None = None
     # From the token (epoch seconds); None for the static admin token.
     issued_at: int | None = None
     expires_at: int | None = None
@@ -57,7 +61,8 @@ class Principal:
     @property
     def scoped(self) -> bool:
         """Limited to part of the shop's data (anything but the admin or an unlimited partner)."""
-        return (self.kind not in (Kind.ADMIN, Kind.PARTNER) or self.channels is not None)
+        unlimited = (Kind.ADMIN, Kind.PARTNER, Kind.STAFF)  # staff: limited by permission
+        return self.kind not in unlimited or self.channels is not None
 
 
 ADMIN = Principal(client="admin", actor="staff:admin", permissions=frozenset(Permission),

@@ -15,6 +15,9 @@ What each kind of caller sees:
   channels, with ``inventory:read``; its own webhook subscriptions;
 - a customer: the orders it placed while signed in, and its own customer record;
 - a guest: its one order;
+- a staff member: everything their role's permissions let them read (stock with
+  ``inventory:read``, webhook subscriptions with ``webhooks:manage``), staff members and
+  their sessions with ``staff:manage``, else their own;
 - a storefront key and anonymous callers: the catalogue, and the orders they placed in
   the same request (the ``orderCreate`` payload), never a customer record.
 """
@@ -48,6 +51,7 @@ from domain.payments.models import Payment, PaymentOperation, ProcessedWebhook, 
 from domain.reports.models import ReportDirty, SalesDay, SalesSlot
 from domain.returns.models import Return, ReturnLine
 from domain.signing.models import SigningKey
+from domain.staff.models import StaffMember, StaffRole, StaffSession
 from domain.webhooks.models import WebhookDelivery, WebhookSubscription
 
 M = TypeVar("M", bound=Model)
@@ -185,7 +189,21 @@ def _webhooks(prefix: str = "") -> Rule:
         p = scope.principal
         if p is None or not p.allows(Permission.WEBHOOKS_MANAGE):
             return False
-        return True if p.kind is Kind.ADMIN else _q(**{f"{prefix}owner": p.client})
+        shop = p.kind in (Kind.ADMIN, Kind.STAFF)  # the shop's subscriptions, not an app's
+        return True if shop else _q(**{f"{prefix}owner": p.client})
+
+    return rule
+
+
+def _staff(own: str) -> Rule:
+    """Staff rows: all of them for those who manage staff, else the caller's own."""
+    def rule(scope: Scope) -> Condition:
+        p = scope.principal
+        if p is None:
+            return False
+        if p.allows(Permission.STAFF_MANAGE):
+            return True
+        return _q(**{own: p.staff_id}) if p.staff_id is not None else False
 
     return rule
 
@@ -211,6 +229,8 @@ RULES: dict[type[Model], Rule] = {
     SalesSlot: _admin_only, SalesDay: _admin_only, MarketplaceConnection: _admin_only,
     MarketplaceListing: _admin_only, MarketplaceFulfillment: _admin_only,
     Deployment: _admin_only, RefundAllocation: _admin_only,
+    # Staff: managers see them all, a member their own.
+    StaffMember: _staff("id"), StaffSession: _staff("staff_id"), StaffRole: _staff("members__id"),
     # Private keys: read by the token service only, never through the API, not even the admin.
     SigningKey: _nobody,
 }
