@@ -20,6 +20,7 @@ from tortoise.expressions import Q
 
 from domain import validation as v
 from domain.access import Principal
+from domain.customers.throttle import SignInThrottle, SignInThrottled
 from domain.errors import DomainError, Duplicate, InvalidInput, NotFound, WrongCredentials
 from domain.messaging.ports import EmailMessage, Mailer
 from domain.secrets import SecretHasher, hash_secret, token_digest
@@ -31,6 +32,9 @@ MIN_PASSWORD = 12
 CODE_LIFETIME = timedelta(hours=72)
 TOTP_ISSUER = "OMS"
 log = logging.getLogger(__name__)
+
+
+__all__ = ["SignInThrottled", "SignedIn", "bootstrap_owner", "invite", "sign_in"]
 
 
 class SecondFactorRequired(DomainError):
@@ -205,10 +209,25 @@ async def set_password(*, code: str, password: str, hasher: SecretHasher) -> Sta
 
 
 async def sign_in(*, email: str, password: str, totp_code: str | None, hasher: SecretHasher,
-                  address: str | None = None, user_agent: str | None = None,
+                  throttle: SignInThrottle, address: str, user_agent: str | None = None,
                   now: float | None = None) -> SignedIn:
     """A new session for an active member whose password (and code, when they turned
-    TOTP on) is right. The same work whether or not the account exists."""
+    TOTP on) is right. The same work whether or not the account exists. Failures are
+    slowed like customers' (raises ``SignInThrottled`` while a delay runs)."""
+    who = {"account": f"staff:{email}", "address": address}
+    await throttle.begin(**who)  # a failure until it succeeds
+    try:
+        signed = await _sign_in(email=email, password=password, totp_code=totp_code,
+                                hasher=hasher, address=address, user_agent=user_agent, now=now)
+    except DomainError:
+        await throttle.failed(**who)
+        raise
+    await throttle.succeeded(**who)
+    return signed
+
+
+async def _sign_in(*, email: str, password: str, totp_code: str | None, hasher: SecretHasher,
+                   address: str, user_agent: str | None, now: float | None) -> SignedIn:
     member = await StaffMember.get_or_none(email=email.strip().lower()).select_related("role")
     if member is None or member.password_hash is None or not member.active:
         await hasher.matches(password, _DUMMY)

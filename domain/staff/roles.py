@@ -24,7 +24,9 @@ BUILT_IN: dict[str, tuple[str, frozenset[Permission]]] = {
     "customer_service": ("Customer service", frozenset({
         P.ORDERS_READ, P.ORDERS_WRITE, P.ORDER_PLACE, P.RETURNS_WRITE, P.RETURN_REQUEST,
         P.INVENTORY_READ})),
-    "finance": ("Finance", frozenset({P.ORDERS_READ, P.PAYMENTS_WRITE, P.REPORTS_READ})),
+    # Reads stock too: the inventory report shows it.
+    "finance": ("Finance", frozenset({P.ORDERS_READ, P.INVENTORY_READ, P.PAYMENTS_WRITE,
+                                      P.REPORTS_READ})),
 }
 _CODE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 

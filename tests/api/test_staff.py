@@ -247,3 +247,14 @@ async def test_events_and_ledger_rows_name_the_staff_member_who_did_it(
     # Outside any request nothing is attributed.
     assert await OrderEvent.filter(actor_staff_id__isnull=False).count() == len(
         [e for e in timeline if e["actorStaffId"]])
+
+
+async def test_guessing_a_staff_password_is_slowed_like_a_customers(api: GraphQLClient) -> None:
+    await staff(api, "wes@shop.test", "warehouse")
+    for _ in range(5):
+        assert codes(await sign_in(api, "wes@shop.test", "a wrong guess here")) == [
+            "INVALID_CREDENTIALS"]
+    errors = await api.errors(SIGN_IN, {"input": {"email": "wes@shop.test",
+                                                  "password": PASSWORD}}, admin=False)
+    assert errors[0]["extensions"]["code"] == "RATE_LIMITED"
+    assert errors[0]["extensions"]["retryAfter"] >= 1

@@ -139,7 +139,7 @@ async def test_a_members_reads_follow_their_role(
         "manager": {"orders", "stock", "report", "staff"},
         "warehouse": {"orders", "stock"},
         "customer_service": {"orders", "stock"},
-        "finance": {"orders", "report"},
+        "finance": {"orders", "stock", "report"},
     }
     for role, headers in members.items():
         shown = set()

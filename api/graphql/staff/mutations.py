@@ -20,8 +20,7 @@ from api.graphql.staff.types import (
     StaffSession,
     to_permission,
 )
-from domain.customers.throttle import SignInThrottled
-from domain.errors import NotFound, NotPermitted
+from domain.errors import DomainError, NotFound, NotPermitted
 from domain.staff import accounts, roles, sessions
 from domain.staff.models import StaffMember as StaffMemberModel
 
@@ -135,24 +134,20 @@ class StaffMutations:
         "Sign in as a staff member: password, then the authentication code when TOTP is on. "
         "Returns a session token."))
     async def staff_sign_in(self, info: Info, input: StaffSignInInput) -> StaffSignInPayload:
-        throttle = info.context.services.login_throttle
-        who = {"account": f"staff:{input.email}", "address": info.context.address}
+        request = info.context.request
+        agent = request.headers.get("user-agent") if request is not None else None
         try:
-            await throttle.begin(**who)  # a failure until it succeeds
-        except SignInThrottled as throttled:
+            signed = await accounts.sign_in(
+                email=input.email, password=input.password, totp_code=input.totp_code,
+                hasher=info.context.services.hasher, address=info.context.address,
+                throttle=info.context.services.login_throttle, user_agent=agent)
+        except accounts.SignInThrottled as throttled:
             raise GraphQLError(throttled.message, extensions={
                 "code": "RATE_LIMITED", "retryAfter": math.ceil(throttled.retry_after)}
                 ) from None
-        request = info.context.request
-        agent = request.headers.get("user-agent") if request is not None else None
-        signed, errors = await attempt(accounts.sign_in(
-            email=input.email, password=input.password, totp_code=input.totp_code,
-            hasher=info.context.services.hasher, address=info.context.address,
-            user_agent=agent))
-        if signed is None:
-            await throttle.failed(**who)
-            return StaffSignInPayload(staff=None, token=None, expires_at=None, user_errors=errors)
-        await throttle.succeeded(**who)
+        except DomainError as error:
+            return StaffSignInPayload(staff=None, token=None, expires_at=None,
+                                      user_errors=user_errors(error))
         info.context.principal = sessions.staff_principal(signed.member, signed.session)
         return StaffSignInPayload(staff=StaffMember.from_model(signed.member), token=signed.token,
                                   expires_at=signed.session.expires_at, user_errors=[])
