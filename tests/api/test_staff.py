@@ -258,3 +258,20 @@ async def test_guessing_a_staff_password_is_slowed_like_a_customers(api: GraphQL
                                                   "password": PASSWORD}}, admin=False)
     assert errors[0]["extensions"]["code"] == "RATE_LIMITED"
     assert errors[0]["extensions"]["retryAfter"] >= 1
+
+
+async def test_a_signed_out_members_subscriptions_close(app: Any, api: GraphQLClient) -> None:
+    from api.sessions import CLOSE_CODE
+    from tests.api.test_sessions import _closed
+    from tests.api.test_subscriptions import AVAILABILITY, subscriber
+
+    await factories.shop({"SHOE": {"a": 5}})
+    member = await staff(api, "wes@shop.test", "warehouse")
+    token = member["Authorization"].split(" ", 1)[1]
+    async with subscriber(app) as sub:
+        assert (await sub.init(token))["type"] == "connection_ack"
+        await sub.subscribe(AVAILABILITY, {"skus": ["SHOE"]})
+        assert (await sub.data(1))[0]["availabilityChanged"]["available"] == 5
+        await api("mutation { staffSignOut { signedOut } }", admin=False, headers=member)
+        closed = await _closed(sub)
+    assert (closed.code, closed.reason) == (CLOSE_CODE, "Token revoked")
