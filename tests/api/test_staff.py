@@ -91,6 +91,7 @@ async def test_an_invited_member_sets_a_password_signs_in_and_works_within_their
 
 
 async def test_a_manager_cannot_make_or_touch_an_owner(api: GraphQLClient) -> None:
+    await factories.shop({"SHOE": {"a": 5}})
     owner = await staff(api, "olga@shop.test", "owner")
     manager = await staff(api, "max@shop.test", "manager", by=owner)
     made = (await api(CREATE, {"input": {"email": "o2@shop.test", "role": "owner"}},
@@ -114,6 +115,13 @@ async def test_a_manager_cannot_make_or_touch_an_owner(api: GraphQLClient) -> No
     packer = await staff(api, "pia@shop.test", "packer", by=manager)
     errors = await api.errors(ADJUST, admin=False, headers=packer)
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    # A new role counts from the member's next request, in the session they have.
+    pia_id = (await api("{ staffMe { id } }", admin=False, headers=packer))["staffMe"]["id"]
+    moved = (await api('mutation($id: ID!) { staffUpdate(input: {id: $id, role: "warehouse"}) '
+                       '{ staff { role { code } } userErrors { code } } }', {"id": pia_id},
+                       admin=False, headers=manager))["staffUpdate"]
+    assert moved == {"staff": {"role": {"code": "warehouse"}}, "userErrors": []}
+    assert (await api(ADJUST, admin=False, headers=packer))["inventoryAdjust"]["userErrors"] == []
     beyond = (await api('mutation { staffRoleCreate(input: {code: "hooks", name: "Hooks", '
                         'permissions: [WEBHOOKS_MANAGE]}) { userErrors { code } } }',
                         admin=False, headers=manager))["staffRoleCreate"]
