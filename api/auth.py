@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from api.tokens import InvalidToken, TokenService
 from domain.access import ADMIN, Kind, Permission, Principal
+from domain.staff.sessions import looks_like_staff_token, principal_for_token
 
 __all__ = ["ADMIN", "InvalidCredentials", "Kind", "Permission", "Principal", "authenticate"]
 
@@ -36,6 +37,11 @@ async def authenticate(
         return None
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return ADMIN
+    if looks_like_staff_token(token):  # looked up each time: a revoked session ends at once
+        staff = await principal_for_token(token)
+        if staff is None:
+            raise InvalidCredentials("Invalid, expired or revoked staff session")
+        return staff
     if tokens is not None and token.count(".") == 2:
         try:
             claims = await tokens.verify(token)

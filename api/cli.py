@@ -1,4 +1,4 @@
-"""The ``oms`` command: serve, migrate, seed, export-schema, clients, channels and keys."""
+"""The ``oms`` command: serve, migrate, seed, export-schema, clients, channels, keys, staff."""
 
 from __future__ import annotations
 
@@ -112,6 +112,35 @@ async def _client_command(settings: Settings, args: argparse.Namespace) -> None:
         await database.close()
 
 
+def _read_password() -> str:
+    """Asked twice on a terminal; otherwise the first line of standard input."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise ConfigurationError("The passwords differ")
+    return first
+
+
+async def _staff_command(settings: Settings, args: argparse.Namespace) -> None:
+    from domain.errors import DomainError
+    from domain.staff.accounts import bootstrap_owner
+
+    if settings.is_sqlite:
+        await database.migrate(settings)
+    await database.connect(settings)
+    try:
+        member = await bootstrap_owner(email=args.email, name=args.name,
+                                       password=_read_password(), force=args.force)
+        print(f"Created owner {member.email}: sign in with staffSignIn.")
+    except DomainError as error:
+        raise ConfigurationError(error.message) from None
+    finally:
+        await database.close()
+
+
 def _progress(unit: str) -> Callable[[int, int], None]:
     """A progress bar on standard error."""
     def show(done: int, total: int) -> None:
@@ -218,6 +247,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     keys_actions.add_parser("rotate", help="add a key that signs from now on; drop keys whose "
                                            "tokens have all expired")
     keys_actions.add_parser("list", help="the current keys, the one that signs first")
+    staff_cmd = commands.add_parser("staff", help="staff accounts")
+    staff_actions = staff_cmd.add_subparsers(dest="action", required=True)
+    staff_create = staff_actions.add_parser(
+        "create", help="create the first owner (password asked, or read from standard input)")
+    staff_create.add_argument("--email", required=True)
+    staff_create.add_argument("--name")
+    staff_create.add_argument("--force", action="store_true",
+                              help="add an owner even though one exists")
     args = parser.parse_args(argv)
 
     try:
@@ -237,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                                             if args.orders else ""))
         elif args.command == "client":
             asyncio.run(_client_command(settings, args))
+        elif args.command == "staff":
+            asyncio.run(_staff_command(settings, args))
         elif args.command == "keys":
             asyncio.run(_keys_command(settings, args.action))
         elif args.command == "channels":

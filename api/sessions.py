@@ -3,7 +3,8 @@
 The connection is closed with code 4401 ("Unauthorized" in graphql-transport-ws, the
 code a client answers by authenticating again) when the token expires, timed to its
 ``exp``, and when it is revoked: a partner's client revoked (``oms client revoke`` or
-``oauthClientRevoke``), or a customer's sessions revoked (a refresh token replayed).
+``oauthClientRevoke``), or a customer's sessions revoked (a refresh token replayed), or a staff session
+revoked (signed out, ended by a manager, the member deactivated or reset).
 Revocation is looked up every ``OMS_SESSION_CHECK_INTERVAL`` seconds, so it is noticed
 within that bound, from whichever process or command revoked it.
 """
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from api.auth import Principal
 from domain.customers.accounts import sessions_revoked
 from domain.partners.service import active_client
+from domain.staff.sessions import session_open
 
 CLOSE_CODE = 4401
 log = logging.getLogger(__name__)
@@ -29,6 +31,8 @@ def watched(principal: Principal | None) -> bool:
 
 
 async def revoked(principal: Principal) -> bool:
+    if principal.session_id is not None:  # a staff session: revoked, or its member deactivated
+        return not await session_open(principal.session_id)
     if principal.partner_id is not None:
         return await active_client(principal.partner_id) is None
     if principal.customer_id is not None and principal.issued_at is not None:

@@ -24,4 +24,5 @@ MODEL_MODULES = [
     "domain.edits.models",
     "domain.notifications.models",
     "domain.risk.models",
+    "domain.staff.models",
 ]

@@ -35,6 +35,7 @@ LIMITS: dict[str, int] = {
     "emailContains": v.MAX_EMAIL,
     "externalId": 128,
     "idempotencyKey": v.MAX_IDEMPOTENCY_KEY,
+    "role": v.MAX_CODE,  # a staff role's code
 }
 
 Problem = tuple[tuple[str, ...], str]

@@ -60,7 +60,8 @@ from api.graphql.relay import DEFAULT_PAGE, MAX_PAGE
 from api.settings import request_bytes
 
 # Each of these hashes or checks a password (argon2: tens of milliseconds of CPU).
-PASSWORD_FIELDS = frozenset({"customerRegister", "customerTokenCreate"})
+PASSWORD_FIELDS = frozenset({"customerRegister", "customerTokenCreate", "staffSignIn",
+                             "staffPasswordSet"})
 PASSWORD_FIELD_COST = 100
 INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
 # What a plain list field (not a connection) is counted as: it is not paged, so its

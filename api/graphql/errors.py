@@ -10,6 +10,7 @@ import strawberry
 from graphql import GraphQLError
 
 from domain import errors as d
+from domain.staff.accounts import SecondFactorRequired
 
 T = TypeVar("T")
 
@@ -34,6 +35,8 @@ class ErrorCode(Enum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     CARRIER_FAILED = "CARRIER_FAILED"
     EDIT_CONFLICT = "EDIT_CONFLICT"
+    SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
+    NOT_PERMITTED = "NOT_PERMITTED"
 
 
 @strawberry.type(description="A business failure: nothing was changed.")
@@ -61,6 +64,8 @@ ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
     (d.PaymentFailed, ErrorCode.PAYMENT_FAILED),
     (d.AlreadyRefunded, ErrorCode.ALREADY_REFUNDED),
     (d.WrongCredentials, ErrorCode.INVALID_CREDENTIALS),
+    (SecondFactorRequired, ErrorCode.SECOND_FACTOR_REQUIRED),
+    (d.NotPermitted, ErrorCode.NOT_PERMITTED),
     (d.CarrierFailed, ErrorCode.CARRIER_FAILED),
     (d.InvalidInput, ErrorCode.INVALID_INPUT),
 ]

@@ -10,6 +10,7 @@ from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
+from api.graphql.acting import ActingStaff
 from api.graphql.addresses import AddressQueries
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
@@ -38,6 +39,8 @@ from api.graphql.reports.queries import ReportQueries
 from api.graphql.returns.mutations import ReturnMutations
 from api.graphql.risk.schema import RiskMutations, RiskQueries
 from api.graphql.scalars import SCALAR_OVERRIDES
+from api.graphql.staff.mutations import StaffMutations
+from api.graphql.staff.queries import StaffQueries
 from api.graphql.subscriptions import Subscription
 from api.graphql.webhooks.schema import WebhookMutations, WebhookQueries
 from api.observability.graphql import OperationMetrics, log_errors
@@ -56,14 +59,15 @@ Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
               CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries, AddressQueries,
               DraftOrderQueries, NotificationQueries,
-              RiskQueries)
+              RiskQueries, StaffQueries)
 )
 Mutation = merge_types(
     "Mutation",
     (CatalogMutations, InventoryMutations, OrderMutations, FulfillmentMutations,
      PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations,
      WebhookMutations, MarketplaceMutations, DraftOrderMutations, OrderEditMutations,
-     NotificationMutations, RiskMutations),
+     NotificationMutations, RiskMutations,
+     StaffMutations),
 )
 
 
@@ -87,7 +91,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     # repeated introspection document is then answered from memory.
     preparation, answers = Preparation(), IntrospectionAnswers()
     extensions += [CostLimit, lambda: PrepareDocuments(preparation),
-                   lambda: IntrospectionCache(answers), OperationMetrics]
+                   lambda: IntrospectionCache(answers), OperationMetrics, ActingStaff]
     return Schema(query=Query, mutation=Mutation, subscription=Subscription,
                   extensions=extensions, scalar_overrides=SCALAR_OVERRIDES)
 

@@ -23,6 +23,7 @@ class Permission(StrEnum):
     DRAFT_ORDERS = "orders:drafts"  # draft orders (phone, email, sales-rep, B2B): staff only
     PRICE_OVERRIDE = "orders:price_override"  # setting a line's price by hand, with a reason
     RISK_READ = "risk:read"  # orders' risk assessments (staff and review apps, not buyers)
+    STAFF_MANAGE = "staff:manage"  # inviting staff, their roles, sessions; never a partner's
 
 
 class Kind(StrEnum):
@@ -31,6 +32,7 @@ class Kind(StrEnum):
     CUSTOMER = "customer"
     GUEST = "guest"  # holds one order's access token
     STOREFRONT = "storefront"  # a publishable channel key
+    STAFF = "staff"  # a signed-in staff member; permissions from their role
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Principal:
     customer_id: int | None = None
     order_id: int | None = None
     partner_id: str | None = None  # the OAuth client, for partners
+    staff_id: int | None = None  # the staff member, and the session signed in (staff)
+    session_id: int | None = None
     # From the token (epoch seconds); None for the static admin token.
     issued_at: int | None = None
     expires_at: int | None = None
@@ -60,7 +64,8 @@ class Principal:
     @property
     def scoped(self) -> bool:
         """Limited to part of the shop's data (anything but the admin or an unlimited partner)."""
-        return (self.kind not in (Kind.ADMIN, Kind.PARTNER) or self.channels is not None)
+        unlimited = (Kind.ADMIN, Kind.PARTNER, Kind.STAFF)  # staff: limited by permission
+        return self.kind not in unlimited or self.channels is not None
 
 
 ADMIN = Principal(client="admin", actor="staff:admin", permissions=frozenset(Permission),

@@ -15,6 +15,9 @@ What each kind of caller sees:
   channels, with ``inventory:read``; its own webhook subscriptions;
 - a customer: the orders it placed while signed in, and its own customer record;
 - a guest: its one order;
+- a staff member: everything their role's permissions let them read (stock with
+  ``inventory:read``, webhook subscriptions with ``webhooks:manage``), staff members and
+  their sessions with ``staff:manage``, else their own;
 - a storefront key and anonymous callers: the catalogue, and the orders they placed in
   the same request (the ``orderCreate`` payload), never a customer record.
 """
@@ -52,6 +55,7 @@ from domain.reports.models import ReportDirty, SalesDay, SalesSlot
 from domain.returns.models import Return, ReturnLine
 from domain.risk.models import RiskSettingsRow
 from domain.signing.models import SigningKey
+from domain.staff.models import StaffMember, StaffRole, StaffSession
 from domain.webhooks.models import WebhookDelivery, WebhookSubscription
 
 M = TypeVar("M", bound=Model)
@@ -188,7 +192,7 @@ def _stock(scope: Scope) -> Condition:
 _OUTSIDERS = (Kind.PARTNER, Kind.CUSTOMER, Kind.GUEST, Kind.STOREFRONT)
 
 
-def _staff(scope: Scope) -> Condition:
+def _drafts(scope: Scope) -> Condition:
     """The shop's own people: the admin, and staff holding the draft orders permission.
     Partners, customers, guests and storefronts never, whatever their tokens say."""
     p = scope.principal
@@ -202,7 +206,21 @@ def _webhooks(prefix: str = "") -> Rule:
         p = scope.principal
         if p is None or not p.allows(Permission.WEBHOOKS_MANAGE):
             return False
-        return True if p.kind is Kind.ADMIN else _q(**{f"{prefix}owner": p.client})
+        shop = p.kind in (Kind.ADMIN, Kind.STAFF)  # the shop's subscriptions, not an app's
+        return True if shop else _q(**{f"{prefix}owner": p.client})
+
+    return rule
+
+
+def _staff(own: str) -> Rule:
+    """Staff rows: all of them for those who manage staff, else the caller's own."""
+    def rule(scope: Scope) -> Condition:
+        p = scope.principal
+        if p is None:
+            return False
+        if p.allows(Permission.STAFF_MANAGE):
+            return True
+        return _q(**{own: p.staff_id}) if p.staff_id is not None else False
 
     return rule
 
@@ -232,7 +250,7 @@ RULES: dict[type[Model], Rule] = {
     ReturnLine: _orders("rma__order__"), PaymentOperation: _orders("payment__order__"),
     OrderEdit: _orders("order__"), OrderEditLine: _orders("edit__order__"),
     # Draft orders: the shop's staff only (phone, email, sales-rep and B2B orders).
-    DraftOrder: _staff, DraftOrderLine: _staff,
+    DraftOrder: _drafts, DraftOrderLine: _drafts,
     Customer: _customers,
     StockLevel: _stock,
     WebhookSubscription: _webhooks(), WebhookDelivery: _webhooks("subscription__"),
@@ -245,6 +263,8 @@ RULES: dict[type[Model], Rule] = {
     MarketplaceListing: _admin_only, MarketplaceFulfillment: _admin_only,
     Deployment: _admin_only, RefundAllocation: _admin_only,
     RiskSettingsRow: _admin_only,  # the merchant's block lists and thresholds
+    # Staff: managers see them all, a member their own.
+    StaffMember: _staff("id"), StaffSession: _staff("staff_id"), StaffRole: _staff("members__id"),
     # Private keys: read by the token service only, never through the API, not even the admin.
     SigningKey: _nobody,
 }

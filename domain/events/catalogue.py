@@ -92,6 +92,7 @@ class OrderEventPayload:
     actor: str | None
     data: Any
     created_at: str
+    actor_staff_id: int | None = None  # the staff member who did it (domain/acting.py)
     kind: str = "order_event"
 
     def to_json(self) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
+from domain.acting import acting_staff_id
+
 
 class OrderEvent(Model):
     id = fields.BigIntField(primary_key=True)
@@ -17,6 +19,9 @@ class OrderEvent(Model):
     type = fields.CharField(max_length=64)
     message = fields.TextField(null=True)
     actor = fields.CharField(max_length=200, null=True)
+    # The staff member who did it, from the request (domain/acting.py); None for
+    # the admin token, partners, customers and the system.
+    actor_staff_id = fields.IntField(null=True, default=acting_staff_id)
     data: Any = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -89,7 +89,7 @@ def event_payload(event: OrderEvent) -> dict[str, Any]:
     return OrderEventPayload(
         order_id=event.order_id, sequence=event.sequence, type=str(event.type),
         message=event.message, actor=event.actor, data=event.data,
-        created_at=event.created_at.isoformat(),
+        created_at=event.created_at.isoformat(), actor_staff_id=event.actor_staff_id,
     ).to_json()
 
 

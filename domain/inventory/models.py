@@ -7,6 +7,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from domain.acting import acting_staff_id
+
 
 class MovementKind(StrEnum):
     RECEIPT = "RECEIPT"
@@ -61,6 +63,9 @@ class StockMovement(Model):
     reason = fields.CharField(max_length=500, null=True)
     reference = fields.CharField(max_length=100, null=True)
     actor = fields.CharField(max_length=200, null=True)
+    # The staff member who did it, from the request (domain/acting.py); None for
+    # the admin token, partners, customers and the system.
+    actor_staff_id = fields.IntField(null=True, default=acting_staff_id)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     stock_level_id: int

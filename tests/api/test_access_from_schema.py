@@ -35,9 +35,12 @@ from graphql import (
 )
 
 from api.graphql.schema import build_schema
+from domain.access import Permission
+from domain.staff.roles import BUILT_IN
 from tests import factories
 from tests.api.test_customers_and_guests import _register, bearer
 from tests.api.test_partners import _bearer
+from tests.api.test_staff import staff
 from tests.api.test_subscriptions import subscriber
 from tests.support import ADMIN_TOKEN, GraphQLClient
 
@@ -146,6 +149,12 @@ async def _world(api: GraphQLClient) -> dict[str, Any]:
         "scopeless partner": (await _bearer(api, ["inventory:read"]), set(), True),
         "admin": ({"Authorization": f"Bearer {ADMIN_TOKEN}"}, world["everything"], True),
     }
+    # Staff of each built-in role see the whole shop their permissions reach: stock only
+    # with inventory:read.
+    for role in BUILT_IN:
+        world["callers"][f"{role} staff"] = (
+            await staff(api, f"{role}.staff@shop.test", role), world["everything"],
+            Permission.INVENTORY_READ in BUILT_IN[role][1])
     assert other_customers  # the guests' records exist: nobody but the admin may see them
     return world
 
@@ -376,7 +385,9 @@ async def test_every_report_export_keeps_to_the_callers_channels(
         for caller, (headers, allowed, _) in world["callers"].items():
             response = await api.http.get(path, params={"from": TODAY, "to": TODAY,
                                                          "groupBy": "SKU"}, headers=headers)
-            if caller in ("admin", "web partner", "other partner"):
+            if caller in ("admin", "web partner", "other partner") or (
+                    caller.endswith(" staff")
+                    and Permission.REPORTS_READ in BUILT_IN[caller.removesuffix(" staff")][1]):
                 assert response.status_code == 200, (path, caller, response.text)
                 leaked = _leaks(response.text, allowed, world, path)
                 assert not leaked, (path, caller, leaked)

@@ -92,17 +92,25 @@ class OrderEvent:
     message: str | None
     actor: str | None
     created_at: datetime
+    actor_staff_pk: strawberry.Private[int | None] = None
+
+    @strawberry.field(description="The staff member who did it (a StaffMember's ID); null "
+                      "when it was the admin token, a partner app, a customer or the system.")
+    def actor_staff_id(self) -> strawberry.ID | None:
+        pk = self.actor_staff_pk
+        return to_global_id("StaffMember", pk) if pk is not None else None
 
     @classmethod
     def from_model(cls, m: OrderEventModel) -> OrderEvent:
         return cls(sequence=m.sequence, type=m.type, message=m.message, actor=m.actor,
-                   created_at=m.created_at)
+                   created_at=m.created_at, actor_staff_pk=m.actor_staff_id)
 
     @classmethod
     def from_message(cls, message: dict[str, Any]) -> OrderEvent:
         return cls(sequence=message["sequence"], type=message["type"],
                    message=message["message"], actor=message["actor"],
-                   created_at=datetime.fromisoformat(message["created_at"]))
+                   created_at=datetime.fromisoformat(message["created_at"]),
+                   actor_staff_pk=message.get("actor_staff_id"))
 
 
 @strawberry.type
