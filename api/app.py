@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import sys
@@ -35,6 +36,8 @@ from domain import addresses
 from domain.application import Deps
 from domain.application import inbound as inbound_flows
 from domain.background import Periodic
+from domain.catalog.cache import catalogue_cache
+from domain.catalog.cache import follow as follow_catalogue
 from domain.customers.throttle import SignInThrottle
 from domain.deployment import deployment_key
 from domain.events.ports import EventBus
@@ -89,6 +92,7 @@ class Services:
     gateways: dict[str, PaymentGateway]
     deps: Deps  # the use cases' dependencies (domain/application), built once at start-up
     unregister: Callable[[], None] = lambda: None
+    catalogue_follower: asyncio.Task[None] | None = None  # drops what other processes change
     sweeper: Periodic | None = None
     login_throttle: SignInThrottle = field(
         default_factory=lambda: SignInThrottle(InMemoryFailureLog()))
@@ -207,6 +211,14 @@ async def start_services(settings: Settings) -> Services:
                         after_publish=handlers.after_publish)
     # This process's own commits drop their SKUs from the cache before the caller hears back.
     unregister = on_commit(cache.invalidate) if cache is not None else (lambda: None)
+    catalogue_cache.configure(ttl=settings.catalog_cache_ttl)
+    listening = asyncio.Event()
+    follower = asyncio.create_task(follow_catalogue(bus, ready=listening),
+                                   name="catalogue-follower")
+    # Listening before the first request: a change made from then on is heard of.
+    waiting = asyncio.ensure_future(listening.wait())
+    await asyncio.wait([waiting, follower], timeout=5, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
     relay.start()
     webhooks.start()
     marketplace_sync.start()
@@ -231,7 +243,8 @@ async def start_services(settings: Settings) -> Services:
                 else InMemoryFailureLog())
     return Services(bus=bus, relay=relay, cache=cache, carriers=carriers,
                     gateways=gateways, deps=deps,
-                    unregister=unregister, webhooks=webhooks, webhook_urls=webhook_urls,
+                    unregister=unregister, catalogue_follower=follower,
+                    webhooks=webhooks, webhook_urls=webhook_urls,
                     rate_limiter=limiter,
                     limits=Limits(max_cost=settings.max_query_cost,
                                   budget=settings.rate_limit_points,
@@ -247,6 +260,9 @@ async def start_services(settings: Settings) -> Services:
 
 async def stop_services(services: Services) -> None:
     services.unregister()
+    if services.catalogue_follower is not None:
+        services.catalogue_follower.cancel()
+        await asyncio.gather(services.catalogue_follower, return_exceptions=True)
     for loop in (services.sweeper, services.marketplace_sync, services.amazon_poll,
                  services.summaries):
         if loop is not None:

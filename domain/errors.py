@@ -9,6 +9,7 @@ DomainError
  │    └── UnknownLocation
  ├── Duplicate               a unique code or SKU is taken
  ├── CurrencyMismatch        a price's currency differs from the channel's
+ ├── VariantArchived         an archived product's variant cannot be ordered
  ├── InsufficientStock       not enough sellable units for a SKU
  ├── StockBelowReserved      on hand would drop below what orders hold
  ├── InvalidTransition       a state machine forbids the move
@@ -91,6 +92,13 @@ class CurrencyMismatch(DomainError):
         self.sku = sku
         self.currency = currency
         self.expected = expected
+
+
+class VariantArchived(DomainError):
+    def __init__(self, sku: str, *, field: Sequence[str] | None = None) -> None:
+        super().__init__(f"SKU {sku!r} belongs to an archived product and cannot be ordered",
+                         field=field)
+        self.sku = sku
 
 
 class InsufficientStock(DomainError):

@@ -16,6 +16,8 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "reservation_conflicts": ("Guarded stock reservations that found too little stock", ()),
     "webhook_deliveries": ("Outbound webhook delivery attempts, by outcome", ("outcome",)),
     "background_failures": ("Failed passes of background loops", ("loop",)),
+    "catalog_cache_invalidations": ("Catalogue changes heard on the event bus, each of which "
+                                    "dropped cached catalogue entries", ()),
 }
 
 
