@@ -9,8 +9,7 @@ clears a value that may be empty.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -18,6 +17,7 @@ from typing import Any, Final
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import validation as v
+from domain.access import Scope
 from domain.catalog.changes import changing_catalogue
 from domain.catalog.models import (
     BackorderPolicy,
@@ -37,7 +37,6 @@ from domain.catalog.service import (
     clean_variant,
 )
 from domain.errors import (
-    CurrencyMismatch,
     DomainError,
     Duplicate,
     InvalidInput,
@@ -101,8 +100,9 @@ async def update_product(*, product_id: int, name: Any = UNSET, description: Any
 
 
 async def _skus_of(conn: BaseDBAsyncClient, product_id: int) -> list[str]:
-    return list(await Variant.filter(product_id=product_id).using_db(conn)
-                .values_list("sku", flat=True))
+    skus = await Variant.filter(product_id=product_id).using_db(conn).values_list("sku",
+                                                                                  flat=True)
+    return [str(sku) for sku in skus]
 
 
 async def archive_product(*, product_id: int, archived: bool,
@@ -207,7 +207,7 @@ async def update_variant(*, variant_id: int | None = None, sku: str | None = Non
             Variant.filter(sku=sku)
         variant = await query.select_for_update().using_db(change.conn).first()
         if variant is None:
-            raise (UnknownSku(sku, field=("sku",)) if variant_id is None
+            raise (UnknownSku(str(sku), field=("sku",)) if variant_id is None
                    else NotFound("Variant", str(variant_id), field=("id",)))
         cleaned = _clean_variant_changes(changes, variant)
         if cleaned:
@@ -228,7 +228,7 @@ async def _channel(conn: BaseDBAsyncClient, channel_id: int | None, code: str | 
 
 async def update_channel(*, channel_id: int | None = None, code: str | None = None,
                          name: Any = UNSET, locations: Any = UNSET,
-                         actor: str | None = None) -> Channel:
+                         scope: Scope | None = None, actor: str | None = None) -> Channel:
     """Rename a channel, or set the locations that serve it (codes, in the order routing
     prefers them between otherwise equal locations). The currency and kind stay: orders
     and prices are in the channel's currency."""
@@ -249,6 +249,8 @@ async def update_channel(*, channel_id: int | None = None, code: str | None = No
     async with changing_catalogue(actor) as change:
         conn = change.conn
         channel = await _channel(conn, channel_id, code)
+        if scope is not None:  # a partner limited to channels changes only its own
+            scope.require_channel(channel.code, field="code")
         routing = False
         if given(locations):
             served = await _locations_by_code(locations, conn, field="locations")
@@ -275,7 +277,6 @@ class LocationChanges:
     latitude: Any = UNSET
     longitude: Any = UNSET
     active: Any = UNSET
-    channels: Sequence[str] = field(default=UNSET)
 
 
 def _clean_location_changes(changes: LocationChanges, location: Location) -> dict[str, Any]:
@@ -334,8 +335,3 @@ async def update_location(*, location_id: int | None = None, code: str | None = 
             await location.save(using_db=conn)
             change.record(EventType.LOCATION_UPDATED, location.code, skus=(), routing=True)
     return location
-
-
-async def require_currency(conn: BaseDBAsyncClient, variant: Variant, channel: Channel) -> None:
-    if variant.currency != channel.currency:
-        raise CurrencyMismatch(variant.sku, variant.currency, channel.currency)

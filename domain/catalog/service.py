@@ -11,6 +11,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Max
 
 from domain import validation as v
+from domain.catalog.changes import changing_catalogue
 from domain.catalog.models import (
     BackorderPolicy,
     Channel,
@@ -29,7 +30,6 @@ from domain.errors import (
     UnknownLocation,
     raise_all,
 )
-from domain.catalog.changes import changing_catalogue
 from domain.events.catalogue import EventType
 from domain.money import parse_price, validate_currency
 

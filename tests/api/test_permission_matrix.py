@@ -27,7 +27,8 @@ async def _world(api: GraphQLClient) -> dict[str, str]:
               {"id": order["id"]})
     shipment = (await api("mutation($o: ID!) { shipmentCreate(input: {orderId: $o}) "
                           "{ shipment { id } } }", {"o": order["id"]}))["shipmentCreate"]
-    return {"order": order["id"], "line": order["lines"][0]["id"],
+    product = (await api('{ variant(sku: "SHOE") { product { id } } }'))["variant"]["product"]
+    return {"order": order["id"], "line": order["lines"][0]["id"], "product": product["id"],
             "payment": placed["orderCreate"]["payment"]["id"],
             "shipment": shipment["shipment"]["id"]}
 
@@ -47,6 +48,16 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
     "returnRequest": ("mutation($order: ID!, $line: ID!) { returnRequest(input: {orderId: $order, "
                       "lines: [{orderLineId: $line, quantity: 1}]}) { userErrors { code } } }",
                       "NOT_FOUND"),
+    # The catalogue is shared by every channel: catalog:write changes it; a partner limited
+    # to channels changes only its own channels.
+    "productUpdate": ('mutation($product: ID!) { productUpdate(input: {id: $product, '
+                      'name: "Shoe"}) { userErrors { code } } }', "NOT_FOUND"),
+    "variantUpdate": ('mutation { variantUpdate(input: {sku: "SHOE", price: "11"}) '
+                      "{ userErrors { code } } }", "UNKNOWN_SKU"),
+    "locationUpdate": ('mutation { locationUpdate(input: {code: "a", priority: 2}) '
+                       "{ userErrors { code } } }", "UNKNOWN_LOCATION"),
+    "channelUpdate": ('mutation { channelUpdate(input: {code: "web", name: "Web"}) '
+                      "{ userErrors { code } } }", "UNKNOWN_CHANNEL"),
 }
 EXPECTED: dict[str, dict[str, str]] = {
     #                 anonymous  no scope  other channel  other customer
@@ -66,6 +77,14 @@ EXPECTED: dict[str, dict[str, str]] = {
                        "customer": FORBIDDEN},
     "returnRequest":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
                        "customer": HIDDEN},
+    "productUpdate":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK,
+                       "customer": FORBIDDEN},
+    "variantUpdate":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK,
+                       "customer": FORBIDDEN},
+    "locationUpdate": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK,
+                       "customer": FORBIDDEN},
+    "channelUpdate":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": FORBIDDEN},
 }
 
 
