@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api import database
+from api.catalog_files import export_file, import_file
 from api.cors import cors
 from api.fairness import FairTurns
 from api.graphiql import assets
@@ -356,6 +357,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             Route("/reports/inventory.csv", inventory_csv),
             Route("/reports/returns.csv", returns_csv),
             Route("/reports/fulfillment.csv", fulfillment_csv),
+            Route("/catalog/import/{kind}", import_file, methods=["POST"]),
+            Route("/catalog/export/{kind}", export_file),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.endpoint),

@@ -154,7 +154,7 @@ class VariantChanges:
     height_mm: Any = UNSET
 
 
-def _clean_variant_changes(changes: VariantChanges, variant: Variant) -> dict[str, Any]:
+def clean_variant_changes(changes: VariantChanges, variant: Variant) -> dict[str, Any]:
     errors: list[DomainError] = []
     cleaned: dict[str, Any] = {}
 
@@ -209,7 +209,7 @@ async def update_variant(*, variant_id: int | None = None, sku: str | None = Non
         if variant is None:
             raise (UnknownSku(str(sku), field=("sku",)) if variant_id is None
                    else NotFound("Variant", str(variant_id), field=("id",)))
-        cleaned = _clean_variant_changes(changes, variant)
+        cleaned = clean_variant_changes(changes, variant)
         if cleaned:
             variant.update_from_dict({**cleaned, "updated_at": datetime.now(UTC)})
             await variant.save(using_db=change.conn)
