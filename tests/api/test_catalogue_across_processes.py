@@ -3,7 +3,6 @@ bus: the next order there is priced and refused by the change (PostgreSQL and Re
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -16,7 +15,7 @@ from tests import factories
 from tests.api.test_across_processes import gql
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.servers import Server, oms_server
-from tests.support import ADMIN, GraphQLClient, codes
+from tests.support import ADMIN, GraphQLClient, codes, eventually
 
 pytestmark = [
     pytest.mark.skipif(
@@ -46,9 +45,11 @@ async def _heard(server: Server) -> float:
 async def _until_heard(server: Server) -> None:
     """Until the server has heard of every catalogue change committed so far."""
     written = await OutboxMessage.filter(topic=catalog_topic()).count()
-    async with asyncio.timeout(20):
-        while await _heard(server) < written:
-            await asyncio.sleep(0.05)
+
+    async def heard_all() -> bool:
+        return await _heard(server) >= written
+
+    await eventually(heard_all, seconds=20)
 
 
 async def test_a_change_on_one_process_reaches_the_next_order_of_another(

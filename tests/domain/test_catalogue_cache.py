@@ -13,6 +13,7 @@ from domain.events.catalogue import CatalogChangedPayload
 from domain.events.ports import RESYNC, catalog_topic
 from integrations.bus.memory import InMemoryBus
 from tests import factories
+from tests.support import eventually
 
 
 def _changed(skus: list[str] | None, routing: bool = False) -> dict[str, object]:
@@ -92,9 +93,11 @@ async def test_it_follows_changes_and_resyncs_from_the_bus(db: None) -> None:
             await _price(cache, "A")
             await Variant.filter(sku="A").update(price=Decimal(price))
             await bus.publish(catalog_topic(), message)
-            async with asyncio.timeout(5):
-                while await _price(cache, "A") != Decimal(price):
-                    await asyncio.sleep(0.01)
+
+            async def seen(price: str = price) -> bool:
+                return await _price(cache, "A") == Decimal(price)
+
+            await eventually(seen, seconds=5)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
