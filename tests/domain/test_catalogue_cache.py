@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 from decimal import Decimal
+from pathlib import Path
 
 from tortoise import connections
 
@@ -101,3 +103,37 @@ async def test_it_follows_changes_and_resyncs_from_the_bus(db: None) -> None:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE_TABLES = {"Channel", "Location", "ChannelLocation", "Product", "Variant"}
+WRITES = {"create", "bulk_create", "update", "delete", "update_or_create", "get_or_create"}
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Call, ast.Attribute)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def test_every_write_to_the_catalogue_goes_through_changing_catalogue() -> None:
+    """What orders read is cached in every process: a write that records no catalogue
+    event would leave the caches holding the old values."""
+    writers, bare = 0, []
+    for path in (p for d in ("domain", "api", "integrations") for p in (ROOT / d).rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        tree = ast.parse(path.read_text())
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            calls = [n for n in ast.walk(fn) if isinstance(n, ast.Call)]
+            wrapped = any(getattr(c.func, "id", None) == "changing_catalogue" for c in calls)
+            for call in calls:
+                if (isinstance(call.func, ast.Attribute) and call.func.attr in WRITES
+                        and _root(call.func) in CATALOGUE_TABLES):
+                    writers += 1
+                    if not wrapped:
+                        bare.append(f"{path.relative_to(ROOT)}:{call.lineno}")
+    assert writers > 8  # the scan sees the writers
+    assert bare == [], f"write these in `async with changing_catalogue(actor)`: {bare}"
