@@ -4,7 +4,8 @@
 
 An import answers 200 with what it did, or 422 with every bad line (``line``, ``column``,
 ``code``, ``message``) and nothing written: all or nothing per file
-(domain/application/catalog_files.py).
+(domain/application/catalog_files.py). A stock import takes an ``Idempotency-Key`` header:
+the same file under the same key returns the first result and changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from api.graphql.errors import code_for
 from domain.access import Principal, Scope
 from domain.application import catalog_files
 from domain.catalog.rows import Format
-from domain.errors import DomainError, FileRejected
+from domain.errors import DomainError, FileRejected, IdempotencyKeyReused
+from domain.idempotency.service import IdempotencyKey
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MEDIA = {Format.CSV: "text/csv; charset=utf-8", Format.JSONL: "application/jsonl"}
@@ -74,9 +76,17 @@ async def import_file(request: Request) -> Response:
     except UnicodeDecodeError:
         return _error("The file is not UTF-8", 400)
     source = (request.query_params.get("name") or f"{kind}.{fmt.value}")[:200]
-    run = catalog_files.import_products if kind == "products" else catalog_files.import_stock
+    key = request.headers.get("idempotency-key")
     try:
-        result = await run(text, fmt, actor=principal.actor, source=f"HTTP {source}")
+        if kind == "products":
+            result = await catalog_files.import_products(text, fmt, actor=principal.actor,
+                                                         source=f"HTTP {source}")
+        else:
+            result = await catalog_files.import_stock(
+                text, fmt, actor=principal.actor, source=f"HTTP {source}",
+                idempotency=IdempotencyKey(principal.client, key) if key else None)
+    except IdempotencyKeyReused as reused:
+        return _error(reused.message, 409)
     except FileRejected as rejected:
         return JSONResponse({"error": rejected.message, "errors": [
             {"line": p.line, "column": p.column, "code": code_for(p.error).value,

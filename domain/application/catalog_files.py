@@ -13,18 +13,23 @@ a count below what orders hold, rolls the whole file back too).
   the others (``KEPT_WHEN_EMPTY``) as they are.
 - **Stock** (``STOCK_COLUMNS``): one row per SKU and location: ``on_hand`` is the counted
   figure, written like ``inventorySet`` (a ledger row for each change, never below what
-  orders hold). Counts are absolute, so importing the same file again changes nothing.
+  orders hold). Counts are absolute, so importing the same file again changes nothing; an
+  idempotency key (the ``Idempotency-Key`` header) makes a repeat return the first result
+  even after orders moved the stock since.
 
 Exports write what imports read, so an exported file imported again changes nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import validation as v
 from domain.access import Scope
@@ -46,10 +51,10 @@ from domain.errors import (
 )
 from domain.events.catalogue import EventType
 from domain.events.service import record_stock_changed
+from domain.idempotency.service import IdempotencyKey, idempotent
 from domain.inventory.models import MovementKind, StockLevel
 from domain.inventory.reservation import ensure_levels, lock_levels
 from domain.inventory.service import move
-from domain.uow import unit_of_work
 
 PRODUCT_COLUMNS = ("product_id", "product", "description", "archived", "sku", "name", "price",
                    "currency", "track_inventory", "backorder_policy", "barcode", "weight_grams",
@@ -367,12 +372,15 @@ class _Count:
 
 
 async def import_stock(text: str, fmt: Format, *, actor: str, source: str = "file",
-                       progress: Progress | None = None) -> ImportResult:
+                       progress: Progress | None = None,
+                       idempotency: IdempotencyKey | None = None) -> ImportResult:
     """Check every row of a stock file, then set each count in one transaction with its
-    ledger rows (or raise FileRejected with each bad line and write nothing)."""
+    ledger rows (or raise FileRejected with each bad line and write nothing). With a key,
+    the same file sent again under it returns the first result and changes nothing."""
     rows = read_rows(text, fmt, columns=STOCK_COLUMNS)
-    problems = _Problems()
-    async with unit_of_work() as conn:
+
+    async def run(conn: BaseDBAsyncClient) -> ImportResult:
+        problems = _Problems()
         variants = {var.sku: var for var in await Variant.filter(
             sku__in=[r.values.get("sku") or "" for r in rows]).using_db(conn)}
         locations = {loc.code: loc for loc in await Location.filter(
@@ -402,7 +410,15 @@ async def import_stock(text: str, fmt: Format, *, actor: str, source: str = "fil
             level = levels[(count.variant.id, count.location.id)]
             changed += await _apply_count(conn, level, count, actor=actor, source=source)
         await record_stock_changed(conn, {c.variant.sku for c in counts})
-    return ImportResult(rows=len(rows), changed=changed)
+        return ImportResult(rows=len(rows), changed=changed)
+
+    async def decode(stored: dict[str, Any]) -> ImportResult:
+        return ImportResult(**stored)
+
+    return await idempotent(
+        key=idempotency, operation="stockImport",
+        request=[fmt.value, hashlib.sha256(text.encode()).hexdigest()], run=run,
+        encode=asdict, decode=decode)
 
 
 def _check_stock_row(row: Row, variants: Mapping[str, Variant],

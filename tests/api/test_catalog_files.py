@@ -176,6 +176,23 @@ async def test_a_stock_file_sets_counts_with_ledger_rows_all_or_nothing(
                                       reason__startswith="stock import").count() == 2
 
 
+async def test_a_stock_file_sent_again_under_its_key_changes_nothing(
+    api: GraphQLClient,
+) -> None:
+    await factories.shop({"A": {"east": 5}})
+    keyed = {**ADMIN, "Idempotency-Key": "count-2026-12-01"}
+    first = await _import(api, "stock", "sku,location,on_hand\nA,east,9\n", headers=keyed)
+    assert first == (200, {"rows": 1, "created": 0, "changed": 1, "productsCreated": 0})
+    written_off = await api('mutation { inventoryAdjust(input: {sku: "A", location: "east", '
+                            'delta: -1, reason: "damaged"}) { userErrors { code } } }')
+    assert written_off["inventoryAdjust"]["userErrors"] == []  # 8 on hand since
+    again = await _import(api, "stock", "sku,location,on_hand\nA,east,9\n", headers=keyed)
+    assert again == first
+    assert (await StockLevel.get(variant__sku="A")).on_hand == 8  # not set back to 9
+    other = await _import(api, "stock", "sku,location,on_hand\nA,east,7\n", headers=keyed)
+    assert other[0] == 409
+
+
 async def test_files_need_a_token_with_the_permission(api: GraphQLClient) -> None:
     await factories.shop({"A": {"east": 5}})
     storefront = bearer((await api('mutation { storefrontKeyCreate(channel: "web") { key } }'))
