@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from api.auth import InvalidCredentials, Permission, authenticate
 from api.graphql.errors import code_for
 from domain.access import Principal, Scope
-from domain.application import catalog_files
+from domain.application import catalog_files, stock_files
 from domain.catalog.rows import Format
 from domain.errors import DomainError, FileRejected, IdempotencyKeyReused
 from domain.idempotency.service import IdempotencyKey
@@ -82,7 +82,7 @@ async def import_file(request: Request) -> Response:
             result = await catalog_files.import_products(text, fmt, actor=principal.actor,
                                                          source=f"HTTP {source}")
         else:
-            result = await catalog_files.import_stock(
+            result = await stock_files.import_stock(
                 text, fmt, actor=principal.actor, source=f"HTTP {source}",
                 idempotency=IdempotencyKey(principal.client, key) if key else None)
     except IdempotencyKeyReused as reused:
@@ -105,7 +105,7 @@ async def export_file(request: Request) -> Response:
     principal = await _caller(request, NEEDS[kind][1])
     if isinstance(principal, Response):
         return principal
-    export = catalog_files.export_products if kind == "products" else catalog_files.export_stock
+    export = catalog_files.export_products if kind == "products" else stock_files.export_stock
     lines = await export(Scope(principal), fmt)
     return StreamingResponse(iter(lines), media_type=MEDIA[fmt], headers={
         "Content-Disposition": f'attachment; filename="{kind}.{fmt.value}"'})

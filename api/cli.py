@@ -193,7 +193,7 @@ async def _catalog_command(settings: Settings, args: argparse.Namespace,
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from domain.access import ADMIN, Scope
-    from domain.application import catalog_files
+    from domain.application import catalog_files, stock_files
     from domain.catalog.rows import Format
     from domain.errors import DomainError, FileRejected
 
@@ -206,11 +206,11 @@ async def _catalog_command(settings: Settings, args: argparse.Namespace,
     try:
         if args.action == "export":
             export = (catalog_files.export_products if args.kind == "products"
-                      else catalog_files.export_stock)
+                      else stock_files.export_stock)
             return list(await export(Scope(ADMIN), fmt))
         assert text is not None
         run = (catalog_files.import_products if args.kind == "products"
-               else catalog_files.import_stock)
+               else stock_files.import_stock)
         console = Console(stderr=True)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       console=console, transient=False) as bar:

@@ -1,4 +1,5 @@
-"""Importing and exporting the catalogue and stock levels as files (CSV or JSON Lines).
+"""Importing and exporting the catalogue and stock levels as files (CSV or JSON Lines);
+stock files are written by domain/application/stock_files.py.
 
 A file is checked row by row before anything is written, and every problem is reported
 with its line number; then it is written in one transaction. **All or nothing per file**:
@@ -22,20 +23,17 @@ Exports write what imports read, so an exported file imported again changes noth
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-
-from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import validation as v
 from domain.access import Scope
 from domain.catalog.changes import changing_catalogue
 from domain.catalog.lifecycle import VariantChanges, clean_variant_changes
-from domain.catalog.models import BackorderPolicy, Location, Product, Variant
+from domain.catalog.models import BackorderPolicy, Product, Variant
 from domain.catalog.rows import Format, Row, read_rows, write_rows
 from domain.catalog.service import VariantSpec, clean_variant
 from domain.errors import (
@@ -45,21 +43,12 @@ from domain.errors import (
     InvalidInput,
     NotFound,
     RowProblem,
-    StockBelowReserved,
-    UnknownLocation,
-    UnknownSku,
 )
 from domain.events.catalogue import EventType
-from domain.events.service import record_stock_changed
-from domain.idempotency.service import IdempotencyKey, idempotent
-from domain.inventory.models import MovementKind, StockLevel
-from domain.inventory.reservation import ensure_levels, lock_levels
-from domain.inventory.service import move
 
 PRODUCT_COLUMNS = ("product_id", "product", "description", "archived", "sku", "name", "price",
                    "currency", "track_inventory", "backorder_policy", "barcode", "weight_grams",
                    "length_mm", "width_mm", "height_mm")
-STOCK_COLUMNS = ("sku", "location", "on_hand", "safety_stock", "low_stock_threshold")
 VARIANT_COLUMNS = ("name", "price", "currency", "track_inventory", "backorder_policy",
                    "barcode", "weight_grams", "length_mm", "width_mm", "height_mm")
 # An empty cell in these columns changes nothing (they cannot be cleared); a new SKU
@@ -82,7 +71,7 @@ class ImportResult:
     products_created: int = 0
 
 
-class _Problems:
+class RowProblems:
     def __init__(self) -> None:
         self.found: list[RowProblem] = []
 
@@ -110,7 +99,7 @@ def _bool(value: str | None, column: str) -> bool:
     raise InvalidInput(f"{column} is true or false", field=(column,))
 
 
-def _int(value: str | None, column: str) -> int | None:
+def parse_int(value: str | None, column: str) -> int | None:
     if value is None:
         return None
     try:
@@ -141,17 +130,15 @@ def _as_text(value: str | None, _column: str) -> str | None:
 
 _PARSERS: dict[str, Callable[[str | None, str], Any]] = {
     "track_inventory": _bool, "backorder_policy": lambda value, _c: _policy(value),
-    "weight_grams": _int, "length_mm": _int, "width_mm": _int, "height_mm": _int,
+    "weight_grams": parse_int, "length_mm": parse_int, "width_mm": parse_int,
+    "height_mm": parse_int,
     "price": _decimal,
 }
 
 
-def _tick(progress: Progress | None, phase: str, done: int, total: int) -> None:
+def report_progress(progress: Progress | None, phase: str, done: int, total: int) -> None:
     if progress is not None and (done == total or done % 50 == 0):
         progress(phase, done, total)
-
-
-# --- Products -------------------------------------------------------------------------
 
 
 @dataclass
@@ -204,7 +191,7 @@ async def import_products(text: str, fmt: Format, *, actor: str, source: str = "
     """Check every row of a products file, then write it all in one transaction (or raise
     FileRejected with each bad line and write nothing)."""
     rows = read_rows(text, fmt, columns=PRODUCT_COLUMNS)
-    problems = _Problems()
+    problems = RowProblems()
     skus = [r.values.get("sku") for r in rows]
     async with changing_catalogue(actor) as change:
         conn = change.conn
@@ -218,13 +205,13 @@ async def import_products(text: str, fmt: Format, *, actor: str, source: str = "
         updates: list[tuple[Variant, dict[str, Any]]] = []
         seen_skus: dict[str, int] = {}
         for done, row in enumerate(rows, start=1):
-            _tick(progress, "checking", done, len(rows))
+            report_progress(progress, "checking", done, len(rows))
             _check_product_row(row, existing, products, plans, updates, seen_skus, problems)
         problems.raise_any()
 
         created = products_created = changed = 0
         for done, plan in enumerate(plans.values(), start=1):
-            _tick(progress, "writing", done, len(plans))
+            report_progress(progress, "writing", done, len(plans))
             product = plan.product
             now = datetime.now(UTC)
             values = dict(plan.values)
@@ -266,7 +253,7 @@ def _int_or_none(value: str | None) -> int | None:
 def _check_product_row(row: Row, existing: Mapping[str, Variant],
                        products: Mapping[int, Product], plans: dict[Any, _ProductPlan],
                        updates: list[tuple[Variant, dict[str, Any]]],
-                       seen_skus: dict[str, int], problems: _Problems) -> None:
+                       seen_skus: dict[str, int], problems: RowProblems) -> None:
     cells = row.values
     try:
         sku = v.code(cells.get("sku") or "", field=("sku",))
@@ -355,134 +342,3 @@ async def export_products(scope: Scope, fmt: Format) -> Iterator[str]:
             row["archived"] = "true" if row["archived"] else "false"
             row["track_inventory"] = "true" if row["track_inventory"] else "false"
     return write_rows(rows, fmt, columns=PRODUCT_COLUMNS)
-
-
-# --- Stock ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Count:
-    row: Row
-    variant: Variant
-    location: Location
-    on_hand: int
-    safety_stock: int | None
-    threshold: int | None
-    threshold_given: bool
-
-
-async def import_stock(text: str, fmt: Format, *, actor: str, source: str = "file",
-                       progress: Progress | None = None,
-                       idempotency: IdempotencyKey | None = None) -> ImportResult:
-    """Check every row of a stock file, then set each count in one transaction with its
-    ledger rows (or raise FileRejected with each bad line and write nothing). With a key,
-    the same file sent again under it returns the first result and changes nothing."""
-    rows = read_rows(text, fmt, columns=STOCK_COLUMNS)
-
-    async def run(conn: BaseDBAsyncClient) -> ImportResult:
-        problems = _Problems()
-        variants = {var.sku: var for var in await Variant.filter(
-            sku__in=[r.values.get("sku") or "" for r in rows]).using_db(conn)}
-        locations = {loc.code: loc for loc in await Location.filter(
-            code__in=[r.values.get("location") or "" for r in rows]).using_db(conn)}
-        counts: list[_Count] = []
-        seen: dict[tuple[str, str], int] = {}
-        for done, row in enumerate(rows, start=1):
-            _tick(progress, "checking", done, len(rows))
-            count = _check_stock_row(row, variants, locations, seen, problems)
-            if count is not None:
-                counts.append(count)
-        problems.raise_any()
-
-        await ensure_levels(conn, [(c.variant.id, c.location.id) for c in counts])
-        levels = await lock_levels(conn, {c.variant.id for c in counts},
-                                   {c.location.id for c in counts})
-        for count in counts:
-            level = levels[(count.variant.id, count.location.id)]
-            if count.on_hand < level.reserved:
-                problems.domain(count.row, StockBelowReserved(
-                    count.variant.sku, count.location.code, count.on_hand, level.reserved,
-                    field=("on_hand",)))
-        problems.raise_any()
-        changed = 0
-        for done, count in enumerate(counts, start=1):
-            _tick(progress, "writing", done, len(counts))
-            level = levels[(count.variant.id, count.location.id)]
-            changed += await _apply_count(conn, level, count, actor=actor, source=source)
-        await record_stock_changed(conn, {c.variant.sku for c in counts})
-        return ImportResult(rows=len(rows), changed=changed)
-
-    async def decode(stored: dict[str, Any]) -> ImportResult:
-        return ImportResult(**stored)
-
-    return await idempotent(
-        key=idempotency, operation="stockImport",
-        request=[fmt.value, hashlib.sha256(text.encode()).hexdigest()], run=run,
-        encode=asdict, decode=decode)
-
-
-def _check_stock_row(row: Row, variants: Mapping[str, Variant],
-                     locations: Mapping[str, Location], seen: dict[tuple[str, str], int],
-                     problems: _Problems) -> _Count | None:
-    cells = row.values
-    before = len(problems.found)
-    sku, code = cells.get("sku") or "", cells.get("location") or ""
-    variant, location = variants.get(sku), locations.get(code)
-    if variant is None:
-        problems.add(row, "sku", UnknownSku(sku))
-    if location is None:
-        problems.add(row, "location", UnknownLocation(code))
-    numbers: dict[str, int | None] = {}
-    for column in ("on_hand", "safety_stock", "low_stock_threshold"):
-        try:
-            value = _int(cells.get(column), column)
-            if value is not None:
-                v.quantity(value, field=(column,), allow_zero=True)
-            numbers[column] = value
-        except DomainError as error:
-            problems.domain(row, error)
-    if "on_hand" in numbers and numbers["on_hand"] is None:
-        problems.add(row, "on_hand", "on_hand is required")
-    if (sku, code) in seen:
-        problems.add(row, None, f"{sku} at {code} is on line {seen[(sku, code)]} already")
-    seen.setdefault((sku, code), row.line)
-    if len(problems.found) > before or variant is None or location is None:
-        return None
-    return _Count(row, variant, location, int(numbers["on_hand"] or 0),
-                  numbers.get("safety_stock"), numbers.get("low_stock_threshold"),
-                  "low_stock_threshold" in cells)
-
-
-async def _apply_count(conn: Any, level: StockLevel, count: _Count, *, actor: str,
-                       source: str) -> int:
-    settings: list[str] = []
-    if count.safety_stock is not None and count.safety_stock != level.safety_stock:
-        level.safety_stock = count.safety_stock
-        settings.append("safety_stock")
-    if count.threshold_given and count.threshold != level.low_stock_threshold:
-        level.low_stock_threshold = count.threshold
-        settings.append("low_stock_threshold")
-    if settings:
-        await level.save(update_fields=settings, using_db=conn)
-    delta = count.on_hand - level.on_hand
-    if delta:
-        await move(conn, level, kind=MovementKind.COUNT, on_hand=delta,
-                   reason=f"stock import ({source[:200]}, line {count.row.line})", actor=actor,
-                   field=("on_hand",))
-    return 1 if delta or settings else 0
-
-
-async def export_stock(scope: Scope, fmt: Format) -> Iterator[str]:
-    """Every stock row the caller may read, by SKU and location."""
-    levels = await (scope.query(StockLevel).select_related("variant", "location")
-                    .order_by("variant_id", "location_id"))
-    return write_rows(({"sku": lv.variant.sku, "location": lv.location.code,
-                        "on_hand": lv.on_hand, "safety_stock": lv.safety_stock,
-                        "low_stock_threshold": lv.low_stock_threshold} for lv in levels),
-                      fmt, columns=STOCK_COLUMNS)
-
-
-KINDS: dict[str, tuple[Sequence[str], Any, Any]] = {
-    "products": (PRODUCT_COLUMNS, import_products, export_products),
-    "stock": (STOCK_COLUMNS, import_stock, export_stock),
-}
