@@ -4,7 +4,11 @@ and orders that keep what they were placed with."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Any
+
+import pytest
 
 from domain.events.models import OutboxMessage
 from domain.events.ports import catalog_topic
@@ -12,6 +16,8 @@ from domain.webhooks.service import event_name
 from tests import factories
 from tests.api.test_customers_and_guests import _register, bearer
 from tests.api.test_partners import _bearer
+from tests.api.test_webhooks import _subscribe
+from tests.fakes.receiver import Receiver
 from tests.support import GraphQLClient, codes
 
 PRODUCT = "id name description archived archivedAt variants { sku name price { amount } }"
@@ -361,3 +367,32 @@ async def test_only_callers_with_catalogue_write_change_the_catalogue(
     assert codes(not_theirs["channelUpdate"]) == ["UNKNOWN_CHANNEL"]
     assert (await api('{ channels { code name } }'))["channels"] == [
         {"code": "other", "name": "O"}, {"code": "web", "name": "W"}]
+
+
+@pytest.fixture
+async def partner_endpoint(app: Any) -> AsyncIterator[Receiver]:
+    """A partner's endpoint on 127.0.0.1, with private webhook URLs allowed meanwhile."""
+    policy = app.state.services.webhook_urls
+    original, policy.allow_private = policy.allow_private, True
+    try:
+        async with Receiver() as running:
+            yield running
+    finally:
+        policy.allow_private = original
+
+
+async def test_a_partner_hears_of_catalogue_changes_by_webhook(
+    api: GraphQLClient, partner_endpoint: Receiver,
+) -> None:
+    receiver = partner_endpoint
+    await factories.shop({"A": {"east": 5}})
+    partner = await _bearer(api, ["webhooks:manage"], channels=["web"])
+    await _subscribe(api, receiver.url, ["catalog.variant_updated", "catalog.product_archived"],
+                     admin=False, headers=partner)
+    await api(VARIANT_UPDATE, {"input": {"sku": "A", "price": "12.00"}})
+    await api(ARCHIVE, {"id": await _product_id(api, "A")})
+    first, second = await receiver.wait_for(2)
+    bodies = [json.loads(d.body) for d in (first, second)]
+    assert [(b["event"], b["data"]["skus"]) for b in bodies] == [
+        ("catalog.variant_updated", ["A"]), ("catalog.product_archived", ["A"])]
+    assert bodies[0]["data"]["actor"] == "staff:admin"
