@@ -396,3 +396,21 @@ async def test_a_partner_hears_of_catalogue_changes_by_webhook(
     assert [(b["event"], b["data"]["skus"]) for b in bodies] == [
         ("catalog.variant_updated", ["A"]), ("catalog.product_archived", ["A"])]
     assert bodies[0]["data"]["actor"] == "staff:admin"
+
+
+async def test_a_new_location_joins_the_end_of_its_channels_and_serves_the_next_order(
+    api: GraphQLClient,
+) -> None:
+    await factories.shop({"A": {"east": 0}})
+    await factories.channel("b2b", locations=["east"])
+    assert codes(await _place(api, {"A": 1})) == ["INSUFFICIENT_STOCK"]  # the route is cached
+    created = await api("""mutation { locationCreate(input: {code: "depot", name: "Depot",
+      kind: WAREHOUSE, channels: ["web", "b2b"]}) { userErrors { code } } }""")
+    assert created["locationCreate"]["userErrors"] == []
+    await factories.stock("A", {"depot": 3})
+    read = await api("{ channels { code locations { code } } }")
+    assert read["channels"] == [
+        {"code": "b2b", "locations": [{"code": "east"}, {"code": "depot"}]},
+        {"code": "web", "locations": [{"code": "east"}, {"code": "depot"}]}]
+    placed = await _place(api, {"A": 1})
+    assert placed["order"]["lines"][0]["allocations"] == [{"location": {"code": "depot"}}]
