@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 
 from domain import validation as v
 from domain.access import Scope
@@ -127,14 +128,18 @@ async def archive_product(*, product_id: int, archived: bool,
 
 async def create_variant(*, product_id: int, spec: VariantSpec,
                          actor: str | None = None) -> Variant:
-    """Add a variant to a product; its SKU is unique across the catalogue."""
-    async with changing_catalogue(actor) as change:
-        product = await _product(change.conn, product_id)
-        values = clean_variant(spec, at=(), product_name=product.name)
-        if await Variant.filter(sku=values["sku"]).using_db(change.conn).exists():
-            raise Duplicate("SKU", values["sku"], field=("sku",))
-        variant = await Variant.create(product=product, **values, using_db=change.conn)
-        change.record(EventType.VARIANT_CREATED, variant.sku, skus=[variant.sku])
+    """Add a variant to a product; its SKU is unique across the catalogue (a concurrent
+    create of the same SKU is Duplicate too, by the unique index)."""
+    try:
+        async with changing_catalogue(actor) as change:
+            product = await _product(change.conn, product_id)
+            values = clean_variant(spec, at=(), product_name=product.name)
+            if await Variant.filter(sku=values["sku"]).using_db(change.conn).exists():
+                raise Duplicate("SKU", values["sku"], field=("sku",))
+            variant = await Variant.create(product=product, **values, using_db=change.conn)
+            change.record(EventType.VARIANT_CREATED, variant.sku, skus=[variant.sku])
+    except IntegrityError:
+        raise Duplicate("SKU", spec.sku, field=("sku",)) from None
     return variant
 
 
