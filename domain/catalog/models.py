@@ -53,7 +53,7 @@ class Location(Model):
     latitude = fields.FloatField(null=True)
     longitude = fields.FloatField(null=True)
     # An inactive location serves no channel: routing and pickup leave it out.
-    active = fields.BooleanField(default=True)
+    active = fields.BooleanField(default=True, db_default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(null=True)
 
@@ -74,7 +74,7 @@ class ChannelLocation(Model):
 
     # The channel's order of its locations: routing prefers the earlier of two otherwise
     # equal locations (same distance or country, same priority).
-    position = fields.IntField(default=0)
+    position = fields.IntField(default=0, db_default=0)
 
     channel_id: int
     location_id: int
