@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import sys
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api import database
+from api.catalog_files import export_file, import_file
 from api.cors import cors
 from api.fairness import FairTurns
 from api.graphiql import assets
@@ -35,6 +37,8 @@ from domain import addresses
 from domain.application import Deps
 from domain.application import inbound as inbound_flows
 from domain.background import Periodic
+from domain.catalog.cache import catalogue_cache
+from domain.catalog.cache import follow as follow_catalogue
 from domain.customers.throttle import SignInThrottle
 from domain.deployment import deployment_key
 from domain.events.ports import EventBus
@@ -94,6 +98,7 @@ class Services:
     gateways: dict[str, PaymentGateway]
     deps: Deps  # the use cases' dependencies (domain/application), built once at start-up
     unregister: Callable[[], None] = lambda: None
+    catalogue_follower: asyncio.Task[None] | None = None  # drops what other processes change
     sweeper: Periodic | None = None
     login_throttle: SignInThrottle = field(
         default_factory=lambda: SignInThrottle(InMemoryFailureLog()))
@@ -241,6 +246,14 @@ async def start_services(settings: Settings) -> Services:
                         after_publish=handlers.after_publish)
     # This process's own commits drop their SKUs from the cache before the caller hears back.
     unregister = on_commit(cache.invalidate) if cache is not None else (lambda: None)
+    catalogue_cache.configure(ttl=settings.catalog_cache_ttl)
+    listening = asyncio.Event()
+    follower = asyncio.create_task(follow_catalogue(bus, ready=listening),
+                                   name="catalogue-follower")
+    # Listening before the first request: a change made from then on is heard of.
+    waiting = asyncio.ensure_future(listening.wait())
+    await asyncio.wait([waiting, follower], timeout=5, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
     relay.start()
     webhooks.start()
     marketplace_sync.start()
@@ -274,7 +287,8 @@ async def start_services(settings: Settings) -> Services:
                 else InMemoryFailureLog())
     return Services(bus=bus, relay=relay, cache=cache, carriers=carriers,
                     gateways=gateways, deps=deps,
-                    unregister=unregister, webhooks=webhooks, webhook_urls=webhook_urls,
+                    unregister=unregister, catalogue_follower=follower,
+                    webhooks=webhooks, webhook_urls=webhook_urls,
                     rate_limiter=limiter,
                     limits=Limits(max_cost=settings.max_query_cost,
                                   budget=settings.rate_limit_points,
@@ -292,6 +306,9 @@ async def start_services(settings: Settings) -> Services:
 
 async def stop_services(services: Services) -> None:
     services.unregister()
+    if services.catalogue_follower is not None:
+        services.catalogue_follower.cancel()
+        await asyncio.gather(services.catalogue_follower, return_exceptions=True)
     for loop in (services.sweeper, services.marketplace_sync, services.amazon_poll,
                  services.summaries, services.late_shipments, services.notifier):
         if loop is not None:
@@ -385,6 +402,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             Route("/reports/inventory.csv", inventory_csv),
             Route("/reports/returns.csv", returns_csv),
             Route("/reports/fulfillment.csv", fulfillment_csv),
+            Route("/catalog/import/{kind}", import_file, methods=["POST"]),
+            Route("/catalog/export/{kind}", export_file),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.endpoint),

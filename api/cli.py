@@ -1,4 +1,5 @@
-"""The ``oms`` command: serve, migrate, seed, export-schema, clients, channels, keys, staff."""
+"""The ``oms`` command: serve, migrate, seed, export-schema, clients, channels, keys, staff
+and catalogue files."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import secrets
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from api import database
 from api.files import write_private
@@ -215,6 +217,80 @@ async def _reconcile_command(settings: Settings, channel: str) -> None:
     print(f"{len(fixed)} SKU(s) corrected on {channel}.")
 
 
+async def _catalog_command(settings: Settings, args: argparse.Namespace,
+                           text: str | None) -> list[str]:
+    """``oms catalog import FILE`` / ``oms catalog export``: the files of
+    domain/application/catalog_files.py, with a progress bar on standard error."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from domain.access import ADMIN, Scope
+    from domain.application import catalog_files, stock_files
+    from domain.catalog.rows import Format
+    from domain.errors import DomainError, FileRejected
+
+    path = args.file
+    fmt = Format(args.format) if args.format else (
+        Format.JSONL if str(path or "").endswith((".jsonl", ".ndjson")) else Format.CSV)
+    if settings.is_sqlite:
+        await database.migrate(settings)
+    await database.connect(settings)
+    try:
+        if args.action == "export":
+            export = (catalog_files.export_products if args.kind == "products"
+                      else stock_files.export_stock)
+            return list(await export(Scope(ADMIN), fmt))
+        assert text is not None
+        run = (catalog_files.import_products if args.kind == "products"
+               else stock_files.import_stock)
+        console = Console(stderr=True)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=console, transient=False) as bar:
+            tasks: dict[str, Any] = {}
+
+            def show(phase: str, done: int, total: int) -> None:
+                if phase not in tasks:
+                    tasks[phase] = bar.add_task(f"{phase} rows", total=total)
+                bar.update(tasks[phase], completed=done, total=total)
+
+            try:
+                result = await run(text, fmt, actor="system:cli", source=os.path.basename(path),
+                                   progress=show)
+            except FileRejected as rejected:
+                bar.stop()
+                sys.stderr.writelines(f"{path}:{problem}\n" for problem in rejected.problems)
+                lines = len({problem.line for problem in rejected.problems})
+                raise ConfigurationError(
+                    f"{path} was not imported: {lines} bad line(s); nothing was written"
+                ) from None
+            except DomainError as error:
+                raise ConfigurationError(error.message) from None
+        print(f"Imported {path}: {result.rows} row(s), {result.created} created, "
+              f"{result.changed} changed"
+              + (f", {result.products_created} new product(s)" if args.kind == "products"
+                 else "") + ".")
+        return []
+    finally:
+        await database.close()
+
+
+def _catalog(settings: Settings, args: argparse.Namespace) -> None:
+    text = None
+    if args.action == "import":
+        try:
+            with open(args.file, encoding="utf-8-sig", newline="") as file:
+                text = file.read()
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigurationError(f"cannot read {args.file}: {error}") from None
+    lines = asyncio.run(_catalog_command(settings, args, text))
+    if args.action == "export":
+        if args.file:
+            with open(args.file, "w", encoding="utf-8", newline="") as out:
+                out.writelines(lines)
+        else:
+            sys.stdout.writelines(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="oms", description="Headless order management system")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -255,6 +331,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     staff_create.add_argument("--name")
     staff_create.add_argument("--force", action="store_true",
                               help="add an owner even though one exists")
+    catalog_cmd = commands.add_parser("catalog", help="import and export products and stock")
+    catalog_actions = catalog_cmd.add_subparsers(dest="action", required=True)
+    import_cmd = catalog_actions.add_parser(
+        "import", help="check a file row by row, then write all of it or none of it")
+    import_cmd.add_argument("file")
+    export_cmd = catalog_actions.add_parser("export", help="write a file that imports back")
+    export_cmd.add_argument("--output", "-o", dest="file", help="default: standard output")
+    for cmd in (import_cmd, export_cmd):
+        cmd.add_argument("--kind", choices=["products", "stock"], required=True)
+        cmd.add_argument("--format", choices=["csv", "jsonl"],
+                         help="default: from the file's extension, else csv")
     args = parser.parse_args(argv)
 
     try:
@@ -280,6 +367,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             asyncio.run(_keys_command(settings, args.action))
         elif args.command == "channels":
             asyncio.run(_reconcile_command(settings, args.channel))
+        elif args.command == "catalog":
+            _catalog(settings, args)
         elif args.command == "export-schema":
             from api.graphql.schema import export_sdl
 

@@ -67,7 +67,8 @@ class Loaders:
         self.order_by_id = by_id(scope, Order)
         self.variants_by_product = grouped(scope, Variant, "product_id", "id")
         self.stock_by_variant = grouped(scope, StockLevel, "variant_id", "location_id")
-        self.channel_locations_by_channel = grouped(scope, ChannelLocation, "channel_id", "location_id")
+        self.channel_locations_by_channel = grouped(scope, ChannelLocation, "channel_id", "position",
+                                                    "location_id")
         self.lines_by_order = grouped(scope, OrderLine, "order_id", "position", "id")
         self.allocations_by_line = grouped(scope, Allocation, "order_line_id", "id")
         self.events_by_order = grouped(scope, OrderEvent, "order_id", "sequence")

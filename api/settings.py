@@ -187,6 +187,9 @@ class Settings:
     tracking_url_template: str | None = None
     availability_cache_ttl: int = 30
     availability_local_ttl: int = 5
+    # What orders read of the catalogue stays this many seconds at most in each process
+    # (changes reach every process at once through the event bus); 0: read it every order.
+    catalog_cache_ttl: int = 300
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
@@ -344,6 +347,7 @@ class Settings:
             tracking_url_template=env.get("OMS_TRACKING_URL_TEMPLATE") or None,
             availability_cache_ttl=_int(env, "OMS_AVAILABILITY_CACHE_TTL", 30),
             availability_local_ttl=_int(env, "OMS_AVAILABILITY_LOCAL_TTL", 5),
+            catalog_cache_ttl=_int(env, "OMS_CATALOG_CACHE_TTL", 300),
             stripe_api_key=env.get("OMS_STRIPE_API_KEY") or None,
             stripe_webhook_secret=env.get("OMS_STRIPE_WEBHOOK_SECRET") or None,
             stripe_api_base=env.get("OMS_STRIPE_API_BASE") or None,

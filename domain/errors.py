@@ -2,13 +2,15 @@
 
 DomainError
  ├── InvalidInput            a value breaks a format or size rule
- │    └── InvalidAddress     an address breaks the address rule (domain/addresses.py)
+ │    ├── InvalidAddress     an address breaks the address rule (domain/addresses.py)
+ │    └── FileRejected       an imported file has bad rows (each with its line number)
  ├── NotFound                a referenced object does not exist
  │    ├── UnknownSku
  │    ├── UnknownChannel
  │    └── UnknownLocation
  ├── Duplicate               a unique code or SKU is taken
  ├── CurrencyMismatch        a price's currency differs from the channel's
+ ├── VariantArchived         an archived product's variant cannot be ordered
  ├── InsufficientStock       not enough sellable units for a SKU
  ├── StockBelowReserved      on hand would drop below what orders hold
  ├── InvalidTransition       a state machine forbids the move
@@ -28,6 +30,7 @@ They carry the ids and values a caller needs, never HTTP or GraphQL codes:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 Field = tuple[str, ...]
 
@@ -47,6 +50,36 @@ class InvalidInput(DomainError):
 
 class InvalidAddress(InvalidInput):
     """A country, subdivision, postal code or required line of an address is wrong."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """What is wrong with a file, at a line (and a column, where one is to blame)."""
+
+    line: int
+    column: str | None
+    error: DomainError
+
+    @property
+    def message(self) -> str:
+        return self.error.message
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+class FileRejected(InvalidInput):
+    """Nothing of the file was written: these lines are wrong (the first ones, at most
+    MAX_PROBLEMS of them)."""
+
+    MAX_PROBLEMS = 100
+
+    def __init__(self, problems: Sequence[RowProblem]) -> None:
+        listed = sorted(problems, key=lambda p: p.line)[: self.MAX_PROBLEMS]
+        super().__init__("The file was not imported: " + "; ".join(str(p) for p in listed[:5])
+                         + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+        self.problems = listed
 
 
 class NotFound(DomainError):
@@ -92,6 +125,13 @@ class CurrencyMismatch(DomainError):
         self.sku = sku
         self.currency = currency
         self.expected = expected
+
+
+class VariantArchived(DomainError):
+    def __init__(self, sku: str, *, field: Sequence[str] | None = None) -> None:
+        super().__init__(f"SKU {sku!r} belongs to an archived product and cannot be ordered",
+                         field=field)
+        self.sku = sku
 
 
 class InsufficientStock(DomainError):

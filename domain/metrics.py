@@ -17,6 +17,8 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "webhook_deliveries": ("Outbound webhook delivery attempts, by outcome", ("outcome",)),
     "notifications": ("Customer notifications and staff alerts sent, by outcome", ("outcome",)),
     "background_failures": ("Failed passes of background loops", ("loop",)),
+    "catalog_cache_invalidations": ("Catalogue changes heard on the event bus, each of which "
+                                    "dropped cached catalogue entries", ()),
 }
 
 

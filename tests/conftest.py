@@ -17,6 +17,7 @@ from tortoise import Tortoise, connections
 from api.app import create_app
 from api.graphql.cost import Limits
 from api.settings import Settings
+from domain.catalog.cache import catalogue_cache
 from domain.customers.throttle import SignInThrottle
 from domain.risk.settings import RiskSettings
 from integrations.ratelimit.memory import InMemoryRateLimiter
@@ -101,8 +102,9 @@ async def _truncate() -> None:
 
 @pytest.fixture
 async def db(app: object) -> AsyncIterator[None]:
-    """A clean database for each test."""
+    """A clean database for each test (and no catalogue remembered from an earlier one)."""
     await _truncate()
+    catalogue_cache.clear()
     yield
 
 

@@ -27,7 +27,8 @@ from domain import validation as v
 LIMITS: dict[str, int] = {
     **dict.fromkeys(("sku", "skus", "code", "channel", "channels", "location", "locations",
                      "from", "to", "pickupLocation", "shippingMethod", "carrier", "service",
-                     "trackingNumber", "poNumber", "clientId", "deliveryId", "timeZone"),
+                     "trackingNumber", "poNumber", "clientId", "deliveryId", "timeZone",
+                     "barcode"),
                     v.MAX_CODE),
     "TrackingEventInput.location": v.MAX_NAME,
     "number": 32,

@@ -25,6 +25,7 @@ class ErrorCode(Enum):
     UNKNOWN_LOCATION = "UNKNOWN_LOCATION"
     DUPLICATE = "DUPLICATE"
     CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    VARIANT_ARCHIVED = "VARIANT_ARCHIVED"
     INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
     STOCK_BELOW_RESERVED = "STOCK_BELOW_RESERVED"
     INVALID_TRANSITION = "INVALID_TRANSITION"
@@ -55,6 +56,7 @@ ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
     (d.NotFound, ErrorCode.NOT_FOUND),
     (d.Duplicate, ErrorCode.DUPLICATE),
     (d.CurrencyMismatch, ErrorCode.CURRENCY_MISMATCH),
+    (d.VariantArchived, ErrorCode.VARIANT_ARCHIVED),
     (d.InsufficientStock, ErrorCode.INSUFFICIENT_STOCK),
     (d.StockBelowReserved, ErrorCode.STOCK_BELOW_RESERVED),
     (d.EditConflict, ErrorCode.EDIT_CONFLICT),

@@ -35,6 +35,7 @@ class Channel(Model):
     kind = fields.CharEnumField(ChannelKind, max_length=16)
     currency = fields.CharField(max_length=3)
     created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "channel"
@@ -51,7 +52,10 @@ class Location(Model):
     address: Any = fields.JSONField(null=True)
     latitude = fields.FloatField(null=True)
     longitude = fields.FloatField(null=True)
+    # An inactive location serves no channel: routing and pickup leave it out.
+    active = fields.BooleanField(default=True, db_default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "location"
@@ -68,6 +72,10 @@ class ChannelLocation(Model):
         "oms.Location", related_name="location_channels", on_delete=fields.CASCADE
     )
 
+    # The channel's order of its locations: routing prefers the earlier of two otherwise
+    # equal locations (same distance or country, same priority).
+    position = fields.IntField(default=0, db_default=0)
+
     channel_id: int
     location_id: int
 
@@ -80,7 +88,10 @@ class Product(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=200)
     description = fields.TextField(null=True)
+    # Archived products' variants cannot be ordered; past orders keep their lines.
+    archived_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "product"
@@ -99,7 +110,13 @@ class Variant(Model):
     backorder_policy = fields.CharEnumField(
         BackorderPolicy, max_length=16, default=BackorderPolicy.DENY
     )
+    barcode = fields.CharField(max_length=64, null=True)  # GTIN, EAN or UPC, as printed
+    weight_grams = fields.IntField(null=True)
+    length_mm = fields.IntField(null=True)
+    width_mm = fields.IntField(null=True)
+    height_mm = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(null=True)
 
     product_id: int
 

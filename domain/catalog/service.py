@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.functions import Max
 
 from domain import validation as v
+from domain.catalog.changes import changing_catalogue
 from domain.catalog.models import (
     BackorderPolicy,
     Channel,
@@ -28,10 +30,13 @@ from domain.errors import (
     UnknownLocation,
     raise_all,
 )
+from domain.events.catalogue import EventType
 from domain.money import parse_price, validate_currency
-from domain.uow import unit_of_work
 
 MAX_VARIANTS = 100
+MAX_GRAMS = 10_000_000  # ten tonnes
+MAX_MM = 100_000  # a hundred metres
+DIMENSIONS = ("weight_grams", "length_mm", "width_mm", "height_mm")
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,58 @@ class VariantSpec:
     name: str | None = None
     track_inventory: bool = True
     backorder_policy: BackorderPolicy = BackorderPolicy.DENY
+    barcode: str | None = None
+    weight_grams: int | None = None
+    length_mm: int | None = None
+    width_mm: int | None = None
+    height_mm: int | None = None
+
+
+def clean_barcode(value: str | None, *, field: Sequence[str]) -> str | None:
+    """A GTIN/EAN/UPC or any code printed on the item: digits, letters, '-', 64 at most."""
+    cleaned = v.text(value, field=field, max_length=v.MAX_CODE)
+    if cleaned is not None and not all(c.isalnum() or c == "-" for c in cleaned):
+        raise InvalidInput("A barcode has letters, digits and '-' only", field=field)
+    return cleaned
+
+
+def clean_dimension(name: str, value: int | None, *, field: Sequence[str]) -> int | None:
+    """Weights in grams and sizes in millimetres: whole, positive, and of a parcel's order."""
+    if value is None:
+        return None
+    limit = MAX_GRAMS if name == "weight_grams" else MAX_MM
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= limit:
+        raise InvalidInput(f"Give a whole number from 1 to {limit:,}", field=field)
+    return value
+
+
+def clean_variant(spec: VariantSpec, *, at: Sequence[str], product_name: str | None
+                  ) -> dict[str, Any]:
+    """A variant's columns from its spec, every problem raised at once."""
+    errors: list[DomainError] = []
+    cleaned: dict[str, Any] = {"track_inventory": spec.track_inventory,
+                               "backorder_policy": spec.backorder_policy}
+
+    def check(column: str, fn: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            cleaned[column] = fn(*args, **kwargs)
+        except DomainError as error:
+            errors.append(error)
+
+    check("sku", v.code, spec.sku, field=(*at, "sku"))
+    check("currency", validate_currency, spec.currency.upper(), field=(*at, "currency"))
+    if "currency" in cleaned:
+        check("price", parse_price, spec.price, cleaned["currency"], field=(*at, "price"))
+    check("name", v.text, spec.name, field=(*at, "name"))
+    check("barcode", clean_barcode, spec.barcode, field=(*at, "barcode"))
+    for name, camel in zip(DIMENSIONS, ("weightGrams", "lengthMm", "widthMm", "heightMm"),
+                           strict=True):
+        check(name, clean_dimension, name, getattr(spec, name), field=(*at, camel))
+    raise_all(errors)
+    cleaned["name"] = cleaned["name"] or product_name
+    if cleaned["name"] is None:
+        raise InvalidInput("A variant needs a name (or its product's)", field=(*at, "name"))
+    return cleaned
 
 
 @dataclass(frozen=True)
@@ -76,13 +133,16 @@ async def _channels_by_code(
 
 
 async def create_channel(
-    *, code: str, name: str, kind: ChannelKind, currency: str, locations: Sequence[str] = ()
+    *, code: str, name: str, kind: ChannelKind, currency: str, locations: Sequence[str] = (),
+    actor: str | None = None,
 ) -> Channel:
-    """Create a sales channel served by the given locations. Codes are unique."""
+    """Create a sales channel served by the given locations, in that order. Codes are
+    unique."""
     code = v.code(code, field=("code",))
     name = v.required_text(name, field=("name",))
     currency = validate_currency(currency.upper())
-    async with unit_of_work() as conn:
+    async with changing_catalogue(actor) as change:
+        conn = change.conn
         if await Channel.filter(code=code).using_db(conn).exists():
             raise Duplicate("Channel", code, field=("code",))
         served = await _locations_by_code(locations, conn, field="locations")
@@ -90,12 +150,14 @@ async def create_channel(
             code=code, name=name, kind=kind, currency=currency, using_db=conn
         )
         await ChannelLocation.bulk_create(
-            [ChannelLocation(channel=channel, location=loc) for loc in served], using_db=conn
+            [ChannelLocation(channel=channel, location=loc, position=i)
+             for i, loc in enumerate(served)], using_db=conn
         )
+        change.record(EventType.CHANNEL_CREATED, code, routing=True)
     return channel
 
 
-async def create_location(spec: LocationSpec) -> Location:
+async def create_location(spec: LocationSpec, *, actor: str | None = None) -> Location:
     """Create a warehouse or store, optionally serving some channels. Codes are unique."""
     errors: list[DomainError] = []
     try:
@@ -113,7 +175,8 @@ async def create_location(spec: LocationSpec) -> Location:
     if spec.pickup_enabled and spec.kind is not LocationKind.STORE:
         errors.append(InvalidInput("Only stores can offer pickup", field=("pickupEnabled",)))
     raise_all(errors)
-    async with unit_of_work() as conn:
+    async with changing_catalogue(actor) as change:
+        conn = change.conn
         if await Location.filter(code=code).using_db(conn).exists():
             raise Duplicate("Location", code, field=("code",))
         channels = await _channels_by_code(spec.channels, conn, field="channels")
@@ -122,14 +185,20 @@ async def create_location(spec: LocationSpec) -> Location:
             pickup_enabled=spec.pickup_enabled, address=address, latitude=spec.latitude,
             longitude=spec.longitude, using_db=conn,
         )
+        last = {row["channel_id"]: row["last"] for row in await ChannelLocation.filter(
+            channel_id__in=[ch.id for ch in channels]).using_db(conn).group_by("channel_id")
+            .annotate(last=Max("position")).values("channel_id", "last")}
         await ChannelLocation.bulk_create(
-            [ChannelLocation(channel=ch, location=location) for ch in channels], using_db=conn
+            [ChannelLocation(channel=ch, location=location, position=(last.get(ch.id, -1) + 1))
+             for ch in channels], using_db=conn
         )
+        change.record(EventType.LOCATION_CREATED, code, routing=bool(channels))
     return location
 
 
 async def create_product(
-    *, name: str, description: str | None, variants: Sequence[VariantSpec]
+    *, name: str, description: str | None, variants: Sequence[VariantSpec],
+    actor: str | None = None,
 ) -> Product:
     """Create a product with its variants; every SKU is unique across the catalogue."""
     errors: list[DomainError] = []
@@ -146,29 +215,25 @@ async def create_product(
         )
     cleaned: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for i, spec in enumerate(variants):
+    for i, spec in enumerate(variants[:MAX_VARIANTS]):
         at = ("variants", str(i))
         try:
-            sku = v.code(spec.sku, field=(*at, "sku"))
-            currency = validate_currency(spec.currency.upper(), field=(*at, "currency"))
-            price = parse_price(spec.price, currency, field=(*at, "price"))
-            variant_name = v.text(spec.name, field=(*at, "name")) or name
+            values = clean_variant(spec, at=at, product_name=name)
         except DomainError as error:
             errors.append(error)
             continue
-        if sku in seen:
-            errors.append(Duplicate("SKU", sku, field=(*at, "sku")))
-        seen.add(sku)
-        cleaned.append(dict(
-            sku=sku, name=variant_name, price=price, currency=currency,
-            track_inventory=spec.track_inventory, backorder_policy=spec.backorder_policy,
-        ))
+        if values["sku"] in seen:
+            errors.append(Duplicate("SKU", values["sku"], field=(*at, "sku")))
+        seen.add(values["sku"])
+        cleaned.append(values)
     raise_all(errors)
-    async with unit_of_work() as conn:
+    async with changing_catalogue(actor) as change:
+        conn = change.conn
         taken = set(await Variant.filter(sku__in=seen).using_db(conn).values_list("sku", flat=True))
         raise_all([Duplicate("SKU", str(c["sku"]), field=("variants", str(i), "sku"))
                    for i, c in enumerate(cleaned) if c["sku"] in taken])
         product = await Product.create(name=name, description=description, using_db=conn)
-        for spec_values in cleaned:
-            await Variant.create(product=product, **spec_values, using_db=conn)
+        await Variant.bulk_create([Variant(product=product, **values) for values in cleaned],
+                                  using_db=conn)
+        change.record(EventType.PRODUCT_CREATED, product.id, skus=seen)
     return product

@@ -76,6 +76,18 @@ class EventType(StrEnum):
     LOW_STOCK = "LOW_STOCK"
     TRACKING_EVENT = "TRACKING_EVENT"
     WEBHOOK_DISABLED = "WEBHOOK_DISABLED"
+    # The catalogue (their own outbox rows, on the catalogue's bus topic)
+    PRODUCT_CREATED = "PRODUCT_CREATED"
+    PRODUCT_UPDATED = "PRODUCT_UPDATED"
+    PRODUCT_ARCHIVED = "PRODUCT_ARCHIVED"
+    PRODUCT_UNARCHIVED = "PRODUCT_UNARCHIVED"
+    VARIANT_CREATED = "VARIANT_CREATED"
+    VARIANT_UPDATED = "VARIANT_UPDATED"
+    CHANNEL_CREATED = "CHANNEL_CREATED"
+    CHANNEL_UPDATED = "CHANNEL_UPDATED"
+    LOCATION_CREATED = "LOCATION_CREATED"
+    LOCATION_UPDATED = "LOCATION_UPDATED"
+    CATALOG_IMPORTED = "CATALOG_IMPORTED"
 
 
 # --- Typed payloads: what an outbox row of each kind carries ---------------------------
@@ -148,8 +160,32 @@ class WebhookDisabledPayload:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class CatalogChangedPayload:
+    """A change to what orders are placed from (kind ``catalog_changed``): every process
+    drops what it cached of it (domain/catalog/cache.py)."""
+
+    type: str
+    ref: str  # the product's id, the channel's or the location's code, the import's file
+    skus: list[str] | None  # variants whose order-time data changed; None: any of them
+    routing: bool  # which locations serve which channel, or how they are preferred
+    actor: str | None
+    created_at: str
+    kind: str = "catalog_changed"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 Payload = (OrderEventPayload | StockChangedPayload | LowStockPayload | TrackingEventPayload
-           | WebhookDisabledPayload)
+           | WebhookDisabledPayload | CatalogChangedPayload)
+
+CATALOG_EVENTS = (
+    EventType.PRODUCT_CREATED, EventType.PRODUCT_UPDATED, EventType.PRODUCT_ARCHIVED,
+    EventType.PRODUCT_UNARCHIVED, EventType.VARIANT_CREATED, EventType.VARIANT_UPDATED,
+    EventType.CHANNEL_CREATED, EventType.CHANNEL_UPDATED, EventType.LOCATION_CREATED,
+    EventType.LOCATION_UPDATED, EventType.CATALOG_IMPORTED,
+)
 
 
 @dataclass(frozen=True)
@@ -172,6 +208,9 @@ _OWN_ROWS: dict[EventType, EventSpec] = {
     EventType.LOW_STOCK: EventSpec("inventory.low_stock", LowStockPayload),
     EventType.TRACKING_EVENT: EventSpec("shipment.tracking", TrackingEventPayload),
     EventType.WEBHOOK_DISABLED: EventSpec("webhook.disabled", WebhookDisabledPayload),
+    # catalog.product_updated, catalog.variant_created, catalog.channel_updated, ...
+    **{event: EventSpec(f"catalog.{event.value.lower()}", CatalogChangedPayload)
+       for event in CATALOG_EVENTS},
 }
 
 CATALOGUE: dict[EventType, EventSpec] = {

@@ -40,3 +40,8 @@ def stock_topic(sku: str) -> str:
 
 def shipment_topic(shipment_id: int) -> str:
     return f"shipment.{shipment_id}"
+
+
+def catalog_topic() -> str:
+    """Every catalogue change: each process's catalogue cache listens here."""
+    return "catalog"

@@ -8,7 +8,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('oms', '0026_draft_orders_and_edits')]
+    dependencies = [('oms', '0027_catalogue_lifecycle')]
 
     initial = False
 

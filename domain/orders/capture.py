@@ -19,6 +19,7 @@ from tortoise.exceptions import IntegrityError
 from domain import metrics
 from domain import validation as v
 from domain.access import Scope
+from domain.catalog.cache import catalogue_cache
 from domain.catalog.models import BackorderPolicy, Channel, Location, Variant
 from domain.customers.models import Customer
 from domain.customers.service import customer_for_order
@@ -33,6 +34,7 @@ from domain.errors import (
     UnknownChannel,
     UnknownLocation,
     UnknownSku,
+    VariantArchived,
     raise_all,
 )
 from domain.events.catalogue import EventType
@@ -156,24 +158,29 @@ async def next_order_number(conn: BaseDBAsyncClient) -> str:
 async def _load_catalogue(
     conn: BaseDBAsyncClient, request: OrderRequest
 ) -> tuple[Channel, dict[str, Variant], list[Location]]:
-    """The channel, the ordered variants and the candidate locations, or every reason not."""
+    """The channel, the ordered variants and the candidate locations (active, in the
+    channel's order), or every reason not. Read through the catalogue cache: on a warm
+    cache this costs no statement (domain/catalog/cache.py says how changes reach it)."""
     errors: list[DomainError] = []
-    channel = await Channel.get_or_none(code=request.channel, using_db=conn)
+    route = await catalogue_cache.channel(conn, request.channel)
+    channel = route.channel if route is not None else None
     if channel is None:
         errors.append(UnknownChannel(request.channel, field=("channel",)))
     skus = list(dict.fromkeys(line.sku for line in request.lines))
-    variants = {var.sku: var for var in await Variant.filter(sku__in=skus).using_db(conn)}
+    orderable = await catalogue_cache.variants(conn, skus)
+    variants = {sku: found.variant for sku, found in orderable.items()}
     for i, line in enumerate(request.lines):
         variant = variants.get(line.sku)
         if variant is None:
             errors.append(UnknownSku(line.sku, field=("lines", str(i), "sku")))
+        elif orderable[line.sku].archived:
+            errors.append(VariantArchived(line.sku, field=("lines", str(i), "sku")))
         elif channel is not None and variant.currency != channel.currency:
             errors.append(CurrencyMismatch(line.sku, variant.currency, channel.currency,
                                            field=("lines", str(i), "sku")))
     locations: list[Location] = []
-    if channel is not None:
-        locations = list(await Location.filter(location_channels__channel_id=channel.id)
-                         .order_by("id").using_db(conn))
+    if route is not None:
+        locations = list(route.locations)
         if request.pickup_location is not None:
             pickup = next((loc for loc in locations if loc.code == request.pickup_location), None)
             if pickup is None:
@@ -205,7 +212,7 @@ async def _reserve(
     plan = plan_reservations(
         demands,
         [Candidate(loc.id, loc.code, loc.priority, (loc.address or {}).get("country"),
-                   loc.latitude, loc.longitude) for loc in locations],
+                   loc.latitude, loc.longitude, rank) for rank, loc in enumerate(locations)],
         {key: level.available for key, level in levels.items()},
         destination,
     )

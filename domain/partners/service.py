@@ -16,7 +16,7 @@ from domain.uow import unit_of_work
 # What a partner can be allowed to do; each scope guards the operations that need it.
 SCOPES = (
     "orders:read", "orders:write", "inventory:read", "inventory:write", "fulfillment:write",
-    "returns:write", "payments:write", "webhooks:manage", "reports:read",
+    "returns:write", "payments:write", "webhooks:manage", "reports:read", "catalog:write",
     "risk:read",
 )
 __all__ = ["SCOPES", "active_client", "create_client", "revoke_client", "secret_matches"]

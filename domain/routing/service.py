@@ -6,7 +6,7 @@ tested on their own and read in one place:
 1. One location that can serve the whole order wins (one shipment): among
    them the nearest to the shipping address when both have coordinates;
    without coordinates, one in the destination's country first; then by
-   priority (lower first), then by code.
+   priority (lower first), then in the channel's order of its locations, then by code.
 2. Otherwise the order is split: repeatedly take the location that can serve
    the most of what is still missing (fewest shipments), ties by the same
    preference.
@@ -30,6 +30,7 @@ class Candidate:
     country: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    rank: int = 0  # its place in the channel's list of locations (channelUpdate sets it)
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,13 @@ def _distance(c: Candidate, to: Destination | None) -> float | None:
     return distance_km(c.latitude, c.longitude, to.latitude, to.longitude)  # type: ignore[arg-type]
 
 
-def preference(c: Candidate, to: Destination | None) -> tuple[int, float, int, str]:
+def preference(c: Candidate, to: Destination | None) -> tuple[int, float, int, int, str]:
     """Sort key: measured distance first, then same country, then priority and code."""
     km = _distance(c, to)
     if km is not None:
-        return (0, km, c.priority, c.code)
+        return (0, km, c.priority, c.rank, c.code)
     same_country = to is not None and to.country is not None and c.country == to.country
-    return (1 if same_country else 2, 0.0, c.priority, c.code)
+    return (1 if same_country else 2, 0.0, c.priority, c.rank, c.code)
 
 
 def _why(c: Candidate, to: Destination | None, rivals: int) -> str:

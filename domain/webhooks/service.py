@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 # not resolved or not allowed read the same, so the log tells a partner nothing about
 # the network behind us. The detail goes to the server log.
 NO_ANSWER = "could not connect"
-CATEGORIES = ("order", "shipment", "payment", "return", "inventory", "webhook")
+CATEGORIES = ("order", "shipment", "payment", "return", "inventory", "webhook", "catalog")
 LEASE = timedelta(seconds=60)
 
 
@@ -121,7 +121,7 @@ async def fan_out(conn: BaseDBAsyncClient, published: Sequence[OutboxMessage]) -
             limited = subscription.channel_ids is not None
             if not wants(subscription, name) or (
                     limited and (channel_id is None or channel_id not in subscription.channel_ids)
-                    and not name.startswith("inventory.")):
+                    and not name.startswith(("inventory.", "catalog."))):
                 continue
             deliveries.append(WebhookDelivery(
                 subscription_id=subscription.id, outbox_id=message.id,

@@ -27,7 +27,8 @@ async def _world(api: GraphQLClient) -> dict[str, str]:
               {"id": order["id"]})
     shipment = (await api("mutation($o: ID!) { shipmentCreate(input: {orderId: $o}) "
                           "{ shipment { id } } }", {"o": order["id"]}))["shipmentCreate"]
-    return {"order": order["id"], "line": order["lines"][0]["id"],
+    product = (await api('{ variant(sku: "SHOE") { product { id } } }'))["variant"]["product"]
+    return {"order": order["id"], "line": order["lines"][0]["id"], "product": product["id"],
             "payment": placed["orderCreate"]["payment"]["id"],
             "shipment": shipment["shipment"]["id"]}
 
@@ -52,6 +53,16 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
     "draftOrders": ("{ draftOrders { edges { node { id } } } }", {"draftOrders": {"edges": []}}),
     "draftOrderCreate": ('mutation { draftOrderCreate(input: {channel: "web", lines: []}) '
                          "{ userErrors { code } } }", "NOT_FOUND"),
+    # The catalogue is shared by every channel: catalog:write changes it; a partner limited
+    # to channels changes only its own channels.
+    "productUpdate": ('mutation($product: ID!) { productUpdate(input: {id: $product, '
+                      'name: "Shoe"}) { userErrors { code } } }', "NOT_FOUND"),
+    "variantUpdate": ('mutation { variantUpdate(input: {sku: "SHOE", price: "11"}) '
+                      "{ userErrors { code } } }", "UNKNOWN_SKU"),
+    "locationUpdate": ('mutation { locationUpdate(input: {code: "a", priority: 2}) '
+                       "{ userErrors { code } } }", "UNKNOWN_LOCATION"),
+    "channelUpdate": ('mutation { channelUpdate(input: {code: "web", name: "Web"}) '
+                      "{ userErrors { code } } }", "UNKNOWN_CHANNEL"),
 }
 EXPECTED: dict[str, dict[str, str]] = {
     #                 anonymous  no scope  other channel  other customer
@@ -78,6 +89,14 @@ EXPECTED: dict[str, dict[str, str]] = {
                        "customer": FORBIDDEN},
     "draftOrderCreate": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": FORBIDDEN,
                          "customer": FORBIDDEN},
+    "productUpdate":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK,
+                       "customer": FORBIDDEN},
+    "variantUpdate":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK,
+                       "customer": FORBIDDEN},
+    "locationUpdate": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK,
+                       "customer": FORBIDDEN},
+    "channelUpdate":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": FORBIDDEN},
 }
 
 

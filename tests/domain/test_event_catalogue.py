@@ -42,6 +42,11 @@ KNOWN_TOPICS = {
     EventType.STOCK_CHANGED: "inventory.changed",
     EventType.LOW_STOCK: "inventory.low_stock",
     EventType.TRACKING_EVENT: "shipment.tracking",
+    EventType.PRODUCT_ARCHIVED: "catalog.product_archived",
+    EventType.VARIANT_UPDATED: "catalog.variant_updated",
+    EventType.CHANNEL_UPDATED: "catalog.channel_updated",
+    EventType.LOCATION_UPDATED: "catalog.location_updated",
+    EventType.CATALOG_IMPORTED: "catalog.catalog_imported",
 }
 
 

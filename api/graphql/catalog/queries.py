@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -30,10 +30,15 @@ class CatalogQueries:
     async def products(
         self, info: Info, first: int | None = None, after: str | None = None,
         last: int | None = None, before: str | None = None,
+        archived: Annotated[bool | None, strawberry.argument(
+            description="false (the default): products that can be ordered; true: archived "
+                        "ones; null: both.")] = False,
     ) -> Connection[Product]:
         asked = window(int, first=first, after=after, last=last, before=before)
-        return await id_page(info.context.scope.query(models.Product), asked,
-                             newest_first=False, node=Product.from_model)
+        query = info.context.scope.query(models.Product)
+        if archived is not None:
+            query = query.filter(archived_at__isnull=not archived)
+        return await id_page(query, asked, newest_first=False, node=Product.from_model)
 
     @strawberry.field(extensions=public())
     async def variant(self, info: Info, sku: str) -> Variant | None:

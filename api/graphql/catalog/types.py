@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -31,7 +32,9 @@ class Channel(Node):
         return cls(id=to_global_id("Channel", m.id), pk=m.id, code=m.code, name=m.name,
                    kind=m.kind, currency=m.currency)
 
-    @strawberry.field(description="The locations whose stock this channel sells.")
+    @strawberry.field(description="The locations whose stock this channel sells, in the "
+                                  "channel's order (routing prefers the earlier of two otherwise "
+                                  "equal locations).")
     async def locations(self, info: Info) -> list[Location]:
         links = await info.context.loaders.channel_locations_by_channel.load(self.pk)
         found = await info.context.loaders.location_by_id.load_many(
@@ -51,6 +54,9 @@ class Location(Node):
     address: Address | None
     latitude: float | None
     longitude: float | None
+    active: bool = strawberry.field(
+        description="An inactive location serves no channel: no order is routed to it or "
+                    "collected there.")
     pk: strawberry.Private[int]
 
     @classmethod
@@ -58,7 +64,7 @@ class Location(Node):
         return cls(id=to_global_id("Location", m.id), pk=m.id, code=m.code, name=m.name,
                    kind=m.kind, priority=m.priority, pickup_enabled=m.pickup_enabled,
                    address=Address.from_json(m.address), latitude=m.latitude,
-                   longitude=m.longitude)
+                   longitude=m.longitude, active=m.active)
 
 
 @strawberry.type
@@ -66,12 +72,18 @@ class Product(Node):
     id: strawberry.ID
     name: str
     description: str | None
+    archived_at: datetime | None = strawberry.field(
+        description="When it was archived: its variants cannot be ordered since.")
     pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, m: models.Product) -> Product:
         return cls(id=to_global_id("Product", m.id), pk=m.id, name=m.name,
-                   description=m.description)
+                   description=m.description, archived_at=m.archived_at)
+
+    @strawberry.field(description="Archived products' variants cannot be ordered.")
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
     @strawberry.field
     async def variants(self, info: Info) -> list[Variant]:
@@ -87,6 +99,11 @@ class Variant(Node):
     price: Money
     track_inventory: bool
     backorder_policy: BackorderPolicy
+    barcode: str | None = strawberry.field(description="GTIN, EAN or UPC, as printed.")
+    weight_grams: int | None
+    length_mm: int | None
+    width_mm: int | None
+    height_mm: int | None
     pk: strawberry.Private[int]
     product_pk: strawberry.Private[int]
 
@@ -94,7 +111,9 @@ class Variant(Node):
     def from_model(cls, m: models.Variant) -> Variant:
         return cls(id=to_global_id("Variant", m.id), pk=m.id, product_pk=m.product_id,
                    sku=m.sku, name=m.name, price=Money.of(m.price, m.currency),
-                   track_inventory=m.track_inventory, backorder_policy=m.backorder_policy)
+                   track_inventory=m.track_inventory, backorder_policy=m.backorder_policy,
+                   barcode=m.barcode, weight_grams=m.weight_grams, length_mm=m.length_mm,
+                   width_mm=m.width_mm, height_mm=m.height_mm)
 
     @strawberry.field
     async def product(self, info: Info) -> Product:

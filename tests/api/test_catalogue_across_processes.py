@@ -1,0 +1,84 @@
+"""The catalogue cache of every process follows changes made in another, through the event
+bus: the next order there is priced and refused by the change (PostgreSQL and Redis)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from domain.events.models import OutboxMessage
+from domain.events.ports import catalog_topic
+from tests import factories
+from tests.api.test_across_processes import gql
+from tests.conftest import DATABASE_URL, REDIS_URL
+from tests.servers import Server, oms_server
+from tests.support import ADMIN, GraphQLClient, codes, eventually
+
+pytestmark = [
+    pytest.mark.skipif(
+        DATABASE_URL is None or REDIS_URL is None,
+        reason="needs PostgreSQL and Redis: runs in the OMS_TEST_DATABASE_URL leg of .ci/run"),
+    pytest.mark.usefixtures("local_relay_stopped"),
+]
+
+PLACE = """mutation($i: OrderCreateInput!) { orderCreate(input: $i) {
+  order { lines { name unitPrice { amount } } } userErrors { code } } }"""
+
+
+async def _place(server: Server) -> dict[str, Any]:
+    data = await gql(server, PLACE, {"i": {"channel": "web", "email": "x@example.com",
+                                           "shippingAddress": factories.address(),
+                                           "lines": [{"sku": "SHOE", "quantity": 1}]}})
+    return dict(data["orderCreate"])
+
+
+async def _heard(server: Server) -> float:
+    async with httpx.AsyncClient(timeout=10) as http:
+        text = (await http.get(f"{server.url}/metrics", headers=ADMIN)).text
+    found = re.search(r"^oms_catalog_cache_invalidations_total (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+async def _until_heard(server: Server) -> None:
+    """Until the server has heard of every catalogue change committed so far."""
+    written = await OutboxMessage.filter(topic=catalog_topic()).count()
+
+    async def heard_all() -> bool:
+        return await _heard(server) >= written
+
+    await eventually(heard_all, seconds=20)
+
+
+async def test_a_change_on_one_process_reaches_the_next_order_of_another(
+    api: GraphQLClient,
+) -> None:
+    assert DATABASE_URL is not None
+    with oms_server(database_url=DATABASE_URL, redis_url=REDIS_URL) as other:
+        await factories.shop({"SHOE": {"a": 20}})
+        await _until_heard(other)
+        first = await _place(other)  # the other process caches the channel and the SKU
+        assert first["order"]["lines"] == [{"name": "Product SHOE",
+                                            "unitPrice": {"amount": "10.00"}}]
+
+        changed = await api('mutation { variantUpdate(input: {sku: "SHOE", price: "12.50", '
+                            'name: "Shoe"}) { userErrors { code } } }')
+        assert changed["variantUpdate"]["userErrors"] == []
+        await _until_heard(other)
+        second = await _place(other)
+        assert second["order"]["lines"] == [{"name": "Shoe", "unitPrice": {"amount": "12.50"}}]
+
+        product = (await api('{ variant(sku: "SHOE") { product { id } } }'))["variant"]
+        await api("mutation($id: ID!) { productArchive(id: $id) { userErrors { code } } }",
+                  {"id": product["product"]["id"]})
+        await _until_heard(other)
+        assert codes(await _place(other)) == ["VARIANT_ARCHIVED"]
+
+        await api('mutation { locationUpdate(input: {code: "a", active: false}) '
+                  '{ userErrors { code } } }')
+        await api("mutation($id: ID!) { productUnarchive(id: $id) { userErrors { code } } }",
+                  {"id": product["product"]["id"]})
+        await _until_heard(other)
+        assert codes(await _place(other)) == ["INSUFFICIENT_STOCK"]  # "a" serves no one now
