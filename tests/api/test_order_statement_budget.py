@@ -26,7 +26,7 @@ from tests.support import GraphQLClient
 # for risk with the product's defaults: 3 of them are the screening's (the merchant's risk
 # settings; the buyer's keys locked so parallel orders are counted one after the other; the
 # buyer's recent orders and usual spend, one query).
-BUDGET = 0
+BUDGET = 11  # 8 for the order itself
 
 CREATE = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
   order { id number status lines { sku quantity } } userErrors { code message } } }"""
