@@ -113,6 +113,14 @@ LIST_SIZES: dict[str, int] = {
     "ReturnsReport.skus": PLAIN_LIST_SIZE,
     "ReturnsReport.reasons": PLAIN_LIST_SIZE,
     "ReturnsReport.refunds": 3,  # one per currency
+    # A draft, or an edit's calculated order, holds what an order does.
+    "DraftOrder.lines": 5,
+    "CalculatedOrder.lines": 5,
+    # One per rule that fired: the rules are few (domain/risk/rules.py).
+    "RiskAssessment.reasons": 3,
+    # The shop's roles (five built in, a few of its own) and a member's open sessions.
+    "Query.staffRoles": PLAIN_LIST_SIZE,
+    "Query.staffSessions": PLAIN_LIST_SIZE,
 }
 
 
