@@ -10,7 +10,11 @@ of a format it does not specify.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
+
+from graphql import GraphQLError
+from strawberry.types.execution import PreExecutionError
 
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -62,8 +66,55 @@ def frame_problem(message: Any) -> str | None:
     return None
 
 
+# Refusals raised before an operation runs (the caller's budget spent): over HTTP they are
+# the answer; on a websocket they are the operation's ``error`` message, not a dead task.
+REFUSAL_CODES = frozenset({"RATE_LIMITED", "QUERY_TOO_COMPLEX"})
+
+
+def _refusal(error: GraphQLError) -> bool:
+    return (error.extensions or {}).get("code") in REFUSAL_CODES
+
+
+async def _refused(error: GraphQLError) -> AsyncGenerator[Any, None]:
+    yield PreExecutionError(data=None, errors=[error])
+
+
+async def _until_refused(source: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
+    try:
+        async for result in source:
+            yield result
+    except GraphQLError as error:
+        if not _refusal(error):
+            raise
+        yield PreExecutionError(data=None, errors=[error])
+
+
+class _RefusalsAsErrors:
+    """The schema as a websocket operation sees it: a refusal raised while the operation
+    starts comes back as its first result, which the protocol answers with ``error``."""
+
+    def __init__(self, schema: Any) -> None:
+        self._schema = schema
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._schema, name)
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            source = await self._schema.stream(*args, **kwargs)
+        except GraphQLError as error:
+            if not _refusal(error):
+                raise
+            return _refused(error)
+        return _until_refused(source) if hasattr(source, "__aiter__") else source
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws, with each message's shape checked before it is acted on."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema = _RefusalsAsErrors(self.schema)  # type: ignore[assignment]
 
     async def handle_message(self, message: Message) -> None:
         problem = frame_problem(message)

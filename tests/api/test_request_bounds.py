@@ -234,3 +234,40 @@ async def test_the_admin_order_page_fits_the_default_budget(
         assert _code((await api.raw(nested)).json()) == "QUERY_TOO_COMPLEX"
     finally:
         services.limits = original
+
+
+async def test_a_subscription_from_a_caller_out_of_budget_is_refused_with_an_error(
+    app: Any, fresh_budgets: None,
+) -> None:
+    services = app.state.services
+    original = services.limits
+    services.limits = Limits(max_cost=5000, budget=3)
+    transport = ASGIWebSocketTransport(app)
+    query = "subscription($id: ID!) { orderEvents(orderId: $id) { type } }"
+    try:
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://oms.test") as client,
+            aconnect_ws("http://oms.test/graphql", client,
+                        subprotocols=["graphql-transport-ws"]) as ws,
+        ):
+            await ws.send_json({"type": "connection_init",
+                                "payload": {"Authorization": f"Bearer {ADMIN_TOKEN}"}})
+            assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
+            answers: list[dict[str, Any]] = []
+            for number in range(1, 6):  # the budget runs out on the way
+                await ws.send_json({"id": str(number), "type": "subscribe", "payload": {
+                    "query": query, "variables": {"id": "T3JkZXI6MQ=="}}})
+                while not answers or answers[-1]["type"] not in ("complete", "error"):
+                    answers.append(await ws.receive_json(timeout=10))
+                if answers[-1]["type"] == "error":
+                    break
+                answers.append({"type": "-"})  # the next operation's answers follow
+            # The socket is still usable: a ping is answered.
+            await ws.send_json({"type": "ping"})
+            pong = await ws.receive_json(timeout=10)
+    finally:
+        services.limits = original
+    refused = answers[-1]
+    assert refused["type"] == "error", answers
+    assert [e["extensions"]["code"] for e in refused["payload"]] == ["RATE_LIMITED"]
+    assert pong["type"] == "pong", (answers, pong)
