@@ -14,12 +14,11 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.types.execution import PreExecutionError
-
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.types.execution import PreExecutionError
 
 from api.context import Context
 from api.graphql.cost import oversize, refused_points
