@@ -26,6 +26,7 @@ from domain.errors import (
     NotFound,
     QuantityExceedsRemaining,
     UnknownSku,
+    VariantArchived,
 )
 from domain.fulfillment.models import ShipmentLine, ShipmentStatus
 from domain.fulfillment.ports import Carrier
@@ -189,9 +190,11 @@ async def add_line(*, edit_id: int, sku: str, quantity: int) -> OrderEdit:
     v.quantity(quantity, field=("quantity",))
     async with unit_of_work() as conn:
         edit, order = await _open_edit(conn, edit_id)
-        variant = await Variant.get_or_none(sku=sku, using_db=conn)
+        variant = await Variant.get_or_none(sku=sku, using_db=conn).select_related("product")
         if variant is None:
             raise UnknownSku(sku, field=("sku",))
+        if variant.product.archived_at is not None:  # no longer sold: added to no order
+            raise VariantArchived(sku, field=("sku",))
         if variant.currency != order.currency:
             raise CurrencyMismatch(sku, variant.currency, order.currency, field=("sku",))
         count = await OrderLine.filter(order_id=order.id).using_db(conn).count() + \

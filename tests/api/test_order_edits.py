@@ -9,6 +9,7 @@ from typing import Any
 
 from api.graphql.relay import from_global_id
 from domain.access import ADMIN, Scope
+from domain.catalog.models import Variant
 from domain.customers.models import Customer
 from domain.edits.models import EditStatus, OrderEdit
 from domain.events.catalogue import CATALOGUE, EventType
@@ -260,6 +261,11 @@ async def test_bad_edits_are_refused_with_their_reasons(api: GraphQLClient) -> N
         "UNKNOWN_SKU"]
     assert codes((await api(ADD, {"e": edit, "sku": "HAT", "q": 0}))["orderEditAddLine"]) == [
         "INVALID_INPUT"]
+    hat = await Variant.get(sku="HAT").select_related("product")
+    hat.product.archived_at = datetime.now(UTC)
+    await hat.product.save()
+    assert codes((await api(ADD, {"e": edit, "sku": "HAT", "q": 1}))["orderEditAddLine"]) == [
+        "VARIANT_ARCHIVED"]  # an archived product's variants are added to no order
     assert codes((await api(SHIPPING, {"e": edit, "m": "teleport"}))[
         "orderEditSetShippingMethod"]) == ["INVALID_INPUT"]
     assert codes((await api(COMMIT, {"id": edit}))["orderEditCommit"]) == ["INVALID_INPUT"]
