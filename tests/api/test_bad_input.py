@@ -106,7 +106,7 @@ async def test_report_time_zones_and_days_that_cannot_be_computed_are_refused(
 ) -> None:
     ok = {"from": "2026-01-01", "to": "2026-01-02", "tz": "Europe/Berlin"}
     assert (await api(SALES, ok))["salesReport"]["totals"] == []
-    message = await _bad_request(api, SALES, {**ok, "tz": "Europe/" + "x" * 100_000})
+    message = await _bad_request(api, SALES, {**ok, "tz": "Europe/" + "x" * 60_000})
     assert message == "timeZone: At most 64 characters are allowed"
     message = await _bad_request(api, SALES, {**ok, "tz": "Europe/" + "x" * 57})
     assert "is not an IANA time zone" in message
