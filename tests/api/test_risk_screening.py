@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from domain.events.models import OutboxMessage
+from domain.events.models import OrderEvent, OutboxMessage
 from domain.events.ports import order_topic
 from domain.inventory.models import StockLevel
 from domain.orders.models import Order, OrderStatus
+from domain.staff.models import StaffMember
 from tests import factories
 from tests.api.test_customers_and_guests import bearer
+from tests.api.test_staff import staff
 from tests.domain.ledger import assert_ledger_matches
 from tests.support import GraphQLClient, codes
 
@@ -244,3 +246,30 @@ async def test_parallel_orders_from_one_email_hold_all_but_the_first_five(
     # In the order they committed: the first five pass, the rest are held.
     assert [o.status for o in orders] == [OrderStatus.PENDING] * 5 + [OrderStatus.ON_HOLD] * 5
     assert (await StockLevel.get()).reserved == 10
+
+
+async def test_a_customer_service_member_reviews_and_releases_a_risk_hold(
+    api: GraphQLClient, risk_screening: None,
+) -> None:
+    await factories.shop({"SHOE": {"berlin": 20}})
+    for _ in range(5):
+        await _place(api, _input())
+    held = await _place(api, _input())
+    assert (held["status"], held["holdKind"]) == ("ON_HOLD", "RISK")
+    agent = await staff(api, "cs@shop.test", "customer_service")
+    packer = await staff(api, "wh@shop.test", "warehouse")
+    risk = "query($id: ID!) { order(id: $id) { risk { reasons { rule } } } }"
+    seen = (await api(risk, {"id": held["id"]}, admin=False, headers=agent))["order"]["risk"]
+    assert "VELOCITY" in [reason["rule"] for reason in seen["reasons"]]
+    assert [e["extensions"]["code"] for e in await api.errors(
+        risk, {"id": held["id"]}, admin=False, headers=packer)] == ["FORBIDDEN"]
+    assert [e["extensions"]["code"] for e in await api.errors(
+        RELEASE, {"id": held["id"]}, admin=False, headers=packer)] == ["FORBIDDEN"]
+    order = await Order.get(number=held["number"])
+    assert order.status is OrderStatus.ON_HOLD  # the warehouse's attempt changed nothing
+    released = (await api(RELEASE, {"id": held["id"]}, admin=False, headers=agent))[
+        "orderRelease"]["order"]
+    assert (released["status"], released["holdKind"]) == ("PENDING", None)
+    member = await StaffMember.get(email="cs@shop.test")
+    event = await OrderEvent.get(order_id=order.id, type="ORDER_RELEASED")
+    assert event.actor_staff_id == member.id  # who approved it is on the timeline
