@@ -8,8 +8,6 @@ the rest run after the relay's commit, in the order registered.
 
 from __future__ import annotations
 
-import logging
-
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.events.catalogue import CATALOGUE, EventType, OrderEventPayload
@@ -21,7 +19,6 @@ from domain.notifications.service import Notifier
 from domain.webhooks.service import fan_out
 from domain.webhooks.worker import DeliveryWorker
 
-log = logging.getLogger(__name__)
 ORDER_EVENTS = tuple(e for e, spec in CATALOGUE.items() if spec.payload is OrderEventPayload)
 
 
