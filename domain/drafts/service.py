@@ -31,7 +31,7 @@ from domain.errors import (
     UnknownSku,
     raise_all,
 )
-from domain.money import parse_price
+from domain.money import parse_price, quantize
 from domain.orders.capture import MAX_LINES
 from domain.uow import unit_of_work
 
@@ -155,6 +155,27 @@ async def create_draft(*, spec: DraftSpec, scope: Scope, actor: str) -> DraftOrd
             line.draft_id = draft.id
         await DraftOrderLine.bulk_create(lines, using_db=conn)
     return draft
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    row: DraftOrderLine
+    unit_price: Decimal | None  # the staff-set price, else the catalogue's now
+    total: Decimal | None  # None for an unknown SKU without a staff-set price
+
+
+async def priced_lines(scope: Scope, draft_id: int, currency: str) -> list[PricedLine]:
+    """The draft's lines at the prices completing it would use now."""
+    rows = await scope.query(DraftOrderLine).filter(draft_id=draft_id).order_by(
+        "position", "id")
+    prices = {var.sku: var.price for var in await scope.query(Variant).filter(
+        sku__in=[row.sku for row in rows])}
+    lines = []
+    for row in rows:
+        price = row.unit_price if row.unit_price is not None else prices.get(row.sku)
+        lines.append(PricedLine(row, price, None if price is None
+                                else quantize(price * row.quantity, currency)))
+    return lines
 
 
 async def lock_open_draft(conn: BaseDBAsyncClient, draft_id: int) -> DraftOrder:

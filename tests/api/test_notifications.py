@@ -6,7 +6,6 @@ preview and the delivery log over GraphQL."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from domain.events.models import OutboxMessage
 from domain.messaging.ports import EmailMessage, EmailSession
 from domain.notifications.kinds import PREVIEWABLE
 from domain.notifications.models import Notification, Status
-from domain.notifications.service import NotificationConfig, Notifier
+from domain.notifications.service import Notifier
 from domain.notifications.templates import Renderer
 from domain.orders.models import Order
 from integrations.email.smtp import SmtpMailer
@@ -28,12 +27,10 @@ from tests import factories
 from tests.api.test_partners import _bearer
 from tests.fakes.smtp import SmtpServer
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.notifications_support import SHOP, Mail, mailer
 from tests.support import GraphQLClient, codes, eventually
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-SHOP = NotificationConfig(shop_name="Harbour Goods", shop_address=("12 Quay Street", "Hamburg"),
-                          email_from="orders@harbour.example", staff_email="ops@harbour.example")
-TRACKING = "https://track.example/{tracking_number}"
 ANN = "ann@example.com"
 
 CONFIRM = "mutation($id: ID!) { orderConfirm(id: $id) { userErrors { code } } }"
@@ -51,41 +48,6 @@ LOG = """query($id: ID) { notifications(orderId: $id, first: 50) { edges { node 
 PREFS = """mutation($input: CustomerNotificationPreferencesUpdateInput!) {
   customerNotificationPreferencesUpdate(input: $input) {
     preferences { customerId locale emailOptOut smsOptOut } userErrors { field code } } }"""
-
-
-@dataclass
-class Mail:
-    server: SmtpServer
-    notifier: Notifier
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpServer]:
-    async with SmtpServer(users={"shop": "s3cret:/@pass"}) as server:
-        yield server
-
-
-def _mailer(server: SmtpServer) -> SmtpMailer:
-    # The password has URL-special characters: percent-encoded in the URL.
-    return SmtpMailer(f"smtp://shop:s3cret%3A%2F%40pass@127.0.0.1:{server.port}",
-                      sender=SHOP.email_from)
-
-
-@pytest.fixture
-async def mail(app: Any, api: GraphQLClient, smtp: SmtpServer,
-               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Mail]:
-    """The app's own notifier, sending through the test's SMTP server for this shop."""
-    notifier: Notifier = app.state.services.notifier
-    await notifier.stop()
-    saved = (notifier.config, notifier.mailer, notifier.renderer)
-    notifier.config, notifier.mailer = SHOP, _mailer(smtp)
-    notifier.renderer = Renderer(None)
-    monkeypatch.setattr(app.state.services.carriers["builtin"], "_template", TRACKING)
-    notifier.start()
-    yield Mail(smtp, notifier)
-    await notifier.stop()
-    notifier.config, notifier.mailer, notifier.renderer = saved
-    notifier.start()
 
 
 @pytest.fixture
@@ -194,12 +156,12 @@ async def test_each_message_is_sent_once_when_the_sender_dies_before_handing_it_
     await _shop()
     order: Any = await factories.place({"SHOE": 1})
     [row] = await _rows(1, kind="order_placed")
-    dying = Notifier(SHOP, _mailer(quiet.server))
+    dying = Notifier(SHOP, mailer(quiet.server))
     claimed = await dying.claim()  # leased, then the process dies before sending anything
     assert [r.id for r in claimed] == [row.id]
-    assert await Notifier(SHOP, _mailer(quiet.server)).run_once() == 0  # still leased
+    assert await Notifier(SHOP, mailer(quiet.server)).run_once() == 0  # still leased
     later = datetime.now(UTC) + dying.lease + timedelta(seconds=1)
-    restarted = Notifier(SHOP, _mailer(quiet.server))
+    restarted = Notifier(SHOP, mailer(quiet.server))
     assert await restarted.run_once(now=later) == 1
     assert await restarted.run_once(now=later + dying.lease * 2) == 0
     [arrived] = quiet.server.arrived
@@ -248,12 +210,12 @@ async def test_a_message_handed_over_when_the_sender_died_is_never_sent_again(
     await _shop()
     await factories.place({"SHOE": 1})
     [row] = await _rows(1, kind="order_placed")
-    dying = Notifier(SHOP, DiesAfterSending(_mailer(quiet.server)))  # type: ignore[arg-type]
+    dying = Notifier(SHOP, DiesAfterSending(mailer(quiet.server)))  # type: ignore[arg-type]
     with pytest.raises(Crash):
         await dying.run_once()
     assert len(quiet.server.arrived) == 1
     later = datetime.now(UTC) + dying.lease + timedelta(seconds=1)
-    restarted = Notifier(SHOP, _mailer(quiet.server))
+    restarted = Notifier(SHOP, mailer(quiet.server))
     assert await restarted.run_once(now=later) == 0
     assert await restarted.run_once(now=later + timedelta(days=2)) == 0
     assert len(quiet.server.arrived) == 1
@@ -283,7 +245,7 @@ async def test_smtp_down_is_retried_later_and_the_order_goes_on(
     assert (await Order.get(id=order.id)).status.value == "CONFIRMED"
     # A refusal (451) is tried again too, and the server is back up for the next one.
     smtp.refuse = 1
-    back = Notifier(SHOP, _mailer(smtp))
+    back = Notifier(SHOP, mailer(smtp))
     await _rows(2)
     await back.run_once(now=row.next_attempt_at + timedelta(seconds=1))
     await back.run_once(now=datetime.now(UTC) + timedelta(hours=12))
@@ -493,5 +455,5 @@ async def test_an_event_published_again_owes_its_message_once(
         await quiet.notifier.record(conn, placed)
     assert [(r.event_id, r.channel.value, r.kind) for r in await Notification.all()] == [
         (placed[0].id, "email", "order_placed")]
-    await Notifier(SHOP, _mailer(quiet.server)).run_once()
+    await Notifier(SHOP, mailer(quiet.server)).run_once()
     assert len(quiet.server.arrived) == 1

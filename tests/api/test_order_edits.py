@@ -18,8 +18,8 @@ from domain.payments.models import AllocationKind, RefundAllocation
 from domain.reports.customers import insights
 from domain.reports.sales import GroupBy, sales_query
 from tests import factories
-from tests.api.test_notifications import Mail, mail, smtp  # noqa: F401 (fixtures)
 from tests.domain.ledger import assert_ledger_matches
+from tests.notifications_support import Mail
 from tests.support import GraphQLClient, codes, eventually
 
 PLACE = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
@@ -89,7 +89,7 @@ def _line(placed: dict[str, Any], sku: str) -> str:
 
 
 async def test_lowering_a_paid_order_refunds_the_difference_and_releases_stock(
-    api: GraphQLClient, mail: Mail,  # noqa: F811 (the fixture imported above)
+    api: GraphQLClient, mail: Mail,
 ) -> None:
     await _shop()
     placed = await _place(api, {"SHOE": 2, "HAT": 1})  # 30.00 + 4.90 standard, paid

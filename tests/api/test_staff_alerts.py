@@ -24,10 +24,9 @@ from domain.webhooks.ports import SendResult
 from domain.webhooks.service import RetryPolicy, record
 from integrations.payments.manual import ManualGateway
 from tests import factories
-from tests.api.test_notifications import SHOP, Mail, _gid, _rows
-from tests.api.test_notifications import mail as mail
-from tests.api.test_notifications import smtp as smtp
+from tests.api.test_notifications import _gid, _rows
 from tests.fakes.smtp import SmtpServer
+from tests.notifications_support import SHOP, Mail
 from tests.support import GraphQLClient, eventually
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from decimal import Decimal
 
@@ -12,10 +13,9 @@ from api.graphql.catalog.types import Channel
 from api.graphql.common import Address, Money
 from api.graphql.orders.types import Customer, Order
 from api.graphql.relay import Node, to_global_id
-from domain.catalog.models import Variant
 from domain.drafts import models
 from domain.drafts.models import DraftSource, DraftStatus
-from domain.money import quantize
+from domain.drafts.service import PricedLine, priced_lines
 
 strawberry.enum(DraftSource, description="Where a draft order came from.")
 strawberry.enum(DraftStatus)
@@ -52,6 +52,7 @@ class DraftOrder(Node):
     channel_pk: strawberry.Private[int]
     customer_pk: strawberry.Private[int | None]
     order_pk: strawberry.Private[int | None]
+    priced: strawberry.Private[asyncio.Task[list[PricedLine]] | None] = None
 
     @classmethod
     def from_model(cls, m: models.DraftOrder) -> DraftOrder:
@@ -82,31 +83,30 @@ class DraftOrder(Node):
         found = await info.context.loaders.order_by_id.load(self.order_pk)
         return Order.from_model(found) if found else None
 
-    async def _lines(self, info: Info) -> list[DraftOrderLine]:
-        scope = info.context.scope
-        currency = (await info.context.loaders.channel_by_id.load(self.channel_pk)).currency
-        rows = await scope.query(models.DraftOrderLine).filter(draft_id=self.pk).order_by(
-            "position", "id")
-        prices = {var.sku: var.price for var in await scope.query(Variant).filter(
-            sku__in=[row.sku for row in rows])}
-        lines = []
-        for row in rows:
-            price = row.unit_price if row.unit_price is not None else prices.get(row.sku)
-            lines.append(DraftOrderLine(
-                id=to_global_id("DraftOrderLine", row.id), sku=row.sku, quantity=row.quantity,
-                unit_price=Money.of(price, currency) if price is not None else None,
-                total=Money.of(quantize(price * row.quantity, currency), currency)
-                if price is not None else None,
-                price_set_by_staff=row.unit_price is not None, price_reason=row.price_reason))
-        return lines
+    def _priced(self, info: Info) -> asyncio.Task[list[PricedLine]]:
+        """The priced lines, read once for both lines and subtotal."""
+        if self.priced is None:
+            async def load() -> list[PricedLine]:
+                channel = await info.context.loaders.channel_by_id.load(self.channel_pk)
+                return await priced_lines(info.context.scope, self.pk, channel.currency)
+
+            self.priced = asyncio.ensure_future(load())
+        return self.priced
 
     @strawberry.field
     async def lines(self, info: Info) -> list[DraftOrderLine]:
-        return await self._lines(info)
+        currency = (await info.context.loaders.channel_by_id.load(self.channel_pk)).currency
+        return [DraftOrderLine(
+            id=to_global_id("DraftOrderLine", ln.row.id), sku=ln.row.sku,
+            quantity=ln.row.quantity,
+            unit_price=Money.of(ln.unit_price, currency) if ln.unit_price is not None else None,
+            total=Money.of(ln.total, currency) if ln.total is not None else None,
+            price_set_by_staff=ln.row.unit_price is not None, price_reason=ln.row.price_reason)
+            for ln in await self._priced(info)]
 
     @strawberry.field(description="What the lines come to at their prices now.")
     async def subtotal(self, info: Info) -> Money:
         currency = (await info.context.loaders.channel_by_id.load(self.channel_pk)).currency
-        total = sum((Decimal(line.total.amount) for line in await self._lines(info)
-                     if line.total is not None), Decimal(0))
+        total = sum((ln.total for ln in await self._priced(info) if ln.total is not None),
+                    Decimal(0))
         return Money.of(total, currency)

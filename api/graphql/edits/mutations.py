@@ -92,6 +92,17 @@ async def _staged(call: Callable[[], Awaitable[Calculation]]) -> OrderEditPayloa
         user_errors=errors)
 
 
+async def _set_quantity(info: Info, edit_id: str, line_id: str, quantity: int
+                        ) -> OrderEditPayload:
+    async def run() -> Calculation:
+        line, staged = _line(line_id)
+        return await application.set_edit_quantity(
+            info.context.deps, edit_id=await _edit_pk(info, edit_id), order_line_id=line,
+            staged_id=staged, quantity=quantity)
+
+    return await _staged(run)
+
+
 @strawberry.type
 class OrderEditMutations:
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE),
@@ -128,30 +139,14 @@ class OrderEditMutations:
                                      "units; 0 removes it).")
     async def order_edit_set_quantity(self, info: Info, input: OrderEditSetQuantityInput
                                       ) -> OrderEditPayload:
-        ctx = info.context
-
-        async def run() -> Calculation:
-            line, staged = _line(input.line_id)
-            return await application.set_edit_quantity(
-                ctx.deps, edit_id=await _edit_pk(info, input.edit_id), order_line_id=line,
-                staged_id=staged, quantity=input.quantity)
-
-        return await _staged(run)
+        return await _set_quantity(info, input.edit_id, input.line_id, input.quantity)
 
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE),
                          description="Stage a line's removal (only if nothing of it is "
                                      "fulfilled).")
     async def order_edit_remove_line(self, info: Info, input: OrderEditRemoveLineInput
                                      ) -> OrderEditPayload:
-        ctx = info.context
-
-        async def run() -> Calculation:
-            line, staged = _line(input.line_id)
-            return await application.set_edit_quantity(
-                ctx.deps, edit_id=await _edit_pk(info, input.edit_id), order_line_id=line,
-                staged_id=staged, quantity=0)
-
-        return await _staged(run)
+        return await _set_quantity(info, input.edit_id, input.line_id, 0)
 
     @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE),
                          description="Stage another shipping method, priced by the carriers.")
