@@ -326,6 +326,9 @@ async def _check_allocations() -> None:
             refunded[a.order_id] += a.amount
     for op_id, total in by_operation.items():
         assert total == operations[op_id].amount, (op_id, total)
+    for op in operations.values():  # every refund made, whichever path made it, is charged
+        if op.status is OperationStatus.SUCCEEDED:
+            assert by_operation.get(op.id) == op.amount, (op.id, op.amount)
     for line in await OrderLine.filter(id__in=list(by_line)):
         assert by_line[line.id] <= line.total, (line.sku, by_line[line.id], line.total)
     for payment in await Payment.all():
