@@ -204,10 +204,14 @@ async def allocate_edit(
     """Charge an edit's refund to what the edit took off (``reductions``: each reduced line
     and the shipping by how much), in proportion; money the order held beyond them (paid
     before, never charged) goes to the shipping part."""
-    parts = [(part, cut) for part, cut in reductions if cut > 0]
-    beyond = amount - sum((cut for _, cut in parts), Decimal(0))
-    if beyond > 0:
-        parts.append((SHIPPING, beyond))
+    cuts: dict[Part, Decimal] = {}
+    for part, cut in reductions:
+        if cut > 0:
+            cuts[part] = cuts.get(part, Decimal(0)) + cut
+    beyond = amount - sum(cuts.values(), Decimal(0))
+    if beyond > 0:  # one shipping part, however many reasons put money there
+        cuts[SHIPPING] = cuts.get(SHIPPING, Decimal(0)) + beyond
+    parts = list(cuts.items())
     shares = split(amount, parts, order.currency)
     await RefundAllocation.bulk_create([
         RefundAllocation(order_id=order.id, order_line_id=share.part, amount=share.amount,
