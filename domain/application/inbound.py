@@ -45,6 +45,10 @@ async def import_marketplace_notification(deps: Deps, *, channel: str, provider:
         await cancel(deps, order_id=found.id, reason=f"cancelled on {provider}", actor=actor)
     except InvalidTransition as refused:
         return f"not cancelled: {refused.message}"
+    except Exception:  # ours (the database, say): the marketplace's retry tries again
+        await marketplaces.forget_cancellation(channel=channel, provider=provider,
+                                               notification=notification)
+        raise
     return f"order {found.number} cancelled"
 
 

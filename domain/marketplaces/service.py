@@ -109,6 +109,14 @@ async def claim_cancellation(*, channel: str, provider: str, notification: Notif
     return found if found is not None else "unknown order"
 
 
+async def forget_cancellation(*, channel: str, provider: str,
+                              notification: Notification) -> None:
+    """A claimed cancellation that failed for a reason of ours: unmark its delivery, so the
+    marketplace's retry cancels the order instead of being answered "duplicate"."""
+    await ProcessedWebhook.filter(provider=f"{provider}:{channel}",
+                                  event_id=notification.delivery_id).delete()
+
+
 async def poll_orders(*, channel: str, pages: Any, actor: str) -> int:
     """Import polled pages of orders, moving the channel's stored cursor after each page.
 

@@ -6,6 +6,8 @@ import json
 import secrets
 from typing import Any
 
+import pytest
+
 from domain.inventory.models import StockLevel
 from domain.orders.models import Order, OrderStatus
 from tests import factories
@@ -182,3 +184,26 @@ async def test_a_cancellation_from_shopify_voids_the_orders_payment(api: GraphQL
     assert found == {"status": "CANCELLED", "paymentStatus": "VOIDED",
                      "payments": [{"status": "VOIDED"}]}
     assert (await StockLevel.get()).reserved == 0
+
+
+async def test_a_cancellation_that_failed_on_our_side_is_cancelled_by_the_retry(
+    api: GraphQLClient, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _connect(api)
+    await _deliver(api, "orders/create", _order(7302, 1))
+    from domain.orders import lifecycle
+
+    real = lifecycle.cancel_order
+
+    async def down(**kwargs: Any) -> Any:
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(lifecycle, "cancel_order", down)
+    cancellation = {**_order(7302, 1), "cancelled_at": "2099-01-01T10:00:00Z"}
+    with pytest.raises(ConnectionError):  # the marketplace sees a failure and retries
+        await _deliver(api, "orders/cancelled", cancellation, "c-1")
+    assert (await Order.get(external_id="7302")).status.value == "PENDING"
+    monkeypatch.setattr(lifecycle, "cancel_order", real)
+    retried = await _deliver(api, "orders/cancelled", cancellation, "c-1")
+    assert retried.json()["outcome"] == "order 1001 cancelled"
+    assert (await Order.get(external_id="7302")).status.value == "CANCELLED"
