@@ -5,6 +5,9 @@ from __future__ import annotations
 import hmac
 from dataclasses import replace
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
 from api.tokens import InvalidToken, TokenService
 from domain.access import ADMIN, Kind, Permission, Principal
 from domain.staff.sessions import looks_like_staff_token, principal_for_token
@@ -102,3 +105,22 @@ def _principal(claims: dict[str, object]) -> Principal | None:
                          permissions=frozenset({Permission.ORDERS_READ}),
                          kind=Kind.GUEST, order_id=order_id)
     return None
+
+
+async def http_caller(request: Request, permission: Permission | None
+                      ) -> Principal | JSONResponse:
+    """The caller of a plain HTTP route (CSV reports, catalogue files): its principal, or
+    the answer refusing it (401 without valid credentials, 403 without ``permission``)."""
+    settings = request.app.state.settings
+    try:
+        principal = await authenticate(request.headers.get("authorization"),
+                                       admin_token=settings.admin_token,
+                                       tokens=request.app.state.tokens)
+    except InvalidCredentials as error:
+        return JSONResponse({"error": str(error)}, status_code=401)
+    if principal is None:
+        return JSONResponse({"error": "Authentication required"}, status_code=401)
+    if permission is not None and not principal.allows(permission):
+        return JSONResponse({"error": f"Missing permission {permission.value}"},
+                            status_code=403)
+    return principal

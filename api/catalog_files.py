@@ -13,9 +13,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from api.auth import InvalidCredentials, Permission, authenticate
+from api.auth import Permission, http_caller
 from api.graphql.errors import code_for
-from domain.access import Principal, Scope
+from api.inbound import Malformed, read
+from domain.access import Scope
 from domain.application import catalog_files, stock_files
 from domain.catalog.rows import Format
 from domain.errors import DomainError, FileRejected, IdempotencyKeyReused
@@ -30,22 +31,6 @@ NEEDS = {"products": (Permission.CATALOG_WRITE, None),
 
 def _error(message: str, status: int) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
-
-
-async def _caller(request: Request, permission: Permission | None
-                  ) -> Principal | JSONResponse:
-    settings = request.app.state.settings
-    try:
-        principal = await authenticate(request.headers.get("authorization"),
-                                       admin_token=settings.admin_token,
-                                       tokens=request.app.state.tokens)
-    except InvalidCredentials as error:
-        return _error(str(error), 401)
-    if principal is None:
-        return _error("Authentication required", 401)
-    if permission is not None and not principal.allows(permission):
-        return _error(f"Missing permission {permission.value}", 403)
-    return principal
 
 
 def _kind_and_format(request: Request) -> tuple[str, Format] | JSONResponse:
@@ -63,18 +48,16 @@ async def import_file(request: Request) -> Response:
     if isinstance(chosen, Response):
         return chosen
     kind, fmt = chosen
-    principal = await _caller(request, NEEDS[kind][0])
+    principal = await http_caller(request, NEEDS[kind][0])
     if isinstance(principal, Response):
         return principal
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FILE_BYTES:
-            return _error(f"A file has at most {MAX_FILE_BYTES // 2**20} MiB", 413)
     try:
-        text = bytes(body).decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return _error("The file is not UTF-8", 400)
+        inbound = await read(request, MAX_FILE_BYTES)
+    except Malformed as refused:
+        message = (f"A file has at most {MAX_FILE_BYTES // 2**20} MiB"
+                   if refused.status == 413 else "The file is not UTF-8")
+        return _error(message, refused.status)
+    text = inbound.body.decode("utf-8-sig")
     source = (request.query_params.get("name") or f"{kind}.{fmt.value}")[:200]
     key = request.headers.get("idempotency-key")
     try:
@@ -102,7 +85,7 @@ async def export_file(request: Request) -> Response:
     if isinstance(chosen, Response):
         return chosen
     kind, fmt = chosen
-    principal = await _caller(request, NEEDS[kind][1])
+    principal = await http_caller(request, NEEDS[kind][1])
     if isinstance(principal, Response):
         return principal
     export = catalog_files.export_products if kind == "products" else stock_files.export_stock

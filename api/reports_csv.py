@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from api.auth import InvalidCredentials, Permission, authenticate
+from api.auth import Permission, http_caller
 from api.graphql.arguments import text_problems
 from domain.access import Scope
 from domain.errors import DomainError, NotPermitted
@@ -81,17 +81,9 @@ async def _fulfillment(query: Any, scope: Scope) -> Iterable[Sequence[object]]:
 
 def _export(name: str, columns: Sequence[str], rows: Rows) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        settings = request.app.state.settings
-        try:
-            principal = await authenticate(request.headers.get("authorization"),
-                                           admin_token=settings.admin_token,
-                                           tokens=request.app.state.tokens)
-        except InvalidCredentials as error:
-            return JSONResponse({"error": str(error)}, status_code=401)
-        if principal is None:
-            return JSONResponse({"error": "Authentication required"}, status_code=401)
-        if not principal.allows(Permission.REPORTS_READ):
-            return JSONResponse({"error": "Missing permission reports:read"}, status_code=403)
+        principal = await http_caller(request, Permission.REPORTS_READ)
+        if isinstance(principal, Response):
+            return principal
         for key, value in request.query_params.multi_items():
             for message in text_problems(key, value):
                 return JSONResponse({"error": f"{key}: {message}"}, status_code=400)

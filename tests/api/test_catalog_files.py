@@ -243,3 +243,26 @@ def test_the_command_imports_with_a_progress_bar_and_refuses_a_bad_file(tmp_path
     assert done.returncode == 0, done.stderr
     assert [json.loads(line)["sku"] for line in out.read_text().splitlines()] == [
         "TEE-S", "TEE-M", "CAP"]
+
+
+async def test_a_file_too_large_or_not_utf8_is_refused_unread_and_changes_nothing(
+    api: GraphQLClient, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from api import catalog_files
+
+    monkeypatch.setattr(catalog_files, "MAX_FILE_BYTES", 2**20)
+    big = PRODUCTS_CSV + "x" * 2**20
+    status, body = await _import(api, "products", big)
+    assert (status, body) == (413, {"error": "A file has at most 1 MiB"})
+
+    async def chunks() -> Any:  # no declared length: read no further than the limit
+        yield PRODUCTS_CSV.encode()
+        for _ in range(20):
+            yield b"x" * 2**16
+
+    sent = await api.http.post("/catalog/import/products", content=chunks(), headers=ADMIN)
+    assert sent.status_code == 413
+    latin = await api.http.post("/catalog/import/products",
+                                content=PRODUCTS_CSV.encode() + b"caf\xe9\n", headers=ADMIN)
+    assert (latin.status_code, latin.json()) == (400, {"error": "The file is not UTF-8"})
+    assert await Variant.filter(sku="TEE-S").count() == 0
