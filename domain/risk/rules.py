@@ -123,18 +123,15 @@ def evaluate(facts: RiskFacts, history: History, settings: RiskSettings) -> list
     total = facts.total
     if total is not None:
         multiple = s.value_multiple
-        if (history.customer_average and history.customer_orders >= s.value_min_history
-                and total > history.customer_average * multiple):
-            reasons.append(RiskReason(
-                "HIGH_VALUE", s.value_score,
-                f"Total {total} {facts.currency} is over {multiple} times the customer's "
-                f"average of {history.customer_average:.2f}"))
-        elif (history.shop_average and history.shop_orders >= s.value_min_history
-              and total > history.shop_average * multiple):
-            reasons.append(RiskReason(
-                "HIGH_VALUE", s.value_score,
-                f"Total {total} {facts.currency} is over {multiple} times the shop's "
-                f"average of {history.shop_average:.2f}"))
+        for whose, average, orders in (
+                ("customer's", history.customer_average, history.customer_orders),
+                ("shop's", history.shop_average, history.shop_orders)):
+            if average and orders >= s.value_min_history and total > average * multiple:
+                reasons.append(RiskReason(
+                    "HIGH_VALUE", s.value_score,
+                    f"Total {total} {facts.currency} is over {multiple} times the {whose} "
+                    f"average of {average:.2f}"))
+                break
         method = (facts.shipping_method or "").lower()
         if (history.customer_orders == 0 and method in s.express_methods
                 and total >= s.new_customer_high_value):
