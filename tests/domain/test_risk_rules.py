@@ -51,6 +51,12 @@ def test_value_is_compared_with_the_customers_usual_else_the_shops() -> None:
     assert _rules(_facts(total=Decimal("99")), regular) == []
     newcomer = History(customer_orders=0, shop_orders=100, shop_average=Decimal("20"))
     assert _rules(_facts(total=Decimal("101")), newcomer) == [("HIGH_VALUE", 40)]
+    both = History(customer_orders=4, customer_average=Decimal("20"), shop_orders=100,
+                   shop_average=Decimal("20"))
+    [reason] = evaluate(_facts(total=Decimal("101")), both, DEFAULTS)  # counted once
+    assert "the customer's average of 20.00" in reason.message
+    [reason] = evaluate(_facts(total=Decimal("101")), newcomer, DEFAULTS)
+    assert "the shop's average of 20.00" in reason.message
     too_little = History(customer_orders=1, shop_orders=2, shop_average=Decimal("1"))
     assert _rules(_facts(total=Decimal("101")), too_little) == []  # no usual yet
 
