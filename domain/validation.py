@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -76,6 +77,19 @@ def email(value: str | None, *, field: Sequence[str]) -> str | None:
     if not EMAIL_RE.match(cleaned):
         raise InvalidInput(f"{cleaned!r} is not an email address", field=field)
     return cleaned.lower()
+
+
+def ip_address(value: str | None, *, field: Sequence[str], strict: bool = True) -> str | None:
+    """An IP address in its canonical form; one that is not an address is refused (or,
+    not ``strict``, where it was not given by a caller, left out)."""
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        if not strict:
+            return None
+        raise InvalidInput(f"{value[:64]!r} is not an IP address", field=field) from None
 
 
 def quantity(value: int, *, field: Sequence[str], allow_zero: bool = False) -> int:

@@ -7,14 +7,12 @@ transaction, so the rules themselves are tested without a database.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from domain.errors import InvalidInput
 from domain.risk.settings import RiskSettings
 
 _SUBDIVISION = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
@@ -169,16 +167,3 @@ def evaluate(facts: RiskFacts, history: History, settings: RiskSettings) -> list
 def assess(reasons: Sequence[RiskReason], settings: RiskSettings) -> Assessment:
     score = sum(reason.score for reason in reasons)
     return Assessment(score, tuple(reasons), score >= settings.hold_threshold)
-
-
-def risk_ip(value: str | None, *, field: tuple[str, ...], strict: bool = True) -> str | None:
-    """An IP address in its canonical form; one that is not an address is refused (or,
-    not ``strict``, where it was not given by a caller, left out)."""
-    if value is None:
-        return None
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        if not strict:
-            return None
-        raise InvalidInput(f"{value[:64]!r} is not an IP address", field=field) from None

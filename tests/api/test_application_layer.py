@@ -60,12 +60,27 @@ def _resolvers() -> dict[str, tuple[Path, set[str], set[str]]]:
     for path in sorted((ROOT / "api" / "graphql").glob("*/mutations.py")):
         tree = ast.parse(path.read_text())
         areas = _area_names(tree)
+        helpers = {n.name: n for n in tree.body
+                   if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
         for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
             for fn in (n for n in cls.body if isinstance(n, ast.AsyncFunctionDef)):
-                used = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)}
-                used |= {n.attr for n in ast.walk(fn) if isinstance(n, ast.Attribute)}
+                used = _names_used(fn, helpers)
                 found[fn.name] = (path, {areas[n] for n in used if n in areas}, used)
     return found
+
+
+def _names_used(fn: ast.AST, helpers: dict[str, ast.AST]) -> set[str]:
+    """Names a resolver uses, through the module's helper functions it calls."""
+    used: set[str] = set()
+    todo, seen = [fn], set()
+    while todo:
+        node = todo.pop()
+        names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        used |= names | {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+        for name in names & helpers.keys() - seen:
+            seen.add(name)
+            todo.append(helpers[name])
+    return used
 
 
 def test_no_resolver_calls_services_of_two_areas() -> None:

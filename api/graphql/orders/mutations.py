@@ -23,7 +23,6 @@ from domain.errors import DomainError, NotFound
 from domain.metrics import count
 from domain.orders.capture import LineRequest, OrderRequest
 from domain.orders.models import Order as OrderModel
-from domain.risk.rules import risk_ip
 
 
 @strawberry.input
@@ -147,7 +146,7 @@ def _risk_signals(info: Info, given: RiskSignalsInput | None) -> RiskSignals:
         None if relayed else ctx.address)
     card = given.card_fingerprint if given is not None else None
     return RiskSignals(
-        ip_address=risk_ip(ip, field=("riskSignals", "ipAddress"), strict=relayed),
+        ip_address=v.ip_address(ip, field=("riskSignals", "ipAddress"), strict=relayed),
         card_fingerprint=v.text(card, field=("riskSignals", "cardFingerprint"),
                                 max_length=128))
 
