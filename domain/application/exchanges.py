@@ -10,6 +10,10 @@ difference is settled in money:
   status is decided against it, not against its full total;
 - a cheaper one is refunded the rest when the goods come back (``refund_return``);
 - an equal one moves no money: the replacement is paid by the goods.
+
+Cancelling an approved exchange's return cancels its replacement with it (through the
+cancel use case, which voids the difference's payment); once the replacement has shipped
+the return can no longer be cancelled: the goods must come back or be paid for.
 """
 
 from __future__ import annotations
@@ -19,12 +23,12 @@ from dataclasses import dataclass
 
 from domain.application.deps import Deps
 from domain.application.orders import cancel
-from domain.errors import DomainError, PaymentFailed
-from domain.orders.models import Order
+from domain.errors import DomainError, InvalidTransition, PaymentFailed
+from domain.orders.models import Order, OrderStatus
 from domain.payments.models import Payment, PaymentState
 from domain.payments.service import amount_due, start_payment
 from domain.returns import service
-from domain.returns.models import Return
+from domain.returns.models import Return, ReturnStatus
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,23 @@ async def approve_exchange(deps: Deps, *, return_id: int, actor: str) -> Exchang
     replacement = await Order.get(id=replacement.id)
     payment, error = await _ask_for_difference(deps, replacement, approved, actor=actor)
     return Exchange(approved, replacement, payment, error)
+
+
+async def cancel_exchange(deps: Deps, *, rma: Return, actor: str) -> Return:
+    """Cancel an approved exchange's return and its replacement; refused, with nothing
+    changed, once the replacement has shipped or the return has moved on."""
+    if rma.status is not ReturnStatus.APPROVED or rma.replacement_order_id is None:
+        return await service.cancel_return(return_id=rma.id, actor=actor)
+    replacement = await Order.get(id=rma.replacement_order_id)
+    if replacement.status is not OrderStatus.CANCELLED:
+        try:
+            await cancel(deps, order_id=replacement.id,
+                         reason=f"return {rma.id} cancelled", actor=actor)
+        except InvalidTransition:
+            raise InvalidTransition(
+                "Return", str(rma.id), f"{rma.status.value} with replacement order "
+                f"{replacement.number} on its way", ReturnStatus.CANCELLED.value) from None
+    return await service.cancel_return(return_id=rma.id, actor=actor)
 
 
 async def _ask_for_difference(deps: Deps, replacement: Order, rma: Return, *, actor: str

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.application.deps import Deps
-from domain.application.exchanges import Exchange, approve_exchange
-from domain.errors import PaymentFailed
+from domain.application.exchanges import Exchange, approve_exchange, cancel_exchange
+from domain.errors import NotFound, PaymentFailed
 from domain.orders.capture import LineRequest
 from domain.payments.models import Payment
 from domain.returns import service
@@ -50,7 +50,11 @@ async def decline_return(deps: Deps, *, return_id: int, reason: str, actor: str)
 
 
 async def cancel_return(deps: Deps, *, return_id: int, actor: str) -> Return:
-    return await service.cancel_return(return_id=return_id, actor=actor)
+    """Cancel; an approved exchange's replacement order is cancelled with it."""
+    found = await Return.get_or_none(id=return_id)
+    if found is None:
+        raise NotFound("Return", str(return_id), field=("id",))
+    return await cancel_exchange(deps, rma=found, actor=actor)
 
 
 async def receive_return(deps: Deps, *, return_id: int, location_id: int,

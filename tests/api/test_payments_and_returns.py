@@ -525,3 +525,57 @@ async def test_a_refund_made_in_the_stripe_dashboard_reaches_the_reports(
     customer = await Customer.get(email="ann@example.com")
     found = (await insights([customer.id]))[customer.id]
     assert found.lifetime_value == {"EUR": Decimal("18.00")}
+
+
+async def _exchange(api: GraphQLClient, fake: FakeStripe, sku: str, replacement_sku: str
+                    ) -> tuple[str, str, dict[str, Any]]:
+    """An approved exchange of one shipped, paid unit: (return id, its order's id, the
+    replacement order)."""
+    placed = await _authorized(api, fake, {sku: 1})
+    order_gid, line = placed["order"]["id"], placed["order"]["lines"][0]["id"]
+    await _ship(api, order_gid, line, 1)
+    await api(CAPTURE, {"p": placed["payment"]["id"]})
+    requested = await api(
+        "mutation($o: ID!, $l: ID!, $r: String!) { returnRequest(input: {orderId: $o, lines: "
+        '[{orderLineId: $l, quantity: 1, reason: "too small"}], replacementLines: [{sku: $r, '
+        "quantity: 1}]}) { return { id } } }", {"o": order_gid, "l": line, "r": replacement_sku})
+    rid = requested["returnRequest"]["return"]["id"]
+    approved = await api("mutation($id: ID!) { returnApprove(id: $id) { return { "
+                         "replacementOrder { id lines { id } } } userErrors { code } } }",
+                         {"id": rid})
+    assert approved["returnApprove"]["userErrors"] == []
+    return rid, order_gid, approved["returnApprove"]["return"]["replacementOrder"]
+
+
+RETURN_CANCEL = """mutation($id: ID!) { returnCancel(id: $id) { return { status }
+  userErrors { code message } } }"""
+
+
+async def test_cancelling_an_exchange_cancels_its_replacement(
+    api: GraphQLClient, fake_stripe: FakeStripe,
+) -> None:
+    """The replacement's stock is released and the difference's payment voided; once the
+    replacement has shipped, the return stays open and nothing changes."""
+    await factories.shop({"SHOE-42": {"a": 5}})
+    await factories.product("BOOT-42", price="25.00")
+    await factories.stock("BOOT-42", {"a": 1})
+    rid, _, replacement = await _exchange(api, fake_stripe, "SHOE-42", "BOOT-42")
+    cancelled = (await api(RETURN_CANCEL, {"id": rid}))["returnCancel"]
+    assert cancelled == {"return": {"status": "CANCELLED"}, "userErrors": []}
+    after = await _order(api, replacement["id"])
+    assert after["status"] == "CANCELLED"
+    assert [p["status"] for p in after["payments"]] == ["VOIDED"]  # the 15.00 difference
+    again = await api(PLACE, {"input": {
+        "channel": "web", "email": "bo@example.com", "shippingAddress": factories.address(),
+        "lines": [{"sku": "BOOT-42", "quantity": 1}]}})
+    assert again["orderCreate"]["userErrors"] == []  # the only boot is sellable again
+
+    await factories.stock("BOOT-42", {"a": 2})
+    rid, original, replacement = await _exchange(api, fake_stripe, "SHOE-42", "BOOT-42")
+    await _ship(api, replacement["id"], replacement["lines"][0]["id"], 1)
+    refused = (await api(RETURN_CANCEL, {"id": rid}))["returnCancel"]
+    assert codes(refused) == ["INVALID_TRANSITION"]
+    assert "on its way" in refused["userErrors"][0]["message"]
+    after = await _order(api, replacement["id"])
+    assert after["status"] != "CANCELLED" and after["fulfillmentStatus"] == "FULFILLED"
+    assert [r["status"] for r in (await _order(api, original))["returns"]] == ["APPROVED"]
