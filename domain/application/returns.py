@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -11,10 +12,13 @@ from domain.application.deps import Deps
 from domain.application.exchanges import Exchange, approve_exchange, cancel_exchange
 from domain.errors import NotFound, PaymentFailed
 from domain.orders.capture import LineRequest
-from domain.payments.models import Payment
+from domain.payments.models import Payment, PaymentState
+from domain.payments.service import request_payment
 from domain.returns import service
 from domain.returns.models import Return
 from domain.returns.service import ReceivedLine, ReturnLineRequest
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Approval", "Exchange", "LineRequest", "ReceivedLine", "ReturnLineRequest", "approve_exchange",
            "approve_return", "cancel_return", "decline_return", "receive_return",
@@ -59,9 +63,20 @@ async def cancel_return(deps: Deps, *, return_id: int, actor: str) -> Return:
 
 async def receive_return(deps: Deps, *, return_id: int, location_id: int,
                          lines: Sequence[ReceivedLine], actor: str) -> Return:
-    """Receive units: restocked ones go back on hand with ledger rows, in one transaction."""
-    return await service.receive_return(return_id=return_id, location_id=location_id,
-                                        lines=lines, actor=actor)
+    """Receive units: restocked ones go back on hand with ledger rows, in one transaction.
+    An exchange whose goods came back short asks for the rest on its replacement."""
+    received = await service.receive_return(return_id=return_id, location_id=location_id,
+                                            lines=lines, actor=actor)
+    if received.replacement_order_id is not None:
+        for payment in await Payment.filter(order_id=received.replacement_order_id,
+                                            state=PaymentState.PENDING):
+            try:
+                await request_payment(payment_id=payment.id, gateways=deps.gateways,
+                                      actor=actor)
+            except PaymentFailed as failure:
+                log.warning("asking for the rest of exchange %s failed: %s", received.id,
+                            failure.message)
+    return received
 
 
 async def refund_return(deps: Deps, *, return_id: int, amount: Decimal | str | None,

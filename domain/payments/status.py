@@ -14,7 +14,8 @@ TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     P.AUTHORIZED: frozenset({P.PARTIALLY_PAID, P.PAID, P.VOIDED, P.UNPAID}),
     P.PARTIALLY_PAID: frozenset({P.PAID, P.PARTIALLY_REFUNDED, P.REFUNDED}),
     # PAID -> PARTIALLY_PAID: an order edit added to a paid order; the rest is asked for.
-    P.PAID: frozenset({P.PARTIALLY_PAID, P.PARTIALLY_REFUNDED, P.REFUNDED}),
+    # PAID -> UNPAID: an exchange's goods came back short and paid less of its replacement.
+    P.PAID: frozenset({P.UNPAID, P.PARTIALLY_PAID, P.PARTIALLY_REFUNDED, P.REFUNDED}),
     P.PARTIALLY_REFUNDED: frozenset({P.REFUNDED}),
     P.REFUNDED: frozenset(),
     P.VOIDED: frozenset(),

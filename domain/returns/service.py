@@ -38,7 +38,7 @@ from domain.inventory.service import locked_stock_level, move
 from domain.money import parse_price, quantize
 from domain.orders.capture import LineRequest, OrderRequest, create_order
 from domain.orders.lifecycle import lock_order
-from domain.orders.models import Order, OrderLine
+from domain.orders.models import Order, OrderLine, OrderStatus
 from domain.orders.progress import refresh_progress
 from domain.payments.allocation import SHIPPING, Part, allocate, down, remaining
 from domain.payments.models import (
@@ -47,6 +47,7 @@ from domain.payments.models import (
     OperationStatus,
     Payment,
     PaymentOperation,
+    PaymentState,
     RefundAllocation,
 )
 from domain.payments.service import (
@@ -295,13 +296,45 @@ async def receive_return(
         await found.save(using_db=conn)
         restocked = sum(g.quantity for g in lines if g.restock)
         received = sum(g.quantity for g in lines)
+        short = await _shrink_exchange_credit(conn, found, order, actor=actor)
         await record_order_event(
             conn, order_id=order.id, type=EventType.RETURN_RECEIVED, actor=actor,
             message=f"Return {found.id}: {received} unit(s) received at {location.code}, "
-                    f"{restocked} restocked, {received - restocked} written off")
+                    f"{restocked} restocked, {received - restocked} written off" + short)
         await refresh_progress(conn, order, actor=actor)
         await record_stock_changed(conn, skus)
     return found
+
+
+async def _shrink_exchange_credit(conn: BaseDBAsyncClient, found: Return, order: Order, *,
+                                  actor: str) -> str:
+    """Fewer units came back than an exchange was approved for: its goods pay only what
+    the received ones are worth, and the replacement asks for the rest in money (a payment
+    for the shortfall through the original's provider, requested after commit by
+    ``domain.application.returns.receive_return``). Returns what the event says of it."""
+    if found.replacement_order_id is None:
+        return ""
+    parts, _units, _left = await _returned_parts(conn, found, order, received=True)
+    worth = sum((cap for _, cap in parts), Decimal(0))
+    replacement = await lock_order(conn, found.replacement_order_id)
+    if worth >= replacement.exchange_credit:
+        return ""
+    short = replacement.exchange_credit - worth
+    replacement.exchange_credit = worth
+    await replacement.save(update_fields=["exchange_credit", "updated_at"], using_db=conn)
+    paid_with = await Payment.filter(order_id=order.id).exclude(
+        state__in=[PaymentState.FAILED, PaymentState.VOIDED]).order_by("-id").using_db(
+        conn).first()
+    asked = paid_with is not None and replacement.status is not OrderStatus.CANCELLED
+    if asked:
+        assert paid_with is not None
+        await Payment.create(order_id=replacement.id, provider=paid_with.provider,
+                             method=paid_with.method, currency=replacement.currency,
+                             amount=short, using_db=conn)
+    await sync_order_payment_status(conn, replacement, actor=actor)
+    return (f"; the goods pay {quantize(worth, order.currency)} {order.currency} of order "
+            f"{replacement.number}, which " + ("asks for" if asked else "owes")
+            + f" {quantize(short, order.currency)} more")
 
 
 async def _returned_parts(conn: BaseDBAsyncClient, found: Return, order: Order, *,

@@ -579,3 +579,49 @@ async def test_cancelling_an_exchange_cancels_its_replacement(
     after = await _order(api, replacement["id"])
     assert after["status"] != "CANCELLED" and after["fulfillmentStatus"] == "FULFILLED"
     assert [r["status"] for r in (await _order(api, original))["returns"]] == ["APPROVED"]
+
+
+async def test_an_exchange_whose_goods_come_back_short_asks_for_the_rest(
+    api: GraphQLClient, fake_stripe: FakeStripe,
+) -> None:
+    """Two shoes exchanged for two others of the same price; one comes back: the goods
+    pay 10.00 of the 20.00 replacement, which asks for the other 10.00 by card."""
+    await factories.shop({"SHOE-42": {"a": 5}, "SHOE-43": {"a": 5}})
+    placed = await _authorized(api, fake_stripe, {"SHOE-42": 2})  # 20.00
+    order_gid, line = placed["order"]["id"], placed["order"]["lines"][0]["id"]
+    await _ship(api, order_gid, line, 2)
+    await api(CAPTURE, {"p": placed["payment"]["id"]})
+    requested = await api(
+        "mutation($o: ID!, $l: ID!) { returnRequest(input: {orderId: $o, lines: [{orderLineId: "
+        '$l, quantity: 2, reason: "too small"}], replacementLines: [{sku: "SHOE-43", '
+        "quantity: 2}]}) { return { id } } }", {"o": order_gid, "l": line})
+    rid = requested["returnRequest"]["return"]["id"]
+    approved = (await api("mutation($id: ID!) { returnApprove(id: $id) { return { "
+                          "replacementOrder { id } } payment { id } userErrors { code } } }",
+                          {"id": rid}))["returnApprove"]
+    assert (approved["userErrors"], approved["payment"]) == ([], None)  # the goods pay it all
+    replacement = approved["return"]["replacementOrder"]["id"]
+    assert (await _order(api, replacement))["paymentStatus"] == "PAID"
+    created = fake_stripe.calls["create"]
+
+    location = (await api("{ locations { id } }"))["locations"][0]["id"]
+    received = await api("mutation($r: ID!, $loc: ID!, $l: ID!) { returnReceive(input: "
+                         "{returnId: $r, locationId: $loc, lines: [{orderLineId: $l, "
+                         "quantity: 1, restock: true}]}) { userErrors { code } } }",
+                         {"r": rid, "loc": location, "l": line})
+    assert received["returnReceive"]["userErrors"] == []
+    after = await _order(api, replacement)
+    assert after["paymentStatus"] == "UNPAID"
+    assert len(after["payments"]) == 1  # the rest, asked for
+    assert fake_stripe.calls["create"] == created + 1
+    intent = list(fake_stripe.intents.values())[-1]
+    assert (intent["amount"], intent["metadata"]["order_id"]) == (
+        1000, str(await _pk("Order", replacement)))
+    events = [e["message"] for e in (await _order(api, order_gid))["events"]
+              if e["type"] == "RETURN_RECEIVED"]
+    assert events and "asks for 10.00 more" in events[0]
+    await _webhook(api, fake_stripe.customer_confirms(intent["id"]))
+    assert (await _order(api, replacement))["paymentStatus"] == "AUTHORIZED"
+    refunded = (await api(REFUND, {"r": rid}))["returnRefund"]
+    assert refunded["return"] == {"status": "REFUNDED", "refundTotal": {"amount": "0.00"}}
+    assert fake_stripe.refunds == {}  # the shoe that came back paid for half the pair
