@@ -58,6 +58,8 @@ from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
 from domain.reports.rollup import refresh as refresh_summaries
+from domain.risk.cache import follow as follow_risk_settings
+from domain.risk.cache import stored_settings_cache
 from domain.secrets import SecretHasher
 from domain.webhooks.service import RetryPolicy
 from domain.webhooks.targets import UrlPolicy
@@ -98,7 +100,8 @@ class Services:
     gateways: dict[str, PaymentGateway]
     deps: Deps  # the use cases' dependencies (domain/application), built once at start-up
     unregister: Callable[[], None] = lambda: None
-    catalogue_follower: asyncio.Task[None] | None = None  # drops what other processes change
+    # The catalogue's and the risk settings' caches dropping what other processes change.
+    followers: tuple[asyncio.Task[None], ...] = ()
     sweeper: Periodic | None = None
     login_throttle: SignInThrottle = field(
         default_factory=lambda: SignInThrottle(InMemoryFailureLog()))
@@ -247,12 +250,17 @@ async def start_services(settings: Settings) -> Services:
     # This process's own commits drop their SKUs from the cache before the caller hears back.
     unregister = on_commit(cache.invalidate) if cache is not None else (lambda: None)
     catalogue_cache.configure(ttl=settings.catalog_cache_ttl)
-    listening = asyncio.Event()
-    follower = asyncio.create_task(follow_catalogue(bus, ready=listening),
-                                   name="catalogue-follower")
+    stored_settings_cache.configure(ttl=settings.catalog_cache_ttl)
+    listening = (asyncio.Event(), asyncio.Event())
+    followers = (
+        asyncio.create_task(follow_catalogue(bus, ready=listening[0]),
+                            name="catalogue-follower"),
+        asyncio.create_task(follow_risk_settings(bus, ready=listening[1]),
+                            name="risk-settings-follower"))
     # Listening before the first request: a change made from then on is heard of.
-    waiting = asyncio.ensure_future(listening.wait())
-    await asyncio.wait([waiting, follower], timeout=5, return_when=asyncio.FIRST_COMPLETED)
+    waiting: asyncio.Future[Any] = asyncio.ensure_future(
+        asyncio.gather(*(ready.wait() for ready in listening)))
+    await asyncio.wait([waiting, *followers], timeout=5, return_when=asyncio.FIRST_COMPLETED)
     waiting.cancel()
     relay.start()
     webhooks.start()
@@ -287,7 +295,7 @@ async def start_services(settings: Settings) -> Services:
                 else InMemoryFailureLog())
     return Services(bus=bus, relay=relay, cache=cache, carriers=carriers,
                     gateways=gateways, deps=deps,
-                    unregister=unregister, catalogue_follower=follower,
+                    unregister=unregister, followers=followers,
                     webhooks=webhooks, webhook_urls=webhook_urls,
                     rate_limiter=limiter,
                     limits=Limits(max_cost=settings.max_query_cost,
@@ -306,9 +314,9 @@ async def start_services(settings: Settings) -> Services:
 
 async def stop_services(services: Services) -> None:
     services.unregister()
-    if services.catalogue_follower is not None:
-        services.catalogue_follower.cancel()
-        await asyncio.gather(services.catalogue_follower, return_exceptions=True)
+    for follower in services.followers:
+        follower.cancel()
+    await asyncio.gather(*services.followers, return_exceptions=True)
     for loop in (services.sweeper, services.marketplace_sync, services.amazon_poll,
                  services.summaries, services.late_shipments, services.notifier):
         if loop is not None:

@@ -19,6 +19,8 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "background_failures": ("Failed passes of background loops", ("loop",)),
     "catalog_cache_invalidations": ("Catalogue changes heard on the event bus, each of which "
                                     "dropped cached catalogue entries", ()),
+    "risk_settings_cache_invalidations": ("Risk settings changes heard on the event bus, "
+                                          "each of which dropped the cached settings", ()),
 }
 
 

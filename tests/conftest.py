@@ -19,6 +19,7 @@ from api.graphql.cost import Limits
 from api.settings import Settings
 from domain.catalog.cache import catalogue_cache
 from domain.customers.throttle import SignInThrottle
+from domain.risk.cache import stored_settings_cache
 from domain.risk.settings import RiskSettings
 from integrations.ratelimit.memory import InMemoryRateLimiter
 from integrations.ratelimit.redis import RedisRateLimiter
@@ -102,9 +103,11 @@ async def _truncate() -> None:
 
 @pytest.fixture
 async def db(app: object) -> AsyncIterator[None]:
-    """A clean database for each test (and no catalogue remembered from an earlier one)."""
+    """A clean database for each test (and no catalogue or risk settings remembered from an
+    earlier one)."""
     await _truncate()
     catalogue_cache.clear()
+    stored_settings_cache.clear()
     yield
 
 

@@ -19,7 +19,6 @@ database in the caller's transaction. Unknown SKUs and channels are never cached
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,8 +29,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from domain import metrics
 from domain.catalog.models import Channel, ChannelLocation, Location, Variant
 from domain.events.ports import RESYNC, EventBus, catalog_topic
-
-log = logging.getLogger(__name__)
+from domain.events.stream import follow as follow_topic
 
 MAX_VARIANTS = 50_000  # beyond this many cached SKUs the oldest half is dropped
 
@@ -144,18 +142,5 @@ catalogue_cache = CatalogueCache()
 async def follow(bus: EventBus, cache: CatalogueCache = catalogue_cache, *,
                  ready: asyncio.Event | None = None) -> None:
     """Drop what other processes changed, as their changes are published; run until
-    cancelled. Whatever happened while not listening is forgotten on (re)subscribing."""
-    while True:
-        try:
-            async with bus.subscribe(catalog_topic()) as messages:
-                cache.clear()
-                if ready is not None:
-                    ready.set()
-                async for message in messages:
-                    cache.apply(message)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("listening for catalogue changes failed; listening again")
-            cache.clear()
-            await asyncio.sleep(1.0)
+    cancelled."""
+    await follow_topic(bus, catalog_topic(), cache, ready=ready)

@@ -42,6 +42,11 @@ def shipment_topic(shipment_id: int) -> str:
     return f"shipment.{shipment_id}"
 
 
+def settings_topic() -> str:
+    """Changes to the merchant's settings the order path reads (risk screening's)."""
+    return "settings"
+
+
 def catalog_topic() -> str:
     """Every catalogue change: each process's catalogue cache listens here."""
     return "catalog"

@@ -12,11 +12,14 @@ whatever topic it came on: the topic routes, it does not vouch for the content.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from domain.events.ports import RESYNC, EventBus
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Loader = Callable[[int, int | None], Awaitable[list[T]]]
 
@@ -49,3 +52,31 @@ async def replay_then_live(
                     last = sequence(item)
             yield from_message(message)
             last = number
+
+
+class Follower(Protocol):
+    """A process's cache of what other processes change, told of it on a bus topic."""
+
+    def apply(self, message: Mapping[str, Any]) -> None: ...
+    def clear(self) -> None: ...
+
+
+async def follow(bus: EventBus, topic: str, cache: Follower, *,
+                 ready: asyncio.Event | None = None) -> None:
+    """Tell ``cache`` of every message on ``topic``, until cancelled. Whatever happened while
+    not listening is forgotten on (re)subscribing: the cache is cleared, so a Redis that
+    went away and came back never leaves a process with what it missed."""
+    while True:
+        try:
+            async with bus.subscribe(topic) as messages:
+                cache.clear()
+                if ready is not None:
+                    ready.set()
+                async for message in messages:
+                    cache.apply(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("listening on %s failed; listening again", topic)
+            cache.clear()
+            await asyncio.sleep(1.0)

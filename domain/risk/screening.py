@@ -11,7 +11,6 @@ time, which gives the same order.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.db import fetch, is_postgres
+from domain.risk.cache import stored_settings_cache
 from domain.risk.rules import (
     Assessment,
     History,
@@ -68,11 +68,8 @@ def keys_of(facts: RiskFacts) -> Keys:
 
 
 async def stored_settings(conn: BaseDBAsyncClient, defaults: RiskSettings) -> RiskSettings:
-    rows = await fetch(conn, "SELECT config FROM risk_settings WHERE id = 1")
-    config: Any = rows[0]["config"] if rows else None
-    if isinstance(config, str | bytes):  # SQLite hands JSON back as text
-        config = json.loads(config)
-    return effective(defaults, config)
+    """The defaults and the merchant's changes (kept in this process: domain/risk/cache.py)."""
+    return effective(defaults, await stored_settings_cache.config(conn))
 
 
 def _lock_id(kind: str, value: str) -> int:

@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from domain.db import connection
+from domain.events.models import OutboxMessage
+from domain.events.ports import settings_topic
+from domain.risk.cache import CHANGED, stored_settings_cache
 from domain.risk.models import RiskSettingsRow
 from domain.risk.screening import stored_settings
 from domain.risk.settings import RiskSettings, clean_changes, effective
@@ -21,6 +24,13 @@ async def update_settings(*, defaults: RiskSettings, changes: Mapping[str, Any])
     """Store the merchant's changes (checked first: a bad value changes nothing) over the
     ones already stored; the next order placed is screened with them."""
     cleaned = clean_changes(changes)
+    try:
+        return await _store(defaults, cleaned)
+    finally:  # the next order here is screened with them, and elsewhere once told
+        stored_settings_cache.clear()
+
+
+async def _store(defaults: RiskSettings, cleaned: Mapping[str, Any]) -> RiskSettings:
     async with unit_of_work() as conn:
         row = await RiskSettingsRow.filter(id=1).select_for_update().using_db(conn).first()
         if row is None:
@@ -29,4 +39,6 @@ async def update_settings(*, defaults: RiskSettings, changes: Mapping[str, Any])
             row = await RiskSettingsRow.filter(id=1).select_for_update().using_db(conn).get()
         row.config = {**(row.config or {}), **cleaned}
         await row.save(using_db=conn)
+        await OutboxMessage.create(topic=settings_topic(), payload={"kind": CHANGED},
+                                   using_db=conn)
         return effective(defaults, row.config)

@@ -82,3 +82,35 @@ async def test_a_change_on_one_process_reaches_the_next_order_of_another(
                   {"id": product["product"]["id"]})
         await _until_heard(other)
         assert codes(await _place(other)) == ["INSUFFICIENT_STOCK"]  # "a" serves no one now
+
+
+async def test_risk_settings_changed_on_one_process_screen_the_next_order_of_another(
+    api: GraphQLClient,
+) -> None:
+    """Each process keeps the merchant's risk settings (domain/risk/cache.py); a change
+    made on one reaches the others through the event bus."""
+    assert DATABASE_URL is not None
+    with oms_server(database_url=DATABASE_URL, redis_url=REDIS_URL) as other:
+        await factories.shop({"SHOE": {"a": 20}})
+        await _until_heard(other)
+        place = """mutation($i: OrderCreateInput!) { orderCreate(input: $i) {
+          order { status holdKind } userErrors { code } } }"""
+        order = {"i": {"channel": "web", "email": "eve@fraud.example",
+                       "shippingAddress": factories.address(),
+                       "lines": [{"sku": "SHOE", "quantity": 1}]}}
+        first = (await gql(other, place, order))["orderCreate"]
+        assert first["order"]["status"] == "PENDING"  # the other process now keeps the row
+
+        changed = await api('mutation { riskSettingsUpdate(input: {blockedEmails: '
+                            '["@fraud.example"]}) { userErrors { code } } }')
+        assert changed["riskSettingsUpdate"]["userErrors"] == []
+
+        async def heard() -> bool:
+            async with httpx.AsyncClient(timeout=10) as http:
+                text = (await http.get(f"{other.url}/metrics", headers=ADMIN)).text
+            return re.search(r"^oms_risk_settings_cache_invalidations_total 1\.0$", text,
+                             re.MULTILINE) is not None
+
+        await eventually(heard, seconds=20)
+        second = (await gql(other, place, order))["orderCreate"]
+        assert second["order"] == {"status": "ON_HOLD", "holdKind": "RISK"}
