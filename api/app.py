@@ -368,6 +368,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             await key_refresh.stop()
             await stop_services(app.state.services)
             await database.close()
+            if schema.preparation is not None and schema.preparation.checking is not None:
+                schema.preparation.checking.close()
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -394,7 +396,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
     async def jwks(_: Request) -> JSONResponse:
         return JSONResponse(tokens.jwks(), headers={"Cache-Control": "max-age=300"})
 
-    view = GraphQLView(build_schema(settings), settings, tokens)
+    schema = build_schema(settings)
+    view = GraphQLView(schema, settings, tokens)
     app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),

@@ -33,7 +33,7 @@ from api.graphql.orders.queries import CustomerListQueries, OrderQueries
 from api.graphql.partners.mutations import PartnerMutations
 from api.graphql.payments.mutations import PaymentMutations
 from api.graphql.permissions import public
-from api.graphql.preparation import Preparation, PrepareDocuments
+from api.graphql.preparation import CheckingProcess, Preparation, PrepareDocuments
 from api.graphql.relay import Node
 from api.graphql.reports.queries import ReportQueries
 from api.graphql.returns.mutations import ReturnMutations
@@ -72,12 +72,14 @@ Mutation = merge_types(
 
 
 class Schema(strawberry.Schema):
+    preparation: Preparation | None = None  # its remembered documents and checking process
+
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
         log_errors(errors)
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> Schema:
     settings = settings or Settings()
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = limit_extensions(
         max_depth=settings.max_depth, max_aliases=settings.max_aliases,
@@ -89,11 +91,16 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     # send the same few documents again and again: parse and validate each once, and large
     # ones off the event loop (after the extensions above set the options and rules). A
     # repeated introspection document is then answered from memory.
-    preparation, answers = Preparation(), IntrospectionAnswers()
+    preparation = Preparation(checking=CheckingProcess(
+        max_depth=settings.max_depth, max_aliases=settings.max_aliases,
+        introspection=settings.introspection))
+    answers = IntrospectionAnswers()
     extensions += [CostLimit, lambda: PrepareDocuments(preparation),
                    lambda: IntrospectionCache(answers), OperationMetrics, ActingStaff]
-    return Schema(query=Query, mutation=Mutation, subscription=Subscription,
-                  extensions=extensions, scalar_overrides=SCALAR_OVERRIDES)
+    schema = Schema(query=Query, mutation=Mutation, subscription=Subscription,
+                    extensions=extensions, scalar_overrides=SCALAR_OVERRIDES)
+    schema.preparation = preparation
+    return schema
 
 
 def export_sdl() -> str:

@@ -1,0 +1,105 @@
+"""Large documents are parsed and validated in a process of their own first: one the rules
+refuse is answered exactly as it was when validated here, and never parsed in the server's
+process; one they accept runs as before. A checking process that dies is replaced."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.routing import Route
+
+from api.graphql.preparation import LARGE_DOCUMENT, Preparation
+from tests import factories
+from tests.support import GraphQLClient
+
+
+def _preparation(app: Any) -> Preparation:
+    (route,) = [r for r in app.routes if isinstance(r, Route) and r.path == "/graphql"]
+    preparation = route.endpoint.schema.preparation
+    assert preparation is not None and preparation.checking is not None
+    return preparation
+
+
+@pytest.fixture
+def parsed_here(app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The documents the server's own process parsed."""
+    from api.graphql import preparation as module
+
+    texts: list[str] = []
+    original = module.parse
+
+    def counting(source: Any, **options: Any) -> Any:
+        texts.append(str(source))
+        return original(source, **options)
+
+    monkeypatch.setattr(module, "parse", counting)
+    yield texts
+
+
+def _large(body: str, tag: str) -> str:
+    """``body`` made large by a comment (``tag`` keeps it from any cache)."""
+    document = f"# {tag} " + "x" * LARGE_DOCUMENT + "\n" + body
+    assert len(document) > LARGE_DOCUMENT
+    return document
+
+
+REFUSED = {
+    "deep": "{ orders(first: 1) { nodes { lines { order { lines { order { lines { order "
+            "{ lines { order { lines { order { id } } } } } } } } } } } }",
+    "aliases": "{ " + " ".join(f"a{i}: channels {{ code }}" for i in range(40)) + " }",
+    "unknown field": "{ channels { code nonsense } }",
+    "fragment cycle": "query { channels { ...A } } fragment A on Channel { ...B } "
+                      "fragment B on Channel { ...A }",
+    "bad argument": '{ orders(first: "many") { nodes { id } } }',
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+async def test_a_refused_document_is_answered_as_before_and_not_parsed_here(
+    api: GraphQLClient, app: Any, parsed_here: list[str], name: str,
+) -> None:
+    preparation = _preparation(app)
+    checked = (await api.raw(_large(REFUSED[name], f"{name} checked"))).json()
+    assert not any(name in text for text in parsed_here)  # never parsed in this process
+    checking, preparation.checking = preparation.checking, None
+    try:
+        here = (await api.raw(_large(REFUSED[name], f"{name} here"))).json()
+    finally:
+        preparation.checking = checking
+    assert checked["errors"] and checked.get("data") is None
+    assert [(e["message"], e.get("locations"), e["extensions"]["code"])
+            for e in checked["errors"]] == [
+        (e["message"], e.get("locations"), e["extensions"]["code"]) for e in here["errors"]]
+
+
+async def test_an_accepted_document_runs_and_a_dead_process_is_replaced(
+    api: GraphQLClient, app: Any,
+) -> None:
+    await factories.shop({"SHOE": {"a": 1}})
+    body = "{ " + " ".join(f"c{i}: channels {{ code }}" for i in range(5)) + " }"
+    data = await api(_large(body, "accepted"))
+    assert data["c0"] == data["c4"] == [{"code": "web"}]
+    checking = _preparation(app).checking
+    assert checking is not None
+    pool = checking._pool
+    assert pool is not None
+    for pid in list(pool._processes):  # the checking process dies
+        os.kill(pid, signal.SIGKILL)
+    again = await api(_large(body, "after the kill"))  # answered, checked here meanwhile
+    assert again["c0"] == [{"code": "web"}]
+    errors = (await api.raw(_large(REFUSED["unknown field"], "a new process"))).json()
+    assert [e["extensions"]["code"] for e in errors["errors"]] == ["BAD_REQUEST"]
+    assert checking._pool is not None and checking._pool is not pool
+
+
+async def test_a_large_document_that_does_not_parse_is_a_syntax_error(
+    api: GraphQLClient,
+) -> None:
+    answer = (await api.raw(_large("{ channels { code ", "syntax"))).json()
+    (error,) = answer["errors"]
+    assert error["message"].startswith("Syntax Error") and \
+        error["extensions"]["code"] == "BAD_REQUEST"
