@@ -13,6 +13,7 @@ from domain.application.edits import (
     add_edit_line,
     begin_edit,
     calculated_edit,
+    cancel_lines,
     commit_edit,
     set_edit_quantity,
     set_edit_shipping_method,
@@ -30,5 +31,5 @@ from domain.application.orders import (
 )
 
 __all__ = ["Checkout", "Deps", "PaymentChoice", "RiskSignals", "add_edit_line", "begin_edit",
-           "calculated_edit", "cancel", "commit_edit", "complete_draft", "confirm", "hold", "place",
-           "release", "set_edit_quantity", "set_edit_shipping_method", "ship"]
+           "calculated_edit", "cancel", "cancel_lines", "commit_edit", "complete_draft",
+           "confirm", "hold", "place", "release", "set_edit_quantity", "set_edit_shipping_method", "ship"]

@@ -1,14 +1,17 @@
 """Editing a placed order reaches stock and money: the commit changes the order, its
 reservations and ledger in one transaction; then the balance is settled through the
 gateway (a new payment for the difference, or a refund), recorded like every payment
-operation. A gateway that fails leaves the edit committed and the operation to repeat."""
+operation. A gateway that fails leaves the edit committed and the operation to repeat. A
+partial cancellation is such an edit, staged and committed at once."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.application.deps import Deps
+from domain.edits import cancel as cancelling
 from domain.edits import commit as committing
 from domain.edits import service as editing
 from domain.edits.models import OrderEdit
@@ -20,7 +23,7 @@ from domain.payments.service import request_payment, send_operation
 log = logging.getLogger(__name__)
 
 __all__ = ["Calculation", "Committed", "add_edit_line", "begin_edit", "calculated_edit",
-           "commit_edit", "set_edit_quantity", "set_edit_shipping_method"]
+           "cancel_lines", "commit_edit", "set_edit_quantity", "set_edit_shipping_method"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,24 @@ async def commit_edit(deps: Deps, *, edit_id: int, notify_customer: bool,
     edit = await committing.commit_edit(edit_id=edit_id, notify_customer=notify_customer,
                                         staff_note=staff_note, carriers=deps.carriers,
                                         actor=actor, idempotency=idempotency)
+    return await _settle(deps, edit, actor=actor)
+
+
+async def cancel_lines(deps: Deps, *, order_id: int, lines: Sequence[tuple[int, int]],
+                       reason: str | None, notify_customer: bool, actor: str,
+                       idempotency: IdempotencyKey | None = None) -> Committed:
+    """Cancel unshipped units of some lines (one transaction, nothing changed when
+    refused); then refund what was paid for them through the payment's gateway."""
+    edit = await cancelling.cancel_lines(order_id=order_id, lines=lines, reason=reason,
+                                         notify_customer=notify_customer,
+                                         carriers=deps.carriers, actor=actor,
+                                         idempotency=idempotency)
+    return await _settle(deps, edit, actor=actor)
+
+
+async def _settle(deps: Deps, edit: OrderEdit, *, actor: str) -> Committed:
+    """Send what the committed edit asks of the gateway: its refund, or the payment for
+    the difference. A repeat sends what is still unsent, never twice."""
     try:
         if edit.refund_operation_id is not None:
             await send_operation(operation_id=edit.refund_operation_id, gateways=deps.gateways,

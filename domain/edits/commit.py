@@ -25,7 +25,7 @@ from domain import validation as v
 from domain.catalog.models import BackorderPolicy, Location, Variant
 from domain.db import insert_batches, insert_rows
 from domain.edits.models import EditStatus, OrderEdit, OrderEditLine
-from domain.edits.service import Calculation, calculate, check_quantity, require_editable
+from domain.edits.service import CalculatedLine, Calculation, calculate, check_quantity, require_editable
 from domain.errors import EditConflict, InvalidInput, InvalidTransition, NotFound
 from domain.events.catalogue import EventType
 from domain.events.service import record_order_event, record_stock_changed
@@ -63,40 +63,8 @@ async def commit_edit(
                                     EditStatus.COMMITTED)
         if order.event_seq != edit.base_version:
             raise EditConflict(order.number or str(order.id))
-        require_editable(order)
-        calc = await calculate(conn, edit, order, carriers)
-        if not calc.changed:
-            raise InvalidInput("The edit changes nothing yet", field=("id",))
-        if calc.total >= MAX_AMOUNT:
-            raise InvalidInput(f"An order's total must be below {MAX_AMOUNT:,f} "
-                               f"{order.currency}", field=("id",))
-        for i, ln in enumerate(calc.lines):
-            check_quantity(ln.quantity, ln.fulfilled, ln.sku, field=("lines", str(i)))
-        skus = await _apply_stock_and_lines(conn, order, edit, calc, actor=actor)
-        reductions = _reductions(calc)
-        order.subtotal, order.shipping_total = calc.subtotal, calc.shipping_total
-        order.total = calc.total
-        order.shipping_method = calc.shipping_method
-        await order.save(update_fields=["subtotal", "shipping_total", "total",
-                                        "shipping_method", "updated_at"], using_db=conn)
-        await record_order_event(
-            conn, order_id=order.id, type=EventType.ORDER_EDITED, actor=actor,
-            message=_summary(calc, note), data={
-                "edit_id": edit.id, "notify_customer": notify_customer, "staff_note": note,
-                "balance": str(quantize(calc.balance, order.currency)),
-                "lines": [{"sku": ln.sku, "from": ln.original_quantity, "to": ln.quantity,
-                           "change": ln.change} for ln in calc.lines
-                          if ln.change != "UNCHANGED"]})
-        if skus:
-            await record_stock_changed(conn, skus)
-        await refresh_progress(conn, order, actor=actor)  # removing the unshipped rest
-        await sync_order_payment_status(conn, order, actor=actor)
-        await _settle_intent(conn, order, edit, calc.balance, reductions)
-        edit.status = EditStatus.COMMITTED
-        edit.balance = calc.balance
-        edit.staff_note, edit.notify_customer = note, notify_customer
-        edit.committed_at = datetime.now(UTC)
-        await edit.save(using_db=conn)
+        await apply_edit(conn, edit, order, notify_customer=notify_customer, note=note,
+                         carriers=carriers, actor=actor)
         return edit
 
     return await idempotent(
@@ -105,8 +73,64 @@ async def commit_edit(
         decode=lambda result: OrderEdit.get(id=result["edit"]))
 
 
+async def apply_edit(
+    conn: BaseDBAsyncClient, edit: OrderEdit, order: Order, *, notify_customer: bool,
+    note: str | None, carriers: Mapping[str, Carrier], actor: str,
+    cancelled: Mapping[int, int] | None = None,
+) -> None:
+    """Apply an open edit to its order, both locked by the caller in its transaction, and
+    mark it committed. ``cancelled`` (order line -> units) makes it a partial cancellation
+    (``domain.edits.cancel``): the units are counted as cancelled on their lines and the
+    timeline says ORDER_LINES_CANCELLED instead of ORDER_EDITED."""
+    require_editable(order)
+    calc = await calculate(conn, edit, order, carriers)
+    if not calc.changed:
+        raise InvalidInput("The edit changes nothing yet", field=("id",))
+    if calc.total >= MAX_AMOUNT:
+        raise InvalidInput(f"An order's total must be below {MAX_AMOUNT:,f} "
+                           f"{order.currency}", field=("id",))
+    for i, ln in enumerate(calc.lines):
+        check_quantity(ln.quantity, ln.fulfilled, ln.sku, field=("lines", str(i)))
+    skus = await _apply_stock_and_lines(conn, order, edit, calc, actor=actor,
+                                        cancelled=cancelled or {})
+    reductions = _reductions(calc)
+    order.subtotal, order.shipping_total = calc.subtotal, calc.shipping_total
+    order.total = calc.total
+    order.shipping_method = calc.shipping_method
+    await order.save(update_fields=["subtotal", "shipping_total", "total",
+                                    "shipping_method", "updated_at"], using_db=conn)
+    data = {"edit_id": edit.id, "notify_customer": notify_customer,
+            "balance": str(quantize(calc.balance, order.currency))}
+    if cancelled:
+        await record_order_event(
+            conn, order_id=order.id, type=EventType.ORDER_LINES_CANCELLED, actor=actor,
+            message=_cancel_summary(calc, cancelled, note), data={
+                **data, "reason": note,
+                "lines": [{"sku": ln.sku, "cancelled": units, "to": ln.quantity}
+                          for ln, units in _cancelled(calc, cancelled)]})
+    else:
+        await record_order_event(
+            conn, order_id=order.id, type=EventType.ORDER_EDITED, actor=actor,
+            message=_summary(calc, note), data={
+                **data, "staff_note": note,
+                "lines": [{"sku": ln.sku, "from": ln.original_quantity, "to": ln.quantity,
+                           "change": ln.change} for ln in calc.lines
+                          if ln.change != "UNCHANGED"]})
+    if skus:
+        await record_stock_changed(conn, skus)
+    await refresh_progress(conn, order, actor=actor)  # removing the unshipped rest
+    await sync_order_payment_status(conn, order, actor=actor)
+    await _settle_intent(conn, order, edit, calc.balance, reductions)
+    edit.status = EditStatus.COMMITTED
+    edit.balance = calc.balance
+    edit.staff_note, edit.notify_customer = note, notify_customer
+    edit.committed_at = datetime.now(UTC)
+    await edit.save(using_db=conn)
+
+
 async def _apply_stock_and_lines(conn: BaseDBAsyncClient, order: Order, edit: OrderEdit,
-                                 calc: Calculation, *, actor: str) -> set[str]:
+                                 calc: Calculation, *, actor: str,
+                                 cancelled: Mapping[int, int]) -> set[str]:
     """Release what the edit removes, reserve what it adds, and write the lines."""
     reference = f"order:{order.id}"
     lines = {ln.id: ln for ln in await OrderLine.filter(order_id=order.id).using_db(conn)}
@@ -162,6 +186,7 @@ async def _apply_stock_and_lines(conn: BaseDBAsyncClient, order: Order, edit: Or
         else:
             line = lines[ln.order_line_id]
             line.quantity, line.total = ln.quantity, ln.total
+            line.quantity_cancelled += cancelled.get(line.id, 0)
             line.quantity_backordered = min(line.quantity_backordered,
                                             line.quantity - line.quantity_shipped)
         need = ln.quantity - ln.original_quantity
@@ -176,8 +201,8 @@ async def _apply_stock_and_lines(conn: BaseDBAsyncClient, order: Order, edit: Or
                 pool[2] -= backordered
                 need -= units
         if ln.order_line_id is not None:
-            await line.save(update_fields=["quantity", "total", "quantity_backordered"],
-                            using_db=conn)
+            await line.save(update_fields=["quantity", "total", "quantity_backordered",
+                                           "quantity_cancelled"], using_db=conn)
     await insert_rows(conn, [line for line, _ in added])
     for line, staged_id in added:
         await OrderEditLine.filter(id=staged_id).using_db(conn).update(order_line_id=line.id)
@@ -286,6 +311,22 @@ def _summary(calc: Calculation, note: str | None) -> str:
     text = (f"Order {calc.order.number} edited: {changes}; total "
             f"{quantize(calc.total, currency)} {currency}, {owed}")
     return (text + (f". Note: {note}" if note else ""))[:2000]
+
+
+def _cancelled(calc: Calculation, cancelled: Mapping[int, int]
+               ) -> list[tuple[CalculatedLine, int]]:
+    return [(ln, cancelled[ln.order_line_id]) for ln in calc.lines
+            if ln.order_line_id is not None and ln.order_line_id in cancelled]
+
+
+def _cancel_summary(calc: Calculation, cancelled: Mapping[int, int], reason: str | None) -> str:
+    currency = calc.order.currency
+    units = ", ".join(f"{n} x {ln.sku}" for ln, n in _cancelled(calc, cancelled))
+    refund = quantize(-calc.balance, currency)
+    text = (f"Order {calc.order.number}: cancelled {units}; total "
+            f"{quantize(calc.total, currency)} {currency}"
+            + (f", {refund} {currency} to refund" if refund > 0 else ""))
+    return (text + (f". Reason: {reason}" if reason else ""))[:2000]
 
 
 async def _settle_intent(conn: BaseDBAsyncClient, order: Order, edit: OrderEdit,

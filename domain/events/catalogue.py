@@ -35,6 +35,7 @@ class EventType(StrEnum):
     STOCK_RELEASED = "STOCK_RELEASED"
     CARRIER_CHOSEN = "CARRIER_CHOSEN"
     ORDER_EDITED = "ORDER_EDITED"  # an edit session committed: lines, quantities, shipping
+    ORDER_LINES_CANCELLED = "ORDER_LINES_CANCELLED"  # unshipped units of some lines cancelled
     ORDER_DRAFT_COMPLETED = "ORDER_DRAFT_COMPLETED"  # placed from a draft (staff-set prices)
     ORDER_SHIPPING_LATE = "ORDER_SHIPPING_LATE"  # not shipped within the shop's promise
     # Shipments

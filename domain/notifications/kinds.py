@@ -1,7 +1,8 @@
 """Which events notify whom: the customer's messages and the staff's alerts, by event type.
 
 A kind names the template (``<kind>.j2``) a message is rendered from. An edit tells the
-customer only when staff asked for it (``orderEditCommit(notifyCustomer: true)``).
+customer only when staff asked for it (``orderEditCommit(notifyCustomer: true)``), and so
+does a partial cancellation (``orderLinesCancel(notifyCustomer: true)``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ CUSTOMER_KINDS: dict[EventType, str] = {
     EventType.RETURN_APPROVED: "return_approved",
     EventType.PAYMENT_REFUNDED: "refund_issued",
     EventType.ORDER_EDITED: "order_edited",
+    EventType.ORDER_LINES_CANCELLED: "order_edited",  # "your order was changed", as it now is
 }
 
 STAFF_KINDS: dict[EventType, str] = {
@@ -33,6 +35,6 @@ STAFF_KINDS: dict[EventType, str] = {
 }
 
 # What notificationPreview shows: every message a customer can receive.
-PREVIEWABLE = tuple(CUSTOMER_KINDS.values())
+PREVIEWABLE = tuple(dict.fromkeys(CUSTOMER_KINDS.values()))
 SHIPMENT_KINDS = frozenset({"order_shipped", "out_for_delivery", "delivered", "ready_for_pickup"})
 EVENT_TYPES = frozenset(CUSTOMER_KINDS) | frozenset(STAFF_KINDS)

@@ -100,7 +100,7 @@ class Notifier:
                 continue
             order_id = message.payload.get("order_id")
             owed: list[tuple[str, str, Channel]] = []
-            if event is EventType.ORDER_EDITED \
+            if event in (EventType.ORDER_EDITED, EventType.ORDER_LINES_CANCELLED) \
                     and not (message.payload.get("data") or {}).get("notify_customer"):
                 pass  # staff did not ask to tell the customer
             elif event in CUSTOMER_KINDS and order_id is not None:

@@ -123,6 +123,8 @@ class OrderLine(Model):
     quantity_backordered = fields.IntField(default=0)
     quantity_shipped = fields.IntField(default=0)
     quantity_returned = fields.IntField(default=0)
+    # Units cancelled after the order was placed (orderLinesCancel); quantity is what is left.
+    quantity_cancelled = fields.IntField(default=0, db_default=0)
     position = fields.IntField(default=0)
 
     order_id: int

@@ -31,6 +31,7 @@ CROSS_AREA = {
     "orderEditRemoveLine": application.set_edit_quantity,
     "orderEditSetShippingMethod": application.set_edit_shipping_method,
     "orderEditCommit": application.commit_edit,
+    "orderLinesCancel": application.cancel_lines,
 }
 
 

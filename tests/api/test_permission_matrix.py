@@ -50,6 +50,9 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
                       "NOT_FOUND"),
     "orderEditBegin": ("mutation($order: ID!) { orderEditBegin(orderId: $order) "
                        "{ userErrors { code } } }", "NOT_FOUND"),
+    "orderLinesCancel": ("mutation($order: ID!, $line: ID!) { orderLinesCancel(input: "
+                         "{orderId: $order, lines: [{lineId: $line, quantity: 1}]}) "
+                         "{ userErrors { code } } }", "NOT_FOUND"),
     "draftOrders": ("{ draftOrders { edges { node { id } } } }", {"draftOrders": {"edges": []}}),
     "draftOrderCreate": ('mutation { draftOrderCreate(input: {channel: "web", lines: []}) '
                          "{ userErrors { code } } }", "NOT_FOUND"),
@@ -84,6 +87,8 @@ EXPECTED: dict[str, dict[str, str]] = {
                        "customer": HIDDEN},
     "orderEditBegin": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
                        "customer": FORBIDDEN},
+    "orderLinesCancel": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                         "customer": FORBIDDEN},
     # Draft orders are the shop's staff's: no partner scope grants them.
     "draftOrders":    {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": FORBIDDEN,
                        "customer": FORBIDDEN},

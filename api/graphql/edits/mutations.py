@@ -40,6 +40,28 @@ class OrderEditCommitPayload:
     user_errors: list[UserError]
 
 
+@strawberry.type
+class OrderLinesCancelPayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class OrderLineCancelInput:
+    line_id: strawberry.ID
+    quantity: int = strawberry.field(description="Units to cancel, not shipped nor being "
+                                                 "shipped.")
+
+
+@strawberry.input
+class OrderLinesCancelInput:
+    order_id: strawberry.ID
+    lines: list[OrderLineCancelInput]
+    reason: str | None = None
+    notify_customer: bool = False
+    idempotency_key: str | None = None
+
+
 @strawberry.input
 class OrderEditAddLineInput:
     edit_id: strawberry.ID
@@ -194,6 +216,42 @@ class OrderEditMutations:
             calculated_order=CalculatedOrder.from_calculation(calc),
             payment=Payment.from_model(payment) if payment else None,
             client_secret=payment.client_secret if payment else None, user_errors=errors)
+
+
+    @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE),
+                         description="Cancel unshipped units of some lines of a pending or "
+                                     "confirmed order (part of it may have shipped): their "
+                                     "stock released, what was paid for them refunded, the "
+                                     "fulfilment status recomputed. One transaction.")
+    async def order_lines_cancel(self, info: Info, input: OrderLinesCancelInput
+                                 ) -> OrderLinesCancelPayload:
+        ctx = info.context
+
+        async def run() -> application.edits.Committed:
+            decoded = from_global_id(input.order_id, expect="Order")
+            if decoded is None:
+                raise NotFound("Order", input.order_id, field=("orderId",))
+            await ctx.scope.require(OrderModel, decoded[1], field="orderId")
+            lines = []
+            for i, line in enumerate(input.lines):
+                named = from_global_id(line.line_id, expect="OrderLine")
+                if named is None:
+                    raise NotFound("Order line", line.line_id,
+                                   field=("lines", str(i), "lineId"))
+                lines.append((named[1], line.quantity))
+            return await application.cancel_lines(
+                ctx.deps, order_id=decoded[1], lines=lines, reason=input.reason,
+                notify_customer=input.notify_customer, actor=ctx.actor(),
+                idempotency=ctx.idempotency(input.idempotency_key))
+
+        done, errors = await attempt(run())
+        if done is None:
+            return OrderLinesCancelPayload(order=None, user_errors=errors)
+        if done.payment_error is not None:
+            errors = user_errors(done.payment_error)
+        order = await ctx.scope.get(OrderModel, done.edit.order_id)
+        return OrderLinesCancelPayload(order=Order.from_model(order) if order else None,
+                                       user_errors=errors)
 
 
 @register("OrderEdit", Permission.ORDERS_READ)

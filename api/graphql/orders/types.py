@@ -45,7 +45,8 @@ class OrderLine:
     id: strawberry.ID
     sku: str
     name: str
-    quantity: int
+    quantity: int = strawberry.field(
+        description="Units the line holds now: ordered, less any cancelled since.")
     unit_price: Money
     total: Money
     quantity_backordered: int = strawberry.field(
@@ -53,6 +54,8 @@ class OrderLine:
     )
     quantity_shipped: int
     quantity_returned: int
+    quantity_cancelled: int = strawberry.field(
+        description="Units cancelled after the order was placed (orderLinesCancel).")
     pk: strawberry.Private[int]
     variant_pk: strawberry.Private[int | None]
 
@@ -62,7 +65,8 @@ class OrderLine:
                    sku=m.sku, name=m.name, quantity=m.quantity,
                    unit_price=Money.of(m.unit_price, currency), total=Money.of(m.total, currency),
                    quantity_backordered=m.quantity_backordered,
-                   quantity_shipped=m.quantity_shipped, quantity_returned=m.quantity_returned)
+                   quantity_shipped=m.quantity_shipped, quantity_returned=m.quantity_returned,
+                   quantity_cancelled=m.quantity_cancelled)
 
     @strawberry.field
     async def variant(self, info: Info) -> Variant | None:
