@@ -58,9 +58,9 @@ from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
 from domain.reports.rollup import refresh as refresh_summaries
-from domain.risk.cache import follow as follow_risk_settings
-from domain.risk.cache import stored_settings_cache
 from domain.secrets import SecretHasher
+from domain.settings_cache import configure_all as configure_settings_caches
+from domain.settings_cache import follow as follow_settings
 from domain.webhooks.service import RetryPolicy
 from domain.webhooks.targets import UrlPolicy
 from domain.webhooks.worker import DeliveryWorker
@@ -250,13 +250,13 @@ async def start_services(settings: Settings) -> Services:
     # This process's own commits drop their SKUs from the cache before the caller hears back.
     unregister = on_commit(cache.invalidate) if cache is not None else (lambda: None)
     catalogue_cache.configure(ttl=settings.catalog_cache_ttl)
-    stored_settings_cache.configure(ttl=settings.catalog_cache_ttl)
+    configure_settings_caches(ttl=settings.catalog_cache_ttl)
     listening = (asyncio.Event(), asyncio.Event())
     followers = (
         asyncio.create_task(follow_catalogue(bus, ready=listening[0]),
                             name="catalogue-follower"),
-        asyncio.create_task(follow_risk_settings(bus, ready=listening[1]),
-                            name="risk-settings-follower"))
+        asyncio.create_task(follow_settings(bus, ready=listening[1]),
+                            name="settings-follower"))
     # Listening before the first request: a change made from then on is heard of.
     waiting: asyncio.Future[Any] = asyncio.ensure_future(
         asyncio.gather(*(ready.wait() for ready in listening)))

@@ -69,6 +69,24 @@ def _subdivisions(country: str) -> dict[str, str]:
     return found
 
 
+def country_code(value: str, *, field: Sequence[str]) -> str:
+    """An ISO 3166-1 alpha-2 code, upper-cased; InvalidAddress otherwise."""
+    code = (value or "").strip().upper()
+    if code not in _countries():
+        raise InvalidAddress(f"{value!r} is not a country code (ISO 3166-1 alpha-2)",
+                             field=field)
+    return code
+
+
+def subdivision_code(country: str, value: str, *, field: Sequence[str]) -> str:
+    """The ISO 3166-2 code of one of the country's subdivisions, by code or name."""
+    code = _subdivisions(country).get((value or "").strip().lower())
+    if code is None:
+        raise InvalidAddress(f"{value!r} is not a subdivision (ISO 3166-2) of {country}",
+                             field=field)
+    return code
+
+
 def warm() -> None:
     """Load the country and subdivision tables now (about 0.2 s, once per process), so
     that the first address of a request does not wait for them."""

@@ -21,6 +21,8 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
                                     "dropped cached catalogue entries", ()),
     "risk_settings_cache_invalidations": ("Risk settings changes heard on the event bus, "
                                           "each of which dropped the cached settings", ()),
+    "tax_rates_cache_invalidations": ("Tax rate changes heard on the event bus, each of "
+                                      "which dropped the cached rates", ()),
 }
 
 

@@ -79,3 +79,8 @@ class Money:
     @classmethod
     def of(cls, amount: Decimal, currency: str) -> Money:
         return cls(quantize(Decimal(amount), currency), currency)
+
+
+def plain(value: Decimal) -> Decimal:
+    """A decimal without trailing zeros or an exponent (19.0000 -> 19, 7.2500 -> 7.25)."""
+    return Decimal(format(Decimal(value).normalize(), "f"))

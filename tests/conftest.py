@@ -19,8 +19,8 @@ from api.graphql.cost import Limits
 from api.settings import Settings
 from domain.catalog.cache import catalogue_cache
 from domain.customers.throttle import SignInThrottle
-from domain.risk.cache import stored_settings_cache
 from domain.risk.settings import RiskSettings
+from domain.settings_cache import clear_all as clear_settings_caches
 from integrations.ratelimit.memory import InMemoryRateLimiter
 from integrations.ratelimit.redis import RedisRateLimiter
 from integrations.throttle.memory import InMemoryFailureLog
@@ -107,7 +107,7 @@ async def db(app: object) -> AsyncIterator[None]:
     earlier one)."""
     await _truncate()
     catalogue_cache.clear()
-    stored_settings_cache.clear()
+    clear_settings_caches()
     yield
 
 

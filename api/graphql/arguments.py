@@ -73,6 +73,15 @@ def _problems(value: Any, path: tuple[str, ...], owner: str | None, name: str,
                                  definition.name, graphql_name, info)
 
 
+def _default(field: dataclasses.Field[Any]) -> Any:
+    """A refused payload's field: its default (an empty list, a zero), else null."""
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None
+
+
 class ArgumentCheck(FieldExtension):
     """Refuses NUL characters and over-long strings anywhere in a field's arguments."""
 
@@ -94,9 +103,8 @@ class ArgumentCheck(FieldExtension):
         payload = self.field.type
         if isinstance(payload, type) and dataclasses.is_dataclass(payload) and any(
                 f.name == "user_errors" for f in dataclasses.fields(payload)):
-            values: dict[str, Any] = {
-                f.name: None if f.default is dataclasses.MISSING else f.default
-                for f in dataclasses.fields(payload) if f.init}
+            values: dict[str, Any] = {f.name: _default(f) for f in dataclasses.fields(payload)
+                                      if f.init}
             values["user_errors"] = [
                 UserError(field=list(path) or None, code=ErrorCode.INVALID_INPUT, message=message)
                 for path, message in problems

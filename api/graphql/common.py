@@ -10,15 +10,15 @@ import strawberry
 from domain.catalog.models import BackorderPolicy, ChannelKind, LocationKind
 from domain.money import quantize
 from domain.orders.models import FulfillmentStatus, HoldKind, OrderStatus, PaymentStatus
+from domain.taxes.models import TaxClass
 
 # The domain's enums are the API's enums, by the same names and values.
 for _enum in (ChannelKind, LocationKind, BackorderPolicy, OrderStatus, PaymentStatus,
-              FulfillmentStatus, HoldKind):
+              FulfillmentStatus, HoldKind, TaxClass):
     strawberry.enum(_enum)
 
 __all__ = ["BackorderPolicy", "ChannelKind", "FulfillmentStatus", "HoldKind", "LocationKind",
-           "OrderStatus",
-           "PaymentStatus"]
+           "OrderStatus", "PaymentStatus", "TaxClass"]
 
 
 @strawberry.type(description="An amount in a currency; amount is a decimal string, never a float.")

@@ -121,6 +121,10 @@ LIST_SIZES: dict[str, int] = {
     # The shop's roles (five built in, a few of its own) and a member's open sessions.
     "Query.staffRoles": PLAIN_LIST_SIZE,
     "Query.staffSessions": PLAIN_LIST_SIZE,
+    # A few rates per order (goods, reduced goods, shipping); the shop's rate table.
+    "Order.taxLines": 2,
+    "Query.taxRates": PLAIN_LIST_SIZE,
+    "TaxRatesSetPayload.taxRates": PLAIN_LIST_SIZE,
 }
 
 

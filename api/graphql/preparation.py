@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from graphql import (
     DocumentNode,
     GraphQLError,
+    GraphQLScalarType,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
     Source,
@@ -43,6 +44,7 @@ from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 
 from api.graphql.limits import document_limits
+from api.graphql.scalars import SCALAR_OVERRIDES
 from domain.cpu import CpuLimit
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,14 @@ _checking: dict[str, Any] = {}  # in the process: its schema and rules
 
 
 def _start_checking(sdl: str, max_depth: int, max_aliases: int, introspection: bool) -> None:
-    _checking["schema"] = build_schema(sdl)
+    schema = build_schema(sdl)
+    # The SDL names the scalars, not what they accept: give them the server's own parsing,
+    # so a value it refuses (a NaN, a year 1 timestamp) is refused here too.
+    for definition in SCALAR_OVERRIDES.values():
+        scalar = schema.type_map.get(definition.name)
+        if isinstance(scalar, GraphQLScalarType) and definition.parse_value is not None:
+            scalar.parse_value = scalar.coerce_input_value = definition.parse_value  # type: ignore[method-assign,assignment]
+    _checking["schema"] = schema
     _checking["rules"] = validating_rules(max_depth=max_depth, max_aliases=max_aliases,
                                           introspection=introspection)
 

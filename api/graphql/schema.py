@@ -42,6 +42,7 @@ from api.graphql.scalars import SCALAR_OVERRIDES
 from api.graphql.staff.mutations import StaffMutations
 from api.graphql.staff.queries import StaffQueries
 from api.graphql.subscriptions import Subscription
+from api.graphql.taxes.schema import TaxMutations, TaxQueries
 from api.graphql.webhooks.schema import WebhookMutations, WebhookQueries
 from api.observability.graphql import OperationMetrics, log_errors
 from api.settings import Settings
@@ -59,7 +60,7 @@ Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
               CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries, AddressQueries,
               DraftOrderQueries, NotificationQueries,
-              RiskQueries, StaffQueries)
+              RiskQueries, StaffQueries, TaxQueries)
 )
 Mutation = merge_types(
     "Mutation",
@@ -67,7 +68,7 @@ Mutation = merge_types(
      PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations,
      WebhookMutations, MarketplaceMutations, DraftOrderMutations, OrderEditMutations,
      NotificationMutations, RiskMutations,
-     StaffMutations),
+     StaffMutations, TaxMutations),
 )
 
 

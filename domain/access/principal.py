@@ -24,6 +24,7 @@ class Permission(StrEnum):
     PRICE_OVERRIDE = "orders:price_override"  # setting a line's price by hand, with a reason
     RISK_READ = "risk:read"  # orders' risk assessments (staff and review apps, not buyers)
     STAFF_MANAGE = "staff:manage"  # inviting staff, their roles, sessions; never a partner's
+    TAXES_MANAGE = "taxes:manage"  # the tax rates, and which customers are tax-exempt
 
 
 class Kind(StrEnum):

@@ -56,6 +56,7 @@ from domain.returns.models import Return, ReturnLine
 from domain.risk.models import RiskSettingsRow
 from domain.signing.models import SigningKey
 from domain.staff.models import StaffMember, StaffRole, StaffSession
+from domain.taxes.models import TaxRate
 from domain.webhooks.models import WebhookDelivery, WebhookSubscription
 
 M = TypeVar("M", bound=Model)
@@ -237,6 +238,14 @@ def _notifications(scope: Scope) -> Condition:
     return Q(order__channel__code__in=sorted(p.channels))
 
 
+def _holders(permission: Permission) -> Rule:
+    """Every row, for callers holding ``permission``; none for the others."""
+    def rule(scope: Scope) -> Condition:
+        return scope.principal is not None and scope.principal.allows(permission)
+
+    return rule
+
+
 RULES: dict[type[Model], Rule] = {
     # The catalogue: anyone, anonymous storefronts included.
     Channel: _everything, Location: _everything, ChannelLocation: _everything,
@@ -263,6 +272,7 @@ RULES: dict[type[Model], Rule] = {
     MarketplaceListing: _admin_only, MarketplaceFulfillment: _admin_only,
     Deployment: _admin_only, RefundAllocation: _admin_only,
     RiskSettingsRow: _admin_only,  # the merchant's block lists and thresholds
+    TaxRate: _holders(Permission.TAXES_MANAGE),
     # Staff: managers see them all, a member their own.
     StaffMember: _staff("id"), StaffSession: _staff("staff_id"), StaffRole: _staff("members__id"),
     # Private keys: read by the token service only, never through the API, not even the admin.

@@ -10,6 +10,8 @@ from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
 from domain.risk.ports import RiskProvider
 from domain.risk.settings import RiskSettings
+from domain.taxes.ports import TaxProvider
+from domain.taxes.table import TableTaxProvider
 
 
 @dataclass(frozen=True)
@@ -22,3 +24,5 @@ class Deps:
     # stored changes apply over them), and external providers asked before the transaction.
     risk: RiskSettings = field(default_factory=RiskSettings)
     risk_providers: tuple[RiskProvider, ...] = ()
+    # Who computes tax: the merchant's own rate table unless an external service is set.
+    taxes: TaxProvider = field(default_factory=TableTaxProvider)

@@ -67,4 +67,5 @@ async def complete_draft(
                                  data={"draft_id": draft.id})
 
     return await create_order(request=request, actor=actor, idempotency=idempotency,
-                              carriers=deps.carriers, scope=scope, claim=claim, then=link)
+                              carriers=deps.carriers, taxes=deps.taxes, scope=scope,
+                              claim=claim, then=link)

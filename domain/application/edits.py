@@ -34,30 +34,30 @@ class Committed:
 
 async def begin_edit(deps: Deps, *, order_id: int, actor: str) -> Calculation:
     edit = await editing.begin_edit(order_id=order_id, actor=actor)
-    return await editing.calculated(edit_id=edit.id, carriers=deps.carriers)
+    return await editing.calculated(edit_id=edit.id, carriers=deps.carriers, taxes=deps.taxes)
 
 
 async def add_edit_line(deps: Deps, *, edit_id: int, sku: str, quantity: int) -> Calculation:
     await editing.add_line(edit_id=edit_id, sku=sku, quantity=quantity)
-    return await editing.calculated(edit_id=edit_id, carriers=deps.carriers)
+    return await editing.calculated(edit_id=edit_id, carriers=deps.carriers, taxes=deps.taxes)
 
 
 async def set_edit_quantity(deps: Deps, *, edit_id: int, order_line_id: int | None,
                             staged_id: int | None, quantity: int) -> Calculation:
     await editing.set_quantity(edit_id=edit_id, order_line_id=order_line_id,
                                staged_id=staged_id, quantity=quantity)
-    return await editing.calculated(edit_id=edit_id, carriers=deps.carriers)
+    return await editing.calculated(edit_id=edit_id, carriers=deps.carriers, taxes=deps.taxes)
 
 
 async def set_edit_shipping_method(deps: Deps, *, edit_id: int, shipping_method: str | None
                                    ) -> Calculation:
     await editing.set_shipping_method(edit_id=edit_id, shipping_method=shipping_method,
                                       carriers=deps.carriers)
-    return await editing.calculated(edit_id=edit_id, carriers=deps.carriers)
+    return await editing.calculated(edit_id=edit_id, carriers=deps.carriers, taxes=deps.taxes)
 
 
 async def calculated_edit(deps: Deps, *, edit_id: int) -> Calculation:
-    return await editing.calculated(edit_id=edit_id, carriers=deps.carriers)
+    return await editing.calculated(edit_id=edit_id, carriers=deps.carriers, taxes=deps.taxes)
 
 
 async def commit_edit(deps: Deps, *, edit_id: int, notify_customer: bool,
@@ -67,6 +67,7 @@ async def commit_edit(deps: Deps, *, edit_id: int, notify_customer: bool,
     A repeat (the same idempotency key) settles what is still unsettled, never twice."""
     edit = await committing.commit_edit(edit_id=edit_id, notify_customer=notify_customer,
                                         staff_note=staff_note, carriers=deps.carriers,
+                                        taxes=deps.taxes,
                                         actor=actor, idempotency=idempotency)
     return await _settle(deps, edit, actor=actor)
 
@@ -78,7 +79,8 @@ async def cancel_lines(deps: Deps, *, order_id: int, lines: Sequence[tuple[int, 
     refused); then refund what was paid for them through the payment's gateway."""
     edit = await cancelling.cancel_lines(order_id=order_id, lines=lines, reason=reason,
                                          notify_customer=notify_customer,
-                                         carriers=deps.carriers, actor=actor,
+                                         carriers=deps.carriers, taxes=deps.taxes,
+                                         actor=actor,
                                          idempotency=idempotency)
     return await _settle(deps, edit, actor=actor)
 

@@ -87,7 +87,8 @@ async def place(
                           card_fingerprint=signals.card_fingerprint,
                           provider_reasons=await _provider_reasons(deps, request, signals))
     order = await create_order(request=request, actor=actor, idempotency=idempotency,
-                               carriers=deps.carriers, scope=scope, screening=screening)
+                               carriers=deps.carriers, taxes=deps.taxes, scope=scope,
+                               screening=screening)
     if payment is None:
         return Checkout(order, None, None)
     existing = await Payment.filter(order_id=order.id).exclude(

@@ -50,6 +50,7 @@ from domain.errors import (
 )
 from domain.events.catalogue import EventType
 from domain.money import parse_price, validate_currency
+from domain.taxes.models import TaxClass
 
 
 class _Unset:
@@ -157,6 +158,7 @@ class VariantChanges:
     length_mm: Any = UNSET
     width_mm: Any = UNSET
     height_mm: Any = UNSET
+    tax_class: Any = UNSET
 
 
 def clean_variant_changes(changes: VariantChanges, variant: Variant) -> dict[str, Any]:
@@ -179,15 +181,16 @@ def clean_variant_changes(changes: VariantChanges, variant: Variant) -> dict[str
         price = changes.price if given(changes.price) else variant.price
         check("price", parse_price, Decimal(price) if price is not None else price, currency,
               field=("price",))
-    for column in ("track_inventory", "backorder_policy"):
+    kinds = {"track_inventory": bool, "backorder_policy": BackorderPolicy,
+             "tax_class": TaxClass}
+    for column, kind in kinds.items():
         value = getattr(changes, column)
         if given(value):
             if value is None:
                 errors.append(InvalidInput("This value cannot be cleared",
                                            field=(_camel(column),)))
             else:
-                cleaned[column] = (BackorderPolicy(value) if column == "backorder_policy"
-                                   else bool(value))
+                cleaned[column] = kind(value)
     if given(changes.barcode):
         check("barcode", clean_barcode, changes.barcode, field=("barcode",))
     for column in DIMENSIONS:
@@ -205,8 +208,8 @@ def _camel(column: str) -> str:
 
 async def update_variant(*, variant_id: int | None = None, sku: str | None = None,
                          changes: VariantChanges, actor: str | None = None) -> Variant:
-    """Change a variant's name, price, inventory rules, barcode, weight or dimensions.
-    Orders placed before keep the name and price they were placed with."""
+    """Change a variant's name, price, inventory rules, barcode, weight, dimensions or tax
+    class. Orders placed before keep the name, price and tax they were placed with."""
     async with changing_catalogue(actor) as change:
         query = Variant.filter(id=variant_id) if variant_id is not None else \
             Variant.filter(sku=sku)
@@ -233,10 +236,12 @@ async def _channel(conn: BaseDBAsyncClient, channel_id: int | None, code: str | 
 
 async def update_channel(*, channel_id: int | None = None, code: str | None = None,
                          name: Any = UNSET, locations: Any = UNSET,
+                         prices_include_tax: Any = UNSET,
                          scope: Scope | None = None, actor: str | None = None) -> Channel:
-    """Rename a channel, or set the locations that serve it (codes, in the order routing
-    prefers them between otherwise equal locations). The currency and kind stay: orders
-    and prices are in the channel's currency."""
+    """Rename a channel, set the locations that serve it (codes, in the order routing
+    prefers them between otherwise equal locations), or whether its prices include tax
+    (orders placed before keep theirs). The currency and kind stay: orders and prices are
+    in the channel's currency."""
     errors: list[DomainError] = []
     clean_name = None
     if given(name):
@@ -250,6 +255,9 @@ async def update_channel(*, channel_id: int | None = None, code: str | None = No
                                        field=("locations",)))
         elif len(set(locations)) != len(locations):
             errors.append(InvalidInput("A location is listed twice", field=("locations",)))
+    if given(prices_include_tax) and prices_include_tax is None:
+        errors.append(InvalidInput("This value cannot be cleared",
+                                   field=("pricesIncludeTax",)))
     raise_all(errors)
     async with changing_catalogue(actor) as change:
         conn = change.conn
@@ -266,9 +274,13 @@ async def update_channel(*, channel_id: int | None = None, code: str | None = No
             routing = True
         if clean_name is not None:
             channel.name = clean_name
-        if clean_name is not None or routing:
+        taxed = given(prices_include_tax) and prices_include_tax != channel.prices_include_tax
+        if taxed:
+            channel.prices_include_tax = bool(prices_include_tax)
+        if clean_name is not None or routing or taxed:
             channel.updated_at = datetime.now(UTC)
-            await channel.save(update_fields=["name", "updated_at"], using_db=conn)
+            await channel.save(update_fields=["name", "prices_include_tax", "updated_at"],
+                               using_db=conn)
             change.record(EventType.CHANNEL_UPDATED, channel.code, skus=(), routing=True)
     return channel
 

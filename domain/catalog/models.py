@@ -8,6 +8,8 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
+from domain.taxes.models import TaxClass
+
 
 class ChannelKind(StrEnum):
     WEB = "WEB"
@@ -34,6 +36,9 @@ class Channel(Model):
     name = fields.CharField(max_length=200)
     kind = fields.CharEnumField(ChannelKind, max_length=16)
     currency = fields.CharField(max_length=3)
+    # Prices on this channel are entered with tax included (EU shops), or without it (the
+    # tax is added on top, as in the US).
+    prices_include_tax = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(null=True)
 
@@ -115,6 +120,8 @@ class Variant(Model):
     length_mm = fields.IntField(null=True)
     width_mm = fields.IntField(null=True)
     height_mm = fields.IntField(null=True)
+    tax_class = fields.CharEnumField(TaxClass, max_length=16, default=TaxClass.STANDARD,
+                                     db_default=TaxClass.STANDARD.value)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(null=True)
 

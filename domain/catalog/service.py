@@ -32,6 +32,7 @@ from domain.errors import (
 )
 from domain.events.catalogue import EventType
 from domain.money import parse_price, validate_currency
+from domain.taxes.models import TaxClass
 
 MAX_VARIANTS = 100
 MAX_GRAMS = 10_000_000  # ten tonnes
@@ -52,6 +53,7 @@ class VariantSpec:
     length_mm: int | None = None
     width_mm: int | None = None
     height_mm: int | None = None
+    tax_class: TaxClass = TaxClass.STANDARD
 
 
 def clean_barcode(value: str | None, *, field: Sequence[str]) -> str | None:
@@ -77,7 +79,8 @@ def clean_variant(spec: VariantSpec, *, at: Sequence[str], product_name: str | N
     """A variant's columns from its spec, every problem raised at once."""
     errors: list[DomainError] = []
     cleaned: dict[str, Any] = {"track_inventory": spec.track_inventory,
-                               "backorder_policy": spec.backorder_policy}
+                               "backorder_policy": spec.backorder_policy,
+                               "tax_class": TaxClass(spec.tax_class)}
 
     def check(column: str, fn: Any, *args: Any, **kwargs: Any) -> None:
         try:
@@ -134,10 +137,10 @@ async def _channels_by_code(
 
 async def create_channel(
     *, code: str, name: str, kind: ChannelKind, currency: str, locations: Sequence[str] = (),
-    actor: str | None = None,
+    prices_include_tax: bool = False, actor: str | None = None,
 ) -> Channel:
-    """Create a sales channel served by the given locations, in that order. Codes are
-    unique."""
+    """Create a sales channel served by the given locations, in that order, its prices
+    entered with tax included or without. Codes are unique."""
     code = v.code(code, field=("code",))
     name = v.required_text(name, field=("name",))
     currency = validate_currency(currency.upper())
@@ -147,7 +150,8 @@ async def create_channel(
             raise Duplicate("Channel", code, field=("code",))
         served = await _locations_by_code(locations, conn, field="locations")
         channel = await Channel.create(
-            code=code, name=name, kind=kind, currency=currency, using_db=conn
+            code=code, name=name, kind=kind, currency=currency,
+            prices_include_tax=prices_include_tax, using_db=conn
         )
         await ChannelLocation.bulk_create(
             [ChannelLocation(channel=channel, location=loc, position=i)

@@ -21,6 +21,9 @@ class Customer(Model):
     locale = fields.CharField(max_length=35, null=True)
     email_opt_out = fields.BooleanField(default=False, db_default=False)
     sms_opt_out = fields.BooleanField(default=False, db_default=False)
+    # Buys without tax (a reseller, a charity), proved by the number on its invoices.
+    tax_exempt = fields.BooleanField(default=False, db_default=False)
+    tax_number = fields.CharField(max_length=32, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -16,6 +16,8 @@ class OrderCustomer(NamedTuple):
 
     id: int
     email: str
+    tax_exempt: bool = False
+    tax_number: str | None = None
 
 
 async def customer_for_order(
@@ -27,12 +29,14 @@ async def customer_for_order(
         customer = await Customer.get_or_none(id=customer_id, using_db=conn)
         if customer is None:
             raise NotFound("Customer", str(customer_id), field=("customerId",))
-        return OrderCustomer(customer.id, customer.email)
+        return OrderCustomer(customer.id, customer.email, customer.tax_exempt,
+                             customer.tax_number)
     if email is None:
         return None
     # One statement whoever wins a race of two first orders: the new row, or the existing
     # one through an update that changes nothing and returns it.
     sql, params = insert_sql(conn, [Customer(email=email, name=name)])
     rows = await fetch(conn, f"{sql} ON CONFLICT (email) DO UPDATE SET email = excluded.email "
-                             "RETURNING id, email", params)
-    return OrderCustomer(int(rows[0]["id"]), str(rows[0]["email"]))
+                             "RETURNING id, email, tax_exempt, tax_number", params)
+    return OrderCustomer(int(rows[0]["id"]), str(rows[0]["email"]),
+                         bool(rows[0]["tax_exempt"]), rows[0]["tax_number"])

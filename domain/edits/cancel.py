@@ -28,6 +28,7 @@ from domain.idempotency.service import IdempotencyKey, idempotent
 from domain.orders.capture import MAX_LINES
 from domain.orders.lifecycle import lock_order
 from domain.orders.models import OrderLine
+from domain.taxes.ports import TaxProvider
 
 
 def _checked(lines: Sequence[tuple[int, int]]) -> dict[int, int]:
@@ -48,7 +49,7 @@ def _checked(lines: Sequence[tuple[int, int]]) -> dict[int, int]:
 async def cancel_lines(
     *, order_id: int, lines: Sequence[tuple[int, int]], reason: str | None,
     notify_customer: bool, carriers: Mapping[str, Carrier], actor: str,
-    idempotency: IdempotencyKey | None = None,
+    idempotency: IdempotencyKey | None = None, taxes: TaxProvider | None = None,
 ) -> OrderEdit:
     """Cancel the given units (order line id, quantity) of a pending or confirmed order; the
     committed edit that did it is returned (its refund operation, if any, to be sent)."""
@@ -83,7 +84,7 @@ async def cancel_lines(
                           unit_price=rows[line_id].unit_price, position=rows[line_id].position)
             for line_id, units in wanted.items()])
         await apply_edit(conn, edit, order, notify_customer=notify_customer, note=note,
-                         carriers=carriers, actor=actor, cancelled=wanted)
+                         carriers=carriers, taxes=taxes, actor=actor, cancelled=wanted)
         return edit
 
     return await idempotent(

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -37,16 +38,20 @@ from domain.money import MAX_AMOUNT, quantize
 from domain.orders.capture import reserve_demands
 from domain.orders.lifecycle import lock_order
 from domain.orders.models import Allocation, Order, OrderLine
+from domain.orders.pricing import PricedLine, line_columns
 from domain.orders.progress import refresh_progress
 from domain.payments.allocation import SHIPPING, Part, allocate_edit
 from domain.payments.models import OperationKind, Payment, PaymentOperation, PaymentState
 from domain.payments.service import refundable, sync_order_payment_status
 from domain.routing.service import Demand, Destination, Plan
+from domain.taxes.models import TaxClass
+from domain.taxes.ports import TaxProvider
 
 
 async def commit_edit(
     *, edit_id: int, notify_customer: bool, staff_note: str | None,
     carriers: Mapping[str, Carrier], actor: str, idempotency: IdempotencyKey | None = None,
+    taxes: TaxProvider | None = None,
 ) -> OrderEdit:
     """Apply the edit (see the module's rule); EDIT_CONFLICT when the order changed since
     the edit began, INSUFFICIENT_STOCK when added units are not there: nothing changed."""
@@ -64,7 +69,7 @@ async def commit_edit(
         if order.event_seq != edit.base_version:
             raise EditConflict(order.number or str(order.id))
         await apply_edit(conn, edit, order, notify_customer=notify_customer, note=note,
-                         carriers=carriers, actor=actor)
+                         carriers=carriers, taxes=taxes, actor=actor)
         return edit
 
     return await idempotent(
@@ -76,14 +81,14 @@ async def commit_edit(
 async def apply_edit(
     conn: BaseDBAsyncClient, edit: OrderEdit, order: Order, *, notify_customer: bool,
     note: str | None, carriers: Mapping[str, Carrier], actor: str,
-    cancelled: Mapping[int, int] | None = None,
+    cancelled: Mapping[int, int] | None = None, taxes: TaxProvider | None = None,
 ) -> None:
     """Apply an open edit to its order, both locked by the caller in its transaction, and
     mark it committed. ``cancelled`` (order line -> units) makes it a partial cancellation
     (``domain.edits.cancel``): the units are counted as cancelled on their lines and the
     timeline says ORDER_LINES_CANCELLED instead of ORDER_EDITED."""
     require_editable(order)
-    calc = await calculate(conn, edit, order, carriers)
+    calc = await calculate(conn, edit, order, carriers, taxes)
     if not calc.changed:
         raise InvalidInput("The edit changes nothing yet", field=("id",))
     if calc.total >= MAX_AMOUNT:
@@ -97,8 +102,11 @@ async def apply_edit(
     order.subtotal, order.shipping_total = calc.subtotal, calc.shipping_total
     order.total = calc.total
     order.shipping_method = calc.shipping_method
-    await order.save(update_fields=["subtotal", "shipping_total", "total",
-                                    "shipping_method", "updated_at"], using_db=conn)
+    order.shipping_tax, order.tax_total = calc.shipping_tax.amount, calc.tax_total
+    order.discount_total = sum((ln.discount for ln in calc.lines), Decimal(0))
+    await order.save(update_fields=["subtotal", "shipping_total", "total", "shipping_method",
+                                    "shipping_tax", "tax_total", "discount_total",
+                                    "updated_at"], using_db=conn)
     data = {"edit_id": edit.id, "notify_customer": notify_customer,
             "balance": str(quantize(calc.balance, order.currency))}
     if cancelled:
@@ -180,12 +188,13 @@ async def _apply_stock_and_lines(conn: BaseDBAsyncClient, order: Order, edit: Or
         if ln.order_line_id is None:
             variant = variants[ln.sku]
             line = OrderLine(order_id=order.id, variant_id=variant.id, sku=ln.sku,
-                             name=ln.name, quantity=ln.quantity, unit_price=ln.unit_price,
-                             total=ln.total, position=len(lines) + len(added))
+                             name=ln.name, quantity=ln.quantity,
+                             position=len(lines) + len(added), **_money(ln))
             added.append((line, ln.staged_id))
         else:
             line = lines[ln.order_line_id]
-            line.quantity, line.total = ln.quantity, ln.total
+            line.quantity = ln.quantity
+            line.update_from_dict(_money(ln))
             line.quantity_cancelled += cancelled.get(line.id, 0)
             line.quantity_backordered = min(line.quantity_backordered,
                                             line.quantity - line.quantity_shipped)
@@ -201,8 +210,8 @@ async def _apply_stock_and_lines(conn: BaseDBAsyncClient, order: Order, edit: Or
                 pool[2] -= backordered
                 need -= units
         if ln.order_line_id is not None:
-            await line.save(update_fields=["quantity", "total", "quantity_backordered",
-                                           "quantity_cancelled"], using_db=conn)
+            await line.save(update_fields=["quantity", "quantity_backordered",
+                                           "quantity_cancelled", *_money(ln)], using_db=conn)
     await insert_rows(conn, [line for line, _ in added])
     for line, staged_id in added:
         await OrderEditLine.filter(id=staged_id).using_db(conn).update(order_line_id=line.id)
@@ -289,8 +298,7 @@ def _reductions(calc: Calculation) -> list[tuple[Part, Decimal]]:
     cuts: list[tuple[Part, Decimal]] = []
     for ln in calc.lines:
         if ln.order_line_id is not None and ln.quantity < ln.original_quantity:
-            was = quantize(ln.unit_price * ln.original_quantity, calc.order.currency)
-            cuts.append((ln.order_line_id, was - ln.total))
+            cuts.append((ln.order_line_id, ln.original_total - ln.total))
     if calc.shipping_total < calc.order.shipping_total:
         cuts.append((SHIPPING, calc.order.shipping_total - calc.shipping_total))
     return cuts
@@ -311,6 +319,12 @@ def _summary(calc: Calculation, note: str | None) -> str:
     text = (f"Order {calc.order.number} edited: {changes}; total "
             f"{quantize(calc.total, currency)} {currency}, {owed}")
     return (text + (f". Note: {note}" if note else ""))[:2000]
+
+
+def _money(ln: CalculatedLine) -> dict[str, Any]:
+    """A changed or added line's money columns."""
+    return line_columns(PricedLine(ln.unit_price, ln.quantity, TaxClass.STANDARD, ln.discount),
+                        ln.tax)
 
 
 def _cancelled(calc: Calculation, cancelled: Mapping[int, int]

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import validation as v
-from domain.catalog.models import Variant
+from domain.catalog.models import Location, Variant
 from domain.db import connection
 from domain.edits.models import EditStatus, OrderEdit, OrderEditLine
 from domain.errors import (
@@ -35,7 +36,11 @@ from domain.money import quantize
 from domain.orders.capture import MAX_LINES
 from domain.orders.lifecycle import lock_order
 from domain.orders.models import Order, OrderLine, OrderStatus
+from domain.orders.pricing import PricedLine, destination, price_order
 from domain.payments.models import Payment, PaymentState
+from domain.taxes.models import TaxClass
+from domain.taxes.ports import Tax, TaxProvider
+from domain.taxes.table import taxed
 from domain.uow import unit_of_work
 
 EDITABLE = (OrderStatus.PENDING, OrderStatus.CONFIRMED)
@@ -57,7 +62,10 @@ class CalculatedLine:
     quantity: int
     fulfilled: int  # shipped, or in a shipment being prepared: these cannot change
     unit_price: Decimal
-    total: Decimal
+    total: Decimal  # charged, tax included (domain/orders/pricing.py)
+    original_total: Decimal = Decimal(0)
+    tax: Tax = field(default_factory=Tax)
+    discount: Decimal = Decimal(0)
 
     @property
     def change(self) -> str:
@@ -81,6 +89,11 @@ class Calculation:
     subtotal: Decimal
     shipping_total: Decimal
     covered: Decimal  # paid (captured less refunded) and authorised to capture
+    shipping_tax: Tax = field(default_factory=Tax)
+
+    @property
+    def tax_total(self) -> Decimal:
+        return sum((ln.tax.amount for ln in self.lines), self.shipping_tax.amount)
 
     @property
     def total(self) -> Decimal:
@@ -119,7 +132,11 @@ async def fulfilled_units(conn: BaseDBAsyncClient, order_id: int) -> dict[int, i
 
 
 async def calculate(conn: BaseDBAsyncClient, edit: OrderEdit, order: Order,
-                    carriers: Mapping[str, Carrier]) -> Calculation:
+                    carriers: Mapping[str, Carrier], taxes: TaxProvider | None = None
+                    ) -> Calculation:
+    """The order as the edit makes it. A line whose quantity changes keeps its price, its
+    tax rate and its share of its discount per unit; an added line is taxed by ``taxes``
+    (the merchant's table by default) like a new order's, at the order's destination."""
     lines = list(await OrderLine.filter(order_id=order.id).order_by("position", "id")
                  .using_db(conn))
     staged = list(await OrderEditLine.filter(edit_id=edit.id).order_by("position", "id")
@@ -127,33 +144,62 @@ async def calculate(conn: BaseDBAsyncClient, edit: OrderEdit, order: Order,
     pending = await fulfilled_units(conn, order.id)
     by_line = {s.order_line_id: s for s in staged if s.order_line_id is not None}
     currency = order.currency
+
+    def retaxed(amount: Decimal, rate: Decimal, name: str | None) -> Tax:
+        return taxed(amount, rate, name, currency=currency,
+                     prices_include_tax=order.prices_include_tax, exempt=order.tax_exempt)
+
     result: list[CalculatedLine] = []
     for line in lines:
         s = by_line.get(line.id)
         quantity = s.quantity if s else line.quantity
-        total = line.total if quantity == line.quantity else quantize(
-            line.unit_price * quantity, currency)
+        if quantity == line.quantity:
+            tax = Tax(line.tax_rate, line.tax_name, line.tax_amount, line.total)
+            discount = line.discount_amount
+        else:
+            discount = quantize(line.discount_amount * quantity / line.quantity, currency) \
+                if line.quantity else Decimal(0)
+            tax = retaxed(quantize(line.unit_price * quantity, currency) - discount,
+                          line.tax_rate, line.tax_name)
         result.append(CalculatedLine(line.id, s.id if s else None, line.sku, line.name,
                                      line.quantity, quantity,
                                      line.quantity_shipped + pending.get(line.id, 0),
-                                     line.unit_price, total))
-    names = {var.sku: var.name for var in await Variant.filter(
-        sku__in=[s.sku for s in staged if s.order_line_id is None]).using_db(conn)}
-    for s in staged:
-        if s.order_line_id is None:
-            result.append(CalculatedLine(None, s.id, s.sku, names.get(s.sku, s.sku), 0,
-                                         s.quantity, 0, s.unit_price,
-                                         quantize(s.unit_price * s.quantity, currency)))
+                                     line.unit_price, tax.charged, line.total, tax, discount))
+    added = [s for s in staged if s.order_line_id is None]
+    variants = {var.sku: var for var in await Variant.filter(
+        sku__in=[s.sku for s in added]).using_db(conn)} if added else {}
+    if added:
+        money = await price_order(
+            conn, currency=currency, shipping=Decimal(0), provider=taxes,
+            prices_include_tax=order.prices_include_tax, exempt=order.tax_exempt,
+            where=destination(order.shipping_address, await _pickup_address(conn, order),
+                              order.billing_address),
+            lines=[PricedLine(s.unit_price, s.quantity, variants[s.sku].tax_class
+                              if s.sku in variants else TaxClass.STANDARD) for s in added])
+        for s, (_, tax) in zip(added, money.lines, strict=True):
+            found = variants.get(s.sku)
+            result.append(CalculatedLine(None, s.id, s.sku, found.name if found else s.sku, 0,
+                                         s.quantity, 0, s.unit_price, tax.charged,
+                                         Decimal(0), tax))
     method = edit.shipping_method if edit.shipping_changed else order.shipping_method
-    shipping = order.shipping_total
+    shipping_tax = Tax(order.shipping_tax_rate, order.shipping_tax_name, order.shipping_tax,
+                       order.shipping_total)
     if edit.shipping_changed:
         rate = quote_shipping(carriers, method, currency,
                               pickup=order.pickup_location_id is not None)
-        shipping = quantize(shipping_amount(rate), currency)
+        shipping_tax = retaxed(quantize(shipping_amount(rate), currency),
+                               order.shipping_tax_rate, order.shipping_tax_name)
     payments = list(await Payment.filter(order_id=order.id).using_db(conn))
     return Calculation(edit, order, result, method,
                        quantize(sum((ln.total for ln in result), Decimal(0)), currency),
-                       shipping, covered_by_payments(payments))
+                       shipping_tax.charged, covered_by_payments(payments), shipping_tax)
+
+
+async def _pickup_address(conn: BaseDBAsyncClient, order: Order) -> Any:
+    if order.pickup_location_id is None:
+        return None
+    location = await Location.get_or_none(id=order.pickup_location_id, using_db=conn)
+    return location.address if location else None
 
 
 async def begin_edit(*, order_id: int, actor: str) -> OrderEdit:
@@ -259,11 +305,12 @@ async def set_shipping_method(*, edit_id: int, shipping_method: str | None,
     return edit
 
 
-async def calculated(*, edit_id: int, carriers: Mapping[str, Carrier]) -> Calculation:
+async def calculated(*, edit_id: int, carriers: Mapping[str, Carrier],
+                     taxes: TaxProvider | None = None) -> Calculation:
     """The edit's calculated order, read now."""
     conn = connection()
     edit = await OrderEdit.get_or_none(id=edit_id, using_db=conn)
     if edit is None:
         raise NotFound("OrderEdit", str(edit_id), field=("id",))
     order = await Order.get(id=edit.order_id, using_db=conn)
-    return await calculate(conn, edit, order, carriers)
+    return await calculate(conn, edit, order, carriers, taxes)

@@ -54,9 +54,11 @@ from domain.inventory.reservation import (
 )
 from domain.money import MAX_AMOUNT, quantize
 from domain.orders.models import Allocation, Counter, HoldKind, Order, OrderLine, OrderStatus
+from domain.orders.pricing import PricedLine, destination, line_columns, price_order
 from domain.risk.rules import Assessment, RiskFacts
 from domain.risk.screening import Screening, screen
 from domain.routing.service import Candidate, Demand, Destination, Plan, plan_reservations
+from domain.taxes.ports import TaxProvider, TaxQuote
 
 MAX_LINES = 250
 RISK_HOLD_REASON = "Held for risk review"
@@ -67,8 +69,10 @@ FIRST_ORDER_NUMBER = 1001
 class LineRequest:
     sku: str
     quantity: int
-    # A staff-set price (a draft order's, checked and permitted there); None: the catalogue's.
+    # A staff-set price (a draft order's, checked and permitted there), or a marketplace's
+    # own; None: the catalogue's.
     unit_price: Decimal | None = None
+    discount: Decimal = Decimal(0)  # off the line's price times quantity (a marketplace's)
 
 
 def line_price(line: LineRequest, variant: Variant) -> Decimal:
@@ -90,6 +94,11 @@ class OrderRequest:
     via_account: bool = False  # placed by the signed-in customer themselves
     # Marketplace orders are never dropped: short of stock, keep it on hold, unreserved.
     hold_if_short: bool = False
+    # A marketplace's own money: its shipping (before tax), its taxes and whether its prices
+    # include them; None: ours (the carriers' rate, the tax provider, the channel's rule).
+    shipping_amount: Decimal | None = None
+    tax: TaxQuote | None = None
+    prices_include_tax: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -279,11 +288,13 @@ async def _existing_by_external_id(channel_code: str, external_id: str | None,
 async def create_order(
     *, request: OrderRequest, actor: str, idempotency: IdempotencyKey | None = None,
     carriers: Mapping[str, Carrier] | None = None, scope: Scope | None = None,
+    taxes: TaxProvider | None = None,
     claim: Callable[[BaseDBAsyncClient], Awaitable[None]] | None = None,
     then: Callable[[BaseDBAsyncClient, Order], Awaitable[None]] | None = None,
     screening: Screening | None = None,
 ) -> Order:
-    """Place an order: prices from the catalogue, stock reserved at routed locations.
+    """Place an order: prices from the catalogue, tax from ``taxes`` (the merchant's rate
+    table by default: domain/orders/pricing.py), stock reserved at routed locations.
 
     ``claim`` runs first in the order's transaction (a marketplace marks its
     delivery processed there), so a refused order leaves no trace of it either;
@@ -315,12 +326,23 @@ async def create_order(
                                             email=clean.email,
                                             name=(clean.shipping_address or {}).get("name"))
         currency = channel.currency
-        subtotal = quantize(sum((line_price(ln, variants[ln.sku]) * ln.quantity
-                                 for ln in request.lines), Decimal(0)), currency)
-        rate = quote_shipping(carriers or {}, clean.shipping_method, currency,
-                              pickup=request.pickup_location is not None)
-        shipping = quantize(shipping_amount(rate), currency)
-        if subtotal + shipping >= MAX_AMOUNT:
+        if request.shipping_amount is not None:
+            shipping = quantize(request.shipping_amount, currency)
+        else:
+            rate = quote_shipping(carriers or {}, clean.shipping_method, currency,
+                                  pickup=request.pickup_location is not None)
+            shipping = quantize(shipping_amount(rate), currency)
+        pickup = locations[0].address if request.pickup_location else None
+        money = await price_order(
+            conn, currency=currency, shipping=shipping, provider=taxes, given=request.tax,
+            lines=[PricedLine(line_price(ln, variants[ln.sku]), ln.quantity,
+                              variants[ln.sku].tax_class, ln.discount)
+                   for ln in request.lines],
+            prices_include_tax=channel.prices_include_tax
+            if request.prices_include_tax is None else request.prices_include_tax,
+            exempt=customer.tax_exempt if customer else False,
+            where=destination(clean.shipping_address, pickup, clean.billing_address))
+        if money.total >= MAX_AMOUNT:
             raise InvalidInput(f"An order's total must be below {MAX_AMOUNT:,f} {currency}",
                                field=("lines",))
         assessment: Assessment | None = None
@@ -332,7 +354,7 @@ async def create_order(
                 ip_address=screening.ip_address, card_fingerprint=screening.card_fingerprint,
                 shipping_address=clean.shipping_address,
                 billing_address=clean.billing_address, shipping_method=clean.shipping_method,
-                total=subtotal + shipping, currency=currency, channel=channel.code,
+                total=money.total, currency=currency, channel=channel.code,
             ), channel_id=channel.id)
             risk_keys = {"client_ip": keys.ip_address, "card_fingerprint": keys.card_fingerprint,
                          "address_key": keys.address_key}
@@ -346,8 +368,8 @@ async def create_order(
             hold_reason=RISK_HOLD_REASON if held else None,
             channel=channel, customer_id=customer.id if customer else None,
             email=clean.email or (customer.email if customer else None),
-            currency=currency, subtotal=subtotal, shipping_total=shipping,
-            total=subtotal + shipping,
+            currency=currency, **money.order_columns(),
+            tax_number=customer.tax_number if customer and customer.tax_exempt else None,
             shipping_address=clean.shipping_address, billing_address=clean.billing_address,
             shipping_method=clean.shipping_method,
             pickup_location_id=locations[0].id if request.pickup_location else None,
@@ -362,9 +384,7 @@ async def create_order(
             OrderLine(
                 order_id=order.id, variant_id=variants[ln.sku].id, sku=ln.sku,
                 name=variants[ln.sku].name, quantity=ln.quantity,
-                unit_price=line_price(ln, variants[ln.sku]),
-                total=quantize(line_price(ln, variants[ln.sku]) * ln.quantity, currency),
-                position=position,
+                **line_columns(*money.lines[position]), position=position,
                 quantity_backordered=min(plan.backordered(variants[ln.sku].id), ln.quantity),
             )
             for position, ln in enumerate(request.lines)

@@ -93,6 +93,19 @@ class Order(Model):
     # What an exchange's returned goods pay of this replacement order (its total, up to
     # their value): the money due is the total less this.
     exchange_credit = fields.DecimalField(max_digits=18, decimal_places=4, default=0)
+    # Money (domain/taxes/table.py): every amount above is what the customer is charged,
+    # tax included; these say how much of it is tax, and how it was worked out.
+    prices_include_tax = fields.BooleanField(default=False, db_default=False)
+    tax_total = fields.DecimalField(max_digits=18, decimal_places=4, default=0, db_default=0)
+    shipping_tax = fields.DecimalField(max_digits=18, decimal_places=4, default=0,
+                                       db_default=0)
+    shipping_tax_rate = fields.DecimalField(max_digits=7, decimal_places=4, default=0,
+                                            db_default=0)
+    shipping_tax_name = fields.CharField(max_length=64, null=True)
+    discount_total = fields.DecimalField(max_digits=18, decimal_places=4, default=0,
+                                         db_default=0)
+    tax_exempt = fields.BooleanField(default=False, db_default=False)
+    tax_number = fields.CharField(max_length=32, null=True)  # the exempt buyer's
     # The sequence number of the order's latest event; events are numbered 1, 2, 3 ...
     event_seq = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
@@ -125,6 +138,13 @@ class OrderLine(Model):
     quantity_returned = fields.IntField(default=0)
     # Units cancelled after the order was placed (orderLinesCancel); quantity is what is left.
     quantity_cancelled = fields.IntField(default=0, db_default=0)
+    # total = unit_price x quantity - discount_amount (+ tax_amount when the order's prices
+    # are without tax): what the customer pays for the line.
+    discount_amount = fields.DecimalField(max_digits=18, decimal_places=4, default=0,
+                                          db_default=0)
+    tax_rate = fields.DecimalField(max_digits=7, decimal_places=4, default=0, db_default=0)
+    tax_name = fields.CharField(max_length=64, null=True)
+    tax_amount = fields.DecimalField(max_digits=18, decimal_places=4, default=0, db_default=0)
     position = fields.IntField(default=0)
 
     order_id: int

@@ -50,11 +50,13 @@ async def after_shipment(
 
 
 async def capture_shipped_value(*, order_id: int, gateways: Gateways, actor: str) -> None:
-    """Capture what has shipped (lines at their paid price, shipping with the first parcel);
-    the capture that completes the order is final."""
+    """Capture what has shipped (each line's share of what it is charged, tax included, by
+    its units shipped; shipping with the first parcel); the capture that completes the
+    order is final."""
     order = await Order.get(id=order_id)
     lines = await OrderLine.filter(order_id=order_id)
-    shipped = sum((line.unit_price * line.quantity_shipped for line in lines), Decimal(0))
+    shipped = sum((line.total * line.quantity_shipped / line.quantity
+                   for line in lines if line.quantity), Decimal(0))
     if shipped:
         shipped += order.shipping_total
     complete = order.fulfillment_status is FulfillmentStatus.FULFILLED

@@ -109,7 +109,7 @@ def _rebuild_sql(table: str, pg: bool) -> str:
             GROUP BY o.id, o.created_at, o.channel_id, o.currency{line_sku}
             UNION ALL
             SELECT {bucket}, o.channel_id, o.currency{line_sku}, {location}, {COUNTED},
-                   SUM(p.qty), SUM(l.unit_price * p.qty),
+                   SUM(p.qty), SUM(l.total * p.qty / l.quantity),
                    SUM({line_refunds("l.id")} * p.qty / l.quantity)
             FROM orders o JOIN order_line l ON l.order_id = o.id
             JOIN {UNITS_AT} p ON p.line_id = l.id

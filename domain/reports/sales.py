@@ -254,7 +254,7 @@ class SalesQuery:
         if group is GroupBy.LOCATION or self.location is not None:
             source += (f" JOIN {rollup.UNITS_AT} p ON p.line_id = l.id"
                        " LEFT JOIN location loc ON loc.id = p.location_id")
-            units, value, units_params = "p.qty", "l.unit_price * p.qty", [lo, hi, lo, hi]
+            units, value, units_params = "p.qty", "l.total * p.qty / l.quantity", [lo, hi, lo, hi]
             refund = f"{refund} * p.qty / l.quantity"
         # Each order's part in each group first: its lines, and what refunds paid back of them.
         return await fetch(conn, f"""

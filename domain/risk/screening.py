@@ -69,7 +69,7 @@ def keys_of(facts: RiskFacts) -> Keys:
 
 async def stored_settings(conn: BaseDBAsyncClient, defaults: RiskSettings) -> RiskSettings:
     """The defaults and the merchant's changes (kept in this process: domain/risk/cache.py)."""
-    return effective(defaults, await stored_settings_cache.config(conn))
+    return effective(defaults, await stored_settings_cache.get(conn))
 
 
 def _lock_id(kind: str, value: str) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 from domain.db import connection
 from domain.events.models import OutboxMessage
 from domain.events.ports import settings_topic
-from domain.risk.cache import CHANGED, stored_settings_cache
+from domain.risk.cache import stored_settings_cache
 from domain.risk.models import RiskSettingsRow
 from domain.risk.screening import stored_settings
 from domain.risk.settings import RiskSettings, clean_changes, effective
@@ -39,6 +39,6 @@ async def _store(defaults: RiskSettings, cleaned: Mapping[str, Any]) -> RiskSett
             row = await RiskSettingsRow.filter(id=1).select_for_update().using_db(conn).get()
         row.config = {**(row.config or {}), **cleaned}
         await row.save(using_db=conn)
-        await OutboxMessage.create(topic=settings_topic(), payload={"kind": CHANGED},
+        await OutboxMessage.create(topic=settings_topic(), payload=stored_settings_cache.changed(),
                                    using_db=conn)
         return effective(defaults, row.config)

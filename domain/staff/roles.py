@@ -28,7 +28,7 @@ BUILT_IN: dict[str, tuple[str, frozenset[Permission]]] = {
         P.INVENTORY_READ, P.DRAFT_ORDERS, P.RISK_READ})),
     # Reads stock too: the inventory report shows it.
     "finance": ("Finance", frozenset({P.ORDERS_READ, P.INVENTORY_READ, P.PAYMENTS_WRITE,
-                                      P.REPORTS_READ})),
+                                      P.REPORTS_READ, P.TAXES_MANAGE})),
 }
 _CODE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 

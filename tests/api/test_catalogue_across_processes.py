@@ -114,3 +114,36 @@ async def test_risk_settings_changed_on_one_process_screen_the_next_order_of_ano
         await eventually(heard, seconds=20)
         second = (await gql(other, place, order))["orderCreate"]
         assert second["order"] == {"status": "ON_HOLD", "holdKind": "RISK"}
+
+
+async def test_tax_rates_set_on_one_process_tax_the_next_order_of_another(
+    api: GraphQLClient,
+) -> None:
+    """Each process keeps the tax rates (domain/taxes/table.py); a change made on one
+    reaches the others through the event bus."""
+    assert DATABASE_URL is not None
+    with oms_server(database_url=DATABASE_URL, redis_url=REDIS_URL) as other:
+        await factories.shop({"SHOE": {"a": 20}})
+        await _until_heard(other)
+        place = """mutation($i: OrderCreateInput!) { orderCreate(input: $i) {
+          order { total { amount } taxTotal { amount } } userErrors { code } } }"""
+        order = {"i": {"channel": "web", "email": "ann@example.com",
+                       "shippingAddress": factories.address(),
+                       "lines": [{"sku": "SHOE", "quantity": 1}]}}
+        first = (await gql(other, place, order))["orderCreate"]
+        assert first["order"] == {"total": {"amount": "10.00"}, "taxTotal": {"amount": "0.00"}}
+
+        changed = await api('mutation { taxRatesSet(rates: [{country: "DE", '
+                            'taxClass: STANDARD, rate: "19"}]) { userErrors { code } } }')
+        assert changed["taxRatesSet"]["userErrors"] == []
+
+        async def heard() -> bool:
+            async with httpx.AsyncClient(timeout=10) as http:
+                text = (await http.get(f"{other.url}/metrics", headers=ADMIN)).text
+            return re.search(r"^oms_tax_rates_cache_invalidations_total 1\.0$", text,
+                             re.MULTILINE) is not None
+
+        await eventually(heard, seconds=20)
+        second = (await gql(other, place, order))["orderCreate"]
+        assert second["order"] == {"total": {"amount": "11.90"},
+                                   "taxTotal": {"amount": "1.90"}}

@@ -55,6 +55,11 @@ REFUSED = {
     "fragment cycle": "query { channels { ...A } } fragment A on Channel { ...B } "
                       "fragment B on Channel { ...A }",
     "bad argument": '{ orders(first: "many") { nodes { id } } }',
+    # The server's own scalars: a Decimal is finite, a DateTime within the years it stores.
+    "bad decimal": 'mutation { taxRatesSet(rates: [{country: "DE", taxClass: STANDARD, '
+                   'rate: "-NaN"}]) { userErrors { code } } }',
+    "bad date": '{ orders(first: 1, filter: {createdAfter: "0001-01-01T00:00:00"}) '
+                "{ nodes { id } } }",
 }
 
 

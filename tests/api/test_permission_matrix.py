@@ -28,7 +28,10 @@ async def _world(api: GraphQLClient) -> dict[str, str]:
     shipment = (await api("mutation($o: ID!) { shipmentCreate(input: {orderId: $o}) "
                           "{ shipment { id } } }", {"o": order["id"]}))["shipmentCreate"]
     product = (await api('{ variant(sku: "SHOE") { product { id } } }'))["variant"]["product"]
+    customer = (await api("query($id: ID!) { order(id: $id) { customer { id } } }",
+                          {"id": order["id"]}))["order"]["customer"]
     return {"order": order["id"], "line": order["lines"][0]["id"], "product": product["id"],
+            "customer": customer["id"],
             "payment": placed["orderCreate"]["payment"]["id"],
             "shipment": shipment["shipment"]["id"]}
 
@@ -53,6 +56,13 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
     "orderLinesCancel": ("mutation($order: ID!, $line: ID!) { orderLinesCancel(input: "
                          "{orderId: $order, lines: [{lineId: $line, quantity: 1}]}) "
                          "{ userErrors { code } } }", "NOT_FOUND"),
+    # Tax rates are the shop's, like the catalogue: taxes:manage sets them, whatever the
+    # partner's channels; a customer record it may not read is not there for it.
+    "taxRatesSet": ('mutation { taxRatesSet(rates: [{country: "DE", taxClass: STANDARD, '
+                    'rate: "19"}]) { userErrors { code } } }', "NOT_FOUND"),
+    "customerTaxExemptionSet": ("mutation($customer: ID!) { customerTaxExemptionSet("
+                                "customerId: $customer, exempt: false) "
+                                "{ userErrors { code } } }", "NOT_FOUND"),
     "draftOrders": ("{ draftOrders { edges { node { id } } } }", {"draftOrders": {"edges": []}}),
     "draftOrderCreate": ('mutation { draftOrderCreate(input: {channel: "web", lines: []}) '
                          "{ userErrors { code } } }", "NOT_FOUND"),
@@ -89,6 +99,10 @@ EXPECTED: dict[str, dict[str, str]] = {
                        "customer": FORBIDDEN},
     "orderLinesCancel": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
                          "customer": FORBIDDEN},
+    "taxRatesSet":    {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK,
+                       "customer": FORBIDDEN},
+    "customerTaxExemptionSet": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                                "customer": FORBIDDEN},
     # Draft orders are the shop's staff's: no partner scope grants them.
     "draftOrders":    {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": FORBIDDEN,
                        "customer": FORBIDDEN},

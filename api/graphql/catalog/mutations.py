@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from api.auth import Permission
 from api.graphql.catalog.types import Channel, Location, Product, Variant
-from api.graphql.common import AddressInput, BackorderPolicy, ChannelKind, LocationKind
+from api.graphql.common import AddressInput, BackorderPolicy, ChannelKind, LocationKind, TaxClass
 from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
 from api.graphql.permissions import requires
@@ -35,6 +35,9 @@ class ChannelCreateInput:
     locations: list[str] | None = strawberry.field(
         default=None, description="Codes of the locations that serve it."
     )
+    prices_include_tax: bool = strawberry.field(
+        default=False, description="Prices on this channel include tax (EU shops); without "
+                                   "it, tax is added on top.")
 
 
 @strawberry.type
@@ -77,6 +80,7 @@ class VariantInput:
     length_mm: int | None = None
     width_mm: int | None = None
     height_mm: int | None = None
+    tax_class: TaxClass = TaxClass.STANDARD
 
     def spec(self) -> service.VariantSpec:
         return service.VariantSpec(
@@ -84,7 +88,7 @@ class VariantInput:
             track_inventory=self.track_inventory if self.track_inventory is not None else True,
             backorder_policy=self.backorder_policy or BackorderPolicy.DENY,
             barcode=self.barcode, weight_grams=self.weight_grams, length_mm=self.length_mm,
-            width_mm=self.width_mm, height_mm=self.height_mm)
+            width_mm=self.width_mm, height_mm=self.height_mm, tax_class=self.tax_class)
 
 
 @strawberry.input
@@ -106,7 +110,8 @@ class CatalogMutations:
     async def channel_create(self, info: Info, input: ChannelCreateInput) -> ChannelCreatePayload:
         channel, errors = await attempt(service.create_channel(
             code=input.code, name=input.name, kind=input.kind, currency=input.currency,
-            locations=input.locations or [], actor=info.context.actor(),
+            locations=input.locations or [], prices_include_tax=input.prices_include_tax,
+            actor=info.context.actor(),
         ))
         return ChannelCreatePayload(
             channel=Channel.from_model(channel) if channel else None, user_errors=errors
@@ -187,7 +192,7 @@ class CatalogMutations:
                     backorder_policy=_given(input.backorder_policy),
                     barcode=_given(input.barcode), weight_grams=_given(input.weight_grams),
                     length_mm=_given(input.length_mm), width_mm=_given(input.width_mm),
-                    height_mm=_given(input.height_mm)))
+                    height_mm=_given(input.height_mm), tax_class=_given(input.tax_class)))
         variant, errors = await attempt(run())
         return VariantUpdatePayload(variant=_variant(variant), user_errors=errors)
 
@@ -199,7 +204,8 @@ class CatalogMutations:
             pk, code = _target(input.id, input.code, "Channel", "code")
             return await lifecycle.update_channel(
                 channel_id=pk, code=code, name=_given(input.name),
-                locations=_given(input.locations), scope=info.context.scope,
+                locations=_given(input.locations),
+                prices_include_tax=_given(input.prices_include_tax), scope=info.context.scope,
                 actor=info.context.actor())
         channel, errors = await attempt(run())
         return ChannelUpdatePayload(channel=Channel.from_model(channel) if channel else None,
@@ -305,6 +311,7 @@ class VariantUpdateInput:
     length_mm: int | None = strawberry.UNSET
     width_mm: int | None = strawberry.UNSET
     height_mm: int | None = strawberry.UNSET
+    tax_class: TaxClass | None = strawberry.UNSET
 
 
 @strawberry.type
@@ -322,6 +329,7 @@ class ChannelUpdateInput:
         default=strawberry.UNSET,
         description="Codes of every location that serves it, in the channel's order (replaces "
                     "the list).")
+    prices_include_tax: bool | None = strawberry.UNSET
 
 
 @strawberry.type

@@ -9,7 +9,14 @@ import strawberry
 from strawberry.types import Info
 
 from api.auth import Permission
-from api.graphql.common import Address, BackorderPolicy, ChannelKind, LocationKind, Money
+from api.graphql.common import (
+    Address,
+    BackorderPolicy,
+    ChannelKind,
+    LocationKind,
+    Money,
+    TaxClass,
+)
 from api.graphql.permissions import requires
 from api.graphql.relay import Node, to_global_id
 from domain.catalog import models
@@ -25,12 +32,14 @@ class Channel(Node):
     name: str
     kind: ChannelKind
     currency: str
+    prices_include_tax: bool = strawberry.field(
+        description="Prices on this channel include tax; otherwise tax is added on top.")
     pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, m: models.Channel) -> Channel:
         return cls(id=to_global_id("Channel", m.id), pk=m.id, code=m.code, name=m.name,
-                   kind=m.kind, currency=m.currency)
+                   kind=m.kind, currency=m.currency, prices_include_tax=m.prices_include_tax)
 
     @strawberry.field(description="The locations whose stock this channel sells, in the "
                                   "channel's order (routing prefers the earlier of two otherwise "
@@ -104,6 +113,7 @@ class Variant(Node):
     length_mm: int | None
     width_mm: int | None
     height_mm: int | None
+    tax_class: TaxClass
     pk: strawberry.Private[int]
     product_pk: strawberry.Private[int]
 
@@ -113,7 +123,7 @@ class Variant(Node):
                    sku=m.sku, name=m.name, price=Money.of(m.price, m.currency),
                    track_inventory=m.track_inventory, backorder_policy=m.backorder_policy,
                    barcode=m.barcode, weight_grams=m.weight_grams, length_mm=m.length_mm,
-                   width_mm=m.width_mm, height_mm=m.height_mm)
+                   width_mm=m.width_mm, height_mm=m.height_mm, tax_class=m.tax_class)
 
     @strawberry.field
     async def product(self, info: Info) -> Product:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -27,7 +28,8 @@ from api.graphql.returns.types import Return
 from api.graphql.risk.types import RiskAssessment
 from domain.customers.models import Customer as CustomerModel
 from domain.events.models import OrderEvent as OrderEventModel
-from domain.orders import models
+from domain.money import plain
+from domain.orders import models, pricing
 
 
 @strawberry.type
@@ -56,6 +58,13 @@ class OrderLine:
     quantity_returned: int
     quantity_cancelled: int = strawberry.field(
         description="Units cancelled after the order was placed (orderLinesCancel).")
+    discount_amount: Money = strawberry.field(
+        description="Taken off unitPrice x quantity (a marketplace's discounts).")
+    tax_rate: Decimal = strawberry.field(description="Percent: 19 is 19%.")
+    tax_name: str | None
+    tax_amount: Money = strawberry.field(
+        description="How much of total is tax (added on top of prices without tax, or part "
+                    "of prices with tax).")
     pk: strawberry.Private[int]
     variant_pk: strawberry.Private[int | None]
 
@@ -66,7 +75,10 @@ class OrderLine:
                    unit_price=Money.of(m.unit_price, currency), total=Money.of(m.total, currency),
                    quantity_backordered=m.quantity_backordered,
                    quantity_shipped=m.quantity_shipped, quantity_returned=m.quantity_returned,
-                   quantity_cancelled=m.quantity_cancelled)
+                   quantity_cancelled=m.quantity_cancelled,
+                   discount_amount=Money.of(m.discount_amount, currency),
+                   tax_rate=plain(m.tax_rate), tax_name=m.tax_name,
+                   tax_amount=Money.of(m.tax_amount, currency))
 
     @strawberry.field
     async def variant(self, info: Info) -> Variant | None:
@@ -118,6 +130,14 @@ class OrderEvent:
 
 
 @strawberry.type
+class TaxLine:
+    name: str
+    rate: Decimal = strawberry.field(description="Percent: 19 is 19%.")
+    base: Money = strawberry.field(description="What the rate taxes, net of the tax.")
+    amount: Money
+
+
+@strawberry.type
 class Order(Node):
     id: strawberry.ID
     number: str
@@ -125,9 +145,16 @@ class Order(Node):
     status: OrderStatus
     payment_status: PaymentStatus
     fulfillment_status: FulfillmentStatus
-    subtotal: Money
-    shipping_total: Money
+    subtotal: Money = strawberry.field(description="The lines' totals: what the customer is "
+                                                  "charged for them, tax included.")
+    shipping_total: Money = strawberry.field(description="Shipping, tax included.")
     total: Money
+    tax_total: Money = strawberry.field(description="How much of the total is tax.")
+    discount_total: Money
+    prices_include_tax: bool = strawberry.field(
+        description="The unit prices include tax (the channel's rule when it was placed).")
+    tax_exempt: bool = strawberry.field(description="Placed by a tax-exempt buyer.")
+    tax_number: str | None = strawberry.field(description="The exempt buyer's tax number.")
     shipping_address: Address | None
     billing_address: Address | None
     shipping_method: str | None
@@ -148,6 +175,7 @@ class Order(Node):
     currency: strawberry.Private[str]
     risk_score: strawberry.Private[int | None]
     risk_reasons: strawberry.Private[Any]
+    taxes: strawberry.Private[models.Order]
 
     @classmethod
     def from_model(cls, m: models.Order) -> Order:
@@ -159,6 +187,10 @@ class Order(Node):
             subtotal=Money.of(m.subtotal, m.currency),
             shipping_total=Money.of(m.shipping_total, m.currency),
             total=Money.of(m.total, m.currency),
+            tax_total=Money.of(m.tax_total, m.currency),
+            discount_total=Money.of(m.discount_total, m.currency),
+            prices_include_tax=m.prices_include_tax, tax_exempt=m.tax_exempt,
+            tax_number=m.tax_number, taxes=m,
             shipping_address=Address.from_json(m.shipping_address),
             billing_address=Address.from_json(m.billing_address),
             shipping_method=m.shipping_method, po_number=m.po_number, external_id=m.external_id,
@@ -210,6 +242,15 @@ class Order(Node):
         rows = await info.context.loaders.returns_by_order.load(self.pk)
         return [Return.from_model(row, self.currency) for row in rows]
 
+    @strawberry.field(description="The tax per rate, lines and shipping together, highest "
+                                  "rate first: what each rate taxes (net) and the tax.")
+    async def tax_lines(self, info: Info) -> list[TaxLine]:
+        rows = await info.context.loaders.lines_by_order.load(self.pk)
+        return [TaxLine(name=t.name, rate=plain(t.rate),
+                        base=Money.of(t.base, self.currency),
+                        amount=Money.of(t.amount, self.currency))
+                for t in pricing.tax_lines(self.taxes, rows)]
+
     @strawberry.field(description="The order's audit trail, oldest first.")
     async def events(self, info: Info) -> list[OrderEvent]:
         rows = await info.context.loaders.events_by_order.load(self.pk)
@@ -222,12 +263,14 @@ class Customer(Node):
     email: str
     name: str | None
     phone: str | None
+    tax_exempt: bool = strawberry.field(description="Buys without tax (customerTaxExemptionSet).")
+    tax_number: str | None
     pk: strawberry.Private[int]
 
     @classmethod
     def from_model(cls, m: CustomerModel) -> Customer:
         return cls(id=to_global_id("Customer", m.id), pk=m.id, email=m.email, name=m.name,
-                   phone=m.phone)
+                   phone=m.phone, tax_exempt=m.tax_exempt, tax_number=m.tax_number)
 
     @strawberry.field(description="Orders placed, not counting cancelled ones.")
     async def order_count(self, info: Info) -> int:

@@ -1,0 +1,69 @@
+"""Taxes: the merchant's rates, each variant's tax class, channels whose prices include
+tax, tax-exempt customers, and on every order and line the tax (and discount) it was
+charged. Every new column is nullable or has a default in the database, so rows that the
+previous release writes while this one rolls out get it too."""
+
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
+from domain.taxes.models import TaxClass
+
+
+def _money() -> fields.DecimalField:
+    return fields.DecimalField(max_digits=18, decimal_places=4, default=0, db_default=0)
+
+
+def _rate() -> fields.DecimalField:
+    return fields.DecimalField(max_digits=7, decimal_places=4, default=0, db_default=0)
+
+
+def _flag() -> fields.BooleanField:
+    return fields.BooleanField(default=False, db_default=False)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("oms", "0029_partial_cancellation")]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name="TaxRate",
+            fields=[
+                ("id", fields.IntField(generated=True, primary_key=True, unique=True,
+                                       db_index=True)),
+                ("country", fields.CharField(max_length=2)),
+                ("region", fields.CharField(null=True, max_length=10)),
+                ("tax_class", fields.CharEnumField(TaxClass, max_length=16)),
+                ("rate", fields.DecimalField(max_digits=7, decimal_places=4)),
+                ("name", fields.CharField(max_length=64)),
+                ("updated_at", fields.DatetimeField(auto_now=True)),
+            ],
+            options={"table": "tax_rate", "app": "oms", "pk_attr": "id",
+                     "unique_together": (("country", "region", "tax_class"),),
+                     "table_description": "The merchant's tax rates by country, region and tax class."},
+            bases=["Model"],
+        ),
+        ops.AddField(model_name="Variant", name="tax_class",
+                     field=fields.CharEnumField(TaxClass, max_length=16, default=TaxClass.STANDARD,
+                                                db_default=TaxClass.STANDARD.value)),
+        ops.AddField(model_name="Channel", name="prices_include_tax", field=_flag()),
+        ops.AddField(model_name="Customer", name="tax_exempt", field=_flag()),
+        ops.AddField(model_name="Customer", name="tax_number",
+                     field=fields.CharField(null=True, max_length=32)),
+        ops.AddField(model_name="Order", name="prices_include_tax", field=_flag()),
+        ops.AddField(model_name="Order", name="tax_total", field=_money()),
+        ops.AddField(model_name="Order", name="shipping_tax", field=_money()),
+        ops.AddField(model_name="Order", name="shipping_tax_rate", field=_rate()),
+        ops.AddField(model_name="Order", name="shipping_tax_name",
+                     field=fields.CharField(null=True, max_length=64)),
+        ops.AddField(model_name="Order", name="discount_total", field=_money()),
+        ops.AddField(model_name="Order", name="tax_exempt", field=_flag()),
+        ops.AddField(model_name="Order", name="tax_number",
+                     field=fields.CharField(null=True, max_length=32)),
+        ops.AddField(model_name="OrderLine", name="discount_amount", field=_money()),
+        ops.AddField(model_name="OrderLine", name="tax_rate", field=_rate()),
+        ops.AddField(model_name="OrderLine", name="tax_name",
+                     field=fields.CharField(null=True, max_length=64)),
+        ops.AddField(model_name="OrderLine", name="tax_amount", field=_money()),
+    ]

@@ -1,0 +1,261 @@
+"""Taxes: the merchant's rates, prices with or without tax, rounding per currency, exempt
+buyers, and an order's tax kept through edits and refunds. Every figure is worked out by
+hand in the comments."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from domain.catalog.models import BackorderPolicy
+from domain.orders.models import Order
+from domain.taxes.models import TaxRate
+from tests import factories
+from tests.support import GraphQLClient, codes
+
+RATES = """mutation($rates: [TaxRateInput!]!) { taxRatesSet(rates: $rates) {
+  taxRates { country region taxClass rate name } userErrors { field code message } } }"""
+PLACE = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
+  order { id subtotal { amount } shippingTotal { amount } total { amount currency }
+    taxTotal { amount } pricesIncludeTax taxExempt taxNumber
+    taxLines { name rate base { amount } amount { amount } }
+    lines { id sku quantity unitPrice { amount } total { amount } taxRate taxName
+      taxAmount { amount } } }
+  payment { id } userErrors { field code message } } }"""
+DE_RATES = [{"country": "DE", "taxClass": "STANDARD", "rate": "19", "name": "MwSt. 19%"},
+            {"country": "DE", "taxClass": "REDUCED", "rate": "7", "name": "MwSt. 7%"}]
+
+
+INCLUSIVE = """mutation { channelUpdate(input: {code: "web", pricesIncludeTax: true}) {
+  channel { pricesIncludeTax } userErrors { code } } }"""
+
+
+async def _shop(api: GraphQLClient, *, inclusive: bool = False, currency: str = "EUR",
+                prices: dict[str, str] | None = None) -> None:
+    await factories.location("wh", country="DE")
+    await factories.channel("web", currency=currency, locations=["wh"])
+    for sku, price in (prices or {"SHOE": "10.00", "BOOK": "12.99"}).items():
+        await factories.product(sku, price=price, currency=currency,
+                                backorder=BackorderPolicy.DENY)
+        await factories.stock(sku, {"wh": 50})
+    if inclusive:
+        await _ok(api, INCLUSIVE)
+
+
+async def _ok(api: GraphQLClient, document: str, variables: Any = None) -> dict[str, Any]:
+    payload = next(iter((await api(document, variables)).values()))
+    assert payload["userErrors"] == [], payload
+    return dict(payload)
+
+
+async def _place(api: GraphQLClient, lines: dict[str, int], *, shipping: str | None = "standard",
+                 email: str = "ann@example.com", **address: Any) -> dict[str, Any]:
+    placed = (await api(PLACE, {"input": {
+        "channel": "web", "email": email, "shippingMethod": shipping,
+        "shippingAddress": factories.address(**address) if address else factories.address(),
+        "lines": [{"sku": s, "quantity": q} for s, q in lines.items()],
+        "payment": {"provider": "manual", "method": "invoice"}}}))["orderCreate"]
+    assert placed["userErrors"] == [], placed
+    return placed
+
+
+def _money(order: dict[str, Any]) -> tuple[str, str, str, str]:
+    return (order["subtotal"]["amount"], order["shippingTotal"]["amount"],
+            order["taxTotal"]["amount"], order["total"]["amount"])
+
+
+def _tax_lines(order: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    return [(t["name"], t["rate"], t["base"]["amount"], t["amount"]["amount"])
+            for t in order["taxLines"]]
+
+
+async def _book_is_reduced(api: GraphQLClient) -> None:
+    done = (await api('mutation { variantUpdate(input: {sku: "BOOK", taxClass: REDUCED}) '
+                      "{ variant { taxClass } userErrors { code } } }"))["variantUpdate"]
+    assert done == {"variant": {"taxClass": "REDUCED"}, "userErrors": []}
+
+
+async def test_prices_without_tax_get_each_rate_added_line_by_line(api: GraphQLClient) -> None:
+    await _shop(api)
+    await _book_is_reduced(api)
+    set_ = (await api(RATES, {"rates": DE_RATES}))["taxRatesSet"]
+    assert set_["userErrors"] == [] and len(set_["taxRates"]) == 2
+    order = (await _place(api, {"SHOE": 3, "BOOK": 1}))["order"]
+    # SHOE 3 x 10.00 = 30.00 + 19% 5.70 = 35.70; BOOK 12.99 + 7% 0.9093 -> 0.91 = 13.90;
+    # shipping 4.90 + 19% 0.931 -> 0.93 = 5.83. Subtotal 49.60, tax 7.54, total 55.43.
+    assert [(ln["sku"], ln["unitPrice"]["amount"], ln["total"]["amount"], ln["taxRate"],
+             ln["taxName"], ln["taxAmount"]["amount"]) for ln in order["lines"]] == [
+        ("SHOE", "10.00", "35.70", "19", "MwSt. 19%", "5.70"),
+        ("BOOK", "12.99", "13.90", "7", "MwSt. 7%", "0.91")]
+    assert _money(order) == ("49.60", "5.83", "7.54", "55.43")
+    assert order["pricesIncludeTax"] is False
+    # Per rate: goods and shipping at 19% (30.00 + 4.90 taxed 5.70 + 0.93), books at 7%.
+    assert _tax_lines(order) == [("MwSt. 19%", "19", "34.90", "6.63"),
+                                 ("MwSt. 7%", "7", "12.99", "0.91")]
+    # The payment asks for the total, tax included.
+    payment = (await api("query($id: ID!) { order(id: $id) { payments { amount { amount } } } }",
+                         {"id": order["id"]}))["order"]["payments"]
+    assert payment == [{"amount": {"amount": "55.43"}}]
+
+
+async def test_prices_with_tax_carry_it_inside(api: GraphQLClient) -> None:
+    await _shop(api, inclusive=True)
+    await _book_is_reduced(api)
+    await _ok(api, RATES, {"rates": DE_RATES})
+    order = (await _place(api, {"SHOE": 3, "BOOK": 1}))["order"]
+    # 30.00 holds 30 x 19/119 = 4.7899 -> 4.79; 12.99 holds 12.99 x 7/107 = 0.8498 -> 0.85;
+    # shipping 4.90 holds 4.90 x 19/119 = 0.7824 -> 0.78. Nothing added: total 47.89.
+    assert [(ln["total"]["amount"], ln["taxAmount"]["amount"]) for ln in order["lines"]] == [
+        ("30.00", "4.79"), ("12.99", "0.85")]
+    assert _money(order) == ("42.99", "4.90", "6.42", "47.89")
+    assert order["pricesIncludeTax"] is True
+    assert _tax_lines(order) == [("MwSt. 19%", "19", "29.33", "5.57"),
+                                 ("MwSt. 7%", "7", "12.14", "0.85")]
+
+
+async def test_currencies_without_decimals_round_to_whole_units(api: GraphQLClient) -> None:
+    await _shop(api, currency="JPY", prices={"TEA": "123", "CUP": "1234"})
+    await _ok(api, RATES, {"rates": [{"country": "JP", "taxClass": "STANDARD",
+                                           "rate": "10"}]})
+    order = (await _place(api, {"TEA": 5, "CUP": 3}, shipping=None, country="JP",
+                          postalCode="100-0001"))["order"]
+    # TEA 5 x 123 = 615, 10% = 61.5 -> 62 (half to even); CUP 3 x 1234 = 3702, 370.2 -> 370.
+    assert [(ln["total"]["amount"], ln["taxAmount"]["amount"]) for ln in order["lines"]] == [
+        ("677", "62"), ("4072", "370")]
+    assert _money(order) == ("4749", "0", "432", "4749")
+    assert order["total"]["currency"] == "JPY"
+    assert _tax_lines(order) == [("JP 10%", "10", "4317", "432")]  # the default name
+
+
+async def test_a_region_has_its_own_rate_and_elsewhere_pays_the_countrys(
+    api: GraphQLClient,
+) -> None:
+    await _shop(api, currency="USD", prices={"MUG": "10.00"})
+    await _ok(api, RATES, {"rates": [
+        {"country": "US", "region": "CA", "taxClass": "STANDARD", "rate": "7.25",
+         "name": "CA sales tax"},
+        {"country": "US", "taxClass": "STANDARD", "rate": "5"}]})
+    rows = await TaxRate.all().order_by("id")
+    assert [(r.country, r.region, r.rate) for r in rows] == [
+        ("US", "US-CA", Decimal("7.2500")), ("US", None, Decimal("5.0000"))]
+    # 10.00 x 7.25% = 0.725 -> 0.72 (half to even) in California; 5% elsewhere in the US.
+    california = (await _place(api, {"MUG": 1}, shipping=None, country="US", region="CA",
+                               city="Los Angeles", postalCode="90001"))["order"]
+    assert _money(california) == ("10.72", "0.00", "0.72", "10.72")
+    texas = (await _place(api, {"MUG": 1}, shipping=None, country="US", region="TX",
+                          city="Austin", postalCode="73301"))["order"]
+    assert _money(texas) == ("10.50", "0.00", "0.50", "10.50")
+    # No rate for the country: no tax.
+    elsewhere = (await _place(api, {"MUG": 1}, shipping=None, country="FR"))["order"]
+    assert _money(elsewhere) == ("10.00", "0.00", "0.00", "10.00")
+    assert elsewhere["taxLines"] == []
+
+
+async def test_an_exempt_buyer_pays_no_tax_with_either_kind_of_price(
+    api: GraphQLClient,
+) -> None:
+    await _shop(api)
+    await _ok(api, RATES, {"rates": DE_RATES})
+    first = await _place(api, {"SHOE": 1}, shipping=None, email="reseller@example.com")
+    customer = (await api("query($id: ID!) { order(id: $id) { customer { id } } }",
+                          {"id": first["order"]["id"]}))["order"]["customer"]["id"]
+    assert _money(first["order"]) == ("11.90", "0.00", "1.90", "11.90")
+    # Exemption needs the number that proves it.
+    refused = (await api("""mutation($c: ID!) { customerTaxExemptionSet(customerId: $c,
+      exempt: true) { customer { taxExempt } userErrors { field code } } }""", {"c": customer}))
+    assert refused["customerTaxExemptionSet"]["userErrors"] == [
+        {"field": ["taxNumber"], "code": "INVALID_INPUT"}]
+    made = (await api("""mutation($c: ID!) { customerTaxExemptionSet(customerId: $c,
+      exempt: true, taxNumber: "DE123456789") { customer { taxExempt taxNumber }
+      userErrors { code } } }""", {"c": customer}))["customerTaxExemptionSet"]
+    assert made["customer"] == {"taxExempt": True, "taxNumber": "DE123456789"}
+    exempt = (await _place(api, {"SHOE": 1}, shipping=None, email="reseller@example.com"))
+    assert _money(exempt["order"]) == ("10.00", "0.00", "0.00", "10.00")
+    assert (exempt["order"]["taxExempt"], exempt["order"]["taxNumber"]) == (True, "DE123456789")
+    # The order placed before keeps its tax.
+    assert [o.tax_total for o in await Order.all().order_by("id")] == [Decimal("1.9000"),
+                                                                      Decimal(0)]
+    # Prices with tax: the exempt buyer pays them less the tax they hold (11.90 - 1.90).
+    await _ok(api, INCLUSIVE)
+    await api('mutation { variantUpdate(input: {sku: "SHOE", price: "11.90"}) '
+              "{ userErrors { code } } }")
+    inclusive = (await _place(api, {"SHOE": 1}, shipping=None, email="reseller@example.com"))
+    assert _money(inclusive["order"]) == ("10.00", "0.00", "0.00", "10.00")
+
+
+async def test_an_edit_and_a_refund_keep_the_tax_of_the_lines(api: GraphQLClient) -> None:
+    await _shop(api)
+    await _book_is_reduced(api)
+    await _ok(api, RATES, {"rates": DE_RATES})
+    placed = await _place(api, {"SHOE": 3, "BOOK": 1})  # 55.43, as above
+    order_id = placed["order"]["id"]
+    await api("mutation($p: ID!) { paymentCapture(input: {paymentId: $p}) { userErrors "
+              "{ code } } }", {"p": placed["payment"]["id"]})
+    # A rate changed afterwards changes nothing of the order placed.
+    await _ok(api, RATES, {"rates": [{"country": "DE", "taxClass": "STANDARD",
+                                           "rate": "20"}]})
+    edit = (await api("mutation($id: ID!) { orderEditBegin(orderId: $id) { calculatedOrder "
+                      "{ id } } }", {"id": order_id}))["orderEditBegin"]["calculatedOrder"]["id"]
+    shoe = next(ln["id"] for ln in placed["order"]["lines"] if ln["sku"] == "SHOE")
+    calc = (await api("""mutation($e: ID!, $l: ID!) { orderEditSetQuantity(input: {editId: $e,
+      lineId: $l, quantity: 2}) { calculatedOrder { total { amount } balance { amount }
+      lines { sku total { amount } } } } }""", {"e": edit, "l": shoe}))[
+        "orderEditSetQuantity"]["calculatedOrder"]
+    # SHOE 2 x 10.00 at the line's 19%: 20.00 + 3.80 = 23.80; total 55.43 - 11.90 = 43.53.
+    assert [ln["total"]["amount"] for ln in calc["lines"]] == ["23.80", "13.90"]
+    assert (calc["total"], calc["balance"]) == ({"amount": "43.53"}, {"amount": "-11.90"})
+    committed = (await api("""mutation($id: ID!) { orderEditCommit(id: $id) {
+      order { taxTotal { amount } payments { refundedAmount { amount } } }
+      userErrors { code } } }""", {"id": edit}))["orderEditCommit"]
+    assert committed["userErrors"] == []
+    # Tax 3.80 + 0.91 + 0.93 = 5.64; the 11.90 refunded holds its 1.90 of tax.
+    assert committed["order"]["taxTotal"] == {"amount": "5.64"}
+    assert committed["order"]["payments"][0]["refundedAmount"] == {"amount": "11.90"}
+    # A refund of the book pays back what was charged for it, tax included.
+    book = next(ln["id"] for ln in placed["order"]["lines"] if ln["sku"] == "BOOK")
+    refunded = (await api("""mutation($p: ID!, $l: ID!) { paymentRefund(input: {paymentId: $p,
+      amount: "13.90", lines: [{orderLineId: $l, amount: "13.90"}]}) { userErrors { code
+      message } } }""", {"p": placed["payment"]["id"], "l": book}))["paymentRefund"]
+    assert refunded["userErrors"] == []
+    over = (await api("""mutation($p: ID!, $l: ID!) { paymentRefund(input: {paymentId: $p,
+      amount: "0.01", lines: [{orderLineId: $l, amount: "0.01"}]}) { userErrors { code } } }""",
+                      {"p": placed["payment"]["id"], "l": book}))["paymentRefund"]
+    assert codes(over) != []  # nothing of the book is left to refund
+
+
+async def test_bad_rates_are_refused_and_change_nothing(api: GraphQLClient) -> None:
+    await _shop(api)
+    await api(RATES, {"rates": DE_RATES})
+
+    async def refused(rates: list[dict[str, Any]]) -> list[tuple[list[str] | None, str]]:
+        payload = (await api(RATES, {"rates": rates}))["taxRatesSet"]
+        assert payload["taxRates"] == []
+        return [(e["field"], e["code"]) for e in payload["userErrors"]]
+
+    assert await refused([]) == [(["rates"], "INVALID_INPUT")]
+    assert await refused([{"country": "XX", "taxClass": "STANDARD", "rate": "5"}]) == [
+        (["rates", "0", "country"], "INVALID_INPUT")]
+    assert await refused([{"country": "DE", "region": "Texas", "taxClass": "STANDARD",
+                           "rate": "5"}]) == [(["rates", "0", "region"], "INVALID_INPUT")]
+    for rate in ("100", "-1", "7.12345"):
+        assert await refused([{"country": "DE", "taxClass": "STANDARD", "rate": rate}]) == [
+            (["rates", "0", "rate"], "INVALID_INPUT")]
+    assert await refused([{"country": "DE", "taxClass": "STANDARD", "rate": "5"},
+                          {"country": "de", "taxClass": "STANDARD", "rate": "6"}]) == [
+        (["rates", "1", "country"], "INVALID_INPUT")]
+    assert await refused([{"country": "DE", "taxClass": "ZERO", "rate": "0",
+                           "name": "x" * 65},
+                          {"country": "XX", "taxClass": "ZERO", "rate": "0"}]) == [
+        (["rates", "0", "name"], "INVALID_INPUT"), (["rates", "1", "country"], "INVALID_INPUT")]
+    deleted = (await api("""mutation { taxRatesDelete(rates: [{country: "DE",
+      taxClass: ZERO}]) { deleted userErrors { field code } } }"""))["taxRatesDelete"]
+    assert deleted == {"deleted": 0, "userErrors": [{"field": ["rates", "0"],
+                                                     "code": "NOT_FOUND"}]}
+    assert [(r.tax_class, r.rate) for r in await TaxRate.all().order_by("id")] == [
+        ("STANDARD", Decimal("19.0000")), ("REDUCED", Decimal("7.0000"))]
+    listed = (await api('{ taxRates(country: "de") { taxClass rate name } }'))["taxRates"]
+    assert listed == [{"taxClass": "REDUCED", "rate": "7", "name": "MwSt. 7%"},
+                      {"taxClass": "STANDARD", "rate": "19", "name": "MwSt. 19%"}]
+    gone = (await api("""mutation { taxRatesDelete(rates: [{country: "DE",
+      taxClass: REDUCED}]) { deleted userErrors { code } } }"""))["taxRatesDelete"]
+    assert gone == {"deleted": 1, "userErrors": []}
