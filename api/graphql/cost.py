@@ -121,6 +121,10 @@ LIST_SIZES: dict[str, int] = {
     # The shop's roles (five built in, a few of its own) and a member's open sessions.
     "Query.staffRoles": PLAIN_LIST_SIZE,
     "Query.staffSessions": PLAIN_LIST_SIZE,
+    # Metadata of an order, a customer or a product (by field name, on every type): up to
+    # 100 keys, a few in practice. Tags are strings (counted as one field).
+    "metadata": PLAIN_LIST_SIZE,
+    "privateMetadata": PLAIN_LIST_SIZE,
 }
 
 

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from tortoise.queryset import QuerySet
 
 from api.auth import Permission
+from api.graphql.annotations.types import METADATA, TAGS, MetadataItem, metadata_of, tags_of
 from api.graphql.catalog.types import Channel, Location, Variant
 from api.graphql.common import (
     Address,
@@ -25,6 +26,7 @@ from api.graphql.permissions import requires
 from api.graphql.relay import Connection, Node, Window, id_page, to_global_id, window
 from api.graphql.returns.types import Return
 from api.graphql.risk.types import RiskAssessment
+from domain.annotations.models import ObjectKind
 from domain.customers.models import Customer as CustomerModel
 from domain.events.models import OrderEvent as OrderEventModel
 from domain.orders import models
@@ -206,10 +208,25 @@ class Order(Node):
         rows = await info.context.loaders.returns_by_order.load(self.pk)
         return [Return.from_model(row, self.currency) for row in rows]
 
-    @strawberry.field(description="The order's audit trail, oldest first.")
+    @strawberry.field(description="The order's audit trail, oldest first. Staff notes "
+                      "(ORDER_NOTE_ADDED) are the shop's: a buyer's own view leaves them out.")
     async def events(self, info: Info) -> list[OrderEvent]:
         rows = await info.context.loaders.events_by_order.load(self.pk)
         return [OrderEvent.from_model(row) for row in rows]
+
+    @strawberry.field(description=TAGS)
+    async def tags(self, info: Info) -> list[str]:
+        return await tags_of(info, ObjectKind.ORDER, self.pk)
+
+    @strawberry.field(description=METADATA)
+    async def metadata(self, info: Info) -> list[MetadataItem]:
+        return await metadata_of(info, ObjectKind.ORDER, self.pk, private=False)
+
+    @strawberry.field(extensions=requires(Permission.ORDERS_WRITE),
+                      description="Private metadata: the shop's staff and partner apps "
+                                  "holding orders:write.")
+    async def private_metadata(self, info: Info) -> list[MetadataItem]:
+        return await metadata_of(info, ObjectKind.ORDER, self.pk, private=True)
 
 
 @strawberry.type
@@ -224,6 +241,20 @@ class Customer(Node):
     def from_model(cls, m: CustomerModel) -> Customer:
         return cls(id=to_global_id("Customer", m.id), pk=m.id, email=m.email, name=m.name,
                    phone=m.phone)
+
+    @strawberry.field(description=TAGS)
+    async def tags(self, info: Info) -> list[str]:
+        return await tags_of(info, ObjectKind.CUSTOMER, self.pk)
+
+    @strawberry.field(description=METADATA)
+    async def metadata(self, info: Info) -> list[MetadataItem]:
+        return await metadata_of(info, ObjectKind.CUSTOMER, self.pk, private=False)
+
+    @strawberry.field(extensions=requires(Permission.CUSTOMERS_WRITE),
+                      description="Private metadata: the shop's staff and partner apps "
+                                  "holding customers:write.")
+    async def private_metadata(self, info: Info) -> list[MetadataItem]:
+        return await metadata_of(info, ObjectKind.CUSTOMER, self.pk, private=True)
 
     @strawberry.field(description="Orders placed, not counting cancelled ones.")
     async def order_count(self, info: Info) -> int:
