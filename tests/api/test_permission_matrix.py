@@ -63,6 +63,25 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
                        "{ userErrors { code } } }", "UNKNOWN_LOCATION"),
     "channelUpdate": ('mutation { channelUpdate(input: {code: "web", name: "Web"}) '
                       "{ userErrors { code } } }", "UNKNOWN_CHANNEL"),
+    # Notes, tags and metadata: the write permission of the object's kind, on what the
+    # caller may see (another channel's order is not there for it; the catalogue is shared).
+    "orderNoteAdd": ('mutation($order: ID!) { orderNoteAdd(input: {orderId: $order, '
+                     'message: "Called"}) { userErrors { code } } }', "NOT_FOUND"),
+    "tagsAdd": ('mutation($order: ID!) { tagsAdd(id: $order, tags: ["vip"]) '
+                "{ userErrors { code } } }", "NOT_FOUND"),
+    "tagsRemove": ('mutation($order: ID!) { tagsRemove(id: $order, tags: ["vip"]) '
+                   "{ userErrors { code } } }", "NOT_FOUND"),
+    "tagsAddProduct": ('mutation($product: ID!) { tagsAdd(id: $product, tags: ["summer"]) '
+                       "{ userErrors { code } } }", "NOT_FOUND"),
+    "metadataUpdate": ('mutation($order: ID!) { metadataUpdate(id: $order, '
+                       'input: [{key: "k", value: "v"}]) { userErrors { code } } }', "NOT_FOUND"),
+    "metadataDelete": ('mutation($order: ID!) { metadataDelete(id: $order, keys: ["k"]) '
+                       "{ userErrors { code } } }", "NOT_FOUND"),
+    "privateMetadataUpdate": ('mutation($order: ID!) { privateMetadataUpdate(id: $order, '
+                              'input: [{key: "k", value: "v"}]) { userErrors { code } } }',
+                              "NOT_FOUND"),
+    "privateMetadataDelete": ('mutation($product: ID!) { privateMetadataDelete(id: $product, '
+                              'keys: ["k"]) { userErrors { code } } }', "NOT_FOUND"),
 }
 EXPECTED: dict[str, dict[str, str]] = {
     #                 anonymous  no scope  other channel  other customer
@@ -97,6 +116,12 @@ EXPECTED: dict[str, dict[str, str]] = {
                        "customer": FORBIDDEN},
     "channelUpdate":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
                        "customer": FORBIDDEN},
+    **{name: {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+              "customer": FORBIDDEN}
+       for name in ("orderNoteAdd", "tagsAdd", "tagsRemove", "metadataUpdate",
+                    "metadataDelete", "privateMetadataUpdate")},
+    **{name: {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK, "customer": FORBIDDEN}
+       for name in ("tagsAddProduct", "privateMetadataDelete")},
 }
 
 
@@ -135,3 +160,5 @@ async def test_every_caller_gets_exactly_what_is_theirs(api: GraphQLClient) -> N
     admin = {"Authorization": "Bearer test-admin-token"}
     assert await _outcome(api, "order", admin, ids) == OK
     assert await _outcome(api, "orderEditBegin", admin, ids) == OK
+    assert await _outcome(api, "tagsAdd", admin, ids) == OK
+    assert await _outcome(api, "orderNoteAdd", admin, ids) == OK

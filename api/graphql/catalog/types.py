@@ -101,9 +101,9 @@ class Product(Node):
         return await metadata_of(info, ObjectKind.PRODUCT, self.pk, private=False)
 
     @strawberry.field(extensions=requires(Permission.CATALOG_WRITE),
-                      description="Private metadata: the shop's staff and partner apps "
-                                  "holding catalog:write.")
-    async def private_metadata(self, info: Info) -> list[MetadataItem]:
+                      description="Private metadata: the shop's staff and partner apps holding "
+                                  "catalog:write (null, with FORBIDDEN, for anyone else).")
+    async def private_metadata(self, info: Info) -> list[MetadataItem] | None:
         return await metadata_of(info, ObjectKind.PRODUCT, self.pk, private=True)
 
 

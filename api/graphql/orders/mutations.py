@@ -270,7 +270,7 @@ class OrderMutations:
             event = await notes.add_note(
                 order_id=decoded[1], message=input.message, actor=ctx.actor(),
                 idempotency=ctx.idempotency(input.idempotency_key))
-            return await OrderModel.get(id=event.order_id), event
+            return await ctx.scope.query(OrderModel).get(id=event.order_id), event
 
         done, errors = await attempt(run())
         if done is None:

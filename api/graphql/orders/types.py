@@ -223,9 +223,9 @@ class Order(Node):
         return await metadata_of(info, ObjectKind.ORDER, self.pk, private=False)
 
     @strawberry.field(extensions=requires(Permission.ORDERS_WRITE),
-                      description="Private metadata: the shop's staff and partner apps "
-                                  "holding orders:write.")
-    async def private_metadata(self, info: Info) -> list[MetadataItem]:
+                      description="Private metadata: the shop's staff and partner apps holding "
+                                  "orders:write (null, with FORBIDDEN, for anyone else).")
+    async def private_metadata(self, info: Info) -> list[MetadataItem] | None:
         return await metadata_of(info, ObjectKind.ORDER, self.pk, private=True)
 
 
@@ -251,9 +251,9 @@ class Customer(Node):
         return await metadata_of(info, ObjectKind.CUSTOMER, self.pk, private=False)
 
     @strawberry.field(extensions=requires(Permission.CUSTOMERS_WRITE),
-                      description="Private metadata: the shop's staff and partner apps "
-                                  "holding customers:write.")
-    async def private_metadata(self, info: Info) -> list[MetadataItem]:
+                      description="Private metadata: the shop's staff and partner apps holding "
+                                  "customers:write (null, with FORBIDDEN, for anyone else).")
+    async def private_metadata(self, info: Info) -> list[MetadataItem] | None:
         return await metadata_of(info, ObjectKind.CUSTOMER, self.pk, private=True)
 
     @strawberry.field(description="Orders placed, not counting cancelled ones.")
