@@ -3,6 +3,7 @@ and finding orders by what they hold."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -233,6 +234,30 @@ async def test_each_kind_of_object_needs_its_own_write_permission(api: GraphQLCl
     assert await outcome(elsewhere, ids["product"]) == "ok"
     assert await outcome({}, ids["product"]) == "UNAUTHENTICATED"
     assert await outcome(await _bearer(api, ["inventory:read"]), ids["product"]) == "FORBIDDEN"
+
+
+async def test_racing_tag_additions_never_pass_the_limit(
+        api: GraphQLClient, needs_postgres: None) -> None:
+    """Parallel transactions on PostgreSQL: the object's row is locked, so two calls of 30
+    new tags each make one object of 30 tags, never 60."""
+    ids = await _objects(api)
+    batches = [[f"{side}{i}" for i in range(30)] for side in ("a", "b", "c", "d")]
+    results = await asyncio.gather(*(api(TAGS_ADD, {"id": ids["order"], "tags": tags})
+                                     for tags in batches))
+    ok = [r for r in results if not r["tagsAdd"]["userErrors"]]
+    assert len(ok) == 1
+    assert await Tag.filter(object_id__gte=0).count() == 30
+
+
+async def test_racing_notes_are_numbered_without_gaps(
+        api: GraphQLClient, needs_postgres: None) -> None:
+    await factories.shop({"SHOE": {"a": 10}})
+    gid = (await _place(api))["order"]["id"]
+    added = await asyncio.gather(*(api(NOTE, {"input": {"orderId": gid, "message": f"n{i}"}})
+                                   for i in range(12)))
+    assert all(a["orderNoteAdd"]["userErrors"] == [] for a in added)
+    sequences = [e["sequence"] for e in await _events(api, gid)]
+    assert sequences == list(range(1, len(sequences) + 1)) and len(sequences) == 14
 
 
 # --- Metadata -----------------------------------------------------------------------------
