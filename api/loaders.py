@@ -12,7 +12,7 @@ from tortoise.models import Model
 from domain.access import Scope
 from domain.annotations.models import MetadataEntry, ObjectKind, Tag
 from domain.catalog.models import Channel, ChannelLocation, Location, Product, Variant
-from domain.customers.models import Customer
+from domain.customers.models import Customer, CustomerNote
 from domain.events.models import OrderEvent
 from domain.fulfillment.models import Shipment, ShipmentLine, TrackingEvent
 from domain.inventory.models import StockLevel
@@ -122,6 +122,7 @@ class Loaders:
         self.returns_by_order = grouped(scope, Return, "order_id", "id")
         self.return_lines_by_return = grouped(scope, ReturnLine, "rma_id", "id")
         self.insight_by_customer = DataLoader(load_fn=self._insights)
+        self.notes_by_customer = grouped(scope, CustomerNote, "customer_id", "id")
         self.tags_by_object = tags_by_object(scope)
         self.metadata_by_object = metadata_by_object(scope)
 

@@ -40,6 +40,7 @@ LIMITS: dict[str, int] = {
     "idempotencyKey": v.MAX_IDEMPOTENCY_KEY,
     "role": v.MAX_CODE,  # a staff role's code
     "OrderNoteAddInput.message": MAX_NOTE,
+    "CustomerNoteAddInput.message": MAX_NOTE,
     "MetadataInput.key": MAX_KEY_LENGTH,
 }
 

@@ -87,6 +87,7 @@ LIST_SIZES: dict[str, int] = {
     "Return.lines": 3,
     # They grow with the order's life: the default.
     "Order.events": PLAIN_LIST_SIZE,
+    "Customer.notes": PLAIN_LIST_SIZE,
     "Shipment.events": PLAIN_LIST_SIZE,
     # A customer's totals, one per currency they bought in.
     "Customer.lifetimeValue": 3,

@@ -17,8 +17,8 @@ What each kind of caller sees:
 - a guest: its one order;
 - tags and public metadata: whoever may read the object they are on; private metadata
   only callers holding that kind's write permission (``ANNOTATED``);
-- internal order events (staff notes, ``INTERNAL_EVENTS``): never a customer, a guest or
-  a storefront, even on their own order;
+- internal order events (staff notes, ``INTERNAL_EVENTS``) and notes on customers: never
+  a customer, a guest or a storefront, even on their own order or record;
 - a staff member: everything their role's permissions let them read (stock with
   ``inventory:read``, webhook subscriptions with ``webhooks:manage``), staff members and
   their sessions with ``staff:manage``, else their own;
@@ -38,7 +38,7 @@ from tortoise.queryset import QuerySet
 from domain.access.principal import Kind, Permission, Principal
 from domain.annotations.models import MetadataEntry, ObjectKind, Tag
 from domain.catalog.models import Channel, ChannelLocation, Location, Product, Variant
-from domain.customers.models import Customer, EmailVerification, RefreshToken
+from domain.customers.models import Customer, CustomerNote, EmailVerification, RefreshToken
 from domain.deployment import Deployment
 from domain.drafts.models import DraftOrder, DraftOrderLine
 from domain.edits.models import OrderEdit, OrderEditLine
@@ -211,6 +211,12 @@ def _order_events(scope: Scope) -> Condition:
     return shown if base is True else Q(base, shown)
 
 
+def _customer_notes(scope: Scope) -> Condition:
+    """Staff notes on customers: whoever reads customer records, but never a buyer (a
+    customer reads its own record, not what the shop wrote of it)."""
+    return False if _buyer(scope) else _customers(scope)
+
+
 def _annotations(private: bool) -> Rule:
     """Tags (``private`` False) and metadata rows: those of the objects the caller may read;
     private metadata rows only of the kinds whose write permission it holds."""
@@ -315,7 +321,7 @@ RULES: dict[type[Model], Rule] = {
     OrderEdit: _orders("order__"), OrderEditLine: _orders("edit__order__"),
     # Draft orders: the shop's staff only (phone, email, sales-rep and B2B orders).
     DraftOrder: _drafts, DraftOrderLine: _drafts,
-    Customer: _customers,
+    Customer: _customers, CustomerNote: _customer_notes,
     # Tags and metadata: as the object they are on (private metadata: its kind's writers).
     Tag: _annotations(private=False), MetadataEntry: _annotations(private=True),
     StockLevel: _stock,

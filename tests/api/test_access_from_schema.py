@@ -134,7 +134,12 @@ async def _world(api: GraphQLClient) -> dict[str, Any]:
             input: [{{key: "k", value: $v}}]) {{ userErrors {{ code }} }} }}""",
                          {"id": gid, "v": marker})
         assert done[mutation]["userErrors"] == []
-    private = {"XenaOrderPrivateMarker", "XenaCustomerPrivateMarker", "ShoePrivateMarker"}
+    private = {"XenaOrderPrivateMarker", "XenaCustomerPrivateMarker", "ShoePrivateMarker",
+               "XenaCustomerNoteMarker"}
+    noted = await api("""mutation($id: ID!) { customerNoteAdd(input: {customerId: $id,
+        message: "XenaCustomerNoteMarker"}) { userErrors { code } } }""",
+                      {"id": xena_customer_gid})
+    assert noted["customerNoteAdd"]["userErrors"] == []
 
     xena_order = markers(a, "xena.marker", "Xena Street", "PO-XenaName", "EXT-XenaName",
                          "XenaPublicMetaMarker")

@@ -150,6 +150,43 @@ async def test_a_blank_or_overlong_note_is_refused_and_writes_nothing(api: Graph
     assert await OrderEventModel.all().count() == before
 
 
+CUSTOMER_NOTE = """mutation($input: CustomerNoteAddInput!) { customerNoteAdd(input: $input) {
+  customer { id notes { message } } note { message actor actorStaffId }
+  userErrors { code field } } }"""
+
+
+async def test_a_note_on_a_customer_is_read_by_the_shop_never_by_the_customer(
+        api: GraphQLClient) -> None:
+    await factories.shop({"SHOE": {"a": 10}})
+    tokens = await _register(api, "noted@example.com")
+    buyer = bearer(tokens["accessToken"])
+    customer = (await api('{ customer(email: "noted@example.com") { id } }'))["customer"]["id"]
+    agent = await staff(api, "desk@shop.test", "customer_service")
+    added = (await api(CUSTOMER_NOTE, {"input": {"customerId": customer,
+                                                 "message": " Prefers phone calls "}},
+                       admin=False, headers=agent))["customerNoteAdd"]
+    assert added["userErrors"] == []
+    assert added["note"]["message"] == "Prefers phone calls"
+    assert added["note"]["actorStaffId"] is not None
+    assert added["customer"]["notes"] == [{"message": "Prefers phone calls"}]
+    read = 'query($id: ID!) { customer(id: $id) { notes { message } } }'
+    assert (await api(read, {"id": customer}))["customer"]["notes"] == [
+        {"message": "Prefers phone calls"}]
+    mine = await api("{ me { email notes { message } } }", admin=False, headers=buyer)
+    assert mine["me"] == {"email": "noted@example.com", "notes": []}
+    for message in ("", "x" * 5001):
+        bad = (await api(CUSTOMER_NOTE, {"input": {"customerId": customer,
+                                                   "message": message}}))["customerNoteAdd"]
+        assert [(e["code"], e["field"]) for e in bad["userErrors"]] == [
+            ("INVALID_INPUT", ["message"])]
+    reader = await _bearer(api, ["orders:read"])
+    body = (await api.raw(CUSTOMER_NOTE, {"input": {"customerId": customer, "message": "x"}},
+                          admin=False, headers=reader)).json()
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await api(read, {"id": customer}))["customer"]["notes"] == [
+        {"message": "Prefers phone calls"}]
+
+
 # --- Tags ---------------------------------------------------------------------------------
 
 

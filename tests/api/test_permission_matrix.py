@@ -21,7 +21,8 @@ async def _world(api: GraphQLClient) -> dict[str, str]:
                         'shippingAddress: {name: "Ann", line1: "1 Main St", city: "Berlin", '
                         'postalCode: "10115", country: "DE"}, '
                         'lines: [{sku: "SHOE", quantity: 2}], payment: {provider: "manual", '
-                        'method: "invoice"}}) { order { id lines { id } } payment { id } } }'))
+                        'method: "invoice"}}) { order { id lines { id } customer { id } } '
+                        'payment { id } } }'))
     order = placed["orderCreate"]["order"]
     await api("mutation($id: ID!) { orderConfirm(id: $id) { userErrors { code } } }",
               {"id": order["id"]})
@@ -30,7 +31,7 @@ async def _world(api: GraphQLClient) -> dict[str, str]:
     product = (await api('{ variant(sku: "SHOE") { product { id } } }'))["variant"]["product"]
     return {"order": order["id"], "line": order["lines"][0]["id"], "product": product["id"],
             "payment": placed["orderCreate"]["payment"]["id"],
-            "shipment": shipment["shipment"]["id"]}
+            "shipment": shipment["shipment"]["id"], "customer": order["customer"]["id"]}
 
 
 # (document, what a hidden object looks like in the answer)
@@ -80,6 +81,8 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
     "privateMetadataUpdate": ('mutation($order: ID!) { privateMetadataUpdate(id: $order, '
                               'input: [{key: "k", value: "v"}]) { userErrors { code } } }',
                               "NOT_FOUND"),
+    "customerNoteAdd": ('mutation($customer: ID!) { customerNoteAdd(input: {customerId: '
+                        '$customer, message: "Called"}) { userErrors { code } } }', "NOT_FOUND"),
     "privateMetadataDelete": ('mutation($product: ID!) { privateMetadataDelete(id: $product, '
                               'keys: ["k"]) { userErrors { code } } }', "NOT_FOUND"),
 }
@@ -119,7 +122,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     **{name: {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
               "customer": FORBIDDEN}
        for name in ("orderNoteAdd", "tagsAdd", "tagsRemove", "metadataUpdate",
-                    "metadataDelete", "privateMetadataUpdate")},
+                    "metadataDelete", "privateMetadataUpdate", "customerNoteAdd")},
     **{name: {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK, "customer": FORBIDDEN}
        for name in ("tagsAddProduct", "privateMetadataDelete")},
 }

@@ -28,6 +28,7 @@ from api.graphql.returns.types import Return
 from api.graphql.risk.types import RiskAssessment
 from domain.annotations.models import ObjectKind
 from domain.customers.models import Customer as CustomerModel
+from domain.customers.models import CustomerNote as CustomerNoteModel
 from domain.events.models import OrderEvent as OrderEventModel
 from domain.orders import models
 
@@ -229,6 +230,25 @@ class Order(Node):
         return await metadata_of(info, ObjectKind.ORDER, self.pk, private=True)
 
 
+@strawberry.type(description="A staff note on a customer: never shown to the customer.")
+class CustomerNote:
+    message: str
+    actor: str | None
+    created_at: datetime
+    actor_staff_pk: strawberry.Private[int | None] = None
+
+    @strawberry.field(description="The staff member who wrote it (a StaffMember's ID); null "
+                      "when it was the admin token or a partner app.")
+    def actor_staff_id(self) -> strawberry.ID | None:
+        pk = self.actor_staff_pk
+        return to_global_id("StaffMember", pk) if pk is not None else None
+
+    @classmethod
+    def from_model(cls, m: CustomerNoteModel) -> CustomerNote:
+        return cls(message=m.message, actor=m.actor, created_at=m.created_at,
+                   actor_staff_pk=m.actor_staff_id)
+
+
 @strawberry.type
 class Customer(Node):
     id: strawberry.ID
@@ -255,6 +275,12 @@ class Customer(Node):
                                   "customers:write (null, with FORBIDDEN, for anyone else).")
     async def private_metadata(self, info: Info) -> list[MetadataItem] | None:
         return await metadata_of(info, ObjectKind.CUSTOMER, self.pk, private=True)
+
+    @strawberry.field(description="Staff notes, oldest first: the shop's own, so empty for "
+                      "the customer themselves.")
+    async def notes(self, info: Info) -> list[CustomerNote]:
+        rows = await info.context.loaders.notes_by_customer.load(self.pk)
+        return [CustomerNote.from_model(row) for row in rows]
 
     @strawberry.field(description="Orders placed, not counting cancelled ones.")
     async def order_count(self, info: Info) -> int:
