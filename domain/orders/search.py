@@ -7,10 +7,11 @@ name through the customer), and the page is still read by keyset on the id.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
@@ -23,6 +24,7 @@ from domain.customers.models import Customer
 from domain.errors import DomainError, InvalidInput, raise_all
 from domain.orders.models import Order, OrderLine, OrderStatus
 
+T = TypeVar("T")
 MAX_SEARCH = 200
 MAX_TOTAL = Decimal("1e14")  # the column holds 18 digits, 4 of them decimals
 
@@ -65,31 +67,47 @@ def _text(value: str | None, *, name: str, max_length: int = MAX_SEARCH) -> str 
     return v.text(value, field=("filter", name), max_length=max_length)
 
 
-def orders_matching(scope: Scope, criteria: OrderSearch) -> QuerySet[Order]:
-    """The caller's readable orders that meet every criterion. Bad criteria (a range whose
-    start is after its end, a total that is not an amount) are INVALID_INPUT, all reported
-    at once."""
-    errors: list[DomainError] = []
-    checked: dict[str, object] = {}
+@dataclass(frozen=True)
+class _Clean:
+    """The criteria checked: texts trimmed (None when blank), totals parsed."""
 
-    def check(name: str, fn: object) -> None:
+    search: str | None
+    number: str | None
+    email: str | None
+    customer_name: str | None
+    sku: str | None
+    tagged: Subquery | None
+    channel: str | None
+    external_id: str | None
+    total_min: Decimal | None
+    total_max: Decimal | None
+
+
+def _clean(criteria: OrderSearch) -> _Clean:
+    """Every criterion checked; every bad one reported at once (INVALID_INPUT)."""
+    errors: list[DomainError] = []
+
+    def check(read: Callable[[], T]) -> T | None:
         try:
-            checked[name] = fn() if callable(fn) else fn
+            return read()
         except DomainError as error:
             errors.append(error)
+            return None
 
-    check("search", lambda: _text(criteria.search, name="search"))
-    check("number", lambda: _text(criteria.number, name="number", max_length=32))
-    check("email", lambda: _text(criteria.email, name="email", max_length=v.MAX_EMAIL))
-    check("customerName", lambda: _text(criteria.customer_name, name="customerName"))
-    check("sku", lambda: _text(criteria.sku, name="sku", max_length=v.MAX_CODE))
-    check("tag", lambda: None if criteria.tag is None else objects_tagged(
-        ObjectKind.ORDER, criteria.tag, field=("filter", "tag")))
-    check("channel", lambda: _text(criteria.channel, name="channel", max_length=v.MAX_CODE))
-    check("externalId", lambda: _text(criteria.external_id, name="externalId",
-                                      max_length=128))
-    check("totalMin", lambda: _total(criteria.total_min, name="totalMin"))
-    check("totalMax", lambda: _total(criteria.total_max, name="totalMax"))
+    clean = _Clean(
+        search=check(lambda: _text(criteria.search, name="search")),
+        number=check(lambda: _text(criteria.number, name="number", max_length=32)),
+        email=check(lambda: _text(criteria.email, name="email", max_length=v.MAX_EMAIL)),
+        customer_name=check(lambda: _text(criteria.customer_name, name="customerName")),
+        sku=check(lambda: _text(criteria.sku, name="sku", max_length=v.MAX_CODE)),
+        tagged=check(lambda: None if criteria.tag is None else objects_tagged(
+            ObjectKind.ORDER, criteria.tag, field=("filter", "tag"))),
+        channel=check(lambda: _text(criteria.channel, name="channel", max_length=v.MAX_CODE)),
+        external_id=check(lambda: _text(criteria.external_id, name="externalId",
+                                        max_length=128)),
+        total_min=check(lambda: _total(criteria.total_min, name="totalMin")),
+        total_max=check(lambda: _total(criteria.total_max, name="totalMax")),
+    )
     if (criteria.created_from is not None and criteria.created_to is not None
             and criteria.created_from > criteria.created_to):
         errors.append(InvalidInput("createdFrom is after createdTo",
@@ -98,31 +116,37 @@ def orders_matching(scope: Scope, criteria: OrderSearch) -> QuerySet[Order]:
             and criteria.created_after > criteria.created_before):
         errors.append(InvalidInput("createdAfter is after createdBefore",
                                    field=("filter", "createdAfter")))
-    low, high = checked.get("totalMin"), checked.get("totalMax")
-    if isinstance(low, Decimal) and isinstance(high, Decimal) and low > high:
+    low, high = clean.total_min, clean.total_max
+    if low is not None and high is not None and low > high:
         errors.append(InvalidInput("totalMin is more than totalMax", field=("filter", "totalMin")))
     raise_all(errors)
+    return clean
 
+
+def orders_matching(scope: Scope, criteria: OrderSearch) -> QuerySet[Order]:
+    """The caller's readable orders that meet every criterion. Bad criteria (a range whose
+    start is after its end, a total that is not an amount, a blank tag) are INVALID_INPUT,
+    all reported at once, before any query."""
+    c = _clean(criteria)
     query = scope.query(Order)
     if criteria.status:
         query = query.filter(status__in=list(criteria.status))
-    if (channel := checked["channel"]) is not None:
-        query = query.filter(channel__code=channel)
-    if (number := checked["number"]) is not None:
-        query = query.filter(number=number)
-    if (email := checked["email"]) is not None:
-        query = query.filter(email=str(email).lower())
-    if (external_id := checked["externalId"]) is not None:
-        query = query.filter(external_id=external_id)
-    if (name := checked["customerName"]) is not None:
-        query = query.filter(customer_id__in=_customers_named(str(name)))
-    if (sku := checked["sku"]) is not None:
-        query = query.filter(id__in=Subquery(
-            OrderLine.filter(sku=sku).values("order_id")))
-    if (tagged := checked["tag"]) is not None:
-        query = query.filter(id__in=tagged)
-    if (search := checked["search"]) is not None:
-        text = str(search)
+    if c.channel is not None:
+        query = query.filter(channel__code=c.channel)
+    if c.number is not None:
+        query = query.filter(number=c.number)
+    if c.email is not None:
+        query = query.filter(email=c.email.lower())
+    if c.external_id is not None:
+        query = query.filter(external_id=c.external_id)
+    if c.customer_name is not None:
+        query = query.filter(customer_id__in=_customers_named(c.customer_name))
+    if c.sku is not None:
+        query = query.filter(id__in=Subquery(OrderLine.filter(sku=c.sku).values("order_id")))
+    if c.tagged is not None:
+        query = query.filter(id__in=c.tagged)
+    if c.search is not None:
+        text = c.search
         query = query.filter(Q(
             Q(number=text.lstrip("#")), Q(email=text.lower()), Q(external_id=text),
             Q(po_number=text), Q(customer_id__in=_customers_named(text)),
@@ -135,10 +159,10 @@ def orders_matching(scope: Scope, criteria: OrderSearch) -> QuerySet[Order]:
         query = query.filter(created_at__gte=criteria.created_after)
     if criteria.created_before is not None:
         query = query.filter(created_at__lt=criteria.created_before)
-    if low is not None:
-        query = query.filter(total__gte=low)
-    if high is not None:
-        query = query.filter(total__lte=high)
+    if c.total_min is not None:
+        query = query.filter(total__gte=c.total_min)
+    if c.total_max is not None:
+        query = query.filter(total__lte=c.total_max)
     return query
 
 

@@ -462,6 +462,8 @@ async def test_each_filter_finds_exactly_its_orders(api: GraphQLClient, uncosted
     assert await found({"search": "PO-77"}) == {"dan"}
     assert await found({"search": "EXT-9"}) == {"eve"}
     assert await found({"search": "builder"}) == {"bob"}
+    assert await found({"search": "%"}) == set()  # wildcards are taken literally
+    assert await found({"customerName": "_"}) == set()
     # Combined: every criterion holds.
     assert await found({"sku": "HAT", "tag": "vip"}) == {"bob"}
     assert await found({"email": "ann@example.com", "status": ["PENDING"]}) == {"ann"}
