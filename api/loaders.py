@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 from domain.access import Scope
+from domain.annotations.models import MetadataEntry, ObjectKind, Tag
 from domain.catalog.models import Channel, ChannelLocation, Location, Product, Variant
-from domain.customers.models import Customer
+from domain.customers.models import Customer, CustomerNote
 from domain.events.models import OrderEvent
 from domain.fulfillment.models import Shipment, ShipmentLine, TrackingEvent
 from domain.inventory.models import StockLevel
@@ -53,6 +55,43 @@ def by_field(scope: Scope, model: type[M], field: str) -> DataLoader[Any, M | No
     return DataLoader(load_fn=load)
 
 
+def _of_objects(keys: Sequence[tuple[Any, ...]]) -> Q:
+    """Rows of the (kind, object id) pairs the keys start with."""
+    by_kind: dict[ObjectKind, set[int]] = {}
+    for key in keys:
+        by_kind.setdefault(key[0], set()).add(key[1])
+    return Q(*[Q(kind=kind, object_id__in=sorted(ids)) for kind, ids in by_kind.items()],
+             join_type="OR")
+
+
+def tags_by_object(scope: Scope) -> DataLoader[tuple[ObjectKind, int], list[str]]:
+    async def load(keys: Sequence[tuple[ObjectKind, int]]) -> list[list[str]]:
+        groups: dict[tuple[ObjectKind, int], list[str]] = {k: [] for k in keys}
+        for row in await scope.query(Tag).filter(_of_objects(keys)).order_by("tag"):
+            groups[(ObjectKind(row.kind), row.object_id)].append(row.tag)
+        return [groups[k] for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+MetadataKey = tuple[ObjectKind, int, bool]
+
+
+def metadata_by_object(scope: Scope) -> DataLoader[MetadataKey, list[tuple[str, str]]]:
+    """(key, value) pairs by (kind, object id, private); private rows are only read for
+    callers the access rule lets read them."""
+    async def load(keys: Sequence[MetadataKey]) -> list[list[tuple[str, str]]]:
+        groups: dict[MetadataKey, list[tuple[str, str]]] = {k: [] for k in keys}
+        rows = await scope.query(MetadataEntry).filter(_of_objects(keys)).order_by("key")
+        for row in rows:
+            group = groups.get((ObjectKind(row.kind), row.object_id, row.private))
+            if group is not None:
+                group.append((row.key, row.value))
+        return [groups[k] for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
 class Loaders:
     """The request's loaders, named ``<model>_by_<key>``, each reading through the scope."""
 
@@ -83,6 +122,9 @@ class Loaders:
         self.returns_by_order = grouped(scope, Return, "order_id", "id")
         self.return_lines_by_return = grouped(scope, ReturnLine, "rma_id", "id")
         self.insight_by_customer = DataLoader(load_fn=self._insights)
+        self.notes_by_customer = grouped(scope, CustomerNote, "customer_id", "id")
+        self.tags_by_object = tags_by_object(scope)
+        self.metadata_by_object = metadata_by_object(scope)
 
     async def _insights(self, ids: Sequence[int]) -> list[Insight]:
         """What the orders of the customers the caller may see tell; nothing of the others."""

@@ -26,4 +26,5 @@ MODEL_MODULES = [
     "domain.risk.models",
     "domain.staff.models",
     "domain.taxes.models",
+    "domain.annotations.models",
 ]

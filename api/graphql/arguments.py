@@ -20,6 +20,8 @@ from strawberry.types.field import StrawberryField
 
 from api.graphql.errors import ErrorCode, UserError, bad_request
 from domain import validation as v
+from domain.annotations.service import MAX_KEY_LENGTH
+from domain.orders.notes import MAX_NOTE
 
 # The longest value an argument or input field may hold, by its GraphQL name (or
 # "<InputType>.<name>" where one name means two things): the column it is stored in
@@ -37,6 +39,9 @@ LIMITS: dict[str, int] = {
     "externalId": 128,
     "idempotencyKey": v.MAX_IDEMPOTENCY_KEY,
     "role": v.MAX_CODE,  # a staff role's code
+    "OrderNoteAddInput.message": MAX_NOTE,
+    "CustomerNoteAddInput.message": MAX_NOTE,
+    "MetadataInput.key": MAX_KEY_LENGTH,
 }
 
 Problem = tuple[tuple[str, ...], str]

@@ -87,6 +87,7 @@ LIST_SIZES: dict[str, int] = {
     "Return.lines": 3,
     # They grow with the order's life: the default.
     "Order.events": PLAIN_LIST_SIZE,
+    "Customer.notes": PLAIN_LIST_SIZE,
     "Shipment.events": PLAIN_LIST_SIZE,
     # A customer's totals, one per currency they bought in.
     "Customer.lifetimeValue": 3,
@@ -125,6 +126,10 @@ LIST_SIZES: dict[str, int] = {
     "Order.taxLines": 2,
     "Query.taxRates": PLAIN_LIST_SIZE,
     "TaxRatesSetPayload.taxRates": PLAIN_LIST_SIZE,
+    # Metadata of an order, a customer or a product (by field name, on every type): up to
+    # 100 keys, a few in practice. Tags are strings (counted as one field).
+    "metadata": PLAIN_LIST_SIZE,
+    "privateMetadata": PLAIN_LIST_SIZE,
 }
 
 

@@ -102,3 +102,11 @@ async def attempt(call: Awaitable[T]) -> tuple[T | None, list[UserError]]:
         return await call, []
     except d.DomainError as error:
         return None, user_errors(error)
+
+
+def invalid_filter(error: d.DomainError) -> GraphQLError:
+    """A bad filter: BAD_REQUEST, with the userError code and field it would have had."""
+    flat = error.errors if isinstance(error, d.DomainErrors) else [error]
+    return GraphQLError("; ".join(f"{code_for(e).value}: {e.message}" for e in flat),
+                        extensions={"code": "BAD_REQUEST", "errorCode": code_for(flat[0]).value,
+                                    "field": list(flat[0].field or ())})

@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext, Info
 
 from api.graphql.acting import ActingStaff
 from api.graphql.addresses import AddressQueries
+from api.graphql.annotations.mutations import AnnotationMutations
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
 from api.graphql.cost import CostLimit
@@ -68,7 +69,7 @@ Mutation = merge_types(
      PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations,
      WebhookMutations, MarketplaceMutations, DraftOrderMutations, OrderEditMutations,
      NotificationMutations, RiskMutations,
-     StaffMutations, TaxMutations),
+     StaffMutations, TaxMutations, AnnotationMutations),
 )
 
 

@@ -79,9 +79,13 @@ class Subscription:
         decoded = from_global_id(order_id, expect="Order")
         if decoded is None or not await scope.query(OrderModel).filter(id=decoded[1]).exists():
             raise _not_found(f"Order {order_id}")
+        about = _about("order_event", order_id=decoded[1])
+        # Internal events (staff notes) are the shop's: a buyer's stream skips them, as its
+        # replay does (domain/access), and their sequence numbers with them.
         async for event in _stream(info, order_topic(decoded[1]), after,
                                    scope.query(OrderEventModel).filter(order_id=decoded[1]),
-                                   OrderEvent, _about("order_event", order_id=decoded[1])):
+                                   OrderEvent, lambda m: about(m) and scope.reads_event(
+                                       str(m.get("type")))):
             yield event
 
     @strawberry.subscription(

@@ -13,6 +13,7 @@ class Permission(StrEnum):
     RETURN_REQUEST = "returns:request"  # asking to return (customers, and returns:write)
     ORDERS_READ = "orders:read"
     ORDERS_WRITE = "orders:write"
+    CUSTOMERS_WRITE = "customers:write"  # customers' tags and metadata
     INVENTORY_READ = "inventory:read"
     INVENTORY_WRITE = "inventory:write"
     FULFILLMENT_WRITE = "fulfillment:write"

@@ -15,6 +15,10 @@ What each kind of caller sees:
   channels, with ``inventory:read``; its own webhook subscriptions;
 - a customer: the orders it placed while signed in, and its own customer record;
 - a guest: its one order;
+- tags and public metadata: whoever may read the object they are on; private metadata
+  only callers holding that kind's write permission (``ANNOTATED``);
+- internal order events (staff notes, ``INTERNAL_EVENTS``) and notes on customers: never
+  a customer, a guest or a storefront, even on their own order or record;
 - a staff member: everything their role's permissions let them read (stock with
   ``inventory:read``, webhook subscriptions with ``webhooks:manage``), staff members and
   their sessions with ``staff:manage``, else their own;
@@ -27,17 +31,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from domain.access.principal import Kind, Permission, Principal
+from domain.annotations.models import MetadataEntry, ObjectKind, Tag
 from domain.catalog.models import Channel, ChannelLocation, Location, Product, Variant
-from domain.customers.models import Customer, EmailVerification, RefreshToken
+from domain.customers.models import Customer, CustomerNote, EmailVerification, RefreshToken
 from domain.deployment import Deployment
 from domain.drafts.models import DraftOrder, DraftOrderLine
 from domain.edits.models import OrderEdit, OrderEditLine
 from domain.errors import InvalidInput, NotFound, NotPermitted, UnknownChannel
+from domain.events.catalogue import INTERNAL_EVENTS
 from domain.events.models import OrderEvent, OutboxMessage
 from domain.fulfillment.models import Shipment, ShipmentLine, TrackingEvent
 from domain.idempotency.models import IdempotencyRecord
@@ -62,6 +68,14 @@ from domain.webhooks.models import WebhookDelivery, WebhookSubscription
 M = TypeVar("M", bound=Model)
 Condition = Q | bool  # True: every row; False: none
 Rule = Callable[["Scope"], Condition]
+
+# The objects that carry tags and metadata: their table, and the permission that changes
+# their tags and metadata and reads their private metadata.
+ANNOTATED: dict[ObjectKind, tuple[type[Model], Permission]] = {
+    ObjectKind.ORDER: (Order, Permission.ORDERS_WRITE),
+    ObjectKind.CUSTOMER: (Customer, Permission.CUSTOMERS_WRITE),
+    ObjectKind.PRODUCT: (Product, Permission.CATALOG_WRITE),
+}
 
 
 class Scope:
@@ -107,6 +121,19 @@ class Scope:
         exist for them."""
         if not await self.query(model).filter(pk=pk).exists():
             raise NotFound(model.__name__, str(pk), field=(field,))
+
+    def reads_event(self, type: str) -> bool:
+        """Whether this caller sees order events of this type (on orders it may read):
+        internal ones are the shop's, not the buyer's."""
+        return type not in INTERNAL_EVENTS or not _buyer(self)
+
+    async def require_writable(self, kind: ObjectKind, pk: int, *, field: str = "id") -> None:
+        """Raise NotPermitted unless the caller may change this kind's tags and metadata,
+        then NotFound unless it may see this object."""
+        model, permission = ANNOTATED[kind]
+        if not self.allows(permission):
+            raise NotPermitted(f"Missing permission {permission.value}")
+        await self.require(model, pk, field=field)
 
     def require_channel(self, code: str, *, field: str = "channel") -> None:
         """Raise UnknownChannel when the caller is limited to channels and this is not one."""
@@ -167,6 +194,49 @@ def _orders(prefix: str = "") -> Rule:
             return base
         granted = _q(**{f"{order_id}__in": sorted(scope.granted_orders)})
         return granted if isinstance(base, bool) else Q(base, granted, join_type="OR")
+
+    return rule
+
+
+def _buyer(scope: Scope) -> bool:
+    """A buyer's own view (a customer, a guest, a storefront, anyone anonymous)."""
+    return scope.kind is None or scope.kind in (Kind.CUSTOMER, Kind.GUEST, Kind.STOREFRONT)
+
+
+def _order_events(scope: Scope) -> Condition:
+    """An order's events, less the internal ones when the caller is a buyer."""
+    base = _orders("order__")(scope)
+    if base is False or not _buyer(scope):
+        return base
+    shown = ~Q(type__in=sorted(INTERNAL_EVENTS))
+    return shown if base is True else Q(base, shown)
+
+
+def _customer_notes(scope: Scope) -> Condition:
+    """Staff notes on customers: whoever reads customer records, but never a buyer (a
+    customer reads its own record, not what the shop wrote of it)."""
+    return False if _buyer(scope) else _customers(scope)
+
+
+def _annotations(private: bool) -> Rule:
+    """Tags (``private`` False) and metadata rows: those of the objects the caller may read;
+    private metadata rows only of the kinds whose write permission it holds."""
+    def rule(scope: Scope) -> Condition:
+        parts: list[Q] = []
+        for kind, (model, permission) in ANNOTATED.items():
+            condition = scope.condition(model)
+            if condition is False:
+                continue
+            of_kind = _q(kind=kind)
+            if condition is not True:
+                of_kind = Q(of_kind, _q(object_id__in=Subquery(
+                    model.filter(condition).values("id"))))
+            if private and not scope.allows(permission):
+                of_kind = Q(of_kind, _q(private=False))
+            parts.append(of_kind)
+        if not parts:
+            return False
+        return parts[0] if len(parts) == 1 else Q(*parts, join_type="OR")
 
     return rule
 
@@ -252,7 +322,7 @@ RULES: dict[type[Model], Rule] = {
     Product: _everything, Variant: _everything,
     # Orders and everything that hangs off them.
     Order: _orders(),
-    OrderLine: _orders("order__"), OrderEvent: _orders("order__"), Payment: _orders("order__"),
+    OrderLine: _orders("order__"), OrderEvent: _order_events, Payment: _orders("order__"),
     Shipment: _orders("order__"), Return: _orders("order__"),
     Allocation: _orders("order_line__order__"),
     ShipmentLine: _orders("shipment__order__"), TrackingEvent: _orders("shipment__order__"),
@@ -260,7 +330,9 @@ RULES: dict[type[Model], Rule] = {
     OrderEdit: _orders("order__"), OrderEditLine: _orders("edit__order__"),
     # Draft orders: the shop's staff only (phone, email, sales-rep and B2B orders).
     DraftOrder: _drafts, DraftOrderLine: _drafts,
-    Customer: _customers,
+    Customer: _customers, CustomerNote: _customer_notes,
+    # Tags and metadata: as the object they are on (private metadata: its kind's writers).
+    Tag: _annotations(private=False), MetadataEntry: _annotations(private=True),
     StockLevel: _stock,
     WebhookSubscription: _webhooks(), WebhookDelivery: _webhooks("subscription__"),
     Notification: _notifications,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from domain.acting import acting_staff_id
+
 
 class Customer(Model):
     id = fields.IntField(primary_key=True)
@@ -28,6 +30,25 @@ class Customer(Model):
 
     class Meta:
         table = "customer"
+
+
+class CustomerNote(Model):
+    """A staff note on a customer: the shop's own, never shown to the customer."""
+
+    id = fields.BigIntField(primary_key=True)
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "oms.Customer", related_name="notes", on_delete=fields.CASCADE
+    )
+    message = fields.TextField()
+    actor = fields.CharField(max_length=200, null=True)
+    # The staff member who wrote it (domain/acting.py); None for the admin token and apps.
+    actor_staff_id = fields.IntField(null=True, default=acting_staff_id)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    customer_id: int
+
+    class Meta:
+        table = "customer_note"
 
 
 class RefreshToken(Model):

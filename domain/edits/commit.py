@@ -28,7 +28,8 @@ from domain.db import insert_batches, insert_rows
 from domain.edits.models import EditStatus, OrderEdit, OrderEditLine
 from domain.edits.service import CalculatedLine, Calculation, calculate, check_quantity, require_editable
 from domain.errors import EditConflict, InvalidInput, InvalidTransition, NotFound
-from domain.events.catalogue import EventType
+from domain.events.catalogue import INTERNAL_EVENTS, EventType
+from domain.events.models import OrderEvent
 from domain.events.service import record_order_event, record_stock_changed
 from domain.fulfillment.models import ShipmentLine, ShipmentStatus
 from domain.fulfillment.ports import Carrier
@@ -46,6 +47,13 @@ from domain.payments.service import refundable, sync_order_payment_status
 from domain.routing.service import Demand, Destination, Plan
 from domain.taxes.models import TaxClass
 from domain.taxes.ports import TaxProvider
+
+
+async def _changed_since(conn: BaseDBAsyncClient, order: Order, edit: OrderEdit) -> bool:
+    """Whether the order changed since the edit began: any event but an internal one (a
+    staff note changes nothing of the order)."""
+    return await OrderEvent.filter(order_id=order.id, sequence__gt=edit.base_version).exclude(
+        type__in=sorted(INTERNAL_EVENTS)).using_db(conn).exists()
 
 
 async def commit_edit(
@@ -66,7 +74,7 @@ async def commit_edit(
         if edit.status is not EditStatus.OPEN:
             raise InvalidTransition("Order edit", str(edit.id), edit.status,
                                     EditStatus.COMMITTED)
-        if order.event_seq != edit.base_version:
+        if order.event_seq != edit.base_version and await _changed_since(conn, order, edit):
             raise EditConflict(order.number or str(order.id))
         await apply_edit(conn, edit, order, notify_customer=notify_customer, note=note,
                          carriers=carriers, taxes=taxes, actor=actor)

@@ -38,6 +38,7 @@ class EventType(StrEnum):
     ORDER_LINES_CANCELLED = "ORDER_LINES_CANCELLED"  # unshipped units of some lines cancelled
     ORDER_DRAFT_COMPLETED = "ORDER_DRAFT_COMPLETED"  # placed from a draft (staff-set prices)
     ORDER_SHIPPING_LATE = "ORDER_SHIPPING_LATE"  # not shipped within the shop's promise
+    ORDER_NOTE_ADDED = "ORDER_NOTE_ADDED"  # a staff note: internal (INTERNAL_EVENTS)
     # Shipments
     SHIPMENT_CREATED = "SHIPMENT_CREATED"
     SHIPMENT_PENDING = "SHIPMENT_PENDING"
@@ -180,6 +181,11 @@ class CatalogChangedPayload:
 
 Payload = (OrderEventPayload | StockChangedPayload | LowStockPayload | TrackingEventPayload
            | WebhookDisabledPayload | CatalogChangedPayload)
+
+# Order events that are the shop's own: in the order's timeline for staff and partner apps,
+# never shown to the buyer (their order view, their subscription) nor sent to them
+# (domain/notifications/kinds.py notifies of none of them).
+INTERNAL_EVENTS = frozenset({EventType.ORDER_NOTE_ADDED})
 
 CATALOG_EVENTS = (
     EventType.PRODUCT_CREATED, EventType.PRODUCT_UPDATED, EventType.PRODUCT_ARCHIVED,

@@ -15,6 +15,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from domain.annotations.models import ObjectKind
+from domain.annotations.service import normalise_tag
 from domain.db import as_datetime, connection, fetch, for_reports, is_postgres
 from domain.errors import InvalidInput, NotPermitted
 from domain.money import quantize, validate_currency
@@ -83,7 +85,8 @@ async def insights(customer_ids: Sequence[int]) -> dict[int, Insight]:
 
 async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | None, size: int,
                         cursor: tuple[str, int] | None, email_contains: str | None,
-                        backward: bool = False) -> list[tuple[int, str]]:
+                        backward: bool = False, tag: str | None = None
+                        ) -> list[tuple[int, str]]:
     """(customer id, sort value as text) for a page, highest first, keyset on (value, id).
 
     Forwards it reads after ``cursor``; ``backward`` reads the page before it instead,
@@ -111,6 +114,9 @@ async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | Non
     where, params = "1 = 1", []
     if email_contains:
         where, params = "LOWER(cu.email) LIKE ?", [f"%{email_contains.lower()}%"]
+    if tag is not None:  # the customers holding the tag (the tag table's index)
+        where += " AND cu.id IN (SELECT t.object_id FROM tag t WHERE t.kind = ? AND t.tag = ?)"
+        params = [*params, ObjectKind.CUSTOMER.value, normalise_tag(tag, field=("filter", "tag"))]
     having_params: list[Any] = []
     if cursor is not None:
         mark = _typed(conn, sort)

@@ -112,7 +112,37 @@ async def _world(api: GraphQLClient) -> dict[str, Any]:
         return {node["id"], node["shipments"][0]["id"], node["payments"][0]["id"],
                 node["lines"][0]["id"], node["shipments"][0]["trackingNumber"], *strings}
 
-    xena_order = markers(a, "xena.marker", "Xena Street", "PO-XenaName", "EXT-XenaName")
+    # Staff notes and private metadata are the shop's: never shown to the buyer whose order
+    # (or record) they are on. Public metadata is shown with the order.
+    notes = {}
+    for order, name in ((a, "Xena"), (g, "Gina"), (o, "Otto")):
+        notes[name] = f"{name}StaffNoteMarker"
+        added = await api("""mutation($o: ID!, $m: String!) { orderNoteAdd(input: {orderId: $o,
+            message: $m}) { userErrors { code } } }""", {"o": order["order"]["id"],
+                                                          "m": notes[name]})
+        assert added["orderNoteAdd"]["userErrors"] == []
+    product_gid = (await api('{ variant(sku: "SHOE") { product { id } } }'))["variant"][
+        "product"]["id"]
+    xena_customer_gid = (await api('{ customer(email: "xena.marker@victim.test") { id } }'))[
+        "customer"]["id"]
+    for gid, mutation, marker in (
+            (a["order"]["id"], "metadataUpdate", "XenaPublicMetaMarker"),
+            (a["order"]["id"], "privateMetadataUpdate", "XenaOrderPrivateMarker"),
+            (xena_customer_gid, "privateMetadataUpdate", "XenaCustomerPrivateMarker"),
+            (product_gid, "privateMetadataUpdate", "ShoePrivateMarker")):
+        done = await api(f"""mutation($id: ID!, $v: String!) {{ {mutation}(id: $id,
+            input: [{{key: "k", value: $v}}]) {{ userErrors {{ code }} }} }}""",
+                         {"id": gid, "v": marker})
+        assert done[mutation]["userErrors"] == []
+    private = {"XenaOrderPrivateMarker", "XenaCustomerPrivateMarker", "ShoePrivateMarker",
+               "XenaCustomerNoteMarker"}
+    noted = await api("""mutation($id: ID!) { customerNoteAdd(input: {customerId: $id,
+        message: "XenaCustomerNoteMarker"}) { userErrors { code } } }""",
+                      {"id": xena_customer_gid})
+    assert noted["customerNoteAdd"]["userErrors"] == []
+
+    xena_order = markers(a, "xena.marker", "Xena Street", "PO-XenaName", "EXT-XenaName",
+                         "XenaPublicMetaMarker")
     gina_order = markers(g, "gina.marker", "Gina Lane", "PO-GinaName", "EXT-GinaName")
     otto_order = markers(o, "otto.marker", "Otto Road", "PO-OttoName", "EXT-OttoName",
                          "OttoReturnReason", returned["returnRequest"]["return"]["id"])
@@ -130,7 +160,7 @@ async def _world(api: GraphQLClient) -> dict[str, Any]:
         "numbers": sorted(by_number),
         "tracking": sorted(n["shipments"][0]["trackingNumber"] for n in by_number.values()),
         "everything": xena_order | gina_order | otto_order | set(customers) | zed_customer
-        | {"SECRETSKU"},
+        | {"SECRETSKU"} | set(notes.values()) | private,
         "reports_other": {"SECRETSKU"} | web_reports,
     }
     web = await _bearer(api, ["orders:read", "inventory:read", "reports:read", "returns:write"],
@@ -144,8 +174,8 @@ async def _world(api: GraphQLClient) -> dict[str, Any]:
         "customer": (xena, xena_order | xena_customer, False),
         "other customer": (bearer(zed_tokens["accessToken"]), zed_customer, False),
         "guest": (bearer(g["orderAccessToken"]), gina_order, False),
-        "web partner": (web, xena_order | gina_order, True),
-        "other partner": (other, otto_order | {"SECRETSKU"}, True),
+        "web partner": (web, xena_order | gina_order | {notes["Xena"], notes["Gina"]}, True),
+        "other partner": (other, otto_order | {"SECRETSKU", notes["Otto"]}, True),
         "scopeless partner": (await _bearer(api, ["inventory:read"]), set(), True),
         "admin": ({"Authorization": f"Bearer {ADMIN_TOKEN}"}, world["everything"], True),
     }

@@ -252,6 +252,23 @@ async def test_a_second_edit_of_the_same_order_cannot_commit_over_the_first(
     assert await _reserved() == {"SHOE": 1, "HAT": 1, "CAP": 0}
 
 
+async def test_a_staff_note_written_during_an_edit_does_not_refuse_its_commit(
+    api: GraphQLClient,
+) -> None:
+    await _shop()
+    placed = await _place(api, {"SHOE": 1}, paid=False)
+    edit = (await api(BEGIN, {"id": placed["order"]["id"]}))["orderEditBegin"][
+        "calculatedOrder"]["id"]
+    await api(ADD, {"e": edit, "sku": "HAT", "q": 1})
+    noted = await api('mutation($id: ID!) { orderNoteAdd(input: {orderId: $id, message: '
+                      '"Customer called about the hat"}) { userErrors { code } } }',
+                      {"id": placed["order"]["id"]})
+    assert noted["orderNoteAdd"]["userErrors"] == []
+    assert (await api(COMMIT, {"id": edit}))["orderEditCommit"]["userErrors"] == []
+    lines = (await api(ORDER, {"id": placed["order"]["id"]}))["order"]["lines"]
+    assert [ln["sku"] for ln in lines] == ["SHOE", "HAT"]
+
+
 async def test_bad_edits_are_refused_with_their_reasons(api: GraphQLClient) -> None:
     await _shop()
     placed = await _place(api, {"SHOE": 1}, paid=False)

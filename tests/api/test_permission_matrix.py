@@ -21,19 +21,17 @@ async def _world(api: GraphQLClient) -> dict[str, str]:
                         'shippingAddress: {name: "Ann", line1: "1 Main St", city: "Berlin", '
                         'postalCode: "10115", country: "DE"}, '
                         'lines: [{sku: "SHOE", quantity: 2}], payment: {provider: "manual", '
-                        'method: "invoice"}}) { order { id lines { id } } payment { id } } }'))
+                        'method: "invoice"}}) { order { id lines { id } customer { id } } '
+                        'payment { id } } }'))
     order = placed["orderCreate"]["order"]
     await api("mutation($id: ID!) { orderConfirm(id: $id) { userErrors { code } } }",
               {"id": order["id"]})
     shipment = (await api("mutation($o: ID!) { shipmentCreate(input: {orderId: $o}) "
                           "{ shipment { id } } }", {"o": order["id"]}))["shipmentCreate"]
     product = (await api('{ variant(sku: "SHOE") { product { id } } }'))["variant"]["product"]
-    customer = (await api("query($id: ID!) { order(id: $id) { customer { id } } }",
-                          {"id": order["id"]}))["order"]["customer"]
     return {"order": order["id"], "line": order["lines"][0]["id"], "product": product["id"],
-            "customer": customer["id"],
             "payment": placed["orderCreate"]["payment"]["id"],
-            "shipment": shipment["shipment"]["id"]}
+            "shipment": shipment["shipment"]["id"], "customer": order["customer"]["id"]}
 
 
 # (document, what a hidden object looks like in the answer)
@@ -76,6 +74,27 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
                        "{ userErrors { code } } }", "UNKNOWN_LOCATION"),
     "channelUpdate": ('mutation { channelUpdate(input: {code: "web", name: "Web"}) '
                       "{ userErrors { code } } }", "UNKNOWN_CHANNEL"),
+    # Notes, tags and metadata: the write permission of the object's kind, on what the
+    # caller may see (another channel's order is not there for it; the catalogue is shared).
+    "orderNoteAdd": ('mutation($order: ID!) { orderNoteAdd(input: {orderId: $order, '
+                     'message: "Called"}) { userErrors { code } } }', "NOT_FOUND"),
+    "tagsAdd": ('mutation($order: ID!) { tagsAdd(id: $order, tags: ["vip"]) '
+                "{ userErrors { code } } }", "NOT_FOUND"),
+    "tagsRemove": ('mutation($order: ID!) { tagsRemove(id: $order, tags: ["vip"]) '
+                   "{ userErrors { code } } }", "NOT_FOUND"),
+    "tagsAddProduct": ('mutation($product: ID!) { tagsAdd(id: $product, tags: ["summer"]) '
+                       "{ userErrors { code } } }", "NOT_FOUND"),
+    "metadataUpdate": ('mutation($order: ID!) { metadataUpdate(id: $order, '
+                       'input: [{key: "k", value: "v"}]) { userErrors { code } } }', "NOT_FOUND"),
+    "metadataDelete": ('mutation($order: ID!) { metadataDelete(id: $order, keys: ["k"]) '
+                       "{ userErrors { code } } }", "NOT_FOUND"),
+    "privateMetadataUpdate": ('mutation($order: ID!) { privateMetadataUpdate(id: $order, '
+                              'input: [{key: "k", value: "v"}]) { userErrors { code } } }',
+                              "NOT_FOUND"),
+    "customerNoteAdd": ('mutation($customer: ID!) { customerNoteAdd(input: {customerId: '
+                        '$customer, message: "Called"}) { userErrors { code } } }', "NOT_FOUND"),
+    "privateMetadataDelete": ('mutation($product: ID!) { privateMetadataDelete(id: $product, '
+                              'keys: ["k"]) { userErrors { code } } }', "NOT_FOUND"),
 }
 EXPECTED: dict[str, dict[str, str]] = {
     #                 anonymous  no scope  other channel  other customer
@@ -116,6 +135,12 @@ EXPECTED: dict[str, dict[str, str]] = {
                        "customer": FORBIDDEN},
     "channelUpdate":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
                        "customer": FORBIDDEN},
+    **{name: {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+              "customer": FORBIDDEN}
+       for name in ("orderNoteAdd", "tagsAdd", "tagsRemove", "metadataUpdate",
+                    "metadataDelete", "privateMetadataUpdate", "customerNoteAdd")},
+    **{name: {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK, "customer": FORBIDDEN}
+       for name in ("tagsAddProduct", "privateMetadataDelete")},
 }
 
 
@@ -154,3 +179,5 @@ async def test_every_caller_gets_exactly_what_is_theirs(api: GraphQLClient) -> N
     admin = {"Authorization": "Bearer test-admin-token"}
     assert await _outcome(api, "order", admin, ids) == OK
     assert await _outcome(api, "orderEditBegin", admin, ids) == OK
+    assert await _outcome(api, "tagsAdd", admin, ids) == OK
+    assert await _outcome(api, "orderNoteAdd", admin, ids) == OK

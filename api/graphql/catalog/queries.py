@@ -8,10 +8,14 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.catalog.types import Channel, Location, Product, Variant
+from api.graphql.errors import invalid_filter
 from api.graphql.node import register
 from api.graphql.permissions import public
 from api.graphql.relay import Connection, id_page, window
+from domain.annotations.models import ObjectKind
+from domain.annotations.service import objects_tagged
 from domain.catalog import models
+from domain.errors import DomainError
 
 
 @strawberry.type
@@ -33,11 +37,18 @@ class CatalogQueries:
         archived: Annotated[bool | None, strawberry.argument(
             description="false (the default): products that can be ordered; true: archived "
                         "ones; null: both.")] = False,
+        tag: Annotated[str | None, strawberry.argument(
+            description="Only the products with this tag.")] = None,
     ) -> Connection[Product]:
         asked = window(int, first=first, after=after, last=last, before=before)
         query = info.context.scope.query(models.Product)
         if archived is not None:
             query = query.filter(archived_at__isnull=not archived)
+        if tag is not None:
+            try:
+                query = query.filter(id__in=objects_tagged(ObjectKind.PRODUCT, tag))
+            except DomainError as error:
+                raise invalid_filter(error) from error
         return await id_page(query, asked, newest_first=False, node=Product.from_model)
 
     @strawberry.field(extensions=public())

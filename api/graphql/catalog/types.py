@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.auth import Permission
+from api.graphql.annotations.types import METADATA, TAGS, MetadataItem, metadata_of, tags_of
 from api.graphql.common import (
     Address,
     BackorderPolicy,
@@ -19,6 +20,7 @@ from api.graphql.common import (
 )
 from api.graphql.permissions import requires
 from api.graphql.relay import Node, to_global_id
+from domain.annotations.models import ObjectKind
 from domain.catalog import models
 
 if TYPE_CHECKING:
@@ -98,6 +100,20 @@ class Product(Node):
     async def variants(self, info: Info) -> list[Variant]:
         rows = await info.context.loaders.variants_by_product.load(self.pk)
         return [Variant.from_model(v) for v in rows]
+
+    @strawberry.field(description=TAGS)
+    async def tags(self, info: Info) -> list[str]:
+        return await tags_of(info, ObjectKind.PRODUCT, self.pk)
+
+    @strawberry.field(description=METADATA)
+    async def metadata(self, info: Info) -> list[MetadataItem]:
+        return await metadata_of(info, ObjectKind.PRODUCT, self.pk, private=False)
+
+    @strawberry.field(extensions=requires(Permission.CATALOG_WRITE),
+                      description="Private metadata: the shop's staff and partner apps holding "
+                                  "catalog:write (null, with FORBIDDEN, for anyone else).")
+    async def private_metadata(self, info: Info) -> list[MetadataItem] | None:
+        return await metadata_of(info, ObjectKind.PRODUCT, self.pk, private=True)
 
 
 @strawberry.type

@@ -1,4 +1,4 @@
-"""Customer accounts: register, sign in, refresh; and `me`."""
+"""Customer accounts: register, sign in, refresh; `me`; and staff notes on customers."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
-from api.auth import customer_principal
+from api.auth import Permission, customer_principal
 from api.graphql.errors import UserError, attempt
-from api.graphql.orders.types import Customer
-from api.graphql.permissions import public
-from domain.customers import accounts
+from api.graphql.orders.types import Customer, CustomerNote
+from api.graphql.permissions import public, requires
+from api.graphql.relay import from_global_id
+from domain.customers import accounts, notes
 from domain.customers.models import Customer as CustomerModel
+from domain.customers.models import CustomerNote as CustomerNoteModel
 from domain.customers.throttle import SignInThrottled
+from domain.errors import NotFound
 
 
 @strawberry.input
@@ -62,6 +65,20 @@ class CustomerTokenCreatePayload:
 @strawberry.type
 class CustomerTokenRefreshPayload:
     tokens: CustomerTokens | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class CustomerNoteAddInput:
+    customer_id: strawberry.ID
+    message: str = strawberry.field(description="At most 5000 characters.")
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class CustomerNoteAddPayload:
+    customer: Customer | None
+    note: CustomerNote | None
     user_errors: list[UserError]
 
 
@@ -128,6 +145,29 @@ class CustomerMutations:
         customer, refresh = used
         return CustomerTokenRefreshPayload(tokens=await _tokens(info, customer, refresh),
                                            user_errors=[])
+
+
+    @strawberry.mutation(extensions=requires(Permission.CUSTOMERS_WRITE), description=(
+        "Add a staff note to a customer: the shop's own, never shown to the customer."))
+    async def customer_note_add(self, info: Info, input: CustomerNoteAddInput
+                                ) -> CustomerNoteAddPayload:
+        ctx = info.context
+
+        async def run() -> tuple[CustomerModel, CustomerNoteModel]:
+            decoded = from_global_id(input.customer_id, expect="Customer")
+            if decoded is None:
+                raise NotFound("Customer", input.customer_id, field=("customerId",))
+            await ctx.scope.require(CustomerModel, decoded[1], field="customerId")
+            note = await notes.add_note(customer_id=decoded[1], message=input.message,
+                                        actor=ctx.actor(),
+                                        idempotency=ctx.idempotency(input.idempotency_key))
+            return await ctx.scope.query(CustomerModel).get(id=note.customer_id), note
+
+        done, errors = await attempt(run())
+        if done is None:
+            return CustomerNoteAddPayload(customer=None, note=None, user_errors=errors)
+        return CustomerNoteAddPayload(customer=Customer.from_model(done[0]),
+                                      note=CustomerNote.from_model(done[1]), user_errors=[])
 
 
 @strawberry.type

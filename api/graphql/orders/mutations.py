@@ -1,4 +1,5 @@
-"""Order mutations: orderCreate and the lifecycle (confirm, hold, release, cancel)."""
+"""Order mutations: orderCreate, the lifecycle (confirm, hold, release, cancel) and staff
+notes (orderNoteAdd)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from strawberry.types import Info
 from api.auth import Permission
 from api.graphql.common import AddressInput
 from api.graphql.errors import UserError, attempt, user_errors
-from api.graphql.orders.types import Order
+from api.graphql.orders.types import Order, OrderEvent
 from api.graphql.payments.types import Payment
 from api.graphql.permissions import requires
 from api.graphql.relay import from_global_id
@@ -20,7 +21,9 @@ from domain import validation as v
 from domain.access import Kind
 from domain.application import PaymentChoice, RiskSignals
 from domain.errors import DomainError, NotFound
+from domain.events.models import OrderEvent as OrderEventModel
 from domain.metrics import count
+from domain.orders import notes
 from domain.orders.capture import LineRequest, OrderRequest
 from domain.orders.models import Order as OrderModel
 
@@ -109,6 +112,21 @@ class OrderReleasePayload:
 @strawberry.type
 class OrderCancelPayload:
     order: Order | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class OrderNoteAddInput:
+    order_id: strawberry.ID
+    message: str = strawberry.field(description="At most 5000 characters.")
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class OrderNoteAddPayload:
+    order: Order | None
+    event: OrderEvent | None = strawberry.field(
+        description="The note as it stands in the order's timeline.")
     user_errors: list[UserError]
 
 
@@ -237,3 +255,25 @@ class OrderMutations:
         return await _lifecycle(info, OrderCancelPayload, id, lambda pk: application.cancel(
             ctx.deps, order_id=pk, reason=reason, actor=ctx.actor(),
             idempotency=ctx.idempotency(None)))
+
+    @strawberry.mutation(extensions=requires(Permission.ORDERS_WRITE), description=(
+        "Add a staff note to the order's timeline (an ORDER_NOTE_ADDED event, signed by its "
+        "author). Notes are internal: never shown or sent to the customer."))
+    async def order_note_add(self, info: Info, input: OrderNoteAddInput) -> OrderNoteAddPayload:
+        ctx = info.context
+
+        async def run() -> tuple[OrderModel, OrderEventModel]:
+            decoded = from_global_id(input.order_id, expect="Order")
+            if decoded is None:
+                raise NotFound("Order", input.order_id, field=("orderId",))
+            await ctx.scope.require(OrderModel, decoded[1], field="orderId")
+            event = await notes.add_note(
+                order_id=decoded[1], message=input.message, actor=ctx.actor(),
+                idempotency=ctx.idempotency(input.idempotency_key))
+            return await ctx.scope.query(OrderModel).get(id=event.order_id), event
+
+        done, errors = await attempt(run())
+        if done is None:
+            return OrderNoteAddPayload(order=None, event=None, user_errors=errors)
+        return OrderNoteAddPayload(order=Order.from_model(done[0]),
+                                   event=OrderEvent.from_model(done[1]), user_errors=[])

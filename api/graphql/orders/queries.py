@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 import strawberry
@@ -10,7 +11,7 @@ from strawberry.types import Info
 
 from api.auth import Permission
 from api.graphql.common import OrderStatus
-from api.graphql.errors import bad_request, graphql_error
+from api.graphql.errors import bad_request, graphql_error, invalid_filter
 from api.graphql.node import register
 from api.graphql.orders.types import Customer, Order, order_page
 from api.graphql.permissions import requires
@@ -18,17 +19,42 @@ from api.graphql.relay import Connection, connection, from_global_id, window
 from domain.customers.models import Customer as CustomerModel
 from domain.errors import DomainError, NotPermitted
 from domain.orders import models
+from domain.orders.search import OrderSearch, orders_matching
 from domain.reports.customers import CustomerSort, customer_page
 
 
-@strawberry.input
+@strawberry.input(description="Every criterion given must hold.")
 class OrderFilter:
+    search: str | None = strawberry.field(default=None, description=(
+        "The order's number, its email (or the start of it), externalId or poNumber, or "
+        "part of the customer's name."))
+    number: str | None = None
     status: list[OrderStatus] | None = None
     channel: str | None = strawberry.field(default=None, description="Channel code.")
     email: str | None = None
+    customer_name: str | None = strawberry.field(
+        default=None, description="Part of the customer's name, in any case.")
+    sku: str | None = strawberry.field(default=None, description="A line of the order has it.")
+    tag: str | None = strawberry.field(default=None, description="The order has this tag.")
     external_id: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
+    created_from: datetime | None = strawberry.field(default=None, description="Inclusive.")
+    created_to: datetime | None = strawberry.field(default=None, description="Inclusive.")
+    created_after: datetime | None = strawberry.field(
+        default=None, description="Inclusive (as createdFrom).")
+    created_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
+    total_min: Decimal | None = strawberry.field(default=None, description="Inclusive.")
+    total_max: Decimal | None = strawberry.field(default=None, description="Inclusive.")
+
+    def criteria(self) -> OrderSearch:
+        return OrderSearch(
+            search=self.search, number=self.number, email=self.email,
+            customer_name=self.customer_name, sku=self.sku, tag=self.tag,
+            status=tuple(self.status or ()),
+            channel=self.channel, external_id=self.external_id,
+            created_from=self.created_from, created_to=self.created_to,
+            created_after=self.created_after, created_before=self.created_before,
+            total_min=None if self.total_min is None else str(self.total_min),
+            total_max=None if self.total_max is None else str(self.total_max))
 
 
 @strawberry.type
@@ -54,20 +80,11 @@ class OrderQueries:
         filter: OrderFilter | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[Order]:
         asked = window(int, first=first, after=after, last=last, before=before)
-        query = info.context.scope.query(models.Order)
-        if filter is not None:
-            if filter.status:
-                query = query.filter(status__in=list(filter.status))
-            if filter.channel is not None:
-                query = query.filter(channel__code=filter.channel)
-            if filter.email is not None:
-                query = query.filter(email=filter.email.strip().lower())
-            if filter.external_id is not None:
-                query = query.filter(external_id=filter.external_id)
-            if filter.created_after is not None:
-                query = query.filter(created_at__gte=filter.created_after)
-            if filter.created_before is not None:
-                query = query.filter(created_at__lt=filter.created_before)
+        try:
+            query = orders_matching(info.context.scope,
+                                    filter.criteria() if filter else OrderSearch())
+        except DomainError as error:
+            raise invalid_filter(error) from error
         return await order_page(query, asked)
 
     @strawberry.field(extensions=requires(Permission.ORDERS_READ),
@@ -89,6 +106,7 @@ class OrderQueries:
 @strawberry.input
 class CustomerFilter:
     email_contains: str | None = None
+    tag: str | None = strawberry.field(default=None, description="The customer has this tag.")
 
 
 strawberry.enum(CustomerSort)
@@ -112,7 +130,8 @@ class CustomerListQueries:
                 scope=info.context.scope, sort=sort_by, currency=currency, size=asked.size,
                 cursor=(asked.key[0], asked.key[1]) if asked.key else None,
                 backward=asked.backward,
-                email_contains=filter.email_contains if filter else None)
+                email_contains=filter.email_contains if filter else None,
+                tag=filter.tag if filter else None)
         except NotPermitted as error:
             raise graphql_error(error.message, "FORBIDDEN") from error
         except DomainError as error:

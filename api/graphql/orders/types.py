@@ -11,6 +11,7 @@ from strawberry.types import Info
 from tortoise.queryset import QuerySet
 
 from api.auth import Permission
+from api.graphql.annotations.types import METADATA, TAGS, MetadataItem, metadata_of, tags_of
 from api.graphql.catalog.types import Channel, Location, Variant
 from api.graphql.common import (
     Address,
@@ -26,7 +27,9 @@ from api.graphql.permissions import requires
 from api.graphql.relay import Connection, Node, Window, id_page, to_global_id, window
 from api.graphql.returns.types import Return
 from api.graphql.risk.types import RiskAssessment
+from domain.annotations.models import ObjectKind
 from domain.customers.models import Customer as CustomerModel
+from domain.customers.models import CustomerNote as CustomerNoteModel
 from domain.events.models import OrderEvent as OrderEventModel
 from domain.money import plain
 from domain.orders import models, pricing
@@ -251,10 +254,44 @@ class Order(Node):
                         amount=Money.of(t.amount, self.currency))
                 for t in pricing.tax_lines(self.taxes, rows)]
 
-    @strawberry.field(description="The order's audit trail, oldest first.")
+    @strawberry.field(description="The order's audit trail, oldest first. Staff notes "
+                      "(ORDER_NOTE_ADDED) are the shop's: a buyer's own view leaves them out.")
     async def events(self, info: Info) -> list[OrderEvent]:
         rows = await info.context.loaders.events_by_order.load(self.pk)
         return [OrderEvent.from_model(row) for row in rows]
+
+    @strawberry.field(description=TAGS)
+    async def tags(self, info: Info) -> list[str]:
+        return await tags_of(info, ObjectKind.ORDER, self.pk)
+
+    @strawberry.field(description=METADATA)
+    async def metadata(self, info: Info) -> list[MetadataItem]:
+        return await metadata_of(info, ObjectKind.ORDER, self.pk, private=False)
+
+    @strawberry.field(extensions=requires(Permission.ORDERS_WRITE),
+                      description="Private metadata: the shop's staff and partner apps holding "
+                                  "orders:write (null, with FORBIDDEN, for anyone else).")
+    async def private_metadata(self, info: Info) -> list[MetadataItem] | None:
+        return await metadata_of(info, ObjectKind.ORDER, self.pk, private=True)
+
+
+@strawberry.type(description="A staff note on a customer: never shown to the customer.")
+class CustomerNote:
+    message: str
+    actor: str | None
+    created_at: datetime
+    actor_staff_pk: strawberry.Private[int | None] = None
+
+    @strawberry.field(description="The staff member who wrote it (a StaffMember's ID); null "
+                      "when it was the admin token or a partner app.")
+    def actor_staff_id(self) -> strawberry.ID | None:
+        pk = self.actor_staff_pk
+        return to_global_id("StaffMember", pk) if pk is not None else None
+
+    @classmethod
+    def from_model(cls, m: CustomerNoteModel) -> CustomerNote:
+        return cls(message=m.message, actor=m.actor, created_at=m.created_at,
+                   actor_staff_pk=m.actor_staff_id)
 
 
 @strawberry.type
@@ -271,6 +308,26 @@ class Customer(Node):
     def from_model(cls, m: CustomerModel) -> Customer:
         return cls(id=to_global_id("Customer", m.id), pk=m.id, email=m.email, name=m.name,
                    phone=m.phone, tax_exempt=m.tax_exempt, tax_number=m.tax_number)
+
+    @strawberry.field(description=TAGS)
+    async def tags(self, info: Info) -> list[str]:
+        return await tags_of(info, ObjectKind.CUSTOMER, self.pk)
+
+    @strawberry.field(description=METADATA)
+    async def metadata(self, info: Info) -> list[MetadataItem]:
+        return await metadata_of(info, ObjectKind.CUSTOMER, self.pk, private=False)
+
+    @strawberry.field(extensions=requires(Permission.CUSTOMERS_WRITE),
+                      description="Private metadata: the shop's staff and partner apps holding "
+                                  "customers:write (null, with FORBIDDEN, for anyone else).")
+    async def private_metadata(self, info: Info) -> list[MetadataItem] | None:
+        return await metadata_of(info, ObjectKind.CUSTOMER, self.pk, private=True)
+
+    @strawberry.field(description="Staff notes, oldest first: the shop's own, so empty for "
+                      "the customer themselves.")
+    async def notes(self, info: Info) -> list[CustomerNote]:
+        rows = await info.context.loaders.notes_by_customer.load(self.pk)
+        return [CustomerNote.from_model(row) for row in rows]
 
     @strawberry.field(description="Orders placed, not counting cancelled ones.")
     async def order_count(self, info: Info) -> int:

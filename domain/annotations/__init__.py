@@ -1,0 +1,1 @@
+"""Tags and metadata on orders, customers and products."""
