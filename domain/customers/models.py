@@ -6,6 +6,19 @@ from tortoise import fields
 from tortoise.models import Model
 
 
+class CustomerGroup(Model):
+    """A set of customers sold to at their own prices (trade, staff, VIP): price lists may
+    name one (domain/catalog/prices.py)."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "customer_group"
+
+
 class Customer(Model):
     id = fields.IntField(primary_key=True)
     email = fields.CharField(max_length=254, unique=True)
@@ -21,7 +34,12 @@ class Customer(Model):
     locale = fields.CharField(max_length=35, null=True)
     email_opt_out = fields.BooleanField(default=False, db_default=False)
     sms_opt_out = fields.BooleanField(default=False, db_default=False)
+    # The group whose price lists the customer buys at; None: the channel's prices.
+    customer_group: fields.ForeignKeyNullableRelation[CustomerGroup] = fields.ForeignKeyField(
+        "oms.CustomerGroup", related_name="customers", null=True, on_delete=fields.SET_NULL)
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    customer_group_id: int | None
 
     class Meta:
         table = "customer"

@@ -157,7 +157,9 @@ async def _apply_stock_and_lines(conn: BaseDBAsyncClient, order: Order, edit: Or
             variant = variants[ln.sku]
             line = OrderLine(order_id=order.id, variant_id=variant.id, sku=ln.sku,
                              name=ln.name, quantity=ln.quantity, unit_price=ln.unit_price,
-                             total=ln.total, position=len(lines) + len(added))
+                             price_list_id=ln.price_list_id,
+                             price_list_code=ln.price_list_code, total=ln.total,
+                             position=len(lines) + len(added))
             added.append((line, ln.staged_id))
         else:
             line = lines[ln.order_line_id]

@@ -19,13 +19,13 @@ from tortoise.exceptions import IntegrityError
 from domain import metrics
 from domain import validation as v
 from domain.access import Scope
-from domain.catalog.cache import catalogue_cache
-from domain.catalog.models import BackorderPolicy, Channel, Location, Variant
+from domain.catalog.cache import ChannelRoute, OrderableVariant, catalogue_cache
+from domain.catalog.models import BackorderPolicy, Location, Variant
+from domain.catalog.prices import Buyer, Price, resolve_price
 from domain.customers.models import Customer
 from domain.customers.service import customer_for_order
 from domain.db import Linked, fetch, insert_family, is_postgres
 from domain.errors import (
-    CurrencyMismatch,
     DomainError,
     Duplicate,
     InsufficientStock,
@@ -71,8 +71,26 @@ class LineRequest:
     unit_price: Decimal | None = None
 
 
-def line_price(line: LineRequest, variant: Variant) -> Decimal:
-    return variant.price if line.unit_price is None else line.unit_price
+def price_lines(lines: Sequence[LineRequest], route: ChannelRoute,
+                orderable: Mapping[str, OrderableVariant], *, buyer: Buyer,
+                at: datetime) -> list[Price]:
+    """Each line's unit price: the one set by staff, else ``resolve_price``'s; every SKU
+    without a price is reported at once (NoPrice)."""
+    currency = route.channel.currency
+    errors: list[DomainError] = []
+    prices: list[Price] = []
+    for i, line in enumerate(lines):
+        if line.unit_price is not None:
+            prices.append(Price(line.unit_price, currency))
+            continue
+        try:
+            prices.append(resolve_price(channel=route, currency=currency, buyer=buyer,
+                                        variant=orderable[line.sku], quantity=line.quantity,
+                                        at=at, field=("lines", str(i), "sku")))
+        except DomainError as error:
+            errors.append(error)
+    raise_all(errors)
+    return prices
 
 
 @dataclass(frozen=True)
@@ -157,10 +175,12 @@ async def next_order_number(conn: BaseDBAsyncClient) -> str:
 
 async def _load_catalogue(
     conn: BaseDBAsyncClient, request: OrderRequest
-) -> tuple[Channel, dict[str, Variant], list[Location]]:
-    """The channel, the ordered variants and the candidate locations (active, in the
-    channel's order), or every reason not. Read through the catalogue cache: on a warm
-    cache this costs no statement (domain/catalog/cache.py says how changes reach it)."""
+) -> tuple[ChannelRoute, dict[str, OrderableVariant], list[Location]]:
+    """The channel (with its price lists), the ordered variants (with their prices) and the
+    candidate locations (active, in the channel's order), or every reason not. Read through
+    the catalogue cache: on a warm cache this costs no statement (domain/catalog/cache.py
+    says how changes reach it). Whether each line has a price is decided once the buyer is
+    known (``price_lines``)."""
     errors: list[DomainError] = []
     route = await catalogue_cache.channel(conn, request.channel)
     channel = route.channel if route is not None else None
@@ -175,9 +195,6 @@ async def _load_catalogue(
             errors.append(UnknownSku(line.sku, field=("lines", str(i), "sku")))
         elif orderable[line.sku].archived:
             errors.append(VariantArchived(line.sku, field=("lines", str(i), "sku")))
-        elif channel is not None and variant.currency != channel.currency:
-            errors.append(CurrencyMismatch(line.sku, variant.currency, channel.currency,
-                                           field=("lines", str(i), "sku")))
     locations: list[Location] = []
     if route is not None:
         locations = list(route.locations)
@@ -190,8 +207,8 @@ async def _load_catalogue(
                                            field=("pickupLocation",)))
             locations = [pickup] if pickup else []
     raise_all(errors)
-    assert channel is not None
-    return channel, variants, locations
+    assert route is not None
+    return route, orderable, locations
 
 
 async def _reserve(
@@ -310,13 +327,18 @@ async def create_order(
     async def run(conn: BaseDBAsyncClient) -> Order:
         if claim is not None:
             await claim(conn)
-        channel, variants, locations = await _load_catalogue(conn, request)
+        route, orderable, locations = await _load_catalogue(conn, request)
+        channel = route.channel
+        variants = {sku: found.variant for sku, found in orderable.items()}
         customer = await customer_for_order(conn, customer_id=request.customer_id,
                                             email=clean.email,
                                             name=(clean.shipping_address or {}).get("name"))
         currency = channel.currency
-        subtotal = quantize(sum((line_price(ln, variants[ln.sku]) * ln.quantity
-                                 for ln in request.lines), Decimal(0)), currency)
+        prices = price_lines(request.lines, route, orderable, at=datetime.now(UTC),
+                             buyer=Buyer(customer.customer_group_id if customer else None))
+        subtotal = quantize(sum((price.amount * ln.quantity
+                                 for ln, price in zip(request.lines, prices, strict=True)),
+                                Decimal(0)), currency)
         rate = quote_shipping(carriers or {}, clean.shipping_method, currency,
                               pickup=request.pickup_location is not None)
         shipping = quantize(shipping_amount(rate), currency)
@@ -362,12 +384,13 @@ async def create_order(
             OrderLine(
                 order_id=order.id, variant_id=variants[ln.sku].id, sku=ln.sku,
                 name=variants[ln.sku].name, quantity=ln.quantity,
-                unit_price=line_price(ln, variants[ln.sku]),
-                total=quantize(line_price(ln, variants[ln.sku]) * ln.quantity, currency),
+                unit_price=price.amount, price_list_id=price.price_list_id,
+                price_list_code=price.price_list_code,
+                total=quantize(price.amount * ln.quantity, currency),
                 position=position,
                 quantity_backordered=min(plan.backordered(variants[ln.sku].id), ln.quantity),
             )
-            for position, ln in enumerate(request.lines)
+            for position, (ln, price) in enumerate(zip(request.lines, prices, strict=True))
         ]
         order.lines._set_result_for_query(lines)  # the answer shows them without a re-read
         if plan.shortfalls:

@@ -10,9 +10,12 @@ from strawberry.types import Info
 
 from api.auth import Permission
 from api.graphql.common import Address, BackorderPolicy, ChannelKind, LocationKind, Money
-from api.graphql.permissions import requires
+from api.graphql.errors import bad_request, graphql_error
+from api.graphql.permissions import public, requires
 from api.graphql.relay import Node, to_global_id
 from domain.catalog import models
+from domain.catalog.prices import price_of
+from domain.db import connection
 
 if TYPE_CHECKING:
     from api.graphql.inventory.types import StockLevel
@@ -119,6 +122,23 @@ class Variant(Node):
     async def product(self, info: Info) -> Product:
         product = await info.context.loaders.product_by_id.load(self.product_pk)
         return Product.from_model(product)
+
+    @strawberry.field(extensions=public(), description=(
+        "The unit price of `quantity` units a line on a channel (its code), as an order "
+        "placed now would get it: from the channel's price lists (a customer group's, with "
+        "catalog:write), else the variant's own price in the channel's currency. null: an "
+        "unknown channel or group, or no price there."))
+    async def channel_price(self, info: Info, channel: str, quantity: int = 1,
+                            customer_group: str | None = None) -> Money | None:
+        if quantity < 1 or quantity > 1_000_000_000:
+            raise bad_request("quantity is from 1 to 1000000000")
+        if customer_group is not None and not info.context.scope.allows(
+                Permission.CATALOG_WRITE):
+            raise graphql_error(f"Missing permission {Permission.CATALOG_WRITE.value}",
+                                "FORBIDDEN")
+        price = await price_of(connection(), channel=channel, sku=self.sku, quantity=quantity,
+                               customer_group=customer_group)
+        return Money.of(price.amount, price.currency) if price is not None else None
 
     @strawberry.field(extensions=requires(Permission.INVENTORY_READ),
                       description="Stock at every location that holds a row for this variant "
