@@ -248,8 +248,8 @@ async def test_drafts_and_edits_price_their_lines_by_the_same_rule(api: GraphQLC
     # An edit's added line is priced like a new order line, for its quantity and customer.
     placed = await _place(api, "us", {"MUG": 1}, customer=trader)
     edit_lines = "lines { id sku quantity unitPrice { amount } priceListCode change }"
-    begun = (await api(f"""mutation($id: ID!) {{ orderEditBegin(orderId: $id) {{
-      calculatedOrder {{ id }} userErrors {{ code }} }} }}""", {"id": placed["order"]["id"]})
+    begun = (await api("""mutation($id: ID!) { orderEditBegin(orderId: $id) {
+      calculatedOrder { id } userErrors { code } } }""", {"id": placed["order"]["id"]})
              )["orderEditBegin"]
     edit = begun["calculatedOrder"]["id"]
     added = (await api(f"""mutation($e: ID!) {{ orderEditAddLine(input: {{editId: $e,

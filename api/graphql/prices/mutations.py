@@ -190,7 +190,7 @@ class PriceMutations:
                          description="Put a customer in a group (by its code), or in none "
                                      "(null). Their next orders are priced at its lists.")
     async def customer_group_set(self, info: Info, customer_id: strawberry.ID,
-                                 group: str | None) -> CustomerGroupSetPayload:
+                                 group: str | None = None) -> CustomerGroupSetPayload:
         result, errors = await attempt(_run(lambda: groups.set_customer_group(
             customer_id=pk_of(customer_id, "Customer", field=("customerId",)), group=group,
             scope=info.context.scope)))
