@@ -29,7 +29,9 @@ class Migration(migrations.Migration):
                 ("name", fields.CharField(max_length=200)),
                 ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={"table": "customer_group", "app": "oms", "pk_attr": "id"},
+            options={"table": "customer_group", "app": "oms", "pk_attr": "id",
+                     "table_description": "A set of customers sold to at their own prices "
+                                          "(trade, staff, VIP): price lists may"},
             bases=["Model"],
         ),
         ops.AddField(
@@ -61,7 +63,9 @@ class Migration(migrations.Migration):
                 ("updated_at", fields.DatetimeField(null=True, auto_now=False,
                                                     auto_now_add=False)),
             ],
-            options={"table": "price_list", "app": "oms", "pk_attr": "id"},
+            options={"table": "price_list", "app": "oms", "pk_attr": "id",
+                     "table_description": "Prices of a channel in a currency, for everyone or "
+                                          "for one customer group."},
             bases=["Model"],
         ),
         ops.CreateModel(
@@ -78,7 +82,9 @@ class Migration(migrations.Migration):
                 ("amount", fields.DecimalField(max_digits=18, decimal_places=4)),
             ],
             options={"table": "price_list_entry", "app": "oms", "pk_attr": "id",
-                     "unique_together": (("price_list", "variant", "min_quantity"),)},
+                     "unique_together": (("price_list", "variant", "min_quantity"),),
+                     "table_description": "A variant's unit price in a list from "
+                                          "``min_quantity`` units a line up."},
             bases=["Model"],
         ),
         ops.AddField(model_name="OrderLine", name="price_list_id",
