@@ -27,6 +27,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from domain.catalog.cache import ChannelRoute, OrderableVariant, catalogue_cache
 from domain.catalog.models import PriceList
 from domain.customers.models import CustomerGroup
+from domain.customers.service import customer_group_of
 from domain.errors import NoPrice
 from domain.money import quantize
 
@@ -96,12 +97,14 @@ def resolve_price(*, channel: ChannelRoute, currency: str, buyer: Buyer,
 
 
 async def price_of(conn: BaseDBAsyncClient, *, channel: str, sku: str, quantity: int,
-                   customer_group: str | None = None,
+                   customer_group: str | None = None, customer_id: int | None = None,
                    at: datetime | None = None) -> Price | None:
-    """The price ``resolve_price`` gives now for a member of ``customer_group`` (a code;
-    None: anyone), read through the catalogue cache. None: an unknown channel, SKU or
-    group, or no price there."""
+    """The price ``resolve_price`` gives now for a member of ``customer_group`` (a code),
+    else for the customer ``customer_id`` (their group's), else for anyone, read through
+    the catalogue cache. None: an unknown channel, SKU or group, or no price there."""
     buyer = ANYONE
+    if customer_group is None and customer_id is not None:
+        buyer = Buyer(await customer_group_of(conn, customer_id))
     if customer_group is not None:
         found_group = await CustomerGroup.get_or_none(code=customer_group, using_db=conn)
         if found_group is None:

@@ -336,6 +336,14 @@ async def test_channel_price_reads_the_price_an_order_would_get(api: GraphQLClie
     assert await price("us", group="trade", admin=False) == "FORBIDDEN"
     assert await price("us", group="trade") == {"amount": "9.00", "currency": "USD"}
     assert await price("us", 0) == "BAD_REQUEST"
+    # A signed-in customer sees their group's price.
+    from tests.api.test_customers_and_guests import _register, bearer
+
+    signed_in = bearer((await _register(api, "trader@example.com"))["accessToken"])
+    trader = await Customer.get(email="trader@example.com")
+    await api(MEMBER, {"c": to_global_id("Customer", trader.id), "g": "trade"})
+    mine = (await api(read, {"c": "us"}, admin=False, headers=signed_in))["variant"]
+    assert mine["channelPrice"] == {"amount": "9.00", "currency": "USD"}
 
 
 async def test_bad_price_lists_and_entries_get_clear_errors_and_change_nothing(
@@ -457,3 +465,27 @@ def test_only_the_pricing_rule_reads_a_variants_own_price() -> None:
                for node in ast.walk(tree)):
             readers.add(str(path.relative_to(root)))
     assert readers == set(PRICE_READERS)
+
+
+async def test_an_edit_keeps_the_agreed_price_of_a_line_already_on_the_order(
+    api: GraphQLClient,
+) -> None:
+    await _shop()
+    retail = await _list(api, "us-retail", "us", "USD", [("CUP", 1, "4.00"), ("CUP", 10, "3.50")])
+    placed = await _place(api, "us", {"CUP": 2})
+    await _entries(api, retail, [("CUP", 1, "5.00")])  # the list changed since
+    edit = (await api("""mutation($id: ID!) { orderEditBegin(orderId: $id) {
+      calculatedOrder { id } } }""", {"id": placed["order"]["id"]})
+            )["orderEditBegin"]["calculatedOrder"]["id"]
+    line = placed["order"]["lines"][0]
+    order_line = (await api("""query($id: ID!) { order(id: $id) { lines { id } } }""",
+                            {"id": placed["order"]["id"]}))["order"]["lines"][0]["id"]
+    assert line["priceListCode"] == "us-retail"
+    changed = (await api("""mutation($e: ID!, $l: ID!) { orderEditSetQuantity(input: {
+      editId: $e, lineId: $l, quantity: 10}) { calculatedOrder { subtotal { amount }
+      lines { quantity unitPrice { amount } priceListCode } } userErrors { code } } }""",
+                         {"e": edit, "l": order_line}))["orderEditSetQuantity"]
+    assert changed["userErrors"] == []
+    assert changed["calculatedOrder"]["lines"] == [
+        {"quantity": 10, "unitPrice": {"amount": "4.00"}, "priceListCode": "us-retail"}]
+    assert changed["calculatedOrder"]["subtotal"] == {"amount": "40.00"}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from api.auth import Permission
+from api.auth import Kind, Permission
 from api.graphql.common import Address, BackorderPolicy, ChannelKind, LocationKind, Money
 from api.graphql.errors import bad_request, graphql_error
 from api.graphql.permissions import public, requires
@@ -125,9 +125,9 @@ class Variant(Node):
 
     @strawberry.field(extensions=public(), description=(
         "The unit price of `quantity` units a line on a channel (its code), as an order "
-        "placed now would get it: from the channel's price lists (a customer group's, with "
-        "catalog:write), else the variant's own price in the channel's currency. null: an "
-        "unknown channel or group, or no price there."))
+        "placed now would get it: from the channel's price lists (a signed-in customer's "
+        "group's; any customer group's with catalog:write), else the variant's own price in "
+        "the channel's currency. null: an unknown channel or group, or no price there."))
     async def channel_price(self, info: Info, channel: str, quantity: int = 1,
                             customer_group: str | None = None) -> Money | None:
         if quantity < 1 or quantity > 1_000_000_000:
@@ -136,8 +136,11 @@ class Variant(Node):
                 Permission.CATALOG_WRITE):
             raise graphql_error(f"Missing permission {Permission.CATALOG_WRITE.value}",
                                 "FORBIDDEN")
+        principal = info.context.scope.principal
+        customer = principal.customer_id if principal is not None \
+            and principal.kind is Kind.CUSTOMER else None
         price = await price_of(connection(), channel=channel, sku=self.sku, quantity=quantity,
-                               customer_group=customer_group)
+                               customer_group=customer_group, customer_id=customer)
         return Money.of(price.amount, price.currency) if price is not None else None
 
     @strawberry.field(extensions=requires(Permission.INVENTORY_READ),
