@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from graphql import (
     DocumentNode,
     GraphQLError,
+    GraphQLScalarType,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
     Source,
@@ -43,6 +44,7 @@ from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 
 from api.graphql.limits import document_limits
+from api.graphql.scalars import parse_datetime, parse_decimal
 from domain.cpu import CpuLimit
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,15 @@ _checking: dict[str, Any] = {}  # in the process: its schema and rules
 
 
 def _start_checking(sdl: str, max_depth: int, max_aliases: int, introspection: bool) -> None:
-    _checking["schema"] = build_schema(sdl)
+    schema = build_schema(sdl)
+    # The SDL names the scalars, not their bounds: a literal the server's own scalars refuse
+    # (a 15-digit Decimal, the year 1) is refused here too, not at execution.
+    for name, parser in (("Decimal", parse_decimal), ("DateTime", parse_datetime)):
+        scalar = schema.type_map.get(name)
+        if isinstance(scalar, GraphQLScalarType):
+            scalar.parse_value = parser  # type: ignore[method-assign]
+            scalar.coerce_input_value = parser
+    _checking["schema"] = schema
     _checking["rules"] = validating_rules(max_depth=max_depth, max_aliases=max_aliases,
                                           introspection=introspection)
 

@@ -55,6 +55,11 @@ REFUSED = {
     "fragment cycle": "query { channels { ...A } } fragment A on Channel { ...B } "
                       "fragment B on Channel { ...A }",
     "bad argument": '{ orders(first: "many") { nodes { id } } }',
+    # The server's own scalars' bounds hold there too, not only the SDL's names.
+    "huge decimal": 'mutation { variantUpdate(input: {sku: "X", price: "1e20"}) '
+                    "{ userErrors { code } } }",
+    "year one": 'mutation { priceListUpdate(input: {id: "x", startsAt: '
+                '"0001-01-01T00:00:00Z"}) { userErrors { code } } }',
 }
 
 
