@@ -10,6 +10,7 @@ DomainError
  │    └── UnknownLocation
  ├── Duplicate               a unique code or SKU is taken
  ├── CurrencyMismatch        a price's currency differs from the channel's
+ ├── NoPrice                 no price list nor the variant's own price sells a SKU there
  ├── VariantArchived         an archived product's variant cannot be ordered
  ├── InsufficientStock       not enough sellable units for a SKU
  ├── StockBelowReserved      on hand would drop below what orders hold
@@ -125,6 +126,19 @@ class CurrencyMismatch(DomainError):
         self.sku = sku
         self.currency = currency
         self.expected = expected
+
+
+class NoPrice(DomainError):
+    """No active price list of the channel prices the SKU in its currency, and the
+    variant's own price is in another currency."""
+
+    def __init__(self, sku: str, channel: str, currency: str, *,
+                 field: Sequence[str] | None = None) -> None:
+        super().__init__(f"SKU {sku!r} has no price in {currency} on channel {channel!r}",
+                         field=field)
+        self.sku = sku
+        self.channel = channel
+        self.currency = currency
 
 
 class VariantArchived(DomainError):

@@ -25,6 +25,7 @@ class ErrorCode(Enum):
     UNKNOWN_LOCATION = "UNKNOWN_LOCATION"
     DUPLICATE = "DUPLICATE"
     CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    NO_PRICE = "NO_PRICE"
     VARIANT_ARCHIVED = "VARIANT_ARCHIVED"
     INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
     STOCK_BELOW_RESERVED = "STOCK_BELOW_RESERVED"
@@ -56,6 +57,7 @@ ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
     (d.NotFound, ErrorCode.NOT_FOUND),
     (d.Duplicate, ErrorCode.DUPLICATE),
     (d.CurrencyMismatch, ErrorCode.CURRENCY_MISMATCH),
+    (d.NoPrice, ErrorCode.NO_PRICE),
     (d.VariantArchived, ErrorCode.VARIANT_ARCHIVED),
     (d.InsufficientStock, ErrorCode.INSUFFICIENT_STOCK),
     (d.StockBelowReserved, ErrorCode.STOCK_BELOW_RESERVED),

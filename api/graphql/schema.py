@@ -35,6 +35,8 @@ from api.graphql.partners.mutations import PartnerMutations
 from api.graphql.payments.mutations import PaymentMutations
 from api.graphql.permissions import public
 from api.graphql.preparation import CheckingProcess, Preparation, PrepareDocuments
+from api.graphql.prices.mutations import PriceMutations
+from api.graphql.prices.queries import PriceQueries
 from api.graphql.relay import Node
 from api.graphql.reports.queries import ReportQueries
 from api.graphql.returns.mutations import ReturnMutations
@@ -61,7 +63,7 @@ Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
               CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries, AddressQueries,
               DraftOrderQueries, NotificationQueries,
-              RiskQueries, StaffQueries, TaxQueries)
+              RiskQueries, StaffQueries, TaxQueries, PriceQueries)
 )
 Mutation = merge_types(
     "Mutation",
@@ -69,7 +71,7 @@ Mutation = merge_types(
      PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations,
      WebhookMutations, MarketplaceMutations, DraftOrderMutations, OrderEditMutations,
      NotificationMutations, RiskMutations,
-     StaffMutations, TaxMutations, AnnotationMutations),
+     StaffMutations, TaxMutations, AnnotationMutations, PriceMutations),
 )
 
 

@@ -37,8 +37,22 @@ from tortoise.queryset import QuerySet
 
 from domain.access.principal import Kind, Permission, Principal
 from domain.annotations.models import MetadataEntry, ObjectKind, Tag
-from domain.catalog.models import Channel, ChannelLocation, Location, Product, Variant
-from domain.customers.models import Customer, CustomerNote, EmailVerification, RefreshToken
+from domain.catalog.models import (
+    Channel,
+    ChannelLocation,
+    Location,
+    PriceList,
+    PriceListEntry,
+    Product,
+    Variant,
+)
+from domain.customers.models import (
+    Customer,
+    CustomerGroup,
+    CustomerNote,
+    EmailVerification,
+    RefreshToken,
+)
 from domain.deployment import Deployment
 from domain.drafts.models import DraftOrder, DraftOrderLine
 from domain.edits.models import OrderEdit, OrderEditLine
@@ -296,6 +310,24 @@ def _staff(own: str) -> Rule:
     return rule
 
 
+def _price_lists(prefix: str = "") -> Rule:
+    """Price lists are the catalogue's managers' (catalog:write): the admin, staff, and
+    partners, those limited to channels seeing their channels' lists only."""
+    def rule(scope: Scope) -> Condition:
+        p = scope.principal
+        if p is None or not p.allows(Permission.CATALOG_WRITE):
+            return False
+        if p.channels is None:
+            return True
+        return _q(**{f"{prefix}channel__code__in": sorted(p.channels)})
+
+    return rule
+
+
+def _catalogue_managers(scope: Scope) -> Condition:
+    return scope.allows(Permission.CATALOG_WRITE)
+
+
 def _notifications(scope: Scope) -> Condition:
     """The delivery log: the shop's staff (the admin, partners reading orders); a partner
     limited to channels sees its channels' orders' messages, not the staff's alerts."""
@@ -320,6 +352,10 @@ RULES: dict[type[Model], Rule] = {
     # The catalogue: anyone, anonymous storefronts included.
     Channel: _everything, Location: _everything, ChannelLocation: _everything,
     Product: _everything, Variant: _everything,
+    # What the shop charges whom: its catalogue managers (storefronts read a price through
+    # Variant.channelPrice, never the lists).
+    PriceList: _price_lists(), PriceListEntry: _price_lists("price_list__"),
+    CustomerGroup: _catalogue_managers,
     # Orders and everything that hangs off them.
     Order: _orders(),
     OrderLine: _orders("order__"), OrderEvent: _order_events, Payment: _orders("order__"),

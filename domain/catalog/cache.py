@@ -1,7 +1,8 @@
 """What the order path reads of the catalogue, kept in each process across requests.
 
-An order needs its channel, the active locations serving it (in the channel's order) and
-its variants (price, name, currency, inventory rules, archived or not). These change
+An order needs its channel, the active locations serving it (in the channel's order), the
+channel's price lists, and its variants (price, name, currency, inventory rules, archived
+or not, their price list entries). These change
 rarely and are read by every order, so each process keeps them in memory:
 
 - a change drops them in the committing process right after its commit (``forget``),
@@ -27,7 +28,14 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import metrics
-from domain.catalog.models import Channel, ChannelLocation, Location, Variant
+from domain.catalog.models import (
+    Channel,
+    ChannelLocation,
+    Location,
+    PriceList,
+    PriceListEntry,
+    Variant,
+)
 from domain.events.ports import RESYNC, EventBus, catalog_topic
 from domain.events.stream import follow as follow_topic
 
@@ -36,10 +44,12 @@ MAX_VARIANTS = 50_000  # beyond this many cached SKUs the oldest half is dropped
 
 @dataclass(frozen=True)
 class ChannelRoute:
-    """A channel and the active locations that serve it, in the channel's order."""
+    """A channel, the active locations that serve it (in the channel's order) and its price
+    lists (every one: whether one applies at a moment is decided when pricing)."""
 
     channel: Channel
     locations: tuple[Location, ...]
+    price_lists: tuple[PriceList, ...] = ()
 
     def rank(self, location_id: int) -> int:
         return next((i for i, loc in enumerate(self.locations) if loc.id == location_id),
@@ -50,6 +60,8 @@ class ChannelRoute:
 class OrderableVariant:
     variant: Variant
     archived: bool
+    # Its entries in every price list (of any channel), by list; pricing picks among them.
+    entries: tuple[PriceListEntry, ...] = ()
 
 
 class CatalogueCache:
@@ -104,7 +116,8 @@ class CatalogueCache:
         links = await (ChannelLocation.filter(channel_id=channel.id, location__active=True)
                        .order_by("position", "location_id").prefetch_related("location")
                        .using_db(conn))
-        route = ChannelRoute(channel, tuple(link.location for link in links))
+        lists = await PriceList.filter(channel_id=channel.id).order_by("id").using_db(conn)
+        route = ChannelRoute(channel, tuple(link.location for link in links), tuple(lists))
         if self.ttl > 0 and generation == self._generation:
             self._channels[code] = (time.monotonic(), route)
         return route
@@ -123,13 +136,19 @@ class CatalogueCache:
             return found
         generation = self._generation
         rows = await (Variant.filter(sku__in=missing).select_related("product").using_db(conn))
+        entries: dict[int, list[PriceListEntry]] = {row.id: [] for row in rows}
+        if rows:
+            for price in await PriceListEntry.filter(variant_id__in=list(entries)).order_by(
+                    "price_list_id", "min_quantity").using_db(conn):
+                entries[price.variant_id].append(price)
         now = time.monotonic()
         keep = self.ttl > 0 and generation == self._generation
         if keep and len(self._variants) + len(rows) > MAX_VARIANTS:
             for sku in list(self._variants)[: len(self._variants) // 2]:
                 del self._variants[sku]
         for row in rows:
-            entry = OrderableVariant(row, row.product.archived_at is not None)
+            entry = OrderableVariant(row, row.product.archived_at is not None,
+                                     tuple(entries[row.id]))
             found[row.sku] = entry
             if keep:
                 self._variants[row.sku] = (now, entry)

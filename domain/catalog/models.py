@@ -129,3 +129,53 @@ class Variant(Model):
 
     class Meta:
         table = "variant"
+
+
+class PriceList(Model):
+    """Prices of a channel in a currency, for everyone or for one customer group.
+
+    Among the lists that apply to a line, one for the customer's group wins over one for
+    everyone, then the higher ``priority`` (domain/catalog/prices.py). A list for a
+    company (B2B) would be one more nullable reference here, ranked above the group's.
+    """
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "oms.Channel", related_name="price_lists", on_delete=fields.CASCADE)
+    currency = fields.CharField(max_length=3)
+    customer_group: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "oms.CustomerGroup", related_name="price_lists", null=True,
+        on_delete=fields.RESTRICT)
+    priority = fields.IntField(default=0)  # higher wins between lists of the same kind
+    active = fields.BooleanField(default=True)
+    starts_at = fields.DatetimeField(null=True)  # None: since always
+    ends_at = fields.DatetimeField(null=True)  # None: until further notice; exclusive
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(null=True)
+
+    channel_id: int
+    customer_group_id: int | None
+
+    class Meta:
+        table = "price_list"
+
+
+class PriceListEntry(Model):
+    """A variant's unit price in a list from ``min_quantity`` units a line up."""
+
+    id = fields.IntField(primary_key=True)
+    price_list: fields.ForeignKeyRelation[PriceList] = fields.ForeignKeyField(
+        "oms.PriceList", related_name="entries", on_delete=fields.CASCADE)
+    variant: fields.ForeignKeyRelation[Variant] = fields.ForeignKeyField(
+        "oms.Variant", related_name="price_entries", on_delete=fields.CASCADE)
+    min_quantity = fields.IntField(default=1)
+    amount = fields.DecimalField(max_digits=18, decimal_places=4)
+
+    price_list_id: int
+    variant_id: int
+
+    class Meta:
+        table = "price_list_entry"
+        unique_together = (("price_list", "variant", "min_quantity"),)

@@ -8,6 +8,19 @@ from tortoise.models import Model
 from domain.acting import acting_staff_id
 
 
+class CustomerGroup(Model):
+    """A set of customers sold to at their own prices (trade, staff, VIP): price lists may
+    name one (domain/catalog/prices.py)."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "customer_group"
+
+
 class Customer(Model):
     id = fields.IntField(primary_key=True)
     email = fields.CharField(max_length=254, unique=True)
@@ -26,7 +39,12 @@ class Customer(Model):
     # Buys without tax (a reseller, a charity), proved by the number on its invoices.
     tax_exempt = fields.BooleanField(default=False, db_default=False)
     tax_number = fields.CharField(max_length=32, null=True)
+    # The group whose price lists the customer buys at; None: the channel's prices.
+    customer_group: fields.ForeignKeyNullableRelation[CustomerGroup] = fields.ForeignKeyField(
+        "oms.CustomerGroup", related_name="customers", null=True, on_delete=fields.SET_NULL)
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    customer_group_id: int | None
 
     class Meta:
         table = "customer"

@@ -16,6 +16,7 @@ class OrderCustomer(NamedTuple):
 
     id: int
     email: str
+    customer_group_id: int | None = None  # whose price lists the order is priced at
     tax_exempt: bool = False
     tax_number: str | None = None
 
@@ -29,14 +30,25 @@ async def customer_for_order(
         customer = await Customer.get_or_none(id=customer_id, using_db=conn)
         if customer is None:
             raise NotFound("Customer", str(customer_id), field=("customerId",))
-        return OrderCustomer(customer.id, customer.email, customer.tax_exempt,
-                             customer.tax_number)
+        return OrderCustomer(customer.id, customer.email, customer.customer_group_id,
+                             customer.tax_exempt, customer.tax_number)
     if email is None:
         return None
     # One statement whoever wins a race of two first orders: the new row, or the existing
     # one through an update that changes nothing and returns it.
     sql, params = insert_sql(conn, [Customer(email=email, name=name)])
     rows = await fetch(conn, f"{sql} ON CONFLICT (email) DO UPDATE SET email = excluded.email "
-                             "RETURNING id, email, tax_exempt, tax_number", params)
+                             "RETURNING id, email, customer_group_id, tax_exempt, tax_number",
+                       params)
+    group = rows[0]["customer_group_id"]
     return OrderCustomer(int(rows[0]["id"]), str(rows[0]["email"]),
+                         int(group) if group is not None else None,
                          bool(rows[0]["tax_exempt"]), rows[0]["tax_number"])
+
+
+async def customer_group_of(conn: BaseDBAsyncClient, customer_id: int | None) -> int | None:
+    """The group a customer buys in (None: none, or no customer)."""
+    if customer_id is None:
+        return None
+    found = await Customer.filter(id=customer_id).using_db(conn).first()
+    return found.customer_group_id if found is not None else None

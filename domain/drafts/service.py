@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,11 +18,14 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import validation as v
 from domain.access import Permission, Scope
-from domain.catalog.models import Channel, Variant
+from domain.catalog.cache import catalogue_cache
+from domain.catalog.models import Channel
+from domain.catalog.prices import Buyer, Price, resolve_price
 from domain.customers.models import Customer
+from domain.customers.service import customer_group_of
+from domain.db import connection
 from domain.drafts.models import DraftOrder, DraftOrderLine, DraftSource, DraftStatus
 from domain.errors import (
-    CurrencyMismatch,
     DomainError,
     InvalidInput,
     InvalidTransition,
@@ -88,29 +92,37 @@ def _check_fields(spec: DraftSpec, errors: list[DomainError]) -> dict[str, Any]:
 
 
 async def _check_lines(conn: BaseDBAsyncClient, lines: Sequence[DraftLine], channel: Channel,
-                       scope: Scope, errors: list[DomainError]) -> list[DraftOrderLine]:
-    """The lines as rows: known SKUs in the channel's currency, quantities, and staff-set
-    prices only with the permission (NotPermitted, raised at once) and a reason."""
+                       scope: Scope, errors: list[DomainError], *,
+                       buyer: Buyer) -> list[DraftOrderLine]:
+    """The lines as rows: known SKUs, priced on the channel for the buyer (NO_PRICE
+    otherwise) unless staff set the price, quantities, and staff-set prices only with the
+    permission (NotPermitted, raised at once) and a reason."""
     if any(line.unit_price is not None for line in lines) \
             and not scope.allows(Permission.PRICE_OVERRIDE):
         raise NotPermitted(f"Setting a line's price needs {Permission.PRICE_OVERRIDE.value}")
     if len(lines) > MAX_LINES:
         errors.append(InvalidInput(f"At most {MAX_LINES} lines per order", field=("lines",)))
-    variants = {var.sku: var for var in await Variant.filter(
-        sku__in=[line.sku for line in lines]).using_db(conn)}
+    route = await catalogue_cache.channel(conn, channel.code)
+    assert route is not None  # the channel's row is locked or just read in this transaction
+    variants = await catalogue_cache.variants(conn, [line.sku for line in lines[:MAX_LINES]])
+    now = datetime.now(UTC)
     rows: list[DraftOrderLine] = []
     for i, line in enumerate(lines[:MAX_LINES]):
         at = ("lines", str(i))
         variant = variants.get(line.sku)
-        if variant is None:
-            errors.append(UnknownSku(line.sku, field=(*at, "sku")))
-        elif variant.currency != channel.currency:
-            errors.append(CurrencyMismatch(line.sku, variant.currency, channel.currency,
-                                           field=(*at, "sku")))
         try:
             v.quantity(line.quantity, field=(*at, "quantity"))
         except DomainError as error:
             errors.append(error)
+        if variant is None:
+            errors.append(UnknownSku(line.sku, field=(*at, "sku")))
+        elif line.unit_price is None and line.quantity >= 1:  # the catalogue must price it
+            try:
+                resolve_price(channel=route, currency=channel.currency, buyer=buyer,
+                              variant=variant, quantity=line.quantity, at=now,
+                              field=(*at, "sku"))
+            except DomainError as error:
+                errors.append(error)
         price: Decimal | None = None
         reason: str | None = None
         if line.unit_price is not None:
@@ -134,6 +146,11 @@ async def _customer(scope: Scope, customer_id: int | None, errors: list[DomainEr
         errors.append(NotFound("Customer", str(customer_id), field=("customerId",)))
 
 
+async def _buyer(conn: BaseDBAsyncClient, customer_id: int | None) -> Buyer:
+    """Whom the draft's catalogue prices are for: its customer's group."""
+    return Buyer(await customer_group_of(conn, customer_id))
+
+
 async def create_draft(*, spec: DraftSpec, scope: Scope, actor: str) -> DraftOrder:
     """Write a draft: nothing is reserved or priced for good until it is completed."""
     errors: list[DomainError] = []
@@ -147,7 +164,8 @@ async def create_draft(*, spec: DraftSpec, scope: Scope, actor: str) -> DraftOrd
             errors.append(UnknownChannel(spec.channel, field=("channel",)))
             raise_all(errors)
         assert channel is not None
-        lines = await _check_lines(conn, spec.lines or [], channel, scope, errors)
+        lines = await _check_lines(conn, spec.lines or [], channel, scope, errors,
+                                   buyer=await _buyer(conn, spec.customer_id))
         raise_all(errors)
         draft = await DraftOrder.create(channel_id=channel.id, customer_id=spec.customer_id,
                                         created_by=actor, using_db=conn, **clean)
@@ -161,20 +179,40 @@ async def create_draft(*, spec: DraftSpec, scope: Scope, actor: str) -> DraftOrd
 class PricedLine:
     row: DraftOrderLine
     unit_price: Decimal | None  # the staff-set price, else the catalogue's now
-    total: Decimal | None  # None for an unknown SKU without a staff-set price
+    total: Decimal | None  # None for an unknown SKU, or one without a price, not set by staff
+    price_list_code: str | None = None  # the list the catalogue's price comes from
 
 
-async def priced_lines(scope: Scope, draft_id: int, currency: str) -> list[PricedLine]:
-    """The draft's lines at the prices completing it would use now."""
+async def priced_lines(scope: Scope, draft_id: int, channel: str, customer_id: int | None
+                       ) -> list[PricedLine]:
+    """The draft's lines at the prices completing it would use now (``resolve_price``)."""
+    conn = connection()
     rows = await scope.query(DraftOrderLine).filter(draft_id=draft_id).order_by(
         "position", "id")
-    prices = {var.sku: var.price for var in await scope.query(Variant).filter(
-        sku__in=[row.sku for row in rows])}
+    route = await catalogue_cache.channel(conn, channel)
+    variants = await catalogue_cache.variants(conn, [row.sku for row in rows])
+    buyer = await _buyer(conn, customer_id)
+    now = datetime.now(UTC)
     lines = []
     for row in rows:
-        price = row.unit_price if row.unit_price is not None else prices.get(row.sku)
-        lines.append(PricedLine(row, price, None if price is None
-                                else quantize(price * row.quantity, currency)))
+        variant = variants.get(row.sku)
+        if row.unit_price is not None:
+            price = Price(row.unit_price, "")
+        elif route is None or variant is None:
+            price = None
+        else:
+            try:
+                price = resolve_price(channel=route, currency=route.channel.currency,
+                                      buyer=buyer, variant=variant, quantity=row.quantity,
+                                      at=now)
+            except DomainError:
+                price = None
+        currency = route.channel.currency if route is not None else None
+        lines.append(PricedLine(
+            row, price.amount if price else None,
+            None if price is None or currency is None else quantize(price.amount * row.quantity,
+                                                                    currency),
+            price.price_list_code if price else None))
     return lines
 
 
@@ -204,12 +242,14 @@ async def update_draft(*, draft_id: int, spec: DraftSpec, scope: Scope, actor: s
             else:
                 channel = found
         lines = None
+        buyer = await _buyer(conn, spec.customer_id or draft.customer_id)
         if spec.lines is not None:
-            lines = await _check_lines(conn, spec.lines, channel, scope, errors)
+            lines = await _check_lines(conn, spec.lines, channel, scope, errors, buyer=buyer)
         elif channel.id != draft.channel_id:  # the kept lines must suit the new channel
             kept = await DraftOrderLine.filter(draft_id=draft.id).using_db(conn)
-            await _check_lines(conn, [DraftLine(ln.sku, ln.quantity) for ln in kept],
-                               channel, scope, errors)
+            await _check_lines(conn, [DraftLine(ln.sku, ln.quantity, ln.unit_price,
+                                                ln.price_reason) for ln in kept],
+                               channel, scope, errors, buyer=buyer)
         raise_all(errors)
         for name, value in clean.items():
             setattr(draft, name, value)

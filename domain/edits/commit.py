@@ -197,6 +197,7 @@ async def _apply_stock_and_lines(conn: BaseDBAsyncClient, order: Order, edit: Or
             variant = variants[ln.sku]
             line = OrderLine(order_id=order.id, variant_id=variant.id, sku=ln.sku,
                              name=ln.name, quantity=ln.quantity,
+                             price_list_id=ln.price_list_id, price_list_code=ln.price_list_code,
                              position=len(lines) + len(added), **_money(ln))
             added.append((line, ln.staged_id))
         else:

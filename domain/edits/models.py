@@ -53,6 +53,8 @@ class OrderEditLine(Model):
     sku = fields.CharField(max_length=64)
     quantity = fields.IntField()
     unit_price = fields.DecimalField(max_digits=18, decimal_places=4)  # added: the catalogue's
+    price_list_id = fields.IntField(null=True)  # where an added line's price came from
+    price_list_code = fields.CharField(max_length=64, null=True)
     position = fields.IntField(default=0)
 
     edit_id: int

@@ -11,17 +11,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import validation as v
-from domain.catalog.models import Location, Variant
+from domain.catalog.cache import catalogue_cache
+from domain.catalog.models import Channel, Location, Variant
+from domain.catalog.prices import Buyer, Price, resolve_price
+from domain.customers.service import customer_group_of
 from domain.db import connection
 from domain.edits.models import EditStatus, OrderEdit, OrderEditLine
 from domain.errors import (
-    CurrencyMismatch,
     InvalidInput,
     InvalidTransition,
     NotFound,
@@ -66,6 +69,8 @@ class CalculatedLine:
     original_total: Decimal = Decimal(0)
     tax: Tax = field(default_factory=Tax)
     discount: Decimal = Decimal(0)
+    price_list_id: int | None = None  # where an added line's price came from
+    price_list_code: str | None = None
 
     @property
     def change(self) -> str:
@@ -164,7 +169,8 @@ async def calculate(conn: BaseDBAsyncClient, edit: OrderEdit, order: Order,
         result.append(CalculatedLine(line.id, s.id if s else None, line.sku, line.name,
                                      line.quantity, quantity,
                                      line.quantity_shipped + pending.get(line.id, 0),
-                                     line.unit_price, tax.charged, line.total, tax, discount))
+                                     line.unit_price, tax.charged, line.total, tax, discount,
+                                     line.price_list_id, line.price_list_code))
     added = [s for s in staged if s.order_line_id is None]
     variants = {var.sku: var for var in await Variant.filter(
         sku__in=[s.sku for s in added]).using_db(conn)} if added else {}
@@ -180,7 +186,8 @@ async def calculate(conn: BaseDBAsyncClient, edit: OrderEdit, order: Order,
             found = variants.get(s.sku)
             result.append(CalculatedLine(None, s.id, s.sku, found.name if found else s.sku, 0,
                                          s.quantity, 0, s.unit_price, tax.charged,
-                                         Decimal(0), tax))
+                                         Decimal(0), tax, price_list_id=s.price_list_id,
+                                         price_list_code=s.price_list_code))
     method = edit.shipping_method if edit.shipping_changed else order.shipping_method
     shipping_tax = Tax(order.shipping_tax_rate, order.shipping_tax_name, order.shipping_tax,
                        order.shipping_total)
@@ -231,24 +238,39 @@ def check_quantity(quantity: int, fulfilled: int, sku: str, *, field: tuple[str,
                                        field=field)
 
 
+async def _price_added(conn: BaseDBAsyncClient, order: Order, sku: str,
+                       quantity: int) -> Price:
+    """An added line's unit price: the catalogue's now, for the order's channel, currency
+    and customer (``resolve_price``); NO_PRICE when it has none there."""
+    channel = await Channel.get(id=order.channel_id, using_db=conn)
+    route = await catalogue_cache.channel(conn, channel.code)
+    found = (await catalogue_cache.variants(conn, [sku])).get(sku)
+    if found is None:
+        raise UnknownSku(sku, field=("sku",))
+    if found.archived:  # no longer sold: added to no order
+        raise VariantArchived(sku, field=("sku",))
+    assert route is not None
+    buyer = Buyer(await customer_group_of(conn, order.customer_id))
+    return resolve_price(channel=route, currency=order.currency, buyer=buyer, variant=found,
+                         quantity=quantity, at=datetime.now(UTC), field=("sku",))
+
+
 async def add_line(*, edit_id: int, sku: str, quantity: int) -> OrderEdit:
-    """Stage a new line at the catalogue's price."""
+    """Stage a new line at the catalogue's price for this quantity, as if it were ordered
+    now. Lines already on the order keep their unit price when their quantity changes:
+    it is what the customer agreed to, and the lists may have changed since."""
     v.quantity(quantity, field=("quantity",))
     async with unit_of_work() as conn:
         edit, order = await _open_edit(conn, edit_id)
-        variant = await Variant.get_or_none(sku=sku, using_db=conn).select_related("product")
-        if variant is None:
-            raise UnknownSku(sku, field=("sku",))
-        if variant.product.archived_at is not None:  # no longer sold: added to no order
-            raise VariantArchived(sku, field=("sku",))
-        if variant.currency != order.currency:
-            raise CurrencyMismatch(sku, variant.currency, order.currency, field=("sku",))
+        price = await _price_added(conn, order, sku, quantity)
         count = await OrderLine.filter(order_id=order.id).using_db(conn).count() + \
             await OrderEditLine.filter(edit_id=edit.id, order_line_id=None).using_db(conn).count()
         if count >= MAX_LINES:
             raise InvalidInput(f"At most {MAX_LINES} lines per order", field=("sku",))
         await OrderEditLine.create(edit_id=edit.id, sku=sku, quantity=quantity,
-                                   unit_price=variant.price, position=count, using_db=conn)
+                                   unit_price=price.amount, price_list_id=price.price_list_id,
+                                   price_list_code=price.price_list_code, position=count,
+                                   using_db=conn)
     return edit
 
 
@@ -266,9 +288,14 @@ async def set_quantity(*, edit_id: int, order_line_id: int | None, staged_id: in
             v.quantity(quantity, field=("quantity",), allow_zero=True)
             if quantity == 0:
                 await added.delete(using_db=conn)
-            else:
+            else:  # still a new line: priced for its new quantity (another tier, perhaps)
+                price = await _price_added(conn, order, added.sku, quantity)
                 added.quantity = quantity
-                await added.save(update_fields=["quantity"], using_db=conn)
+                added.unit_price = price.amount
+                added.price_list_id = price.price_list_id
+                added.price_list_code = price.price_list_code
+                await added.save(update_fields=["quantity", "unit_price", "price_list_id",
+                                                "price_list_code"], using_db=conn)
             return edit
         line = await OrderLine.get_or_none(id=order_line_id, order_id=order.id, using_db=conn)
         if line is None:

@@ -90,6 +90,10 @@ class EventType(StrEnum):
     LOCATION_CREATED = "LOCATION_CREATED"
     LOCATION_UPDATED = "LOCATION_UPDATED"
     CATALOG_IMPORTED = "CATALOG_IMPORTED"
+    PRICE_LIST_CREATED = "PRICE_LIST_CREATED"
+    PRICE_LIST_UPDATED = "PRICE_LIST_UPDATED"
+    PRICE_LIST_DELETED = "PRICE_LIST_DELETED"
+    PRICE_LIST_ENTRIES_SET = "PRICE_LIST_ENTRIES_SET"
 
 
 # --- Typed payloads: what an outbox row of each kind carries ---------------------------
@@ -168,9 +172,10 @@ class CatalogChangedPayload:
     drops what it cached of it (domain/catalog/cache.py)."""
 
     type: str
-    ref: str  # the product's id, the channel's or the location's code, the import's file
+    ref: str  # the product's id, the channel's, location's or price list's code, the file
     skus: list[str] | None  # variants whose order-time data changed; None: any of them
-    routing: bool  # which locations serve which channel, or how they are preferred
+    # which locations serve which channel, how they are preferred, or its price lists
+    routing: bool
     actor: str | None
     created_at: str
     kind: str = "catalog_changed"
@@ -191,7 +196,8 @@ CATALOG_EVENTS = (
     EventType.PRODUCT_CREATED, EventType.PRODUCT_UPDATED, EventType.PRODUCT_ARCHIVED,
     EventType.PRODUCT_UNARCHIVED, EventType.VARIANT_CREATED, EventType.VARIANT_UPDATED,
     EventType.CHANNEL_CREATED, EventType.CHANNEL_UPDATED, EventType.LOCATION_CREATED,
-    EventType.LOCATION_UPDATED, EventType.CATALOG_IMPORTED,
+    EventType.LOCATION_UPDATED, EventType.CATALOG_IMPORTED, EventType.PRICE_LIST_CREATED,
+    EventType.PRICE_LIST_UPDATED, EventType.PRICE_LIST_DELETED, EventType.PRICE_LIST_ENTRIES_SET,
 )
 
 

@@ -22,7 +22,7 @@ def _flag() -> fields.BooleanField:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("oms", "0030_notes_tags_metadata")]
+    dependencies = [("oms", "0031_price_lists")]
 
     initial = False
 

@@ -19,13 +19,13 @@ from tortoise.exceptions import IntegrityError
 from domain import metrics
 from domain import validation as v
 from domain.access import Scope
-from domain.catalog.cache import catalogue_cache
-from domain.catalog.models import BackorderPolicy, Channel, Location, Variant
+from domain.catalog.cache import ChannelRoute, OrderableVariant, catalogue_cache
+from domain.catalog.models import BackorderPolicy, Location, Variant
+from domain.catalog.prices import Buyer, Price, resolve_price
 from domain.customers.models import Customer
 from domain.customers.service import customer_for_order
 from domain.db import Linked, fetch, insert_family, is_postgres
 from domain.errors import (
-    CurrencyMismatch,
     DomainError,
     Duplicate,
     InsufficientStock,
@@ -75,8 +75,26 @@ class LineRequest:
     discount: Decimal = Decimal(0)  # off the line's price times quantity (a marketplace's)
 
 
-def line_price(line: LineRequest, variant: Variant) -> Decimal:
-    return variant.price if line.unit_price is None else line.unit_price
+def price_lines(lines: Sequence[LineRequest], route: ChannelRoute,
+                orderable: Mapping[str, OrderableVariant], *, buyer: Buyer,
+                at: datetime) -> list[Price]:
+    """Each line's unit price: the one set by staff, else ``resolve_price``'s; every SKU
+    without a price is reported at once (NoPrice)."""
+    currency = route.channel.currency
+    errors: list[DomainError] = []
+    prices: list[Price] = []
+    for i, line in enumerate(lines):
+        if line.unit_price is not None:
+            prices.append(Price(line.unit_price, currency))
+            continue
+        try:
+            prices.append(resolve_price(channel=route, currency=currency, buyer=buyer,
+                                        variant=orderable[line.sku], quantity=line.quantity,
+                                        at=at, field=("lines", str(i), "sku")))
+        except DomainError as error:
+            errors.append(error)
+    raise_all(errors)
+    return prices
 
 
 @dataclass(frozen=True)
@@ -166,10 +184,12 @@ async def next_order_number(conn: BaseDBAsyncClient) -> str:
 
 async def _load_catalogue(
     conn: BaseDBAsyncClient, request: OrderRequest
-) -> tuple[Channel, dict[str, Variant], list[Location]]:
-    """The channel, the ordered variants and the candidate locations (active, in the
-    channel's order), or every reason not. Read through the catalogue cache: on a warm
-    cache this costs no statement (domain/catalog/cache.py says how changes reach it)."""
+) -> tuple[ChannelRoute, dict[str, OrderableVariant], list[Location]]:
+    """The channel (with its price lists), the ordered variants (with their prices) and the
+    candidate locations (active, in the channel's order), or every reason not. Read through
+    the catalogue cache: on a warm cache this costs no statement (domain/catalog/cache.py
+    says how changes reach it). Whether each line has a price is decided once the buyer is
+    known (``price_lines``)."""
     errors: list[DomainError] = []
     route = await catalogue_cache.channel(conn, request.channel)
     channel = route.channel if route is not None else None
@@ -184,9 +204,6 @@ async def _load_catalogue(
             errors.append(UnknownSku(line.sku, field=("lines", str(i), "sku")))
         elif orderable[line.sku].archived:
             errors.append(VariantArchived(line.sku, field=("lines", str(i), "sku")))
-        elif channel is not None and variant.currency != channel.currency:
-            errors.append(CurrencyMismatch(line.sku, variant.currency, channel.currency,
-                                           field=("lines", str(i), "sku")))
     locations: list[Location] = []
     if route is not None:
         locations = list(route.locations)
@@ -199,8 +216,8 @@ async def _load_catalogue(
                                            field=("pickupLocation",)))
             locations = [pickup] if pickup else []
     raise_all(errors)
-    assert channel is not None
-    return channel, variants, locations
+    assert route is not None
+    return route, orderable, locations
 
 
 async def _reserve(
@@ -321,11 +338,15 @@ async def create_order(
     async def run(conn: BaseDBAsyncClient) -> Order:
         if claim is not None:
             await claim(conn)
-        channel, variants, locations = await _load_catalogue(conn, request)
+        route, orderable, locations = await _load_catalogue(conn, request)
+        channel = route.channel
+        variants = {sku: found.variant for sku, found in orderable.items()}
         customer = await customer_for_order(conn, customer_id=request.customer_id,
                                             email=clean.email,
                                             name=(clean.shipping_address or {}).get("name"))
         currency = channel.currency
+        prices = price_lines(request.lines, route, orderable, at=datetime.now(UTC),
+                             buyer=Buyer(customer.customer_group_id if customer else None))
         if request.shipping_amount is not None:
             shipping = quantize(request.shipping_amount, currency)
         else:
@@ -335,9 +356,9 @@ async def create_order(
         pickup = locations[0].address if request.pickup_location else None
         money = await price_order(
             conn, currency=currency, shipping=shipping, provider=taxes, given=request.tax,
-            lines=[PricedLine(line_price(ln, variants[ln.sku]), ln.quantity,
-                              variants[ln.sku].tax_class, ln.discount)
-                   for ln in request.lines],
+            lines=[PricedLine(price.amount, ln.quantity, variants[ln.sku].tax_class,
+                              ln.discount)
+                   for ln, price in zip(request.lines, prices, strict=True)],
             prices_include_tax=channel.prices_include_tax
             if request.prices_include_tax is None else request.prices_include_tax,
             exempt=customer.tax_exempt if customer else False,
@@ -385,9 +406,11 @@ async def create_order(
                 order_id=order.id, variant_id=variants[ln.sku].id, sku=ln.sku,
                 name=variants[ln.sku].name, quantity=ln.quantity,
                 **line_columns(*money.lines[position]), position=position,
+                price_list_id=prices[position].price_list_id,
+                price_list_code=prices[position].price_list_code,
                 quantity_backordered=min(plan.backordered(variants[ln.sku].id), ln.quantity),
             )
-            for position, ln in enumerate(request.lines)
+            for position, (ln, price) in enumerate(zip(request.lines, prices, strict=True))
         ]
         order.lines._set_result_for_query(lines)  # the answer shows them without a re-read
         if plan.shortfalls:

@@ -132,6 +132,10 @@ class OrderLine(Model):
     name = fields.CharField(max_length=200)
     quantity = fields.IntField()
     unit_price = fields.DecimalField(max_digits=18, decimal_places=4)
+    # The price list the unit price came from (None: the variant's own price, or one set by
+    # staff), by id and code: no foreign key, so the line keeps both if the list is deleted.
+    price_list_id = fields.IntField(null=True)
+    price_list_code = fields.CharField(max_length=64, null=True)
     total = fields.DecimalField(max_digits=18, decimal_places=4)
     quantity_backordered = fields.IntField(default=0)
     quantity_shipped = fields.IntField(default=0)

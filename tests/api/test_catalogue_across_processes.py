@@ -147,3 +147,35 @@ async def test_tax_rates_set_on_one_process_tax_the_next_order_of_another(
         second = (await gql(other, place, order))["orderCreate"]
         assert second["order"] == {"total": {"amount": "11.90"},
                                    "taxTotal": {"amount": "1.90"}}
+async def test_a_price_list_changed_on_one_process_prices_the_next_order_of_another(
+    api: GraphQLClient,
+) -> None:
+    """Price lists are cached with the catalogue (domain/catalog/cache.py): their entries
+    with the variants, their settings with the channel; both follow a change elsewhere."""
+    assert DATABASE_URL is not None
+    with oms_server(database_url=DATABASE_URL, redis_url=REDIS_URL) as other:
+        await factories.shop({"SHOE": {"a": 20}}, channel_code="us", currency="USD")
+        created = await api('mutation { priceListCreate(input: {code: "us-retail", '
+                            'name: "Retail", channel: "us", currency: "USD"}) '
+                            "{ priceList { id } userErrors { code } } }")
+        list_id = created["priceListCreate"]["priceList"]["id"]
+        entries = """mutation($id: ID!, $amount: Decimal!) { priceListEntriesSet(input: {
+          priceListId: $id, entries: [{sku: "SHOE", amount: $amount}]}) { userErrors { code } } }"""
+        await api(entries, {"id": list_id, "amount": "12.00"})
+        await _until_heard(other)
+        place = {"i": {"channel": "us", "email": "x@example.com",
+                       "shippingAddress": factories.address(),
+                       "lines": [{"sku": "SHOE", "quantity": 1}]}}
+        first = (await gql(other, PLACE, place))["orderCreate"]
+        assert first["order"]["lines"][0]["unitPrice"] == {"amount": "12.00"}
+
+        await api(entries, {"id": list_id, "amount": "11.00"})
+        await _until_heard(other)
+        second = (await gql(other, PLACE, place))["orderCreate"]
+        assert second["order"]["lines"][0]["unitPrice"] == {"amount": "11.00"}
+
+        await api("mutation($id: ID!) { priceListUpdate(input: {id: $id, active: false}) "
+                  "{ userErrors { code } } }", {"id": list_id})
+        await _until_heard(other)
+        third = (await gql(other, PLACE, place))["orderCreate"]
+        assert third["order"]["lines"][0]["unitPrice"] == {"amount": "10.00"}  # its own, USD

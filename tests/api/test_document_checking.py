@@ -60,6 +60,11 @@ REFUSED = {
                    'rate: "-NaN"}]) { userErrors { code } } }',
     "bad date": '{ orders(first: 1, filter: {createdAfter: "0001-01-01T00:00:00"}) '
                 "{ nodes { id } } }",
+    # The server's own scalars' bounds hold there too, not only the SDL's names.
+    "huge decimal": 'mutation { variantUpdate(input: {sku: "X", price: "1e20"}) '
+                    "{ userErrors { code } } }",
+    "year one": 'mutation { priceListUpdate(input: {id: "x", startsAt: '
+                '"0001-01-01T00:00:00Z"}) { userErrors { code } } }',
 }
 
 

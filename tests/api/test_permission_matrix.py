@@ -29,9 +29,15 @@ async def _world(api: GraphQLClient) -> dict[str, str]:
     shipment = (await api("mutation($o: ID!) { shipmentCreate(input: {orderId: $o}) "
                           "{ shipment { id } } }", {"o": order["id"]}))["shipmentCreate"]
     product = (await api('{ variant(sku: "SHOE") { product { id } } }'))["variant"]["product"]
+    price_list = (await api('mutation { priceListCreate(input: {code: "web-retail", '
+                            'name: "Retail", channel: "web", currency: "EUR"}) '
+                            "{ priceList { id } } }"))["priceListCreate"]["priceList"]
+    await api('mutation { customerGroupCreate(input: {code: "vip", name: "VIP"}) '
+              "{ userErrors { code } } }")
     return {"order": order["id"], "line": order["lines"][0]["id"], "product": product["id"],
             "payment": placed["orderCreate"]["payment"]["id"],
-            "shipment": shipment["shipment"]["id"], "customer": order["customer"]["id"]}
+            "shipment": shipment["shipment"]["id"], "priceList": price_list["id"],
+            "customer": order["customer"]["id"]}
 
 
 # (document, what a hidden object looks like in the answer)
@@ -95,6 +101,25 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
                         '$customer, message: "Called"}) { userErrors { code } } }', "NOT_FOUND"),
     "privateMetadataDelete": ('mutation($product: ID!) { privateMetadataDelete(id: $product, '
                               'keys: ["k"]) { userErrors { code } } }', "NOT_FOUND"),
+    # Price lists: catalog:write; a partner limited to channels has its channels' lists.
+    "priceLists": ("{ priceLists { edges { node { id } } } }", {"priceLists": {"edges": []}}),
+    "priceListCreate": ('mutation { priceListCreate(input: {code: "web-b2b", name: "B2B", '
+                        'channel: "web", currency: "EUR"}) { userErrors { code } } }',
+                        "UNKNOWN_CHANNEL"),
+    "priceListUpdate": ("mutation($priceList: ID!) { priceListUpdate(input: {id: $priceList, "
+                        "priority: 2}) { userErrors { code } } }", "NOT_FOUND"),
+    "priceListEntriesSet": ("mutation($priceList: ID!) { priceListEntriesSet(input: "
+                            '{priceListId: $priceList, entries: [{sku: "SHOE", '
+                            'amount: "9.00"}]}) { userErrors { code } } }', "NOT_FOUND"),
+    "priceListDelete": ("mutation($priceList: ID!) { priceListDelete(id: $priceList) "
+                        "{ userErrors { code } } }", "NOT_FOUND"),
+    "customerGroups": ("{ customerGroups { edges { node { id } } } }",
+                       {"customerGroups": {"edges": []}}),
+    # A group is the shop's, like a product; whom it holds is the customers' readers'.
+    "customerGroupCreate": ('mutation { customerGroupCreate(input: {code: "trade", '
+                            'name: "Trade"}) { userErrors { code } } }', "DUPLICATE"),
+    "customerGroupSet": ("mutation($customer: ID!) { customerGroupSet(customerId: $customer) "
+                         "{ userErrors { code } } }", "NOT_FOUND"),
 }
 EXPECTED: dict[str, dict[str, str]] = {
     #                 anonymous  no scope  other channel  other customer
@@ -141,6 +166,22 @@ EXPECTED: dict[str, dict[str, str]] = {
                     "metadataDelete", "privateMetadataUpdate", "customerNoteAdd")},
     **{name: {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK, "customer": FORBIDDEN}
        for name in ("tagsAddProduct", "privateMetadataDelete")},
+    "priceLists":     {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": FORBIDDEN},
+    "priceListCreate": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                        "customer": FORBIDDEN},
+    "priceListUpdate": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                        "customer": FORBIDDEN},
+    "priceListEntriesSet": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                            "customer": FORBIDDEN},
+    "priceListDelete": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                        "customer": FORBIDDEN},
+    "customerGroups": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK,
+                       "customer": FORBIDDEN},
+    "customerGroupCreate": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK,
+                            "customer": FORBIDDEN},
+    "customerGroupSet": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                         "customer": FORBIDDEN},
 }
 
 
@@ -181,3 +222,5 @@ async def test_every_caller_gets_exactly_what_is_theirs(api: GraphQLClient) -> N
     assert await _outcome(api, "orderEditBegin", admin, ids) == OK
     assert await _outcome(api, "tagsAdd", admin, ids) == OK
     assert await _outcome(api, "orderNoteAdd", admin, ids) == OK
+    assert await _outcome(api, "priceListEntriesSet", admin, ids) == OK
+    assert await _outcome(api, "customerGroupSet", admin, ids) == OK

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from api.auth import Permission
+from api.auth import Kind, Permission
 from api.graphql.annotations.types import METADATA, TAGS, MetadataItem, metadata_of, tags_of
 from api.graphql.common import (
     Address,
@@ -18,10 +18,13 @@ from api.graphql.common import (
     Money,
     TaxClass,
 )
-from api.graphql.permissions import requires
+from api.graphql.errors import bad_request, graphql_error
+from api.graphql.permissions import public, requires
 from api.graphql.relay import Node, to_global_id
 from domain.annotations.models import ObjectKind
 from domain.catalog import models
+from domain.catalog.prices import price_of
+from domain.db import connection
 
 if TYPE_CHECKING:
     from api.graphql.inventory.types import StockLevel
@@ -145,6 +148,26 @@ class Variant(Node):
     async def product(self, info: Info) -> Product:
         product = await info.context.loaders.product_by_id.load(self.product_pk)
         return Product.from_model(product)
+
+    @strawberry.field(extensions=public(), description=(
+        "The unit price of `quantity` units a line on a channel (its code), as an order "
+        "placed now would get it: from the channel's price lists (a signed-in customer's "
+        "group's; any customer group's with catalog:write), else the variant's own price in "
+        "the channel's currency. null: an unknown channel or group, or no price there."))
+    async def channel_price(self, info: Info, channel: str, quantity: int = 1,
+                            customer_group: str | None = None) -> Money | None:
+        if quantity < 1 or quantity > 1_000_000_000:
+            raise bad_request("quantity is from 1 to 1000000000")
+        if customer_group is not None and not info.context.scope.allows(
+                Permission.CATALOG_WRITE):
+            raise graphql_error(f"Missing permission {Permission.CATALOG_WRITE.value}",
+                                "FORBIDDEN")
+        principal = info.context.scope.principal
+        customer = principal.customer_id if principal is not None \
+            and principal.kind is Kind.CUSTOMER else None
+        price = await price_of(connection(), channel=channel, sku=self.sku, quantity=quantity,
+                               customer_group=customer_group, customer_id=customer)
+        return Money.of(price.amount, price.currency) if price is not None else None
 
     @strawberry.field(extensions=requires(Permission.INVENTORY_READ),
                       description="Stock at every location that holds a row for this variant "

@@ -27,10 +27,13 @@ class DraftOrderLine:
     sku: str
     quantity: int
     unit_price: Money | None = strawberry.field(
-        description="The staff-set price, else the catalogue's now (none for an unknown SKU).")
+        description="The staff-set price, else the catalogue's now (none for an unknown SKU "
+                    "or one without a price on the channel).")
     total: Money | None
     price_set_by_staff: bool
     price_reason: str | None
+    price_list_code: str | None = strawberry.field(
+        default=None, description="The price list the catalogue's price comes from now.")
 
 
 @strawberry.type
@@ -88,7 +91,8 @@ class DraftOrder(Node):
         if self.priced is None:
             async def load() -> list[PricedLine]:
                 channel = await info.context.loaders.channel_by_id.load(self.channel_pk)
-                return await priced_lines(info.context.scope, self.pk, channel.currency)
+                return await priced_lines(info.context.scope, self.pk, channel.code,
+                                          self.customer_pk)
 
             self.priced = asyncio.ensure_future(load())
         return self.priced
@@ -101,7 +105,8 @@ class DraftOrder(Node):
             quantity=ln.row.quantity,
             unit_price=Money.of(ln.unit_price, currency) if ln.unit_price is not None else None,
             total=Money.of(ln.total, currency) if ln.total is not None else None,
-            price_set_by_staff=ln.row.unit_price is not None, price_reason=ln.row.price_reason)
+            price_set_by_staff=ln.row.unit_price is not None, price_reason=ln.row.price_reason,
+            price_list_code=ln.price_list_code)
             for ln in await self._priced(info)]
 
     @strawberry.field(description="What the lines come to at their prices now.")

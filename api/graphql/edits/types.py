@@ -41,6 +41,10 @@ class CalculatedLine:
     unit_price: Money
     total: Money
     change: EditLineChange
+    price_list_code: str | None = strawberry.field(
+        default=None, description="The price list the unit price came from (an added line: "
+                                  "the catalogue's now, for its quantity; a line already on "
+                                  "the order keeps its price).")
 
 
 @strawberry.type(description="An order as its edit session would make it, and the balance.")
@@ -75,6 +79,7 @@ class CalculatedOrder(Node):
                 sku=ln.sku, name=ln.name, original_quantity=ln.original_quantity,
                 quantity=ln.quantity, fulfilled_quantity=ln.fulfilled,
                 unit_price=Money.of(ln.unit_price, currency), total=Money.of(ln.total, currency),
+                price_list_code=ln.price_list_code,
                 change=EditLineChange(ln.change)) for ln in calc.lines],
             shipping_method=calc.shipping_method,
             subtotal=Money.of(calc.subtotal, currency),

@@ -68,6 +68,12 @@ class OrderLine:
     tax_amount: Money = strawberry.field(
         description="How much of total is tax (added on top of prices without tax, or part "
                     "of prices with tax).")
+    price_list_code: str | None = strawberry.field(
+        description="The code of the price list the unit price came from when the line was "
+                    "priced (kept if the list is deleted); null: the variant's own price, or "
+                    "one set by staff.")
+    price_list_id: strawberry.ID | None = strawberry.field(
+        description="That price list's global ID (node(id:) finds nothing once deleted).")
     pk: strawberry.Private[int]
     variant_pk: strawberry.Private[int | None]
 
@@ -75,6 +81,9 @@ class OrderLine:
     def from_model(cls, m: models.OrderLine, currency: str) -> OrderLine:
         return cls(id=to_global_id("OrderLine", m.id), pk=m.id, variant_pk=m.variant_id,
                    sku=m.sku, name=m.name, quantity=m.quantity,
+                   price_list_code=m.price_list_code,
+                   price_list_id=to_global_id("PriceList", m.price_list_id)
+                   if m.price_list_id is not None else None,
                    unit_price=Money.of(m.unit_price, currency), total=Money.of(m.total, currency),
                    quantity_backordered=m.quantity_backordered,
                    quantity_shipped=m.quantity_shipped, quantity_returned=m.quantity_returned,
