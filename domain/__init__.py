@@ -25,4 +25,5 @@ MODEL_MODULES = [
     "domain.notifications.models",
     "domain.risk.models",
     "domain.staff.models",
+    "domain.invoices.models",
 ]
