@@ -24,6 +24,8 @@ from api.graphql.fulfillment.queries import FulfillmentQueries
 from api.graphql.introspection_cache import IntrospectionAnswers, IntrospectionCache
 from api.graphql.inventory.mutations import InventoryMutations
 from api.graphql.inventory.queries import InventoryQueries
+from api.graphql.invoices.mutations import InvoiceMutations
+from api.graphql.invoices.queries import InvoiceQueries
 from api.graphql.limits import limit_extensions
 from api.graphql.marketplaces.mutations import MarketplaceMutations
 from api.graphql.node import resolve_node
@@ -59,7 +61,7 @@ Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
               CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries, AddressQueries,
               DraftOrderQueries, NotificationQueries,
-              RiskQueries, StaffQueries)
+              RiskQueries, StaffQueries, InvoiceQueries)
 )
 Mutation = merge_types(
     "Mutation",
@@ -67,7 +69,7 @@ Mutation = merge_types(
      PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations,
      WebhookMutations, MarketplaceMutations, DraftOrderMutations, OrderEditMutations,
      NotificationMutations, RiskMutations,
-     StaffMutations),
+     StaffMutations, InvoiceMutations),
 )
 
 

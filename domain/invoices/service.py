@@ -13,19 +13,29 @@ sync) finds it issued: the ``source`` column is unique.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from domain.access import Scope
 from domain.customers.models import Customer
-from domain.errors import AlreadyInvoiced
+from domain.errors import AlreadyInvoiced, InvalidTransition
 from domain.events.catalogue import EventType
 from domain.events.service import record_order_event
+from domain.idempotency.service import IdempotencyKey, idempotent
 from domain.invoices import documents
 from domain.invoices.models import DocumentKind, Invoice, IssueOn
 from domain.invoices.numbering import format_number, take_number
 from domain.invoices.settings import InvoiceSettings, stored_settings
-from domain.orders.models import FulfillmentStatus, Order, OrderLine, PaymentStatus
+from domain.orders.lifecycle import lock_order
+from domain.orders.models import (
+    FulfillmentStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+)
 from domain.payments.models import (
     OperationKind,
     OperationStatus,
@@ -161,3 +171,25 @@ async def _write(conn: BaseDBAsyncClient, *, order: Order, settings: InvoiceSett
         currency=order.currency, total=totals["total"], seller=seller, buyer=buyer,
         lines=lines, tax_lines=[], totals=totals, issued_by=actor, issued_at=issued_at,
         using_db=conn)
+
+
+async def issue_by_hand(*, order_id: int, scope: Scope, actor: str,
+                        idempotency: IdempotencyKey | None = None) -> Invoice:
+    """Staff issue an order's invoice where the setting did not (invoices by hand, an order
+    paid outside the system, one shipped before it was paid). NOT_FOUND for an order the
+    caller may not see, INVALID_TRANSITION for a cancelled or unplaced one,
+    ALREADY_INVOICED when it has its invoice; a repeated key returns the same invoice."""
+    await scope.require(Order, order_id, field="orderId")
+
+    async def run(conn: BaseDBAsyncClient) -> Invoice:
+        order = await lock_order(conn, order_id)
+        if order.number is None or order.status is OrderStatus.CANCELLED:
+            raise InvalidTransition("Order", order.number or str(order.id), order.status,
+                                    "INVOICED")
+        return await issue_invoice(conn, order, actor=actor)
+
+    async def decode(stored: dict[str, Any]) -> Invoice:
+        return await Invoice.get(id=stored["id"])
+
+    return await idempotent(key=idempotency, operation="invoiceIssue", request=[order_id],
+                            run=run, encode=lambda invoice: {"id": invoice.id}, decode=decode)

@@ -20,6 +20,7 @@ from api.graphql.common import (
     PaymentStatus,
 )
 from api.graphql.fulfillment.types import Shipment
+from api.graphql.invoices.types import Invoice
 from api.graphql.payments.types import Payment
 from api.graphql.permissions import requires
 from api.graphql.relay import Connection, Node, Window, id_page, to_global_id, window
@@ -27,6 +28,7 @@ from api.graphql.returns.types import Return
 from api.graphql.risk.types import RiskAssessment
 from domain.customers.models import Customer as CustomerModel
 from domain.events.models import OrderEvent as OrderEventModel
+from domain.invoices.models import DocumentKind
 from domain.orders import models
 
 
@@ -205,6 +207,12 @@ class Order(Node):
     async def returns(self, info: Info) -> list[Return]:
         rows = await info.context.loaders.returns_by_order.load(self.pk)
         return [Return.from_model(row, self.currency) for row in rows]
+
+    @strawberry.field(description="The order's invoice (one, once issued: see "
+                                  "invoiceSettings.issueOn), its credit notes under it.")
+    async def invoices(self, info: Info) -> list[Invoice]:
+        rows = await info.context.loaders.invoices_by_order.load(self.pk)
+        return [Invoice.from_model(row) for row in rows if row.kind is DocumentKind.INVOICE]
 
     @strawberry.field(description="The order's audit trail, oldest first.")
     async def events(self, info: Info) -> list[OrderEvent]:
