@@ -28,9 +28,11 @@ async def _world(api: GraphQLClient) -> dict[str, str]:
     shipment = (await api("mutation($o: ID!) { shipmentCreate(input: {orderId: $o}) "
                           "{ shipment { id } } }", {"o": order["id"]}))["shipmentCreate"]
     product = (await api('{ variant(sku: "SHOE") { product { id } } }'))["variant"]["product"]
+    invoice = (await api("mutation($o: ID!) { invoiceIssue(orderId: $o) { invoice { id } } }",
+                         {"o": order["id"]}))["invoiceIssue"]["invoice"]
     return {"order": order["id"], "line": order["lines"][0]["id"], "product": product["id"],
             "payment": placed["orderCreate"]["payment"]["id"],
-            "shipment": shipment["shipment"]["id"]}
+            "shipment": shipment["shipment"]["id"], "invoice": invoice["id"]}
 
 
 # (document, what a hidden object looks like in the answer)
@@ -53,6 +55,15 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
     "draftOrders": ("{ draftOrders { edges { node { id } } } }", {"draftOrders": {"edges": []}}),
     "draftOrderCreate": ('mutation { draftOrderCreate(input: {channel: "web", lines: []}) '
                          "{ userErrors { code } } }", "NOT_FOUND"),
+    # Invoices are read as their order is (orders:read); issued by hand with orders:write;
+    # their settings are the admin's.
+    "invoice": ("query($invoice: ID!) { invoice(id: $invoice) { id } }", {"invoice": None}),
+    "invoices": ("{ invoices { edges { node { id } } } }", {"invoices": {"edges": []}}),
+    "invoiceIssue": ("mutation($order: ID!) { invoiceIssue(orderId: $order) "
+                     "{ userErrors { code } } }", "NOT_FOUND"),
+    "invoiceSettings": ("{ invoiceSettings { issueOn } }", None),
+    "invoiceSettingsUpdate": ('mutation { invoiceSettingsUpdate(input: {sellerName: "X"}) '
+                              "{ userErrors { code } } }", None),
     # The catalogue is shared by every channel: catalog:write changes it; a partner limited
     # to channels changes only its own channels.
     "productUpdate": ('mutation($product: ID!) { productUpdate(input: {id: $product, '
@@ -89,6 +100,16 @@ EXPECTED: dict[str, dict[str, str]] = {
                        "customer": FORBIDDEN},
     "draftOrderCreate": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": FORBIDDEN,
                          "customer": FORBIDDEN},
+    "invoice":        {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": HIDDEN},
+    "invoices":       {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": HIDDEN},
+    "invoiceIssue":   {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": FORBIDDEN},
+    "invoiceSettings": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": FORBIDDEN,
+                        "customer": FORBIDDEN},
+    "invoiceSettingsUpdate": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": FORBIDDEN,
+                              "customer": FORBIDDEN},
     "productUpdate":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK,
                        "customer": FORBIDDEN},
     "variantUpdate":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK,
@@ -135,3 +156,5 @@ async def test_every_caller_gets_exactly_what_is_theirs(api: GraphQLClient) -> N
     admin = {"Authorization": "Bearer test-admin-token"}
     assert await _outcome(api, "order", admin, ids) == OK
     assert await _outcome(api, "orderEditBegin", admin, ids) == OK
+    assert await _outcome(api, "invoice", admin, ids) == OK
+    assert await _outcome(api, "invoiceSettingsUpdate", admin, ids) == OK
