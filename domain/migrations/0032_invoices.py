@@ -74,6 +74,9 @@ class Migration(migrations.Migration):
         ops.RunSQL(
             [f"CREATE INDEX IF NOT EXISTS idx_{table}_{column} ON {table} ({column})"
              for table, column in INDEXES],
-            reverse_sql=[f"DROP INDEX IF EXISTS idx_{table}_{column}" for table, column in INDEXES],
+            # Rolled back: credit notes go before the invoices they reference (dropping a
+            # table deletes its rows, one by one on SQLite, each checked against the key).
+            reverse_sql=["DELETE FROM invoice WHERE invoice_id IS NOT NULL"]
+            + [f"DROP INDEX IF EXISTS idx_{table}_{column}" for table, column in INDEXES],
         ),
     ]
