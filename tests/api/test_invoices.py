@@ -220,6 +220,9 @@ async def test_a_refund_issues_a_credit_note_against_the_invoice(api: GraphQLCli
             for ln in returned["lines"]] == [("SHOE", 1, "10.00", "10.00")]
     assert returned["totals"]["total"] == _money("10.00")
     assert returned["buyer"] == invoice["buyer"] and returned["seller"] == invoice["seller"]
+    printed = await api.http.get(returned["pdfUrl"], headers={
+        "Authorization": "Bearer test-admin-token"})
+    assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
     notes = (await api("""{ invoices(filter: {kind: CREDIT_NOTE}) { edges { node {
         number invoice { number } } } } }"""))["invoices"]["edges"]
     assert [n["node"]["number"] for n in notes] == [returned["number"], direct["number"]]
@@ -282,6 +285,9 @@ async def test_only_whoever_may_read_the_order_reads_its_invoice(api: GraphQLCli
     own = await api(ONE, {"id": invoice["id"]}, admin=False, headers=ann)
     assert own == {"invoice": {"number": invoice["number"]}}
     assert (await api.http.get(invoice["pdfUrl"], headers=ann)).status_code == 200
+
+    web_partner = await _bearer(api, ["orders:read"], channels=["web"])
+    assert (await api.http.get(invoice["pdfUrl"], headers=web_partner)).status_code == 200
 
     bob = bearer((await _register(api, "bob@example.com"))["accessToken"])
     elsewhere = await _bearer(api, ["orders:read", "orders:write"], channels=["other"])
