@@ -11,6 +11,7 @@ from api.graphql.relay import from_global_id
 from domain.access import Scope
 from domain.cpu import CpuLimit
 from domain.invoices.reads import readable_document
+from integrations.pdf.fonts import pdf_font
 from integrations.pdf.invoices import Document, render
 
 # Rendering is CPU work: one PDF at a time per process, off the event loop.
@@ -30,7 +31,8 @@ async def invoice_pdf(request: Request) -> Response:
                         order_number=found.order_number, currency=m.currency, seller=m.seller,
                         buyer=m.buyer, lines=m.lines, tax_lines=m.tax_lines or [],
                         totals=m.totals, credits=found.credits)
-    body = await RENDERING.run(lambda: render(document))
+    font = pdf_font(request.app.state.settings.pdf_font)  # FontMissing names the file
+    body = await RENDERING.run(lambda: render(document, font))
     return Response(body, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{m.number}.pdf"',
         "Cache-Control": "private, no-store"})

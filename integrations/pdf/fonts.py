@@ -2,15 +2,14 @@
 
 fpdf2 embeds a TrueType font from a file; none ships with the project, so the system's
 is used: Debian's ``fonts-wqy-microhei`` (or ``fonts-noto-cjk``, ``fonts-wqy-zenhei``), or
-the file ``OMS_PDF_FONT`` names. Without any, PDFs are set in DejaVu Sans (Latin, Greek,
-Cyrillic) or, failing that, in Helvetica with what it cannot print shown as "?", and a
-warning says which package to install.
+the file ``OMS_PDF_FONT`` names (``Settings.pdf_font``). Without any, PDFs are set in
+DejaVu Sans (Latin, Greek, Cyrillic) or, failing that, in Helvetica with what it cannot
+print shown as "?", and a warning says which package to install.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -37,14 +36,12 @@ class Font:
 
 
 @cache
-def pdf_font() -> Font:
-    """The font to embed, looked up once per process."""
-    chosen = os.environ.get("OMS_PDF_FONT")
-    if chosen:
-        path = Path(chosen)
-        if not path.is_file():
+def pdf_font(chosen: Path | None = None) -> Font:
+    """The font to embed: the file chosen, else the system's; looked up once per process."""
+    if chosen is not None:
+        if not chosen.is_file():
             raise FontMissing(f"OMS_PDF_FONT={chosen}: no such font file")
-        return Font(path, cjk=True)
+        return Font(chosen, cjk=True)
     for candidate in CJK_FONTS:
         if Path(candidate).is_file():
             return Font(Path(candidate), cjk=True)

@@ -128,11 +128,12 @@ def _amount(value: object, currency: str) -> str:
     return format_amount(str(value), currency)
 
 
-def render(document: Document) -> bytes:
-    """The PDF's bytes (CPU-bound: run it off the event loop)."""
+def render(document: Document, font: Font | None = None) -> bytes:
+    """The PDF's bytes, set in ``font`` (else the system's CJK font). CPU-bound: run it off
+    the event loop."""
     credit = document.kind == "CREDIT_NOTE"
     title = "Credit note" if credit else "Invoice"
-    pdf = _Pdf(pdf_font(), f"{title} {document.number}")
+    pdf = _Pdf(font or pdf_font(), f"{title} {document.number}")
     pdf.add_page()
     pdf.use(20, bold=True)
     pdf.cell(0, 10, title.upper(), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
