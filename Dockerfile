@@ -8,6 +8,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     OMS_VAR_DIR=/app/var
 
 WORKDIR /app
+# Invoice PDFs are set in a font that covers Chinese, Japanese and Korean names.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 oms
 COPY pyproject.toml README.md ./
 COPY api ./api

@@ -26,6 +26,7 @@ from api.graphql.cost import Limits
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.handlers import build_handlers
+from api.invoices_pdf import invoice_pdf
 from api.oauth import StarletteAuthorizationServer
 from api.observability import logs, metrics
 from api.observability.middleware import RequestMiddleware
@@ -413,6 +414,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
             Route("/reports/inventory.csv", inventory_csv),
             Route("/reports/returns.csv", returns_csv),
             Route("/reports/fulfillment.csv", fulfillment_csv),
+            Route("/invoices/{id}.pdf", invoice_pdf),
             Route("/catalog/import/{kind}", import_file, methods=["POST"]),
             Route("/catalog/export/{kind}", export_file),
             Route("/healthz", healthz),

@@ -16,6 +16,7 @@ from domain.customers.models import Customer, CustomerNote
 from domain.events.models import OrderEvent
 from domain.fulfillment.models import Shipment, ShipmentLine, TrackingEvent
 from domain.inventory.models import StockLevel
+from domain.invoices.models import Invoice
 from domain.orders.models import Allocation, Order, OrderLine
 from domain.payments.models import Payment
 from domain.reports.customers import Insight, insights
@@ -121,6 +122,9 @@ class Loaders:
         self.return_by_id = by_id(scope, Return)
         self.returns_by_order = grouped(scope, Return, "order_id", "id")
         self.return_lines_by_return = grouped(scope, ReturnLine, "rma_id", "id")
+        self.invoice_by_id = by_id(scope, Invoice)
+        self.invoices_by_order = grouped(scope, Invoice, "order_id", "id")
+        self.credit_notes_by_invoice = grouped(scope, Invoice, "invoice_id", "id")
         self.insight_by_customer = DataLoader(load_fn=self._insights)
         self.notes_by_customer = grouped(scope, CustomerNote, "customer_id", "id")
         self.tags_by_object = tags_by_object(scope)

@@ -241,6 +241,7 @@ class Settings:
     shop_name: str = "Our shop"
     shop_address: tuple[str, ...] = ()  # the lines printed under every message
     notification_templates: Path | None = None  # a merchant's templates, looked in first
+    pdf_font: Path | None = None  # invoices' font file; None: the system's CJK font
     notification_locale: str = "en"  # customers with no language of their own
     notification_retry_base: float = 30.0  # seconds before the first retry (backoff, 1 day)
     staff_alert_email: str | None = None
@@ -397,6 +398,7 @@ class Settings:
                 r"[\n;]", env.get("OMS_SHOP_ADDRESS", "")) if line.strip()),
             notification_templates=Path(env["OMS_NOTIFICATION_TEMPLATES"])
             if env.get("OMS_NOTIFICATION_TEMPLATES") else None,
+            pdf_font=Path(env["OMS_PDF_FONT"]) if env.get("OMS_PDF_FONT") else None,
             notification_locale=env.get("OMS_NOTIFICATION_LOCALE") or "en",
             notification_retry_base=float(_int(env, "OMS_NOTIFICATION_RETRY_BASE", 30)),
             staff_alert_email=env.get("OMS_STAFF_ALERT_EMAIL") or None,

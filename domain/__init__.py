@@ -27,4 +27,5 @@ MODEL_MODULES = [
     "domain.staff.models",
     "domain.taxes.models",
     "domain.annotations.models",
+    "domain.invoices.models",
 ]

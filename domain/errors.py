@@ -266,3 +266,13 @@ def raise_all(errors: Sequence[DomainError]) -> None:
         raise errors[0]
     if errors:
         raise DomainErrors(errors)
+
+
+class AlreadyInvoiced(DomainError):
+    """The order has its invoice already: an order is invoiced once (refunds are credited)."""
+
+    def __init__(self, order: str, number: str) -> None:
+        super().__init__(f"Order {order} is invoiced already: invoice {number}",
+                         field=("orderId",))
+        self.order = order
+        self.number = number

@@ -119,6 +119,13 @@ LIST_SIZES: dict[str, int] = {
     "CalculatedOrder.lines": 5,
     # One per rule that fired: the rules are few (domain/risk/rules.py).
     "RiskAssessment.reasons": 3,
+    # An order's invoice (one) and its credit notes (one per refund); a document's lines
+    # are the order's, its tax lines one per rate.
+    "Order.invoices": 1,
+    "Invoice.creditNotes": 2,
+    "Invoice.lines": 5,
+    "Invoice.taxLines": 2,
+    "InvoiceSeller.address": 4,
     # The shop's roles (five built in, a few of its own) and a member's open sessions.
     "Query.staffRoles": PLAIN_LIST_SIZE,
     "Query.staffSessions": PLAIN_LIST_SIZE,

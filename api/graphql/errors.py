@@ -39,6 +39,7 @@ class ErrorCode(Enum):
     EDIT_CONFLICT = "EDIT_CONFLICT"
     SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
     NOT_PERMITTED = "NOT_PERMITTED"
+    ALREADY_INVOICED = "ALREADY_INVOICED"
 
 
 @strawberry.type(description="A business failure: nothing was changed.")
@@ -67,6 +68,7 @@ ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
     (d.IdempotencyKeyReused, ErrorCode.IDEMPOTENCY_KEY_REUSED),
     (d.PaymentFailed, ErrorCode.PAYMENT_FAILED),
     (d.AlreadyRefunded, ErrorCode.ALREADY_REFUNDED),
+    (d.AlreadyInvoiced, ErrorCode.ALREADY_INVOICED),
     (d.WrongCredentials, ErrorCode.INVALID_CREDENTIALS),
     (SecondFactorRequired, ErrorCode.SECOND_FACTOR_REQUIRED),
     (d.NotPermitted, ErrorCode.NOT_PERMITTED),

@@ -25,6 +25,8 @@ from api.graphql.fulfillment.queries import FulfillmentQueries
 from api.graphql.introspection_cache import IntrospectionAnswers, IntrospectionCache
 from api.graphql.inventory.mutations import InventoryMutations
 from api.graphql.inventory.queries import InventoryQueries
+from api.graphql.invoices.mutations import InvoiceMutations
+from api.graphql.invoices.queries import InvoiceQueries
 from api.graphql.limits import limit_extensions
 from api.graphql.marketplaces.mutations import MarketplaceMutations
 from api.graphql.node import resolve_node
@@ -63,7 +65,7 @@ Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
               CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries, AddressQueries,
               DraftOrderQueries, NotificationQueries,
-              RiskQueries, StaffQueries, TaxQueries, PriceQueries)
+              RiskQueries, StaffQueries, TaxQueries, PriceQueries, InvoiceQueries)
 )
 Mutation = merge_types(
     "Mutation",
@@ -71,7 +73,7 @@ Mutation = merge_types(
      PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations,
      WebhookMutations, MarketplaceMutations, DraftOrderMutations, OrderEditMutations,
      NotificationMutations, RiskMutations,
-     StaffMutations, TaxMutations, AnnotationMutations, PriceMutations),
+     StaffMutations, TaxMutations, AnnotationMutations, PriceMutations, InvoiceMutations),
 )
 
 

@@ -62,6 +62,7 @@ from domain.events.models import OrderEvent, OutboxMessage
 from domain.fulfillment.models import Shipment, ShipmentLine, TrackingEvent
 from domain.idempotency.models import IdempotencyRecord
 from domain.inventory.models import StockLevel, StockMovement
+from domain.invoices.models import Invoice, InvoiceSettingsRow
 from domain.marketplaces.models import (
     MarketplaceConnection,
     MarketplaceFulfillment,
@@ -364,6 +365,9 @@ RULES: dict[type[Model], Rule] = {
     ShipmentLine: _orders("shipment__order__"), TrackingEvent: _orders("shipment__order__"),
     ReturnLine: _orders("rma__order__"), PaymentOperation: _orders("payment__order__"),
     OrderEdit: _orders("order__"), OrderEditLine: _orders("edit__order__"),
+    # Invoices and credit notes: whoever may read the order (its customer, its channel's
+    # partners, the staff who read orders).
+    Invoice: _orders("order__"),
     # Draft orders: the shop's staff only (phone, email, sales-rep and B2B orders).
     DraftOrder: _drafts, DraftOrderLine: _drafts,
     Customer: _customers, CustomerNote: _customer_notes,
@@ -381,6 +385,7 @@ RULES: dict[type[Model], Rule] = {
     Deployment: _admin_only, RefundAllocation: _admin_only,
     RiskSettingsRow: _admin_only,  # the merchant's block lists and thresholds
     TaxRate: _holders(Permission.TAXES_MANAGE),
+    InvoiceSettingsRow: _admin_only,
     # Staff: managers see them all, a member their own.
     StaffMember: _staff("id"), StaffSession: _staff("staff_id"), StaffRole: _staff("members__id"),
     # Private keys: read by the token service only, never through the API, not even the admin.

@@ -39,6 +39,8 @@ class EventType(StrEnum):
     ORDER_DRAFT_COMPLETED = "ORDER_DRAFT_COMPLETED"  # placed from a draft (staff-set prices)
     ORDER_SHIPPING_LATE = "ORDER_SHIPPING_LATE"  # not shipped within the shop's promise
     ORDER_NOTE_ADDED = "ORDER_NOTE_ADDED"  # a staff note: internal (INTERNAL_EVENTS)
+    INVOICE_ISSUED = "INVOICE_ISSUED"  # the order's invoice (domain/invoices)
+    CREDIT_NOTE_ISSUED = "CREDIT_NOTE_ISSUED"  # a refund's credit note against it
     # Shipments
     SHIPMENT_CREATED = "SHIPMENT_CREATED"
     SHIPMENT_PENDING = "SHIPMENT_PENDING"

@@ -22,7 +22,7 @@ def _flag() -> fields.BooleanField:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("oms", "0031_price_lists")]
+    dependencies = [("oms", "0032_invoices")]
 
     initial = False
 

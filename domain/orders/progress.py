@@ -10,6 +10,7 @@ from domain.events.catalogue import EventType, fulfillment_event
 from domain.events.service import record_order_event
 from domain.fulfillment.models import Shipment, ShipmentStatus
 from domain.fulfillment.states import ARRIVED
+from domain.invoices import service as invoicing
 from domain.orders.models import FulfillmentStatus, Order, OrderLine, OrderStatus
 
 
@@ -43,6 +44,8 @@ async def refresh_progress(conn: BaseDBAsyncClient, order: Order, *, actor: str)
         await record_order_event(conn, order_id=order.id, type=fulfillment_event(status),
                                  actor=actor, message=f"Order {order.number} is "
                                  f"{status.value.lower().replace('_', ' ')}")
+        # Its invoice once everything shipped, where the merchant invoices on shipment.
+        await invoicing.after_fulfilment(conn, order, actor=actor)
     everything_shipped = sum(ln.quantity_shipped for ln in lines) >= sum(
         ln.quantity for ln in lines)
     if order.status is not OrderStatus.CONFIRMED or not everything_shipped:

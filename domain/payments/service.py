@@ -28,6 +28,7 @@ from domain.errors import (
 )
 from domain.events.catalogue import EventType, payment_status_event
 from domain.events.service import record_order_event
+from domain.invoices import service as invoicing
 from domain.money import parse_price, quantize
 from domain.orders.lifecycle import lock_order
 from domain.orders.models import Order, OrderStatus
@@ -59,16 +60,18 @@ async def sync_order_payment_status(conn: BaseDBAsyncClient, order: Order, *, ac
     """Set the order's payment status from its payments; the order row is locked."""
     payments = await Payment.filter(order_id=order.id).using_db(conn)
     status = derive(payments, order.total, order.exchange_credit)
-    if status == order.payment_status:
-        return
-    if status not in TRANSITIONS[order.payment_status]:
-        raise InvalidTransition("Order payment", order.number or str(order.id),
-                                order.payment_status, status)
-    order.payment_status = status
-    await order.save(update_fields=["payment_status", "updated_at"], using_db=conn)
-    await record_order_event(conn, order_id=order.id, type=payment_status_event(status),
-                             actor=actor, message=f"Order {order.number} is "
-                             f"{status.value.lower().replace('_', ' ')}")
+    if status != order.payment_status:
+        if status not in TRANSITIONS[order.payment_status]:
+            raise InvalidTransition("Order payment", order.number or str(order.id),
+                                    order.payment_status, status)
+        order.payment_status = status
+        await order.save(update_fields=["payment_status", "updated_at"], using_db=conn)
+        await record_order_event(conn, order_id=order.id, type=payment_status_event(status),
+                                 actor=actor, message=f"Order {order.number} is "
+                                 f"{status.value.lower().replace('_', ' ')}")
+    # Its invoice once paid, a credit note per refund: in this transaction, so never a
+    # paid order without its invoice, and (asked again) never a second one.
+    await invoicing.after_payment(conn, order, actor=actor)
 
 
 def _gateway(gateways: Gateways, name: str) -> PaymentGateway:

@@ -34,10 +34,12 @@ async def _world(api: GraphQLClient) -> dict[str, str]:
                             "{ priceList { id } } }"))["priceListCreate"]["priceList"]
     await api('mutation { customerGroupCreate(input: {code: "vip", name: "VIP"}) '
               "{ userErrors { code } } }")
+    invoice = (await api("mutation($o: ID!) { invoiceIssue(orderId: $o) { invoice { id } } }",
+                         {"o": order["id"]}))["invoiceIssue"]["invoice"]
     return {"order": order["id"], "line": order["lines"][0]["id"], "product": product["id"],
             "payment": placed["orderCreate"]["payment"]["id"],
             "shipment": shipment["shipment"]["id"], "priceList": price_list["id"],
-            "customer": order["customer"]["id"]}
+            "customer": order["customer"]["id"], "invoice": invoice["id"]}
 
 
 # (document, what a hidden object looks like in the answer)
@@ -70,6 +72,15 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
     "draftOrders": ("{ draftOrders { edges { node { id } } } }", {"draftOrders": {"edges": []}}),
     "draftOrderCreate": ('mutation { draftOrderCreate(input: {channel: "web", lines: []}) '
                          "{ userErrors { code } } }", "NOT_FOUND"),
+    # Invoices are read as their order is (orders:read); issued by hand with orders:write;
+    # their settings are the admin's.
+    "invoice": ("query($invoice: ID!) { invoice(id: $invoice) { id } }", {"invoice": None}),
+    "invoices": ("{ invoices { edges { node { id } } } }", {"invoices": {"edges": []}}),
+    "invoiceIssue": ("mutation($order: ID!) { invoiceIssue(orderId: $order) "
+                     "{ userErrors { code } } }", "NOT_FOUND"),
+    "invoiceSettings": ("{ invoiceSettings { issueOn } }", None),
+    "invoiceSettingsUpdate": ('mutation { invoiceSettingsUpdate(input: {sellerName: "X"}) '
+                              "{ userErrors { code } } }", None),
     # The catalogue is shared by every channel: catalog:write changes it; a partner limited
     # to channels changes only its own channels.
     "productUpdate": ('mutation($product: ID!) { productUpdate(input: {id: $product, '
@@ -152,6 +163,16 @@ EXPECTED: dict[str, dict[str, str]] = {
                        "customer": FORBIDDEN},
     "draftOrderCreate": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": FORBIDDEN,
                          "customer": FORBIDDEN},
+    "invoice":        {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": HIDDEN},
+    "invoices":       {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": HIDDEN},
+    "invoiceIssue":   {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": FORBIDDEN},
+    "invoiceSettings": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": FORBIDDEN,
+                        "customer": FORBIDDEN},
+    "invoiceSettingsUpdate": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": FORBIDDEN,
+                              "customer": FORBIDDEN},
     "productUpdate":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK,
                        "customer": FORBIDDEN},
     "variantUpdate":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK,
@@ -224,3 +245,5 @@ async def test_every_caller_gets_exactly_what_is_theirs(api: GraphQLClient) -> N
     assert await _outcome(api, "orderNoteAdd", admin, ids) == OK
     assert await _outcome(api, "priceListEntriesSet", admin, ids) == OK
     assert await _outcome(api, "customerGroupSet", admin, ids) == OK
+    assert await _outcome(api, "invoice", admin, ids) == OK
+    assert await _outcome(api, "invoiceSettingsUpdate", admin, ids) == OK

@@ -259,3 +259,26 @@ async def test_bad_rates_are_refused_and_change_nothing(api: GraphQLClient) -> N
     gone = (await api("""mutation { taxRatesDelete(rates: [{country: "DE",
       taxClass: REDUCED}]) { deleted userErrors { code } } }"""))["taxRatesDelete"]
     assert gone == {"deleted": 1, "userErrors": []}
+
+
+async def test_the_invoice_is_net_with_the_tax_per_rate_added(api: GraphQLClient) -> None:
+    await _shop(api)
+    await _book_is_reduced(api)
+    await _ok(api, RATES, {"rates": DE_RATES})
+    placed = await _place(api, {"SHOE": 3, "BOOK": 1})  # 55.43, as above
+    await _ok(api, "mutation($p: ID!) { paymentCapture(input: {paymentId: $p}) "
+                   "{ userErrors { code } } }", {"p": placed["payment"]["id"]})
+    invoice = (await api("""query($id: ID!) { order(id: $id) { invoices {
+      lines { sku quantity unitPrice { amount } total { amount } taxRate }
+      taxLines { name rate taxable { amount } tax { amount } }
+      totals { subtotal { amount } shipping { amount } tax { amount } total { amount } } } } }""",
+                         {"id": placed["order"]["id"]}))["order"]["invoices"][0]
+    assert [(ln["sku"], ln["quantity"], ln["unitPrice"]["amount"], ln["total"]["amount"],
+             ln["taxRate"]) for ln in invoice["lines"]] == [
+        ("SHOE", 3, "10.00", "30.00", "19"), ("BOOK", 1, "12.99", "12.99", "7")]
+    assert [(t["name"], t["rate"], t["taxable"]["amount"], t["tax"]["amount"])
+            for t in invoice["taxLines"]] == [("MwSt. 19%", "19", "34.90", "6.63"),
+                                              ("MwSt. 7%", "7", "12.99", "0.91")]
+    # Net goods 42.99 + net shipping 4.90 + tax 7.54 = 55.43, what the customer paid.
+    assert {k: v["amount"] for k, v in invoice["totals"].items()} == {
+        "subtotal": "42.99", "shipping": "4.90", "tax": "7.54", "total": "55.43"}

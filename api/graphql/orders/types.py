@@ -22,6 +22,7 @@ from api.graphql.common import (
     PaymentStatus,
 )
 from api.graphql.fulfillment.types import Shipment
+from api.graphql.invoices.types import Invoice
 from api.graphql.payments.types import Payment
 from api.graphql.permissions import requires
 from api.graphql.relay import Connection, Node, Window, id_page, to_global_id, window
@@ -31,6 +32,7 @@ from domain.annotations.models import ObjectKind
 from domain.customers.models import Customer as CustomerModel
 from domain.customers.models import CustomerNote as CustomerNoteModel
 from domain.events.models import OrderEvent as OrderEventModel
+from domain.invoices.models import DocumentKind
 from domain.money import plain
 from domain.orders import models, pricing
 
@@ -262,6 +264,12 @@ class Order(Node):
                         base=Money.of(t.base, self.currency),
                         amount=Money.of(t.amount, self.currency))
                 for t in pricing.tax_lines(self.taxes, rows)]
+
+    @strawberry.field(description="The order's invoice (one, once issued: see "
+                                  "invoiceSettings.issueOn), its credit notes under it.")
+    async def invoices(self, info: Info) -> list[Invoice]:
+        rows = await info.context.loaders.invoices_by_order.load(self.pk)
+        return [Invoice.from_model(row) for row in rows if row.kind is DocumentKind.INVOICE]
 
     @strawberry.field(description="The order's audit trail, oldest first. Staff notes "
                       "(ORDER_NOTE_ADDED) are the shop's: a buyer's own view leaves them out.")

@@ -1,0 +1,1 @@
+"""Documents rendered as PDF (fpdf2): invoices and credit notes."""
