@@ -132,6 +132,7 @@ LIST_SIZES: dict[str, int] = {
     # A few rates per order (goods, reduced goods, shipping); the shop's rate table.
     "Order.taxLines": 2,
     "Query.taxRates": PLAIN_LIST_SIZE,
+    "Query.taxReport": PLAIN_LIST_SIZE,
     "TaxRatesSetPayload.taxRates": PLAIN_LIST_SIZE,
     # Metadata of an order, a customer or a product (by field name, on every type): up to
     # 100 keys, a few in practice. Tags are strings (counted as one field).

@@ -3,7 +3,8 @@
 Header (kind, number, dates, the order), seller and buyer side by side, the lines
 (SKU, description, quantity, net unit price, net total), then subtotal, shipping, the tax
 per rate (a single "0%" line when no tax is charged) and the total, in the document's
-currency; discounts, already off the lines, are noted below. Long tables continue on further pages with their header repeated.
+currency; discounts, already off the lines, are noted below. Long tables continue on
+further pages with their header repeated.
 """
 
 from __future__ import annotations

@@ -282,3 +282,31 @@ async def test_the_invoice_is_net_with_the_tax_per_rate_added(api: GraphQLClient
     # Net goods 42.99 + net shipping 4.90 + tax 7.54 = 55.43, what the customer paid.
     assert {k: v["amount"] for k, v in invoice["totals"].items()} == {
         "subtotal": "42.99", "shipping": "4.90", "tax": "7.54", "total": "55.43"}
+
+
+async def test_the_tax_report_shows_what_is_owed_per_rate(api: GraphQLClient) -> None:
+    await _shop(api)
+    await _book_is_reduced(api)
+    await _ok(api, RATES, {"rates": DE_RATES})
+    placed = await _place(api, {"SHOE": 3, "BOOK": 1})  # 55.43, as above
+    await _ok(api, "mutation($p: ID!) { paymentCapture(input: {paymentId: $p}) "
+                   "{ userErrors { code } } }", {"p": placed["payment"]["id"]})
+    book = next(ln["id"] for ln in placed["order"]["lines"] if ln["sku"] == "BOOK")
+    await _ok(api, """mutation($p: ID!, $l: ID!) { paymentRefund(input: {paymentId: $p,
+      amount: "13.90", lines: [{orderLineId: $l, amount: "13.90"}]}) { userErrors { code } } }""",
+              {"p": placed["payment"]["id"], "l": book})
+    cancelled = await _place(api, {"SHOE": 1}, email="gone@example.com")
+    await _ok(api, "mutation($id: ID!) { orderCancel(id: $id) { userErrors { code } } }",
+              {"id": cancelled["order"]["id"]})
+    today = (await Order.get(id=1)).created_at.date().isoformat()
+    report = (await api("""query($d: Date!) { taxReport(from: $d, to: $d) { currency name rate
+      taxable { amount } tax { amount } refunded { amount } net { amount } } }""",
+                        {"d": today}))["taxReport"]
+    # 19%: SHOE 30.00 + shipping 4.90 taxed 5.70 + 0.93; 7%: BOOK 12.99 taxed 0.91, refunded
+    # in full with the book. The cancelled order owes nothing.
+    assert [(r["currency"], r["name"], r["rate"], r["taxable"]["amount"], r["tax"]["amount"],
+             r["refunded"]["amount"], r["net"]["amount"]) for r in report] == [
+        ("EUR", "MwSt. 19%", "19", "34.90", "6.63", "0.00", "6.63"),
+        ("EUR", "MwSt. 7%", "7", "12.99", "0.91", "0.91", "0.00")]
+    bad = await api.errors("""{ taxReport(from: "2026-02-01", to: "2026-01-01") { name } }""")
+    assert bad and bad[0]["extensions"]["code"] == "BAD_REQUEST"

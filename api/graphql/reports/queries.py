@@ -15,7 +15,8 @@ from api.graphql.common import Money
 from api.graphql.errors import bad_request, graphql_error
 from api.graphql.permissions import requires
 from domain.errors import DomainError, NotPermitted
-from domain.reports import fulfillment, inventory, returns, sales
+from domain.money import plain
+from domain.reports import fulfillment, inventory, returns, sales, taxes
 
 strawberry.enum(sales.GroupBy, name="SalesGroupBy")
 MAX_TOP = 100
@@ -26,6 +27,24 @@ def report_error(error: DomainError) -> GraphQLError:
     if isinstance(error, NotPermitted):
         return graphql_error(error.message, "FORBIDDEN")
     return bad_request(error.message)
+
+
+@strawberry.type
+class TaxReportRow:
+    currency: str
+    name: str
+    rate: Decimal = strawberry.field(description="Percent: 19 is 19%.")
+    taxable: Money = strawberry.field(description="What the rate taxed, net of the tax.")
+    tax: Money = strawberry.field(description="The tax charged.")
+    refunded: Money = strawberry.field(description="What refunds gave back of it.")
+    net: Money = strawberry.field(description="Tax charged less refunded: what is owed.")
+
+    @classmethod
+    def from_domain(cls, row: taxes.TaxRow) -> TaxReportRow:
+        c = row.currency
+        return cls(currency=c, name=row.name, rate=plain(row.rate),
+                   taxable=Money.of(row.taxable, c), tax=Money.of(row.tax, c),
+                   refunded=Money.of(row.refunded, c), net=Money.of(row.net, c))
 
 
 @strawberry.type
@@ -239,3 +258,18 @@ class ReportQueries:
         except DomainError as error:
             raise report_error(error) from error
         return SalesReport(query=query)
+
+    @strawberry.field(extensions=requires(Permission.REPORTS_READ),
+                      description="The tax charged per currency and rate on the orders "
+                                  "placed between two days (inclusive), what refunds gave "
+                                  "back of it, and what is owed.")
+    async def tax_report(
+        self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date,
+        time_zone: str = "UTC", channel: str | None = None,
+    ) -> list[TaxReportRow]:
+        try:
+            rows = await taxes.tax_report(scope=info.context.scope, start=from_, end=to,
+                                          time_zone=time_zone, channel=channel)
+        except DomainError as error:
+            raise report_error(error) from error
+        return [TaxReportRow.from_domain(row) for row in rows]
