@@ -261,13 +261,19 @@ async def test_bad_rates_are_refused_and_change_nothing(api: GraphQLClient) -> N
     assert gone == {"deleted": 1, "userErrors": []}
 
 
-async def test_the_invoice_is_net_with_the_tax_per_rate_added(api: GraphQLClient) -> None:
+async def _paid_german_order(api: GraphQLClient) -> dict[str, Any]:
+    """3 SHOE and a BOOK (reduced rate) with standard shipping: 55.43, as above, paid."""
     await _shop(api)
     await _book_is_reduced(api)
     await _ok(api, RATES, {"rates": DE_RATES})
-    placed = await _place(api, {"SHOE": 3, "BOOK": 1})  # 55.43, as above
+    placed = await _place(api, {"SHOE": 3, "BOOK": 1})
     await _ok(api, "mutation($p: ID!) { paymentCapture(input: {paymentId: $p}) "
                    "{ userErrors { code } } }", {"p": placed["payment"]["id"]})
+    return placed
+
+
+async def test_the_invoice_is_net_with_the_tax_per_rate_added(api: GraphQLClient) -> None:
+    placed = await _paid_german_order(api)
     invoice = (await api("""query($id: ID!) { order(id: $id) { invoices {
       lines { sku quantity unitPrice { amount } total { amount } taxRate }
       taxLines { name rate taxable { amount } tax { amount } }
@@ -285,12 +291,7 @@ async def test_the_invoice_is_net_with_the_tax_per_rate_added(api: GraphQLClient
 
 
 async def test_the_tax_report_shows_what_is_owed_per_rate(api: GraphQLClient) -> None:
-    await _shop(api)
-    await _book_is_reduced(api)
-    await _ok(api, RATES, {"rates": DE_RATES})
-    placed = await _place(api, {"SHOE": 3, "BOOK": 1})  # 55.43, as above
-    await _ok(api, "mutation($p: ID!) { paymentCapture(input: {paymentId: $p}) "
-                   "{ userErrors { code } } }", {"p": placed["payment"]["id"]})
+    placed = await _paid_german_order(api)
     book = next(ln["id"] for ln in placed["order"]["lines"] if ln["sku"] == "BOOK")
     await _ok(api, """mutation($p: ID!, $l: ID!) { paymentRefund(input: {paymentId: $p,
       amount: "13.90", lines: [{orderLineId: $l, amount: "13.90"}]}) { userErrors { code } } }""",
