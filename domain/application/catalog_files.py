@@ -45,20 +45,23 @@ from domain.errors import (
     RowProblem,
 )
 from domain.events.catalogue import EventType
+from domain.taxes.models import TaxClass
 
 PRODUCT_COLUMNS = ("product_id", "product", "description", "archived", "sku", "name", "price",
                    "currency", "track_inventory", "backorder_policy", "barcode", "weight_grams",
-                   "length_mm", "width_mm", "height_mm")
+                   "length_mm", "width_mm", "height_mm", "tax_class")
 VARIANT_COLUMNS = ("name", "price", "currency", "track_inventory", "backorder_policy",
-                   "barcode", "weight_grams", "length_mm", "width_mm", "height_mm")
+                   "barcode", "weight_grams", "length_mm", "width_mm", "height_mm",
+                   "tax_class")
 # An empty cell in these columns changes nothing (they cannot be cleared); a new SKU
 # takes the product's name and the defaults, and must have a price and a currency.
 KEPT_WHEN_EMPTY = frozenset({"name", "price", "currency", "track_inventory",
-                             "backorder_policy"})
+                             "backorder_policy", "tax_class"})
 # The input field a domain rule names -> the file's column.
 COLUMN_OF = {"weightGrams": "weight_grams", "lengthMm": "length_mm", "widthMm": "width_mm",
              "heightMm": "height_mm", "trackInventory": "track_inventory",
-             "backorderPolicy": "backorder_policy", "onHand": "on_hand"}
+             "backorderPolicy": "backorder_policy", "onHand": "on_hand",
+             "taxClass": "tax_class"}
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -124,6 +127,13 @@ def _policy(value: str | None) -> BackorderPolicy:
                           field=("backorder_policy",)) from None
 
 
+def _tax_class(value: str | None, _column: str) -> TaxClass:
+    try:
+        return TaxClass((value or "").upper())
+    except ValueError:
+        raise InvalidInput("tax_class is " + ", ".join(TaxClass), field=("tax_class",)) from None
+
+
 def _as_text(value: str | None, _column: str) -> str | None:
     return value
 
@@ -132,7 +142,7 @@ _PARSERS: dict[str, Callable[[str | None, str], Any]] = {
     "track_inventory": _bool, "backorder_policy": lambda value, _c: _policy(value),
     "weight_grams": parse_int, "length_mm": parse_int, "width_mm": parse_int,
     "height_mm": parse_int,
-    "price": _decimal,
+    "price": _decimal, "tax_class": _tax_class,
 }
 
 
@@ -182,7 +192,8 @@ def _variant_values(row: Row, cells: Mapping[str, str | None], existing: Variant
         backorder_policy=parsed.get("backorder_policy") or BackorderPolicy.DENY,
         barcode=parsed.get("barcode"), weight_grams=parsed.get("weight_grams"),
         length_mm=parsed.get("length_mm"), width_mm=parsed.get("width_mm"),
-        height_mm=parsed.get("height_mm"))
+        height_mm=parsed.get("height_mm"),
+        tax_class=parsed.get("tax_class") or TaxClass.STANDARD)
     return "create", clean_variant(spec, at=(), product_name=product_name)
 
 
@@ -336,6 +347,7 @@ async def export_products(scope: Scope, fmt: Format) -> Iterator[str]:
         "backorder_policy": str(var.backorder_policy), "barcode": var.barcode,
         "weight_grams": var.weight_grams, "length_mm": var.length_mm,
         "width_mm": var.width_mm, "height_mm": var.height_mm,
+        "tax_class": str(var.tax_class),
     } for var in variants]
     if fmt is Format.CSV:
         for row in rows:

@@ -121,8 +121,8 @@ async def test_exported_files_import_back_unchanged(api: GraphQLClient) -> None:
     csv_text = await _export(api, "products", "csv")
     assert csv_text.splitlines()[:2] == [
         "product_id,product,description,archived,sku,name,price,currency,track_inventory,"
-        "backorder_policy,barcode,weight_grams,length_mm,width_mm,height_mm",
-        "1,Tee,Cotton,false,TEE-S,Tee S,19.9000,EUR,true,DENY,4006381333931,180,,,"]
+        "backorder_policy,barcode,weight_grams,length_mm,width_mm,height_mm,tax_class",
+        "1,Tee,Cotton,false,TEE-S,Tee S,19.9000,EUR,true,DENY,4006381333931,180,,,,STANDARD"]
     first = json.loads((await _export(api, "stock", "jsonl")).splitlines()[0])
     assert first == {"sku": "TEE-S", "location": "east", "on_hand": 4, "safety_stock": 0,
                      "low_stock_threshold": None}
