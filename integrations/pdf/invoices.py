@@ -1,7 +1,7 @@
 """An invoice or credit note as a one-page-per-screenful A4 PDF.
 
 Header (kind, number, dates, the order), seller and buyer side by side, the lines
-(SKU, description, quantity, net unit price, net total), then subtotal, shipping, the tax
+(SKU, description, quantity, tax rate, net unit price, net total), then subtotal, shipping, the tax
 per rate (a single "0%" line when no tax is charged) and the total, in the document's
 currency; discounts, already off the lines, are noted below. Long tables continue on
 further pages with their header repeated.
@@ -22,7 +22,7 @@ from domain.money import format_amount
 from integrations.pdf.fonts import Font, pdf_font
 
 FAMILY = "oms"
-WIDTHS = (30, 74, 16, 30, 30)  # SKU, description, quantity, unit price, total (mm)
+WIDTHS = (28, 64, 14, 16, 29, 29)  # SKU, description, quantity, tax, unit price, total (mm)
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,8 @@ def _party(pdf: _Pdf, x: float, y: float, width: float, title: str,
 def _table_header(pdf: _Pdf) -> None:
     pdf.use(9, bold=True)
     pdf.set_fill_color(236)
-    for width, title, align in zip(WIDTHS, ("SKU", "Description", "Qty", "Unit price",
-                                            "Total"), "LLRRR", strict=True):
+    for width, title, align in zip(WIDTHS, ("SKU", "Description", "Qty", "Tax", "Unit price",
+                                            "Total"), "LLRRRR", strict=True):
         pdf.cell(width, 7, title, border="B", align=align, fill=True)
     pdf.ln(7)
     pdf.use(9)
@@ -169,8 +169,9 @@ def render(document: Document, font: Font | None = None) -> bytes:
         pdf.multi_cell(WIDTHS[1], 5, name, align="L", new_x=XPos.RIGHT, new_y=YPos.TOP)
         pdf.set_xy(15 + WIDTHS[0] + WIDTHS[1], y)
         pdf.cell(WIDTHS[2], 6, str(line.get("quantity", "")), align="R")
-        pdf.cell(WIDTHS[3], 6, _amount(line["unit_price"], document.currency), align="R")
-        pdf.cell(WIDTHS[4], 6, _amount(line["total"], document.currency), align="R")
+        pdf.cell(WIDTHS[3], 6, f"{line['tax_rate']}%" if line.get("tax_rate") else "", align="R")
+        pdf.cell(WIDTHS[4], 6, _amount(line["unit_price"], document.currency), align="R")
+        pdf.cell(WIDTHS[5], 6, _amount(line["total"], document.currency), align="R")
         pdf.set_xy(15, end)
         pdf.set_draw_color(220)
         pdf.line(15, end, 15 + sum(WIDTHS), end)

@@ -4,14 +4,17 @@ hand in the comments."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from domain.catalog.models import BackorderPolicy
 from domain.orders.models import Order
 from domain.taxes.models import TaxRate
 from tests import factories
-from tests.support import GraphQLClient, codes
+from tests.api.test_invoices import _read_back
+from tests.support import ADMIN_TOKEN, GraphQLClient, codes
 
 RATES = """mutation($rates: [TaxRateInput!]!) { taxRatesSet(rates: $rates) {
   taxRates { country region taxClass rate name } userErrors { field code message } } }"""
@@ -272,9 +275,10 @@ async def _paid_german_order(api: GraphQLClient) -> dict[str, Any]:
     return placed
 
 
-async def test_the_invoice_is_net_with_the_tax_per_rate_added(api: GraphQLClient) -> None:
+async def test_the_invoice_is_net_with_the_tax_per_rate_added(api: GraphQLClient,
+                                                             tmp_path: Path) -> None:
     placed = await _paid_german_order(api)
-    invoice = (await api("""query($id: ID!) { order(id: $id) { invoices {
+    invoice = (await api("""query($id: ID!) { order(id: $id) { invoices { pdfUrl
       lines { sku quantity unitPrice { amount } total { amount } taxRate }
       taxLines { name rate taxable { amount } tax { amount } }
       totals { subtotal { amount } shipping { amount } tax { amount } total { amount } } } } }""",
@@ -288,6 +292,14 @@ async def test_the_invoice_is_net_with_the_tax_per_rate_added(api: GraphQLClient
     # Net goods 42.99 + net shipping 4.90 + tax 7.54 = 55.43, what the customer paid.
     assert {k: v["amount"] for k, v in invoice["totals"].items()} == {
         "subtotal": "42.99", "shipping": "4.90", "tax": "7.54", "total": "55.43"}
+    # The PDF says the same (kept as PDF and PNG in the test's folder).
+    pdf = await api.http.get(invoice["pdfUrl"], headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert pdf.status_code == 200
+    inked, text = await asyncio.to_thread(_read_back, pdf.content, tmp_path, "taxed")
+    assert inked > 0.005, "the page is blank"
+    for expected in ("19%", "7%", "MwSt. 19% on 34.90 EUR", "6.63 EUR", "MwSt. 7% on 12.99 EUR",
+                     "0.91 EUR", "42.99 EUR", "55.43 EUR"):
+        assert expected in text, (expected, text)
 
 
 async def test_the_tax_report_shows_what_is_owed_per_rate(api: GraphQLClient) -> None:
