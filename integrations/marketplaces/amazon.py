@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from domain.marketplaces.ports import ImportedOrder, LinePrice, MarketplaceMoney, MarketplaceTax
+from domain.money import CURRENCY_EXPONENTS, quantize
 from integrations.payloads import mapping, optional_amount
 
 LWA_URL = "https://api.amazon.com/auth/o2/token"
@@ -51,14 +52,25 @@ def _money_of(raw: Mapping[str, Any], key: str, what: str) -> Decimal:
                            f"{what}.{key}.Amount") or Decimal(0)
 
 
-def _tax(amount: Decimal, base: Decimal, included: bool, name: str) -> list[MarketplaceTax]:
-    """Amazon sends the tax, not its rate: the rate is read off the amounts (to a tenth of
-    a percent), for receipts and invoices."""
-    if not amount:
-        return []
-    net = base - amount if included else base
-    rate = (amount / net * 100).quantize(Decimal("0.1")) if net > 0 else Decimal(0)
-    return [MarketplaceTax(rate=rate, name=name, amount=amount)]
+def _reproduces(rate: Decimal, tax: Decimal, base: Decimal, included: bool,
+                currency: str) -> bool:
+    expected = base - base / (1 + rate / 100) if included else base * rate / 100
+    return quantize(expected, currency) == tax
+
+
+def _rate(tax: Decimal, base: Decimal, included: bool, currency: str,
+          others: Sequence[Decimal] = ()) -> Decimal:
+    """Amazon sends the tax, not its rate: the rate is read off the amounts, for receipts
+    and invoices. A whole percentage, or another line's rate, that gives exactly this tax
+    wins; else the rate to a tenth of a percent."""
+    net = base - tax if included else base
+    if net <= 0 or currency not in CURRENCY_EXPONENTS:
+        return Decimal(0)
+    derived = tax / net * 100
+    for rate in (*others, derived.quantize(Decimal(1))):
+        if _reproduces(rate, tax, base, included, currency):
+            return rate
+    return derived.quantize(Decimal("0.1"))
 
 
 @dataclass(frozen=True)
@@ -102,14 +114,25 @@ def _money(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]
     shipping_tax = sum((r.shipping_tax for r in rows), Decimal(0))
     included = sum((r.price - r.discount for r in rows), shipping) == total
     name = "VAT" if included else "Tax"
+    currency = str(total_of.get("CurrencyCode") or "")
+    rates: list[Decimal] = []  # the largest lines' first, for the others to reproduce
+    for r in sorted(rows, key=lambda r: r.price - r.discount, reverse=True):
+        if r.tax:
+            rates.append(_rate(r.tax, r.price - r.discount, included, currency, rates))
+
+    def taxes(tax: Decimal, base: Decimal) -> list[MarketplaceTax]:
+        if not tax:
+            return []
+        return [MarketplaceTax(rate=_rate(tax, base, included, currency, rates), name=name,
+                               amount=tax)]
+
     lines = [LinePrice(
         unit_price=r.price / r.quantity if r.quantity else r.price,
         line_amount=r.price, discount=r.discount,
-        taxes=_tax(r.tax, r.price - r.discount, included, name)) for r in rows]
+        taxes=taxes(r.tax, r.price - r.discount)) for r in rows]
     return MarketplaceMoney(
-        currency=str(total_of.get("CurrencyCode") or ""), total=total, taxes_included=included,
-        lines=lines, shipping=shipping,
-        shipping_taxes=_tax(shipping_tax, shipping, included, name),
+        currency=currency, total=total, taxes_included=included,
+        lines=lines, shipping=shipping, shipping_taxes=taxes(shipping_tax, shipping),
         financial_status="paid" if order.get("OrderStatus") in PAID else "pending")
 
 

@@ -420,3 +420,26 @@ async def test_the_sales_report_counts_shopifys_amounts(api: GraphQLClient) -> N
     assert report["rows"] == [{"group": "shopify-eu", "currency": "EUR", "orders": 1,
                                "units": 2, "grossSales": {"amount": "34.98"},
                                "netSales": {"amount": "34.98"}}]
+
+
+async def test_a_returned_marketplace_order_is_received_but_refunded_on_the_marketplace(
+    api: GraphQLClient,
+) -> None:
+    from tests.api.test_payments_and_returns import REFUND, _return_and_receive, _ship
+
+    await _connect(api)
+    await _deliver(api, "orders/create", _paid_order(8601))
+    order = (await api('{ order(number: "1001") { id lines { id } } }'))["order"]
+    await _ship(api, order["id"], order["lines"][0]["id"], 2)
+    rid = await _return_and_receive(api, order["id"], order["lines"][0]["id"], 1, True)
+    refused = (await api(REFUND, {"r": rid}))["returnRefund"]
+    assert refused["return"] is None
+    assert [e["code"] for e in refused["userErrors"]] == ["PAYMENT_FAILED"]
+    assert "refund it on shopify" in refused["userErrors"][0]["message"]
+    from domain.payments.models import PaymentOperation, RefundAllocation
+    from domain.returns.models import Return, ReturnStatus
+
+    assert not await PaymentOperation.filter(kind="REFUND").exists()
+    assert not await RefundAllocation.exists()
+    assert (await Return.get()).status is ReturnStatus.RECEIVED  # the goods are back
+    assert (await _money_of(api, "8601"))["paymentStatus"] == "PAID"
