@@ -5,6 +5,12 @@ What a delivery does is read from its signed body (see ``ShopifyMarketplace``).
 Verified with ``X-Shopify-Hmac-Sha256``: the base64 HMAC-SHA256 of the raw body,
 keyed with the app's client secret (the channel's ``webhookSecret``). Deliveries
 are deduplicated by ``X-Shopify-Webhook-Id``; orders by their Shopify id.
+
+An order that carries ``total_price`` is read with its money (``MarketplaceMoney``):
+each line's ``price``, discount (``discount_allocations``, else ``total_discount``) and
+``tax_lines`` (rates are fractions: 0.19), ``taxes_included``, ``currency``, the
+``shipping_lines`` (``discounted_price``, else ``price``, and their ``tax_lines``) and
+``financial_status`` (with ``total_outstanding`` for a partially paid one).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 import httpx
 
 from domain.marketplaces.ports import (
+    FINANCIAL_STATUSES,
     ImportedOrder,
     InvalidNotification,
     LinePrice,
@@ -108,6 +115,8 @@ def _money(order: Mapping[str, Any], lines: list[LinePrice]) -> MarketplaceMoney
         shipping_taxes += _taxes(line.get("tax_lines"), f"shipping_lines[{n}].tax_lines")
     status = optional_text(order.get("financial_status"), "financial_status",
                            max_length=32) or "pending"
+    if status not in FINANCIAL_STATUSES:  # e.g. "expired": nothing received
+        status = "pending"
     outstanding = optional_amount(order.get("total_outstanding"), "total_outstanding")
     included = order.get("taxes_included", False)
     if not isinstance(included, bool):

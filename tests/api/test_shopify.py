@@ -443,3 +443,41 @@ async def test_a_returned_marketplace_order_is_received_but_refunded_on_the_mark
     assert not await RefundAllocation.exists()
     assert (await Return.get()).status is ReturnStatus.RECEIVED  # the goods are back
     assert (await _money_of(api, "8601"))["paymentStatus"] == "PAID"
+
+
+@pytest.mark.parametrize(("status", "extra", "payment_status", "payments"), [
+    ("partially_paid", {"total_outstanding": "9.88"}, "PARTIALLY_PAID",
+     [("CAPTURED", "30.00")]),
+    ("voided", {}, "VOIDED", [("VOIDED", "0.00")]),
+    ("refunded", {}, "PAID", [("CAPTURED", "39.88")]),  # Shopify's refunds stay Shopify's
+    ("expired", {}, "UNPAID", []),  # not a status we record: nothing received
+])
+async def test_each_financial_status_is_recorded(
+    api: GraphQLClient, status: str, extra: dict[str, str], payment_status: str,
+    payments: list[tuple[str, str]],
+) -> None:
+    await _connect(api)
+    delivered = await _deliver(api, "orders/create",
+                               _paid_order(8701, financial_status=status, **extra))
+    assert delivered.status_code == 200, delivered.text
+    money = await _money_of(api, "8701")
+    assert money["paymentStatus"] == payment_status
+    assert [(p["status"], p["capturedAmount"]["amount"]) for p in money["payments"]] == payments
+    assert money["total"]["amount"] == "39.88"
+
+
+async def test_an_edit_of_a_marketplace_order_sends_no_refund(api: GraphQLClient) -> None:
+    from domain.payments.models import PaymentOperation
+    from tests.api.test_order_edits import BEGIN, COMMIT, SET
+
+    await _connect(api)
+    await _deliver(api, "orders/create", _paid_order(8801))
+    order = (await api('{ order(number: "1001") { id lines { id } } }'))["order"]
+    edit = (await api(BEGIN, {"id": order["id"]}))["orderEditBegin"]["calculatedOrder"]["id"]
+    await api(SET, {"e": edit, "l": order["lines"][0]["id"], "q": 1})
+    committed = (await api(COMMIT, {"id": edit, "note": None, "key": "e-1"}))["orderEditCommit"]
+    assert committed["userErrors"] == []
+    assert not await PaymentOperation.filter(kind="REFUND").exists()  # Shopify refunds it
+    after = await _money_of(api, "8801")
+    assert after["payments"][0]["status"] == "CAPTURED"
+    assert after["paymentStatus"] == "PAID"
