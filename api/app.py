@@ -78,6 +78,7 @@ from integrations.email.smtp import SmtpMailer
 from integrations.marketplaces.amazon import AmazonOrders, AmazonSeller
 from integrations.marketplaces.shopify import ShopifyInventory, ShopifyMarketplace
 from integrations.payments.manual import ManualGateway
+from integrations.payments.marketplace import MarketplaceGateway
 from integrations.payments.stripe import StripeGateway
 from integrations.ratelimit.memory import InMemoryRateLimiter
 from integrations.ratelimit.redis import RedisRateLimiter
@@ -186,7 +187,8 @@ def make_notifier(settings: Settings) -> Notifier:
 
 
 def make_gateways(settings: Settings) -> dict[str, PaymentGateway]:
-    gateways: dict[str, PaymentGateway] = {"manual": ManualGateway()}
+    gateways: dict[str, PaymentGateway] = {"manual": ManualGateway(),
+                                           "marketplace": MarketplaceGateway()}
     if settings.stripe_api_key:
         gateways["stripe"] = StripeGateway(api_key=settings.stripe_api_key,
                                            webhook_secret=settings.stripe_webhook_secret,

@@ -18,6 +18,7 @@ DomainError
  ├── EditConflict            the order changed since its edit began (a shipment, an edit)
  ├── QuantityExceedsRemaining  shipping or returning more than is left
  ├── PaymentFailed           the gateway declined, or did not answer
+ │    └── PaidAtMarketplace  a marketplace order's money is refunded on the marketplace
  ├── CarrierFailed           the carrier refused, or did not answer
  ├── AlreadyRefunded         more refunded than remains refundable
  ├── WrongCredentials        an email and password (or a refresh token) that do not match
@@ -209,6 +210,17 @@ class PaymentFailed(DomainError):
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+class PaidAtMarketplace(PaymentFailed):
+    """A marketplace order's payment: the marketplace holds the money, so it is refunded
+    there (and never here, where no money would move)."""
+
+    def __init__(self, payment_id: int, marketplace: str) -> None:
+        super().__init__(f"Payment {payment_id} was paid on {marketplace}, which holds the "
+                         f"money: refund it on {marketplace}; nothing is refunded here")
+        self.payment_id = payment_id
+        self.marketplace = marketplace
 
 
 class CarrierFailed(DomainError):

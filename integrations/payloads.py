@@ -9,6 +9,7 @@ a number where text was, not a string longer than the column that stores it.
 from __future__ import annotations
 
 import json
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 MAX_DEPTH = 64  # far beyond any vendor's documented payload or any GraphQL input
@@ -76,3 +77,20 @@ def integer(value: Any, what: str, *, minimum: int = 0, maximum: int = 10**15) -
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         raise UnreadablePayload(f"{what} is not a whole number from {minimum} to {maximum}")
     return value
+
+
+def amount(value: Any, what: str) -> Decimal:
+    """A decimal amount, as vendors send them: a string ("19.99") or a JSON number."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise UnreadablePayload(f"{what} is not an amount")
+    try:
+        found = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise UnreadablePayload(f"{what} is not an amount") from None
+    if not found.is_finite() or len(str(value)) > 40:
+        raise UnreadablePayload(f"{what} is not a finite amount")
+    return found
+
+
+def optional_amount(value: Any, what: str) -> Decimal | None:
+    return None if value is None or value == "" else amount(value, what)

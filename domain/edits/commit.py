@@ -43,7 +43,7 @@ from domain.orders.pricing import PricedLine, line_columns
 from domain.orders.progress import refresh_progress
 from domain.payments.allocation import SHIPPING, Part, allocate_edit
 from domain.payments.models import OperationKind, Payment, PaymentOperation, PaymentState
-from domain.payments.service import refundable, sync_order_payment_status
+from domain.payments.service import MARKETPLACE, refundable, sync_order_payment_status
 from domain.routing.service import Demand, Destination, Plan
 from domain.taxes.models import TaxClass
 from domain.taxes.ports import TaxProvider
@@ -359,11 +359,14 @@ async def _settle_intent(conn: BaseDBAsyncClient, order: Order, edit: OrderEdit,
     To refund: first what is authorised but not captured is lowered (nothing to send),
     then the rest is refunded from a captured payment. To collect: a new payment for the
     difference with the provider and method the order was paid with; an order without a
-    payment has none asked for (its payment, when opened, takes the new total).
+    payment has none asked for (its payment, when opened, takes the new total). A
+    marketplace's payment is neither refunded nor added to: that is the marketplace's.
     """
     payments = list(await Payment.filter(order_id=order.id).order_by("-id")
                     .select_for_update().using_db(conn))
-    live = [p for p in payments if p.state not in (PaymentState.FAILED, PaymentState.VOIDED)]
+    # A marketplace's payment is settled on the marketplace: nothing is asked or sent here.
+    live = [p for p in payments if p.state not in (PaymentState.FAILED, PaymentState.VOIDED)
+            and p.provider != MARKETPLACE]
     if balance > 0 and live:
         last = live[0]
         created = await Payment.create(order_id=order.id, provider=last.provider,

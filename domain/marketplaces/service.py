@@ -7,6 +7,7 @@ order). One the stock cannot cover is kept, on hold with the reason.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -14,13 +15,16 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from domain.catalog.models import Channel, ChannelKind
-from domain.errors import InvalidInput, UnknownChannel
+from domain.errors import DomainError, InvalidInput, UnknownChannel
 from domain.marketplaces.models import MarketplaceConnection
+from domain.marketplaces.money import PricedImport, price_import
 from domain.marketplaces.ports import ImportedOrder, Notification
 from domain.orders.capture import LineRequest, OrderRequest, create_order
 from domain.orders.models import Order
 from domain.payments.models import ProcessedWebhook
+from domain.payments.service import record_marketplace_payment
 
+log = logging.getLogger(__name__)
 PROVIDERS = ("shopify", "amazon")
 Claim = Callable[[BaseDBAsyncClient], Awaitable[None]]
 
@@ -55,13 +59,54 @@ async def connection_for(channel: str, provider: str) -> MarketplaceConnection |
 
 
 async def import_order(*, channel: str, imported: ImportedOrder, actor: str,
-                       claim: Claim | None = None) -> Order:
+                       claim: Claim | None = None, provider: str | None = None) -> Order:
     """Import through ``create_order``: the same rules as any order, a shipping address
-    included (an order without one, e.g. of digital goods only, is refused)."""
-    return await create_order(actor=actor, claim=claim, request=OrderRequest(
+    included (an order without one, e.g. of digital goods only, is refused).
+
+    An order that carries the marketplace's money keeps it (domain/marketplaces/money.py):
+    its prices, discounts, taxes and shipping, and a total equal to the marketplace's;
+    its payment, as the marketplace's financial status says, is recorded in the same
+    transaction (a paid order is PAID, and invoiced when invoices are issued on payment).
+    Figures that do not add up refuse the order, logged with the reason."""
+    money = imported.money
+    lines = [LineRequest(sku, quantity) for sku, quantity in imported.lines]
+    priced: PricedImport | None = None
+    marketplace = provider or "marketplace"
+    if money is not None:
+        marketplace = provider or await _provider_of(channel)
+        found = await Channel.get_or_none(code=channel)
+        if found is None:
+            raise UnknownChannel(channel, field=("channel",))
+        try:
+            priced = price_import(money, imported.lines, channel_currency=found.currency)
+        except DomainError as refused:
+            log.warning("%s order %s on %s refused: %s", marketplace, imported.external_id,
+                        channel, refused.message)
+            raise
+        lines = priced.lines
+
+    async def then(conn: BaseDBAsyncClient, order: Order) -> None:
+        if money is None or priced is None:
+            return
+        if order.total != priced.total:  # capture stored other amounts: keep nothing
+            raise InvalidInput(f"The order's total {order.total} {order.currency} is not "
+                               f"the marketplace's {priced.total}", field=("total",))
+        await record_marketplace_payment(conn, order, marketplace=marketplace,
+                                         status=money.financial_status, paid=money.paid,
+                                         actor=actor)
+
+    return await create_order(actor=actor, claim=claim, then=then, request=OrderRequest(
         channel=channel, email=imported.email, shipping_address=imported.shipping_address,
-        lines=[LineRequest(sku, quantity) for sku, quantity in imported.lines],
-        external_id=imported.external_id, po_number=imported.po_number, hold_if_short=True))
+        lines=lines, external_id=imported.external_id, po_number=imported.po_number,
+        hold_if_short=True,
+        shipping_amount=priced.shipping_amount if priced else None,
+        tax=priced.tax if priced else None,
+        prices_include_tax=priced.prices_include_tax if priced else None))
+
+
+async def _provider_of(channel: str) -> str:
+    connection = await MarketplaceConnection.get_or_none(channel__code=channel)
+    return connection.provider if connection is not None else "marketplace"
 
 
 async def apply_notification(*, channel: str, provider: str, notification: Notification,
@@ -85,7 +130,7 @@ async def apply_notification(*, channel: str, provider: str, notification: Notif
                                           using_db=conn)
 
         order = await import_order(channel=channel, imported=notification.order, actor=actor,
-                                   claim=claim)
+                                   claim=claim, provider=provider)
         return f"order {order.number} ({order.status.value})"
     try:
         await ProcessedWebhook.create(provider=source, event_id=notification.delivery_id)

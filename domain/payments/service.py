@@ -24,6 +24,7 @@ from domain.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    PaidAtMarketplace,
     PaymentFailed,
 )
 from domain.events.catalogue import EventType, payment_status_event
@@ -54,6 +55,9 @@ from domain.uow import unit_of_work
 CALL_LEASE = timedelta(minutes=2)
 log = logging.getLogger(__name__)
 Gateways = Mapping[str, PaymentGateway]
+# The provider of payments taken by a marketplace (its name is the payment's method): its
+# gateway moves no money. Refunds of them are made on the marketplace and refused here.
+MARKETPLACE = "marketplace"
 
 
 async def sync_order_payment_status(conn: BaseDBAsyncClient, order: Order, *, actor: str) -> None:
@@ -311,6 +315,62 @@ async def capture_payment(
     return await _call(operation, payment, gateway, actor=actor)
 
 
+def refuse_marketplace_refund(payment: Payment) -> None:
+    """PAYMENT_FAILED (PaidAtMarketplace) for a payment a marketplace took: the
+    marketplace holds the money and refunds it."""
+    if payment.provider == MARKETPLACE:
+        raise PaidAtMarketplace(payment.id, payment.method)
+
+
+async def record_marketplace_payment(
+    conn: BaseDBAsyncClient, order: Order, *, marketplace: str, status: str,
+    paid: Decimal | None = None, actor: str,
+) -> Payment | None:
+    """Record, in the imported order's own transaction, what the marketplace says of its
+    payment (its financial status): paid (refunded ones too: their refunds are the
+    marketplace's) captured in full; partially paid captured for ``paid``; authorized
+    held for the total; voided, voided; pending (or partially paid with nothing said)
+    records nothing, the order stays UNPAID. The order's payment status follows at once,
+    and so does its invoice when invoices are issued on payment."""
+    total = order.total
+    captured = Decimal(0)
+    if status in ("paid", "refunded", "partially_refunded"):
+        captured = total
+    elif status == "partially_paid" and paid is not None and paid > 0:
+        captured = min(quantize(paid, order.currency), total)
+    elif status not in ("authorized", "voided"):
+        return None
+    state = (PaymentState.CAPTURED if captured else PaymentState.VOIDED if status == "voided"
+             else PaymentState.AUTHORIZED)
+    payment = await Payment.create(
+        order_id=order.id, provider=MARKETPLACE, method=marketplace, state=state,
+        currency=order.currency, amount=total, authorized_amount=total,
+        captured_amount=captured, psp_reference=f"{marketplace}:{order.external_id}"[:128],
+        using_db=conn)
+    now = datetime.now(UTC)
+    kinds = [OperationKind.AUTHORIZE] + ([OperationKind.CAPTURE] if captured else []) + (
+        [OperationKind.VOID] if state is PaymentState.VOIDED else [])
+    await PaymentOperation.bulk_create([PaymentOperation(
+        payment_id=payment.id, kind=kind, status=OperationStatus.SUCCEEDED,
+        amount=captured if kind is OperationKind.CAPTURE else
+        Decimal(0) if kind is OperationKind.VOID else total,
+        idempotency_key=f"oms-payment-{payment.id}-{kind.value.lower()}-1",
+        psp_reference=payment.psp_reference, settled_at=now) for kind in kinds],
+        using_db=conn)
+    event, verb, amount = {
+        PaymentState.CAPTURED: (EventType.PAYMENT_CAPTURED, "captured", captured),
+        PaymentState.AUTHORIZED: (EventType.PAYMENT_AUTHORIZED, "authorized", total),
+        PaymentState.VOIDED: (EventType.PAYMENT_VOIDED, "voided", total)}[state]
+    shown = quantize(amount, order.currency)
+    await record_order_event(
+        conn, order_id=order.id, type=event, actor=actor,
+        message=f"Payment {payment.id} ({marketplace}): {verb} {shown} {order.currency} "
+                f"on {marketplace}",
+        data={"payment_id": payment.id, "amount": str(shown), "currency": order.currency})
+    await sync_order_payment_status(conn, order, actor=actor)
+    return payment
+
+
 async def refundable(conn: BaseDBAsyncClient, payment: Payment) -> Decimal:
     """What may still be refunded: captured, less refunded, less refunds out at the gateway."""
     in_flight = sum((op.amount for op in await PaymentOperation.filter(
@@ -338,6 +398,7 @@ async def refund_payment(
     payment = await Payment.get_or_none(id=payment_id)
     if payment is None:
         raise NotFound("Payment", str(payment_id), field=("paymentId",))
+    refuse_marketplace_refund(payment)
     gateway = _gateway(gateways, payment.provider)
     amount = parse_price(amount, payment.currency, field=("amount",))
 

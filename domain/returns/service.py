@@ -55,6 +55,7 @@ from domain.payments.service import (
     check_refundable,
     refund_payment,
     refundable,
+    refuse_marketplace_refund,
     sync_order_payment_status,
 )
 from domain.returns.models import Return, ReturnLine, ReturnStatus
@@ -450,6 +451,8 @@ async def _claim_refund(
         else worth - credit
     payment = await Payment.filter(order_id=order.id, captured_amount__gt=0).order_by(
         "id").select_for_update().using_db(conn).first()
+    if payment is not None:
+        refuse_marketplace_refund(payment)  # refunded on the marketplace, before any claim
     if credit and not credited:  # the returned goods pay for the replacement first
         credited.update({share.part: share.amount for share in await allocate(
             conn, order=order, amount=credit, operation_id=None, return_id=found.id,

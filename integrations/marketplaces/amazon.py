@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from domain.marketplaces.ports import ImportedOrder
+from domain.marketplaces.ports import ImportedOrder, LinePrice, MarketplaceMoney, MarketplaceTax
+from domain.money import CURRENCY_EXPONENTS, quantize
+from integrations.payloads import mapping, optional_amount
 
 LWA_URL = "https://api.amazon.com/auth/o2/token"
 SP_API = "https://sellingpartnerapi-eu.amazon.com"
 IMPORTABLE = {"Unshipped", "PartiallyShipped"}
+PAID = {"Unshipped", "PartiallyShipped", "Shipped"}  # Amazon took the money
 
 
 class AmazonUnavailable(Exception):
@@ -36,6 +41,99 @@ def _address(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
             "line2": raw.get("AddressLine2"), "city": raw.get("City"),
             "region": raw.get("StateOrRegion"), "postalCode": raw.get("PostalCode"),
             "country": raw.get("CountryCode"), "phone": raw.get("Phone")}
+
+
+def _money_of(raw: Mapping[str, Any], key: str, what: str) -> Decimal:
+    """A ``Money`` field (``{CurrencyCode, Amount}``), zero when Amazon sends none."""
+    money = raw.get(key)
+    if money is None:
+        return Decimal(0)
+    return optional_amount(mapping(money, f"{what}.{key}").get("Amount"),
+                           f"{what}.{key}.Amount") or Decimal(0)
+
+
+def _reproduces(rate: Decimal, tax: Decimal, base: Decimal, included: bool,
+                currency: str) -> bool:
+    expected = base - base / (1 + rate / 100) if included else base * rate / 100
+    return quantize(expected, currency) == tax
+
+
+def _rate(tax: Decimal, base: Decimal, included: bool, currency: str,
+          others: Sequence[Decimal] = ()) -> Decimal:
+    """Amazon sends the tax, not its rate: the rate is read off the amounts, for receipts
+    and invoices. A whole percentage, or another line's rate, that gives exactly this tax
+    wins; else the rate to a tenth of a percent."""
+    net = base - tax if included else base
+    if net <= 0 or currency not in CURRENCY_EXPONENTS:
+        return Decimal(0)
+    derived = tax / net * 100
+    for rate in (*others, derived.quantize(Decimal(1))):
+        if _reproduces(rate, tax, base, included, currency):
+            return rate
+    return derived.quantize(Decimal("0.1"))
+
+
+@dataclass(frozen=True)
+class _Row:
+    quantity: int
+    price: Decimal
+    discount: Decimal
+    tax: Decimal
+    shipping: Decimal
+    shipping_tax: Decimal
+
+
+def _money(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]
+           ) -> MarketplaceMoney | None:
+    """The order at Amazon's amounts, when it carries its ``OrderTotal``. Each item's
+    ``ItemPrice`` is its line's price for ``QuantityOrdered`` (tax included in EU
+    marketplaces, not in the US: whichever makes the items add up to the total, the tax
+    being ``ItemTax``); ``PromotionDiscount`` is its discount; the shipping is every
+    item's ``ShippingPrice`` less its ``ShippingDiscount``, taxed by its ``ShippingTax``
+    (the discounts' own tax, ``PromotionDiscountTax`` and ``ShippingDiscountTax``, taken
+    off). Amazon's orders are paid at Amazon."""
+    total_raw = order.get("OrderTotal")
+    if total_raw is None:
+        return None
+    total_of = mapping(total_raw, "OrderTotal")
+    total = optional_amount(total_of.get("Amount"), "OrderTotal.Amount") or Decimal(0)
+    rows = []
+    for n, item in enumerate(items):
+        what = f"OrderItems[{n}]"
+
+        def of(key: str, what: str = what, item: Mapping[str, Any] = item) -> Decimal:
+            return _money_of(item, key, what)
+
+        rows.append(_Row(
+            quantity=int(item.get("QuantityOrdered") or 0), price=of("ItemPrice"),
+            discount=of("PromotionDiscount"),
+            tax=of("ItemTax") - of("PromotionDiscountTax"),
+            shipping=of("ShippingPrice") - of("ShippingDiscount"),
+            shipping_tax=of("ShippingTax") - of("ShippingDiscountTax")))
+    shipping = sum((r.shipping for r in rows), Decimal(0))
+    shipping_tax = sum((r.shipping_tax for r in rows), Decimal(0))
+    included = sum((r.price - r.discount for r in rows), shipping) == total
+    name = "VAT" if included else "Tax"
+    currency = str(total_of.get("CurrencyCode") or "")
+    rates: list[Decimal] = []  # the largest lines' first, for the others to reproduce
+    for r in sorted(rows, key=lambda r: r.price - r.discount, reverse=True):
+        if r.tax:
+            rates.append(_rate(r.tax, r.price - r.discount, included, currency, rates))
+
+    def taxes(tax: Decimal, base: Decimal) -> list[MarketplaceTax]:
+        if not tax:
+            return []
+        return [MarketplaceTax(rate=_rate(tax, base, included, currency, rates), name=name,
+                               amount=tax)]
+
+    lines = [LinePrice(
+        unit_price=r.price / r.quantity if r.quantity else r.price,
+        line_amount=r.price, discount=r.discount,
+        taxes=taxes(r.tax, r.price - r.discount)) for r in rows]
+    return MarketplaceMoney(
+        currency=currency, total=total, taxes_included=included,
+        lines=lines, shipping=shipping, shipping_taxes=taxes(shipping_tax, shipping),
+        financial_status="paid" if order.get("OrderStatus") in PAID else "pending")
 
 
 class AmazonOrders:
@@ -97,13 +195,13 @@ class AmazonOrders:
                     continue
                 items = await self._get(f"/orders/v0/orders/{order['AmazonOrderId']}"
                                         "/orderItems", {})
+                rows = items.get("OrderItems", [])
                 imported.append(ImportedOrder(
                     external_id=str(order["AmazonOrderId"]),
-                    lines=[(str(i["SellerSKU"]), int(i["QuantityOrdered"]))
-                           for i in items.get("OrderItems", [])],
+                    lines=[(str(i["SellerSKU"]), int(i["QuantityOrdered"])) for i in rows],
                     email=(order.get("BuyerInfo") or {}).get("BuyerEmail"),
                     shipping_address=_address(order.get("ShippingAddress")),
-                    po_number=str(order["AmazonOrderId"])))
+                    po_number=str(order["AmazonOrderId"]), money=_money(order, rows)))
             yield imported, cursor
             token = page.get("NextToken")
             if not token:

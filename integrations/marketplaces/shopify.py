@@ -5,6 +5,12 @@ What a delivery does is read from its signed body (see ``ShopifyMarketplace``).
 Verified with ``X-Shopify-Hmac-Sha256``: the base64 HMAC-SHA256 of the raw body,
 keyed with the app's client secret (the channel's ``webhookSecret``). Deliveries
 are deduplicated by ``X-Shopify-Webhook-Id``; orders by their Shopify id.
+
+An order that carries ``total_price`` is read with its money (``MarketplaceMoney``):
+each line's ``price``, discount (``discount_allocations``, else ``total_discount``) and
+``tax_lines`` (rates are fractions: 0.19), ``taxes_included``, ``currency``, the
+``shipping_lines`` (``discounted_price``, else ``price``, and their ``tax_lines``) and
+``financial_status`` (with ``total_outstanding`` for a partially paid one).
 """
 
 from __future__ import annotations
@@ -13,17 +19,29 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from domain.marketplaces.ports import ImportedOrder, InvalidNotification, Notification
+from domain.marketplaces.ports import (
+    FINANCIAL_STATUSES,
+    ImportedOrder,
+    InvalidNotification,
+    LinePrice,
+    MarketplaceMoney,
+    MarketplaceTax,
+    Notification,
+)
 from domain.marketplaces.sync import FulfillmentReport, StaleQuantity
 from integrations.payloads import (
+    UnreadablePayload,
+    amount,
     integer,
     items,
     json_object,
     mapping,
+    optional_amount,
     optional_mapping,
     optional_text,
     text,
@@ -51,20 +69,84 @@ def _address(raw: Mapping[str, Any]) -> dict[str, Any] | None:
             "phone": field("phone")}
 
 
+def _taxes(raw: Any, what: str) -> list[MarketplaceTax]:
+    """``tax_lines``: each ``{price, rate, title}``, the rate a fraction (0.19)."""
+    taxes = []
+    for n, entry in enumerate(items(raw if raw is not None else [], what)):
+        tax = mapping(entry, f"{what}[{n}]")
+        taxes.append(MarketplaceTax(
+            rate=amount(tax.get("rate", 0), f"{what}[{n}].rate") * 100,
+            name=optional_text(tax.get("title"), f"{what}[{n}].title", max_length=255),
+            amount=amount(tax.get("price"), f"{what}[{n}].price")))
+    return taxes
+
+
+def _line_price(item: Mapping[str, Any], quantity: int, what: str) -> LinePrice:
+    """A line's price, its discount (its ``discount_allocations``, else its
+    ``total_discount``) and its ``tax_lines``."""
+    price = amount(item.get("price"), f"{what}.price")
+    allocations = item.get("discount_allocations")
+    if allocations:
+        discount = sum((amount(mapping(a, f"{what}.discount_allocations[{n}]").get("amount"),
+                               f"{what}.discount_allocations[{n}].amount")
+                        for n, a in enumerate(items(allocations,
+                                                    f"{what}.discount_allocations"))),
+                       Decimal(0))
+    else:
+        discount = optional_amount(item.get("total_discount"), f"{what}.total_discount") \
+            or Decimal(0)
+    return LinePrice(unit_price=price, line_amount=price * quantity, discount=discount,
+                     taxes=_taxes(item.get("tax_lines"), f"{what}.tax_lines"))
+
+
+def _money(order: Mapping[str, Any], lines: list[LinePrice]) -> MarketplaceMoney | None:
+    """The order's own money, when it carries its total (``total_price``)."""
+    total = optional_amount(order.get("total_price"), "total_price")
+    if total is None:
+        return None
+    shipping = Decimal(0)
+    shipping_taxes: list[MarketplaceTax] = []
+    for n, raw in enumerate(items(order.get("shipping_lines") or [], "shipping_lines")):
+        line = mapping(raw, f"shipping_lines[{n}]")
+        discounted = optional_amount(line.get("discounted_price"),
+                                     f"shipping_lines[{n}].discounted_price")
+        shipping += discounted if discounted is not None else amount(
+            line.get("price"), f"shipping_lines[{n}].price")
+        shipping_taxes += _taxes(line.get("tax_lines"), f"shipping_lines[{n}].tax_lines")
+    status = optional_text(order.get("financial_status"), "financial_status",
+                           max_length=32) or "pending"
+    if status not in FINANCIAL_STATUSES:  # e.g. "expired": nothing received
+        status = "pending"
+    outstanding = optional_amount(order.get("total_outstanding"), "total_outstanding")
+    included = order.get("taxes_included", False)
+    if not isinstance(included, bool):
+        raise UnreadablePayload("taxes_included is not true or false")
+    return MarketplaceMoney(
+        currency=text(order.get("currency"), "currency", max_length=3), total=total,
+        taxes_included=included, lines=lines, shipping=shipping,
+        shipping_taxes=shipping_taxes, financial_status=status,
+        paid=total - outstanding if outstanding is not None else None)
+
+
 def _imported(order: Mapping[str, Any], external_id: str) -> ImportedOrder:
     lines = []
+    prices = []
+    priced = order.get("total_price") is not None
     for n, raw in enumerate(items(order.get("line_items"), "line_items")):
         item = mapping(raw, f"line_items[{n}]")
-        lines.append((text(item.get("sku"), f"line_items[{n}].sku", max_length=64),
-                      integer(item.get("quantity"), f"line_items[{n}].quantity", minimum=1,
-                              maximum=10**6)))
+        quantity = integer(item.get("quantity"), f"line_items[{n}].quantity", minimum=1,
+                           maximum=10**6)
+        lines.append((text(item.get("sku"), f"line_items[{n}].sku", max_length=64), quantity))
+        if priced:
+            prices.append(_line_price(item, quantity, f"line_items[{n}]"))
     return ImportedOrder(
         external_id=external_id, lines=lines,
         email=optional_text(order.get("email"), "email", max_length=320)
         or optional_text(order.get("contact_email"), "contact_email", max_length=320),
         shipping_address=_address(optional_mapping(order.get("shipping_address"),
                                                    "shipping_address")),
-        po_number=optional_text(order.get("name"), "name", max_length=64))
+        po_number=optional_text(order.get("name"), "name", max_length=64),
+        money=_money(order, prices))
 
 
 class ShopifyMarketplace:

@@ -39,7 +39,13 @@ async def test_a_shopify_order_from_webhook_to_delivery(app: Any, api: GraphQLCl
                 "apiBase": shopify.url, "buffer": 0})
             shopify.orders["gid://shopify/Order/4401"] = [("SHOE", 2)]
             body = json.dumps({"id": 4401, "name": "#4401", "email": "ann@example.com",
-                               "line_items": [{"sku": "SHOE", "quantity": 2}],
+                               "currency": "EUR", "taxes_included": True,
+                               "financial_status": "paid", "total_price": "54.88",
+                               "line_items": [{"sku": "SHOE", "quantity": 2, "price": "24.99",
+                                               "tax_lines": [{"price": "7.98", "rate": 0.19,
+                                                              "title": "DE VAT"}]}],
+                               "shipping_lines": [{"price": "4.90", "tax_lines": [
+                                   {"price": "0.78", "rate": 0.19, "title": "DE VAT"}]}],
                                "shipping_address": {"name": "Ann", "address1": "Hauptstr. 5",
                                                     "city": "Berlin", "zip": "10117",
                                                     "country_code": "DE"}}).encode()
@@ -49,7 +55,13 @@ async def test_a_shopify_order_from_webhook_to_delivery(app: Any, api: GraphQLCl
                                                    "X-Shopify-Hmac-Sha256":
                                                        webhook_hmac(body, SECRET)})
             assert arrived.json()["outcome"] == "order 1001 (PENDING)"
-            gid = (await api('{ order(number: "1001") { id } }'))["order"]["id"]
+            placed = (await api('{ order(number: "1001") { id total { amount } '
+                                'paymentStatus invoices { totals { tax { amount } } } } }'))[
+                "order"]
+            gid = placed["id"]
+            # Shopify's amounts and its payment, not the catalogue's price
+            assert (placed["total"], placed["paymentStatus"], placed["invoices"]) == (
+                {"amount": "54.88"}, "PAID", [{"totals": {"tax": {"amount": "8.76"}}}])
 
             async with subscriber(app) as sub:
                 await sub.init()

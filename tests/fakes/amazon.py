@@ -95,15 +95,24 @@ class FakeAmazon:
         return JSONResponse({"sku": sku, "fulfillmentAvailability": availability})
 
     def add(self, order_id: str, updated: str, sku: str, quantity: int,
-            status: str = "Unshipped") -> None:
-        self.orders.append({"AmazonOrderId": order_id, "LastUpdateDate": updated,
-                            "OrderStatus": status,
-                            "BuyerInfo": {"BuyerEmail": f"{order_id}@marketplace.amazon.de"},
-                            "ShippingAddress": {"Name": "Kim", "AddressLine1": "Ring 1",
-                                                "City": "Köln", "PostalCode": "50667",
-                                                "CountryCode": "DE"}})
-        self.items[order_id] = [{"SellerSKU": sku, "QuantityOrdered": quantity,
-                                 "OrderItemId": f"item-{order_id}"}]
+            status: str = "Unshipped", *, money: dict[str, str] | None = None,
+            total: str | None = None, currency: str = "EUR") -> None:
+        """An order of one item; ``money`` gives the item's amounts by their SP-API names
+        (ItemPrice, ItemTax, ShippingPrice, PromotionDiscount, ...), ``total`` its
+        OrderTotal."""
+        order: dict[str, Any] = {
+            "AmazonOrderId": order_id, "LastUpdateDate": updated, "OrderStatus": status,
+            "BuyerInfo": {"BuyerEmail": f"{order_id}@marketplace.amazon.de"},
+            "ShippingAddress": {"Name": "Kim", "AddressLine1": "Ring 1", "City": "Köln",
+                                "PostalCode": "50667", "CountryCode": "DE"}}
+        if total is not None:
+            order["OrderTotal"] = {"CurrencyCode": currency, "Amount": total}
+        self.orders.append(order)
+        item: dict[str, Any] = {"SellerSKU": sku, "QuantityOrdered": quantity,
+                                "OrderItemId": f"item-{order_id}"}
+        for name, amount in (money or {}).items():
+            item[name] = {"CurrencyCode": currency, "Amount": amount}
+        self.items[order_id] = [item]
 
     async def __aenter__(self) -> FakeAmazon:
         await self._server.start()
