@@ -52,7 +52,26 @@ class Server:
 def oms_server(*, database_url: str, redis_url: str | None,
                env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Iterator[Server]:
     """`oms serve` in its own process (``args``: more flags, e.g. ``--workers``), on the given
-    database and Redis, with a var folder of its own."""
+    database and Redis, with a var folder of its own. A port another process took between
+    choosing it and listening on it is chosen again."""
+    for attempt in range(3):
+        try:
+            with _oms_server(database_url=database_url, redis_url=redis_url, env=env,
+                             args=args) as server:
+                yield server
+                return
+        except _PortTaken:
+            if attempt == 2:
+                raise
+
+
+class _PortTaken(RuntimeError):
+    pass
+
+
+@contextmanager
+def _oms_server(*, database_url: str, redis_url: str | None, env: dict[str, str] | None,
+                args: tuple[str, ...]) -> Iterator[Server]:
     port = free_port()
     var_dir = Path(tempfile.mkdtemp(prefix="oms-var-"))
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
@@ -67,8 +86,13 @@ def oms_server(*, database_url: str, redis_url: str | None,
         proc = subprocess.Popen([sys.executable, "-m", "api", "serve", "--port", str(port), *args],
                                 env=environment, stdout=output, stderr=subprocess.STDOUT)
     try:
-        _wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    .status_code == 200, 60, "oms serve", proc, log)
+        try:
+            _wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                        .status_code == 200, 60, "oms serve", proc, log)
+        except RuntimeError as error:
+            if "address already in use" in str(error):
+                raise _PortTaken(str(error)) from error
+            raise
         server = Server(port, proc)
         server.log = log
         yield server
@@ -114,12 +138,16 @@ class RedisServer:
 
 
 class LocalServer:
-    """An ASGI app served by uvicorn inside the test's event loop, on a free port."""
+    """An ASGI app served by uvicorn inside the test's event loop, on a free port: the
+    socket is bound here and handed to uvicorn, so no other process can take the port
+    between choosing it and listening on it."""
 
     def __init__(self, app: object) -> None:
         import uvicorn
 
-        self.port = free_port()
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = int(self._socket.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port,  # type: ignore[arg-type]
                                 log_level="warning", lifespan="off")
@@ -129,10 +157,11 @@ class LocalServer:
     async def start(self) -> None:
         import asyncio
 
-        self._task = asyncio.create_task(self._server.serve())
+        self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
         while not self._server.started:  # noqa: ASYNC110 - uvicorn offers no started event
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
         self._server.should_exit = True
         await self._task  # type: ignore[misc]
+        self._socket.close()

@@ -3,7 +3,8 @@ was placed (the line's quantity is what is left). The column has a default in th
 so rows the previous release writes while this one rolls out get it too."""
 
 from tortoise import fields, migrations
-from tortoise.migrations import operations as ops
+
+from domain.migrations._columns import AddColumn
 
 
 class Migration(migrations.Migration):
@@ -12,6 +13,6 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
-        ops.AddField(model_name="OrderLine", name="quantity_cancelled",
+        AddColumn(table="order_line", model_name="OrderLine", name="quantity_cancelled",
                      field=fields.IntField(default=0, db_default=0)),
     ]

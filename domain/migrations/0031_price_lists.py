@@ -6,6 +6,8 @@ from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
+from domain.migrations._columns import AddColumn
+
 
 def _pk() -> fields.IntField:
     return fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)
@@ -87,13 +89,13 @@ class Migration(migrations.Migration):
                                           "``min_quantity`` units a line up."},
             bases=["Model"],
         ),
-        ops.AddField(model_name="OrderLine", name="price_list_id",
+        AddColumn(table="order_line", model_name="OrderLine", name="price_list_id",
                      field=fields.IntField(null=True)),
-        ops.AddField(model_name="OrderLine", name="price_list_code",
+        AddColumn(table="order_line", model_name="OrderLine", name="price_list_code",
                      field=fields.CharField(null=True, max_length=64)),
-        ops.AddField(model_name="OrderEditLine", name="price_list_id",
+        AddColumn(table="order_edit_line", model_name="OrderEditLine", name="price_list_id",
                      field=fields.IntField(null=True)),
-        ops.AddField(model_name="OrderEditLine", name="price_list_code",
+        AddColumn(table="order_edit_line", model_name="OrderEditLine", name="price_list_code",
                      field=fields.CharField(null=True, max_length=64)),
         ops.RunSQL(
             [f"CREATE INDEX IF NOT EXISTS idx_{table}_{column} ON {table} ({column})"

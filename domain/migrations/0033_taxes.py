@@ -6,6 +6,7 @@ previous release writes while this one rolls out get it too."""
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
+from domain.migrations._columns import AddColumn
 from domain.taxes.models import TaxClass
 
 
@@ -44,26 +45,26 @@ class Migration(migrations.Migration):
                      "table_description": "The merchant's tax rates by country, region and tax class."},
             bases=["Model"],
         ),
-        ops.AddField(model_name="Variant", name="tax_class",
+        AddColumn(table="variant", model_name="Variant", name="tax_class",
                      field=fields.CharEnumField(TaxClass, max_length=16, default=TaxClass.STANDARD,
                                                 db_default=TaxClass.STANDARD.value)),
-        ops.AddField(model_name="Channel", name="prices_include_tax", field=_flag()),
-        ops.AddField(model_name="Customer", name="tax_exempt", field=_flag()),
-        ops.AddField(model_name="Customer", name="tax_number",
+        AddColumn(table="channel", model_name="Channel", name="prices_include_tax", field=_flag()),
+        AddColumn(table="customer", model_name="Customer", name="tax_exempt", field=_flag()),
+        AddColumn(table="customer", model_name="Customer", name="tax_number",
                      field=fields.CharField(null=True, max_length=32)),
-        ops.AddField(model_name="Order", name="prices_include_tax", field=_flag()),
-        ops.AddField(model_name="Order", name="tax_total", field=_money()),
-        ops.AddField(model_name="Order", name="shipping_tax", field=_money()),
-        ops.AddField(model_name="Order", name="shipping_tax_rate", field=_rate()),
-        ops.AddField(model_name="Order", name="shipping_tax_name",
+        AddColumn(table="orders", model_name="Order", name="prices_include_tax", field=_flag()),
+        AddColumn(table="orders", model_name="Order", name="tax_total", field=_money()),
+        AddColumn(table="orders", model_name="Order", name="shipping_tax", field=_money()),
+        AddColumn(table="orders", model_name="Order", name="shipping_tax_rate", field=_rate()),
+        AddColumn(table="orders", model_name="Order", name="shipping_tax_name",
                      field=fields.CharField(null=True, max_length=64)),
-        ops.AddField(model_name="Order", name="discount_total", field=_money()),
-        ops.AddField(model_name="Order", name="tax_exempt", field=_flag()),
-        ops.AddField(model_name="Order", name="tax_number",
+        AddColumn(table="orders", model_name="Order", name="discount_total", field=_money()),
+        AddColumn(table="orders", model_name="Order", name="tax_exempt", field=_flag()),
+        AddColumn(table="orders", model_name="Order", name="tax_number",
                      field=fields.CharField(null=True, max_length=32)),
-        ops.AddField(model_name="OrderLine", name="discount_amount", field=_money()),
-        ops.AddField(model_name="OrderLine", name="tax_rate", field=_rate()),
-        ops.AddField(model_name="OrderLine", name="tax_name",
+        AddColumn(table="order_line", model_name="OrderLine", name="discount_amount", field=_money()),
+        AddColumn(table="order_line", model_name="OrderLine", name="tax_rate", field=_rate()),
+        AddColumn(table="order_line", model_name="OrderLine", name="tax_name",
                      field=fields.CharField(null=True, max_length=64)),
-        ops.AddField(model_name="OrderLine", name="tax_amount", field=_money()),
+        AddColumn(table="order_line", model_name="OrderLine", name="tax_amount", field=_money()),
     ]

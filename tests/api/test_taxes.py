@@ -259,6 +259,8 @@ async def test_bad_rates_are_refused_and_change_nothing(api: GraphQLClient) -> N
     listed = (await api('{ taxRates(country: "de") { taxClass rate name } }'))["taxRates"]
     assert listed == [{"taxClass": "REDUCED", "rate": "7", "name": "MwSt. 7%"},
                       {"taxClass": "STANDARD", "rate": "19", "name": "MwSt. 19%"}]
+    wrong = await api.errors('{ taxRates(country: "Germany") { name } }')
+    assert wrong[0]["extensions"]["code"] == "BAD_REQUEST"
     gone = (await api("""mutation { taxRatesDelete(rates: [{country: "DE",
       taxClass: REDUCED}]) { deleted userErrors { code } } }"""))["taxRatesDelete"]
     assert gone == {"deleted": 1, "userErrors": []}

@@ -10,12 +10,14 @@ from strawberry.types import Info
 
 from api.auth import Permission
 from api.graphql.common import TaxClass
-from api.graphql.errors import UserError, attempt
+from api.graphql.errors import UserError, attempt, bad_request
 from api.graphql.ids import pk_of
 from api.graphql.orders.types import Customer
 from api.graphql.permissions import requires
 from api.graphql.relay import to_global_id
+from domain.addresses import country_code
 from domain.customers.models import Customer as CustomerModel
+from domain.errors import DomainError
 from domain.money import plain
 from domain.taxes import models, service
 
@@ -78,7 +80,10 @@ class TaxQueries:
     async def tax_rates(self, info: Info, country: str | None = None) -> list[TaxRate]:
         query = info.context.scope.query(models.TaxRate)
         if country is not None:
-            query = query.filter(country=country.strip().upper())
+            try:
+                query = query.filter(country=country_code(country, field=("country",)))
+            except DomainError as error:
+                raise bad_request(error.message) from error
         rows = await query.order_by("country", "region", "tax_class").limit(service.MAX_RATES)
         return [TaxRate.from_model(row) for row in rows]
 
