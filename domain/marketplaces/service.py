@@ -57,11 +57,13 @@ async def connection_for(channel: str, provider: str) -> MarketplaceConnection |
 async def import_order(*, channel: str, imported: ImportedOrder, actor: str,
                        claim: Claim | None = None) -> Order:
     """Import through ``create_order``: the same rules as any order, a shipping address
-    included (an order without one, e.g. of digital goods only, is refused)."""
+    included (an order without one, e.g. of digital goods only, is refused). The shop's
+    promotions are not applied: the marketplace charged the buyer already."""
     return await create_order(actor=actor, claim=claim, request=OrderRequest(
         channel=channel, email=imported.email, shipping_address=imported.shipping_address,
         lines=[LineRequest(sku, quantity) for sku, quantity in imported.lines],
-        external_id=imported.external_id, po_number=imported.po_number, hold_if_short=True))
+        external_id=imported.external_id, po_number=imported.po_number, hold_if_short=True,
+        apply_promotions=False))
 
 
 async def apply_notification(*, channel: str, provider: str, notification: Notification,
