@@ -432,9 +432,10 @@ async def create_order(
             order.hold_kind = HoldKind.STOCK
             order.hold_reason = f"Not enough stock: {short}"[:500]
         given_discounts = _discount_rows(order, discounts)
+        redemptions: list[VoucherRedemption] = []
         if voucher is not None:  # its row stays locked to the commit: taken late
             await redeem(conn, voucher, customer_id=customer.id if customer else None)
-            given_discounts.append(VoucherRedemption(
+            redemptions.append(VoucherRedemption(
                 voucher_id=voucher.id, order_id=order.id,
                 customer_id=customer.id if customer else None))
         # Taken last, so the counter row is locked only for the end of the transaction.
@@ -449,7 +450,7 @@ async def create_order(
                                                                        locations))
         # The lines, and the allocations naming them, go in the batch's one statement.
         await insert_family(conn, lines, "position", _allocations(lines, plan, levels),
-                            movements, events, outbox, given_discounts)
+                            movements, events, outbox, given_discounts, redemptions)
         if then is not None:
             await then(conn, order)
         metrics.count("orders_placed", channel=channel.code)
