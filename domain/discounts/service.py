@@ -42,6 +42,8 @@ CODE_RE = re.compile(r"[A-Z0-9_-]{3,64}")
 MAX_RESTRICTIONS = 1000  # SKUs, channels or groups named by one promotion
 MAX_CODES = 1000  # one voucherCreate
 MAX_LIMIT = 1_000_000_000
+__all__ = ["UNSET", "PromotionChanges", "PromotionSpec", "create_promotion",
+           "create_vouchers", "delete_promotion", "group_codes", "update_promotion"]
 
 
 @dataclass(frozen=True)

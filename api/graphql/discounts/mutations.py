@@ -18,7 +18,6 @@ from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
 from api.graphql.permissions import requires
 from api.graphql.relay import to_global_id
-from domain.catalog.lifecycle import UNSET
 from domain.discounts import service
 from domain.discounts.models import DiscountKind, DiscountTarget
 
@@ -26,7 +25,7 @@ T = TypeVar("T")
 
 
 def _given(value: Any) -> Any:
-    return UNSET if value is strawberry.UNSET else value
+    return service.UNSET if value is strawberry.UNSET else value
 
 
 async def _run(call: Callable[[], Awaitable[T]]) -> T:
