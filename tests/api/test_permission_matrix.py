@@ -36,10 +36,11 @@ async def _world(api: GraphQLClient) -> dict[str, str]:
               "{ userErrors { code } } }")
     invoice = (await api("mutation($o: ID!) { invoiceIssue(orderId: $o) { invoice { id } } }",
                          {"o": order["id"]}))["invoiceIssue"]["invoice"]
-    promotion = (await api('mutation { promotionCreate(input: {name: "Spring", kind: PERCENTAGE, '
-                           'target: LINES, value: "10", requiresCode: true}) '
+    promotion = (await api('mutation { promotionCreate(input: {name: "Spring", '
+                           'kind: PERCENTAGE, target: LINES, value: "10", requiresCode: true}) '
                            "{ promotion { id } } }"))["promotionCreate"]["promotion"]
-    return {"promotion": promotion["id"], "order": order["id"], "line": order["lines"][0]["id"], "product": product["id"],
+    return {"promotion": promotion["id"],
+            "order": order["id"], "line": order["lines"][0]["id"], "product": product["id"],
             "payment": placed["orderCreate"]["payment"]["id"],
             "shipment": shipment["shipment"]["id"], "priceList": price_list["id"],
             "customer": order["customer"]["id"], "invoice": invoice["id"]}
