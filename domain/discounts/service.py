@@ -210,10 +210,11 @@ async def group_codes(conn: BaseDBAsyncClient | None, ids: Sequence[int] | None
     return sorted(g.code for g in rows)
 
 
-async def _locked(conn: BaseDBAsyncClient, promotion_id: int) -> Promotion:
+async def _locked(conn: BaseDBAsyncClient, promotion_id: int, *, field: str = "id"
+                  ) -> Promotion:
     found = await Promotion.filter(id=promotion_id).select_for_update().using_db(conn).first()
     if found is None:
-        raise NotFound("Promotion", str(promotion_id), field=("id",))
+        raise NotFound("Promotion", str(promotion_id), field=(field,))
     return found
 
 
@@ -292,7 +293,7 @@ async def create_vouchers(*, promotion_id: int, codes: Sequence[str], max_uses: 
     _limit(per_customer_limit, "perCustomerLimit", errors)
     try:
         async with unit_of_work() as conn:
-            promotion = await _locked(conn, promotion_id)
+            promotion = await _locked(conn, promotion_id, field="promotionId")
             if not promotion.requires_code:
                 errors.append(InvalidInput("This promotion applies without a code: create it "
                                            "with requiresCode to give it codes",
