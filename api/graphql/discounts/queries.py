@@ -12,6 +12,7 @@ from api.graphql.node import register
 from api.graphql.permissions import requires
 from api.graphql.relay import Connection, id_page, window
 from domain.discounts import models
+from domain.errors import NotFound
 
 
 @strawberry.type
@@ -37,7 +38,7 @@ class DiscountQueries:
         asked = window(int, first=first, after=after, last=last, before=before)
         try:
             pk = pk_of(promotion_id, "Promotion", field=("promotionId",))
-        except Exception:
+        except NotFound:  # an ID of something else names no promotion: no codes
             pk = -1
         query = info.context.scope.query(models.Voucher).filter(promotion_id=pk)
         return await id_page(query, asked, newest_first=False, node=Voucher.from_model)
