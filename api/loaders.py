@@ -13,6 +13,7 @@ from domain.access import Scope
 from domain.annotations.models import MetadataEntry, ObjectKind, Tag
 from domain.catalog.models import Channel, ChannelLocation, Location, Product, Variant
 from domain.customers.models import Customer, CustomerNote
+from domain.discounts.models import OrderDiscount
 from domain.events.models import OrderEvent
 from domain.fulfillment.models import Shipment, ShipmentLine, TrackingEvent
 from domain.inventory.models import StockLevel
@@ -124,6 +125,7 @@ class Loaders:
         self.return_lines_by_return = grouped(scope, ReturnLine, "rma_id", "id")
         self.invoice_by_id = by_id(scope, Invoice)
         self.invoices_by_order = grouped(scope, Invoice, "order_id", "id")
+        self.discounts_by_order = grouped(scope, OrderDiscount, "order_id", "id")
         self.credit_notes_by_invoice = grouped(scope, Invoice, "invoice_id", "id")
         self.insight_by_customer = DataLoader(load_fn=self._insights)
         self.notes_by_customer = grouped(scope, CustomerNote, "customer_id", "id")

@@ -23,6 +23,7 @@ DomainError
  ├── AlreadyRefunded         more refunded than remains refundable
  ├── WrongCredentials        an email and password (or a refresh token) that do not match
  ├── IdempotencyKeyReused    a key already used for a different request
+ ├── VoucherInvalid          a voucher code that cannot be redeemed on this order
  └── DomainErrors            several of the above, collected before failing
 
 They carry the ids and values a caller needs, never HTTP or GraphQL codes:
@@ -288,3 +289,14 @@ class AlreadyInvoiced(DomainError):
                          field=("orderId",))
         self.order = order
         self.number = number
+
+
+class VoucherInvalid(DomainError):
+    """A voucher code that cannot be redeemed on the order: unknown, not active, not valid
+    yet, expired, used up, used as often as one customer may, below its minimum subtotal,
+    for another channel, currency or customer group, or giving nothing on the order."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{reason}: {code}" if code else reason, field=("voucherCode",))
+        self.code = code
+        self.reason = reason

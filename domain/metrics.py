@@ -23,6 +23,8 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
                                           "each of which dropped the cached settings", ()),
     "tax_rates_cache_invalidations": ("Tax rate changes heard on the event bus, each of "
                                       "which dropped the cached rates", ()),
+    "promotions_cache_invalidations": ("Promotion changes heard on the event bus, each of "
+                                       "which dropped the cached automatic promotions", ()),
 }
 
 

@@ -134,6 +134,11 @@ LIST_SIZES: dict[str, int] = {
     "Query.taxRates": PLAIN_LIST_SIZE,
     "Query.taxReport": PLAIN_LIST_SIZE,
     "TaxRatesSetPayload.taxRates": PLAIN_LIST_SIZE,
+    # An order gets a discount per target at most (lines, order, shipping), a few line
+    # promotions; each spread over the order's lines. Codes come in batches.
+    "Order.discounts": 3,
+    "OrderDiscount.allocations": 5,
+    "VoucherCreatePayload.vouchers": PLAIN_LIST_SIZE,
     # Metadata of an order, a customer or a product (by field name, on every type): up to
     # 100 keys, a few in practice. Tags are strings (counted as one field).
     "metadata": PLAIN_LIST_SIZE,

@@ -17,6 +17,8 @@ from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
 from api.graphql.cost import CostLimit
 from api.graphql.customers.mutations import CustomerMutations, CustomerQueries
+from api.graphql.discounts.mutations import DiscountMutations
+from api.graphql.discounts.queries import DiscountQueries
 from api.graphql.drafts.mutations import DraftOrderMutations
 from api.graphql.drafts.queries import DraftOrderQueries
 from api.graphql.edits.mutations import OrderEditMutations
@@ -65,7 +67,8 @@ Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
               CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries, AddressQueries,
               DraftOrderQueries, NotificationQueries,
-              RiskQueries, StaffQueries, TaxQueries, PriceQueries, InvoiceQueries)
+              RiskQueries, StaffQueries, TaxQueries, PriceQueries, InvoiceQueries,
+              DiscountQueries)
 )
 Mutation = merge_types(
     "Mutation",
@@ -73,7 +76,8 @@ Mutation = merge_types(
      PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations,
      WebhookMutations, MarketplaceMutations, DraftOrderMutations, OrderEditMutations,
      NotificationMutations, RiskMutations,
-     StaffMutations, TaxMutations, AnnotationMutations, PriceMutations, InvoiceMutations),
+     StaffMutations, TaxMutations, AnnotationMutations, PriceMutations, InvoiceMutations,
+     DiscountMutations),
 )
 
 

@@ -54,6 +54,7 @@ from domain.customers.models import (
     RefreshToken,
 )
 from domain.deployment import Deployment
+from domain.discounts.models import OrderDiscount, Promotion, Voucher, VoucherRedemption
 from domain.drafts.models import DraftOrder, DraftOrderLine
 from domain.edits.models import OrderEdit, OrderEditLine
 from domain.errors import InvalidInput, NotFound, NotPermitted, UnknownChannel
@@ -385,6 +386,10 @@ RULES: dict[type[Model], Rule] = {
     Deployment: _admin_only, RefundAllocation: _admin_only,
     RiskSettingsRow: _admin_only,  # the merchant's block lists and thresholds
     TaxRate: _holders(Permission.TAXES_MANAGE),
+    # Promotions and their codes: who manages them (buyers redeem a code they know, never
+    # list them); what an order was given: whoever reads the order.
+    Promotion: _holders(Permission.DISCOUNTS_MANAGE), Voucher: _holders(Permission.DISCOUNTS_MANAGE),
+    VoucherRedemption: _admin_only, OrderDiscount: _orders("order__"),
     InvoiceSettingsRow: _admin_only,
     # Staff: managers see them all, a member their own.
     StaffMember: _staff("id"), StaffSession: _staff("staff_id"), StaffRole: _staff("members__id"),

@@ -37,6 +37,7 @@ class DraftOrder(Model):
     pickup_location = fields.CharField(max_length=64, null=True)  # a store's code
     po_number = fields.CharField(max_length=64, null=True)
     note = fields.CharField(max_length=2000, null=True)  # for staff, never shown to the buyer
+    voucher_code = fields.CharField(max_length=64, null=True)  # redeemed when completed
     order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "oms.Order", related_name="drafts", null=True, on_delete=fields.SET_NULL)
     created_by = fields.CharField(max_length=200, null=True)

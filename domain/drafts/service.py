@@ -24,6 +24,7 @@ from domain.catalog.prices import Buyer, Price, resolve_price
 from domain.customers.models import Customer
 from domain.customers.service import customer_group_of
 from domain.db import connection
+from domain.discounts.service import CODE_RE
 from domain.drafts.models import DraftOrder, DraftOrderLine, DraftSource, DraftStatus
 from domain.errors import (
     DomainError,
@@ -64,6 +65,9 @@ class DraftSpec:
     pickup_location: str | None = None
     po_number: str | None = None
     note: str | None = None
+    # Redeemed when the draft is completed (VOUCHER_INVALID then if it cannot be); "" on an
+    # update removes it.
+    voucher_code: str | None = None
 
 
 def _check_fields(spec: DraftSpec, errors: list[DomainError]) -> dict[str, Any]:
@@ -88,6 +92,12 @@ def _check_fields(spec: DraftSpec, errors: list[DomainError]) -> dict[str, Any]:
     check("note", v.text, spec.note, "note", max_length=v.MAX_TEXT)
     if spec.source is not None:
         clean["source"] = spec.source
+    if spec.voucher_code is not None:
+        code = spec.voucher_code.strip().upper()
+        if code and not CODE_RE.fullmatch(code):
+            errors.append(InvalidInput("A code is 3 to 64 letters, digits, '-' or '_'",
+                                       field=("voucherCode",)))
+        clean["voucher_code"] = code or None
     return clean
 
 

@@ -67,7 +67,8 @@ async def import_order(*, channel: str, imported: ImportedOrder, actor: str,
     its prices, discounts, taxes and shipping, and a total equal to the marketplace's;
     its payment, as the marketplace's financial status says, is recorded in the same
     transaction (a paid order is PAID, and invoiced when invoices are issued on payment).
-    Figures that do not add up refuse the order, logged with the reason."""
+    Figures that do not add up refuse the order, logged with the reason. The shop's
+    promotions are not applied: the marketplace charged the buyer already."""
     money = imported.money
     lines = [LineRequest(sku, quantity) for sku, quantity in imported.lines]
     priced: PricedImport | None = None
@@ -98,7 +99,7 @@ async def import_order(*, channel: str, imported: ImportedOrder, actor: str,
     return await create_order(actor=actor, claim=claim, then=then, request=OrderRequest(
         channel=channel, email=imported.email, shipping_address=imported.shipping_address,
         lines=lines, external_id=imported.external_id, po_number=imported.po_number,
-        hold_if_short=True,
+        hold_if_short=True, apply_promotions=False,
         shipping_amount=priced.shipping_amount if priced else None,
         tax=priced.tax if priced else None,
         prices_include_tax=priced.prices_include_tax if priced else None))

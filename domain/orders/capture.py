@@ -23,8 +23,11 @@ from domain.catalog.cache import ChannelRoute, OrderableVariant, catalogue_cache
 from domain.catalog.models import BackorderPolicy, Location, Variant
 from domain.catalog.prices import Buyer, Price, resolve_price
 from domain.customers.models import Customer
-from domain.customers.service import customer_for_order
+from domain.customers.service import OrderCustomer, customer_for_order
 from domain.db import Linked, fetch, insert_family, is_postgres
+from domain.discounts.models import OrderDiscount, Voucher, VoucherRedemption
+from domain.discounts.offers import automatic_cache, redeem, voucher_offer
+from domain.discounts.rules import Basket, Discounts, Offer, discount_order
 from domain.errors import (
     DomainError,
     Duplicate,
@@ -117,6 +120,11 @@ class OrderRequest:
     shipping_amount: Decimal | None = None
     tax: TaxQuote | None = None
     prices_include_tax: bool | None = None
+    # One voucher code at most (domain/discounts/rules.py says how it stacks with the
+    # automatic promotions); ``apply_promotions`` False: none at all (a marketplace's own
+    # prices).
+    voucher_code: str | None = None
+    apply_promotions: bool = True
 
 
 @dataclass(frozen=True)
@@ -354,11 +362,15 @@ async def create_order(
                                   pickup=request.pickup_location is not None)
             shipping = quantize(shipping_amount(rate), currency)
         pickup = locations[0].address if request.pickup_location else None
+        voucher, discounts = await _discounts(conn, request, channel.code, currency, customer,
+                                              prices, shipping)
         money = await price_order(
-            conn, currency=currency, shipping=shipping, provider=taxes, given=request.tax,
+            conn, currency=currency, shipping=shipping - discounts.shipping, provider=taxes,
+            given=request.tax,
             lines=[PricedLine(price.amount, ln.quantity, variants[ln.sku].tax_class,
-                              ln.discount)
-                   for ln, price in zip(request.lines, prices, strict=True)],
+                              ln.discount + discounts.lines[position])
+                   for position, (ln, price)
+                   in enumerate(zip(request.lines, prices, strict=True))],
             prices_include_tax=channel.prices_include_tax
             if request.prices_include_tax is None else request.prices_include_tax,
             exempt=customer.tax_exempt if customer else False,
@@ -419,6 +431,13 @@ async def create_order(
             order.status = OrderStatus.ON_HOLD
             order.hold_kind = HoldKind.STOCK
             order.hold_reason = f"Not enough stock: {short}"[:500]
+        given_discounts = _discount_rows(order, discounts)
+        redemptions: list[VoucherRedemption] = []
+        if voucher is not None:  # its row stays locked to the commit: taken late
+            await redeem(conn, voucher, customer_id=customer.id if customer else None)
+            redemptions.append(VoucherRedemption(
+                voucher_id=voucher.id, order_id=order.id,
+                customer_id=customer.id if customer else None))
         # Taken last, so the counter row is locked only for the end of the transaction.
         kinds = _placed_event_types(plan, held_for_risk=held)
         last_sequence = await _number_order(conn, order, len(kinds))
@@ -431,7 +450,7 @@ async def create_order(
                                                                        locations))
         # The lines, and the allocations naming them, go in the batch's one statement.
         await insert_family(conn, lines, "position", _allocations(lines, plan, levels),
-                            movements, events, outbox)
+                            movements, events, outbox, given_discounts, redemptions)
         if then is not None:
             await then(conn, order)
         metrics.count("orders_placed", channel=channel.code)
@@ -449,6 +468,41 @@ async def create_order(
         if existing is None:
             raise
         return existing
+
+
+async def _discounts(conn: BaseDBAsyncClient, request: OrderRequest, channel: str,
+                     currency: str, customer: OrderCustomer | None, prices: Sequence[Price],
+                     shipping: Decimal
+                     ) -> tuple[Voucher | None, Discounts]:
+    """The order's discounts (domain/discounts/rules.py), from the automatic promotions
+    kept in the process (no statement on a warm cache) and the voucher code's promotion
+    (one statement to read it). VoucherInvalid when the code cannot be redeemed."""
+    count = len(request.lines)
+    none = Discounts([Decimal(0)] * count, Decimal(0), [])
+    offers = await automatic_cache.get(conn) if request.apply_promotions else []
+    voucher: Voucher | None = None
+    offer: Offer | None = None
+    if request.voucher_code is not None:
+        voucher, offer = await voucher_offer(conn, request.voucher_code)
+    if not offers and offer is None:
+        return None, none
+    basket = Basket(
+        currency=currency, channel=channel,
+        customer_group=customer.customer_group_id if customer else None, at=datetime.now(UTC),
+        skus=[ln.sku for ln in request.lines], quantities=[ln.quantity for ln in request.lines],
+        amounts=[quantize(p.amount * ln.quantity, currency) - ln.discount
+                 for ln, p in zip(request.lines, prices, strict=True)],
+        shipping=shipping)
+    return voucher, discount_order(basket, offers, offer)
+
+
+def _discount_rows(order: Order, discounts: Discounts) -> list[Any]:
+    """What the order was given, each with its share per line (by position)."""
+    return [OrderDiscount(order_id=order.id, promotion_id=a.offer.id, name=a.offer.name,
+                          code=a.offer.code, target=a.offer.target, amount=a.amount,
+                          lines=[{"position": pos, "amount": str(share)}
+                                 for pos, share in sorted(a.lines.items())] or None)
+            for a in discounts.applied]
 
 
 def _destination(address: Mapping[str, Any] | None) -> Destination | None:
@@ -601,4 +655,5 @@ def _fingerprint(request: OrderRequest, clean: _Clean) -> list[Any]:
                               else (ln.sku, ln.quantity, str(ln.unit_price))
                               for ln in request.lines],
             clean.email, request.customer_id, clean.shipping_address, clean.billing_address,
-            clean.shipping_method, request.pickup_location, clean.po_number, clean.external_id]
+            clean.shipping_method, request.pickup_location, clean.po_number, clean.external_id,
+            request.voucher_code]

@@ -147,6 +147,41 @@ async def test_tax_rates_set_on_one_process_tax_the_next_order_of_another(
         second = (await gql(other, place, order))["orderCreate"]
         assert second["order"] == {"total": {"amount": "11.90"},
                                    "taxTotal": {"amount": "1.90"}}
+async def test_a_promotion_created_on_one_process_discounts_the_next_order_of_another(
+    api: GraphQLClient,
+) -> None:
+    """Each process keeps the automatic promotions (domain/discounts/offers.py); a new one
+    reaches the others through the event bus."""
+    assert DATABASE_URL is not None
+    with oms_server(database_url=DATABASE_URL, redis_url=REDIS_URL) as other:
+        await factories.shop({"SHOE": {"a": 20}})
+        await _until_heard(other)
+        place = """mutation($i: OrderCreateInput!) { orderCreate(input: $i) {
+          order { total { amount } discountTotal { amount } } userErrors { code } } }"""
+        order = {"i": {"channel": "web", "email": "ann@example.com",
+                       "shippingAddress": factories.address(),
+                       "lines": [{"sku": "SHOE", "quantity": 1}]}}
+        first = (await gql(other, place, order))["orderCreate"]
+        assert first["order"] == {"total": {"amount": "10.00"},
+                                  "discountTotal": {"amount": "0.00"}}
+
+        created = await api('mutation { promotionCreate(input: {name: "10% off", '
+                            'kind: PERCENTAGE, target: LINES, value: "10"}) '
+                            "{ userErrors { code } } }")
+        assert created["promotionCreate"]["userErrors"] == []
+
+        async def heard() -> bool:
+            async with httpx.AsyncClient(timeout=10) as http:
+                text = (await http.get(f"{other.url}/metrics", headers=ADMIN)).text
+            return re.search(r"^oms_promotions_cache_invalidations_total 1\.0$", text,
+                             re.MULTILINE) is not None
+
+        await eventually(heard, seconds=20)
+        second = (await gql(other, place, order))["orderCreate"]
+        assert second["order"] == {"total": {"amount": "9.00"},
+                                   "discountTotal": {"amount": "1.00"}}
+
+
 async def test_a_price_list_changed_on_one_process_prices_the_next_order_of_another(
     api: GraphQLClient,
 ) -> None:

@@ -36,7 +36,11 @@ async def _world(api: GraphQLClient) -> dict[str, str]:
               "{ userErrors { code } } }")
     invoice = (await api("mutation($o: ID!) { invoiceIssue(orderId: $o) { invoice { id } } }",
                          {"o": order["id"]}))["invoiceIssue"]["invoice"]
-    return {"order": order["id"], "line": order["lines"][0]["id"], "product": product["id"],
+    promotion = (await api('mutation { promotionCreate(input: {name: "Spring", '
+                           'kind: PERCENTAGE, target: LINES, value: "10", requiresCode: true}) '
+                           "{ promotion { id } } }"))["promotionCreate"]["promotion"]
+    return {"promotion": promotion["id"],
+            "order": order["id"], "line": order["lines"][0]["id"], "product": product["id"],
             "payment": placed["orderCreate"]["payment"]["id"],
             "shipment": shipment["shipment"]["id"], "priceList": price_list["id"],
             "customer": order["customer"]["id"], "invoice": invoice["id"]}
@@ -131,6 +135,22 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
                             'name: "Trade"}) { userErrors { code } } }', "DUPLICATE"),
     "customerGroupSet": ("mutation($customer: ID!) { customerGroupSet(customerId: $customer) "
                          "{ userErrors { code } } }", "NOT_FOUND"),
+    # Promotions and their codes are the shop's, like tax rates: discounts:manage, whatever
+    # the partner's channels; buyers redeem a code, they never list them.
+    "promotions": ("{ promotions { edges { node { id } } } }", {"promotions": {"edges": []}}),
+    "promotionCreate": ('mutation { promotionCreate(input: {name: "Summer", kind: FIXED, '
+                        'target: ORDER, value: "5", currency: "EUR"}) '
+                        "{ userErrors { code } } }", "NOT_FOUND"),
+    "promotionUpdate": ("mutation($promotion: ID!) { promotionUpdate(input: {id: $promotion, "
+                        'name: "Spring sale"}) { userErrors { code } } }', "NOT_FOUND"),
+    "voucherCreate": ("mutation($promotion: ID!) { voucherCreate(input: {promotionId: "
+                      '$promotion, codes: ["MATRIX-1"], maxUses: 1}) { userErrors { code } } }',
+                      "NOT_FOUND"),
+    "vouchers": ("query($promotion: ID!) { vouchers(promotionId: $promotion) "
+                 "{ edges { node { code } } } }", {"vouchers": {"edges": []}}),
+    # Last: it removes the promotion the rows above use.
+    "promotionDelete": ("mutation($promotion: ID!) { promotionDelete(id: $promotion) "
+                        "{ userErrors { code } } }", "NOT_FOUND"),
 }
 EXPECTED: dict[str, dict[str, str]] = {
     #                 anonymous  no scope  other channel  other customer
@@ -203,6 +223,9 @@ EXPECTED: dict[str, dict[str, str]] = {
                             "customer": FORBIDDEN},
     "customerGroupSet": {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
                          "customer": FORBIDDEN},
+    **{name: {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK, "customer": FORBIDDEN}
+       for name in ("promotions", "promotionCreate", "promotionUpdate", "voucherCreate",
+                    "vouchers", "promotionDelete")},
 }
 
 

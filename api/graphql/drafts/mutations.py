@@ -45,6 +45,8 @@ class DraftOrderCreateInput:
     pickup_location: str | None = None
     po_number: str | None = None
     note: str | None = strawberry.field(default=None, description="For staff only.")
+    voucher_code: str | None = strawberry.field(
+        default=None, description="Redeemed when the draft is completed.")
 
 
 @strawberry.input(description="Fields left out stay as they are; lines, when given, "
@@ -61,6 +63,8 @@ class DraftOrderUpdateInput:
     pickup_location: str | None = None
     po_number: str | None = None
     note: str | None = None
+    voucher_code: str | None = strawberry.field(
+        default=None, description="Redeemed when the draft is completed; \"\" removes it.")
 
 
 @strawberry.type
@@ -100,7 +104,7 @@ def _spec(input: DraftOrderCreateInput | DraftOrderUpdateInput) -> DraftSpec:
         shipping_address=input.shipping_address.to_dict() if input.shipping_address else None,
         billing_address=input.billing_address.to_dict() if input.billing_address else None,
         shipping_method=input.shipping_method, pickup_location=input.pickup_location,
-        po_number=input.po_number, note=input.note)
+        po_number=input.po_number, note=input.note, voucher_code=input.voucher_code)
 
 
 async def _draft_pk(info: Info, gid: str) -> int:

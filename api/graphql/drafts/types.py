@@ -48,6 +48,8 @@ class DraftOrder(Node):
     pickup_location: str | None = strawberry.field(description="A store's location code.")
     po_number: str | None
     note: str | None = strawberry.field(description="For staff; never shown to the buyer.")
+    voucher_code: str | None = strawberry.field(
+        description="The voucher code completing the draft redeems.")
     created_by: str | None
     created_at: datetime
     updated_at: datetime
@@ -65,7 +67,8 @@ class DraftOrder(Node):
                    shipping_address=Address.from_json(m.shipping_address),
                    billing_address=Address.from_json(m.billing_address),
                    shipping_method=m.shipping_method, pickup_location=m.pickup_location,
-                   po_number=m.po_number, note=m.note, created_by=m.created_by,
+                   po_number=m.po_number, note=m.note, voucher_code=m.voucher_code,
+                   created_by=m.created_by,
                    created_at=m.created_at, updated_at=m.updated_at)
 
     @strawberry.field

@@ -56,6 +56,9 @@ class OrderCreateInput:
         default=None, description="What a server-side integration knows of the buyer, for "
                                   "risk screening (a storefront's or customer's own address "
                                   "is taken from the request).")
+    voucher_code: str | None = strawberry.field(
+        default=None, description="One voucher code (any case); automatic promotions apply "
+                                  "with it. One that cannot be redeemed is VOUCHER_INVALID.")
     idempotency_key: str | None = None
 
 
@@ -190,7 +193,7 @@ class OrderMutations:
             billing_address=input.billing_address.to_dict() if input.billing_address else None,
             shipping_method=input.shipping_method, pickup_location=input.pickup_location,
             po_number=input.po_number, external_id=input.external_id,
-            via_account=signed_in,
+            via_account=signed_in, voucher_code=input.voucher_code,
         )
         ctx = info.context
         try:

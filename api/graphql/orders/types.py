@@ -21,6 +21,7 @@ from api.graphql.common import (
     OrderStatus,
     PaymentStatus,
 )
+from api.graphql.discounts.types import DiscountAllocation, OrderDiscount
 from api.graphql.fulfillment.types import Shipment
 from api.graphql.invoices.types import Invoice
 from api.graphql.payments.types import Payment
@@ -64,7 +65,8 @@ class OrderLine:
     quantity_cancelled: int = strawberry.field(
         description="Units cancelled after the order was placed (orderLinesCancel).")
     discount_amount: Money = strawberry.field(
-        description="Taken off unitPrice x quantity (a marketplace's discounts).")
+        description="Taken off unitPrice x quantity: its promotions' share (Order.discounts), "
+                    "or a marketplace's discounts.")
     tax_rate: Decimal = strawberry.field(description="Percent: 19 is 19%.")
     tax_name: str | None
     tax_amount: Money = strawberry.field(
@@ -264,6 +266,23 @@ class Order(Node):
                         base=Money.of(t.base, self.currency),
                         amount=Money.of(t.amount, self.currency))
                 for t in pricing.tax_lines(self.taxes, rows)]
+
+    @strawberry.field(description="The discounts the order was given (promotions and its "
+                                  "voucher code), each with its share per line.")
+    async def discounts(self, info: Info) -> list[OrderDiscount]:
+        rows = await info.context.loaders.discounts_by_order.load(self.pk)
+        if not rows:
+            return []
+        skus = {ln.position: ln.sku for ln in await info.context.loaders.lines_by_order.load(
+            self.pk)}
+        return [OrderDiscount(
+            name=row.name, code=row.code, target=row.target,
+            amount=Money.of(row.amount, self.currency),
+            allocations=[DiscountAllocation(position=int(a["position"]),
+                                            sku=skus.get(int(a["position"]), ""),
+                                            amount=Money.of(Decimal(a["amount"]),
+                                                            self.currency))
+                         for a in row.lines or []]) for row in rows]
 
     @strawberry.field(description="The order's invoice (one, once issued: see "
                                   "invoiceSettings.issueOn), its credit notes under it.")

@@ -1,0 +1,1 @@
+"""Discounts: promotions, voucher codes, and the discount each order line was given."""
