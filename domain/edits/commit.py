@@ -127,11 +127,14 @@ async def apply_edit(
     else:
         await record_order_event(
             conn, order_id=order.id, type=EventType.ORDER_EDITED, actor=actor,
-            message=_summary(calc, note), data={
+            message=_summary(calc), data={
                 **data, "staff_note": note,
                 "lines": [{"sku": ln.sku, "from": ln.original_quantity, "to": ln.quantity,
                            "change": ln.change} for ln in calc.lines
                           if ln.change != "UNCHANGED"]})
+        if note:  # the staff's, kept from the buyer like every staff note
+            await record_order_event(conn, order_id=order.id, type=EventType.ORDER_NOTE_ADDED,
+                                     actor=actor, message=note, data={"edit_id": edit.id})
     if skus:
         await record_stock_changed(conn, skus)
     await refresh_progress(conn, order, actor=actor)  # removing the unshipped rest
@@ -313,7 +316,7 @@ def _reductions(calc: Calculation) -> list[tuple[Part, Decimal]]:
     return cuts
 
 
-def _summary(calc: Calculation, note: str | None) -> str:
+def _summary(calc: Calculation) -> str:
     changes = ", ".join(
         f"{ln.sku} {ln.change.lower()}" + ("" if ln.change in ("ADDED", "REMOVED") else
                                             f" {ln.original_quantity} -> {ln.quantity}")
@@ -327,7 +330,7 @@ def _summary(calc: Calculation, note: str | None) -> str:
             f"{-balance} {currency} to refund" if balance < 0 else "nothing to settle")
     text = (f"Order {calc.order.number} edited: {changes}; total "
             f"{quantize(calc.total, currency)} {currency}, {owed}")
-    return (text + (f". Note: {note}" if note else ""))[:2000]
+    return text[:2000]
 
 
 def _money(ln: CalculatedLine) -> dict[str, Any]:

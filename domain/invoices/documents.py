@@ -8,7 +8,7 @@ the net shipping, the tax per rate (``{"rate": "19", "name": "MwSt. 19%", "taxab
 "34.90", "tax": "6.63"}``, lines and shipping together, from
 ``domain.orders.pricing.tax_lines``) and the total the customer was charged, which they
 add up to. An untaxed order has no tax lines and its documents say so. A credit note for
-refunded lines carries their share of the tax (the refund's share of each line's total).
+a refund charged to lines carries the tax the refunded amounts hold at those lines' rates.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def buyer_of(order: Order, customer_name: str | None) -> dict[str, Any]:
     name = (address or {}).get("name") or customer_name
     return {"name": name, "email": order.email,
             "company": (address or {}).get("company"),
-            "tax_number": (address or {}).get("tax_number") or (address or {}).get("taxNumber"),
+            "tax_number": order.tax_number or (address or {}).get("tax_number")
+            or (address or {}).get("taxNumber"),
             "address": address, "po_number": order.po_number}
 
 
@@ -77,7 +78,8 @@ def document_tax_lines(order: Order, lines: Sequence[OrderLine]) -> list[dict[st
 
 def invoice_lines(order: Order, lines: Sequence[OrderLine]) -> list[dict[str, Any]]:
     return [_line(ln.sku, ln.name, ln.quantity, ln.total - ln.tax_amount, order.currency,
-                  tax_rate=ln.tax_rate if ln.tax_name else None, discount=ln.discount_amount)
+                  tax_rate=ln.tax_rate if ln.tax_name and not order.tax_exempt else None,
+                  discount=ln.discount_amount)
             for ln in lines if ln.quantity > 0]
 
 
@@ -88,45 +90,51 @@ def invoice_totals(order: Order, lines: Sequence[OrderLine]) -> dict[str, Any]:
                   currency=order.currency, discount=order.discount_total)
 
 
-def credit_lines(*, amount: Decimal, order: Order, itemised: Sequence[RefundAllocation],
-                 lines: Mapping[int, OrderLine], label: str
+def credit_lines(*, amount: Decimal, order: Order, shares: Sequence[RefundAllocation],
+                 lines: Mapping[int, OrderLine], label: str, itemise: bool,
                  ) -> tuple[list[dict[str, Any]], dict[str, Any], list[dict[str, str]]]:
-    """The credit note's lines, totals and tax per rate: one line per order line (and shipping) the
-    refund was charged to, when it refunds a return, each with its share of the line's tax;
-    else one line of the amount."""
+    """The credit note's lines, totals and tax per rate, from what the refund was charged to
+    (``shares``, adding up to its amount; none: not known): one line per order line (and
+    the shipping) with ``itemise`` (a return's refund, a cancellation's), else one line of
+    the amount; the tax those amounts hold either way."""
     currency = order.currency
-    if not itemised:
+    if not shares:
         return [_line(None, label, 1, amount, currency)], totals(
             subtotal=amount, shipping=ZERO, total=amount, tax_lines=[], currency=currency), []
     out: list[dict[str, Any]] = []
     goods = shipping = ZERO
     taxes: dict[tuple[str, Decimal], list[Decimal]] = {}
 
-    def taxed(charged: Decimal, whole: Decimal, tax: Decimal, name: str | None,
-              rate: Decimal) -> Decimal:
-        part = quantize(tax * charged / whole, currency) if whole and tax else ZERO
-        if name is not None and part:
+    def taxed(charged: Decimal, name: str | None, rate: Decimal) -> Decimal:
+        """The tax held in a refunded amount (which, like every charged amount, includes
+        it): at the line's rate, so a line since cancelled to nothing still has it."""
+        if not rate or name is None or order.tax_exempt:
+            return ZERO
+        part = quantize(charged * rate / (100 + rate), currency)
+        if part:
             entry = taxes.setdefault((name, rate), [ZERO, ZERO])
             entry[0] += charged - part
             entry[1] += part
         return part
 
-    for share in itemised:
+    for share in shares:
         if share.order_line_id is None:
-            shipping += share.amount - taxed(share.amount, order.shipping_total,
-                                             order.shipping_tax, order.shipping_tax_name,
+            shipping += share.amount - taxed(share.amount, order.shipping_tax_name,
                                              order.shipping_tax_rate)
             continue
         line = lines.get(share.order_line_id)
         units = share.units or 1
-        tax = taxed(share.amount, line.total, line.tax_amount, line.tax_name,
-                    line.tax_rate) if line else ZERO
+        tax = taxed(share.amount, line.tax_name, line.tax_rate) if line else ZERO
         goods += share.amount - tax
         out.append(_line(line.sku if line else None, line.name if line else "Goods", units,
                          share.amount - tax, currency,
-                         tax_rate=line.tax_rate if line and line.tax_name else None))
+                         tax_rate=line.tax_rate if line and line.tax_name
+                         and not order.tax_exempt else None))
     tax_rows = [{"rate": str(plain(rate)), "name": name, "taxable": money(base, currency),
                  "tax": money(tax, currency)}
                 for (name, rate), (base, tax) in sorted(taxes.items(), key=lambda kv: -kv[0][1])]
+    if not itemise:
+        out, goods, shipping = [_line(None, label, 1, goods + shipping, currency)], \
+            goods + shipping, ZERO
     return out, totals(subtotal=goods, shipping=shipping, total=amount, tax_lines=tax_rows,
                        currency=currency), tax_rows

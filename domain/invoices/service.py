@@ -37,6 +37,7 @@ from domain.orders.models import (
     PaymentStatus,
 )
 from domain.payments.models import (
+    AllocationKind,
     OperationKind,
     OperationStatus,
     PaymentOperation,
@@ -132,16 +133,22 @@ async def credit_refunds(conn: BaseDBAsyncClient, order: Order, invoice: Invoice
     settings = settings or await stored_settings(conn)
     lines = {ln.id: ln for ln in await OrderLine.filter(order_id=order.id).using_db(conn)}
     issued = []
+    shares_of: dict[int, list[RefundAllocation]] = {}
+    for share in await RefundAllocation.filter(
+            payment_operation_id__in=[op.id for op in owed]).order_by("id").using_db(conn):
+        shares_of.setdefault(share.payment_operation_id or 0, []).append(share)
     for op in owed:
-        itemised: list[RefundAllocation] = []
-        if op.return_id is not None:
-            shares = await RefundAllocation.filter(payment_operation_id=op.id).order_by(
-                "id").using_db(conn)
-            if sum(s.amount for s in shares) == op.amount:
-                itemised = list(shares)
-        label = (f"Refund of invoice {invoice.number}" if not itemised else "Refund")
+        shares = shares_of.get(op.id, [])
+        if shares and all(s.kind is AllocationKind.EDIT for s in shares) \
+                and op.created_at <= invoice.issued_at:
+            continue  # an edit's refund before the invoice: its lines already show it
+        known = shares if shares and sum(s.amount for s in shares) == op.amount else []
+        # A return's refund, or a cancellation's, line by line; any other in one line.
+        itemise = op.return_id is not None or (
+            bool(known) and all(s.kind is AllocationKind.EDIT for s in known))
         credit_lines, credit_totals, credit_taxes = documents.credit_lines(
-            amount=op.amount, order=order, itemised=itemised, lines=lines, label=label)
+            amount=op.amount, order=order, shares=known, lines=lines, itemise=itemise,
+            label="Refund" if itemise else f"Refund of invoice {invoice.number}")
         note = await _write(
             conn, order=order, settings=settings, kind=DocumentKind.CREDIT_NOTE,
             series=settings.credit_note_series, source=credit_source(op.id),

@@ -18,7 +18,7 @@ from tortoise.exceptions import IntegrityError
 
 from domain import metrics
 from domain import validation as v
-from domain.access import Scope
+from domain.access import Kind, Scope
 from domain.catalog.cache import ChannelRoute, OrderableVariant, catalogue_cache
 from domain.catalog.models import BackorderPolicy, Location, Variant
 from domain.catalog.prices import Buyer, Price, resolve_price
@@ -310,6 +310,17 @@ async def _existing_by_external_id(channel_code: str, external_id: str | None,
     raise Duplicate("Order with externalId", external_id, field=("externalId",))
 
 
+def _own_terms(request: OrderRequest, scope: Scope | None) -> bool:
+    """Whether the buyer's own terms (their group's prices, their tax exemption) price the
+    order: the signed-in customer's own order, or one the shop's side places (staff,
+    partners, drafts, imports). A storefront's or a guest's order naming someone's email is
+    linked to that customer for the merchant, but priced and taxed like anyone's."""
+    if request.via_account or scope is None:
+        return True
+    caller = scope.principal
+    return caller is not None and caller.kind in (Kind.ADMIN, Kind.STAFF, Kind.PARTNER)
+
+
 async def create_order(
     *, request: OrderRequest, actor: str, idempotency: IdempotencyKey | None = None,
     carriers: Mapping[str, Carrier] | None = None, scope: Scope | None = None,
@@ -352,6 +363,9 @@ async def create_order(
         customer = await customer_for_order(conn, customer_id=request.customer_id,
                                             email=clean.email,
                                             name=(clean.shipping_address or {}).get("name"))
+        if customer is not None and not _own_terms(request, scope):
+            customer = customer._replace(customer_group_id=None, tax_exempt=False,
+                                         tax_number=None)
         currency = channel.currency
         prices = price_lines(request.lines, route, orderable, at=datetime.now(UTC),
                              buyer=Buyer(customer.customer_group_id if customer else None))

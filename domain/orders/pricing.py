@@ -120,7 +120,10 @@ class TaxLine:
 
 def tax_lines(order: Any, lines: Sequence[Any]) -> list[TaxLine]:
     """The order's tax per rate, its lines and its shipping together, highest rate first
-    (what receipts and invoices print). Untaxed amounts are no tax line."""
+    (what receipts and invoices print). Untaxed amounts, and a tax-exempt buyer's, are no
+    tax line."""
+    if order.tax_exempt:
+        return []
     sums: dict[tuple[str, Decimal], list[Decimal]] = {}
     parts = [(ln.tax_name, ln.tax_rate, ln.total, ln.tax_amount) for ln in lines]
     parts.append((order.shipping_tax_name, order.shipping_tax_rate, order.shipping_total,

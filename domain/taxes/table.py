@@ -10,7 +10,8 @@ refunds of a line always see the same figure:
 
 - prices without tax: tax = amount x rate / 100; the customer pays amount + tax;
 - prices with tax: tax = amount x rate / (100 + rate), part of the amount; a tax-exempt
-  buyer pays the amount less that part.
+  buyer pays the amount less that part. An exempt buyer's lines keep their rate with no
+  tax (an edit prices them again from it); they are no tax line of the order.
 
 The rates are kept in each process (``domain.settings_cache``), dropped by ``taxRatesSet``
 everywhere: pricing an order costs no statement.
@@ -45,9 +46,11 @@ def taxed(amount: Decimal, rate: Decimal, name: str | None, *, currency: str,
           prices_include_tax: bool, exempt: bool = False) -> Tax:
     """The tax on ``amount`` at ``rate`` and what the customer pays, by the rule above."""
     if exempt or rate == 0 or amount == 0:
+        # An exempt buyer's amount keeps its rate (an edit works its price out again from
+        # it), with no tax; with tax in the price, the buyer pays it without the tax it holds.
         part = quantize(amount * rate / (100 + rate), currency) \
             if exempt and prices_include_tax and rate else Decimal(0)
-        return Tax(charged=amount - part) if exempt else Tax(rate, name, Decimal(0), amount)
+        return Tax(rate, name, Decimal(0), amount - part)
     if prices_include_tax:
         return Tax(rate, name, quantize(amount * rate / (100 + rate), currency), amount)
     tax = quantize(amount * rate / 100, currency)

@@ -175,9 +175,20 @@ async def test_an_exempt_buyer_pays_no_tax_with_either_kind_of_price(
     exempt = (await _place(api, {"SHOE": 1}, shipping=None, email="reseller@example.com"))
     assert _money(exempt["order"]) == ("10.00", "0.00", "0.00", "10.00")
     assert (exempt["order"]["taxExempt"], exempt["order"]["taxNumber"]) == (True, "DE123456789")
+    # Anyone with the public storefront key who types the reseller's email is taxed like
+    # anyone, and learns nothing of the exemption.
+    key = (await api('mutation { storefrontKeyCreate(channel: "web") { key } }'))[
+        "storefrontKeyCreate"]["key"]
+    shopper = (await api.raw(PLACE, {"input": {
+        "channel": "web", "email": "reseller@example.com",
+        "shippingAddress": factories.address(), "lines": [{"sku": "SHOE", "quantity": 1}]}},
+        admin=False, headers={"Authorization": f"Bearer {key}"})).json()["data"]["orderCreate"]
+    assert shopper["userErrors"] == []
+    assert _money(shopper["order"]) == ("11.90", "0.00", "1.90", "11.90")
+    assert (shopper["order"]["taxExempt"], shopper["order"]["taxNumber"]) == (False, None)
     # The order placed before keeps its tax.
-    assert [o.tax_total for o in await Order.all().order_by("id")] == [Decimal("1.9000"),
-                                                                      Decimal(0)]
+    assert [o.tax_total for o in await Order.all().order_by("id")] == [
+        Decimal("1.9000"), Decimal(0), Decimal("1.9000")]
     # Prices with tax: the exempt buyer pays them less the tax they hold (11.90 - 1.90).
     await _ok(api, INCLUSIVE)
     await api('mutation { variantUpdate(input: {sku: "SHOE", price: "11.90"}) '
@@ -325,3 +336,74 @@ async def test_the_tax_report_shows_what_is_owed_per_rate(api: GraphQLClient) ->
         ("EUR", "MwSt. 7%", "7", "12.99", "0.91", "0.91", "0.00")]
     bad = await api.errors("""{ taxReport(from: "2026-02-01", to: "2026-01-01") { name } }""")
     assert bad and bad[0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+CANCEL_ONE = """mutation($o: ID!, $l: ID!) { orderLinesCancel(input: {orderId: $o,
+  lines: [{lineId: $l, quantity: 1}]}) { order { total { amount } taxTotal { amount }
+  payments { refundedAmount { amount } } } userErrors { code message } } }"""
+DOCUMENTS = """query($id: ID!) { order(id: $id) { invoices { number
+  lines { sku total { amount } } totals { total { amount } tax { amount } }
+  creditNotes { lines { sku quantity total { amount } taxRate }
+    taxLines { name taxable { amount } tax { amount } }
+    totals { subtotal { amount } tax { amount } total { amount } } } } } }"""
+
+
+async def test_cancelling_part_of_an_invoiced_line_credits_it_with_its_tax(
+    api: GraphQLClient,
+) -> None:
+    placed = await _paid_german_order(api)  # invoiced when paid: 55.43
+    shoe = next(ln["id"] for ln in placed["order"]["lines"] if ln["sku"] == "SHOE")
+    cut = (await api(CANCEL_ONE, {"o": placed["order"]["id"], "l": shoe}))["orderLinesCancel"]
+    # One SHOE of 10.00 + 19% = 11.90 back; 1.90 of it was tax.
+    assert cut["userErrors"] == [] and cut["order"]["total"] == {"amount": "43.53"}
+    assert cut["order"]["taxTotal"] == {"amount": "5.64"}
+    [invoice] = (await api(DOCUMENTS, {"id": placed["order"]["id"]}))["order"]["invoices"]
+    [note] = invoice["creditNotes"]
+    assert [(ln["sku"], ln["quantity"], ln["total"]["amount"], ln["taxRate"])
+            for ln in note["lines"]] == [("SHOE", 1, "10.00", "19")]
+    assert [(t["name"], t["taxable"]["amount"], t["tax"]["amount"])
+            for t in note["taxLines"]] == [("MwSt. 19%", "10.00", "1.90")]
+    assert {k: v["amount"] for k, v in note["totals"].items()} == {
+        "subtotal": "10.00", "tax": "1.90", "total": "11.90"}
+
+
+async def test_an_invoice_issued_after_a_cancellation_is_not_credited_for_it(
+    api: GraphQLClient,
+) -> None:
+    await api("""mutation { invoiceSettingsUpdate(input: {issueOn: MANUAL}) {
+      userErrors { code } } }""")
+    placed = await _paid_german_order(api)
+    shoe = next(ln["id"] for ln in placed["order"]["lines"] if ln["sku"] == "SHOE")
+    assert (await api(CANCEL_ONE, {"o": placed["order"]["id"], "l": shoe}))[
+        "orderLinesCancel"]["userErrors"] == []
+    issued = (await api("""mutation($o: ID!) { invoiceIssue(orderId: $o) {
+      userErrors { code } } }""", {"o": placed["order"]["id"]}))["invoiceIssue"]
+    assert issued["userErrors"] == []
+    # The invoice shows the order as it is (43.53): the 11.90 refunded is not in it, and no
+    # credit note takes it off a second time.
+    [invoice] = (await api(DOCUMENTS, {"id": placed["order"]["id"]}))["order"]["invoices"]
+    assert invoice["totals"] == {"total": {"amount": "43.53"}, "tax": {"amount": "5.64"}}
+    assert invoice["creditNotes"] == []
+
+
+async def test_an_exempt_buyer_of_prices_with_tax_gets_back_what_they_paid(
+    api: GraphQLClient,
+) -> None:
+    await _shop(api, inclusive=True)
+    await _ok(api, RATES, {"rates": DE_RATES})
+    first = await _place(api, {"BOOK": 1}, shipping=None, email="charity@example.com")
+    customer = (await api("query($id: ID!) { order(id: $id) { customer { id } } }",
+                          {"id": first["order"]["id"]}))["order"]["customer"]["id"]
+    await _ok(api, """mutation($c: ID!) { customerTaxExemptionSet(customerId: $c, exempt: true,
+      taxNumber: "DE111") { userErrors { code } } }""", {"c": customer})
+    placed = await _place(api, {"SHOE": 2}, shipping=None, email="charity@example.com")
+    # 20.00 holds 20 x 19/119 = 3.19 of tax: the exempt buyer pays 16.81.
+    assert _money(placed["order"]) == ("16.81", "0.00", "0.00", "16.81")
+    assert placed["order"]["taxLines"] == []
+    await _ok(api, "mutation($p: ID!) { paymentCapture(input: {paymentId: $p}) "
+                   "{ userErrors { code } } }", {"p": placed["payment"]["id"]})
+    shoe = placed["order"]["lines"][0]["id"]
+    cut = (await api(CANCEL_ONE, {"o": placed["order"]["id"], "l": shoe}))["orderLinesCancel"]
+    # The shoe left costs 10.00 less its 1.60 of tax: 8.40; 8.41 goes back.
+    assert cut["userErrors"] == [] and cut["order"]["total"] == {"amount": "8.40"}
+    assert cut["order"]["payments"][0]["refundedAmount"] == {"amount": "8.41"}

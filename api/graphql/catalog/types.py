@@ -163,6 +163,9 @@ class Variant(Node):
             raise graphql_error(f"Missing permission {Permission.CATALOG_WRITE.value}",
                                 "FORBIDDEN")
         principal = info.context.scope.principal
+        if customer_group is not None and principal is not None \
+                and principal.channels is not None and channel not in principal.channels:
+            return None  # another channel's lists are not there for a partner limited to its own
         customer = principal.customer_id if principal is not None \
             and principal.kind is Kind.CUSTOMER else None
         price = await price_of(connection(), channel=channel, sku=self.sku, quantity=quantity,
