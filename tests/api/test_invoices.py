@@ -333,3 +333,35 @@ async def test_twenty_orders_paid_at_once_get_numbers_one_to_twenty(
     assert sorted(i.sequence for i in invoices) == list(range(1, 21))
     assert len({i.number for i in invoices}) == 20
     assert sorted(i.order_id for i in invoices) == sorted(o.id for o in orders)  # type: ignore[attr-defined]
+
+
+async def test_a_pdf_is_rendered_once_and_charged_to_its_caller(
+    api: GraphQLClient, monkeypatch: pytest.MonkeyPatch, fresh_budgets: None,
+) -> None:
+    """Rendering costs about a second: asking again is served from what was rendered, and
+    each request is charged to the caller's points, so one caller cannot keep the process
+    rendering for everyone."""
+    from api import invoices_pdf
+
+    rendered: list[str] = []
+    render = invoices_pdf.render
+
+    def counting(document: Any, font: Any) -> bytes:
+        rendered.append(document.number)
+        return render(document, font)
+
+    monkeypatch.setattr(invoices_pdf, "render", counting)
+    await _shop(api)
+    ann = bearer((await _register(api, "ann@example.com"))["accessToken"])
+    placed = await _place(api, headers=ann)
+    await _pay(api, placed)
+    [invoice] = await _invoices(api, placed["order"]["id"])
+    first = await api.http.get(invoice["pdfUrl"], headers=ann)
+    again = await api.http.get(invoice["pdfUrl"], headers=ann)
+    assert first.status_code == again.status_code == 200 and first.content == again.content
+    assert rendered == [invoice["number"]]
+    # A customer's points a minute pay for so many PDFs; then 429 until the minute is over
+    # (here one PDF costs more than the whole budget).
+    monkeypatch.setattr(invoices_pdf, "PDF_POINTS", 10**12)
+    spent = await api.http.get(invoice["pdfUrl"], headers=ann)
+    assert spent.status_code == 429 and spent.headers["Retry-After"] == "1"
