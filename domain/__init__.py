@@ -28,4 +28,5 @@ MODEL_MODULES = [
     "domain.taxes.models",
     "domain.annotations.models",
     "domain.invoices.models",
+    "domain.companies.models",
 ]

@@ -276,3 +276,15 @@ class AlreadyInvoiced(DomainError):
                          field=("orderId",))
         self.order = order
         self.number = number
+
+
+class CreditLimitExceeded(DomainError):
+    """A company's order would take what it owes (its open receivables) past its credit
+    limit."""
+
+    def __init__(self, company: str, *, limit: str, owed: str, total: str,
+                 currency: str) -> None:
+        super().__init__(f"Company {company}'s credit limit is {limit} {currency}: it owes "
+                         f"{owed} {currency}, and this order of {total} {currency} would take "
+                         f"it past the limit", field=("companyId",))
+        self.company = company

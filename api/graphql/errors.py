@@ -40,6 +40,7 @@ class ErrorCode(Enum):
     SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
     NOT_PERMITTED = "NOT_PERMITTED"
     ALREADY_INVOICED = "ALREADY_INVOICED"
+    CREDIT_LIMIT_EXCEEDED = "CREDIT_LIMIT_EXCEEDED"
 
 
 @strawberry.type(description="A business failure: nothing was changed.")
@@ -69,6 +70,7 @@ ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
     (d.PaymentFailed, ErrorCode.PAYMENT_FAILED),
     (d.AlreadyRefunded, ErrorCode.ALREADY_REFUNDED),
     (d.AlreadyInvoiced, ErrorCode.ALREADY_INVOICED),
+    (d.CreditLimitExceeded, ErrorCode.CREDIT_LIMIT_EXCEEDED),
     (d.WrongCredentials, ErrorCode.INVALID_CREDENTIALS),
     (SecondFactorRequired, ErrorCode.SECOND_FACTOR_REQUIRED),
     (d.NotPermitted, ErrorCode.NOT_PERMITTED),

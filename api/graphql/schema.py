@@ -15,6 +15,8 @@ from api.graphql.addresses import AddressQueries
 from api.graphql.annotations.mutations import AnnotationMutations
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
+from api.graphql.companies.mutations import CompanyMutations
+from api.graphql.companies.queries import CompanyQueries
 from api.graphql.cost import CostLimit
 from api.graphql.customers.mutations import CustomerMutations, CustomerQueries
 from api.graphql.drafts.mutations import DraftOrderMutations
@@ -65,7 +67,7 @@ Query = merge_types(
     "Query", (NodeQueries, CatalogQueries, InventoryQueries, OrderQueries, FulfillmentQueries,
               CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries, AddressQueries,
               DraftOrderQueries, NotificationQueries,
-              RiskQueries, StaffQueries, TaxQueries, PriceQueries, InvoiceQueries)
+              RiskQueries, StaffQueries, TaxQueries, PriceQueries, InvoiceQueries, CompanyQueries)
 )
 Mutation = merge_types(
     "Mutation",
@@ -73,7 +75,8 @@ Mutation = merge_types(
      PaymentMutations, ReturnMutations, PartnerMutations, CustomerMutations,
      WebhookMutations, MarketplaceMutations, DraftOrderMutations, OrderEditMutations,
      NotificationMutations, RiskMutations,
-     StaffMutations, TaxMutations, AnnotationMutations, PriceMutations, InvoiceMutations),
+     StaffMutations, TaxMutations, AnnotationMutations, PriceMutations, InvoiceMutations,
+     CompanyMutations),
 )
 
 

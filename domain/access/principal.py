@@ -26,6 +26,7 @@ class Permission(StrEnum):
     RISK_READ = "risk:read"  # orders' risk assessments (staff and review apps, not buyers)
     STAFF_MANAGE = "staff:manage"  # inviting staff, their roles, sessions; never a partner's
     TAXES_MANAGE = "taxes:manage"  # the tax rates, and which customers are tax-exempt
+    COMPANIES_MANAGE = "companies:manage"  # B2B companies, their contacts, terms and accounts
 
 
 class Kind(StrEnum):

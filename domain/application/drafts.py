@@ -41,6 +41,7 @@ async def complete_draft(
         customer_id=draft.customer_id, shipping_address=draft.shipping_address,
         billing_address=draft.billing_address, shipping_method=draft.shipping_method,
         pickup_location=draft.pickup_location, po_number=draft.po_number,
+        company_id=draft.company_id,
     )
 
     async def claim(conn: BaseDBAsyncClient) -> None:

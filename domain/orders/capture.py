@@ -22,6 +22,8 @@ from domain.access import Scope
 from domain.catalog.cache import ChannelRoute, OrderableVariant, catalogue_cache
 from domain.catalog.models import BackorderPolicy, Location, Variant
 from domain.catalog.prices import Buyer, Price, resolve_price
+from domain.companies import service as companies
+from domain.companies.models import Company
 from domain.customers.models import Customer
 from domain.customers.service import customer_for_order
 from domain.db import Linked, fetch, insert_family, is_postgres
@@ -117,6 +119,9 @@ class OrderRequest:
     shipping_amount: Decimal | None = None
     tax: TaxQuote | None = None
     prices_include_tax: bool | None = None
+    # The company the order is placed for (B2B): its contact's order, at its prices, tax
+    # exemption and payment terms, within its credit limit (domain/companies/service.py).
+    company_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -331,6 +336,9 @@ async def create_order(
     if scope is not None and request.customer_id is not None \
             and not await scope.query(Customer).filter(id=request.customer_id).exists():
         raise NotFound("Customer", str(request.customer_id), field=("customerId",))
+    if scope is not None and request.company_id is not None \
+            and not await scope.query(Company).filter(id=request.company_id).exists():
+        raise NotFound("Company", str(request.company_id), field=("companyId",))
     existing = await _existing_by_external_id(request.channel, clean.external_id, scope)
     if existing is not None:
         return existing
@@ -345,8 +353,14 @@ async def create_order(
                                             email=clean.email,
                                             name=(clean.shipping_address or {}).get("name"))
         currency = channel.currency
+        terms = None
+        if request.company_id is not None:  # locks the company's row till the end
+            terms = await companies.terms_for_order(
+                conn, company_id=request.company_id,
+                customer_id=customer.id if customer else None, po_number=clean.po_number)
         prices = price_lines(request.lines, route, orderable, at=datetime.now(UTC),
-                             buyer=Buyer(customer.customer_group_id if customer else None))
+                             buyer=Buyer(customer.customer_group_id if customer else None,
+                                         terms.price_list_id if terms else None))
         if request.shipping_amount is not None:
             shipping = quantize(request.shipping_amount, currency)
         else:
@@ -361,11 +375,18 @@ async def create_order(
                    for ln, price in zip(request.lines, prices, strict=True)],
             prices_include_tax=channel.prices_include_tax
             if request.prices_include_tax is None else request.prices_include_tax,
-            exempt=customer.tax_exempt if customer else False,
+            exempt=(customer.tax_exempt if customer else False)
+            or (terms is not None and terms.company.tax_exempt),
             where=destination(clean.shipping_address, pickup, clean.billing_address))
         if money.total >= MAX_AMOUNT:
             raise InvalidInput(f"An order's total must be below {MAX_AMOUNT:,f} {currency}",
                                field=("lines",))
+        b2b: dict[str, Any] = {}
+        if terms is not None:
+            await companies.check_credit(conn, terms, total=money.total, currency=currency)
+            b2b = {"company_id": terms.company.id,
+                   "payment_terms": terms.company.payment_terms.value,
+                   "payment_due_at": terms.due_at(companies.clock())}
         assessment: Assessment | None = None
         risk_keys: dict[str, Any] = {}
         if screening is not None:
@@ -390,7 +411,7 @@ async def create_order(
             channel=channel, customer_id=customer.id if customer else None,
             email=clean.email or (customer.email if customer else None),
             currency=currency, **money.order_columns(),
-            tax_number=customer.tax_number if customer and customer.tax_exempt else None,
+            tax_number=_tax_number(customer, terms), **b2b,
             shipping_address=clean.shipping_address, billing_address=clean.billing_address,
             shipping_method=clean.shipping_method,
             pickup_location_id=locations[0].id if request.pickup_location else None,
@@ -449,6 +470,13 @@ async def create_order(
         if existing is None:
             raise
         return existing
+
+
+def _tax_number(customer: Any, terms: companies.OrderTerms | None) -> str | None:
+    """The exempt buyer's number: the company's when it is exempt, else the customer's."""
+    if terms is not None and terms.company.tax_exempt:
+        return terms.company.tax_number
+    return customer.tax_number if customer and customer.tax_exempt else None
 
 
 def _destination(address: Mapping[str, Any] | None) -> Destination | None:
@@ -601,4 +629,5 @@ def _fingerprint(request: OrderRequest, clean: _Clean) -> list[Any]:
                               else (ln.sku, ln.quantity, str(ln.unit_price))
                               for ln in request.lines],
             clean.email, request.customer_id, clean.shipping_address, clean.billing_address,
-            clean.shipping_method, request.pickup_location, clean.po_number, clean.external_id]
+            clean.shipping_method, request.pickup_location, clean.po_number, clean.external_id,
+            *([request.company_id] if request.company_id is not None else [])]

@@ -18,6 +18,7 @@ SCOPES = (
     "orders:read", "orders:write", "inventory:read", "inventory:write", "fulfillment:write",
     "returns:write", "payments:write", "webhooks:manage", "reports:read", "catalog:write",
     "risk:read", "taxes:manage", "customers:write",
+    "companies:manage",
 )
 __all__ = ["SCOPES", "active_client", "create_client", "revoke_client", "secret_matches"]
 
