@@ -70,7 +70,7 @@ class CompanyLocation(Model):
 
 
 class CompanyContact(Model):
-    """A customer who buys for a company; a customer belongs to one company at most."""
+    """A customer who buys for a company (a customer is a contact of one company at most)."""
 
     id = fields.IntField(primary_key=True)
     company: fields.ForeignKeyRelation[Company] = fields.ForeignKeyField(

@@ -72,8 +72,8 @@ class Migration(migrations.Migration):
                 ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={"table": "company_contact", "app": "oms", "pk_attr": "id",
-                     "table_description": "A customer who buys for a company; a customer "
-                                          "belongs to one company at most."},
+                     "table_description": "A customer who buys for a company (a customer is "
+                                          "a contact of one company at most)."},
             bases=["Model"],
         ),
         ops.CreateModel(
