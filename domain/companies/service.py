@@ -49,6 +49,25 @@ from domain.orders.models import Order, OrderStatus, PaymentStatus
 from domain.payments.models import Payment
 from domain.uow import unit_of_work
 
+__all__ = [
+    "MAX_TAX_NUMBER",
+    "OWING",
+    "UNSET",
+    "CompanySpec",
+    "OrderTerms",
+    "add_contact",
+    "add_location",
+    "amounts_due",
+    "check_credit",
+    "clock",
+    "create_company",
+    "receivables",
+    "remove_contact",
+    "remove_location",
+    "terms_for_order",
+    "update_company",
+]
+
 MAX_TAX_NUMBER = 32
 # Payment statuses of an order that may still owe money (a paid, or refunded, one owes
 # nothing more; an edit that adds to a paid order makes it PARTIALLY_PAID again).
@@ -352,8 +371,3 @@ async def check_credit(conn: BaseDBAsyncClient, terms: OrderTerms, *, total: Dec
                                   owed=str(quantize(owed, currency)),
                                   total=str(quantize(total, currency)), currency=currency)
 
-
-async def contact_company(conn: BaseDBAsyncClient, customer_id: int) -> int | None:
-    """The company a customer is a contact of, if any."""
-    found = await CompanyContact.filter(customer_id=customer_id).using_db(conn).first()
-    return found.company_id if found is not None else None

@@ -22,10 +22,10 @@ from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
 from api.graphql.permissions import requires
 from api.graphql.relay import to_global_id
-from domain.catalog.lifecycle import UNSET
 from domain.companies import service
 from domain.companies.models import Company as CompanyModel
 from domain.companies.models import ContactRole
+from domain.companies.service import UNSET
 
 T = TypeVar("T")
 
