@@ -232,10 +232,10 @@ async def remove_location(*, location_id: int, scope: Scope) -> CompanyLocation:
 
 
 async def add_contact(*, company_id: int, customer_id: int, role: ContactRole | None,
-                      scope: Scope) -> CompanyContact:
+                      scope: Scope) -> Company:
     """Make a customer a contact of the company (with a role, or none). A customer is a
     contact of one company at most (DUPLICATE when of another); adding it again sets its
-    role."""
+    role. Returns the company."""
     _manages(scope)
     async with unit_of_work() as conn:
         company = await _locked(conn, scope, company_id, "companyId")
@@ -247,13 +247,14 @@ async def add_contact(*, company_id: int, customer_id: int, role: ContactRole | 
         if existing is not None:
             existing.role = role
             await existing.save(update_fields=["role"], using_db=conn)
-            return existing
+            return company
         try:
-            return await CompanyContact.create(company_id=company.id, customer_id=customer_id,
-                                               role=role, using_db=conn)
+            await CompanyContact.create(company_id=company.id, customer_id=customer_id,
+                                        role=role, using_db=conn)
         except IntegrityError:
             raise Duplicate("Company contact", str(customer_id),
                             field=("customerId",)) from None
+        return company
 
 
 async def remove_contact(*, company_id: int, customer_id: int, scope: Scope) -> Company:

@@ -194,15 +194,11 @@ class CompanyMutations:
                                      "order for it. A customer buys for one company at most.")
     async def company_contact_add(self, info: Info, input: CompanyContactAddInput
                                   ) -> CompanyContactPayload:
-        async def add() -> CompanyModel:
-            contact = await service.add_contact(
-                company_id=pk_of(input.company_id, "Company", field=("companyId",)),
-                customer_id=pk_of(input.customer_id, "Customer", field=("customerId",)),
-                role=ContactRole(input.role.value) if input.role else None,
-                scope=info.context.scope)
-            return await CompanyModel.get(id=contact.company_id)
-
-        found, errors = await attempt(add())
+        found, errors = await attempt(_run(lambda: service.add_contact(
+            company_id=pk_of(input.company_id, "Company", field=("companyId",)),
+            customer_id=pk_of(input.customer_id, "Customer", field=("customerId",)),
+            role=ContactRole(input.role.value) if input.role else None,
+            scope=info.context.scope)))
         return CompanyContactPayload(company=_company(found), user_errors=errors)
 
     @strawberry.mutation(extensions=requires(Permission.COMPANIES_MANAGE),
