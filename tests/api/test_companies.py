@@ -195,6 +195,14 @@ async def test_the_company_price_list_beats_the_customer_group(api: GraphQLClien
     stranger = (await api(PLACE, _order(None, None, 2, email="bo@example.com")
                           ))["orderCreate"]["order"]
     assert stranger["lines"][0]["unitPrice"] == {"amount": "10.00"}
+    # A line an edit adds to the company's order is priced at the company's list too.
+    edit = (await api("mutation($id: ID!) { orderEditBegin(orderId: $id) { calculatedOrder "
+                      "{ id } } }", {"id": for_company["order"]["id"]})
+            )["orderEditBegin"]["calculatedOrder"]["id"]
+    added = (await api('mutation($e: ID!) { orderEditAddLine(input: {editId: $e, sku: "SHOE", '
+                       "quantity: 1}) { calculatedOrder { total { amount } } "
+                       "userErrors { code } } }", {"e": edit}))["orderEditAddLine"]
+    assert added == {"calculatedOrder": {"total": {"amount": "24.00"}}, "userErrors": []}
 
 
 async def test_a_tax_exempt_company_pays_no_tax(api: GraphQLClient) -> None:
