@@ -148,6 +148,14 @@ async def _apply(conn: BaseDBAsyncClient, company: Company, spec: CompanySpec) -
             errors.append(NotFound("PriceList", str(spec.price_list_id),
                                    field=("priceListId",)))
         company.price_list_id = spec.price_list_id
+    limit, limit_currency = company.credit_limit, company.credit_currency
+    if not errors and limit is not None and not limit_currency:
+        errors.append(InvalidInput("A credit limit needs its currency",
+                                   field=("creditCurrency",)))
+    elif not errors and limit is not None and limit_currency \
+            and quantize(limit, limit_currency) != limit:
+        errors.append(InvalidInput(f"{limit_currency} amounts have fewer decimal places: "
+                                   "set the credit limit again", field=("creditLimit",)))
     if not errors and company.tax_exempt and not company.tax_number:
         errors.append(InvalidInput("A tax-exempt company needs its tax number",
                                    field=("taxNumber",)))

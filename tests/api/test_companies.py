@@ -127,6 +127,9 @@ async def test_a_company_is_created_changed_and_checked(api: GraphQLClient) -> N
     assert await refused({"priceListId": to_global_id("PriceList", 999)}) == [
         (["priceListId"], "NOT_FOUND")]
 
+    orphan = (await api(UPDATE, {"input": {"id": company, "creditCurrency": None}}
+                        ))["companyUpdate"]
+    assert _errors(orphan) == [(["creditCurrency"], "INVALID_INPUT")]
     changed = (await api(UPDATE, {"input": {"id": company, "paymentTerms": "NET_60",
                                             "creditLimit": None, "poRequired": False}}
                          ))["companyUpdate"]

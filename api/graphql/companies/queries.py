@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.auth import Permission
-from api.graphql.companies.types import Company
+from api.graphql.companies.types import Company, CompanyLocation
 from api.graphql.node import register
 from api.graphql.orders.types import Order
 from api.graphql.permissions import requires
@@ -50,3 +50,9 @@ class CompanyQueries:
 async def _company_node(info: Info, pk: int) -> Company | None:
     found = await info.context.scope.get(models.Company, pk)
     return Company.from_model(found) if found else None
+
+
+@register("CompanyLocation", Permission.ORDERS_READ)
+async def _company_location_node(info: Info, pk: int) -> CompanyLocation | None:
+    found = await info.context.scope.get(models.CompanyLocation, pk)
+    return CompanyLocation.from_model(found) if found else None
