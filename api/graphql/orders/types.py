@@ -30,7 +30,6 @@ from api.graphql.relay import Connection, Node, Window, id_page, to_global_id, w
 from api.graphql.returns.types import Return
 from api.graphql.risk.types import RiskAssessment
 from domain.annotations.models import ObjectKind
-from domain.companies.models import Company as CompanyModel
 from domain.customers.models import Customer as CustomerModel
 from domain.customers.models import CustomerNote as CustomerNoteModel
 from domain.events.models import OrderEvent as OrderEventModel
@@ -249,7 +248,7 @@ class Order(Node):
         if self.company_pk is None:
             return None
         from api.graphql.companies.types import Company as CompanyType
-        found = await info.context.scope.get(CompanyModel, self.company_pk)
+        found = await info.context.loaders.company_by_id.load(self.company_pk)
         return CompanyType.from_model(found) if found else None
 
     @strawberry.field(description="The store where the customer collects the order, if any.")
