@@ -234,7 +234,7 @@ def _companies(field: str) -> Rule:
             return False
         if p.kind is Kind.CUSTOMER:
             return _q(**{f"{field}__in": _contact_companies(p)})
-        if p.channels is not None or (p.kind in _OUTSIDERS and p.kind is not Kind.PARTNER):
+        if p.channels is not None or p.kind in (Kind.GUEST, Kind.STOREFRONT):
             return False
         return p.allows(Permission.COMPANIES_MANAGE)
 

@@ -328,6 +328,12 @@ async def create_order(
     ``scope`` (the caller, when the caller is limited) may read it, else Duplicate.
     A ``customerId`` must name a customer the caller may read.
 
+    With ``company_id`` (B2B), the company must be one the caller may read; its row is
+    locked in the order's transaction (``companies.terms_for_order``: active, the customer
+    its contact, a PO number where required), the lines are priced at its price list, its
+    tax exemption applies, the order records its payment terms and due date, and the
+    credit limit is checked before anything is written (CREDIT_LIMIT_EXCEEDED).
+
     With ``screening``, the risk rules score the order before it is written (a few
     statements: domain/risk/screening.py); one scoring at or above the merchant's
     threshold is placed ON_HOLD with a risk hold, its stock reserved all the same.
