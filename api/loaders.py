@@ -12,6 +12,7 @@ from tortoise.models import Model
 from domain.access import Scope
 from domain.annotations.models import MetadataEntry, ObjectKind, Tag
 from domain.catalog.models import Channel, ChannelLocation, Location, Product, Variant
+from domain.companies.models import Company
 from domain.customers.models import Customer, CustomerNote
 from domain.discounts.models import OrderDiscount
 from domain.events.models import OrderEvent
@@ -124,6 +125,7 @@ class Loaders:
         self.returns_by_order = grouped(scope, Return, "order_id", "id")
         self.return_lines_by_return = grouped(scope, ReturnLine, "rma_id", "id")
         self.invoice_by_id = by_id(scope, Invoice)
+        self.company_by_id = by_id(scope, Company)
         self.invoices_by_order = grouped(scope, Invoice, "order_id", "id")
         self.discounts_by_order = grouped(scope, OrderDiscount, "order_id", "id")
         self.credit_notes_by_invoice = grouped(scope, Invoice, "invoice_id", "id")

@@ -29,4 +29,5 @@ MODEL_MODULES = [
     "domain.annotations.models",
     "domain.invoices.models",
     "domain.discounts.models",
+    "domain.companies.models",
 ]

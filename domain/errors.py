@@ -300,3 +300,15 @@ class VoucherInvalid(DomainError):
         super().__init__(f"{reason}: {code}" if code else reason, field=("voucherCode",))
         self.code = code
         self.reason = reason
+
+
+class CreditLimitExceeded(DomainError):
+    """A company's order would take what it owes (its open receivables) past its credit
+    limit."""
+
+    def __init__(self, company: str, *, limit: str, owed: str, total: str,
+                 currency: str) -> None:
+        super().__init__(f"Company {company}'s credit limit is {limit} {currency}: it owes "
+                         f"{owed} {currency}, and this order of {total} {currency} would take "
+                         f"it past the limit", field=("companyId",))
+        self.company = company

@@ -95,6 +95,10 @@ LIST_SIZES: dict[str, int] = {
     # The shop's own set-up, as many as its locations, channels, variants or hooks: the
     # default (a shop with more pays more, as it should).
     "Query.channels": PLAIN_LIST_SIZE,
+    # A company's addresses and the customers buying for it: a few.
+    "Company.locations": 5,
+    "Company.contacts": PLAIN_LIST_SIZE,
+    "Company.balance": 3,  # one per currency it owes in
     "Query.locations": PLAIN_LIST_SIZE,
     "Channel.locations": PLAIN_LIST_SIZE,
     "Availability.locations": PLAIN_LIST_SIZE,

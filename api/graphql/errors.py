@@ -41,6 +41,7 @@ class ErrorCode(Enum):
     NOT_PERMITTED = "NOT_PERMITTED"
     ALREADY_INVOICED = "ALREADY_INVOICED"
     VOUCHER_INVALID = "VOUCHER_INVALID"
+    CREDIT_LIMIT_EXCEEDED = "CREDIT_LIMIT_EXCEEDED"
 
 
 @strawberry.type(description="A business failure: nothing was changed.")
@@ -71,6 +72,7 @@ ERROR_CODES: list[tuple[type[d.DomainError], ErrorCode]] = [
     (d.AlreadyRefunded, ErrorCode.ALREADY_REFUNDED),
     (d.AlreadyInvoiced, ErrorCode.ALREADY_INVOICED),
     (d.VoucherInvalid, ErrorCode.VOUCHER_INVALID),
+    (d.CreditLimitExceeded, ErrorCode.CREDIT_LIMIT_EXCEEDED),
     (d.WrongCredentials, ErrorCode.INVALID_CREDENTIALS),
     (SecondFactorRequired, ErrorCode.SECOND_FACTOR_REQUIRED),
     (d.NotPermitted, ErrorCode.NOT_PERMITTED),

@@ -15,6 +15,8 @@ from api.graphql.addresses import AddressQueries
 from api.graphql.annotations.mutations import AnnotationMutations
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
+from api.graphql.companies.mutations import CompanyMutations
+from api.graphql.companies.queries import CompanyQueries
 from api.graphql.cost import CostLimit
 from api.graphql.customers.mutations import CustomerMutations, CustomerQueries
 from api.graphql.discounts.mutations import DiscountMutations
@@ -68,7 +70,7 @@ Query = merge_types(
               CustomerQueries, WebhookQueries, ReportQueries, CustomerListQueries, AddressQueries,
               DraftOrderQueries, NotificationQueries,
               RiskQueries, StaffQueries, TaxQueries, PriceQueries, InvoiceQueries,
-              DiscountQueries)
+              DiscountQueries, CompanyQueries)
 )
 Mutation = merge_types(
     "Mutation",
@@ -77,7 +79,7 @@ Mutation = merge_types(
      WebhookMutations, MarketplaceMutations, DraftOrderMutations, OrderEditMutations,
      NotificationMutations, RiskMutations,
      StaffMutations, TaxMutations, AnnotationMutations, PriceMutations, InvoiceMutations,
-     DiscountMutations),
+     DiscountMutations, CompanyMutations),
 )
 
 

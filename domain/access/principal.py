@@ -27,6 +27,7 @@ class Permission(StrEnum):
     STAFF_MANAGE = "staff:manage"  # inviting staff, their roles, sessions; never a partner's
     TAXES_MANAGE = "taxes:manage"  # the tax rates, and which customers are tax-exempt
     DISCOUNTS_MANAGE = "discounts:manage"  # promotions and their voucher codes
+    COMPANIES_MANAGE = "companies:manage"  # B2B companies, their contacts, terms and accounts
 
 
 class Kind(StrEnum):

@@ -13,7 +13,10 @@ What each kind of caller sees:
 - a partner: every order, or only its channels' orders (an empty list: none), with what
   hangs off them; customers only when unlimited; stock at the locations serving its
   channels, with ``inventory:read``; its own webhook subscriptions;
-- a customer: the orders it placed while signed in, and its own customer record;
+- a customer: the orders it placed while signed in, and its own customer record; a
+  company's contact also its company (locations, contacts) and the company's orders;
+- companies: the admin, staff and unlimited partners holding ``companies:manage``; never a
+  partner limited to channels;
 - a guest: its one order;
 - tags and public metadata: whoever may read the object they are on; private metadata
   only callers holding that kind's write permission (``ANNOTATED``);
@@ -46,6 +49,7 @@ from domain.catalog.models import (
     Product,
     Variant,
 )
+from domain.companies.models import Company, CompanyContact, CompanyLocation
 from domain.customers.models import (
     Customer,
     CustomerGroup,
@@ -203,13 +207,37 @@ def _orders(prefix: str = "") -> Rule:
         if p is not None and p.kind is Kind.PARTNER and p.channels is not None:
             base = _q(**{f"{prefix}channel__code__in": sorted(p.channels)})
         elif p is not None and p.kind is Kind.CUSTOMER:
-            base = _q(**{f"{prefix}customer_id": p.customer_id, f"{prefix}via_account": True})
+            base = Q(_q(**{f"{prefix}customer_id": p.customer_id, f"{prefix}via_account": True}),
+                     _q(**{f"{prefix}company_id__in": _contact_companies(p)}),
+                     join_type="OR")
         elif p is not None and p.kind is Kind.GUEST:
             base = _q(**{order_id: p.order_id})
         if not scope.granted_orders:
             return base
         granted = _q(**{f"{order_id}__in": sorted(scope.granted_orders)})
         return granted if isinstance(base, bool) else Q(base, granted, join_type="OR")
+
+    return rule
+
+
+def _contact_companies(p: Principal) -> Subquery:
+    """The company a signed-in customer is a contact of (none, or one)."""
+    return Subquery(CompanyContact.filter(customer_id=p.customer_id).values("company_id"))
+
+
+def _companies(field: str) -> Rule:
+    """Companies and what hangs off them (``field`` names the company's id): everything for
+    those who manage companies (the admin, staff, unlimited partners), its own company for
+    a contact; nothing for a partner limited to channels."""
+    def rule(scope: Scope) -> Condition:
+        p = scope.principal
+        if p is None:
+            return False
+        if p.kind is Kind.CUSTOMER:
+            return _q(**{f"{field}__in": _contact_companies(p)})
+        if p.channels is not None or p.kind in (Kind.GUEST, Kind.STOREFRONT):
+            return False
+        return p.allows(Permission.COMPANIES_MANAGE)
 
     return rule
 
@@ -390,6 +418,9 @@ RULES: dict[type[Model], Rule] = {
     # list them); what an order was given: whoever reads the order.
     Promotion: _holders(Permission.DISCOUNTS_MANAGE), Voucher: _holders(Permission.DISCOUNTS_MANAGE),
     VoucherRedemption: _admin_only, OrderDiscount: _orders("order__"),
+    # Companies (B2B): their managers; a contact its own company.
+    Company: _companies("id"), CompanyLocation: _companies("company_id"),
+    CompanyContact: _companies("company_id"),
     InvoiceSettingsRow: _admin_only,
     # Staff: managers see them all, a member their own.
     StaffMember: _staff("id"), StaffSession: _staff("staff_id"), StaffRole: _staff("members__id"),

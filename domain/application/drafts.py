@@ -42,6 +42,7 @@ async def complete_draft(
         billing_address=draft.billing_address, shipping_method=draft.shipping_method,
         pickup_location=draft.pickup_location, po_number=draft.po_number,
         voucher_code=draft.voucher_code,
+        company_id=draft.company_id,
     )
 
     async def claim(conn: BaseDBAsyncClient) -> None:

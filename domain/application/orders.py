@@ -74,8 +74,10 @@ async def place(
     idempotency: IdempotencyKey | None = None, scope: Scope | None = None,
     signals: RiskSignals | None = None,
 ) -> Checkout:
-    """Screen and place the order; then open its payment. A payment that cannot start
-    leaves the order placed and unpaid (``payment_error``), ready for another attempt.
+    """Screen and place the order; then open its payment (a company's order on NET terms
+    without one: a manual ``invoice`` payment, paid when the money arrives). A payment
+    that cannot start leaves the order placed and unpaid (``payment_error``), ready for
+    another attempt.
 
     An order the risk rules hold is placed ON_HOLD (risk hold) with its stock reserved;
     its payment is authorised as any other and captured only once staff release it
@@ -89,6 +91,11 @@ async def place(
     order = await create_order(request=request, actor=actor, idempotency=idempotency,
                                carriers=deps.carriers, taxes=deps.taxes, scope=scope,
                                screening=screening)
+    if payment is None and order.payment_terms not in (None, "DUE_ON_RECEIPT") \
+            and "manual" in deps.gateways:
+        # A company's order on NET terms is placed without paying: it is invoiced, and the
+        # money is recorded on its manual payment when it arrives.
+        payment = PaymentChoice("manual", "invoice")
     if payment is None:
         return Checkout(order, None, None)
     existing = await Payment.filter(order_id=order.id).exclude(

@@ -8,8 +8,10 @@ cache. A test keeps every other module of ``domain/`` from reading a variant's o
 for an order.
 
 Among the channel's lists that apply (active, in the currency, within their dates, for
-everyone or for the buyer's group), a list for the buyer's group wins over one for
-everyone, then the higher priority, then the older list. The first of them holding a tier
+everyone or for the buyer's group, or the buyer's company's list), the company's list
+wins, then a list for the buyer's group over one for everyone, then the higher priority,
+then the older list. A company's list applies to its contacts whatever group it names (a
+list made for companies only names a group nobody is in). The first of them holding a tier
 for the variant at that quantity prices it, at its highest tier whose minimum quantity
 the line reaches. With none, the variant's own price applies when it is in the currency;
 otherwise the SKU has no price there (NoPrice).
@@ -34,10 +36,11 @@ from domain.money import quantize
 
 @dataclass(frozen=True)
 class Buyer:
-    """Who a line is priced for. A company (B2B) would be one more field, its lists ranked
-    above the group's in ``_rank``."""
+    """Who a line is priced for: the customer's group, and the price list of the company
+    they buy for (B2B, ranked above the group's in ``_rank``)."""
 
     customer_group_id: int | None = None
+    company_price_list_id: int | None = None
 
 
 ANYONE = Buyer()
@@ -59,20 +62,24 @@ def applies(price_list: PriceList, *, currency: str, buyer: Buyer, at: datetime)
             and (price_list.starts_at is None or price_list.starts_at <= at)
             and (price_list.ends_at is None or at < price_list.ends_at)
             and (price_list.customer_group_id is None
-                 or price_list.customer_group_id == buyer.customer_group_id))
+                 or price_list.customer_group_id == buyer.customer_group_id
+                 or price_list.id == buyer.company_price_list_id))
 
 
-def _rank(price_list: PriceList) -> tuple[int, int, int]:
-    """Sorts the preferred list first: the group's, then higher priority, then older."""
-    return (0 if price_list.customer_group_id is not None else 1, -price_list.priority,
-            price_list.id)
+def _rank(price_list: PriceList, buyer: Buyer) -> tuple[int, int, int]:
+    """Sorts the preferred list first: the company's, the group's, then higher priority,
+    then older."""
+    kind = 0 if price_list.id == buyer.company_price_list_id else (
+        1 if price_list.customer_group_id is not None else 2)
+    return (kind, -price_list.priority, price_list.id)
 
 
 def candidate_lists(channel: ChannelRoute, *, currency: str, buyer: Buyer,
                     at: datetime) -> list[PriceList]:
     """The channel's lists that apply, the preferred first."""
     return sorted((pl for pl in channel.price_lists
-                   if applies(pl, currency=currency, buyer=buyer, at=at)), key=_rank)
+                   if applies(pl, currency=currency, buyer=buyer, at=at)),
+                  key=lambda pl: _rank(pl, buyer))
 
 
 def resolve_price(*, channel: ChannelRoute, currency: str, buyer: Buyer,

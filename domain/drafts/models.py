@@ -36,6 +36,7 @@ class DraftOrder(Model):
     shipping_method = fields.CharField(max_length=64, null=True)
     pickup_location = fields.CharField(max_length=64, null=True)  # a store's code
     po_number = fields.CharField(max_length=64, null=True)
+    company_id = fields.IntField(null=True)  # the company it is ordered for (B2B)
     note = fields.CharField(max_length=2000, null=True)  # for staff, never shown to the buyer
     voucher_code = fields.CharField(max_length=64, null=True)  # redeemed when completed
     order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(

@@ -21,6 +21,7 @@ from domain.access import Permission, Scope
 from domain.catalog.cache import catalogue_cache
 from domain.catalog.models import Channel
 from domain.catalog.prices import Buyer, Price, resolve_price
+from domain.companies.models import Company
 from domain.customers.models import Customer
 from domain.customers.service import customer_group_of
 from domain.db import connection
@@ -68,6 +69,7 @@ class DraftSpec:
     # Redeemed when the draft is completed (VOUCHER_INVALID then if it cannot be); "" on an
     # update removes it.
     voucher_code: str | None = None
+    company_id: int | None = None  # ordered for a company (B2B): its prices and terms
 
 
 def _check_fields(spec: DraftSpec, errors: list[DomainError]) -> dict[str, Any]:
@@ -156,9 +158,21 @@ async def _customer(scope: Scope, customer_id: int | None, errors: list[DomainEr
         errors.append(NotFound("Customer", str(customer_id), field=("customerId",)))
 
 
-async def _buyer(conn: BaseDBAsyncClient, customer_id: int | None) -> Buyer:
-    """Whom the draft's catalogue prices are for: its customer's group."""
-    return Buyer(await customer_group_of(conn, customer_id))
+async def _company(scope: Scope, company_id: int | None, errors: list[DomainError]) -> None:
+    if company_id is not None and not await scope.query(Company).filter(
+            id=company_id).exists():
+        errors.append(NotFound("Company", str(company_id), field=("companyId",)))
+
+
+async def _buyer(conn: BaseDBAsyncClient, customer_id: int | None,
+                 company_id: int | None = None) -> Buyer:
+    """Whom the draft's catalogue prices are for: its customer's group, and its company's
+    price list."""
+    price_list_id = None
+    if company_id is not None:
+        company = await Company.filter(id=company_id).using_db(conn).first()
+        price_list_id = company.price_list_id if company is not None else None
+    return Buyer(await customer_group_of(conn, customer_id), price_list_id)
 
 
 async def create_draft(*, spec: DraftSpec, scope: Scope, actor: str) -> DraftOrder:
@@ -168,6 +182,7 @@ async def create_draft(*, spec: DraftSpec, scope: Scope, actor: str) -> DraftOrd
     if spec.channel is None:
         raise InvalidInput("A draft names its channel", field=("channel",))
     await _customer(scope, spec.customer_id, errors)
+    await _company(scope, spec.company_id, errors)
     async with unit_of_work() as conn:
         channel = await Channel.get_or_none(code=spec.channel, using_db=conn)
         if channel is None:
@@ -175,10 +190,12 @@ async def create_draft(*, spec: DraftSpec, scope: Scope, actor: str) -> DraftOrd
             raise_all(errors)
         assert channel is not None
         lines = await _check_lines(conn, spec.lines or [], channel, scope, errors,
-                                   buyer=await _buyer(conn, spec.customer_id))
+                                   buyer=await _buyer(conn, spec.customer_id,
+                                                      spec.company_id))
         raise_all(errors)
         draft = await DraftOrder.create(channel_id=channel.id, customer_id=spec.customer_id,
-                                        created_by=actor, using_db=conn, **clean)
+                                        company_id=spec.company_id, created_by=actor,
+                                        using_db=conn, **clean)
         for line in lines:
             line.draft_id = draft.id
         await DraftOrderLine.bulk_create(lines, using_db=conn)
@@ -193,15 +210,15 @@ class PricedLine:
     price_list_code: str | None = None  # the list the catalogue's price comes from
 
 
-async def priced_lines(scope: Scope, draft_id: int, channel: str, customer_id: int | None
-                       ) -> list[PricedLine]:
+async def priced_lines(scope: Scope, draft_id: int, channel: str, customer_id: int | None,
+                       company_id: int | None = None) -> list[PricedLine]:
     """The draft's lines at the prices completing it would use now (``resolve_price``)."""
     conn = connection()
     rows = await scope.query(DraftOrderLine).filter(draft_id=draft_id).order_by(
         "position", "id")
     route = await catalogue_cache.channel(conn, channel)
     variants = await catalogue_cache.variants(conn, [row.sku for row in rows])
-    buyer = await _buyer(conn, customer_id)
+    buyer = await _buyer(conn, customer_id, company_id)
     now = datetime.now(UTC)
     lines = []
     for row in rows:
@@ -242,6 +259,7 @@ async def update_draft(*, draft_id: int, spec: DraftSpec, scope: Scope, actor: s
     errors: list[DomainError] = []
     clean = _check_fields(spec, errors)
     await _customer(scope, spec.customer_id, errors)
+    await _company(scope, spec.company_id, errors)
     async with unit_of_work() as conn:
         draft = await lock_open_draft(conn, draft_id)
         channel = await Channel.get(id=draft.channel_id, using_db=conn)
@@ -252,7 +270,8 @@ async def update_draft(*, draft_id: int, spec: DraftSpec, scope: Scope, actor: s
             else:
                 channel = found
         lines = None
-        buyer = await _buyer(conn, spec.customer_id or draft.customer_id)
+        buyer = await _buyer(conn, spec.customer_id or draft.customer_id,
+                             spec.company_id or draft.company_id)
         if spec.lines is not None:
             lines = await _check_lines(conn, spec.lines, channel, scope, errors, buyer=buyer)
         elif channel.id != draft.channel_id:  # the kept lines must suit the new channel
@@ -266,6 +285,8 @@ async def update_draft(*, draft_id: int, spec: DraftSpec, scope: Scope, actor: s
         draft.channel_id = channel.id
         if spec.customer_id is not None:
             draft.customer_id = spec.customer_id
+        if spec.company_id is not None:
+            draft.company_id = spec.company_id
         await draft.save(using_db=conn)
         if lines is not None:
             await DraftOrderLine.filter(draft_id=draft.id).using_db(conn).delete()

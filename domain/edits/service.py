@@ -21,6 +21,7 @@ from domain import validation as v
 from domain.catalog.cache import catalogue_cache
 from domain.catalog.models import Channel, Location, Variant
 from domain.catalog.prices import Buyer, Price, resolve_price
+from domain.companies.models import Company
 from domain.customers.service import customer_group_of
 from domain.db import connection
 from domain.edits.models import EditStatus, OrderEdit, OrderEditLine
@@ -250,7 +251,10 @@ async def _price_added(conn: BaseDBAsyncClient, order: Order, sku: str,
     if found.archived:  # no longer sold: added to no order
         raise VariantArchived(sku, field=("sku",))
     assert route is not None
-    buyer = Buyer(await customer_group_of(conn, order.customer_id))
+    company = await Company.filter(id=order.company_id).using_db(conn).first() \
+        if order.company_id is not None else None  # a company's order: its list
+    buyer = Buyer(await customer_group_of(conn, order.customer_id),
+                  company.price_list_id if company is not None else None)
     return resolve_price(channel=route, currency=order.currency, buyer=buyer, variant=found,
                          quantity=quantity, at=datetime.now(UTC), field=("sku",))
 

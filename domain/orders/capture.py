@@ -22,6 +22,8 @@ from domain.access import Kind, Scope
 from domain.catalog.cache import ChannelRoute, OrderableVariant, catalogue_cache
 from domain.catalog.models import BackorderPolicy, Location, Variant
 from domain.catalog.prices import Buyer, Price, resolve_price
+from domain.companies import service as companies
+from domain.companies.models import Company
 from domain.customers.models import Customer
 from domain.customers.service import OrderCustomer, customer_for_order
 from domain.db import Linked, fetch, insert_family, is_postgres
@@ -125,6 +127,9 @@ class OrderRequest:
     # prices).
     voucher_code: str | None = None
     apply_promotions: bool = True
+    # The company the order is placed for (B2B): its contact's order, at its prices, tax
+    # exemption and payment terms, within its credit limit (domain/companies/service.py).
+    company_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -342,6 +347,12 @@ async def create_order(
     ``scope`` (the caller, when the caller is limited) may read it, else Duplicate.
     A ``customerId`` must name a customer the caller may read.
 
+    With ``company_id`` (B2B), the company must be one the caller may read; its row is
+    locked in the order's transaction (``companies.terms_for_order``: active, the customer
+    its contact, a PO number where required), the lines are priced at its price list, its
+    tax exemption applies, the order records its payment terms and due date, and the
+    credit limit is checked before anything is written (CREDIT_LIMIT_EXCEEDED).
+
     With ``screening``, the risk rules score the order before it is written (a few
     statements: domain/risk/screening.py); one scoring at or above the merchant's
     threshold is placed ON_HOLD with a risk hold, its stock reserved all the same.
@@ -350,6 +361,9 @@ async def create_order(
     if scope is not None and request.customer_id is not None \
             and not await scope.query(Customer).filter(id=request.customer_id).exists():
         raise NotFound("Customer", str(request.customer_id), field=("customerId",))
+    if scope is not None and request.company_id is not None \
+            and not await scope.query(Company).filter(id=request.company_id).exists():
+        raise NotFound("Company", str(request.company_id), field=("companyId",))
     existing = await _existing_by_external_id(request.channel, clean.external_id, scope)
     if existing is not None:
         return existing
@@ -367,8 +381,14 @@ async def create_order(
             customer = customer._replace(customer_group_id=None, tax_exempt=False,
                                          tax_number=None)
         currency = channel.currency
+        terms = None
+        if request.company_id is not None:  # locks the company's row till the end
+            terms = await companies.terms_for_order(
+                conn, company_id=request.company_id,
+                customer_id=customer.id if customer else None, po_number=clean.po_number)
         prices = price_lines(request.lines, route, orderable, at=datetime.now(UTC),
-                             buyer=Buyer(customer.customer_group_id if customer else None))
+                             buyer=Buyer(customer.customer_group_id if customer else None,
+                                         terms.price_list_id if terms else None))
         if request.shipping_amount is not None:
             shipping = quantize(request.shipping_amount, currency)
         else:
@@ -387,11 +407,18 @@ async def create_order(
                    in enumerate(zip(request.lines, prices, strict=True))],
             prices_include_tax=channel.prices_include_tax
             if request.prices_include_tax is None else request.prices_include_tax,
-            exempt=customer.tax_exempt if customer else False,
+            exempt=(customer.tax_exempt if customer else False)
+            or (terms is not None and terms.company.tax_exempt),
             where=destination(clean.shipping_address, pickup, clean.billing_address))
         if money.total >= MAX_AMOUNT:
             raise InvalidInput(f"An order's total must be below {MAX_AMOUNT:,f} {currency}",
                                field=("lines",))
+        b2b: dict[str, Any] = {}
+        if terms is not None:
+            await companies.check_credit(conn, terms, total=money.total, currency=currency)
+            b2b = {"company_id": terms.company.id,
+                   "payment_terms": terms.company.payment_terms.value,
+                   "payment_due_at": terms.due_at(companies.clock())}
         assessment: Assessment | None = None
         risk_keys: dict[str, Any] = {}
         if screening is not None:
@@ -416,7 +443,7 @@ async def create_order(
             channel=channel, customer_id=customer.id if customer else None,
             email=clean.email or (customer.email if customer else None),
             currency=currency, **money.order_columns(),
-            tax_number=customer.tax_number if customer and customer.tax_exempt else None,
+            tax_number=_tax_number(customer, terms), **b2b,
             shipping_address=clean.shipping_address, billing_address=clean.billing_address,
             shipping_method=clean.shipping_method,
             pickup_location_id=locations[0].id if request.pickup_location else None,
@@ -517,6 +544,11 @@ def _discount_rows(order: Order, discounts: Discounts) -> list[Any]:
                           lines=[{"position": pos, "amount": str(share)}
                                  for pos, share in sorted(a.lines.items())] or None)
             for a in discounts.applied]
+def _tax_number(customer: Any, terms: companies.OrderTerms | None) -> str | None:
+    """The exempt buyer's number: the company's when it is exempt, else the customer's."""
+    if terms is not None and terms.company.tax_exempt:
+        return terms.company.tax_number
+    return customer.tax_number if customer and customer.tax_exempt else None
 
 
 def _destination(address: Mapping[str, Any] | None) -> Destination | None:
@@ -670,4 +702,5 @@ def _fingerprint(request: OrderRequest, clean: _Clean) -> list[Any]:
                               for ln in request.lines],
             clean.email, request.customer_id, clean.shipping_address, clean.billing_address,
             clean.shipping_method, request.pickup_location, clean.po_number, clean.external_id,
-            request.voucher_code]
+            request.voucher_code,
+            *([request.company_id] if request.company_id is not None else [])]

@@ -106,6 +106,11 @@ class Order(Model):
                                          db_default=0)
     tax_exempt = fields.BooleanField(default=False, db_default=False)
     tax_number = fields.CharField(max_length=32, null=True)  # the exempt buyer's
+    # A company's order (B2B, domain/companies/): placed by its contact, on its terms; due
+    # by payment_due_at (placed + the terms' days).
+    company_id = fields.IntField(null=True, db_index=True)
+    payment_terms = fields.CharField(max_length=16, null=True)
+    payment_due_at = fields.DatetimeField(null=True)
     # The sequence number of the order's latest event; events are numbered 1, 2, 3 ...
     event_seq = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)

@@ -17,7 +17,7 @@ from domain.uow import unit_of_work
 SCOPES = (
     "orders:read", "orders:write", "inventory:read", "inventory:write", "fulfillment:write",
     "returns:write", "payments:write", "webhooks:manage", "reports:read", "catalog:write",
-    "risk:read", "taxes:manage", "customers:write", "discounts:manage",
+    "risk:read", "taxes:manage", "customers:write", "discounts:manage", "companies:manage",
 )
 __all__ = ["SCOPES", "active_client", "create_client", "revoke_client", "secret_matches"]
 

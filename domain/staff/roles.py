@@ -25,10 +25,12 @@ BUILT_IN: dict[str, tuple[str, frozenset[Permission]]] = {
     # is a manager's.
     "customer_service": ("Customer service", frozenset({
         P.ORDERS_READ, P.ORDERS_WRITE, P.ORDER_PLACE, P.RETURNS_WRITE, P.RETURN_REQUEST,
-        P.INVENTORY_READ, P.DRAFT_ORDERS, P.RISK_READ, P.CUSTOMERS_WRITE})),
+        P.INVENTORY_READ, P.DRAFT_ORDERS, P.RISK_READ, P.CUSTOMERS_WRITE,
+        P.COMPANIES_MANAGE})),
     # Reads stock too: the inventory report shows it.
     "finance": ("Finance", frozenset({P.ORDERS_READ, P.INVENTORY_READ, P.PAYMENTS_WRITE,
-                                      P.REPORTS_READ, P.TAXES_MANAGE})),
+                                      P.REPORTS_READ, P.TAXES_MANAGE,
+                                      P.COMPANIES_MANAGE})),
 }
 _CODE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 

@@ -39,7 +39,13 @@ async def _world(api: GraphQLClient) -> dict[str, str]:
     promotion = (await api('mutation { promotionCreate(input: {name: "Spring", '
                            'kind: PERCENTAGE, target: LINES, value: "10", requiresCode: true}) '
                            "{ promotion { id } } }"))["promotionCreate"]["promotion"]
-    return {"promotion": promotion["id"],
+    company = (await api('mutation { companyCreate(input: {code: "acme", name: "Acme"}) '
+                         "{ company { id } } }"))["companyCreate"]["company"]["id"]
+    place = (await api('mutation($c: ID!) { companyLocationAdd(input: {companyId: $c, '
+                       'name: "HQ", address: {name: "Acme", line1: "1 Main St", city: "Berlin", '
+                       'postalCode: "10115", country: "DE"}}) { location { id } } }',
+                       {"c": company}))["companyLocationAdd"]["location"]["id"]
+    return {"promotion": promotion["id"], "company": company, "companyLocation": place,
             "order": order["id"], "line": order["lines"][0]["id"], "product": product["id"],
             "payment": placed["orderCreate"]["payment"]["id"],
             "shipment": shipment["shipment"]["id"], "priceList": price_list["id"],
@@ -151,6 +157,28 @@ OPERATIONS: dict[str, tuple[str, Any]] = {
     # Last: it removes the promotion the rows above use.
     "promotionDelete": ("mutation($promotion: ID!) { promotionDelete(id: $promotion) "
                         "{ userErrors { code } } }", "NOT_FOUND"),
+    # Companies (B2B): companies:manage; a partner limited to channels neither sees nor
+    # writes them; a customer reads its own company only (as its contact).
+    "companies": ("{ companies { edges { node { id } } } }", {"companies": {"edges": []}}),
+    "company": ("query($company: ID!) { company(id: $company) { id } }", {"company": None}),
+    "overdueOrders": ("{ overdueOrders { edges { node { id } } } }",
+                      {"overdueOrders": {"edges": []}}),
+    "companyCreate": ('mutation { companyCreate(input: {code: "acme", name: "Acme"}) '
+                      "{ userErrors { code } } }", "DUPLICATE"),
+    "companyUpdate": ('mutation($company: ID!) { companyUpdate(input: {id: $company, '
+                      'name: "Acme AG"}) { userErrors { code } } }', "NOT_FOUND"),
+    "companyLocationAdd": ('mutation($company: ID!) { companyLocationAdd(input: {companyId: '
+                           '$company, name: "Depot", address: {name: "Acme", line1: "2 Main St", '
+                           'city: "Berlin", postalCode: "10115", country: "DE"}}) '
+                           "{ userErrors { code } } }", "NOT_FOUND"),
+    "companyLocationRemove": ("mutation($companyLocation: ID!) { companyLocationRemove("
+                              "id: $companyLocation) { userErrors { code } } }", "NOT_FOUND"),
+    "companyContactAdd": ("mutation($company: ID!, $customer: ID!) { companyContactAdd(input: "
+                          "{companyId: $company, customerId: $customer}) "
+                          "{ userErrors { code } } }", "NOT_FOUND"),
+    "companyContactRemove": ("mutation($company: ID!, $customer: ID!) { companyContactRemove("
+                             "companyId: $company, customerId: $customer) "
+                             "{ userErrors { code } } }", "NOT_FOUND"),
 }
 EXPECTED: dict[str, dict[str, str]] = {
     #                 anonymous  no scope  other channel  other customer
@@ -226,6 +254,16 @@ EXPECTED: dict[str, dict[str, str]] = {
     **{name: {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": OK, "customer": FORBIDDEN}
        for name in ("promotions", "promotionCreate", "promotionUpdate", "voucherCreate",
                     "vouchers", "promotionDelete")},
+    "companies":      {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": FORBIDDEN},
+    "company":        {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": HIDDEN},
+    "overdueOrders":  {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": HIDDEN,
+                       "customer": FORBIDDEN},
+    **{name: {"none": UNAUTH, "scopeless": FORBIDDEN, "elsewhere": "NOT_PERMITTED",
+              "customer": FORBIDDEN}
+       for name in ("companyCreate", "companyUpdate", "companyLocationAdd",
+                    "companyLocationRemove", "companyContactAdd", "companyContactRemove")},
 }
 
 
@@ -270,3 +308,6 @@ async def test_every_caller_gets_exactly_what_is_theirs(api: GraphQLClient) -> N
     assert await _outcome(api, "customerGroupSet", admin, ids) == OK
     assert await _outcome(api, "invoice", admin, ids) == OK
     assert await _outcome(api, "invoiceSettingsUpdate", admin, ids) == OK
+    assert await _outcome(api, "company", admin, ids) == OK
+    assert await _outcome(api, "companyUpdate", admin, ids) == OK
+    assert await _outcome(api, "companyContactAdd", admin, ids) == OK

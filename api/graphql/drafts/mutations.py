@@ -44,6 +44,8 @@ class DraftOrderCreateInput:
     shipping_method: str | None = None
     pickup_location: str | None = None
     po_number: str | None = None
+    company_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Order it for this company (B2B): its prices and terms.")
     note: str | None = strawberry.field(default=None, description="For staff only.")
     voucher_code: str | None = strawberry.field(
         default=None, description="Redeemed when the draft is completed.")
@@ -62,6 +64,7 @@ class DraftOrderUpdateInput:
     shipping_method: str | None = None
     pickup_location: str | None = None
     po_number: str | None = None
+    company_id: strawberry.ID | None = None
     note: str | None = None
     voucher_code: str | None = strawberry.field(
         default=None, description="Redeemed when the draft is completed; \"\" removes it.")
@@ -97,6 +100,10 @@ def _spec(input: DraftOrderCreateInput | DraftOrderUpdateInput) -> DraftSpec:
     if input.customer_id is not None:
         decoded = from_global_id(input.customer_id, expect="Customer")
         customer = decoded[1] if decoded else -1
+    company = None
+    if input.company_id is not None:
+        found = from_global_id(input.company_id, expect="Company")
+        company = found[1] if found else -1
     return DraftSpec(
         channel=input.channel, source=input.source, email=input.email, customer_id=customer,
         lines=None if input.lines is None else [
@@ -104,7 +111,8 @@ def _spec(input: DraftOrderCreateInput | DraftOrderUpdateInput) -> DraftSpec:
         shipping_address=input.shipping_address.to_dict() if input.shipping_address else None,
         billing_address=input.billing_address.to_dict() if input.billing_address else None,
         shipping_method=input.shipping_method, pickup_location=input.pickup_location,
-        po_number=input.po_number, note=input.note, voucher_code=input.voucher_code)
+        po_number=input.po_number, note=input.note, voucher_code=input.voucher_code,
+        company_id=company)
 
 
 async def _draft_pk(info: Info, gid: str) -> int:

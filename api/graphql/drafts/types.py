@@ -57,6 +57,7 @@ class DraftOrder(Node):
     channel_pk: strawberry.Private[int]
     customer_pk: strawberry.Private[int | None]
     order_pk: strawberry.Private[int | None]
+    company_pk: strawberry.Private[int | None] = None
     priced: strawberry.Private[asyncio.Task[list[PricedLine]] | None] = None
 
     @classmethod
@@ -68,8 +69,8 @@ class DraftOrder(Node):
                    billing_address=Address.from_json(m.billing_address),
                    shipping_method=m.shipping_method, pickup_location=m.pickup_location,
                    po_number=m.po_number, note=m.note, voucher_code=m.voucher_code,
-                   created_by=m.created_by,
-                   created_at=m.created_at, updated_at=m.updated_at)
+                   created_by=m.created_by, created_at=m.created_at, updated_at=m.updated_at,
+                   company_pk=m.company_id)
 
     @strawberry.field
     async def channel(self, info: Info) -> Channel:
@@ -81,6 +82,10 @@ class DraftOrder(Node):
             return None
         found = await info.context.loaders.customer_by_id.load(self.customer_pk)
         return Customer.from_model(found) if found else None
+
+    @strawberry.field(description="The company it is ordered for (B2B).")
+    async def company_id(self) -> strawberry.ID | None:
+        return to_global_id("Company", self.company_pk) if self.company_pk else None
 
     @strawberry.field(description="The order the draft became, once completed.")
     async def order(self, info: Info) -> Order | None:
@@ -95,7 +100,7 @@ class DraftOrder(Node):
             async def load() -> list[PricedLine]:
                 channel = await info.context.loaders.channel_by_id.load(self.channel_pk)
                 return await priced_lines(info.context.scope, self.pk, channel.code,
-                                          self.customer_pk)
+                                          self.customer_pk, self.company_pk)
 
             self.priced = asyncio.ensure_future(load())
         return self.priced

@@ -47,6 +47,10 @@ class OrderCreateInput:
         default=None, description="A store's location code, for click and collect."
     )
     po_number: str | None = None
+    company_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Place it for this company (B2B): the customer is its "
+                                  "contact; its prices, tax exemption, payment terms and "
+                                  "credit limit apply.")
     external_id: str | None = strawberry.field(
         default=None, description="The order's id in the selling channel; unique per channel."
     )
@@ -181,6 +185,10 @@ class OrderMutations:
         if input.customer_id is not None:
             decoded = from_global_id(input.customer_id, expect="Customer")
             customer_pk = decoded[1] if decoded else -1
+        company_pk = None
+        if input.company_id is not None:
+            decoded = from_global_id(input.company_id, expect="Company")
+            company_pk = decoded[1] if decoded else -1
         principal = info.context.principal
         signed_in = principal is not None and principal.customer_id is not None
         if signed_in:  # a signed-in customer orders for themselves
@@ -193,7 +201,7 @@ class OrderMutations:
             billing_address=input.billing_address.to_dict() if input.billing_address else None,
             shipping_method=input.shipping_method, pickup_location=input.pickup_location,
             po_number=input.po_number, external_id=input.external_id,
-            via_account=signed_in, voucher_code=input.voucher_code,
+            via_account=signed_in, voucher_code=input.voucher_code, company_id=company_pk,
         )
         ctx = info.context
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -21,6 +21,7 @@ from api.graphql.common import (
     OrderStatus,
     PaymentStatus,
 )
+from api.graphql.companies.enums import PaymentTerms
 from api.graphql.discounts.types import DiscountAllocation, OrderDiscount
 from api.graphql.fulfillment.types import Shipment
 from api.graphql.invoices.types import Invoice
@@ -36,6 +37,9 @@ from domain.events.models import OrderEvent as OrderEventModel
 from domain.invoices.models import DocumentKind
 from domain.money import plain
 from domain.orders import models, pricing
+
+if TYPE_CHECKING:
+    from api.graphql.companies.types import Company
 
 
 @strawberry.type
@@ -171,6 +175,10 @@ class Order(Node):
         description="The unit prices include tax (the channel's rule when it was placed).")
     tax_exempt: bool = strawberry.field(description="Placed by a tax-exempt buyer.")
     tax_number: str | None = strawberry.field(description="The exempt buyer's tax number.")
+    payment_terms: PaymentTerms | None = strawberry.field(
+        description="A company's order: its payment terms when placed.")
+    payment_due_at: datetime | None = strawberry.field(
+        description="A company's order: when it is due (placed + the terms' days).")
     shipping_address: Address | None
     billing_address: Address | None
     shipping_method: str | None
@@ -192,6 +200,7 @@ class Order(Node):
     risk_score: strawberry.Private[int | None]
     risk_reasons: strawberry.Private[Any]
     taxes: strawberry.Private[models.Order]
+    company_pk: strawberry.Private[int | None] = None
 
     @classmethod
     def from_model(cls, m: models.Order) -> Order:
@@ -206,7 +215,9 @@ class Order(Node):
             tax_total=Money.of(m.tax_total, m.currency),
             discount_total=Money.of(m.discount_total, m.currency),
             prices_include_tax=m.prices_include_tax, tax_exempt=m.tax_exempt,
-            tax_number=m.tax_number, taxes=m,
+            tax_number=m.tax_number, taxes=m, company_pk=m.company_id,
+            payment_terms=PaymentTerms(m.payment_terms) if m.payment_terms else None,
+            payment_due_at=m.payment_due_at,
             shipping_address=Address.from_json(m.shipping_address),
             billing_address=Address.from_json(m.billing_address),
             shipping_method=m.shipping_method, po_number=m.po_number, external_id=m.external_id,
@@ -231,6 +242,16 @@ class Order(Node):
             return None
         found = await info.context.loaders.customer_by_id.load(self.customer_pk)
         return Customer.from_model(found) if found else None
+
+    @strawberry.field(description="The company it was placed for (B2B), if the caller may "
+                                  "read it.")
+    async def company(self, info: Info) -> Annotated[
+            Company, strawberry.lazy("api.graphql.companies.types")] | None:
+        if self.company_pk is None:
+            return None
+        from api.graphql.companies.types import Company as CompanyType
+        found = await info.context.loaders.company_by_id.load(self.company_pk)
+        return CompanyType.from_model(found) if found else None
 
     @strawberry.field(description="The store where the customer collects the order, if any.")
     async def pickup_location(self, info: Info) -> Location | None:
