@@ -105,12 +105,15 @@ def resolve_price(*, channel: ChannelRoute, currency: str, buyer: Buyer,
 
 async def price_of(conn: BaseDBAsyncClient, *, channel: str, sku: str, quantity: int,
                    customer_group: str | None = None, customer_id: int | None = None,
-                   at: datetime | None = None) -> Price | None:
+                   group_id: int | None = None, at: datetime | None = None) -> Price | None:
     """The price ``resolve_price`` gives now for a member of ``customer_group`` (a code),
-    else for the customer ``customer_id`` (their group's), else for anyone, read through
-    the catalogue cache. None: an unknown channel, SKU or group, or no price there."""
+    else of the group ``group_id`` (a signed-in customer's, read once by the caller), else
+    for the customer ``customer_id`` (their group's), else for anyone, read through the
+    catalogue cache. None: an unknown channel, SKU or group, or no price there."""
     buyer = ANYONE
-    if customer_group is None and customer_id is not None:
+    if group_id is not None:
+        buyer = Buyer(group_id)
+    elif customer_group is None and customer_id is not None:
         buyer = Buyer(await customer_group_of(conn, customer_id))
     if customer_group is not None:
         found_group = await CustomerGroup.get_or_none(code=customer_group, using_db=conn)

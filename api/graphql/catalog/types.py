@@ -166,10 +166,13 @@ class Variant(Node):
         if customer_group is not None and principal is not None \
                 and principal.channels is not None and channel not in principal.channels:
             return None  # another channel's lists are not there for a partner limited to its own
-        customer = principal.customer_id if principal is not None \
-            and principal.kind is Kind.CUSTOMER else None
+        group = None
+        if customer_group is None and principal is not None and principal.kind is Kind.CUSTOMER \
+                and principal.customer_id is not None:  # once per request, however many variants
+            found = await info.context.loaders.customer_by_id.load(principal.customer_id)
+            group = found.customer_group_id if found is not None else None
         price = await price_of(connection(), channel=channel, sku=self.sku, quantity=quantity,
-                               customer_group=customer_group, customer_id=customer)
+                               customer_group=customer_group, group_id=group)
         return Money.of(price.amount, price.currency) if price is not None else None
 
     @strawberry.field(extensions=requires(Permission.INVENTORY_READ),
