@@ -22,7 +22,7 @@ from api.catalog_files import export_file, import_file
 from api.cors import cors
 from api.fairness import FairTurns
 from api.graphiql import assets
-from api.graphql.cost import Limits
+from api.graphql.cost import Limits, public_budget
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.handlers import build_handlers
@@ -112,8 +112,7 @@ class Services:
     webhook_urls: UrlPolicy = field(default_factory=lambda: UrlPolicy(SystemResolver()))
     rate_limiter: Any = None
     limits: Limits = field(default_factory=lambda: Limits(
-        max_cost=Settings.max_query_cost, budget=Settings.rate_limit_points,
-        public_budget=Settings.public_rate_limit_points))
+        max_cost=Settings.max_query_cost, budget=Settings.rate_limit_points))
     hasher: SecretHasher = field(default_factory=SecretHasher)
     turns: FairTurns = field(default_factory=FairTurns)
     marketplaces: dict[str, Any] = field(
@@ -361,6 +360,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
                                interval=settings.key_refresh_interval)
         key_refresh.start()
         app.state.services = await start_services(settings)
+        if settings.public_rate_limit_points is None:
+            app.state.services.limits.public_budget = public_budget(
+                schema._schema, settings.rate_limit_points)
         # What start-up allocated lives as long as the process: out of the cyclic
         # collector's sight, so its passes during requests only walk what requests made.
         gc.collect()

@@ -201,7 +201,9 @@ class Settings:
     webhook_allow_private_urls: bool = False  # development only: hooks on this host or a LAN
     max_query_cost: int = 5000
     rate_limit_points: int = 50_000
-    public_rate_limit_points: int = 30_000  # two standard introspections a minute (GraphiQL)
+    # None: room for GraphiQL to read the schema twice a minute, however large the schema
+    # grows (api.graphql.cost.public_budget), never above a partner's.
+    public_rate_limit_points: int | None = None
     # Every Redis key and channel starts with it; None: "oms:" and this database's own id.
     redis_prefix: str | None = None
     rate_limit_prefix: str | None = None  # None: the Redis prefix's ":rate"
@@ -359,10 +361,9 @@ class Settings:
             webhook_retry_base=float(_int(env, "OMS_WEBHOOK_RETRY_BASE", 30)),
             webhook_allow_private_urls=_bool(env, "OMS_WEBHOOK_ALLOW_PRIVATE_URLS", False),
             max_query_cost=_int(env, "OMS_MAX_QUERY_COST", 5000),
-            rate_limit_points=(points := _int(env, "OMS_RATE_LIMIT_POINTS", 50_000)),
-            # never more than a partner's, unless set so
-            public_rate_limit_points=_int(env, "OMS_PUBLIC_RATE_LIMIT_POINTS",
-                                          min(cls.public_rate_limit_points, points)),
+            rate_limit_points=_int(env, "OMS_RATE_LIMIT_POINTS", 50_000),
+            # unset: worked out from the schema at start (api.graphql.cost.public_budget)
+            public_rate_limit_points=_int(env, "OMS_PUBLIC_RATE_LIMIT_POINTS", 0) or None,
             redis_prefix=env.get("OMS_REDIS_PREFIX") or None,
             rate_limit_prefix=env.get("OMS_RATE_LIMIT_PREFIX") or None,
             trusted_proxies=_networks(env.get("OMS_TRUSTED_PROXIES")),

@@ -330,6 +330,17 @@ def introspection_allowance(schema: GraphQLSchema) -> int:
     return math.ceil(document_cost(full, None, None, schema).introspection * 1.25)
 
 
+PUBLIC_FLOOR = 30_000
+
+
+def public_budget(schema: GraphQLSchema, budget: int) -> int:
+    """A public caller's points a minute when none is set: room to read the whole schema
+    twice (GraphiQL does it on opening, and again on a reload), at least ``PUBLIC_FLOOR``,
+    never more than a partner's ``budget``. Read from the schema, so a schema that grows
+    keeps GraphiQL working."""
+    return min(budget, max(PUBLIC_FLOOR, 2 * introspection_allowance(schema)))
+
+
 @dataclass
 class Limits:
     """Adjustable while running (the app keeps one in its services)."""

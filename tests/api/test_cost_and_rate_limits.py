@@ -7,7 +7,8 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from api.graphql.cost import Limits
+from api.graphql.cost import PUBLIC_FLOOR, Limits, introspection_allowance, public_budget
+from api.graphql.schema import build_schema
 from api.settings import BYTES_PER_TOKEN, Settings
 from tests import factories
 from tests.conftest import DATABASE_URL, REDIS_URL
@@ -121,8 +122,15 @@ def test_the_byte_limit_follows_the_token_limit_unless_set() -> None:
     assert Settings.from_env({}).max_document_bytes == BYTES_PER_TOKEN * 5000 == 50_000
     assert Settings.from_env({"OMS_MAX_TOKENS": "1000"}).max_document_bytes == 10_000
     assert Settings.from_env({"OMS_MAX_DOCUMENT_BYTES": "5000"}).max_document_bytes == 5000
-    assert Settings.from_env({}).public_rate_limit_points == 30_000
+    assert Settings.from_env({}).public_rate_limit_points is None  # from the schema, below
     assert Settings.from_env({"OMS_PUBLIC_RATE_LIMIT_POINTS": "7"}).public_rate_limit_points == 7
-    lowered = Settings.from_env({"OMS_RATE_LIMIT_POINTS": "1000"})
-    assert lowered.public_rate_limit_points == 1000  # never above a partner's by default
+
+
+def test_a_public_caller_can_read_the_whole_schema_twice_a_minute() -> None:
+    """GraphiQL reads the schema on opening (and on a reload): the public budget, unless
+    set, is worked out from the schema itself, so a schema that grows keeps it working."""
+    schema = build_schema()._schema
+    full = introspection_allowance(schema)
+    assert public_budget(schema, 10**9) == max(PUBLIC_FLOOR, 2 * full)
+    assert public_budget(schema, 1000) == 1000  # never above a partner's
 
