@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 
+from domain.catalog.lifecycle import UNSET
 from domain.catalog.models import BackorderPolicy, ChannelKind, LocationKind
 from domain.money import quantize
 from domain.orders.models import FulfillmentStatus, HoldKind, OrderStatus, PaymentStatus
@@ -19,6 +21,21 @@ for _enum in (ChannelKind, LocationKind, BackorderPolicy, OrderStatus, PaymentSt
 
 __all__ = ["BackorderPolicy", "ChannelKind", "FulfillmentStatus", "HoldKind", "LocationKind",
            "OrderStatus", "PaymentStatus", "TaxClass"]
+
+
+T = TypeVar("T")
+
+
+def given(value: Any) -> Any:
+    """A field left out of an update input (strawberry's UNSET) is the domain's UNSET: it
+    changes nothing; ``null`` clears."""
+    return UNSET if value is strawberry.UNSET else value
+
+
+async def run(call: Callable[[], Awaitable[T]]) -> T:
+    """Parse the input and call the service inside ``attempt``: a global ID that names
+    nothing is a userError like any other."""
+    return await call()
 
 
 @strawberry.type(description="An amount in a currency; amount is a decimal string, never a float.")

@@ -7,7 +7,6 @@ empty (a description, a barcode, a weight, an address).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -16,7 +15,7 @@ from strawberry.types import Info
 
 from api.auth import Permission
 from api.graphql.catalog.types import Channel, Location, Product, Variant
-from api.graphql.common import AddressInput, BackorderPolicy, ChannelKind, LocationKind, TaxClass
+from api.graphql.common import AddressInput, BackorderPolicy, ChannelKind, LocationKind, TaxClass, given, run
 from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
 from api.graphql.permissions import requires
@@ -146,16 +145,16 @@ class CatalogMutations:
     @strawberry.mutation(extensions=requires(Permission.CATALOG_WRITE),
                          description="Rename a product or change its description.")
     async def product_update(self, info: Info, input: ProductUpdateInput) -> ProductUpdatePayload:
-        product, errors = await attempt(_run(lambda: lifecycle.update_product(
-            product_id=pk_of(input.id, "Product", field=("id",)), name=_given(input.name),
-            description=_given(input.description), actor=info.context.actor())))
+        product, errors = await attempt(run(lambda: lifecycle.update_product(
+            product_id=pk_of(input.id, "Product", field=("id",)), name=given(input.name),
+            description=given(input.description), actor=info.context.actor())))
         return ProductUpdatePayload(product=_product(product), user_errors=errors)
 
     @strawberry.mutation(extensions=requires(Permission.CATALOG_WRITE),
                          description="Archive a product: its variants can no longer be ordered "
                                      "(VARIANT_ARCHIVED); orders placed before keep their lines.")
     async def product_archive(self, info: Info, id: strawberry.ID) -> ProductArchivePayload:
-        product, errors = await attempt(_run(lambda: lifecycle.archive_product(
+        product, errors = await attempt(run(lambda: lifecycle.archive_product(
             product_id=pk_of(id, "Product", field=("id",)), archived=True,
             actor=info.context.actor())))
         return ProductArchivePayload(product=_product(product), user_errors=errors)
@@ -164,7 +163,7 @@ class CatalogMutations:
                          description="Bring an archived product back: its variants can be "
                                      "ordered again.")
     async def product_unarchive(self, info: Info, id: strawberry.ID) -> ProductUnarchivePayload:
-        product, errors = await attempt(_run(lambda: lifecycle.archive_product(
+        product, errors = await attempt(run(lambda: lifecycle.archive_product(
             product_id=pk_of(id, "Product", field=("id",)), archived=False,
             actor=info.context.actor())))
         return ProductUnarchivePayload(product=_product(product), user_errors=errors)
@@ -172,7 +171,7 @@ class CatalogMutations:
     @strawberry.mutation(extensions=requires(Permission.CATALOG_WRITE),
                          description="Add a variant to a product.")
     async def variant_create(self, info: Info, input: VariantCreateInput) -> VariantCreatePayload:
-        variant, errors = await attempt(_run(lambda: lifecycle.create_variant(
+        variant, errors = await attempt(run(lambda: lifecycle.create_variant(
             product_id=pk_of(input.product_id, "Product", field=("productId",)),
             spec=input.spec(), actor=info.context.actor())))
         return VariantCreatePayload(variant=_variant(variant), user_errors=errors)
@@ -186,13 +185,13 @@ class CatalogMutations:
             return await lifecycle.update_variant(
                 variant_id=pk, sku=sku, actor=info.context.actor(),
                 changes=lifecycle.VariantChanges(
-                    name=_given(input.name), price=_given(input.price),
-                    currency=_given(input.currency),
-                    track_inventory=_given(input.track_inventory),
-                    backorder_policy=_given(input.backorder_policy),
-                    barcode=_given(input.barcode), weight_grams=_given(input.weight_grams),
-                    length_mm=_given(input.length_mm), width_mm=_given(input.width_mm),
-                    height_mm=_given(input.height_mm), tax_class=_given(input.tax_class)))
+                    name=given(input.name), price=given(input.price),
+                    currency=given(input.currency),
+                    track_inventory=given(input.track_inventory),
+                    backorder_policy=given(input.backorder_policy),
+                    barcode=given(input.barcode), weight_grams=given(input.weight_grams),
+                    length_mm=given(input.length_mm), width_mm=given(input.width_mm),
+                    height_mm=given(input.height_mm), tax_class=given(input.tax_class)))
         variant, errors = await attempt(run())
         return VariantUpdatePayload(variant=_variant(variant), user_errors=errors)
 
@@ -203,9 +202,9 @@ class CatalogMutations:
         async def run() -> Any:
             pk, code = _target(input.id, input.code, "Channel", "code")
             return await lifecycle.update_channel(
-                channel_id=pk, code=code, name=_given(input.name),
-                locations=_given(input.locations),
-                prices_include_tax=_given(input.prices_include_tax), scope=info.context.scope,
+                channel_id=pk, code=code, name=given(input.name),
+                locations=given(input.locations),
+                prices_include_tax=given(input.prices_include_tax), scope=info.context.scope,
                 actor=info.context.actor())
         channel, errors = await attempt(run())
         return ChannelUpdatePayload(channel=Channel.from_model(channel) if channel else None,
@@ -218,39 +217,30 @@ class CatalogMutations:
                               input: LocationUpdateInput) -> LocationUpdatePayload:
         async def run() -> Any:
             pk, code = _target(input.id, input.code, "Location", "code")
-            address = _given(input.address)
+            address = given(input.address)
             return await lifecycle.update_location(
                 location_id=pk, code=code, actor=info.context.actor(),
                 changes=lifecycle.LocationChanges(
-                    name=_given(input.name), priority=_given(input.priority),
-                    pickup_enabled=_given(input.pickup_enabled),
+                    name=given(input.name), priority=given(input.priority),
+                    pickup_enabled=given(input.pickup_enabled),
                     address=address.to_dict() if address else address,
-                    latitude=_given(input.latitude), longitude=_given(input.longitude),
-                    active=_given(input.active)))
+                    latitude=given(input.latitude), longitude=given(input.longitude),
+                    active=given(input.active)))
         location, errors = await attempt(run())
         return LocationUpdatePayload(
             location=Location.from_model(location) if location else None, user_errors=errors)
 
 
-def _given(value: Any) -> Any:
-    """A field left out of the input (strawberry's UNSET) changes nothing."""
-    return lifecycle.UNSET if value is strawberry.UNSET else value
-
 
 def _target(gid: Any, ref: Any, type_name: str, ref_field: str) -> tuple[int | None, str | None]:
     """Exactly one of ``id`` and the human reference (``sku``, ``code``)."""
-    gid, ref = _given(gid), _given(ref)
+    gid, ref = given(gid), given(ref)
     if (gid is None or gid is lifecycle.UNSET) == (ref is None or ref is lifecycle.UNSET):
         raise InvalidInput(f"Give either id or {ref_field}", field=("id",))
     if gid is not None and gid is not lifecycle.UNSET:
         return pk_of(gid, type_name, field=("id",)), None
     return None, str(ref)
 
-
-async def _run(call: Callable[[], Awaitable[T]]) -> T:
-    """Parse the input and call the service inside ``attempt``: a global ID that names
-    nothing is a userError like any other."""
-    return await call()
 
 
 def _product(product: Any) -> Product | None:

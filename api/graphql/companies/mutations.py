@@ -7,7 +7,6 @@ tax number, the credit limit: no limit then, the price list).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -15,7 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.auth import Permission
-from api.graphql.common import AddressInput
+from api.graphql.common import AddressInput, given, run
 from api.graphql.companies.enums import CompanyContactRole, PaymentTerms
 from api.graphql.companies.types import Company, CompanyLocation
 from api.graphql.errors import UserError, attempt
@@ -30,13 +29,6 @@ from domain.companies.service import UNSET
 T = TypeVar("T")
 
 
-def _given(value: Any) -> Any:
-    return UNSET if value is strawberry.UNSET else value
-
-
-async def _run(call: Callable[[], Awaitable[T]]) -> T:
-    """Parse inside ``attempt``: a global ID that names nothing is a userError."""
-    return await call()
 
 
 def _company(found: CompanyModel | None) -> Company | None:
@@ -126,15 +118,15 @@ def _flag(value: Any) -> Any:
 
 
 def _update_spec(input: CompanyUpdateInput) -> service.CompanySpec:
-    price_list: Any = _given(input.price_list_id)
+    price_list: Any = given(input.price_list_id)
     if price_list is not UNSET and price_list is not None:
         price_list = pk_of(price_list, "PriceList", field=("priceListId",))
     terms = _flag(input.payment_terms)
     return service.CompanySpec(
         code=_flag(input.code), name=_flag(input.name), tax_exempt=_flag(input.tax_exempt),
-        tax_number=_given(input.tax_number),
+        tax_number=given(input.tax_number),
         payment_terms=terms if terms is UNSET else terms.value,
-        credit_limit=_given(input.credit_limit), credit_currency=_given(input.credit_currency),
+        credit_limit=given(input.credit_limit), credit_currency=given(input.credit_currency),
         po_required=_flag(input.po_required), price_list_id=price_list,
         active=_flag(input.active))
 
@@ -154,7 +146,7 @@ class CompanyMutations:
                 price_list_id=pk_of(input.price_list_id, "PriceList", field=("priceListId",))
                 if input.price_list_id is not None else None)
 
-        found, errors = await attempt(_run(lambda: service.create_company(
+        found, errors = await attempt(run(lambda: service.create_company(
             spec=spec(), scope=info.context.scope)))
         return CompanyCreatePayload(company=_company(found), user_errors=errors)
 
@@ -163,7 +155,7 @@ class CompanyMutations:
                                      "prices, tax and terms.")
     async def company_update(self, info: Info, input: CompanyUpdateInput
                              ) -> CompanyUpdatePayload:
-        found, errors = await attempt(_run(lambda: service.update_company(
+        found, errors = await attempt(run(lambda: service.update_company(
             company_id=pk_of(input.id, "Company", field=("id",)), spec=_update_spec(input),
             scope=info.context.scope)))
         return CompanyUpdatePayload(company=_company(found), user_errors=errors)
@@ -172,7 +164,7 @@ class CompanyMutations:
                          description="Add an address to a company.")
     async def company_location_add(self, info: Info, input: CompanyLocationAddInput
                                    ) -> CompanyLocationAddPayload:
-        found, errors = await attempt(_run(lambda: service.add_location(
+        found, errors = await attempt(run(lambda: service.add_location(
             company_id=pk_of(input.company_id, "Company", field=("companyId",)),
             name=input.name, address=input.address.to_dict(), scope=info.context.scope)))
         return CompanyLocationAddPayload(
@@ -182,7 +174,7 @@ class CompanyMutations:
                          description="Remove a company's address.")
     async def company_location_remove(self, info: Info, id: strawberry.ID
                                       ) -> CompanyLocationRemovePayload:
-        found, errors = await attempt(_run(lambda: service.remove_location(
+        found, errors = await attempt(run(lambda: service.remove_location(
             location_id=pk_of(id, "CompanyLocation", field=("id",)),
             scope=info.context.scope)))
         return CompanyLocationRemovePayload(
@@ -194,7 +186,7 @@ class CompanyMutations:
                                      "order for it. A customer buys for one company at most.")
     async def company_contact_add(self, info: Info, input: CompanyContactAddInput
                                   ) -> CompanyContactPayload:
-        found, errors = await attempt(_run(lambda: service.add_contact(
+        found, errors = await attempt(run(lambda: service.add_contact(
             company_id=pk_of(input.company_id, "Company", field=("companyId",)),
             customer_id=pk_of(input.customer_id, "Customer", field=("customerId",)),
             role=ContactRole(input.role.value) if input.role else None,
@@ -206,7 +198,7 @@ class CompanyMutations:
                                      "orders stay the company's.")
     async def company_contact_remove(self, info: Info, company_id: strawberry.ID,
                                      customer_id: strawberry.ID) -> CompanyContactPayload:
-        found, errors = await attempt(_run(lambda: service.remove_contact(
+        found, errors = await attempt(run(lambda: service.remove_contact(
             company_id=pk_of(company_id, "Company", field=("companyId",)),
             customer_id=pk_of(customer_id, "Customer", field=("customerId",)),
             scope=info.context.scope)))

@@ -4,7 +4,6 @@ restriction (every SKU, channel or buyer then), the minimum subtotal or a date."
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -13,6 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.auth import Permission
+from api.graphql.common import given, run
 from api.graphql.discounts.types import Promotion, Voucher
 from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
@@ -24,13 +24,6 @@ from domain.discounts.models import DiscountKind, DiscountTarget
 T = TypeVar("T")
 
 
-def _given(value: Any) -> Any:
-    return service.UNSET if value is strawberry.UNSET else value
-
-
-async def _run(call: Callable[[], Awaitable[T]]) -> T:
-    """Parse inside ``attempt``: a global ID that names nothing is a userError."""
-    return await call()
 
 
 def _promotion(found: Any) -> Promotion | None:
@@ -125,21 +118,21 @@ class DiscountMutations:
                          description="Change a promotion. Orders placed keep their discounts.")
     async def promotion_update(self, info: Info,
                                input: PromotionUpdateInput) -> PromotionUpdatePayload:
-        found, errors = await attempt(_run(lambda: service.update_promotion(
+        found, errors = await attempt(run(lambda: service.update_promotion(
             promotion_id=pk_of(input.id, "Promotion", field=("id",)),
             changes=service.PromotionChanges(
-                name=_given(input.name), value=_given(input.value),
-                min_subtotal=_given(input.min_subtotal), skus=_given(input.skus),
-                channels=_given(input.channels), customer_groups=_given(input.customer_groups),
-                starts_at=_given(input.starts_at), ends_at=_given(input.ends_at),
-                active=_given(input.active)))))
+                name=given(input.name), value=given(input.value),
+                min_subtotal=given(input.min_subtotal), skus=given(input.skus),
+                channels=given(input.channels), customer_groups=given(input.customer_groups),
+                starts_at=given(input.starts_at), ends_at=given(input.ends_at),
+                active=given(input.active)))))
         return PromotionUpdatePayload(promotion=_promotion(found), user_errors=errors)
 
     @strawberry.mutation(extensions=requires(Permission.DISCOUNTS_MANAGE),
                          description="Delete a promotion and its codes; orders keep the "
                                      "discounts they were given.")
     async def promotion_delete(self, info: Info, id: strawberry.ID) -> PromotionDeletePayload:
-        found, errors = await attempt(_run(lambda: service.delete_promotion(
+        found, errors = await attempt(run(lambda: service.delete_promotion(
             promotion_id=pk_of(id, "Promotion", field=("id",)))))
         return PromotionDeletePayload(
             deleted_id=to_global_id("Promotion", found.id) if found else None,
@@ -149,7 +142,7 @@ class DiscountMutations:
                          description="Voucher codes for a promotion that needs one.")
     async def voucher_create(self, info: Info,
                              input: VoucherCreateInput) -> VoucherCreatePayload:
-        found, errors = await attempt(_run(lambda: service.create_vouchers(
+        found, errors = await attempt(run(lambda: service.create_vouchers(
             promotion_id=pk_of(input.promotion_id, "Promotion", field=("promotionId",)),
             codes=input.codes, max_uses=input.max_uses,
             per_customer_limit=input.per_customer_limit)))

@@ -7,7 +7,6 @@ empty (the customer group: for everyone then; the dates: open-ended).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -16,25 +15,19 @@ import strawberry
 from strawberry.types import Info
 
 from api.auth import Permission
+from api.graphql.common import given, run
 from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
 from api.graphql.orders.types import Customer
 from api.graphql.permissions import requires
 from api.graphql.prices.types import CustomerGroup, PriceList
 from api.graphql.relay import to_global_id
-from domain.catalog import lifecycle, price_lists
+from domain.catalog import price_lists
 from domain.customers import groups
 
 T = TypeVar("T")
 
 
-def _given(value: Any) -> Any:
-    return lifecycle.UNSET if value is strawberry.UNSET else value
-
-
-async def _run(call: Callable[[], Awaitable[T]]) -> T:
-    """Parse inside ``attempt``: a global ID that names nothing is a userError."""
-    return await call()
 
 
 def _list(found: Any) -> PriceList | None:
@@ -144,12 +137,12 @@ class PriceMutations:
                                      "prices.")
     async def price_list_update(self, info: Info,
                                 input: PriceListUpdateInput) -> PriceListUpdatePayload:
-        found, errors = await attempt(_run(lambda: price_lists.update_price_list(
+        found, errors = await attempt(run(lambda: price_lists.update_price_list(
             price_list_id=pk_of(input.id, "PriceList", field=("id",)),
             changes=price_lists.PriceListChanges(
-                name=_given(input.name), customer_group=_given(input.customer_group),
-                priority=_given(input.priority), active=_given(input.active),
-                starts_at=_given(input.starts_at), ends_at=_given(input.ends_at)),
+                name=given(input.name), customer_group=given(input.customer_group),
+                priority=given(input.priority), active=given(input.active),
+                starts_at=given(input.starts_at), ends_at=given(input.ends_at)),
             scope=info.context.scope, actor=info.context.actor())))
         return PriceListUpdatePayload(price_list=_list(found), user_errors=errors)
 
@@ -157,7 +150,7 @@ class PriceMutations:
                          description="Delete a price list and its prices; order lines priced "
                                      "from it keep its code.")
     async def price_list_delete(self, info: Info, id: strawberry.ID) -> PriceListDeletePayload:
-        found, errors = await attempt(_run(lambda: price_lists.delete_price_list(
+        found, errors = await attempt(run(lambda: price_lists.delete_price_list(
             price_list_id=pk_of(id, "PriceList", field=("id",)), scope=info.context.scope,
             actor=info.context.actor())))
         return PriceListDeletePayload(
@@ -169,7 +162,7 @@ class PriceMutations:
     async def price_list_entries_set(
         self, info: Info, input: PriceListEntriesSetInput,
     ) -> PriceListEntriesSetPayload:
-        found, errors = await attempt(_run(lambda: price_lists.set_entries(
+        found, errors = await attempt(run(lambda: price_lists.set_entries(
             price_list_id=pk_of(input.price_list_id, "PriceList", field=("priceListId",)),
             entries=[price_lists.EntrySpec(e.sku, e.min_quantity, e.amount)
                      for e in input.entries],
@@ -191,7 +184,7 @@ class PriceMutations:
                                      "(null). Their next orders are priced at its lists.")
     async def customer_group_set(self, info: Info, customer_id: strawberry.ID,
                                  group: str | None = None) -> CustomerGroupSetPayload:
-        result, errors = await attempt(_run(lambda: groups.set_customer_group(
+        result, errors = await attempt(run(lambda: groups.set_customer_group(
             customer_id=pk_of(customer_id, "Customer", field=("customerId",)), group=group,
             scope=info.context.scope)))
         customer, found = result if result is not None else (None, None)
