@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -92,7 +93,17 @@ async def _truncate() -> None:
     # a running pass instead of deadlocking with it over the tables that pass reads.
     tables.sort(key=lambda t: t != "outbox_message")
     if conn.capabilities.dialect == "postgres":
-        await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        # A background pass locking rows in another order can still meet it in a deadlock;
+        # PostgreSQL then cancels one side, and the truncation is tried again.
+        for attempt in range(5):
+            try:
+                await conn.execute_script(
+                    f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+                break
+            except Exception as error:
+                if "deadlock" not in str(error).lower() or attempt == 4:
+                    raise
+                await asyncio.sleep(0.1 * (attempt + 1))
     else:
         await conn.execute_script(
             "PRAGMA foreign_keys = OFF;"

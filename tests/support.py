@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -69,11 +70,17 @@ def codes(payload: dict[str, Any]) -> list[str]:
     return [error["code"] for error in payload["userErrors"]]
 
 
+_counted: ContextVar[bool] = ContextVar("counted", default=False)
+
+
 class StatementCounter(logging.Handler):
     """Counts the SQL statements Tortoise sends, through its db_client debug log.
 
     The background loops (outbox relay, webhook worker, marketplace sync, payment
-    sweep) poll their own tables; their statements are not the request's.
+    sweep) poll their own tables; their statements are not the request's. Only what runs
+    in the context the counter was entered in is counted (a context variable the request's
+    task inherits and the loops, started before, do not), so a loop that happens to poll
+    during the measured request is never counted.
     """
 
     BACKGROUND = ("outbox_message", "webhook_", "marketplace_", "payment_operation",
@@ -95,18 +102,20 @@ class StatementCounter(logging.Handler):
             task = asyncio.current_task()
         except RuntimeError:
             task = None
-        if task is not None and task.get_name() in self.LOOPS:
+        if (task is not None and task.get_name() in self.LOOPS) or not _counted.get():
             return
         message = record.getMessage()
         if not any(table in message for table in self.BACKGROUND):
             self.count += 1
 
     def __enter__(self) -> StatementCounter:
+        self._token = _counted.set(True)
         self._logger.addHandler(self)
         self._logger.setLevel(logging.DEBUG)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        _counted.reset(self._token)
         self._logger.removeHandler(self)
         self._logger.setLevel(self._level)
 
