@@ -26,11 +26,12 @@ from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from domain.access import Permission, Scope
 from domain.catalog.cache import ChannelRoute, OrderableVariant, catalogue_cache
 from domain.catalog.models import PriceList
 from domain.customers.models import CustomerGroup
 from domain.customers.service import customer_group_of
-from domain.errors import NoPrice
+from domain.errors import NoPrice, NotPermitted
 from domain.money import quantize
 
 
@@ -105,11 +106,21 @@ def resolve_price(*, channel: ChannelRoute, currency: str, buyer: Buyer,
 
 async def price_of(conn: BaseDBAsyncClient, *, channel: str, sku: str, quantity: int,
                    customer_group: str | None = None, customer_id: int | None = None,
-                   group_id: int | None = None, at: datetime | None = None) -> Price | None:
+                   group_id: int | None = None, at: datetime | None = None,
+                   scope: Scope | None = None) -> Price | None:
     """The price ``resolve_price`` gives now for a member of ``customer_group`` (a code),
     else of the group ``group_id`` (a signed-in customer's, read once by the caller), else
     for the customer ``customer_id`` (their group's), else for anyone, read through the
-    catalogue cache. None: an unknown channel, SKU or group, or no price there."""
+    catalogue cache. None: an unknown channel, SKU or group, or no price there.
+
+    A group's prices are the shop's to read (``catalog:write``: NotPermitted otherwise),
+    and a caller limited to channels reads only its own channels' (None for another)."""
+    if customer_group is not None and scope is not None:
+        if not scope.allows(Permission.CATALOG_WRITE):
+            raise NotPermitted(f"Missing permission {Permission.CATALOG_WRITE.value}")
+        channels = scope.principal.channels if scope.principal is not None else None
+        if channels is not None and channel not in channels:
+            return None
     buyer = ANYONE
     if group_id is not None:
         buyer = Buyer(group_id)

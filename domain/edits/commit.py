@@ -39,13 +39,12 @@ from domain.money import MAX_AMOUNT, quantize
 from domain.orders.capture import reserve_demands
 from domain.orders.lifecycle import lock_order
 from domain.orders.models import Allocation, Order, OrderLine
-from domain.orders.pricing import PricedLine, line_columns
+from domain.orders.pricing import line_columns
 from domain.orders.progress import refresh_progress
 from domain.payments.allocation import SHIPPING, Part, allocate_edit
 from domain.payments.models import OperationKind, Payment, PaymentOperation, PaymentState
 from domain.payments.service import MARKETPLACE, refundable, sync_order_payment_status
 from domain.routing.service import Demand, Destination, Plan
-from domain.taxes.models import TaxClass
 from domain.taxes.ports import TaxProvider
 
 
@@ -335,8 +334,7 @@ def _summary(calc: Calculation) -> str:
 
 def _money(ln: CalculatedLine) -> dict[str, Any]:
     """A changed or added line's money columns."""
-    return line_columns(PricedLine(ln.unit_price, ln.quantity, TaxClass.STANDARD, ln.discount),
-                        ln.tax)
+    return line_columns(ln.unit_price, ln.discount, ln.tax)
 
 
 def _cancelled(calc: Calculation, cancelled: Mapping[int, int]

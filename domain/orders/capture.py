@@ -458,12 +458,12 @@ async def create_order(
             OrderLine(
                 order_id=order.id, variant_id=variants[ln.sku].id, sku=ln.sku,
                 name=variants[ln.sku].name, quantity=ln.quantity,
-                **line_columns(*money.lines[position]), position=position,
-                price_list_id=prices[position].price_list_id,
-                price_list_code=prices[position].price_list_code,
+                **line_columns(priced.unit_price, priced.discount, tax), position=position,
+                price_list_id=price.price_list_id, price_list_code=price.price_list_code,
                 quantity_backordered=min(plan.backordered(variants[ln.sku].id), ln.quantity),
             )
-            for position, (ln, price) in enumerate(zip(request.lines, prices, strict=True))
+            for position, (ln, price, (priced, tax)) in enumerate(
+                zip(request.lines, prices, money.lines, strict=True))
         ]
         order.lines._set_result_for_query(lines)  # the answer shows them without a re-read
         if plan.shortfalls:

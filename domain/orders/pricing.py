@@ -74,11 +74,10 @@ class OrderMoney:
                 "shipping_tax_name": self.shipping.name, "tax_exempt": self.exempt}
 
 
-def line_columns(line: PricedLine, tax: Tax) -> dict[str, Any]:
+def line_columns(unit_price: Decimal, discount: Decimal, tax: Tax) -> dict[str, Any]:
     """An order line's money columns."""
-    return {"unit_price": line.unit_price, "total": tax.charged,
-            "discount_amount": line.discount, "tax_rate": tax.rate, "tax_name": tax.name,
-            "tax_amount": tax.amount}
+    return {"unit_price": unit_price, "total": tax.charged, "discount_amount": discount,
+            "tax_rate": tax.rate, "tax_name": tax.name, "tax_amount": tax.amount}
 
 
 def destination(*addresses: Mapping[str, Any] | None) -> Destination:

@@ -35,11 +35,20 @@ async def _place(server: Server) -> dict[str, Any]:
     return dict(data["orderCreate"])
 
 
-async def _heard(server: Server) -> float:
+async def _heard(server: Server, metric: str = "catalog_cache_invalidations") -> float:
+    """How many changes of a cache's kind the server has heard of (its metric)."""
     async with httpx.AsyncClient(timeout=10) as http:
         text = (await http.get(f"{server.url}/metrics", headers=ADMIN)).text
-    found = re.search(r"^oms_catalog_cache_invalidations_total (\S+)$", text, re.MULTILINE)
+    found = re.search(rf"^oms_{metric}_total (\S+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
+
+
+async def _until_heard_once(server: Server, metric: str) -> None:
+    """Until the server has heard of one change of the settings cache counted by ``metric``."""
+    async def heard() -> bool:
+        return await _heard(server, metric) == 1.0
+
+    await eventually(heard, seconds=20)
 
 
 async def _until_heard(server: Server) -> None:
@@ -105,13 +114,7 @@ async def test_risk_settings_changed_on_one_process_screen_the_next_order_of_ano
                             '["@fraud.example"]}) { userErrors { code } } }')
         assert changed["riskSettingsUpdate"]["userErrors"] == []
 
-        async def heard() -> bool:
-            async with httpx.AsyncClient(timeout=10) as http:
-                text = (await http.get(f"{other.url}/metrics", headers=ADMIN)).text
-            return re.search(r"^oms_risk_settings_cache_invalidations_total 1\.0$", text,
-                             re.MULTILINE) is not None
-
-        await eventually(heard, seconds=20)
+        await _until_heard_once(other, "risk_settings_cache_invalidations")
         second = (await gql(other, place, order))["orderCreate"]
         assert second["order"] == {"status": "ON_HOLD", "holdKind": "RISK"}
 
@@ -137,13 +140,7 @@ async def test_tax_rates_set_on_one_process_tax_the_next_order_of_another(
                             'taxClass: STANDARD, rate: "19"}]) { userErrors { code } } }')
         assert changed["taxRatesSet"]["userErrors"] == []
 
-        async def heard() -> bool:
-            async with httpx.AsyncClient(timeout=10) as http:
-                text = (await http.get(f"{other.url}/metrics", headers=ADMIN)).text
-            return re.search(r"^oms_tax_rates_cache_invalidations_total 1\.0$", text,
-                             re.MULTILINE) is not None
-
-        await eventually(heard, seconds=20)
+        await _until_heard_once(other, "tax_rates_cache_invalidations")
         second = (await gql(other, place, order))["orderCreate"]
         assert second["order"] == {"total": {"amount": "11.90"},
                                    "taxTotal": {"amount": "1.90"}}
@@ -170,13 +167,7 @@ async def test_a_promotion_created_on_one_process_discounts_the_next_order_of_an
                             "{ userErrors { code } } }")
         assert created["promotionCreate"]["userErrors"] == []
 
-        async def heard() -> bool:
-            async with httpx.AsyncClient(timeout=10) as http:
-                text = (await http.get(f"{other.url}/metrics", headers=ADMIN)).text
-            return re.search(r"^oms_promotions_cache_invalidations_total 1\.0$", text,
-                             re.MULTILINE) is not None
-
-        await eventually(heard, seconds=20)
+        await _until_heard_once(other, "promotions_cache_invalidations")
         second = (await gql(other, place, order))["orderCreate"]
         assert second["order"] == {"total": {"amount": "9.00"},
                                    "discountTotal": {"amount": "1.00"}}

@@ -344,6 +344,12 @@ async def test_channel_price_reads_the_price_an_order_would_get(api: GraphQLClie
     await api(MEMBER, {"c": to_global_id("Customer", trader.id), "g": "trade"})
     mine = (await api(read, {"c": "us"}, admin=False, headers=signed_in))["variant"]
     assert mine["channelPrice"] == {"amount": "9.00", "currency": "USD"}
+    # A partner limited to another channel reads no group price of this one.
+    from tests.api.test_partners import _bearer
+
+    elsewhere = await _bearer(api, ["catalog:write"], channels=["eu"])
+    theirs = (await api(read, {"c": "us", "g": "trade"}, admin=False, headers=elsewhere))
+    assert theirs["variant"]["channelPrice"] is None
 
 
 async def test_bad_price_lists_and_entries_get_clear_errors_and_change_nothing(

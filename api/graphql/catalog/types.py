@@ -25,6 +25,7 @@ from domain.annotations.models import ObjectKind
 from domain.catalog import models
 from domain.catalog.prices import price_of
 from domain.db import connection
+from domain.errors import NotPermitted
 
 if TYPE_CHECKING:
     from api.graphql.inventory.types import StockLevel
@@ -158,21 +159,18 @@ class Variant(Node):
                             customer_group: str | None = None) -> Money | None:
         if quantity < 1 or quantity > 1_000_000_000:
             raise bad_request("quantity is from 1 to 1000000000")
-        if customer_group is not None and not info.context.scope.allows(
-                Permission.CATALOG_WRITE):
-            raise graphql_error(f"Missing permission {Permission.CATALOG_WRITE.value}",
-                                "FORBIDDEN")
         principal = info.context.scope.principal
-        if customer_group is not None and principal is not None \
-                and principal.channels is not None and channel not in principal.channels:
-            return None  # another channel's lists are not there for a partner limited to its own
         group = None
         if customer_group is None and principal is not None and principal.kind is Kind.CUSTOMER \
                 and principal.customer_id is not None:  # once per request, however many variants
             found = await info.context.loaders.customer_by_id.load(principal.customer_id)
             group = found.customer_group_id if found is not None else None
-        price = await price_of(connection(), channel=channel, sku=self.sku, quantity=quantity,
-                               customer_group=customer_group, group_id=group)
+        try:
+            price = await price_of(connection(), channel=channel, sku=self.sku,
+                                   quantity=quantity, customer_group=customer_group,
+                                   group_id=group, scope=info.context.scope)
+        except NotPermitted as refused:
+            raise graphql_error(refused.message, "FORBIDDEN") from refused
         return Money.of(price.amount, price.currency) if price is not None else None
 
     @strawberry.field(extensions=requires(Permission.INVENTORY_READ),
