@@ -39,7 +39,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import percentile_ms
+from bench.common import cpu_seconds, percentile_ms
 
 PROBE = "{ products(first: 1) { edges { node { name } } } }"
 TARGET_RATIO = 3.0
@@ -170,7 +170,9 @@ async def one_pattern(args: argparse.Namespace, name: str, round_: int, n: int
     """The probe alone (the baseline), then beside the abuser; fresh addresses each time,
     so every abuser starts with a full budget, as a new client would."""
     net = f"127.{10 + round_}"
+    cpu_before = cpu_seconds(args.pid)
     baseline = await probe(args.url, args.seconds, f"{net}.0.{2 * n}")
+    cpu_baseline = cpu_seconds(args.pid) - cpu_before
     context = multiprocessing.get_context("spawn")
     stop, ready, answers = context.Event(), context.Event(), context.Queue()
     abuser = context.Process(target=_abuser_process, args=(
@@ -178,20 +180,27 @@ async def one_pattern(args: argparse.Namespace, name: str, round_: int, n: int
         answers))
     abuser.start()
     await asyncio.to_thread(ready.wait)  # measured from the abuser's first request on
+    cpu_before = cpu_seconds(args.pid)
     measured = await probe(args.url, args.seconds, f"{net}.0.{2 * n + 1}")
+    cpu_abused = cpu_seconds(args.pid) - cpu_before
     stop.set()
     abused = await asyncio.to_thread(answers.get)
     abuser.join()
     ratio = (round(measured["p99_ms"] / baseline["p99_ms"], 2)
              if measured["p99_ms"] and baseline["p99_ms"] else None)
-    return {"baseline_p99_ms": baseline["p99_ms"], "probe": measured, "p99_ratio": ratio,
-            "abuser": abused}
+    answer = {"baseline_p99_ms": baseline["p99_ms"], "probe": measured, "p99_ratio": ratio,
+              "abuser": abused}
+    if args.pid:  # the server's CPU a second, with its checking process: what the abuser adds
+        answer["server_cpu_per_second"] = {"baseline": round(cpu_baseline / args.seconds, 3),
+                                           "abused": round(cpu_abused / args.seconds, 3)}
+    return answer
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=args.url, timeout=30) as warm:
         (await warm.post("/graphql", json={"query": PROBE})).raise_for_status()
-    names = list(patterns(args.max_tokens))
+    names = [name for name in patterns(args.max_tokens)
+             if not args.pattern or name in args.pattern]
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for round_ in range(args.rounds):  # interleaved: each round runs every pattern once
         for n, name in enumerate(names, start=1):
@@ -217,6 +226,10 @@ def main() -> None:
                         help="rounds, each running every pattern once after its baseline")
     parser.add_argument("--seconds", type=float, default=5.0, help="per pattern, and baseline")
     parser.add_argument("--concurrency", type=int, default=4, help="abuser's requests in flight")
+    parser.add_argument("--pid", type=int, action="append", default=[],
+                        help="the server's process (repeatable): report its CPU per second")
+    parser.add_argument("--pattern", action="append", choices=sorted(patterns(10)),
+                        help="run only this pattern (repeatable); all of them by default")
     parser.add_argument("--max-tokens", type=int, default=5000,
                         help="the server's OMS_MAX_TOKENS: the largest document it takes")
     print(json.dumps(asyncio.run(run(parser.parse_args())), indent=2))

@@ -350,6 +350,8 @@ class Limits:
     public_budget: int | None = None  # for public callers (see api.fairness); else budget
     max_bytes: int = 50_000  # a document's raw size, refused before it is parsed
     max_variables_bytes: int = 100_000  # its variables' size, as compact JSON
+    # How long a caller whose budget is spent waits for its refusal, in its turn (seconds)
+    spent_pause: float = 0.25
 
     @property
     def max_body(self) -> int:
@@ -403,6 +405,25 @@ def variables_size(variables: Mapping[str, Any] | None) -> int:
                    .encode("utf-8", "surrogatepass"))
     except (TypeError, ValueError):  # not from JSON (a test's own values): not counted
         return 0
+
+
+def too_costly(counted: Cost, max_cost: int, schema: GraphQLSchema) -> GraphQLError | None:
+    """Why a document costs more than one request may (``QUERY_TOO_COMPLEX``), or None."""
+    allowance = introspection_allowance(schema)
+    if counted.fields > max_cost:
+        return _refused(f"The document costs {counted.fields} points; at most {max_cost}"
+                        " are allowed", "QUERY_TOO_COMPLEX")
+    if counted.introspection > allowance:
+        return _refused(
+            f"The document's introspection costs {counted.introspection} points; at"
+            f" most {allowance} (the schema's full introspection) are allowed",
+            "QUERY_TOO_COMPLEX")
+    return None
+
+
+# Set on an execution context whose document the checking process refused (unparsed
+# here): what it would have cost (api.graphql.preparation).
+CHECKED_COST = "oms_checked_cost"
 
 
 class CostLimit(SchemaExtension):
@@ -467,22 +488,18 @@ class CostLimit(SchemaExtension):
     async def on_validate(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         services = self._services()
-        if ctx.graphql_document is not None and services is not None:
+        checked = getattr(ctx, CHECKED_COST, None)
+        if checked is not None and services is not None:  # refused by the checking process
+            self.report = {"requested": checked, "limit": self._budget(services.limits)}
+        elif ctx.graphql_document is not None and services is not None:
             limits: Limits = services.limits
             schema: GraphQLSchema = ctx.schema._schema
             counted = self.counted = document_cost(ctx.graphql_document, ctx.variables,
                                                    ctx.operation_name, schema)
             self.report = {"requested": counted.total, "limit": self._budget(limits)}
-            allowance = introspection_allowance(schema)
-            if counted.fields > limits.max_cost:
-                ctx.pre_execution_errors = [_refused(
-                    f"The document costs {counted.fields} points; at most {limits.max_cost}"
-                    " are allowed", "QUERY_TOO_COMPLEX")]
-            elif counted.introspection > allowance:
-                ctx.pre_execution_errors = [_refused(
-                    f"The document's introspection costs {counted.introspection} points; at"
-                    f" most {allowance} (the schema's full introspection) are allowed",
-                    "QUERY_TOO_COMPLEX")]
+            refusal = too_costly(counted, limits.max_cost, schema)
+            if refusal is not None:
+                ctx.pre_execution_errors = [refusal]
         yield
 
     async def on_execute(self) -> AsyncIterator[None]:

@@ -1,14 +1,16 @@
 """Parsing and validating documents: remembered, and large ones off the event loop.
 
 A document near the token limit takes tens to hundreds of milliseconds of CPU to parse
-and validate (graphql-core is pure Python); on the event loop that would stall every
-other request of the process, and in a thread it still holds Python's lock. So:
+and validate (graphql-core is pure Python; validating thirty aliased fields already
+takes several milliseconds); on the event loop that would stall every other request of
+the process, and in a thread it still holds Python's lock. So:
 
-- small documents are prepared in place (less than a millisecond);
-- a large one is first parsed and validated in a process of its own (one per server
-  process, started on the first large document): one the rules refuse never costs the
-  server's own process anything but the answer; one they accept is parsed again here, in
-  a worker thread, and not validated again;
+- small documents are prepared in place (about a millisecond);
+- a larger one is first parsed and validated in a process of its own (one per server
+  process, started in the background on the first larger document; until it answers,
+  documents are prepared here): one the rules refuse never costs the server's own
+  process anything but the answer; one they accept is parsed again here, in a worker
+  thread, and not validated again;
 - answers are remembered per document text, as strawberry's ParserCache and
   ValidationCache do, which this replaces.
 
@@ -20,6 +22,7 @@ process that died is prepared here, in the thread, as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 from collections import OrderedDict
@@ -43,6 +46,7 @@ from graphql import (
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 
+from api.graphql.cost import CHECKED_COST, document_cost, too_costly
 from api.graphql.limits import document_limits
 from api.graphql.scalars import SCALAR_OVERRIDES
 from domain.cpu import CpuLimit
@@ -51,9 +55,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Characters past which a document is prepared in a worker thread (a storefront's
-# documents are well under it; a 5000-token document is ~25,000 characters).
-LARGE_DOCUMENT = 2000
+# Characters past which a document is checked in the process and parsed in a worker
+# thread: about a millisecond of validation here (a 5000-token document is ~25,000
+# characters). Every document is prepared once per text, so this costs a client that
+# sends the same documents nothing after the first time.
+LARGE_DOCUMENT = 400
 
 
 class _Lru(OrderedDict[Any, Any]):
@@ -100,45 +106,107 @@ def _start_checking(sdl: str, max_depth: int, max_aliases: int, introspection: b
                                           introspection=introspection)
 
 
-def _check(query: str, options: dict[str, Any]) -> Found:
+# What a document is costed with in the process (its variables, the operation's name and
+# the most one request may cost), or None outside a request: not costed.
+Costing = tuple[dict[str, Any] | None, str | None, int] | None
+
+
+def _check(query: str, options: dict[str, Any], costing: Costing = None
+           ) -> tuple[Found, int | None]:
+    """What the rules find (the cost's refusal first, as ``CostLimit`` decides it before
+    validation), and what the document costs when it was costed."""
     try:
         document = parse(query, **options)
     except GraphQLError:
-        return None
+        return None, None
     schema: GraphQLSchema = _checking["schema"]
+    requested = None
+    if costing is not None:
+        variables, operation_name, max_cost = costing
+        counted = document_cost(document, variables, operation_name, schema)
+        requested = counted.total
+        refusal = too_costly(counted, max_cost, schema)
+        if refusal is not None:
+            return [(refusal.message, [], refusal.extensions)], requested
     return [(error.message, list(error.positions or ()), error.extensions)
-            for error in validate(schema, document, _checking["rules"])]
+            for error in validate(schema, document, _checking["rules"])], requested
 
 
 class CheckingProcess:
-    """The process large documents are checked in, started on the first one."""
+    """The process large documents are checked in, started on the first one.
+
+    Starting it (a new interpreter that imports graphql-core and builds the schema) takes
+    a second or two, and creating the pool blocks its caller meanwhile: it is started in
+    a thread, and until it answers documents are prepared here as before."""
 
     def __init__(self, *, max_depth: int, max_aliases: int, introspection: bool) -> None:
         self.limits = (max_depth, max_aliases, introspection)
         self.rule_names = tuple(rule.__name__ for rule in validating_rules(
             max_depth=max_depth, max_aliases=max_aliases, introspection=introspection))
         self._pool: ProcessPoolExecutor | None = None
+        self._starting: asyncio.Future[ProcessPoolExecutor] | None = None
 
     def checks(self, rules: Sequence[type[ASTValidationRule]]) -> bool:
         return tuple(rule.__name__ for rule in rules) == self.rule_names
 
-    async def check(self, sdl: Callable[[], str], query: str, options: dict[str, Any]
-                    ) -> tuple[bool, Found]:
-        """(checked, what was found); not checked when the process died (started again
-        for the next document)."""
+    def _started(self, sdl: str) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_checking, initargs=(sdl, *self.limits))
+        pool.submit(_check, "{ __typename }", {}).result()  # up, with its schema built
+        return pool
+
+    def _start(self, sdl: Callable[[], str]) -> None:
+        starting = self._starting = asyncio.get_running_loop().run_in_executor(
+            None, self._started, sdl())
+
+        def done(future: asyncio.Future[ProcessPoolExecutor]) -> None:
+            if self._starting is future:
+                self._starting = None
+                if future.cancelled() or future.exception() is not None:
+                    log.warning("the document checking process did not start: %s",
+                                None if future.cancelled() else future.exception())
+                else:
+                    self._pool = future.result()
+
+        starting.add_done_callback(done)
+
+    async def started(self, sdl: Callable[[], str]) -> bool:
+        """Start the process if it is not running, and wait until it answers (or failed
+        to start: False)."""
+        if self._pool is None and self._starting is None:
+            self._start(sdl)
+        if self._starting is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._starting)
+            await asyncio.sleep(0)  # its done callback runs first
+        return self._pool is not None
+
+    async def check(self, sdl: Callable[[], str], query: str, options: dict[str, Any],
+                    costing: Costing = None) -> tuple[bool, Found, int | None]:
+        """(checked, what was found, what it costs); not checked while the process starts,
+        or when it died (started again for the next document)."""
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_checking, initargs=(sdl(), *self.limits))
+            if self._starting is None:
+                self._start(sdl)
+            return False, None, None
         try:
-            return True, await asyncio.wrap_future(self._pool.submit(_check, query, options))
+            found, requested = await asyncio.wrap_future(
+                self._pool.submit(_check, query, options, costing))
         except BrokenProcessPool:
             log.warning("the document checking process died; starting another")
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-            return False, None
+            return False, None, None
+        return True, found, requested
 
     def close(self) -> None:
+        if self._starting is not None:  # shut down once started
+            def started(future: asyncio.Future[ProcessPoolExecutor]) -> None:
+                if not future.cancelled() and future.exception() is None:
+                    future.result().shutdown(wait=False, cancel_futures=True)
+
+            self._starting.add_done_callback(started)
+            self._starting = None
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
@@ -176,6 +244,7 @@ class PrepareDocuments(SchemaExtension):
         self.preparation = preparation
         self._key: tuple[Any, ...] | None = None  # the parsed text and options, when parsed here
         self._checked: list[GraphQLError] | None = None  # the checking process's verdict
+        self._requested: int | None = None  # and what it said the document costs
 
     async def on_parse(self) -> AsyncIterator[None]:
         ctx = self.execution_context
@@ -192,6 +261,7 @@ class PrepareDocuments(SchemaExtension):
                 if found:  # refused: never parsed here
                     self._key, self._checked = None, found
                     ctx.graphql_document = _REFUSED
+                    setattr(ctx, CHECKED_COST, self._requested)
                     yield
                     return
                 self._checked = found  # accepted there ([]), or not checked there (None)
@@ -218,8 +288,11 @@ class PrepareDocuments(SchemaExtension):
         if len(query) <= LARGE_DOCUMENT or checking is None \
                 or not checking.checks(ctx.validation_rules):
             return None
-        checked, found = await checking.check(lambda: self.preparation.sdl(ctx.schema),
-                                              query, options)
+        services = getattr(ctx.context, "services", None)  # None outside a request
+        costing: Costing = (None if services is None else
+                            (ctx.variables, ctx.operation_name, services.limits.max_cost))
+        checked, found, self._requested = await checking.check(
+            lambda: self.preparation.sdl(ctx.schema), query, options, costing)
         if not checked:
             return None
         if found is None:

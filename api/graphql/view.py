@@ -175,10 +175,8 @@ class GraphQLView(GraphQL[Context, None]):
             key = turn_key(request.state.principal, request.state.address)
             # strawberry's own answer to a malformed request is plain text; ours is JSON
             try:
-                answer: Response | None = await self._refused_unread(request)
-                if answer is None:
-                    async with services.turns.turn(key):
-                        answer = await self.run(request)
+                async with services.turns.turn(key):  # a refusal waits its turn too
+                    answer = await self._refused_unread(request) or await self.run(request)
             except Busy:
                 answer = JSONResponse(
                     {"data": None, "errors": [{
@@ -203,9 +201,11 @@ class GraphQLView(GraphQL[Context, None]):
         """The answer to a request refused before its body is read, else None (and the body,
         read no further than the limits allow, is kept for strawberry to parse).
 
-        A caller whose budget this process already saw spent is answered at once, without
-        reading its request or asking the shared store again: within a minute a budget only
-        goes down. A body over ``Limits.max_body`` is 413 ``QUERY_TOO_COMPLEX``, charged to
+        A caller whose budget this process already saw spent is answered without reading
+        its request or asking the shared store again (within a minute a budget only goes
+        down), after ``Limits.spent_pause`` in its turn: a client that keeps sending while
+        refused gets a few answers a second, not as many as the server can write. A body
+        over ``Limits.max_body`` is 413 ``QUERY_TOO_COMPLEX``, charged to
         its caller as any refused document is, by its size (the most it could have been)."""
         services = request.app.state.services
         limits: Limits = services.limits
@@ -215,6 +215,7 @@ class GraphQLView(GraphQL[Context, None]):
         spent = getattr(services.rate_limiter, "spent", None)
         wait = spent(rate, budget) if spent is not None else None
         if wait is not None:
+            await asyncio.sleep(min(wait, limits.spent_pause))
             return JSONResponse(
                 {"data": None,
                  "errors": [{"message": f"Rate limit: {budget} points a minute, all spent",

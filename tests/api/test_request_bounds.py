@@ -9,6 +9,7 @@ default budget while documents that multiply lists are still refused.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -120,6 +121,35 @@ async def test_a_spent_caller_is_refused_before_its_request_is_read(
         assert 1 <= int(spent.headers["Retry-After"]) <= 60
         # The admin has a budget of its own.
         assert _code((await api.raw("{ channels { code } }")).json()) is None
+    finally:
+        services.limits = original
+
+
+async def test_a_spent_caller_that_keeps_sending_is_answered_a_few_times_a_second(
+    api: GraphQLClient, app: Any, fresh_budgets: None,
+) -> None:
+    # Each refusal waits spent_pause in its caller's turn (two at once, as for any request),
+    # so eight sent at once are answered over four pauses, not all at once; the admin, who
+    # has budget left, is not held up by them.
+    services = app.state.services
+    original = services.limits
+    services.limits = Limits(max_cost=100, budget=100, public_budget=2, spent_pause=0.2)
+    try:
+        await api.raw("{ channels { code } }", admin=False)  # spends the caller's budget
+        assert _code((await api.raw("{ channels { code } }", admin=False)).json()) \
+            == "RATE_LIMITED"
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        sent = [asyncio.create_task(api.raw("{ channels { code } }", admin=False))
+                for _ in range(8)]
+        admin = (await api.raw("{ channels { code } }")).json()
+        admin_answered = loop.time() - started
+        answers = await asyncio.gather(*sent)
+        elapsed = loop.time() - started
+        assert [_code(a.json()) for a in answers] == ["RATE_LIMITED"] * 8
+        assert all(a.headers["Retry-After"] for a in answers)
+        assert elapsed >= 4 * 0.2 * 0.95  # eight refusals, two per turn of 0.2 s
+        assert _code(admin) is None and admin_answered < elapsed
     finally:
         services.limits = original
 
