@@ -58,6 +58,7 @@ from api.fairness import is_public
 from api.graphql.introspection_cost import IntrospectionCost
 from api.graphql.relay import DEFAULT_PAGE, MAX_PAGE
 from api.settings import request_bytes
+from integrations.ratelimit.spent import BURST_WINDOW
 
 # Each of these hashes or checks a password (argon2: tens of milliseconds of CPU).
 PASSWORD_FIELDS = frozenset({"customerRegister", "customerTokenCreate", "staffSignIn",
@@ -364,6 +365,14 @@ class Limits:
             return self.public_budget
         return self.budget
 
+    def burst_of(self, principal: Any) -> int | None:
+        """The most a public caller's documents may cost (their introspection apart) within
+        one burst window (``BURST_WINDOW`` seconds): that window's share of its minute, and
+        room for two of the costliest documents; None for the admin and partners."""
+        if not is_public(principal):
+            return None
+        return max(2 * self.max_cost, self.budget_of(principal) * BURST_WINDOW // 60)
+
 
 # A document refused before it runs still cost its parsing (and maybe validation): its
 # client is charged a point per this many characters of it (a 25,000-character one: 12,500
@@ -511,11 +520,20 @@ class CostLimit(SchemaExtension):
         services = self._services()
         if self.counted is None or services is None:
             return
-        budget = self._budget(services.limits)
+        limits: Limits = services.limits
+        budget = self._budget(limits)
         cost = self.counted.total
-        allowed, remaining = await services.rate_limiter.consume(
-            ctx.context.rate_key(), max(cost - 1, 0), budget)  # the first point is paid
+        burst = limits.burst_of(ctx.context.principal)
+        allowed, remaining, wait = await services.rate_limiter.consume_within(
+            ctx.context.rate_key(), max(cost - 1, 0), budget,  # the first point is paid
+            None if burst is None else (self.counted.fields, burst))
         self.report |= {"actual": cost if allowed else 0, "remaining": remaining}
+        if wait is not None:
+            ctx.result = ExecutionResult(data=None, errors=[GraphQLError(
+                f"Rate limit: at most {burst} points in {BURST_WINDOW} seconds; try again"
+                f" in {math.ceil(wait)} s", extensions={
+                    "code": "RATE_LIMITED", "retryAfter": max(1, math.ceil(wait))})])
+            return
         if not allowed:
             ctx.result = ExecutionResult(data=None, errors=[_refused(
                 f"Rate limit: {budget} points a minute; {remaining} left, {cost} asked",

@@ -8,6 +8,17 @@ import time
 
 MAX_REMEMBERED = 100_000
 
+# Seconds of a public caller's burst window: what it may spend in so few seconds is a part
+# of its minute (``api.graphql.cost.Limits.burst_of``), so that a minute's points are not
+# all spent in one second, stalling everyone else for it.
+BURST_WINDOW = 10
+
+
+def until_next(window: int) -> float:
+    """Seconds until the current fixed window of ``window`` seconds ends."""
+    now = time.time()
+    return (int(now) // window + 1) * window - now
+
 
 class SpentBudgets:
     def __init__(self, window: int) -> None:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
+from graphql import get_introspection_query, parse
 
-from api.graphql.cost import PUBLIC_FLOOR, Limits, introspection_allowance, public_budget
+from api.graphql.cost import (
+    PUBLIC_FLOOR,
+    Limits,
+    document_cost,
+    introspection_allowance,
+    public_budget,
+)
 from api.graphql.schema import build_schema
 from api.settings import BYTES_PER_TOKEN, Settings
+from integrations.ratelimit.memory import InMemoryRateLimiter
+from integrations.ratelimit.redis import RedisRateLimiter
 from tests import factories
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.servers import oms_server
@@ -134,3 +145,54 @@ def test_a_public_caller_can_read_the_whole_schema_twice_a_minute() -> None:
     assert public_budget(schema, 10**9) == max(PUBLIC_FLOOR, 2 * full)
     assert public_budget(schema, 1000) == 1000  # never above a partner's
 
+
+
+@pytest.fixture
+async def long_bursts(app: Any) -> AsyncIterator[None]:
+    """Fresh budgets whose burst windows last an hour, so none ends during a test."""
+    services = app.state.services
+    original = services.rate_limiter
+    fresh: Any
+    if isinstance(original, RedisRateLimiter):
+        fresh = RedisRateLimiter(original.url, prefix=f"test:{uuid4().hex}", burst_window=3600)
+    else:
+        fresh = InMemoryRateLimiter(burst_window=3600)
+    services.rate_limiter = fresh
+    yield
+    services.rate_limiter = original
+    if isinstance(fresh, RedisRateLimiter):
+        await fresh.close()
+
+
+async def test_a_public_caller_cannot_spend_its_minute_in_one_burst(
+    app: Any, api: GraphQLClient, long_bursts: None,
+) -> None:
+    # Within a burst window a public caller's documents may cost the window's share of its
+    # minute (and at least two of the costliest documents); introspection is not counted
+    # there, so GraphiQL still reads the schema at once. The admin has no burst limit.
+    schema = build_schema()._schema
+    document = "{ products(first: 60) { edges { node { name variants { sku } } } } }"
+    cost = document_cost(parse(document), None, None, schema).total
+    introspection = get_introspection_query()
+    read_schema = document_cost(parse(introspection), None, None, schema)
+    services = app.state.services
+    original = services.limits
+    services.limits = Limits(max_cost=cost, budget=10**9,
+                             public_budget=read_schema.total + 16 * cost)
+    try:
+        burst = services.limits.burst_of(None)
+        assert burst is not None and 2 * cost <= burst < 16 * cost
+        assert _code((await api.raw(introspection, admin=False)).json()) is None
+        fits = (burst - read_schema.fields) // cost
+        for _ in range(fits):
+            assert _code((await api.raw(document, admin=False)).json()) is None
+        refused = (await api.raw(document, admin=False)).json()
+        (error,) = refused["errors"]
+        assert error["extensions"]["code"] == "RATE_LIMITED"
+        assert error["extensions"]["retryAfter"] >= 1
+        assert f"at most {burst} points in" in error["message"]
+        assert refused["extensions"]["cost"]["remaining"] >= cost  # the minute has room
+        for _ in range(fits + 1):
+            assert _code((await api.raw(document)).json()) is None  # the admin
+    finally:
+        services.limits = original

@@ -76,3 +76,34 @@ async def test_the_in_process_budget_charges_the_same_way() -> None:
     assert await limiter.charge("client", 150, 1000) == 0
     assert await _used(limiter, 1000) == 1000
     assert await limiter.charge("other", 7, 1000) == 993
+
+
+async def _bursts(limiter: RedisRateLimiter | InMemoryRateLimiter) -> list[bool]:
+    # 60 concurrent documents of 10 points, 30 of them in the burst, against 1000 a minute and
+    # 100 a burst window: ten fit, and the refused ones are charged nothing.
+    outcomes = await asyncio.gather(*(
+        limiter.consume_within("client", 10, 1000, (30, 100) if i % 2 else (0, 100))
+        for i in range(60)))
+    bursting = [allowed for i, (allowed, _, _) in enumerate(outcomes) if i % 2]
+    assert all(wait is None or wait > 0 for _, _, wait in outcomes)
+    assert all(allowed for i, (allowed, _, _) in enumerate(outcomes) if not i % 2)
+    return bursting
+
+
+@needs_redis
+async def test_a_burst_window_is_shared_and_a_refusal_charges_nothing(
+    redis_limiters: list[RedisRateLimiter],
+) -> None:
+    for limiter in redis_limiters:
+        limiter.burst_window = 3600  # none ends during the test
+    bursting = await asyncio.gather(*(
+        redis_limiters[i % 4].consume_within("client", 10, 1000, (30, 100))
+        for i in range(30)))
+    assert sum(allowed for allowed, _, _ in bursting) == 3  # 3 x 30 of 100
+    assert await _used(redis_limiters[0], 1000) == 30  # only what was let through
+
+
+async def test_the_in_process_burst_window_counts_the_same_way() -> None:
+    limiter = InMemoryRateLimiter(burst_window=3600)
+    assert sum(await _bursts(limiter)) == 3
+    assert await _used(limiter, 1000) == 30 * 10 + 3 * 10
