@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
 
 from domain import metrics
 from domain.access.scope import Scope
@@ -74,6 +75,40 @@ class NotificationConfig:
 class Preview:
     to: str | None
     rendered: Rendered
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What the messages of the rows claimed together are made of, read once for all of
+    them (four statements however many rows)."""
+
+    orders: dict[int, Order]
+    channels: dict[int, SalesChannel]
+    customers: dict[int, Customer]
+    lines: dict[int, list[OrderLine]]
+
+    @classmethod
+    async def read(cls, rows: Sequence[Notification]) -> _Batch:
+        order_ids = sorted({row.order_id for row in rows if row.order_id})
+        if not order_ids:
+            return cls({}, {}, {}, {})
+        orders = {order.id: order for order in await Order.filter(id__in=order_ids)}
+        channels = {channel.id: channel for channel in await SalesChannel.filter(
+            id__in=sorted({order.channel_id for order in orders.values()}))}
+        customer_ids = sorted({o.customer_id for o in orders.values() if o.customer_id})
+        customers = {customer.id: customer for customer in await Customer.filter(
+            id__in=customer_ids)} if customer_ids else {}
+        lines: dict[int, list[OrderLine]] = {order_id: [] for order_id in orders}
+        for line in await OrderLine.filter(order_id__in=list(orders)).order_by(
+                "order_id", "position", "id"):
+            lines[line.order_id].append(line)
+        return cls(orders, channels, customers, lines)
+
+    def customer_of(self, order: Order | None) -> Customer | None:
+        return self.customers.get(order.customer_id) if order and order.customer_id else None
+
+    def lines_of(self, order: Order | None) -> list[OrderLine] | None:
+        return self.lines.get(order.id) if order is not None else None
 
 
 @dataclass
@@ -141,10 +176,10 @@ class Notifier:
             if not due:
                 return []
             until = now + self.lease
+            await Notification.filter(id__in=[row.id for row in due]).using_db(conn).update(
+                status=Status.SENDING, lease_until=until, attempts=F("attempts") + 1)
             for row in due:
                 row.status, row.lease_until, row.attempts = Status.SENDING, until, row.attempts + 1
-                await Notification.filter(id=row.id).using_db(conn).update(
-                    status=Status.SENDING, lease_until=until, attempts=row.attempts)
         return list(due)
 
     async def run_once(self, now: datetime | None = None) -> int:
@@ -152,9 +187,10 @@ class Notifier:
         if not claimed:
             return 0
         ready: list[tuple[Notification, EmailMessage | SmsMessage]] = []
+        batch = await _Batch.read(claimed)
         for row in claimed:
             try:
-                message = await self._compose(row)
+                message = await self._compose(row, batch)
             except Exception as error:  # a merchant's template that does not render
                 log.exception("notification %s could not be rendered", row.id)
                 await self._retry(row, f"could not render: {type(error).__name__}: {error}")
@@ -233,11 +269,14 @@ class Notifier:
         await Notification.filter(id=row.id).update(status=Status.SKIPPED, lease_until=None,
                                                     last_error=why)
 
-    async def _compose(self, row: Notification) -> EmailMessage | SmsMessage | None:
+    async def _compose(self, row: Notification, batch: _Batch
+                       ) -> EmailMessage | SmsMessage | None:
         """The message a row stands for (None: skipped, and why is on the row)."""
-        order = await Order.get_or_none(id=row.order_id) if row.order_id else None
+        order = batch.orders.get(row.order_id) if row.order_id else None
         if row.audience == STAFF:
-            context = await self._context(order, row.kind, row.payload)
+            context = await self._context(order, row.kind, row.payload,
+                                          customer=batch.customer_of(order),
+                                          lines=batch.lines_of(order))
             rendered = self.renderer.render(row.kind, context, locale=self.config.staff_locale,
                                             default_locale=self.config.staff_locale)
             row.recipient, row.subject, row.locale = (
@@ -246,12 +285,10 @@ class Notifier:
         if order is None:
             await self._skip(row, "the order no longer exists")
             return None
-        channel = await SalesChannel.get(id=order.channel_id)
-        if channel.kind is ChannelKind.MARKETPLACE:
+        if batch.channels[order.channel_id].kind is ChannelKind.MARKETPLACE:
             await self._skip(row, "the marketplace tells its own buyers")
             return None
-        customer = await Customer.get_or_none(id=order.customer_id) if order.customer_id \
-            else None
+        customer = batch.customer_of(order)
         if customer is not None and (customer.email_opt_out if row.channel is Channel.EMAIL
                                      else customer.sms_opt_out):
             await self._skip(row, f"the customer opted out of {row.channel.value}")
@@ -261,7 +298,8 @@ class Notifier:
             await self._skip(row, "no email address" if row.channel is Channel.EMAIL
                              else "no phone number")
             return None
-        context = await self._context(order, row.kind, row.payload, customer=customer)
+        context = await self._context(order, row.kind, row.payload, customer=customer,
+                                      lines=batch.lines_of(order))
         rendered = self.renderer.render(row.kind, context,
                                         locale=customer.locale if customer else None,
                                         default_locale=self.config.default_locale)
@@ -278,7 +316,8 @@ class Notifier:
     # --- what a message says ---------------------------------------------------------------
 
     async def _context(self, order: Order | None, kind: str, payload: dict[str, Any], *,
-                       customer: Customer | None = None) -> dict[str, Any]:
+                       customer: Customer | None = None,
+                       lines: list[OrderLine] | None = None) -> dict[str, Any]:
         shop = {"name": self.config.shop_name, "address": list(self.config.shop_address),
                 "email": self.config.email_from}
         data = payload.get("data") or {}
@@ -291,7 +330,8 @@ class Notifier:
             return values
         if customer is None and order.customer_id:
             customer = await Customer.get_or_none(id=order.customer_id)
-        lines = await OrderLine.filter(order_id=order.id).order_by("position", "id")
+        if lines is None:
+            lines = await OrderLine.filter(order_id=order.id).order_by("position", "id")
         values["order"] = {
             "number": order.number, "status": order.status.value,
             "total": format_amount(order.total, order.currency),

@@ -28,7 +28,7 @@ from tests.api.test_partners import _bearer
 from tests.fakes.smtp import SmtpServer
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.notifications_support import SHOP, Mail, mailer
-from tests.support import GraphQLClient, codes, eventually
+from tests.support import GraphQLClient, StatementCounter, codes, eventually
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 ANN = "ann@example.com"
@@ -457,3 +457,27 @@ async def test_an_event_published_again_owes_its_message_once(
         (placed[0].id, "email", "order_placed")]
     await Notifier(SHOP, mailer(quiet.server)).run_once()
     assert len(quiet.server.arrived) == 1
+
+
+async def _read_for(count: int, quiet: Mail) -> tuple[int, int]:
+    """(messages sent, statements that read the shop's tables) by one pass over ``count``
+    placed orders' notifications."""
+    before = len(await Notification.filter(kind="order_placed"))
+    for _ in range(count):
+        await factories.place({"SHOE": 1})
+    await _rows(before + count, kind="order_placed")
+    with StatementCounter() as counter:  # the notification rows' own are not counted
+        sent = await Notifier(SHOP, mailer(quiet.server)).run_once()
+    return sent, counter.count
+
+
+async def test_a_pass_reads_what_its_messages_are_made_of_once_for_all_of_them(
+    api: GraphQLClient, quiet: Mail,
+) -> None:
+    # Orders, their lines, channels and customers: four statements for one message or four.
+    await factories.shop({"SHOE": {"berlin": 10}})
+    one, read_one = await _read_for(1, quiet)
+    four, read_four = await _read_for(4, quiet)
+    assert (one, four) == (1, 4)
+    assert read_one == read_four == 4
+    assert len(quiet.server.arrived) == 5
