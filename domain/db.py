@@ -83,24 +83,34 @@ class Linked:
 
 
 def insert_sql(conn: BaseDBAsyncClient, instances: Sequence[Any], *,
-               linked: tuple[str, str] | None = None) -> tuple[str, list[Any]]:
+               linked: tuple[str, str] | None = None,
+               select_from: tuple[str, str, str] | None = None) -> tuple[str, list[Any]]:
     """One multi-row INSERT of model instances (defaults and auto timestamps applied).
 
     With ``linked`` (a field and an SQL expression with one ``?``), that field's value is
-    the expression, given the instance's value of the field as its parameter.
+    the expression, given the instance's value of the field as its parameter. With
+    ``select_from`` (a field, an SQL expression without parameters and a FROM clause), one
+    instance is inserted by ``INSERT ... SELECT``, that field's value the expression: no row
+    when the FROM clause has none.
     """
     meta = type(instances[0])._meta
     fields = [name for name in meta.fields_db_projection
               if not meta.fields_map[name].generated]
     columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in fields)
-    row = "(" + ", ".join(linked[1] if linked and name == linked[0] else "?"
-                          for name in fields) + ")"
+    selected = select_from[0] if select_from else None
+    items = [linked[1] if linked and name == linked[0]
+             else select_from[1] if select_from and name == selected else "?"
+             for name in fields]
     params: list[Any] = []
     for instance in instances:
         params.extend(getattr(instance, name) if linked and name == linked[0]
                       else meta.fields_map[name].to_db_value(getattr(instance, name), instance)
-                      for name in fields)
-    values = ", ".join([row] * len(instances))
+                      for name in fields if name != selected)
+    if select_from is not None:
+        assert len(instances) == 1, "INSERT ... SELECT writes one instance"
+        return (f'INSERT INTO "{meta.db_table}" ({columns}) SELECT {", ".join(items)} '
+                f"FROM {select_from[2]}", params)
+    values = ", ".join(["(" + ", ".join(items) + ")"] * len(instances))
     return f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {values}', params
 
 

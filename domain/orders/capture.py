@@ -26,7 +26,7 @@ from domain.companies import service as companies
 from domain.companies.models import Company
 from domain.customers.models import Customer
 from domain.customers.service import OrderCustomer, customer_for_order
-from domain.db import Linked, fetch, insert_family, is_postgres
+from domain.db import Linked, fetch, insert_family, insert_rows, insert_sql, is_postgres
 from domain.discounts.models import OrderDiscount, Voucher, VoucherRedemption
 from domain.discounts.offers import automatic_cache, redeem, voucher_offer
 from domain.discounts.rules import Basket, Discounts, Offer, discount_order
@@ -433,7 +433,7 @@ async def create_order(
             risk_keys = {"client_ip": keys.ip_address, "card_fingerprint": keys.card_fingerprint,
                          "address_key": keys.address_key}
         held = assessment is not None and assessment.held
-        order = await Order.create(
+        order = Order(  # written with its number, once its status is known (_write_order)
             **risk_keys,
             risk_score=assessment.score if assessment else None,
             risk_reasons=[r.to_json() for r in assessment.reasons] if assessment else None,
@@ -448,12 +448,25 @@ async def create_order(
             shipping_method=clean.shipping_method,
             pickup_location_id=locations[0].id if request.pickup_location else None,
             po_number=clean.po_number, external_id=clean.external_id,
-            via_account=request.via_account, using_db=conn,
+            via_account=request.via_account,
         )
         demands = _demands(request.lines, variants)
         plan, levels, movements = await _reserve(
             conn, demands, locations, destination=_destination(clean.shipping_address),
-            reference=f"order:{order.id}", actor=actor, hold_if_short=request.hold_if_short)
+            reference="", actor=actor, hold_if_short=request.hold_if_short)
+        if plan.shortfalls:
+            short = ", ".join(f"{d.sku} ({d.quantity} ordered, {available} available)"
+                              for d, available in plan.shortfalls)
+            order.status = OrderStatus.ON_HOLD
+            order.hold_kind = HoldKind.STOCK
+            order.hold_reason = f"Not enough stock: {short}"[:500]
+        if voucher is not None:  # its row stays locked to the commit: taken late
+            await redeem(conn, voucher, customer_id=customer.id if customer else None)
+        # Taken last, so the counter row is locked only for the end of the transaction.
+        kinds = _placed_event_types(plan, held_for_risk=held)
+        await _write_order(conn, order, len(kinds))
+        for movement in movements:
+            movement.reference = f"order:{order.id}"
         lines = [
             OrderLine(
                 order_id=order.id, variant_id=variants[ln.sku].id, sku=ln.sku,
@@ -466,23 +479,11 @@ async def create_order(
                 zip(request.lines, prices, money.lines, strict=True))
         ]
         order.lines._set_result_for_query(lines)  # the answer shows them without a re-read
-        if plan.shortfalls:
-            short = ", ".join(f"{d.sku} ({d.quantity} ordered, {available} available)"
-                              for d, available in plan.shortfalls)
-            order.status = OrderStatus.ON_HOLD
-            order.hold_kind = HoldKind.STOCK
-            order.hold_reason = f"Not enough stock: {short}"[:500]
         given_discounts = _discount_rows(order, discounts)
-        redemptions: list[VoucherRedemption] = []
-        if voucher is not None:  # its row stays locked to the commit: taken late
-            await redeem(conn, voucher, customer_id=customer.id if customer else None)
-            redemptions.append(VoucherRedemption(
-                voucher_id=voucher.id, order_id=order.id,
-                customer_id=customer.id if customer else None))
-        # Taken last, so the counter row is locked only for the end of the transaction.
-        kinds = _placed_event_types(plan, held_for_risk=held)
-        last_sequence = await _number_order(conn, order, len(kinds))
-        events = _placed_events(order, lines, plan, locations, kinds, last_sequence,
+        redemptions = [VoucherRedemption(voucher_id=voucher.id, order_id=order.id,
+                                         customer_id=customer.id if customer else None)
+                       ] if voucher is not None else []
+        events = _placed_events(order, lines, plan, locations, kinds, order.event_seq,
                                 actor=actor, assessment=assessment)
         outbox = [OutboxMessage(topic=order_topic(order.id), payload=event_payload(event))
                   for event in events]
@@ -596,40 +597,33 @@ def _changed_rows(plan: Plan, levels: Mapping[tuple[int, int], StockLevel],
             for level in [levels[(variant_id, location_id)]]]
 
 
-_NUMBER_POSTGRES = (
-    "WITH n AS (UPDATE counter SET value = value + 1 WHERE name = 'order_number' "
-    "RETURNING value) "
-    "UPDATE orders SET number = CAST(n.value AS TEXT), event_seq = event_seq + $1, "
-    "status = $2, hold_reason = $3, hold_kind = $4, updated_at = $5 FROM n "
-    "WHERE orders.id = $6 "
-    "RETURNING orders.number, orders.event_seq"
-)
+# The order written with the next number from the counter (gapless: taken in the order's
+# transaction); no row while the counter row does not exist yet.
+_NUMBERED = ("number", "CAST(n.value AS TEXT)", "n")
+_TAKE_NUMBER = ("WITH n AS (UPDATE counter SET value = value + 1 WHERE name = 'order_number' "
+                "RETURNING value) ")
 
 
-async def _number_order(conn: BaseDBAsyncClient, order: Order, events: int) -> int:
-    """Give the order its number (gapless: taken in the order's transaction) and room for
-    its first events in its sequence, with its final status; return the last sequence.
+async def _write_order(conn: BaseDBAsyncClient, order: Order, events: int) -> None:
+    """Write the new order with its number and room for its first ``events`` in its
+    sequence (the last of them is ``order.event_seq``).
 
-    On PostgreSQL one statement takes the number and writes it into the order.
+    On PostgreSQL one statement takes the number and writes the order.
     """
-    params = [events, order.status.value, order.hold_reason,
-              order.hold_kind.value if order.hold_kind else None, datetime.now(UTC), order.id]
-    if is_postgres(conn):
-        rows = await conn.execute_query_dict(_NUMBER_POSTGRES, params)
-        if not rows:  # the first order ever: the counter row does not exist yet
-            await Counter.bulk_create([Counter(name="order_number",
-                                               value=FIRST_ORDER_NUMBER - 1)],
-                                      ignore_conflicts=True, using_db=conn)
-            rows = await conn.execute_query_dict(_NUMBER_POSTGRES, params)
-        order.number = str(rows[0]["number"])
-    else:
+    order.event_seq = events
+    if not is_postgres(conn):
         order.number = await next_order_number(conn)
-        rows = await fetch(conn, "UPDATE orders SET number = ?, event_seq = event_seq + ?, "
-                                 "status = ?, hold_reason = ?, hold_kind = ?, updated_at = ? "
-                                 "WHERE id = ? "
-                                 "RETURNING event_seq", [order.number, *params])
-    order.event_seq = int(rows[0]["event_seq"])
-    return order.event_seq
+        await insert_rows(conn, [order])
+        return
+    sql, params = insert_sql(conn, [order], select_from=_NUMBERED)
+    statement = f'{_TAKE_NUMBER}{sql} RETURNING "id", "number"'
+    rows = await fetch(conn, statement, params)
+    if not rows:  # the first order ever: the counter row does not exist yet
+        await Counter.bulk_create([Counter(name="order_number", value=FIRST_ORDER_NUMBER - 1)],
+                                  ignore_conflicts=True, using_db=conn)
+        rows = await fetch(conn, statement, params)
+    order.pk, order.number = rows[0]["id"], str(rows[0]["number"])
+    order._saved_in_db = True
 
 
 def _placed_event_types(plan: Plan, *, held_for_risk: bool = False) -> list[EventType]:

@@ -32,7 +32,7 @@ from tests.support import GraphQLClient
 # domain/risk/cache.py): 2 of them are the screening's (the buyer's keys locked so parallel
 # orders are counted one after the other; the buyer's recent orders and usual spend, one
 # query).
-BUDGET = 10  # 8 for the order itself
+BUDGET = 9  # 7 for the order itself
 
 CREATE = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
   order { id number status lines { sku quantity } } userErrors { code message } } }"""
@@ -103,7 +103,7 @@ async def test_an_order_costs_the_database_at_most_its_budget(
         result = (await api(CREATE, order))["orderCreate"]
     assert result["userErrors"] == []
     assert result["order"]["number"] == "1002"
-    assert any(sql.startswith('INSERT INTO "orders"') for sql in sent), sent  # it was counted
+    assert any('INSERT INTO "orders"' in sql for sql in sent), sent  # it was counted
     assert len(sent) <= BUDGET, "\n".join(sent)
     # Every write is still there: fewer statements, not fewer rows.
     placed = await Order.get(number="1002")
