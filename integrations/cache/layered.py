@@ -17,7 +17,7 @@ from typing import Any
 
 from domain.events.ports import RESYNC, EventBus
 from domain.inventory.ports import AvailabilityCache
-from integrations.cache.memory import InMemoryAvailabilityCache
+from integrations.cache.memory import InMemoryAvailabilityCache, Watcher
 
 log = logging.getLogger(__name__)
 TOPIC = "cache.availability"
@@ -56,14 +56,21 @@ class LocalFirstAvailabilityCache:
                 self._listening.set()
                 await asyncio.sleep(1.0)
 
+    def watch(self, watcher: Watcher) -> None:
+        """Tell ``watcher`` of every drop from this process's layer."""
+        self.local.watch(watcher)
+
     async def get_many(self, skus: Iterable[str], scope: str) -> dict[str, dict[str, Any]]:
         wanted = list(skus)
         found = await self.local.get_many(wanted, scope)
         missing = [sku for sku in wanted if sku not in found]
         if missing:
+            generation = self.local.generation
             shared = await self.shared.get_many(missing, scope)
             if shared:
-                await self.local.set_many(shared, scope)
+                # Read before a change was dropped here: answered, not kept.
+                if self.local.generation == generation:
+                    await self.local.set_many(shared, scope)
                 found.update(shared)
         return found
 
@@ -75,8 +82,10 @@ class LocalFirstAvailabilityCache:
         changed = sorted(set(skus))
         if not changed:
             return
+        # Shared first: once dropped here, a read of this process finds the change in
+        # Redis or the database, not the value it replaces. Then the others hear.
+        await self.shared.invalidate(changed)
         await self.local.invalidate(changed)
-        await self.shared.invalidate(changed)  # before the others hear, so they re-read it
         try:
             await self.bus.publish(TOPIC, {"kind": KIND, "skus": changed})
         except Exception as error:  # the others' layers expire within their TTL
