@@ -24,7 +24,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -44,7 +44,7 @@ from strawberry.extensions import SchemaExtension
 
 from api.context import rate_key
 from api.graphql.arguments import text_problems
-from api.graphql.cost import Limits, document_cost, oversize
+from api.graphql.cost import Cost, Limits, document_cost, oversize
 from api.graphql.inventory.queries import MAX_SKUS
 from domain.access import Principal, visibility
 
@@ -52,8 +52,9 @@ ROOT = "availability"
 # (document text, operation name, response key, channel, visibility): one root field's
 # items for one kind of caller; an item's key adds its SKU.
 Base = tuple[str, str | None, str, str | None, Hashable]
-# Each root field of a request: its response key, channel and SKUs (once each, in order).
-Reading = list[tuple[str, str | None, list[str]]]
+# Each root field of a request: its response key, channel, SKUs (once each, in order) and
+# how many SKUs it was given.
+Reading = list[tuple[str, str | None, list[str], int]]
 
 
 def _encode(value: Any) -> str:
@@ -67,6 +68,20 @@ class Plan:
     document: DocumentNode
     operation: OperationDefinitionNode
     roots: tuple[FieldNode, ...]
+    # Its cost by the number of SKUs given to each root field: with no argument below the
+    # roots, that is all the variables change of it.
+    _costs: dict[tuple[int, ...], Cost] = field(default_factory=dict, compare=False)
+
+    def cost(self, reading: Reading, variables: Mapping[str, Any] | None,
+             schema: GraphQLSchema) -> Cost:
+        given = tuple(asked for _, _, _, asked in reading)
+        cost = self._costs.get(given)
+        if cost is None:
+            name = self.operation.name.value if self.operation.name else None
+            cost = self._costs[given] = document_cost(self.document, variables, name, schema)
+            if len(self._costs) > MAX_SKUS * len(self.roots):  # bounded: lengths are
+                self._costs.clear()
+        return cost
 
     def reading(self, schema: GraphQLSchema, variables: Mapping[str, Any] | None
                 ) -> Reading | None:
@@ -77,11 +92,11 @@ class Plan:
         if isinstance(coerced, list):
             return None
         assert schema.query_type is not None
-        field = schema.query_type.fields[ROOT]
+        definition = schema.query_type.fields[ROOT]
         found: Reading = []
         for root in self.roots:
             try:
-                arguments = get_argument_values(field, root, coerced)
+                arguments = get_argument_values(definition, root, coerced)
             except GraphQLError:
                 return None
             skus, channel = arguments.get("skus"), arguments.get("channel")
@@ -92,7 +107,8 @@ class Plan:
             if channel is not None and (not isinstance(channel, str)
                                         or text_problems("channel", channel)):
                 return None
-            found.append(((root.alias or root.name).value, channel, list(dict.fromkeys(skus))))
+            found.append(((root.alias or root.name).value, channel, list(dict.fromkeys(skus)),
+                          len(skus)))
         return found
 
 
@@ -240,10 +256,10 @@ async def remembered(answers: AvailabilityAnswers, data: Mapping[str, Any], *,
     visible = visibility(principal)
     bases: list[tuple[Base, list[str]]] = [
         ((query, operation_name, key, channel, visible), wanted)
-        for key, channel, wanted in reading]
+        for key, channel, wanted, _ in reading]
     if any(answers.items(base, wanted) is None for base, wanted in bases):
         return None
-    cost = document_cost(plan.document, variables, operation_name, schema)
+    cost = plan.cost(reading, variables, schema)
     if cost.fields > limits.max_cost or cost.introspection:
         return None
     budget = limits.budget_of(principal)
@@ -284,7 +300,7 @@ class RememberAnswers(SchemaExtension):
         if reading is None or getattr(ctx.result, "errors", None) or not isinstance(data, dict):
             return
         visible = visibility(ctx.context.principal)
-        for key, channel, wanted in reading:
+        for key, channel, wanted, _ in reading:
             items = data.get(key)
             # One item per SKU asked, in order (unknown SKUs are left out: then none is kept).
             if isinstance(items, list) and len(items) == len(wanted):

@@ -20,10 +20,11 @@ class InMemoryAvailabilityCache:
         self.generation = 0
         self._watchers: list[Watcher] = []
 
-    def watch(self, watcher: Watcher) -> None:
+    def watch(self, watcher: Watcher) -> Callable[[], None]:
         """Tell ``watcher`` of every drop, so that what was worked out from these entries
-        (remembered answers) is dropped with them."""
+        (remembered answers) is dropped with them; returns what stops it."""
         self._watchers.append(watcher)
+        return lambda: self._watchers.remove(watcher)
 
     async def get_many(self, skus: Iterable[str], scope: str) -> dict[str, dict[str, Any]]:
         now = time.monotonic()
@@ -45,6 +46,8 @@ class InMemoryAvailabilityCache:
 
     async def invalidate(self, skus: Iterable[str]) -> None:
         dropped = list(skus)
+        if not dropped:
+            return
         self.generation += 1
         for sku in dropped:
             self._size -= len(self._entries.pop(sku, {}))

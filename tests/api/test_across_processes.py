@@ -4,6 +4,7 @@ subscriptions, availability and the API survive a Redis restart."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -109,6 +110,36 @@ async def test_a_stock_change_on_one_process_is_read_on_the_next_request_of_anot
                                         "shippingAddress": factories.address(),
                                         "lines": [{"sku": "SHOE", "quantity": 4}]}})
     assert (await gql(a, query))["availability"] == [{"available": 8}]
+
+
+async def _remembered(server: Server) -> float:
+    """Availability documents the server answered from the answers it kept (its metric)."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        text = (await http.get(f"{server.url}/metrics", headers=ADMIN)).text
+    found = re.search(r"^oms_graphql_remembered_answers_total (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_an_answer_kept_by_one_process_is_dropped_by_a_change_on_another(
+    db: None, two_servers: tuple[Server, Server],
+) -> None:
+    a, b = two_servers
+    await factories.shop({"SHOE": {"a": 7}, "BOOT": {"a": 3}})
+    query = ('query($s: [String!]!) { availability(skus: $s, channel: "web") '
+             "{ sku available } }")
+    both = {"s": ["SHOE", "BOOT"]}
+    await gql(a, query, both)
+    before = await _remembered(a)
+    assert (await gql(a, query, both))["availability"] == [
+        {"sku": "SHOE", "available": 7}, {"sku": "BOOT", "available": 3}]
+    assert await _remembered(a) == before + 1  # answered from what the first read kept
+    await gql(b, 'mutation { inventoryAdjust(input: {sku: "SHOE", location: "a", delta: 5, '
+                 'reason: "delivery"}) { userErrors { code } } }')
+    assert (await gql(a, query, both))["availability"] == [
+        {"sku": "SHOE", "available": 12}, {"sku": "BOOT", "available": 3}]
+    assert (await gql(a, query, {"s": ["BOOT"]}))["availability"] == [
+        {"sku": "BOOT", "available": 3}]
+    assert await _remembered(a) == before + 2  # the document, for one of the SKUs it kept
 
 
 __all__ = ["asyncio"]

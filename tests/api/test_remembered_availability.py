@@ -16,6 +16,7 @@ from tests.support import GraphQLClient
 READ = """query($skus: [String!]!, $channel: String) {
   availability(skus: $skus, channel: $channel) {
     sku available locations { available location { code name } } } }"""
+PLACE = "mutation($i: OrderCreateInput!) { orderCreate(input: $i) { userErrors { code } } }"
 ADJUST = """mutation($i: InventoryAdjustInput!) { inventoryAdjust(input: $i) {
   userErrors { code } } }"""
 
@@ -63,13 +64,26 @@ async def test_a_stock_change_is_read_by_the_next_request(api: GraphQLClient) ->
     answered = remembered()
     await api(ADJUST, {"i": {"sku": "SHOE", "location": "a", "delta": 5, "reason": "delivery"}})
     assert await _available(api) == 12
-    await api('mutation($i: OrderCreateInput!) { orderCreate(input: $i) { userErrors { code } } }',
-              {"i": {"channel": "web", "email": "x@example.com",
-                     "shippingAddress": factories.address(),
-                     "lines": [{"sku": "SHOE", "quantity": 4}]}})
+    await api(PLACE, {"i": {"channel": "web", "email": "x@example.com",
+                            "shippingAddress": factories.address(),
+                            "lines": [{"sku": "SHOE", "quantity": 4}]}})
     assert await _available(api) == 8
     assert await _available(api) == 8
     assert remembered() == answered + 1  # only the read after the last change's first
+
+
+async def test_an_order_drops_its_skus_once(app: Any, api: GraphQLClient) -> None:
+    await factories.shop({"SHOE": {"a": 7}, "BOOT": {"a": 3}})
+    dropped: list[list[str] | None] = []
+    stop = app.state.services.cache.watch(dropped.append)
+    try:
+        await api(PLACE, {"i": {"channel": "web", "email": "x@example.com",
+                                "shippingAddress": factories.address(),
+                                "lines": [{"sku": "SHOE", "quantity": 1},
+                                          {"sku": "BOOT", "quantity": 2}]}})
+    finally:
+        stop()
+    assert [sorted(skus or ()) for skus in dropped] == [["BOOT", "SHOE"]]
 
 
 async def test_a_renamed_location_is_read_by_the_next_request(api: GraphQLClient) -> None:
