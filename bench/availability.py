@@ -8,7 +8,10 @@ reads per second, p50/p99 and (given the servers' pids) server CPU ms per read,
 then the median of each ratio of cached to uncached, beside redis-benchmark's GET
 throughput and a plain Starlette endpoint (/healthz) measured in the same run.
 Each run reads from a loopback address of its own (127.0.2.N), so the public
-budget of one run is not spent by the one before.
+budget of one run is not spent by the one before; give both servers a budget a run
+does not spend (OMS_PUBLIC_RATE_LIMIT_POINTS), or refusals are what is measured.
+Reads go through a bare keep-alive client (bench.common.KeepAlive), whose own CPU
+per read is printed beside the servers'.
 
     python bench/availability.py --url http://127.0.0.1:8000 --url-uncached http://127.0.0.1:8001 \
         --token $OMS_ADMIN_TOKEN --redis-url redis://127.0.0.1:6379/0 --clients 50 --seconds 10 \
