@@ -35,9 +35,17 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     InlineFragmentNode,
+    ListTypeNode,
+    ListValueNode,
+    NamedTypeNode,
+    NonNullTypeNode,
+    NullValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    StringValueNode,
+    ValueNode,
+    VariableNode,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
@@ -83,23 +91,22 @@ class Plan:
                 self._costs.clear()
         return cost
 
+    # The variables, when each is a String or a list of non-null Strings without a default
+    # (name, non-null, list): then coerced here, as graphql-core would, at a fraction of
+    # its cost; else None (coerced by graphql-core).
+    strings: tuple[tuple[str, bool, bool], ...] | None = None
+
     def reading(self, schema: GraphQLSchema, variables: Mapping[str, Any] | None
                 ) -> Reading | None:
         """What each root field asks for, with the variables coerced as execution coerces
         them (defaults included); None when the full path must answer (a refusal)."""
-        coerced = get_variable_values(schema, self.operation.variable_definitions or (),
-                                      dict(variables or {}))
-        if isinstance(coerced, list):
+        given = dict(variables or {})
+        arguments = (self._arguments(given) if self.strings is not None
+                     else self._coerced(schema, given))
+        if arguments is None:
             return None
-        assert schema.query_type is not None
-        definition = schema.query_type.fields[ROOT]
         found: Reading = []
-        for root in self.roots:
-            try:
-                arguments = get_argument_values(definition, root, coerced)
-            except GraphQLError:
-                return None
-            skus, channel = arguments.get("skus"), arguments.get("channel")
+        for root, (skus, channel) in zip(self.roots, arguments, strict=True):
             if not isinstance(skus, list) or len(skus) > MAX_SKUS \
                     or not all(isinstance(sku, str) and not text_problems("skus", sku)
                                for sku in skus):
@@ -110,6 +117,91 @@ class Plan:
             found.append(((root.alias or root.name).value, channel, list(dict.fromkeys(skus)),
                           len(skus)))
         return found
+
+    def _coerced(self, schema: GraphQLSchema, given: dict[str, Any]
+                 ) -> list[tuple[Any, Any]] | None:
+        coerced = get_variable_values(schema, self.operation.variable_definitions or (), given)
+        if isinstance(coerced, list):
+            return None
+        assert schema.query_type is not None
+        definition = schema.query_type.fields[ROOT]
+        found = []
+        for root in self.roots:
+            try:
+                arguments = get_argument_values(definition, root, coerced)
+            except GraphQLError:
+                return None
+            found.append((arguments.get("skus"), arguments.get("channel")))
+        return found
+
+    def _arguments(self, given: dict[str, Any]) -> list[tuple[Any, Any]] | None:
+        values: dict[str, Any] = {}
+        for name, required, listed in self.strings or ():
+            if name not in given:
+                if required:
+                    return None
+                continue
+            value = given[name]
+            if value is None:
+                if required:
+                    return None
+            elif listed:
+                value = value if isinstance(value, list) else [value]  # one item: a list
+                if not all(isinstance(item, str) for item in value):
+                    return None
+            elif not isinstance(value, str):
+                return None
+            values[name] = value
+        found = []
+        for root in self.roots:
+            arguments = {a.name.value: a.value for a in root.arguments or ()}
+            skus = _literal(arguments.get("skus"), values)
+            channel = _literal(arguments.get("channel"), values)
+            if skus is None:
+                return None  # not given a value: the full path refuses it
+            found.append((skus, channel))
+        return found
+
+
+def _literal(node: ValueNode | None, values: Mapping[str, Any]) -> Any:
+    """An argument of a plan whose variables are all Strings or lists of them."""
+    if isinstance(node, VariableNode):
+        return values.get(node.name.value)
+    if isinstance(node, StringValueNode):
+        return node.value
+    if isinstance(node, ListValueNode):
+        items = [_literal(item, values) for item in node.values]
+        return items if all(isinstance(item, str) for item in items) else None
+    return None  # null, or not given
+
+
+def _strings(operation: OperationDefinitionNode, roots: tuple[FieldNode, ...]
+             ) -> tuple[tuple[str, bool, bool], ...] | None:
+    """The variables' shapes, if they are simple enough to be coerced by ``_arguments``."""
+    found = []
+    for definition in operation.variable_definitions or ():
+        type_, required, listed = definition.type, False, False
+        if isinstance(type_, NonNullTypeNode):
+            type_, required = type_.type, True
+        if isinstance(type_, ListTypeNode):
+            if not isinstance(type_.type, NonNullTypeNode):
+                return None
+            type_, listed = type_.type.type, True
+        if definition.default_value is not None or definition.directives \
+                or not isinstance(type_, NamedTypeNode) or type_.name.value != "String":
+            return None
+        found.append((definition.variable.name.value, required, listed))
+    for root in roots:
+        for argument in root.arguments or ():
+            if argument.name.value not in ("skus", "channel") or not isinstance(
+                    argument.value, VariableNode | StringValueNode | ListValueNode
+                    | NullValueNode):
+                return None
+            if isinstance(argument.value, ListValueNode) and not all(
+                    isinstance(item, VariableNode | StringValueNode)
+                    for item in argument.value.values):
+                return None
+    return tuple(found)
 
 
 def plan_of(document: DocumentNode, operation_name: str | None) -> Plan | None:
@@ -134,7 +226,7 @@ def plan_of(document: DocumentNode, operation_name: str | None) -> Plan | None:
     if len(set(keys)) != len(keys) or not all(
             _plain(s.selection_set, fragments, set()) for s in fields):
         return None
-    return Plan(document, operation, fields)
+    return Plan(document, operation, fields, strings=_strings(operation, fields))
 
 
 def _plain(selection_set: SelectionSetNode | None,

@@ -4,9 +4,12 @@ and never given to a caller of another visibility or for another channel."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from api.graphql.answers import AvailabilityAnswers
+from graphql import parse
+
+from api.graphql.answers import AvailabilityAnswers, plan_of
 from api.observability.metrics import REMEMBERED
 from domain.access import ADMIN, Kind, Principal, visibility
 from tests import factories
@@ -174,3 +177,26 @@ async def test_remembered_answers_are_charged_and_a_spent_caller_is_refused(
     # Spent: refused, whatever it sends.
     refused = await api.errors('{ availability(skus: ["SHOE"]) { available } }', admin=False)
     assert refused[0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+def test_variables_are_read_as_graphql_core_coerces_them(app: Any) -> None:
+    schema = _schema(app)
+    document = parse('query($s: [String!]!, $c: String, $one: String!) { '
+                     'a: availability(skus: $s, channel: $c) { sku } '
+                     'b: availability(skus: ["X", $one]) { sku } }')
+    plan = plan_of(document, None)
+    assert plan is not None and plan.strings is not None
+    general = replace(plan, strings=None)
+    for variables in ({"s": ["A", "B", "A"], "c": "web", "one": "Y"}, {"s": "A", "one": "Y"},
+                      {"s": ["A"], "c": None, "one": "Y", "extra": 1}, {"s": ["A"]},
+                      {"s": None, "one": "Y"}, {"s": ["A", None], "one": "Y"},
+                      {"s": [1], "one": "Y"}, {"s": ["A"], "c": 5, "one": "Y"},
+                      {"s": ["A"], "one": None}, {"s": {"x": 1}, "one": "Y"}, {}):
+        assert plan.reading(schema, variables) == general.reading(schema, variables), variables
+
+
+def _schema(app: Any) -> Any:
+    for route in app.routes:
+        if getattr(route, "path", None) == "/graphql" and hasattr(route, "endpoint"):
+            return route.endpoint.schema._schema
+    raise AssertionError("no /graphql route")
