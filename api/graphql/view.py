@@ -33,7 +33,7 @@ from api.auth import InvalidCredentials, Principal, authenticate
 from api.context import Context, rate_key
 from api.fairness import Busy, turn_key
 from api.graphiql import local_page
-from api.graphql.answers import ROOT as ANSWERED
+from api.graphql.answer_plans import ROOT as ANSWERED
 from api.graphql.answers import remembered
 from api.graphql.cost import REFUSED_CHARACTERS_PER_POINT, Limits
 from api.graphql.limits import error_code

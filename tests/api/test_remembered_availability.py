@@ -9,7 +9,8 @@ from typing import Any
 
 from graphql import parse
 
-from api.graphql.answers import AvailabilityAnswers, plan_of
+from api.graphql.answer_plans import plan_of
+from api.graphql.answers import AvailabilityAnswers
 from api.observability.metrics import REMEMBERED
 from domain.access import ADMIN, Kind, Principal, visibility
 from tests import factories
