@@ -50,20 +50,28 @@ class Plan:
     document: DocumentNode
     operation: OperationDefinitionNode
     roots: tuple[FieldNode, ...]
-    # Its cost by the number of SKUs given to each root field: with no argument below the
-    # roots, that is all the variables change of it.
+    # Its cost by the shape of the variables as sent (a list's length; -1 for anything
+    # else): with no argument below the roots, and the variables read (Strings, or lists of
+    # them), that is all a document's cost depends on (``api.graphql.cost`` counts lists
+    # as sent, so a String sent for a list counts as no list).
     _costs: dict[tuple[int, ...], Cost] = field(default_factory=dict, compare=False)
 
-    def cost(self, reading: Reading, variables: Mapping[str, Any] | None,
-             schema: GraphQLSchema) -> Cost:
-        given = tuple(asked for _, _, _, asked in reading)
-        cost = self._costs.get(given)
+    def cost(self, variables: Mapping[str, Any] | None, schema: GraphQLSchema) -> Cost:
+        """What the full path would charge for it; call after ``reading`` accepted them."""
+        given = variables or {}
+        shape = tuple(len(value) if isinstance(value := given.get(name), list) else -1
+                      for name in self._variables)
+        cost = self._costs.get(shape)
         if cost is None:
             name = self.operation.name.value if self.operation.name else None
-            cost = self._costs[given] = document_cost(self.document, variables, name, schema)
-            if len(self._costs) > MAX_SKUS * len(self.roots):  # bounded: lengths are
+            if len(self._costs) >= 4 * MAX_SKUS:  # bounded, however lengths combine
                 self._costs.clear()
+            cost = self._costs[shape] = document_cost(self.document, variables, name, schema)
         return cost
+
+    @property
+    def _variables(self) -> list[str]:
+        return [d.variable.name.value for d in self.operation.variable_definitions or ()]
 
     # The variables, when each is a String or a list of non-null Strings without a default
     # (name, non-null, list): then coerced here, as graphql-core would, at a fraction of

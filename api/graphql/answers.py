@@ -123,9 +123,10 @@ class AvailabilityAnswers:
 
 async def remembered(answers: AvailabilityAnswers, data: Mapping[str, Any], *,
                      schema: GraphQLSchema, limits: Limits, limiter: Any,
-                     principal: Principal | None, address: str) -> str | None:
+                     principal: Principal | None, address: str) -> tuple[str, int] | None:
     """The answer to a request (its JSON body, shape checked) from remembered items, its
-    cost charged; None when the full path must run it."""
+    cost charged, and how many root fields it answers; None when the full path must run
+    it."""
     query, operation_name = data.get("query"), data.get("operationName")
     variables = data.get("variables")
     plan = answers.plan(query, operation_name) if isinstance(query, str) else None
@@ -140,7 +141,7 @@ async def remembered(answers: AvailabilityAnswers, data: Mapping[str, Any], *,
         for key, channel, wanted, _ in reading]
     if any(answers.items(base, wanted) is None for base, wanted in bases):
         return None
-    cost = plan.cost(reading, variables, schema)
+    cost = plan.cost(variables, schema)
     if cost.fields > limits.max_cost or cost.introspection:
         return None
     budget = limits.budget_of(principal)
@@ -157,7 +158,7 @@ async def remembered(answers: AvailabilityAnswers, data: Mapping[str, Any], *,
                       for (base, _), part in zip(bases, parts, strict=True))
     report = _encode({"requested": cost.total, "limit": budget, "actual": cost.total,
                       "remaining": remaining})
-    return f'{{"data":{{{fields}}},"extensions":{{"cost":{report}}}}}'
+    return f'{{"data":{{{fields}}},"extensions":{{"cost":{report}}}}}', len(bases)
 
 
 class RememberAnswers(SchemaExtension):

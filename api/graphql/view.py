@@ -261,14 +261,16 @@ class GraphQLView(GraphQL[Context, None]):
             return None
         started = time.perf_counter()
         principal = request.state.principal
-        body = await remembered(services.answers, data, schema=cast(Any, self.schema)._schema,
-                                limits=services.limits, limiter=services.rate_limiter,
-                                principal=principal, address=request.state.address)
-        if body is None:
+        answered = await remembered(
+            services.answers, data, schema=cast(Any, self.schema)._schema,
+            limits=services.limits, limiter=services.rate_limiter, principal=principal,
+            address=request.state.address)
+        if answered is None:
             return None
+        body, roots = answered
         # What the full path's metrics and log line would say of it.
         metrics.REMEMBERED.inc()
-        metrics.OPERATIONS.labels(ANSWERED, "ok").inc()
+        metrics.OPERATIONS.labels(ANSWERED, "ok").inc(roots)
         metrics.OPERATION_LATENCY.labels(ANSWERED).observe(time.perf_counter() - started)
         note(caller=principal.kind.value if principal is not None else "anonymous",
              operation=ANSWERED)

@@ -61,6 +61,30 @@ async def test_a_repeated_read_is_answered_as_the_first_without_running_it(
     assert remembered() == before + 4
 
 
+async def test_aliased_reads_of_two_channels_are_answered_each_from_its_own(
+    api: GraphQLClient,
+) -> None:
+    await factories.shop({"SHOE": {"a": 7}})
+    await factories.location("b")
+    await factories.channel("outlet", locations=["b"])
+    await factories.stock("SHOE", {"b": 3})
+    document = ('query($s: [String!]!) { web: availability(skus: $s, channel: "web") '
+                '{ available } outlet: availability(skus: $s, channel: "outlet") '
+                "{ available } }")
+    first = (await api.raw(document, {"s": ["SHOE"]}, admin=False)).json()
+    before = remembered()
+    again = (await api.raw(document, {"s": ["SHOE"]}, admin=False)).json()
+    # One String for a list is a list of one, which the full path prices as a list it
+    # cannot count: so is it priced from memory.
+    run = (await api.raw(document + " ", {"s": "SHOE"}, admin=False)).json()
+    single = (await api.raw(document, {"s": "SHOE"}, admin=False)).json()
+    assert remembered() == before + 2
+    assert again["data"] == first["data"] == run["data"] == single["data"] == {
+        "web": [{"available": 7}], "outlet": [{"available": 3}]}
+    assert [a["extensions"]["cost"]["requested"] for a in (first, again, run, single)] == [
+        6, 6, 22, 22]
+
+
 async def test_a_stock_change_is_read_by_the_next_request(api: GraphQLClient) -> None:
     await factories.shop({"SHOE": {"a": 7}})
     assert await _available(api) == 7
