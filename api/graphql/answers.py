@@ -3,11 +3,12 @@
 Storefronts ask the same few availability documents again and again, each time for a
 few SKUs of a product page. Once a document whose root fields are all ``availability``
 has been validated and answered without errors, each SKU's part of the answer is kept,
-by (document, root field, channel, the caller's visibility, SKU). The next request for
-that document whose SKUs are all kept is answered from them (``remembered``) without
-going through strawberry: the caller is charged the document's cost in one go, as the
-full path would have charged it, and anything unusual (an unknown SKU, a bad variable, a
-spent budget, a cost over the limits) runs the full path, which refuses it as before.
+by (document, root field, channel, the caller's visibility, SKU), from the document's
+second run on. The next request for that document whose SKUs are all kept is answered
+from them (``remembered``) without going through strawberry: the caller is charged the
+document's cost in one go, as the full path would have charged it, and anything unusual
+(an unknown SKU, a bad variable, a spent budget, a cost over the limits) runs the full
+path, which refuses it as before.
 
 What is kept goes with the availability entries it was read from: the cache's own
 in-process layer tells ``forget`` of every SKU it drops (a commit of this process, or a
@@ -66,12 +67,15 @@ class AvailabilityAnswers:
 
     def learn(self, query: str, operation_name: str | None, document: DocumentNode
               ) -> Plan | None:
-        """The plan of a validated document (worked out once)."""
+        """The plan of a validated document (worked out once), from its second run on: a
+        document sent once (a client making each new, as an abusive one does) keeps
+        nothing, and pushes nothing out."""
         key = (query, operation_name)
         if key not in self._plans:
             self._plans[key] = plan_of(document, operation_name)
             while len(self._plans) > self._plan_size:
                 self._plans.popitem(last=False)
+            return None
         self._plans.move_to_end(key)
         return self._plans[key]
 

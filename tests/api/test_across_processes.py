@@ -128,7 +128,8 @@ async def test_an_answer_kept_by_one_process_is_dropped_by_a_change_on_another(
     query = ('query($s: [String!]!) { availability(skus: $s, channel: "web") '
              "{ sku available } }")
     both = {"s": ["SHOE", "BOOT"]}
-    await gql(a, query, both)
+    for _ in range(2):  # a document is kept from its second run
+        await gql(a, query, both)
     before = await _remembered(a)
     assert (await gql(a, query, both))["availability"] == [
         {"sku": "SHOE", "available": 7}, {"sku": "BOOT", "available": 3}]

@@ -41,6 +41,7 @@ async def test_a_repeated_read_is_answered_as_the_first_without_running_it(
     await factories.shop({"SHOE": {"a": 7, "b": 2}, "BOOT": {"a": 1}})
     variables = {"skus": ["SHOE", "BOOT", "SHOE"], "channel": "web"}
     first = (await api.raw(READ, variables, admin=False)).json()
+    await api.raw(READ, variables, admin=False)  # a document is kept from its second run
     before = remembered()
     again = [(await api.raw(READ, variables, admin=False)).json() for _ in range(3)]
     assert remembered() == before + 3
@@ -78,7 +79,7 @@ async def test_aliased_reads_of_two_channels_are_answered_each_from_its_own(
     # cannot count: so is it priced from memory.
     run = (await api.raw(document + " ", {"s": "SHOE"}, admin=False)).json()
     single = (await api.raw(document, {"s": "SHOE"}, admin=False)).json()
-    assert remembered() == before + 2
+    assert remembered() == before + 1  # the second kept them; the one-item list's was run
     assert again["data"] == first["data"] == run["data"] == single["data"] == {
         "web": [{"available": 7}], "outlet": [{"available": 3}]}
     assert [a["extensions"]["cost"]["requested"] for a in (first, again, run, single)] == [
@@ -88,7 +89,7 @@ async def test_aliased_reads_of_two_channels_are_answered_each_from_its_own(
 async def test_a_stock_change_is_read_by_the_next_request(api: GraphQLClient) -> None:
     await factories.shop({"SHOE": {"a": 7}})
     assert await _available(api) == 7
-    assert await _available(api) == 7  # from memory
+    assert await _available(api) == 7  # the document's second run: kept
     answered = remembered()
     await api(ADJUST, {"i": {"sku": "SHOE", "location": "a", "delta": 5, "reason": "delivery"}})
     assert await _available(api) == 12
@@ -163,6 +164,14 @@ def test_answers_kept_for_one_caller_are_not_given_to_another() -> None:
         assert answers.items(base(other), ["SHOE"]) is None  # type: ignore[arg-type]
 
 
+def test_a_document_sent_once_keeps_nothing() -> None:
+    answers = AvailabilityAnswers(ttl=30, catalogue=lambda: 0)
+    document = parse('{ availability(skus: ["SHOE"]) { sku } }')
+    assert answers.learn("once", None, document) is None
+    assert answers.plan("once", None) is not None  # so that its second run is kept
+    assert answers.learn("once", None, document) is not None
+
+
 def test_an_answer_read_while_its_sku_changed_is_not_kept() -> None:
     catalogue = [0]
     answers = AvailabilityAnswers(ttl=30, catalogue=lambda: catalogue[0])
@@ -198,7 +207,7 @@ async def test_remembered_answers_are_charged_and_a_spent_caller_is_refused(
     assert {(c["requested"], c["actual"]) for c in costs} == {(3, 3)}
     assert [c["remaining"] for c in costs] == list(range(197, -1, -3))[:len(costs)]
     assert len(costs) == 200 // 3
-    assert remembered() == before + len(costs) - 1
+    assert remembered() == before + len(costs) - 2  # all but the first two
     # Spent: refused, whatever it sends.
     refused = await api.errors('{ availability(skus: ["SHOE"]) { available } }', admin=False)
     assert refused[0]["extensions"]["code"] == "RATE_LIMITED"
