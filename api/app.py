@@ -22,6 +22,7 @@ from api.catalog_files import export_file, import_file
 from api.cors import cors
 from api.fairness import FairTurns
 from api.graphiql import assets
+from api.graphql.answers import AvailabilityAnswers
 from api.graphql.cost import Limits, public_budget
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
@@ -124,6 +125,8 @@ class Services:
     mailer: Mailer = field(default_factory=LogMailer)
     notifier: Notifier | None = None
     late_shipments: Periodic | None = None
+    # Availability answers kept per SKU, dropped with the cache's entries in this process.
+    answers: AvailabilityAnswers | None = None
 
 
 def make_pushers() -> dict[str, Any]:
@@ -222,6 +225,14 @@ async def start_services(settings: Settings) -> Services:
                 cache, bus, ttl=min(settings.availability_local_ttl, ttl))
             await layered.start()
             cache = layered
+    answers = None
+    if isinstance(cache, InMemoryAvailabilityCache | LocalFirstAvailabilityCache):
+        # Kept as long as the entries of this process they come from, dropped with them; a
+        # cache with no layer here (Redis alone) hears no other process's changes: none kept.
+        local = cache.local if isinstance(cache, LocalFirstAvailabilityCache) else cache
+        answers = AvailabilityAnswers(ttl=local.ttl,
+                                      catalogue=lambda: catalogue_cache.generation)
+        cache.watch(answers.forget)
 
     webhook_urls = UrlPolicy(SystemResolver(), allow_private=settings.webhook_allow_private_urls)
     webhooks = DeliveryWorker(HttpWebhookSender(webhook_urls),
@@ -311,7 +322,8 @@ async def start_services(settings: Settings) -> Services:
                     trusted_proxies=settings.trusted_proxies,
                     hasher=SecretHasher(settings.hash_concurrency),
                     turns=FairTurns(per_caller=settings.max_concurrent_per_caller),
-                    mailer=notifier.mailer, notifier=notifier, late_shipments=late_shipments)
+                    mailer=notifier.mailer, notifier=notifier, late_shipments=late_shipments,
+                    answers=answers)
 
 
 async def stop_services(services: Services) -> None:

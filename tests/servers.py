@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -46,6 +47,14 @@ class Server:
         self.proc = proc
         self.url = f"http://127.0.0.1:{port}"
         self.log: Path | None = None
+
+    async def counted(self, metric: str) -> float:
+        """What the server's counter ``oms_<metric>_total`` says (0 before its first count)."""
+        async with httpx.AsyncClient(timeout=10) as http:
+            text = (await http.get(f"{self.url}/metrics", headers={
+                "Authorization": f"Bearer {ADMIN_TOKEN}"})).text
+        found = re.search(rf"^oms_{metric}_total (\S+)$", text, re.MULTILINE)
+        return float(found.group(1)) if found else 0.0
 
 
 @contextmanager
@@ -165,3 +174,18 @@ class LocalServer:
         self._server.should_exit = True
         await self._task  # type: ignore[misc]
         self._socket.close()
+
+
+async def until_catalogue_heard(server: Server) -> None:
+    """Until the server has heard of every catalogue change committed so far (answers and
+    caches it keeps go stale with each)."""
+    from domain.events.models import OutboxMessage
+    from domain.events.ports import catalog_topic
+    from tests.support import eventually
+
+    written = await OutboxMessage.filter(topic=catalog_topic()).count()
+
+    async def heard_all() -> bool:
+        return await server.counted("catalog_cache_invalidations") >= written
+
+    await eventually(heard_all, seconds=20)

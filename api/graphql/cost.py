@@ -416,6 +416,17 @@ def variables_size(variables: Mapping[str, Any] | None) -> int:
         return 0
 
 
+async def take_points(limiter: Any, limits: Limits, principal: Any, key: str, points: int,
+                      fields: int) -> tuple[bool, int, float | None]:
+    """Charge a document's points to its caller's minute and, for a public caller, the cost
+    of its fields (its introspection apart) to its burst window: (allowed, points left, the
+    seconds until the burst window ends when that is what refused). Nothing is charged when
+    either refuses."""
+    burst = limits.burst_of(principal)
+    return await limiter.consume_within(key, points, limits.budget_of(principal),
+                                        None if burst is None else (fields, burst))
+
+
 def too_costly(counted: Cost, max_cost: int, schema: GraphQLSchema) -> GraphQLError | None:
     """Why a document costs more than one request may (``QUERY_TOO_COMPLEX``), or None."""
     allowance = introspection_allowance(schema)
@@ -524,9 +535,9 @@ class CostLimit(SchemaExtension):
         budget = self._budget(limits)
         cost = self.counted.total
         burst = limits.burst_of(ctx.context.principal)
-        allowed, remaining, wait = await services.rate_limiter.consume_within(
-            ctx.context.rate_key(), max(cost - 1, 0), budget,  # the first point is paid
-            None if burst is None else (self.counted.fields, burst))
+        allowed, remaining, wait = await take_points(
+            services.rate_limiter, limits, ctx.context.principal, ctx.context.rate_key(),
+            max(cost - 1, 0), self.counted.fields)  # the first point is paid
         self.report |= {"actual": cost if allowed else 0, "remaining": remaining}
         if wait is not None:
             ctx.result = ExecutionResult(data=None, errors=[GraphQLError(

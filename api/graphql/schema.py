@@ -13,6 +13,7 @@ from strawberry.types import ExecutionContext, Info
 from api.graphql.acting import ActingStaff
 from api.graphql.addresses import AddressQueries
 from api.graphql.annotations.mutations import AnnotationMutations
+from api.graphql.answers import RememberAnswers
 from api.graphql.catalog.mutations import CatalogMutations
 from api.graphql.catalog.queries import CatalogQueries
 from api.graphql.companies.mutations import CompanyMutations
@@ -102,13 +103,15 @@ def build_schema(settings: Settings | None = None) -> Schema:
     # Costs first: a spent client is not read, a too costly document not validated. Clients
     # send the same few documents again and again: parse and validate each once, and large
     # ones off the event loop (after the extensions above set the options and rules). A
-    # repeated introspection document is then answered from memory.
+    # repeated introspection document is then answered from memory, and what an
+    # availability document answered is kept for the next (api/graphql/answers.py).
     preparation = Preparation(checking=CheckingProcess(
         max_depth=settings.max_depth, max_aliases=settings.max_aliases,
         introspection=settings.introspection))
     answers = IntrospectionAnswers()
     extensions += [CostLimit, lambda: PrepareDocuments(preparation),
-                   lambda: IntrospectionCache(answers), OperationMetrics, ActingStaff]
+                   lambda: IntrospectionCache(answers), RememberAnswers, OperationMetrics,
+                   ActingStaff]
     schema = Schema(query=Query, mutation=Mutation, subscription=Subscription,
                     extensions=extensions, scalar_overrides=SCALAR_OVERRIDES)
     schema.preparation = preparation

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from contextlib import suppress
 from typing import Any, cast
 
@@ -32,11 +33,14 @@ from api.auth import InvalidCredentials, Principal, authenticate
 from api.context import Context, rate_key
 from api.fairness import Busy, turn_key
 from api.graphiql import local_page
+from api.graphql.answer_plans import ROOT as ANSWERED
+from api.graphql.answers import remembered
 from api.graphql.cost import REFUSED_CHARACTERS_PER_POINT, Limits
 from api.graphql.limits import error_code
 from api.graphql.live import LIVE_EVENT, encoded_payload
 from api.graphql.requests import TransportWSHandler, decode, request_problem
 from api.inbound import Malformed, read
+from api.observability import metrics
 from api.observability.context import note
 from api.sessions import CLOSE_CODE, until_ended, watched
 from api.settings import Settings
@@ -176,7 +180,8 @@ class GraphQLView(GraphQL[Context, None]):
             # strawberry's own answer to a malformed request is plain text; ours is JSON
             try:
                 async with services.turns.turn(key):  # a refusal waits its turn too
-                    answer = await self._refused_unread(request) or await self.run(request)
+                    answer = (await self._refused_unread(request)
+                              or await self._remembered(request) or await self.run(request))
             except Busy:
                 answer = JSONResponse(
                     {"data": None, "errors": [{
@@ -240,6 +245,38 @@ class GraphQLView(GraphQL[Context, None]):
                 status_code=413, headers={"Connection": "close"})
         request._body = inbound.body  # what Request.body() answers from now on
         return None
+
+    async def _remembered(self, request: Request) -> Response | None:
+        """A repeated availability read answered from the answers kept for its document
+        (``api.graphql.answers``), its cost charged, without running it; else None."""
+        services = request.app.state.services
+        if services.answers is None or request.method != "POST":
+            return None
+        content_type = request.headers.get("content-type", "")
+        if content_type.partition(";")[0].strip().lower() != "application/json":
+            return None
+        try:
+            data = json_value(await request.body(), "the request")
+        except UnreadablePayload:
+            return None
+        if request_problem(data) is not None:
+            return None
+        started = time.perf_counter()
+        principal = request.state.principal
+        answered = await remembered(
+            services.answers, data, schema=cast(Any, self.schema)._schema,
+            limits=services.limits, limiter=services.rate_limiter, principal=principal,
+            address=request.state.address)
+        if answered is None:
+            return None
+        body, roots = answered
+        # What the full path's metrics and log line would say of it.
+        metrics.REMEMBERED.inc()
+        metrics.OPERATIONS.labels(ANSWERED, "ok").inc(roots)
+        metrics.OPERATION_LATENCY.labels(ANSWERED).observe(time.perf_counter() - started)
+        note(caller=principal.kind.value if principal is not None else "anonymous",
+             operation=ANSWERED)
+        return Response(body, media_type="application/json")
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         try:

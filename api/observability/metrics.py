@@ -43,6 +43,9 @@ OPERATIONS = Counter("oms_graphql_operations_total", "GraphQL root fields run, b
 OPERATION_LATENCY = Histogram("oms_graphql_operation_duration_seconds",
                               "Time to run a GraphQL document, by its first root field",
                               ["field"], buckets=LATENCY)
+REMEMBERED = Counter("oms_graphql_remembered_answers_total",
+                     "Availability documents answered from the answers kept for them, "
+                     "without running them")
 WEBSOCKETS = Gauge("oms_websocket_connections", "Websocket connections open",
                    multiprocess_mode="livesum")
 SUBSCRIPTIONS = Gauge("oms_subscriptions", "GraphQL subscriptions streaming",

@@ -31,7 +31,8 @@ What each kind of caller sees:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from dataclasses import replace
 from typing import TypeVar
 
 from tortoise.expressions import Q, Subquery
@@ -177,6 +178,15 @@ class Scope:
         if requested not in channels:
             raise UnknownChannel(requested, field=("channel",))
         return requested
+
+
+def visibility(principal: Principal | None) -> Hashable:
+    """What of a caller its reads may depend on: all of it but its token's times. Callers
+    of equal visibility are shown the same rows, so an answer worked out for one may be
+    given to the other, and to no one else."""
+    if principal is None:
+        return None
+    return replace(principal, issued_at=None, expires_at=None)
 
 
 def _everything(scope: Scope) -> Condition:

@@ -71,6 +71,12 @@ class CatalogueCache:
         self._channels: dict[str, tuple[float, ChannelRoute]] = {}
         self._variants: dict[str, tuple[float, OrderableVariant]] = {}
 
+    @property
+    def generation(self) -> int:
+        """Counts every change heard of: what was worked out from the catalogue at one
+        generation is stale at the next."""
+        return self._generation
+
     def configure(self, *, ttl: float) -> None:
         """``ttl`` seconds an entry lives at most; 0 turns the cache off."""
         self.ttl = ttl

@@ -1,23 +1,25 @@
 """An in-process layer in front of the shared (Redis) availability cache.
 
-A read the layer holds costs no round trip. A change drops its SKUs here and in the
-shared cache, then tells every process over the bus (one message per change), and
-each process drops them from its own layer. A process that lost its bus connection
-hears ``RESYNC`` and forgets its whole layer; its entries live a few seconds at most
-anyway, so a message that never arrives costs no more than that.
+A read the layer holds costs no round trip. A change drops its SKUs in the shared cache
+and here, then tells every process over the bus (one message per change), and each
+other process drops them from its own layer: once per change in every process. A
+process that lost its bus connection hears ``RESYNC`` and forgets its whole layer; its
+entries live a few seconds at most anyway, so a message that never arrives costs no
+more than that.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import Any
 
 from domain.events.ports import RESYNC, EventBus
 from domain.inventory.ports import AvailabilityCache
-from integrations.cache.memory import InMemoryAvailabilityCache
+from integrations.cache.memory import InMemoryAvailabilityCache, Watcher
 
 log = logging.getLogger(__name__)
 TOPIC = "cache.availability"
@@ -31,6 +33,7 @@ class LocalFirstAvailabilityCache:
         self.local = InMemoryAvailabilityCache(ttl=ttl)
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
+        self._me = uuid.uuid4().hex  # names this process's announcements
 
     async def start(self) -> None:
         """Listen for other processes' changes; return once listening."""
@@ -46,7 +49,8 @@ class LocalFirstAvailabilityCache:
                     async for message in messages:
                         if message.get("kind") == RESYNC["kind"]:
                             self.local.clear()
-                        elif message.get("kind") == KIND:
+                        elif message.get("kind") == KIND and message.get("by") != self._me:
+                            # (this process's own changes were dropped as they committed)
                             await self.local.invalidate(message.get("skus") or [])
             except asyncio.CancelledError:
                 raise
@@ -56,14 +60,21 @@ class LocalFirstAvailabilityCache:
                 self._listening.set()
                 await asyncio.sleep(1.0)
 
+    def watch(self, watcher: Watcher) -> Callable[[], None]:
+        """Tell ``watcher`` of every drop from this process's layer."""
+        return self.local.watch(watcher)
+
     async def get_many(self, skus: Iterable[str], scope: str) -> dict[str, dict[str, Any]]:
         wanted = list(skus)
         found = await self.local.get_many(wanted, scope)
         missing = [sku for sku in wanted if sku not in found]
         if missing:
+            generation = self.local.generation
             shared = await self.shared.get_many(missing, scope)
             if shared:
-                await self.local.set_many(shared, scope)
+                # Read before a change was dropped here: answered, not kept.
+                if self.local.generation == generation:
+                    await self.local.set_many(shared, scope)
                 found.update(shared)
         return found
 
@@ -75,10 +86,12 @@ class LocalFirstAvailabilityCache:
         changed = sorted(set(skus))
         if not changed:
             return
+        # Shared first: once dropped here, a read of this process finds the change in
+        # Redis or the database, not the value it replaces. Then the others hear.
+        await self.shared.invalidate(changed)
         await self.local.invalidate(changed)
-        await self.shared.invalidate(changed)  # before the others hear, so they re-read it
         try:
-            await self.bus.publish(TOPIC, {"kind": KIND, "skus": changed})
+            await self.bus.publish(TOPIC, {"kind": KIND, "skus": changed, "by": self._me})
         except Exception as error:  # the others' layers expire within their TTL
             log.warning("availability cache: change not announced (%s)", error)
 

@@ -3,19 +3,15 @@ bus: the next order there is priced and refused by the change (PostgreSQL and Re
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import httpx
 import pytest
 
-from domain.events.models import OutboxMessage
-from domain.events.ports import catalog_topic
 from tests import factories
 from tests.api.test_across_processes import gql
 from tests.conftest import DATABASE_URL, REDIS_URL
-from tests.servers import Server, oms_server
-from tests.support import ADMIN, GraphQLClient, codes, eventually
+from tests.servers import Server, oms_server, until_catalogue_heard
+from tests.support import GraphQLClient, codes, eventually
 
 pytestmark = [
     pytest.mark.skipif(
@@ -37,10 +33,7 @@ async def _place(server: Server) -> dict[str, Any]:
 
 async def _heard(server: Server, metric: str = "catalog_cache_invalidations") -> float:
     """How many changes of a cache's kind the server has heard of (its metric)."""
-    async with httpx.AsyncClient(timeout=10) as http:
-        text = (await http.get(f"{server.url}/metrics", headers=ADMIN)).text
-    found = re.search(rf"^oms_{metric}_total (\S+)$", text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
+    return await server.counted(metric)
 
 
 async def _until_heard_once(server: Server, metric: str) -> None:
@@ -51,23 +44,13 @@ async def _until_heard_once(server: Server, metric: str) -> None:
     await eventually(heard, seconds=20)
 
 
-async def _until_heard(server: Server) -> None:
-    """Until the server has heard of every catalogue change committed so far."""
-    written = await OutboxMessage.filter(topic=catalog_topic()).count()
-
-    async def heard_all() -> bool:
-        return await _heard(server) >= written
-
-    await eventually(heard_all, seconds=20)
-
-
 async def test_a_change_on_one_process_reaches_the_next_order_of_another(
     api: GraphQLClient,
 ) -> None:
     assert DATABASE_URL is not None
     with oms_server(database_url=DATABASE_URL, redis_url=REDIS_URL) as other:
         await factories.shop({"SHOE": {"a": 20}})
-        await _until_heard(other)
+        await until_catalogue_heard(other)
         first = await _place(other)  # the other process caches the channel and the SKU
         assert first["order"]["lines"] == [{"name": "Product SHOE",
                                             "unitPrice": {"amount": "10.00"}}]
@@ -75,21 +58,21 @@ async def test_a_change_on_one_process_reaches_the_next_order_of_another(
         changed = await api('mutation { variantUpdate(input: {sku: "SHOE", price: "12.50", '
                             'name: "Shoe"}) { userErrors { code } } }')
         assert changed["variantUpdate"]["userErrors"] == []
-        await _until_heard(other)
+        await until_catalogue_heard(other)
         second = await _place(other)
         assert second["order"]["lines"] == [{"name": "Shoe", "unitPrice": {"amount": "12.50"}}]
 
         product = (await api('{ variant(sku: "SHOE") { product { id } } }'))["variant"]
         await api("mutation($id: ID!) { productArchive(id: $id) { userErrors { code } } }",
                   {"id": product["product"]["id"]})
-        await _until_heard(other)
+        await until_catalogue_heard(other)
         assert codes(await _place(other)) == ["VARIANT_ARCHIVED"]
 
         await api('mutation { locationUpdate(input: {code: "a", active: false}) '
                   '{ userErrors { code } } }')
         await api("mutation($id: ID!) { productUnarchive(id: $id) { userErrors { code } } }",
                   {"id": product["product"]["id"]})
-        await _until_heard(other)
+        await until_catalogue_heard(other)
         assert codes(await _place(other)) == ["INSUFFICIENT_STOCK"]  # "a" serves no one now
 
 
@@ -101,7 +84,7 @@ async def test_risk_settings_changed_on_one_process_screen_the_next_order_of_ano
     assert DATABASE_URL is not None
     with oms_server(database_url=DATABASE_URL, redis_url=REDIS_URL) as other:
         await factories.shop({"SHOE": {"a": 20}})
-        await _until_heard(other)
+        await until_catalogue_heard(other)
         place = """mutation($i: OrderCreateInput!) { orderCreate(input: $i) {
           order { status holdKind } userErrors { code } } }"""
         order = {"i": {"channel": "web", "email": "eve@fraud.example",
@@ -127,7 +110,7 @@ async def test_tax_rates_set_on_one_process_tax_the_next_order_of_another(
     assert DATABASE_URL is not None
     with oms_server(database_url=DATABASE_URL, redis_url=REDIS_URL) as other:
         await factories.shop({"SHOE": {"a": 20}})
-        await _until_heard(other)
+        await until_catalogue_heard(other)
         place = """mutation($i: OrderCreateInput!) { orderCreate(input: $i) {
           order { total { amount } taxTotal { amount } } userErrors { code } } }"""
         order = {"i": {"channel": "web", "email": "ann@example.com",
@@ -152,7 +135,7 @@ async def test_a_promotion_created_on_one_process_discounts_the_next_order_of_an
     assert DATABASE_URL is not None
     with oms_server(database_url=DATABASE_URL, redis_url=REDIS_URL) as other:
         await factories.shop({"SHOE": {"a": 20}})
-        await _until_heard(other)
+        await until_catalogue_heard(other)
         place = """mutation($i: OrderCreateInput!) { orderCreate(input: $i) {
           order { total { amount } discountTotal { amount } } userErrors { code } } }"""
         order = {"i": {"channel": "web", "email": "ann@example.com",
@@ -188,7 +171,7 @@ async def test_a_price_list_changed_on_one_process_prices_the_next_order_of_anot
         entries = """mutation($id: ID!, $amount: Decimal!) { priceListEntriesSet(input: {
           priceListId: $id, entries: [{sku: "SHOE", amount: $amount}]}) { userErrors { code } } }"""
         await api(entries, {"id": list_id, "amount": "12.00"})
-        await _until_heard(other)
+        await until_catalogue_heard(other)
         place = {"i": {"channel": "us", "email": "x@example.com",
                        "shippingAddress": factories.address(),
                        "lines": [{"sku": "SHOE", "quantity": 1}]}}
@@ -196,12 +179,12 @@ async def test_a_price_list_changed_on_one_process_prices_the_next_order_of_anot
         assert first["order"]["lines"][0]["unitPrice"] == {"amount": "12.00"}
 
         await api(entries, {"id": list_id, "amount": "11.00"})
-        await _until_heard(other)
+        await until_catalogue_heard(other)
         second = (await gql(other, PLACE, place))["orderCreate"]
         assert second["order"]["lines"][0]["unitPrice"] == {"amount": "11.00"}
 
         await api("mutation($id: ID!) { priceListUpdate(input: {id: $id, active: false}) "
                   "{ userErrors { code } } }", {"id": list_id})
-        await _until_heard(other)
+        await until_catalogue_heard(other)
         third = (await gql(other, PLACE, place))["orderCreate"]
         assert third["order"]["lines"][0]["unitPrice"] == {"amount": "10.00"}  # its own, USD

@@ -132,3 +132,21 @@ async def test_a_process_whose_bus_reconnected_forgets_what_it_held(redis: Redis
         assert await cache.local.get_many(["SKU"], "web") == {}
     finally:
         await _closed(caches)
+
+
+async def test_each_process_drops_a_change_once(redis: RedisServer) -> None:
+    caches = await _layered(redis.url, 2)
+    one, other = caches
+    dropped: dict[str, list[list[str] | None]] = {"one": [], "other": []}
+    one.watch(dropped["one"].append)
+    other.watch(dropped["other"].append)
+    try:
+        await one.invalidate(["SKU"])  # dropped here as it commits, announced to the other
+        await other.invalidate(["LATER"])  # heard by the first after its own announcement
+        for _ in range(100):
+            if dropped["one"][-1:] == [["LATER"]] and dropped["other"][:1] == [["SKU"]]:
+                break
+            await asyncio.sleep(0.05)
+        assert dropped == {"one": [["SKU"], ["LATER"]], "other": [["SKU"], ["LATER"]]}
+    finally:
+        await _closed(caches)
