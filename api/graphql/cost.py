@@ -56,6 +56,7 @@ from strawberry.types import ExecutionResult
 
 from api.fairness import is_public
 from api.graphql.introspection_cost import IntrospectionCost
+from api.graphql.live import record_extensions
 from api.graphql.relay import DEFAULT_PAGE, MAX_PAGE
 from api.settings import request_bytes
 
@@ -499,6 +500,7 @@ class CostLimit(SchemaExtension):
         allowed, remaining = await services.rate_limiter.consume(
             ctx.context.rate_key(), max(cost - 1, 0), budget)  # the first point is paid
         self.report |= {"actual": cost if allowed else 0, "remaining": remaining}
+        record_extensions(self.get_results())  # what a subscription's live events carry
         if not allowed:
             ctx.result = ExecutionResult(data=None, errors=[_refused(
                 f"Rate limit: {budget} points a minute; {remaining} left, {cost} asked",
