@@ -93,6 +93,9 @@ class SessionHandler(TransportWSHandler):
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            # cancelled by now; its exception and frames are nothing to keep per connection
+            self.connection_init_timeout_task = None
         if self.connection_acknowledged and watched(self.context.principal) \
                 and self._watcher is None:
             self._watcher = asyncio.create_task(self._end_with_token(), name="ws-session")
