@@ -225,6 +225,7 @@ class LiveFeeds:
             await self._catch_up(follower)
         except BaseException:
             self.leave(follower)
+            operation.follower = None  # not handed over: its stream ends as any other
             raise
 
     def leave(self, follower: Follower) -> None:
