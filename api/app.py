@@ -24,6 +24,7 @@ from api.fairness import FairTurns
 from api.graphiql import assets
 from api.graphql.answers import AvailabilityAnswers
 from api.graphql.cost import Limits, public_budget
+from api.graphql.live import LiveFeeds
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
 from api.handlers import build_handlers
@@ -127,6 +128,7 @@ class Services:
     late_shipments: Periodic | None = None
     # Availability answers kept per SKU, dropped with the cache's entries in this process.
     answers: AvailabilityAnswers | None = None
+    live: LiveFeeds | None = None  # the websocket subscriptions' feeds, one per topic
 
 
 def make_pushers() -> dict[str, Any]:
@@ -306,7 +308,7 @@ async def start_services(settings: Settings) -> Services:
                if settings.redis_url else InMemoryRateLimiter())
     failures = (RedisFailureLog(settings.redis_url, prefix=prefix) if settings.redis_url
                 else InMemoryFailureLog())
-    return Services(bus=bus, relay=relay, cache=cache, carriers=carriers,
+    return Services(bus=bus, relay=relay, cache=cache, carriers=carriers, live=LiveFeeds(bus),
                     gateways=gateways, deps=deps,
                     unregister=unregister, followers=followers,
                     webhooks=webhooks, webhook_urls=webhook_urls,
@@ -339,6 +341,8 @@ async def stop_services(services: Services) -> None:
     if services.webhooks is not None:
         await services.webhooks.stop()
         await services.webhooks.sender.close()  # type: ignore[attr-defined]
+    if services.live is not None:
+        await services.live.close()
     await services.bus.close()
     for closeable in (services.cache, services.rate_limiter, services.login_throttle.log,
                       *services.carriers.values(),

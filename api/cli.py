@@ -84,7 +84,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     # own reading would believe any client connecting from 127.0.0.1.
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_config=None, access_log=False, log_level=settings.log_level.lower(),
-                proxy_headers=False,
+                proxy_headers=False, ws_per_message_deflate=settings.ws_per_message_deflate,
                 # a websocket message over it is closed with 1009 before it is put together
                 ws_max_size=request_bytes(settings.max_document_bytes,
                                           settings.max_variables_bytes))

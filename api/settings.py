@@ -210,6 +210,9 @@ class Settings:
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = field(default_factory=tuple)
     token_audience: str = "oms"
     session_check_interval: float = 30.0  # how soon a revoked token's websocket is closed
+    # Compressed websocket messages (permessage-deflate): off, because each connection that
+    # negotiates it holds zlib state of its own (tens of KiB), and live events are small.
+    ws_per_message_deflate: bool = False
     introspection: bool = True
     hash_concurrency: int = 2  # password hashes at once per process, off the event loop
     marketplace_sync_window: float = 5.0
@@ -369,6 +372,7 @@ class Settings:
             trusted_proxies=_networks(env.get("OMS_TRUSTED_PROXIES")),
             token_audience=env.get("OMS_TOKEN_AUDIENCE") or "oms",
             session_check_interval=float(_int(env, "OMS_SESSION_CHECK_INTERVAL", 30)),
+            ws_per_message_deflate=_bool(env, "OMS_WS_PER_MESSAGE_DEFLATE", False),
             introspection=_bool(env, "OMS_INTROSPECTION", True),
             hash_concurrency=_int(env, "OMS_HASH_CONCURRENCY", 2),
             marketplace_sync_window=float(_int(env, "OMS_MARKETPLACE_SYNC_WINDOW", 5)),

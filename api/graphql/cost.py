@@ -56,6 +56,7 @@ from strawberry.types import ExecutionResult
 
 from api.fairness import is_public
 from api.graphql.introspection_cost import IntrospectionCost
+from api.graphql.live import record_extensions
 from api.graphql.relay import DEFAULT_PAGE, MAX_PAGE
 from api.settings import request_bytes
 from integrations.ratelimit.spent import BURST_WINDOW
@@ -539,6 +540,7 @@ class CostLimit(SchemaExtension):
             services.rate_limiter, limits, ctx.context.principal, ctx.context.rate_key(),
             max(cost - 1, 0), self.counted.fields)  # the first point is paid
         self.report |= {"actual": cost if allowed else 0, "remaining": remaining}
+        record_extensions(self.get_results())  # what a subscription's live events carry
         if wait is not None:
             ctx.result = ExecutionResult(data=None, errors=[GraphQLError(
                 f"Rate limit: at most {burst} points in {BURST_WINDOW} seconds; try again"

@@ -14,7 +14,7 @@ from api.graphql.errors import graphql_error
 from api.graphql.fulfillment.types import TrackingEvent
 from api.graphql.inventory.queries import MAX_SKUS
 from api.graphql.inventory.types import Availability
-from api.graphql.live import LIVE_EVENT, shared_event
+from api.graphql.live import OPERATION
 from api.graphql.orders.types import OrderEvent
 from api.graphql.permissions import public, requires
 from api.graphql.relay import from_global_id
@@ -35,7 +35,11 @@ def _about(kind: str, **ids: int) -> Callable[[dict[str, Any]], bool]:
 
 async def _stream(info: Info, topic: str, after: int | None, stored: QuerySet[Any],
                   kind: Any, accepts: Callable[[dict[str, Any]], bool]) -> AsyncIterator[Any]:
-    """Replay-then-live for one sequence of events; ``kind`` builds the GraphQL type."""
+    """Replay-then-live for one sequence of events; ``kind`` builds the GraphQL type.
+
+    Over a websocket the operation is handed over to the process's live feeds
+    (``api.graphql.live``), which execute each live event once for every subscriber who
+    sees the same thing; nothing is yielded here then."""
 
     async def load(since: int, upto: int | None) -> list[Any]:
         query = stored.filter(sequence__gt=since)
@@ -43,22 +47,22 @@ async def _stream(info: Info, topic: str, after: int | None, stored: QuerySet[An
             query = query.filter(sequence__lte=upto)
         return [kind.from_model(row) for row in await query.order_by("sequence")]
 
-    live: list[Any] = [None, None]  # the last live event: its key and the shared object
-
-    def from_message(message: dict[str, Any]) -> Any:
-        live[0], live[1] = shared_event(topic, message, kind.from_message)
-        return live[1]
-
+    context = info.context
+    operation = OPERATION.get()
+    if operation is not None and context.services.live is not None:
+        await context.services.live.follow(
+            operation, topic=topic, view=context.scope.view_key, schema=info.schema,
+            context=context, after=after or 0, load=load, build=kind.from_message,
+            accepts=accepts)
+        return
     metrics.SUBSCRIPTIONS.inc()
     try:
         async for event in replay_then_live(
-            info.context.services.bus, topic, after=after or 0, load=load,
-            sequence=lambda e: e.sequence, from_message=from_message, accepts=accepts,
+            context.services.bus, topic, after=after or 0, load=load,
+            sequence=lambda e: e.sequence, from_message=kind.from_message, accepts=accepts,
         ):
-            LIVE_EVENT.set(live[0] if event is live[1] else None)
             yield event
     finally:
-        LIVE_EVENT.set(None)
         metrics.SUBSCRIPTIONS.dec()
 
 

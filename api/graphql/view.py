@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
 from contextlib import suppress
@@ -13,7 +12,7 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
@@ -37,7 +36,8 @@ from api.graphql.answer_plans import ROOT as ANSWERED
 from api.graphql.answers import remembered
 from api.graphql.cost import REFUSED_CHARACTERS_PER_POINT, Limits
 from api.graphql.limits import error_code
-from api.graphql.live import LIVE_EVENT, encoded_payload
+from api.graphql.live import OPERATION
+from api.graphql.live import Operation as LiveOperation
 from api.graphql.requests import TransportWSHandler, decode, request_problem
 from api.inbound import Malformed, read
 from api.observability import metrics
@@ -91,8 +91,15 @@ class SessionHandler(TransportWSHandler):
 
     _watcher: asyncio.Task[None] | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._live: dict[str, LiveOperation] = {}
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            # cancelled by now; its exception and frames are nothing to keep per connection
+            self.connection_init_timeout_task = None
         if self.connection_acknowledged and watched(self.context.principal) \
                 and self._watcher is None:
             self._watcher = asyncio.create_task(self._end_with_token(), name="ws-session")
@@ -107,22 +114,42 @@ class SessionHandler(TransportWSHandler):
         with suppress(RuntimeError, WebSocketDisconnected):  # the client left meanwhile
             await self.websocket.close(code=CLOSE_CODE, reason=reason)
 
-    async def send_message(self, message: Any) -> None:
-        """A live event's "next" is encoded once per process (``api.graphql.live``)."""
-        event = LIVE_EVENT.get()
-        operation = self.operations.get(message.get("id")) if event is not None else None
-        if message.get("type") != "next" or event is None or operation is None:
-            await super().send_message(message)
-            return
-        view = cast(GraphQLView, self.view)
-        payload = encoded_payload(event, operation.query, operation.variables,
-                                  operation.operation_name, self.context.principal,
-                                  message["payload"], view.encode_json_string)
-        text = f'{{"id":{json.dumps(message["id"])},"type":"next","payload":{payload}}}'
+    async def run_operation(self, operation: Any) -> None:
+        """Each operation's task knows its operation: a subscription that follows events
+        hands itself over to the process's live feeds (``api.graphql.live``), which send
+        its events from then on; its stream ends here without a "complete"."""
+        live = LiveOperation(
+            id=operation.id, document=operation.query, variables=operation.variables,
+            operation_name=operation.operation_name,
+            send=cast(Any, self.websocket).ws.send_text,
+            encode=cast(GraphQLView, self.view).encode_json_string)
+        self._live[operation.id] = live
+        OPERATION.set(live)  # this task's own context
         try:
-            await cast(Any, self.websocket).ws.send_text(text)
-        except WebSocketDisconnect as error:
-            raise WebSocketDisconnected from error
+            await super().run_operation(operation)
+        finally:
+            if live.follower is None and self._live.get(operation.id) is live:
+                del self._live[operation.id]
+
+    def _handed_over(self, operation_id: Any) -> bool:
+        live = self._live.get(operation_id)
+        return live is not None and live.follower is not None
+
+    def forget_id(self, id: str) -> None:
+        if not self._handed_over(id):  # a handed-over operation lasts until completed
+            super().forget_id(id)
+
+    async def send_message(self, message: Any) -> None:
+        if message.get("type") == "complete" and self._handed_over(message.get("id")):
+            return  # its stream ended here, not the subscription
+        await super().send_message(message)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        live = self._live.pop(operation_id, None)
+        services = getattr(self.context, "services", None)
+        if live is not None and live.follower is not None and services is not None:
+            services.live.leave(live.follower)
+        await super().cleanup_operation(operation_id)
 
     async def shutdown(self) -> None:
         if self._watcher is not None:

@@ -143,6 +143,17 @@ class Scope:
         if not await self.query(model).filter(pk=pk).exists():
             raise NotFound(model.__name__, str(pk), field=(field,))
 
+    @property
+    def view_key(self) -> Hashable:
+        """Equal for two scopes that read the same rows and fields: everything the read rules
+        look at (the caller's kind, permissions, channels, customer, order, partner, staff
+        member, orders granted), less what only says how long the token lasts. Live events
+        are executed once per document and view (api/graphql/live.py)."""
+        p = self.principal
+        caller = None if p is None else replace(p, issued_at=None, expires_at=None,
+                                                 session_id=None)
+        return caller, frozenset(self.granted_orders)
+
     def reads_event(self, type: str) -> bool:
         """Whether this caller sees order events of this type (on orders it may read):
         internal ones are the shop's, not the buyer's."""

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from httpx_ws import aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
@@ -213,19 +214,39 @@ async def test_a_stream_yields_only_what_its_filter_asked_for_whatever_the_topic
     assert stock == [{"sku": "SHOE", "available": 3}]  # 5, three reserved, one counted
 
 
-async def test_a_live_event_is_encoded_once_per_document_for_all_its_subscribers(
-    app: Any, api: GraphQLClient,
-) -> None:
-    from api.graphql import live
-
+async def _shipped(app: Any, tracking_number: str) -> Any:
     await factories.shop({"SHOE": {"a": 5}})
     order = await factories.place({"SHOE": 1})
     oid = order.id  # type: ignore[attr-defined]
     await lifecycle.confirm_order(order_id=oid, actor="test")
     carriers = app.state.services.carriers
     shipment = await fulfillment.create_shipment(order_id=oid, carriers=carriers, actor="test")
-    await fulfillment.ship_shipment(shipment_id=shipment.id, tracking_number="PARCEL-9",
+    await fulfillment.ship_shipment(shipment_id=shipment.id, tracking_number=tracking_number,
                                     carriers=carriers, actor="test")
+    return shipment
+
+
+def _counting_executions(monkeypatch: Any) -> list[Any]:
+    """Every execution of a live event's selection, recorded (the root each ran on)."""
+    from api.graphql import live
+
+    roots: list[Any] = []
+    execute = live.execute_subscription_event
+
+    def counted(executor: Any) -> Any:
+        roots.append(executor.root_value)
+        return execute(executor)
+
+    monkeypatch.setattr(live, "execute_subscription_event", counted)
+    return roots
+
+
+async def test_a_live_event_is_executed_once_per_document_for_all_its_subscribers(
+    app: Any, api: GraphQLClient, monkeypatch: Any,
+) -> None:
+    """Subscribers sending the same document and variables with the same view share one
+    execution of each live event; another document is executed on its own."""
+    shipment = await _shipped(app, "PARCEL-9")
     other = """subscription($n: String) { shipmentTracking(trackingNumber: $n)
       { sequence location } }"""
     async with subscriber(app) as a, subscriber(app) as b, subscriber(app) as c:
@@ -234,6 +255,7 @@ async def test_a_live_event_is_encoded_once_per_document_for_all_its_subscribers
             await sub.init()
             ids[id(sub)] = await sub.subscribe(document, {"n": "PARCEL-9"})
             assert (await sub.data(1))[0]["shipmentTracking"]["sequence"] == 1
+        executed = _counting_executions(monkeypatch)
         await add_tracking_events(shipment_id=shipment.id, actor="carrier:test", updates=[
             TrackingUpdate(ShipmentStatus.OUT_FOR_DELIVERY, description="With the courier",
                            location="Hamburg")])
@@ -243,5 +265,62 @@ async def test_a_live_event_is_encoded_once_per_document_for_all_its_subscribers
             assert (message["id"], message["type"]) == (ids[id(sub)], "next")
             assert message["payload"]["data"] == {"shipmentTracking": data}
             assert message["payload"]["extensions"]["cost"]["actual"] > 0  # its own, added
-    _, number, _ = live._events[(shipment_topic(shipment.id), 2)]  # built once, shared
-    assert sum(1 for key in live._payloads if key[0] == number) == 2  # one per document
+        assert len(executed) == 2  # one per document, not one per subscriber
+    assert app.state.services.live._feeds == {}  # all gone, and the bus subscription with them
+
+
+async def test_a_buyer_and_the_shop_following_one_order_each_see_their_own_view(
+    app: Any, api: GraphQLClient, monkeypatch: Any,
+) -> None:
+    """The same document on the same order, from the buyer and from the shop: a staff note
+    reaches the shop only, the confirmation both, and neither shares the other's execution."""
+    from tests.api.test_customers_and_guests import _register, bearer
+    from tests.api.test_notes_tags_metadata import NOTE, _place
+
+    await factories.shop({"SHOE": {"a": 10}})
+    tokens = await _register(api, "both@example.com")
+    gid = (await _place(api, bearer(tokens["accessToken"]), email="both@example.com"))[
+        "order"]["id"]
+    async with subscriber(app) as buyer, subscriber(app) as shop:
+        assert (await buyer.init(tokens["accessToken"]))["type"] == "connection_ack"
+        await shop.init()
+        for sub in (buyer, shop):
+            await sub.subscribe(ORDER_EVENTS, {"id": gid, "after": 2})
+        executed = _counting_executions(monkeypatch)
+        await api(NOTE, {"input": {"orderId": gid, "message": "fraud check"}})  # 3
+        assert [d["orderEvents"]["type"] for d in await shop.data(1)] == ["ORDER_NOTE_ADDED"]
+        await api("mutation($id: ID!) { orderConfirm(id: $id) { userErrors { code } } }",
+                  {"id": gid})  # 4
+        assert (await shop.data(1))[0]["orderEvents"]["sequence"] == 4
+        seen = await buyer.data(1)
+        assert seen[0]["orderEvents"]["type"] == "ORDER_CONFIRMED"
+        assert seen[0]["orderEvents"]["sequence"] == 4
+        with pytest.raises(TimeoutError):  # nothing else: the note never reached the buyer
+            await buyer.next(seconds=0.5)
+        # the note for the shop; the confirmation once for each view (the buyer's read
+        # from the database past the note it may not see, or executed live)
+        assert 2 <= len(executed) <= 3
+        audiences = [a for feed in app.state.services.live._feeds.values()
+                     for a in feed.audiences.values()]
+        assert len(audiences) == 2 and all(len(a.followers) == 1 for a in audiences)
+
+
+async def test_a_subscriber_that_completes_stops_receiving_while_the_others_go_on(
+    app: Any, api: GraphQLClient,
+) -> None:
+    shipment = await _shipped(app, "PARCEL-7")
+    async with subscriber(app) as a, subscriber(app) as b:
+        for sub in (a, b):
+            await sub.init()
+        first = await a.subscribe(TRACKING, {"n": "PARCEL-7"})
+        await b.subscribe(TRACKING, {"n": "PARCEL-7"})
+        for sub in (a, b):
+            assert (await sub.data(1))[0]["shipmentTracking"]["sequence"] == 1
+        await a.ws.send_json({"id": first, "type": "complete"})
+        again = await a.subscribe(TRACKING, {"n": "PARCEL-7", "after": 1})  # a new operation
+        await add_tracking_events(shipment_id=shipment.id, actor="carrier:test", updates=[
+            TrackingUpdate(ShipmentStatus.DELIVERED, description="Delivered")])
+        message = await a.next()
+        assert (message["id"], message["payload"]["data"]["shipmentTracking"]["sequence"]) \
+            == (again, 2)  # nothing under the completed operation's id
+        assert (await b.data(1))[0]["shipmentTracking"]["status"] == "DELIVERED"
