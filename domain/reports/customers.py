@@ -4,6 +4,12 @@ Aggregated by the database over orders that were not cancelled; money per curren
 Lifetime value is what the customer's orders came to (their totals, shipping
 included) less what refunds and exchange credits paid back of them; an exchange's
 replacement order is no new order in the count (the sales report's rule).
+
+The list sorted by a figure walks an index of the customer summaries
+(``customer_summary``, ``customer_value``; ``domain.reports.summaries``), brought
+up to date first; customers with no order (or none in the currency) follow as
+0 in id order. ``summaries=False`` aggregates the orders instead: the reference
+the summaries are tested against.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from domain.annotations.service import normalise_tag
 from domain.db import as_datetime, connection, fetch, for_reports, is_postgres
 from domain.errors import InvalidInput, NotPermitted
 from domain.money import quantize, validate_currency
+from domain.reports import rollup
+from domain.reports import summaries as summary
 from domain.reports.rollup import order_refunds
 
 if TYPE_CHECKING:
@@ -85,8 +93,8 @@ async def insights(customer_ids: Sequence[int]) -> dict[int, Insight]:
 
 async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | None, size: int,
                         cursor: tuple[str, int] | None, email_contains: str | None,
-                        backward: bool = False, tag: str | None = None
-                        ) -> list[tuple[int, str]]:
+                        backward: bool = False, tag: str | None = None,
+                        summaries: bool = True) -> list[tuple[int, str]]:
     """(customer id, sort value as text) for a page, highest first, keyset on (value, id).
 
     Forwards it reads after ``cursor``; ``backward`` reads the page before it instead,
@@ -103,6 +111,13 @@ async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | Non
         if currency is None:
             raise InvalidInput("Sorting by lifetime value needs a currency", field=("currency",))
         validate_currency(currency)
+    where, params = _customer_filter(email_contains, tag)
+    if summaries:
+        await rollup.refresh()
+        await summary.refresh()
+        return await _page_from_summaries(conn, sort, currency, size, cursor, where, params,
+                                          backward)
+    if sort is CustomerSort.LIFETIME_VALUE:
         value = (f"COALESCE(SUM(CASE WHEN o.currency = ? THEN o.total - {order_refunds('o.id')}"
                  " END), 0)")
         value_params: list[Any] = [currency]
@@ -111,12 +126,6 @@ async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | Non
     else:
         value, value_params = "MAX(o.created_at)", []
     having = "HAVING COUNT(o.id) > 0" if sort is CustomerSort.LAST_ORDER else "HAVING 1 = 1"
-    where, params = "1 = 1", []
-    if email_contains:
-        where, params = "LOWER(cu.email) LIKE ?", [f"%{email_contains.lower()}%"]
-    if tag is not None:  # the customers holding the tag (the tag table's index)
-        where += " AND cu.id IN (SELECT t.object_id FROM tag t WHERE t.kind = ? AND t.tag = ?)"
-        params = [*params, ObjectKind.CUSTOMER.value, normalise_tag(tag, field=("filter", "tag"))]
     having_params: list[Any] = []
     if cursor is not None:
         mark = _typed(conn, sort)
@@ -132,6 +141,64 @@ async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | Non
             WHERE {where} GROUP BY cu.id {having}
             ORDER BY v {order}, cu.id {order} LIMIT ?""",
                            [*value_params, *params, *having_params, size + 1])
+    return [(int(r["id"]), str(r["v"])) for r in rows]
+
+
+def _customer_filter(email_contains: str | None, tag: str | None) -> tuple[str, list[Any]]:
+    """The condition on the customers (alias cu) a list is filtered by, and its parameters."""
+    where, params = "1 = 1", []
+    if email_contains:
+        where, params = "LOWER(cu.email) LIKE ?", [f"%{email_contains.lower()}%"]
+    if tag is not None:  # the customers holding the tag (the tag table's index)
+        where += " AND cu.id IN (SELECT t.object_id FROM tag t WHERE t.kind = ? AND t.tag = ?)"
+        params = [*params, ObjectKind.CUSTOMER.value, normalise_tag(tag, field=("filter", "tag"))]
+    return where, params
+
+
+async def _page_from_summaries(conn: Any, sort: CustomerSort, currency: str | None, size: int,
+                               cursor: tuple[str, int] | None, where: str, params: list[Any],
+                               backward: bool) -> list[tuple[int, str]]:
+    """The page from the summaries: the customers with a figure (other than 0) walked down
+    its index, merged with the rest walked down the customers' ids, as 0."""
+    pg = is_postgres(conn)
+    if sort is CustomerSort.LIFETIME_VALUE:
+        figures = ("SELECT f.customer_id AS id, f.value AS v FROM customer_value f"
+                   " WHERE f.currency = ? AND f.value <> 0")
+        figure_params: list[Any] = [currency]
+    elif sort is CustomerSort.ORDER_COUNT:
+        figures = ("SELECT f.customer_id AS id, f.order_count AS v FROM customer_summary f"
+                   " WHERE f.order_count <> 0")
+        figure_params = []
+    else:
+        figures = ("SELECT f.customer_id AS id, f.last_order_at AS v FROM customer_summary f"
+                   " WHERE 1 = 1")
+        figure_params = []
+    keyset, keyset_params = "", []
+    if cursor is not None:
+        beyond = ">" if backward else "<"
+        mark = _typed(conn, sort) if sort is CustomerSort.LAST_ORDER else "?"
+        keyset = f" AND (v {beyond} {mark} OR (v = {mark} AND id {beyond} ?))"
+        value = _cursor_value(conn, sort, cursor[0])
+        if sort is CustomerSort.LIFETIME_VALUE:
+            value = int(Decimal(str(value)) * summary.VALUE_SCALE)  # never more decimals
+        keyset_params = [value, value, cursor[1]]
+    branches = [f"SELECT f.id AS id, f.v AS v FROM ({figures}) f JOIN customer cu ON cu.id = f.id"
+                f" WHERE {where}"]
+    branch_params = [*figure_params, *params]
+    if sort is not CustomerSort.LAST_ORDER:  # those without a figure, as 0
+        zero = "CAST(0 AS BIGINT)" if pg and sort is CustomerSort.LIFETIME_VALUE else "0"
+        branches.append(f"SELECT cu.id AS id, {zero} AS v FROM customer cu WHERE {where}"
+                        f" AND NOT EXISTS ({figures.replace('AS id', '', 1)} AND"
+                        " f.customer_id = cu.id)")
+        branch_params += [*params, *figure_params]
+    order = "ASC" if backward else "DESC"
+    async with for_reports() as reading:
+        rows = await fetch(reading, f"""
+            SELECT id, v FROM ({" UNION ALL ".join(branches)}) page
+            WHERE 1 = 1{keyset} ORDER BY v {order}, id {order} LIMIT ?""",
+                           [*branch_params, *keyset_params, size + 1])
+    if sort is CustomerSort.LIFETIME_VALUE:
+        return [(int(r["id"]), str(Decimal(int(r["v"])) / summary.VALUE_SCALE)) for r in rows]
     return [(int(r["id"]), str(r["v"])) for r in rows]
 
 
