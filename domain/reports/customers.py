@@ -158,48 +158,57 @@ def _customer_filter(email_contains: str | None, tag: str | None) -> tuple[str, 
 async def _page_from_summaries(conn: Any, sort: CustomerSort, currency: str | None, size: int,
                                cursor: tuple[str, int] | None, where: str, params: list[Any],
                                backward: bool) -> list[tuple[int, str]]:
-    """The page from the summaries: the customers with a figure (other than 0) walked down
-    its index, merged with the rest walked down the customers' ids, as 0."""
-    pg = is_postgres(conn)
+    """The page from the summaries: the customers with a figure (other than 0) down its
+    index, and as many of the rest (0) as the page reaches down the customers' ids,
+    merged."""
     if sort is CustomerSort.LIFETIME_VALUE:
-        figures = ("SELECT f.customer_id AS id, f.value AS v FROM customer_value f"
-                   " WHERE f.currency = ? AND f.value <> 0")
-        figure_params: list[Any] = [currency]
-    elif sort is CustomerSort.ORDER_COUNT:
-        figures = ("SELECT f.customer_id AS id, f.order_count AS v FROM customer_summary f"
-                   " WHERE f.order_count <> 0")
-        figure_params = []
+        table, column, scope, scope_params = ("customer_value", "value", " AND f.currency = ?",
+                                              [currency])
     else:
-        figures = ("SELECT f.customer_id AS id, f.last_order_at AS v FROM customer_summary f"
-                   " WHERE 1 = 1")
-        figure_params = []
+        column = "order_count" if sort is CustomerSort.ORDER_COUNT else "last_order_at"
+        table, scope, scope_params = "customer_summary", "", []
+    figure = f"f.{column} <> 0" if sort is not CustomerSort.LAST_ORDER else "1 = 1"
+    beyond, order = (">", "ASC") if backward else ("<", "DESC")
+    value: Any = None
     keyset, keyset_params = "", []
     if cursor is not None:
-        beyond = ">" if backward else "<"
-        mark = _typed(conn, sort) if sort is CustomerSort.LAST_ORDER else "?"
-        keyset = f" AND (v {beyond} {mark} OR (v = {mark} AND id {beyond} ?))"
         value = _cursor_value(conn, sort, cursor[0])
-        if sort is CustomerSort.LIFETIME_VALUE:
-            value = int(Decimal(str(value)) * summary.VALUE_SCALE)  # never more decimals
-        keyset_params = [value, value, cursor[1]]
-    branches = [f"SELECT f.id AS id, f.v AS v FROM ({figures}) f JOIN customer cu ON cu.id = f.id"
-                f" WHERE {where}"]
-    branch_params = [*figure_params, *params]
-    if sort is not CustomerSort.LAST_ORDER:  # those without a figure, as 0
-        zero = "CAST(0 AS BIGINT)" if pg and sort is CustomerSort.LIFETIME_VALUE else "0"
-        branches.append(f"SELECT cu.id AS id, {zero} AS v FROM customer cu WHERE {where}"
-                        f" AND NOT EXISTS ({figures.replace('AS id', '', 1)} AND"
-                        " f.customer_id = cu.id)")
-        branch_params += [*params, *figure_params]
-    order = "ASC" if backward else "DESC"
+        if sort is CustomerSort.LIFETIME_VALUE:  # kept in ten-thousandths: never more decimals
+            value = int(Decimal(str(value)) * summary.VALUE_SCALE)
+        mark = _typed(conn, sort) if sort is CustomerSort.LAST_ORDER else "?"
+        keyset = f" AND (f.{column}, f.customer_id) {beyond} ({mark}, ?)"
+        keyset_params = [value, cursor[1]]
     async with for_reports() as reading:
-        rows = await fetch(reading, f"""
-            SELECT id, v FROM ({" UNION ALL ".join(branches)}) page
-            WHERE 1 = 1{keyset} ORDER BY v {order}, id {order} LIMIT ?""",
-                           [*branch_params, *keyset_params, size + 1])
+        rows = [(int(r["id"]), r["v"]) for r in await fetch(reading, f"""
+            SELECT f.customer_id AS id, f.{column} AS v FROM {table} f
+            JOIN customer cu ON cu.id = f.customer_id
+            WHERE {figure}{scope}{keyset} AND {where}
+            ORDER BY f.{column} {order}, f.customer_id {order} LIMIT ?""",
+            [*scope_params, *keyset_params, *params, size + 1])]
+        # The customers at 0 come after the positive figures (before them, backwards): read
+        # them when the page reaches them.
+        if sort is not CustomerSort.LAST_ORDER and _reaches_zero(rows, size, value, backward):
+            ids, ids_params = "", []
+            if value == 0 and cursor is not None:
+                ids, ids_params = f" AND cu.id {beyond} ?", [cursor[1]]
+            rows += [(int(r["id"]), 0) for r in await fetch(reading, f"""
+                SELECT cu.id AS id FROM customer cu
+                WHERE NOT EXISTS (SELECT 1 FROM {table} f WHERE f.customer_id = cu.id
+                                  AND {figure}{scope}){ids} AND {where}
+                ORDER BY cu.id {order} LIMIT ?""", [*scope_params, *ids_params, *params,
+                                                     size + 1])]
+    rows.sort(key=lambda r: (r[1], r[0]), reverse=not backward)
     if sort is CustomerSort.LIFETIME_VALUE:
-        return [(int(r["id"]), str(Decimal(int(r["v"])) / summary.VALUE_SCALE)) for r in rows]
-    return [(int(r["id"]), str(r["v"])) for r in rows]
+        return [(i, str(Decimal(int(v)) / summary.VALUE_SCALE)) for i, v in rows[:size + 1]]
+    return [(i, str(v)) for i, v in rows[:size + 1]]
+
+
+def _reaches_zero(rows: list[tuple[int, Any]], size: int, start: int | None,
+                  backward: bool) -> bool:
+    """Whether a page of figures from ``start`` (None: the top) reaches the customers at 0."""
+    if start is not None and (start > 0 if backward else start < 0):
+        return False  # it starts past them
+    return len(rows) <= size or (rows[-1][1] > 0 if backward else rows[-1][1] < 0)
 
 
 def _typed(conn: Any, sort: CustomerSort) -> str:
