@@ -209,7 +209,9 @@ async def refresh() -> int:
         slots = sorted({stamp for row in noted if (stamp := as_datetime(row["slot"]))})
         customers = sorted({int(row["customer_id"]) for row in noted
                             if row["customer_id"] is not None})
-        spans = _spans(slots, SLOT, gap=DAY)
+        # Quarter hours an hour apart or less are rebuilt as one: fewer statements, and
+        # few parcels between them (a backlog of every quarter hour is one span).
+        spans = _spans(slots, SLOT, gap=timedelta(hours=1))
         await _rebuild_parcels(conn, spans)
         await _rebuild_months(conn, slots)
         await _rebuild_days(conn, slots)
