@@ -5,8 +5,9 @@ how many parcels took each whole hour begun per UTC month, ``fulfillment_day`` t
 orders by status and reason per UTC day, ``customer_summary`` and ``customer_value``
 each customer's order count, last order and lifetime value. All are rebuilt by
 ``domain.reports.summaries.refresh`` from the quarter hours noted in
-``summary_dirty``: the sales refresh hands on what it takes from ``report_dirty``,
-and triggers here note what the sales summaries are not made of (a parcel's
+``summary_dirty``: every note in ``report_dirty`` (for the sales summaries) is
+copied there by a trigger, and triggers here note what the sales summaries are
+not made of (a parcel's
 delivery and carrier, an order's hold and cancel reasons, customer and total; an
 order moved to another customer notes the customer it left). Orders already
 placed are noted here, so the first refresh builds their summaries.
@@ -76,11 +77,30 @@ def _sqlite(table: str) -> str:
             f" BEGIN {note} END;\n")
 
 
+# Every note for the sales summaries is one for these too, in the same transaction.
+PG_COPY = """
+    CREATE OR REPLACE FUNCTION oms_note_summaries_report_dirty() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO summary_dirty (slot) SELECT DISTINCT slot FROM new_rows;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER oms_note_summaries_report_dirty_insert AFTER INSERT ON report_dirty
+        REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+        EXECUTE FUNCTION oms_note_summaries_report_dirty();
+"""
+SQLITE_COPY = """
+    CREATE TRIGGER oms_note_summaries_report_dirty_insert AFTER INSERT ON report_dirty
+    FOR EACH ROW BEGIN INSERT INTO summary_dirty (slot) VALUES (NEW.slot); END;
+"""
+
+
 async def create_triggers(apps: Any, schema_editor: Any) -> None:
     client = schema_editor.client
     pg = client.capabilities.dialect == "postgres"
     for table in COLUMNS:
         await client.execute_script(_pg(table) if pg else _sqlite(table))
+    await client.execute_script(PG_COPY if pg else SQLITE_COPY)
     slot = (PG_SLOT if pg else SQLITE_SLOT).format("orders")
     await client.execute_script(
         f"INSERT INTO summary_dirty (slot) SELECT DISTINCT {slot} FROM orders")
@@ -92,6 +112,8 @@ async def drop_triggers(apps: Any, schema_editor: Any) -> None:
     for table in COLUMNS:
         await client.execute_script(f"DROP FUNCTION oms_note_summaries_{table}() CASCADE" if pg
                                     else f"DROP TRIGGER oms_note_summaries_{table}_update")
+    await client.execute_script("DROP FUNCTION oms_note_summaries_report_dirty() CASCADE" if pg
+                                else "DROP TRIGGER oms_note_summaries_report_dirty_insert")
 
 
 def _pk(big: bool = True) -> Any:

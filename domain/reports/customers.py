@@ -26,7 +26,6 @@ from domain.annotations.service import normalise_tag
 from domain.db import as_datetime, connection, fetch, for_reports, is_postgres
 from domain.errors import InvalidInput, NotPermitted
 from domain.money import quantize, validate_currency
-from domain.reports import rollup
 from domain.reports import summaries as summary
 from domain.reports.rollup import order_refunds
 
@@ -113,7 +112,6 @@ async def customer_page(*, scope: Scope, sort: CustomerSort, currency: str | Non
         validate_currency(currency)
     where, params = _customer_filter(email_contains, tag)
     if summaries:
-        await rollup.refresh()
         await summary.refresh()
         return await _page_from_summaries(conn, sort, currency, size, cursor, where, params,
                                           backward)

@@ -126,7 +126,6 @@ async def fulfillment_report(*, scope: Scope, start: date, end: date, time_zone:
     lo, hi = periods[0][1], periods[-1][2]
     if not summaries:
         return await _from_orders(lo, hi, channel, location, promise_hours)
-    await rollup.refresh()
     await summary.refresh()
     async with for_reports() as conn:
         channel_id = await _id_of(conn, "channel", channel)

@@ -65,8 +65,8 @@ class ReportDirty(Model):
 class SummaryDirty(Model):
     """A quarter hour (or a customer) whose fulfilment and customer summaries are out of date.
 
-    The sales refresh hands on every quarter hour it takes from ``report_dirty``; a
-    customer is noted by itself when an order leaves it for another customer.
+    A trigger copies every quarter hour noted in ``report_dirty``; a customer is
+    noted by itself when an order leaves it for another customer.
     """
 
     id = fields.BigIntField(primary_key=True)

@@ -9,9 +9,6 @@ processes, so a summary is always the exact sum of the orders it covers.
 A change committed while a refresh runs leaves its own note behind, which
 the next refresh picks up; nothing is lost whatever the interleaving, because
 a note is only ever taken by the transaction that rebuilds its quarter hour.
-Each note taken is handed on to ``summary_dirty``, for the fulfilment and
-customer summaries (``domain.reports.summaries``), which the sales report does
-not wait for.
 """
 
 from __future__ import annotations
@@ -147,17 +144,9 @@ async def refresh() -> int:
     async with atomic() as conn:
         if is_postgres(conn):
             await fetch(conn, "SELECT pg_advisory_xact_lock(?) AS locked", [_LOCK])
-        # What is taken is handed on to the fulfilment and customer summaries
-        # (``domain.reports.summaries``), in the same snapshot.
-        if is_postgres(conn):
-            noted = await fetch(conn, """
-                WITH taken AS (DELETE FROM report_dirty RETURNING slot),
-                     handed AS (INSERT INTO summary_dirty (slot) SELECT DISTINCT slot FROM taken)
-                SELECT DISTINCT slot FROM taken""")
-        else:  # one writer at a time: nothing is noted between the two
-            await execute(conn, "INSERT INTO summary_dirty (slot)"
-                                " SELECT DISTINCT slot FROM report_dirty")
-            noted = await fetch(conn, "DELETE FROM report_dirty RETURNING slot")
+        noted = await fetch(conn, "WITH taken AS (DELETE FROM report_dirty RETURNING slot)"
+                                  " SELECT DISTINCT slot FROM taken" if is_postgres(conn)
+                            else "DELETE FROM report_dirty RETURNING slot")
         slots = [stamp for row in noted if (stamp := as_datetime(row["slot"])) is not None]
         for lo, hi in _spans(slots, SLOT, gap=DAY):
             await _rebuild(conn, "sales_slot", lo, hi, (lo, hi))

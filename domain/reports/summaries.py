@@ -1,8 +1,9 @@
 """Bringing the fulfilment and customer summaries up to date (see ``domain.reports.models``).
 
-The sales refresh (``domain.reports.rollup``) hands every quarter hour it takes on
-to ``summary_dirty``, where triggers also note what the sales summaries are not
-made of. ``refresh`` takes those notes and, in one transaction serialised between
+Every quarter hour noted for the sales summaries (``report_dirty``) is noted in
+``summary_dirty`` too (a trigger copies it), where triggers also note what the
+sales summaries are not made of; the two are taken apart, so neither report
+waits for the other's rebuild. ``refresh`` takes those notes and, in one transaction serialised between
 processes, rebuilds from the orders and parcels themselves:
 
 - ``parcel_time``, the parcels of the orders placed in each noted quarter hour
