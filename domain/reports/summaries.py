@@ -137,10 +137,12 @@ async def _rebuild_parcels(conn: BaseDBAsyncClient, spans: Sequence[tuple[dateti
                            ) -> None:
     pg = is_postgres(conn)
     for lo, hi in spans:  # every parcel leaves first (a re-dated order's too), then comes back
+        await execute(conn, "DELETE FROM parcel_time WHERE placed_at >= ? AND placed_at < ?",
+                      [lo, hi])
         await execute(conn, """
-            DELETE FROM parcel_time WHERE (placed_at >= ? AND placed_at < ?)
-               OR order_id IN (SELECT o.id FROM orders o
-                               WHERE o.created_at >= ? AND o.created_at < ?)""", [lo, hi] * 2)
+            DELETE FROM parcel_time WHERE order_id IN (
+                SELECT o.id FROM orders o WHERE o.created_at >= ? AND o.created_at < ?)""",
+                      [lo, hi])
     columns = ("id, order_id, placed_at, channel_id, location_id, carrier, live, ship_tenths,"
                " ship_hours, deliver_tenths, deliver_hours")
     for lo, hi in spans:
@@ -216,10 +218,16 @@ async def refresh() -> int:
         await _rebuild_parcels(conn, spans)
         await _rebuild_months(conn, slots)
         await _rebuild_days(conn, slots)
-        for lo, hi in spans:
+        if len(spans) == 1 and len(slots) > 10_000:  # a backlog: every customer at once
             await _rebuild_customers(conn, "SELECT c.customer_id FROM orders c WHERE"
                                            " c.created_at >= ? AND c.created_at < ?"
-                                           " AND c.customer_id IS NOT NULL", [lo, hi])
+                                           " AND c.customer_id IS NOT NULL", list(spans[0]))
+        else:  # by their ids, so each reads its own orders down the index
+            for lo, hi in spans:
+                customers += [int(r["id"]) for r in await fetch(
+                    conn, "SELECT DISTINCT customer_id AS id FROM orders WHERE created_at >= ?"
+                          " AND created_at < ? AND customer_id IS NOT NULL", [lo, hi])]
+            customers = sorted(set(customers))
         for start in range(0, len(customers), 500):
             chunk = customers[start:start + 500]
             await _rebuild_customers(conn, ", ".join("?" * len(chunk)), chunk)
