@@ -60,7 +60,7 @@ from domain.orders.late import flag_late_orders
 from domain.payments.flows import CapturePolicy
 from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
-from domain.reports.rollup import refresh as refresh_summaries
+from domain.reports.summaries import refresh_all as refresh_summaries
 from domain.secrets import SecretHasher
 from domain.settings_cache import configure_all as configure_settings_caches
 from domain.settings_cache import follow as follow_settings
@@ -297,7 +297,7 @@ async def start_services(settings: Settings) -> Services:
     late_shipments = Periodic("late-shipments", late,
                               interval=settings.late_shipment_check_interval)
     late_shipments.start()
-    # Reports bring the sales summaries up to date themselves; this keeps what is left small.
+    # Reports bring the summaries up to date themselves; this keeps what is left small.
     summaries = None
     if settings.summary_refresh_interval > 0:
         summaries = Periodic("sales-summaries", refresh_summaries,

@@ -157,14 +157,14 @@ def _progress(unit: str) -> Callable[[int, int], None]:
 
 async def _seed_command(settings: Settings, orders: int) -> None:
     from api.history import seed_history
-    from domain.reports.rollup import refresh as refresh_summaries
+    from domain.reports.summaries import refresh_all as refresh_summaries
 
     await _prepare(settings, seed_demo=True)
     if orders:
         await database.connect(settings)
         try:
             await seed_history(orders, progress=_progress("orders"))
-            sys.stderr.write("Summarising the history for the sales report...\n")
+            sys.stderr.write("Summarising the history for the reports...\n")
             await refresh_summaries()
         except ValueError as error:
             raise ConfigurationError(str(error)) from None

@@ -78,7 +78,17 @@ from domain.notifications.models import Notification
 from domain.orders.models import Allocation, Counter, Order, OrderLine
 from domain.partners.models import OAuthClient
 from domain.payments.models import Payment, PaymentOperation, ProcessedWebhook, RefundAllocation
-from domain.reports.models import ReportDirty, SalesDay, SalesSlot
+from domain.reports.models import (
+    CustomerSummary,
+    CustomerValue,
+    FulfillmentDay,
+    ParcelMonth,
+    ParcelTime,
+    ReportDirty,
+    SalesDay,
+    SalesSlot,
+    SummaryDirty,
+)
 from domain.returns.models import Return, ReturnLine
 from domain.risk.models import RiskSettingsRow
 from domain.signing.models import SigningKey
@@ -430,7 +440,9 @@ RULES: dict[type[Model], Rule] = {
     StockMovement: _admin_only, RefreshToken: _admin_only, EmailVerification: _admin_only,
     OAuthClient: _admin_only, IdempotencyRecord: _admin_only, OutboxMessage: _admin_only,
     Counter: _admin_only, ProcessedWebhook: _admin_only, ReportDirty: _admin_only,
-    SalesSlot: _admin_only, SalesDay: _admin_only, MarketplaceConnection: _admin_only,
+    SalesSlot: _admin_only, SalesDay: _admin_only, SummaryDirty: _admin_only,
+    ParcelTime: _admin_only, ParcelMonth: _admin_only, FulfillmentDay: _admin_only,
+    CustomerSummary: _admin_only, CustomerValue: _admin_only, MarketplaceConnection: _admin_only,
     MarketplaceListing: _admin_only, MarketplaceFulfillment: _admin_only,
     Deployment: _admin_only, RefundAllocation: _admin_only,
     RiskSettingsRow: _admin_only,  # the merchant's block lists and thresholds
