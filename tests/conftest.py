@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -165,21 +166,31 @@ def needs_postgres() -> None:
         pytest.skip("needs PostgreSQL: runs in the OMS_TEST_DATABASE_URL leg of .ci/run")
 
 
-@pytest.fixture
-async def fresh_budgets(app: Any) -> AsyncIterator[None]:
-    """Budgets no earlier test has touched, in the same kind of store."""
+@asynccontextmanager
+async def budgets_of_their_own(app: Any, **options: Any) -> AsyncIterator[None]:
+    """The app's rate limiter replaced by a fresh one of the same kind (``options`` passed
+    to it) for the block."""
     services = app.state.services
     original = services.rate_limiter
     fresh: Any
     if isinstance(original, RedisRateLimiter):
-        fresh = RedisRateLimiter(original.url, prefix=f"test:{uuid4().hex}")
+        fresh = RedisRateLimiter(original.url, prefix=f"test:{uuid4().hex}", **options)
     else:
-        fresh = InMemoryRateLimiter()
+        fresh = InMemoryRateLimiter(**options)
     services.rate_limiter = fresh
-    yield
-    services.rate_limiter = original
-    if isinstance(fresh, RedisRateLimiter):
-        await fresh.close()
+    try:
+        yield
+    finally:
+        services.rate_limiter = original
+        if isinstance(fresh, RedisRateLimiter):
+            await fresh.close()
+
+
+@pytest.fixture
+async def fresh_budgets(app: Any) -> AsyncIterator[None]:
+    """Budgets no earlier test has touched, in the same kind of store."""
+    async with budgets_of_their_own(app):
+        yield
 
 
 @pytest.fixture

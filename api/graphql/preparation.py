@@ -25,6 +25,9 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -93,7 +96,21 @@ def validating_rules(*, max_depth: int, max_aliases: int, introspection: bool
 _checking: dict[str, Any] = {}  # in the process: its schema and rules
 
 
+def _end_with_parent() -> None:
+    """Exit once the server that started this process is gone (killed, or it exited without
+    shutting the pool down): a pool's worker would otherwise wait for work forever."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _start_checking(sdl: str, max_depth: int, max_aliases: int, introspection: bool) -> None:
+    _end_with_parent()
     schema = build_schema(sdl)
     # The SDL names the scalars, not what they accept: give them the server's own parsing,
     # so a value it refuses (a NaN, a year 1 timestamp) is refused here too.

@@ -19,10 +19,8 @@ from api.graphql.cost import (
 )
 from api.graphql.schema import build_schema
 from api.settings import BYTES_PER_TOKEN, Settings
-from integrations.ratelimit.memory import InMemoryRateLimiter
-from integrations.ratelimit.redis import RedisRateLimiter
 from tests import factories
-from tests.conftest import DATABASE_URL, REDIS_URL
+from tests.conftest import DATABASE_URL, REDIS_URL, budgets_of_their_own
 from tests.servers import oms_server
 from tests.support import ADMIN, GraphQLClient
 
@@ -150,18 +148,8 @@ def test_a_public_caller_can_read_the_whole_schema_twice_a_minute() -> None:
 @pytest.fixture
 async def long_bursts(app: Any) -> AsyncIterator[None]:
     """Fresh budgets whose burst windows last an hour, so none ends during a test."""
-    services = app.state.services
-    original = services.rate_limiter
-    fresh: Any
-    if isinstance(original, RedisRateLimiter):
-        fresh = RedisRateLimiter(original.url, prefix=f"test:{uuid4().hex}", burst_window=3600)
-    else:
-        fresh = InMemoryRateLimiter(burst_window=3600)
-    services.rate_limiter = fresh
-    yield
-    services.rate_limiter = original
-    if isinstance(fresh, RedisRateLimiter):
-        await fresh.close()
+    async with budgets_of_their_own(app, burst_window=3600):
+        yield
 
 
 async def test_a_public_caller_cannot_spend_its_minute_in_one_burst(

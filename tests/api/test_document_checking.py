@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,3 +182,44 @@ async def test_a_large_document_that_does_not_parse_is_a_syntax_error(
     (error,) = answer["errors"]
     assert error["message"].startswith("Syntax Error") and \
         error["extensions"]["code"] == "BAD_REQUEST"
+
+
+ORPHAN = """
+import asyncio
+from api.graphql.preparation import CheckingProcess
+from api.graphql.schema import build_schema
+
+async def main():
+    schema = build_schema()
+    checking = CheckingProcess(max_depth=12, max_aliases=30, introspection=True)
+    assert await checking.started(lambda: str(schema.as_str()))
+    print(*checking._pool._processes, flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+def _ended(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")  # a zombie has ended; its new parent reaps it
+
+
+def test_the_checking_process_ends_when_its_server_is_killed() -> None:
+    server = subprocess.Popen([sys.executable, "-c", ORPHAN], stdout=subprocess.PIPE,
+                              text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert server.stdout is not None
+        (child,) = [int(pid) for pid in server.stdout.readline().split()]
+        assert not _ended(child)
+    finally:
+        server.kill()
+        server.wait()
+    for _ in range(100):
+        if _ended(child):
+            break
+        time.sleep(0.1)
+    assert _ended(child)
