@@ -22,6 +22,7 @@ from api.settings import Settings
 from domain.catalog.cache import catalogue_cache
 from domain.customers.throttle import SignInThrottle
 from domain.risk.settings import RiskSettings
+from domain.secrets import HashCost
 from domain.settings_cache import clear_all as clear_settings_caches
 from integrations.ratelimit.memory import InMemoryRateLimiter
 from integrations.ratelimit.redis import RedisRateLimiter
@@ -31,6 +32,7 @@ from tests.support import ADMIN_TOKEN, ALLOWED_ORIGIN, GraphQLClient, Inbox
 DATABASE_URL = os.environ.get("OMS_TEST_DATABASE_URL") or None
 REDIS_URL = os.environ.get("OMS_TEST_REDIS_URL") or None
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CHEAP_HASH = HashCost(memory_kib=8, time_cost=1, parallelism=1)
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -74,6 +76,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # Tests of other features place many orders to one address within minutes, which the
         # risk rules would hold; the fixture `risk_screening` turns on the product's defaults.
         risk_screening=False,
+        # Passwords are hashed at the least cost argon2 allows: tests sign in hundreds of
+        # times, and tests/domain/test_secret_hashing.py checks the product's own cost.
+        password_hash=CHEAP_HASH,
     )
 
 

@@ -76,7 +76,8 @@ def _oms_server(*, database_url: str, redis_url: str | None, env: dict[str, str]
     var_dir = Path(tempfile.mkdtemp(prefix="oms-var-"))
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
     environment.update(OMS_DATABASE_URL=database_url, OMS_ADMIN_TOKEN=ADMIN_TOKEN,
-                       OMS_VAR_DIR=str(var_dir), OMS_DB_POOL_MAX="10")
+                       OMS_VAR_DIR=str(var_dir), OMS_DB_POOL_MAX="10",
+                       OMS_PASSWORD_HASH="m=8,t=1,p=1")  # as the tests' own app hashes
     if redis_url:
         environment["OMS_REDIS_URL"] = redis_url
     environment.update(env or {})
