@@ -38,11 +38,13 @@ _dummy: str | None = None
 
 
 def configure(cost: HashCost) -> None:
-    """The cost of the hashes this process makes from now on."""
+    """The cost of the hashes this process makes from now on (at start-up: the hash that
+    stands in for unknown accounts is made here, not on the first sign-in)."""
     global _hasher, _dummy
     _hasher = PasswordHasher(time_cost=cost.time_cost, memory_cost=cost.memory_kib,
                              parallelism=cost.parallelism)
     _dummy = None
+    _dummy_hash()
 
 
 def _dummy_hash() -> str:

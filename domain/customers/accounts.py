@@ -125,5 +125,3 @@ async def sessions_revoked(*, customer_id: int, issued_at: float) -> bool:
         return True  # the customer is gone
     revoked_at = customer.sessions_revoked_at
     return revoked_at is not None and issued_at <= revoked_at.timestamp()
-
-

@@ -305,5 +305,3 @@ async def totp_disable(*, staff_id: int, code: str, now: float | None = None) ->
     member.totp_secret = None
     await member.save(update_fields=["totp_secret"])
     return member
-
-
