@@ -62,6 +62,7 @@ from domain.payments.ports import PaymentGateway
 from domain.payments.service import retry_pending
 from domain.reports.summaries import refresh_all as refresh_summaries
 from domain.secrets import SecretHasher
+from domain.secrets import configure as configure_hashing
 from domain.settings_cache import configure_all as configure_settings_caches
 from domain.settings_cache import follow as follow_settings
 from domain.webhooks.service import RetryPolicy
@@ -360,6 +361,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         settings = Settings.from_env()
         logs.configure(settings.log_format, settings.log_level)
     metrics.install()
+    configure_hashing(settings.password_hash)
     run_migrations = settings.is_sqlite if migrate is None else migrate
     # Large documents are parsed in a worker thread; the event loop waits for Python's lock
     # at most this long (5 ms by default) each time it wants it back, so small requests

@@ -15,6 +15,7 @@ from typing import Any
 from api import database
 from api.files import write_private
 from api.settings import ConfigurationError, Settings, check_host, check_port, request_bytes
+from domain.secrets import configure as configure_hashing
 
 
 def _admin_token(settings: Settings) -> tuple[str, bool]:
@@ -346,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     try:
         settings = Settings.from_env()
+        configure_hashing(settings.password_hash)  # for the commands that hash (staff, client)
         if args.command == "serve":
             host = settings.host if args.host is None else check_host(args.host, "--host")
             port = settings.port if args.port is None else check_port(args.port, "--port")

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from domain.risk.settings import RiskSettings
+from domain.secrets import HashCost
 
 
 class ConfigurationError(Exception):
@@ -86,6 +87,20 @@ def _networks(raw: str | None) -> tuple[IPv4Network | IPv6Network, ...]:
                 raise ConfigurationError("OMS_TRUSTED_PROXIES must list IP addresses or CIDR "
                                          f"blocks, got {item.strip()!r}") from None
     return tuple(out)
+
+
+def parse_hash_cost(raw: str) -> HashCost:
+    """``m=65536,t=3,p=4`` (as argon2 writes it in each hash): memory in KiB, passes, lanes;
+    a part left out keeps its default, nothing at all is the default."""
+    values: dict[str, int] = {}
+    names = {"m": "memory_kib", "t": "time_cost", "p": "parallelism"}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        key, _, value = part.partition("=")
+        if key.strip() not in names or not value.strip().isdigit():
+            raise ConfigurationError("OMS_PASSWORD_HASH must look like m=65536,t=3,p=4, "
+                                     f"got {raw!r}")
+        values[names[key.strip()]] = int(value)
+    return HashCost(**values)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -215,6 +230,7 @@ class Settings:
     ws_per_message_deflate: bool = False
     introspection: bool = True
     hash_concurrency: int = 2  # password hashes at once per process, off the event loop
+    password_hash: HashCost = field(default_factory=HashCost)  # argon2id's memory, passes, lanes
     marketplace_sync_window: float = 5.0
     amazon_poll_interval: float = 120.0
     summary_refresh_interval: float = 30.0  # 0: only reports bring the summaries up to date
@@ -296,6 +312,10 @@ class Settings:
                                      "OMS_RISK_VELOCITY_WINDOW_MINUTES must be at least 1")
         if self.hash_concurrency < 1:
             raise ConfigurationError("OMS_HASH_CONCURRENCY must be at least 1")
+        cost = self.password_hash
+        if cost.time_cost < 1 or cost.parallelism < 1 or cost.memory_kib < 8 * cost.parallelism:
+            raise ConfigurationError("OMS_PASSWORD_HASH needs t and p of at least 1 and m of at "
+                                     f"least 8 times p (KiB), got {cost}")
         if self.smtp_url:
             from integrations.email.smtp import parse_smtp_url
 
@@ -375,6 +395,7 @@ class Settings:
             ws_per_message_deflate=_bool(env, "OMS_WS_PER_MESSAGE_DEFLATE", False),
             introspection=_bool(env, "OMS_INTROSPECTION", True),
             hash_concurrency=_int(env, "OMS_HASH_CONCURRENCY", 2),
+            password_hash=parse_hash_cost(env.get("OMS_PASSWORD_HASH") or ""),
             marketplace_sync_window=float(_int(env, "OMS_MARKETPLACE_SYNC_WINDOW", 5)),
             amazon_poll_interval=float(_int(env, "OMS_AMAZON_POLL_INTERVAL", 120)),
             summary_refresh_interval=float(_int(env, "OMS_SUMMARY_REFRESH_INTERVAL", 30)),

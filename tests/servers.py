@@ -6,12 +6,13 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import httpx
@@ -39,6 +40,29 @@ def _wait_until(check: object, seconds: float, what: str, proc: subprocess.Popen
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{what} did not become ready in {seconds}s")
+
+
+_migrated: Path | None = None  # a database `oms migrate` made, once per test process
+
+
+def migrated_sqlite(path: Path) -> str:
+    """The URL of a SQLite database at ``path`` as ``oms migrate`` leaves a new one: every
+    migration applied, no rows. Copied from one migrated once per test process, as migrating
+    takes seconds of CPU: for servers whose test is about something else."""
+    global _migrated
+    if _migrated is None:
+        folder = Path(tempfile.mkdtemp(prefix="oms-migrated-"))
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
+        environment.update(OMS_DATABASE_URL=f"sqlite://{folder / 'oms.sqlite3'}",
+                           OMS_VAR_DIR=str(folder))
+        subprocess.run([sys.executable, "-m", "api", "migrate"], env=environment, check=True,
+                       capture_output=True, timeout=300)
+        _migrated = folder / "oms.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(_migrated)) as source, closing(sqlite3.connect(path)) as copy:
+        source.backup(copy)
+    path.chmod(0o600)
+    return f"sqlite://{path}"
 
 
 class Server:
@@ -85,7 +109,8 @@ def _oms_server(*, database_url: str, redis_url: str | None, env: dict[str, str]
     var_dir = Path(tempfile.mkdtemp(prefix="oms-var-"))
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
     environment.update(OMS_DATABASE_URL=database_url, OMS_ADMIN_TOKEN=ADMIN_TOKEN,
-                       OMS_VAR_DIR=str(var_dir), OMS_DB_POOL_MAX="10")
+                       OMS_VAR_DIR=str(var_dir), OMS_DB_POOL_MAX="10",
+                       OMS_PASSWORD_HASH="m=8,t=1,p=1")  # as the tests' own app hashes
     if redis_url:
         environment["OMS_REDIS_URL"] = redis_url
     environment.update(env or {})

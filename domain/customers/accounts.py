@@ -14,7 +14,7 @@ from domain import validation as v
 from domain.customers.models import Customer, EmailVerification, RefreshToken
 from domain.errors import Duplicate, InvalidInput, WrongCredentials
 from domain.messaging.ports import EmailMessage, Mailer
-from domain.secrets import SecretHasher, hash_secret, token_digest
+from domain.secrets import SecretHasher, token_digest
 from domain.uow import unit_of_work
 
 REFRESH_LIFETIME = timedelta(days=30)
@@ -83,7 +83,7 @@ async def confirm_registration(*, token: str) -> Customer:
 async def sign_in(*, email: str, password: str, hasher: SecretHasher) -> Customer:
     customer = await Customer.get_or_none(email=email.strip().lower())
     if customer is None or customer.password_hash is None:
-        await hasher.matches(password, _DUMMY)  # the same work whether or not the account exists
+        await hasher.matches_nothing(password)
         raise WrongCredentials()
     if not await hasher.matches(password, customer.password_hash):
         raise WrongCredentials()
@@ -125,6 +125,3 @@ async def sessions_revoked(*, customer_id: int, issued_at: float) -> bool:
         return True  # the customer is gone
     revoked_at = customer.sessions_revoked_at
     return revoked_at is not None and issued_at <= revoked_at.timestamp()
-
-
-_DUMMY = hash_secret(secrets.token_urlsafe(16))

@@ -230,7 +230,7 @@ async def _sign_in(*, email: str, password: str, totp_code: str | None, hasher: 
                    address: str, user_agent: str | None, now: float | None) -> SignedIn:
     member = await StaffMember.get_or_none(email=email.strip().lower()).select_related("role")
     if member is None or member.password_hash is None or not member.active:
-        await hasher.matches(password, _DUMMY)
+        await hasher.matches_nothing(password)
         raise WrongCredentials()
     if not await hasher.matches(password, member.password_hash):
         raise WrongCredentials()
@@ -305,6 +305,3 @@ async def totp_disable(*, staff_id: int, code: str, now: float | None = None) ->
     member.totp_secret = None
     await member.save(update_fields=["totp_secret"])
     return member
-
-
-_DUMMY = hash_secret(secrets.token_urlsafe(16))

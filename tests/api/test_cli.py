@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.servers import migrated_sqlite
+
 OMS = [sys.executable, "-m", "api"]
 
 
@@ -106,6 +108,7 @@ def test_serve_listens_where_oms_host_and_oms_port_say_unless_flags_say_otherwis
 ) -> None:
     setting, flagged = _free_port(), _free_port()
     args = ["--port", str(flagged), "--host", "127.0.0.1"] if flag else []
+    migrated_sqlite(tmp_path / "var" / "oms.sqlite3")  # where the embedded default looks
     server = subprocess.Popen([*OMS, "serve", *args], cwd=tmp_path, text=True,
                               env=_env(tmp_path, OMS_HOST="localhost", OMS_PORT=str(setting)),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -143,7 +146,7 @@ def test_a_key_the_embedded_default_kept_in_its_var_folder_carries_over(tmp_path
     from api.signing_keys import new_key
 
     kept = new_key()
-    (tmp_path / "var").mkdir()
+    migrated_sqlite(tmp_path / "var" / "oms.sqlite3")  # a database without keys
     (tmp_path / "var" / "jwt-keys.json").write_text(json.dumps({"keys": [kept]}))
     listed = subprocess.run([*OMS, "keys", "list"], env=_env(tmp_path), capture_output=True,
                             text=True, timeout=60, check=True).stdout.splitlines()
@@ -173,7 +176,7 @@ def test_serve_starts_with_demo_data_and_a_printed_admin_token(tmp_path: Path) -
                               text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # it migrates a new database first
         while True:
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
@@ -181,7 +184,8 @@ def test_serve_starts_with_demo_data_and_a_printed_admin_token(tmp_path: Path) -
             except httpx.TransportError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {server.stdout.read() if server.stdout else ''}")
+                server.kill()  # its output ends only when it does
+                pytest.fail(f"server did not start: {server.communicate(timeout=30)[0]}")
             time.sleep(0.2)
         token = (tmp_path / "var" / "admin-token").read_text().strip()
         query = {"query": '{ channels { code } availability(skus: ["BOTTLE-750"], channel: "web")'
@@ -205,8 +209,7 @@ def test_serve_starts_with_demo_data_and_a_printed_admin_token(tmp_path: Path) -
 
 def test_client_create_prints_the_secret_once_and_revoke_stops_it(tmp_path: Path) -> None:
     env = _env(tmp_path)
-    subprocess.run([*OMS, "migrate"], env=env, capture_output=True, text=True, timeout=60,
-                   check=True)
+    migrated_sqlite(tmp_path / "var" / "oms.sqlite3")  # as `oms migrate` leaves it
     created = subprocess.run([*OMS, "client", "create", "--name", "ERP", "--scopes",
                               "orders:read,fulfillment:write"], env=env, capture_output=True,
                              text=True, timeout=60, check=True)

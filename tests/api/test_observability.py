@@ -16,7 +16,7 @@ import pytest
 
 from domain.background import MAX_BACKOFF, Periodic
 from tests import factories
-from tests.servers import oms_server
+from tests.servers import migrated_sqlite, oms_server
 from tests.support import ADMIN, GraphQLClient
 
 PLACE = """mutation($q: Int!) { orderCreate(input: {channel: "web", email: "m@example.com",
@@ -79,7 +79,7 @@ async def test_a_client_error_is_one_line_without_a_traceback(
 
 def test_json_logs_name_the_request_operation_caller_and_duration() -> None:
     var = Path(tempfile.mkdtemp(prefix="oms-var-"))
-    with oms_server(database_url=f"sqlite://{var / 'oms.sqlite3'}", redis_url=None,
+    with oms_server(database_url=migrated_sqlite(var / "oms.sqlite3"), redis_url=None,
                     env={"OMS_LOG_FORMAT": "json"}) as server:
         httpx.post(f"{server.url}/graphql", headers={**ADMIN, "X-Request-ID": "req-1"},
                    json={"query": "{ channels { code } }"}, timeout=10)

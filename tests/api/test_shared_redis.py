@@ -16,7 +16,7 @@ from api.app import redis_prefix
 from api.settings import Settings
 from domain.deployment import Deployment
 from tests.api.test_across_processes import gql, subscribed
-from tests.servers import RedisServer, Server, oms_server
+from tests.servers import RedisServer, Server, migrated_sqlite, oms_server
 
 needs_redis_server = pytest.mark.skipif(shutil.which("redis-server") is None,
                                         reason="needs redis-server")
@@ -53,8 +53,8 @@ def shops(redis: RedisServer, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[tuple[Server, Server, Path]]:
     """Two shops, each on its own SQLite database, on the same Redis."""
     folder = tmp_path_factory.mktemp("shops")
-    with (oms_server(database_url=f"sqlite://{folder / 'a.sqlite3'}", redis_url=redis.url) as a,
-          oms_server(database_url=f"sqlite://{folder / 'b.sqlite3'}", redis_url=redis.url) as b):
+    with (oms_server(database_url=migrated_sqlite(folder / "a.sqlite3"), redis_url=redis.url) as a,
+          oms_server(database_url=migrated_sqlite(folder / "b.sqlite3"), redis_url=redis.url) as b):
         yield a, b, folder
 
 

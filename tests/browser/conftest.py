@@ -13,7 +13,7 @@ from starlette.responses import FileResponse
 from starlette.routing import Route
 
 from tests.browser.chromium import chromium_path
-from tests.servers import LocalServer, Server, oms_server
+from tests.servers import LocalServer, Server, migrated_sqlite, oms_server
 
 PAGE = Path(__file__).parent / "page.html"
 
@@ -37,8 +37,8 @@ def _servers() -> Iterator[Site]:
     chromium_path()  # skip (or fail in CI) before starting anything
     shop, stranger = LocalServer(page_site()), LocalServer(page_site())
     var = tempfile.mkdtemp(prefix="oms-browser-")
-    # The embedded mode: SQLite, migrated and loaded with the demo data at start.
-    with oms_server(database_url=f"sqlite://{var}/oms.sqlite3", redis_url=None,
+    # The embedded mode: SQLite (a migrated copy), loaded with the demo data at start.
+    with oms_server(database_url=migrated_sqlite(Path(var) / "oms.sqlite3"), redis_url=None,
                     env={"OMS_ALLOWED_ORIGINS": shop.url, "OMS_VAR_DIR": var}) as api:
         yield Site(api, shop, stranger)
 
