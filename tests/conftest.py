@@ -110,9 +110,11 @@ async def _pg_cleanup_script(conn: Any, tables: list[str]) -> str:
             order.add(row["parent"], row["child"])  # the parent's rows go after the child's
     # The outbox first: a relay's transaction locks its rows first too, so the cleanup
     # waits for a running pass instead of deadlocking with it over the tables that pass reads.
-    # report_dirty last: the sales triggers note the deleted orders' slots in it.
-    ordered = sorted(order.static_order(),
-                     key=lambda t: (t != "outbox_message") + (t == "report_dirty"))
+    # The report notes last: the triggers note the deleted orders' slots in report_dirty,
+    # and copy those (and note parcels and customers) in summary_dirty.
+    noted = ("report_dirty", "summary_dirty")
+    ordered = sorted(order.static_order(), key=lambda t: (t != "outbox_message") + (
+        1 + noted.index(t) if t in noted else 0))
     _, sequences = await conn.execute_query(
         "SELECT DISTINCT s.oid::regclass::text AS name FROM pg_class s "
         "JOIN pg_depend d ON d.objid = s.oid JOIN pg_class t ON t.oid = d.refobjid "

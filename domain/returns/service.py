@@ -53,9 +53,9 @@ from domain.payments.models import (
 from domain.payments.service import (
     Gateways,
     check_refundable,
-    refund_payment,
     refundable,
     refuse_marketplace_refund,
+    send_operation,
     sync_order_payment_status,
 )
 from domain.returns.models import Return, ReturnLine, ReturnStatus
@@ -418,8 +418,9 @@ async def refund_return(
     if claimed is not None:
         value = claimed.amount
         if claimed.status is OperationStatus.PENDING:
-            await refund_payment(payment_id=claimed.payment_id, amount=claimed.amount,
-                                 gateways=gateways, actor=actor, return_id=found.id)
+            # That very operation, unless a concurrent call settled it meanwhile: asking for
+            # a refund of the amount again would make a second one once the first settled.
+            await send_operation(operation_id=claimed.id, gateways=gateways, actor=actor)
     async with unit_of_work() as conn:
         found, order = await _lock_return(conn, return_id)
         if found.status is not R.REFUNDED:
