@@ -63,13 +63,18 @@ async def test_a_repeated_read_is_answered_as_the_first_without_running_it(
     assert remembered() == before + 4
 
 
-async def test_aliased_reads_of_two_channels_are_answered_each_from_its_own(
-    api: GraphQLClient,
-) -> None:
+async def _two_channels() -> None:
+    """SHOE: 7 at "a" for channel web, 3 at "b" for channel outlet."""
     await factories.shop({"SHOE": {"a": 7}})
     await factories.location("b")
     await factories.channel("outlet", locations=["b"])
     await factories.stock("SHOE", {"b": 3})
+
+
+async def test_aliased_reads_of_two_channels_are_answered_each_from_its_own(
+    api: GraphQLClient,
+) -> None:
+    await _two_channels()
     document = ('query($s: [String!]!) { web: availability(skus: $s, channel: "web") '
                 '{ available } outlet: availability(skus: $s, channel: "outlet") '
                 "{ available } }")
@@ -130,10 +135,7 @@ async def test_a_renamed_location_is_read_by_the_next_request(api: GraphQLClient
 async def test_partners_of_different_channels_get_their_own_channels_answers(
     api: GraphQLClient,
 ) -> None:
-    await factories.shop({"SHOE": {"a": 7}})
-    await factories.location("b")
-    await factories.channel("outlet", locations=["b"])
-    await factories.stock("SHOE", {"b": 3})
+    await _two_channels()
     web = await _bearer(api, ["orders:read"], channels=["web"])
     outlet = await _bearer(api, ["orders:read"], channels=["outlet"])
     for _ in range(2):
