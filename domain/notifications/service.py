@@ -285,7 +285,11 @@ class Notifier:
         if order is None:
             await self._skip(row, "the order no longer exists")
             return None
-        if batch.channels[order.channel_id].kind is ChannelKind.MARKETPLACE:
+        channel = batch.channels.get(order.channel_id)
+        if channel is None:  # removed after the order was read, with the order
+            await self._skip(row, "the order no longer exists")
+            return None
+        if channel.kind is ChannelKind.MARKETPLACE:
             await self._skip(row, "the marketplace tells its own buyers")
             return None
         customer = batch.customer_of(order)
