@@ -535,7 +535,6 @@ class CostLimit(SchemaExtension):
         limits: Limits = services.limits
         budget = self._budget(limits)
         cost = self.counted.total
-        burst = limits.burst_of(ctx.context.principal)
         allowed, remaining, wait = await take_points(
             services.rate_limiter, limits, ctx.context.principal, ctx.context.rate_key(),
             max(cost - 1, 0), self.counted.fields)  # the first point is paid
@@ -543,7 +542,8 @@ class CostLimit(SchemaExtension):
         record_extensions(self.get_results())  # what a subscription's live events carry
         if wait is not None:
             ctx.result = ExecutionResult(data=None, errors=[GraphQLError(
-                f"Rate limit: at most {burst} points in {BURST_WINDOW} seconds; try again"
+                f"Rate limit: at most {limits.burst_of(ctx.context.principal)} points in"
+                f" {BURST_WINDOW} seconds; try again"
                 f" in {math.ceil(wait)} s", extensions={
                     "code": "RATE_LIMITED", "retryAfter": max(1, math.ceil(wait))})])
             return

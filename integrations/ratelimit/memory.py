@@ -19,9 +19,7 @@ class InMemoryRateLimiter:
         """As ``consume``, and ``burst`` (points, limit) charged to the key's burst window
         (``burst_window`` seconds) too: refused, with nothing charged, if either is over.
         The third value: seconds until the burst window ends when it is what refused."""
-        window = int(time.time()) // self.window
-        start, used = self._used.get(key, (window, 0))
-        used = used if start == window else 0
+        _, used = self._now(key)
         if used + cost > limit:
             return False, limit - used, None
         if burst is not None and burst[0] > 0:
@@ -37,12 +35,15 @@ class InMemoryRateLimiter:
         allowed, left = await self.consume(key, cost, limit)
         return allowed, left, None
 
-    async def consume(self, key: str, cost: int, limit: int) -> tuple[bool, int]:
-        """Charge ``cost`` to the key's current window; False (and no charge) if over."""
+    def _now(self, key: str) -> tuple[int, int]:
+        """The current window, and what the key used of it."""
         window = int(time.time()) // self.window
         start, used = self._used.get(key, (window, 0))
-        if start != window:
-            used = 0
+        return window, used if start == window else 0
+
+    async def consume(self, key: str, cost: int, limit: int) -> tuple[bool, int]:
+        """Charge ``cost`` to the key's current window; False (and no charge) if over."""
+        window, used = self._now(key)
         if used + cost > limit:
             self._used[key] = (window, used)
             return False, limit - used
@@ -62,10 +63,7 @@ class InMemoryRateLimiter:
 
     async def charge(self, key: str, cost: int, limit: int) -> int:
         """Charge ``cost``, or all that is left of the budget if less; the points left."""
-        window = int(time.time()) // self.window
-        start, used = self._used.get(key, (window, 0))
-        if start != window:
-            used = 0
+        window, used = self._now(key)
         used = max(used, min(used + cost, limit))
         self._used[key] = (window, used)
         return max(limit - used, 0)
