@@ -43,6 +43,11 @@ class Context:
             self._scope = Scope(self.principal)
         return self._scope
 
+    def forget_reads(self) -> None:
+        """Drop what the loaders read: the next read goes to the database (a live event is
+        executed long after the subscription's context was made)."""
+        self._loaders = None
+
     @property
     def loaders(self) -> Loaders:
         """The request's loaders, built on first use; every one reads through the scope."""

@@ -32,7 +32,7 @@ from strawberry.extensions import SchemaExtension
 
 from api.context import rate_key
 from api.graphql.answer_plans import Plan, plan_of
-from api.graphql.cost import Limits, oversize, take_points
+from api.graphql.cost import Limits, oversize, take_points, too_costly
 from domain.access import Principal, visibility
 
 # (document text, operation name, response key, channel, visibility): one root field's
@@ -146,8 +146,8 @@ async def remembered(answers: AvailabilityAnswers, data: Mapping[str, Any], *,
     if any(answers.items(base, wanted) is None for base, wanted in bases):
         return None
     cost = plan.cost(variables, schema)
-    if cost.fields > limits.max_cost or cost.introspection:
-        return None
+    if too_costly(cost, limits.max_cost, schema) is not None or cost.introspection:
+        return None  # the full path refuses it, or answers its introspection
     budget = limits.budget_of(principal)
     allowed, remaining, burst_refused = await take_points(
         limiter, limits, principal, rate_key(principal, address), cost.total, cost.fields)

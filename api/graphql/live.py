@@ -73,6 +73,9 @@ class Audience:
 
     async def payload(self, event: Any) -> str:
         """The event's "next" payload as JSON text, less extensions."""
+        forget = getattr(self.executor.context_value, "forget_reads", None)
+        if forget is not None:  # each event reads the rows as they are now
+            forget()
         result = execute_subscription_event(self.executor.build_per_event_executor(event))
         if isinstance(result, Awaitable):
             result = await result

@@ -159,10 +159,7 @@ class Scope:
         look at (the caller's kind, permissions, channels, customer, order, partner, staff
         member, orders granted), less what only says how long the token lasts. Live events
         are executed once per document and view (api/graphql/live.py)."""
-        p = self.principal
-        caller = None if p is None else replace(p, issued_at=None, expires_at=None,
-                                                 session_id=None)
-        return caller, frozenset(self.granted_orders)
+        return visibility(self.principal), frozenset(self.granted_orders)
 
     def reads_event(self, type: str) -> bool:
         """Whether this caller sees order events of this type (on orders it may read):
@@ -202,12 +199,12 @@ class Scope:
 
 
 def visibility(principal: Principal | None) -> Hashable:
-    """What of a caller its reads may depend on: all of it but its token's times. Callers
-    of equal visibility are shown the same rows, so an answer worked out for one may be
-    given to the other, and to no one else."""
+    """What of a caller its reads may depend on: all of it but its token's times and
+    session. Callers of equal visibility are shown the same rows, so an answer worked out
+    for one may be given to the other, and to no one else."""
     if principal is None:
         return None
-    return replace(principal, issued_at=None, expires_at=None)
+    return replace(principal, issued_at=None, expires_at=None, session_id=None)
 
 
 def _everything(scope: Scope) -> Condition:

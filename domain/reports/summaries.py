@@ -26,7 +26,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.db import as_datetime, atomic, execute, fetch, is_postgres
+from domain.db import as_datetime, atomic, connection, execute, fetch, is_postgres
 from domain.reports import rollup
 from domain.reports.rollup import DAY, SLOT, _day_of, _spans, order_refunds
 
@@ -205,6 +205,8 @@ async def _rebuild_customers(conn: BaseDBAsyncClient, which: str, params: list[A
 
 async def refresh() -> int:
     """Rebuild what was noted; the number of quarter hours rebuilt."""
+    if not await fetch(connection(), "SELECT 1 AS noted FROM summary_dirty LIMIT 1"):
+        return 0  # nothing to rebuild: readers do not queue for the lock
     async with atomic() as conn:
         if is_postgres(conn):
             await fetch(conn, "SELECT pg_advisory_xact_lock(?) AS locked", [_LOCK])
