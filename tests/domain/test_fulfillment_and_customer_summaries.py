@@ -78,10 +78,14 @@ def _value(sort: CustomerSort, text: str) -> Any:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-async def _assert_summaries_match(start: date, end: date) -> None:
+async def _assert_summaries_match(start: date, end: date, *, whole_history: bool = True) -> None:
     reports = await _reports(start, end, summaries=True)
     assert reports == await _reports(start, end, summaries=False)
-    assert reports[0].rows and reports[0].split_orders and reports[0].cancelled
+    # The whole year holds every kind of row; what a narrower window holds depends on the day
+    # the suite runs, so there only the parcels are sure to be there.
+    assert reports[0].rows
+    if whole_history:
+        assert reports[0].split_orders and reports[0].cancelled and reports[0].on_hold
     for sort in CustomerSort:
         for tag, email in ((None, None), ("vip", None), (None, "1")):
             listed = [(_value(sort, v), i) for i, v in await _walk(
@@ -151,7 +155,8 @@ async def test_the_summaries_equal_the_orders_through_a_day_of_changes(api: obje
     assert (await fetch(connection(), "SELECT COUNT(*) AS n FROM summary_dirty"))[0]["n"] == 0
     await _changes()
     await _assert_summaries_match(start, end)
-    await _assert_summaries_match(today - timedelta(days=40), today - timedelta(days=2))
+    await _assert_summaries_match(today - timedelta(days=40), today - timedelta(days=2),
+                                  whole_history=False)
     assert await summaries.refresh() == 0  # nothing left to do
 
 
