@@ -13,12 +13,13 @@ a note is only ever taken by the transaction that rebuilds its quarter hour.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.db import as_datetime, atomic, execute, fetch, is_postgres
+from domain.db import as_datetime, atomic, connection, execute, fetch, is_postgres
 from domain.reports.models import ALL_LOCATIONS, NO_LOCATION
 
 SLOT = timedelta(minutes=15)
@@ -119,16 +120,30 @@ def _rebuild_sql(table: str, pg: bool) -> str:
         GROUP BY bucket, channel_id, currency{sku}, location_id"""
 
 
-def _spans(starts: list[datetime], step: timedelta, gap: timedelta
-           ) -> list[tuple[datetime, datetime]]:
+def spans(starts: list[datetime], step: timedelta, gap: timedelta
+          ) -> list[tuple[datetime, datetime]]:
     """Sorted bucket starts merged into [from, to) spans, bridging gaps up to ``gap``."""
-    spans: list[tuple[datetime, datetime]] = []
+    merged: list[tuple[datetime, datetime]] = []
     for start in sorted(set(starts)):
-        if spans and start <= spans[-1][1] + gap:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], start + step))
+        if merged and start <= merged[-1][1] + gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], start + step))
         else:
-            spans.append((start, start + step))
-    return spans
+            merged.append((start, start + step))
+    return merged
+
+
+async def take_notes(table: str, lock: int, columns: str,
+                     rebuild: Callable[[BaseDBAsyncClient, list[dict[str, Any]]],
+                                       Awaitable[int]]) -> int:
+    """Take every note of ``table`` and ``rebuild`` from them, in one transaction serialised
+    between processes by the advisory ``lock``: a note is only ever taken by the transaction
+    that rebuilds what it names. With nothing noted, nobody queues for the lock."""
+    if not await fetch(connection(), f"SELECT 1 AS noted FROM {table} LIMIT 1"):
+        return 0
+    async with atomic() as conn:
+        if is_postgres(conn):
+            await fetch(conn, "SELECT pg_advisory_xact_lock(?) AS locked", [lock])
+        return await rebuild(conn, await fetch(conn, f"DELETE FROM {table} RETURNING {columns}"))
 
 
 async def _rebuild(conn: BaseDBAsyncClient, table: str, lo: datetime, hi: datetime,
@@ -141,19 +156,17 @@ async def _rebuild(conn: BaseDBAsyncClient, table: str, lo: datetime, hi: dateti
 
 async def refresh() -> int:
     """Rebuild every noted quarter hour and UTC day; the number of quarter hours rebuilt."""
-    async with atomic() as conn:
-        if is_postgres(conn):
-            await fetch(conn, "SELECT pg_advisory_xact_lock(?) AS locked", [_LOCK])
-        noted = await fetch(conn, "WITH taken AS (DELETE FROM report_dirty RETURNING slot)"
-                                  " SELECT DISTINCT slot FROM taken" if is_postgres(conn)
-                            else "DELETE FROM report_dirty RETURNING slot")
-        slots = [stamp for row in noted if (stamp := as_datetime(row["slot"])) is not None]
-        for lo, hi in _spans(slots, SLOT, gap=DAY):
-            await _rebuild(conn, "sales_slot", lo, hi, (lo, hi))
-        days = [datetime.combine(s.date(), time(), UTC) for s in slots]
-        for lo, hi in _spans(days, DAY, gap=timedelta(0)):
-            await _rebuild(conn, "sales_day", lo, hi, (lo.date(), hi.date()))
-    return len(set(slots))
+    return await take_notes("report_dirty", _LOCK, "slot", _rebuild_noted)
+
+
+async def _rebuild_noted(conn: BaseDBAsyncClient, noted: list[dict[str, Any]]) -> int:
+    slots = sorted({stamp for row in noted if (stamp := as_datetime(row["slot"])) is not None})
+    for lo, hi in spans(slots, SLOT, gap=DAY):
+        await _rebuild(conn, "sales_slot", lo, hi, (lo, hi))
+    days = [datetime.combine(s.date(), time(), UTC) for s in slots]
+    for lo, hi in spans(days, DAY, gap=timedelta(0)):
+        await _rebuild(conn, "sales_day", lo, hi, (lo.date(), hi.date()))
+    return len(slots)
 
 
 def whole_days(lo: datetime, hi: datetime) -> tuple[date, date] | None:

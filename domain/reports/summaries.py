@@ -26,9 +26,9 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.db import as_datetime, atomic, connection, execute, fetch, is_postgres
+from domain.db import as_datetime, execute, fetch, is_postgres
 from domain.reports import rollup
-from domain.reports.rollup import DAY, SLOT, _day_of, _spans, order_refunds
+from domain.reports.rollup import DAY, SLOT, _day_of, order_refunds
 
 _LOCK = 7_301_502  # the advisory lock that serialises these refreshes on PostgreSQL
 NO_REASON = "no reason given"
@@ -178,7 +178,7 @@ async def _rebuild_months(conn: BaseDBAsyncClient, slots: Sequence[datetime]) ->
 async def _rebuild_days(conn: BaseDBAsyncClient, slots: Sequence[datetime]) -> None:
     pg = is_postgres(conn)
     days = [datetime.combine(s.date(), time(), UTC) for s in slots]
-    for lo, hi in _spans(days, DAY, gap=timedelta(0)):
+    for lo, hi in rollup.spans(days, DAY, gap=timedelta(0)):
         await execute(conn, "DELETE FROM fulfillment_day WHERE day >= ? AND day < ?",
                       [lo.date(), hi.date()])
         await execute(conn, f"""
@@ -205,36 +205,34 @@ async def _rebuild_customers(conn: BaseDBAsyncClient, which: str, params: list[A
 
 async def refresh() -> int:
     """Rebuild what was noted; the number of quarter hours rebuilt."""
-    if not await fetch(connection(), "SELECT 1 AS noted FROM summary_dirty LIMIT 1"):
-        return 0  # nothing to rebuild: readers do not queue for the lock
-    async with atomic() as conn:
-        if is_postgres(conn):
-            await fetch(conn, "SELECT pg_advisory_xact_lock(?) AS locked", [_LOCK])
-        noted = await fetch(conn, "DELETE FROM summary_dirty RETURNING slot, customer_id")
-        slots = sorted({stamp for row in noted if (stamp := as_datetime(row["slot"]))})
-        customers = sorted({int(row["customer_id"]) for row in noted
-                            if row["customer_id"] is not None})
-        # Quarter hours an hour apart or less are rebuilt as one: fewer statements, and
-        # few parcels between them (a backlog of every quarter hour is one span).
-        spans = _spans(slots, SLOT, gap=timedelta(hours=1))
-        await _rebuild_parcels(conn, spans)
-        await _rebuild_months(conn, slots)
-        await _rebuild_days(conn, slots)
-        if len(spans) == 1 and len(slots) > 10_000:  # a backlog: every customer at once
-            await _rebuild_customers(conn, "SELECT c.customer_id FROM orders c WHERE"
-                                           " c.created_at >= ? AND c.created_at < ?"
-                                           " AND c.customer_id IS NOT NULL", list(spans[0]))
-        else:  # by their ids, so each reads its own orders down the index
-            for lo, hi in spans:
-                customers += [int(r["id"]) for r in await fetch(
-                    conn, "SELECT DISTINCT customer_id AS id FROM orders WHERE created_at >= ?"
-                          " AND created_at < ? AND customer_id IS NOT NULL", [lo, hi])]
-            customers = sorted(set(customers))
-        for start in range(0, len(customers), 500):
-            chunk = customers[start:start + 500]
-            await _rebuild_customers(conn, ", ".join("?" * len(chunk)), chunk)
-    return len(slots)
+    return await rollup.take_notes("summary_dirty", _LOCK, "slot, customer_id", _rebuild_noted)
 
+
+async def _rebuild_noted(conn: BaseDBAsyncClient, noted: list[dict[str, Any]]) -> int:
+    slots = sorted({stamp for row in noted if (stamp := as_datetime(row["slot"]))})
+    customers = {int(row["customer_id"]) for row in noted if row["customer_id"] is not None}
+    # Quarter hours an hour apart or less are rebuilt as one: fewer statements, and few
+    # parcels between them.
+    spans = rollup.spans(slots, SLOT, gap=timedelta(hours=1))
+    await _rebuild_parcels(conn, spans)
+    await _rebuild_months(conn, slots)
+    await _rebuild_days(conn, slots)
+    if len(slots) > 10_000:  # a backlog: every customer with an order from first to last
+        await _rebuild_customers(conn, "SELECT c.customer_id FROM orders c WHERE"
+                                       " c.created_at >= ? AND c.created_at < ?"
+                                       " AND c.customer_id IS NOT NULL",
+                                 [spans[0][0], spans[-1][1]])
+    else:  # by their ids, so each reads its own orders down the index
+        for lo, hi in spans:
+            customers.update(int(r["id"]) for r in await fetch(
+                conn, "SELECT DISTINCT customer_id AS id FROM orders WHERE created_at >= ?"
+                      " AND created_at < ? AND customer_id IS NOT NULL", [lo, hi]))
+    # (A customer noted by itself, with no order in a noted quarter hour, is rebuilt here.)
+    chosen = sorted(customers)
+    for start in range(0, len(chosen), 500):
+        chunk = chosen[start:start + 500]
+        await _rebuild_customers(conn, ", ".join("?" * len(chunk)), chunk)
+    return len(slots)
 
 
 async def refresh_all() -> None:

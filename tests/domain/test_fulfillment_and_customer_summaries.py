@@ -134,6 +134,17 @@ async def _changes() -> None:
         await lifecycle.cancel_order(order_id=order.id, reason="late", actor="test")
     await Order.filter(id=confirmed[3].id).update(status=OrderStatus.ON_HOLD,
                                                   hold_reason="address check")
+    # Each column the summaries read, changed alone: a hold's reason, a cancellation's
+    # reason, an order's total.
+    held = await Order.filter(status=OrderStatus.ON_HOLD).exclude(id=confirmed[3].id).first()
+    assert held is not None
+    await Order.filter(id=held.id).update(hold_reason="fraud review")
+    gone = await Order.filter(status=OrderStatus.CANCELLED).order_by("id").first()
+    assert gone is not None
+    await Order.filter(id=gone.id).update(cancel_reason="changed mind")
+    valued = next(o for o in reversed(history) if o.customer_id is not None
+                  and o.status is OrderStatus.COMPLETED)
+    await Order.filter(id=valued.id).update(total=valued.total + 17)
     placed = [await factories.place({"BOTTLE-750": 2, "TEE-MERINO-M": 1},
                                     email="new1@example.com") for _ in range(3)]
     await lifecycle.cancel_order(order_id=placed[0].id, reason=None,  # type: ignore[attr-defined]
