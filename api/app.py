@@ -301,7 +301,7 @@ async def start_services(settings: Settings) -> Services:
     # Reports bring the summaries up to date themselves; this keeps what is left small.
     summaries = None
     if settings.summary_refresh_interval > 0:
-        summaries = Periodic("sales-summaries", refresh_summaries,
+        summaries = Periodic("report-summaries", refresh_summaries,
                              interval=settings.summary_refresh_interval)
         summaries.start()
     limiter = (RedisRateLimiter(settings.redis_url,

@@ -125,6 +125,9 @@ async def test_a_renamed_location_is_read_by_the_next_request(api: GraphQLClient
     await factories.shop({"SHOE": {"a": 7}})
     for _ in range(2):
         data = await api(READ, {"skus": ["SHOE"], "channel": "web"}, admin=False)
+    answered = remembered()
+    data = await api(READ, {"skus": ["SHOE"], "channel": "web"}, admin=False)
+    assert remembered() == answered + 1  # kept: a stale one would be answered from here on
     assert data["availability"][0]["locations"][0]["location"]["name"] == "A"
     await api('mutation { locationUpdate(input: {code: "a", name: "Annex"}) '
               "{ userErrors { code } } }")
@@ -138,12 +141,15 @@ async def test_partners_of_different_channels_get_their_own_channels_answers(
     await _two_channels()
     web = await _bearer(api, ["orders:read"], channels=["web"])
     outlet = await _bearer(api, ["orders:read"], channels=["outlet"])
-    for _ in range(2):
+    for _ in range(3):
         assert await _available(api, "web", headers=web) == 7
+    answered = remembered()  # web's answer is kept from its second read
     for _ in range(2):  # the same document: its variables name the other channel
         assert await _available(api, "outlet", headers=outlet) == 3
+    assert remembered() == answered + 1  # outlet's first was run, its second kept
     assert await _available(api, None, headers=outlet) == 10
     assert await _available(api, "web", headers=web) == 7
+    assert remembered() == answered + 2  # web's from memory still, and its own
 
 
 def test_answers_kept_for_one_caller_are_not_given_to_another() -> None:
