@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -100,39 +101,134 @@ class Loaders:
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self.channel_by_id = by_id(scope, Channel)
-        self.location_by_id = by_id(scope, Location)
-        self.product_by_id = by_id(scope, Product)
-        self.variant_by_id = by_id(scope, Variant)
-        self.variant_by_sku = by_field(scope, Variant, "sku")
-        self.customer_by_id = by_id(scope, Customer)
-        self.order_by_id = by_id(scope, Order)
-        self.variants_by_product = grouped(scope, Variant, "product_id", "id")
-        self.stock_by_variant = grouped(scope, StockLevel, "variant_id", "location_id")
-        self.channel_locations_by_channel = grouped(scope, ChannelLocation, "channel_id", "position",
-                                                    "location_id")
-        self.lines_by_order = grouped(scope, OrderLine, "order_id", "position", "id")
-        self.allocations_by_line = grouped(scope, Allocation, "order_line_id", "id")
-        self.events_by_order = grouped(scope, OrderEvent, "order_id", "sequence")
-        self.order_line_by_id = by_id(scope, OrderLine)
-        self.shipment_by_id = by_id(scope, Shipment)
-        self.shipments_by_order = grouped(scope, Shipment, "order_id", "id")
-        self.shipment_lines_by_shipment = grouped(scope, ShipmentLine, "shipment_id", "id")
-        self.tracking_by_shipment = grouped(scope, TrackingEvent, "shipment_id", "sequence")
-        self.payment_by_id = by_id(scope, Payment)
-        self.payments_by_order = grouped(scope, Payment, "order_id", "id")
-        self.return_by_id = by_id(scope, Return)
-        self.returns_by_order = grouped(scope, Return, "order_id", "id")
-        self.return_lines_by_return = grouped(scope, ReturnLine, "rma_id", "id")
-        self.invoice_by_id = by_id(scope, Invoice)
-        self.company_by_id = by_id(scope, Company)
-        self.invoices_by_order = grouped(scope, Invoice, "order_id", "id")
-        self.discounts_by_order = grouped(scope, OrderDiscount, "order_id", "id")
-        self.credit_notes_by_invoice = grouped(scope, Invoice, "invoice_id", "id")
-        self.insight_by_customer = DataLoader(load_fn=self._insights)
-        self.notes_by_customer = grouped(scope, CustomerNote, "customer_id", "id")
-        self.tags_by_object = tags_by_object(scope)
-        self.metadata_by_object = metadata_by_object(scope)
+
+    @cached_property
+    def channel_by_id(self) -> DataLoader[int, Channel | None]:
+        return by_id(self.scope, Channel)
+
+    @cached_property
+    def location_by_id(self) -> DataLoader[int, Location | None]:
+        return by_id(self.scope, Location)
+
+    @cached_property
+    def product_by_id(self) -> DataLoader[int, Product | None]:
+        return by_id(self.scope, Product)
+
+    @cached_property
+    def variant_by_id(self) -> DataLoader[int, Variant | None]:
+        return by_id(self.scope, Variant)
+
+    @cached_property
+    def variant_by_sku(self) -> DataLoader[Any, Variant | None]:
+        return by_field(self.scope, Variant, "sku")
+
+    @cached_property
+    def customer_by_id(self) -> DataLoader[int, Customer | None]:
+        return by_id(self.scope, Customer)
+
+    @cached_property
+    def order_by_id(self) -> DataLoader[int, Order | None]:
+        return by_id(self.scope, Order)
+
+    @cached_property
+    def variants_by_product(self) -> DataLoader[int, list[Variant]]:
+        return grouped(self.scope, Variant, "product_id", "id")
+
+    @cached_property
+    def stock_by_variant(self) -> DataLoader[int, list[StockLevel]]:
+        return grouped(self.scope, StockLevel, "variant_id", "location_id")
+
+    @cached_property
+    def channel_locations_by_channel(self) -> DataLoader[int, list[ChannelLocation]]:
+        return grouped(self.scope, ChannelLocation, "channel_id", "position", "location_id")
+
+    @cached_property
+    def lines_by_order(self) -> DataLoader[int, list[OrderLine]]:
+        return grouped(self.scope, OrderLine, "order_id", "position", "id")
+
+    @cached_property
+    def allocations_by_line(self) -> DataLoader[int, list[Allocation]]:
+        return grouped(self.scope, Allocation, "order_line_id", "id")
+
+    @cached_property
+    def events_by_order(self) -> DataLoader[int, list[OrderEvent]]:
+        return grouped(self.scope, OrderEvent, "order_id", "sequence")
+
+    @cached_property
+    def order_line_by_id(self) -> DataLoader[int, OrderLine | None]:
+        return by_id(self.scope, OrderLine)
+
+    @cached_property
+    def shipment_by_id(self) -> DataLoader[int, Shipment | None]:
+        return by_id(self.scope, Shipment)
+
+    @cached_property
+    def shipments_by_order(self) -> DataLoader[int, list[Shipment]]:
+        return grouped(self.scope, Shipment, "order_id", "id")
+
+    @cached_property
+    def shipment_lines_by_shipment(self) -> DataLoader[int, list[ShipmentLine]]:
+        return grouped(self.scope, ShipmentLine, "shipment_id", "id")
+
+    @cached_property
+    def tracking_by_shipment(self) -> DataLoader[int, list[TrackingEvent]]:
+        return grouped(self.scope, TrackingEvent, "shipment_id", "sequence")
+
+    @cached_property
+    def payment_by_id(self) -> DataLoader[int, Payment | None]:
+        return by_id(self.scope, Payment)
+
+    @cached_property
+    def payments_by_order(self) -> DataLoader[int, list[Payment]]:
+        return grouped(self.scope, Payment, "order_id", "id")
+
+    @cached_property
+    def return_by_id(self) -> DataLoader[int, Return | None]:
+        return by_id(self.scope, Return)
+
+    @cached_property
+    def returns_by_order(self) -> DataLoader[int, list[Return]]:
+        return grouped(self.scope, Return, "order_id", "id")
+
+    @cached_property
+    def return_lines_by_return(self) -> DataLoader[int, list[ReturnLine]]:
+        return grouped(self.scope, ReturnLine, "rma_id", "id")
+
+    @cached_property
+    def invoice_by_id(self) -> DataLoader[int, Invoice | None]:
+        return by_id(self.scope, Invoice)
+
+    @cached_property
+    def company_by_id(self) -> DataLoader[int, Company | None]:
+        return by_id(self.scope, Company)
+
+    @cached_property
+    def invoices_by_order(self) -> DataLoader[int, list[Invoice]]:
+        return grouped(self.scope, Invoice, "order_id", "id")
+
+    @cached_property
+    def discounts_by_order(self) -> DataLoader[int, list[OrderDiscount]]:
+        return grouped(self.scope, OrderDiscount, "order_id", "id")
+
+    @cached_property
+    def credit_notes_by_invoice(self) -> DataLoader[int, list[Invoice]]:
+        return grouped(self.scope, Invoice, "invoice_id", "id")
+
+    @cached_property
+    def insight_by_customer(self) -> DataLoader[int, Insight]:
+        return DataLoader(load_fn=self._insights)
+
+    @cached_property
+    def notes_by_customer(self) -> DataLoader[int, list[CustomerNote]]:
+        return grouped(self.scope, CustomerNote, "customer_id", "id")
+
+    @cached_property
+    def tags_by_object(self) -> DataLoader[tuple[ObjectKind, int], list[str]]:
+        return tags_by_object(self.scope)
+
+    @cached_property
+    def metadata_by_object(self) -> DataLoader[MetadataKey, list[tuple[str, str]]]:
+        return metadata_by_object(self.scope)
 
     async def _insights(self, ids: Sequence[int]) -> list[Insight]:
         """What the orders of the customers the caller may see tell; nothing of the others."""

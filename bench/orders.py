@@ -54,7 +54,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ADDRESS, Api, cpu_seconds, percentile_ms, setup_catalogue
+from bench.common import Api, address, cpu_seconds, percentile_ms, setup_catalogue
+
+BUYERS = 500  # buyers, each with an email and an address of their own
 
 CREATE = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
   order { number lines { sku quantity } } userErrors { code } } }"""
@@ -163,9 +165,10 @@ async def measured(postgres: Postgres, app: Callable[[], float] | None,
 async def api_phase(api: Api, channel: str, plans: list[Plan], clients: int,
                     ordered: Counter[str]) -> dict[str, Any]:
     async def place(plan: Plan) -> str:
-        variables = {"input": {"channel": channel, "email": f"b{random.randrange(500)}@example.com",
+        buyer = random.randrange(BUYERS)
+        variables = {"input": {"channel": channel, "email": f"b{buyer}@example.com",
                                "lines": [{"sku": s, "quantity": q} for s, q in plan],
-                               "shippingAddress": ADDRESS}}
+                               "shippingAddress": address(buyer)}}
         payload = (await api(CREATE, variables))["orderCreate"]
         if not payload["order"]:
             return ",".join(sorted({e["code"] for e in payload["userErrors"]}))
@@ -260,6 +263,8 @@ async def capture_orders(database_url: str, channel: str, plans: list[Plan]
     from api import database
     from api.settings import Settings
     from domain.orders.capture import LineRequest, OrderRequest, create_order
+    from domain.risk.screening import Screening
+    from domain.risk.settings import RiskSettings
 
     capture = Capture()
     capture.install()
@@ -277,8 +282,9 @@ async def capture_orders(database_url: str, channel: str, plans: list[Plan]
             capture.recording = True
             order = await create_order(request=OrderRequest(
                 channel=channel, email=f"probe{n}@example.com",
-                lines=[LineRequest(sku, q) for sku, q in plan], shipping_address=ADDRESS),
-                actor="bench")
+                lines=[LineRequest(sku, q) for sku, q in plan],
+                shipping_address=address(BUYERS + n)),
+                actor="bench", screening=Screening(defaults=RiskSettings()))
             capture.recording = False
             assert order.id == marker, (order.id, marker)
             captured.append((order.id, list(capture.sent)))
@@ -382,9 +388,8 @@ async def ceiling_phase(pool: Connections, channel: str, plans: list[Plan],
             "s.location_id FROM variant v JOIN stock_level s ON s.variant_id = v.id "
             "JOIN location l ON l.id = s.location_id WHERE l.code = $1", f"{channel}-wh1")
     catalogue = {row["sku"]: row for row in rows}
-    address = json.dumps(ADDRESS)
-
     async def place(plan: Plan) -> str:
+        buyer = random.randrange(BUYERS)
         plan = sorted(plan, key=lambda line: catalogue[line[0]]["level_id"])
         lines = [catalogue[sku] for sku, _ in plan]
         quantities = [q for _, q in plan]
@@ -392,12 +397,12 @@ async def ceiling_phase(pool: Connections, channel: str, plans: list[Plan],
                                                                     strict=True)), Decimal(0))
         async with pool.acquire() as conn:
             await conn.fetch(
-                CEILING, f"c{random.randrange(500)}@example.com", "Bench",
+                CEILING, f"c{buyer}@example.com", "Bench",
                 list(range(len(plan))), [line["sku"] for line in lines],
                 [line["name"] for line in lines], quantities,
                 [line["price"] for line in lines], [line["variant_id"] for line in lines],
                 [line["level_id"] for line in lines], [line["location_id"] for line in lines],
-                channel_row["currency"], total, address, channel_row["id"])
+                channel_row["currency"], total, json.dumps(address(buyer)), channel_row["id"])
         for sku, quantity in plan:
             ordered[sku] += quantity
         return "placed"

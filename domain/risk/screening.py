@@ -29,6 +29,7 @@ from domain.risk.rules import (
     address_key,
     assess,
     evaluate,
+    velocity_cap,
 )
 from domain.risk.settings import RiskSettings, effective
 
@@ -87,12 +88,16 @@ async def _history(conn: BaseDBAsyncClient, keys: Keys, settings: RiskSettings, 
     named = keys.named()
     selects: list[str] = []
     params: list[Any] = []
+    cap = velocity_cap(settings)
     for kind, value in named.items():
-        selects.append(f"(SELECT count(*) FROM orders WHERE {_COLUMNS[kind]} = ? "
-                       f"AND created_at >= ?) AS recent_{kind}")
+        selects.append(f"(SELECT count(*) FROM (SELECT 1 AS one FROM orders WHERE "
+                       f"{_COLUMNS[kind]} = ? AND created_at >= ? LIMIT {cap}) r) "
+                       f"AS recent_{kind}")
         params += [int(value) if kind == "customer" else value, since]
     customer = keys.customer_id if keys.customer_id is not None else -1
-    selects.append("(SELECT count(*) FROM orders WHERE customer_id = ?) AS customer_orders")
+    # Enough of the customer's orders to tell a first order and a history from each other.
+    selects.append(f"(SELECT count(*) FROM (SELECT 1 AS one FROM orders WHERE customer_id = ? "
+                   f"LIMIT {max(cap, settings.value_min_history)}) o) AS customer_orders")
     selects.append(f"(SELECT avg(total) FROM (SELECT total FROM orders WHERE customer_id = ? "
                    f"AND currency = ? AND status <> 'CANCELLED' ORDER BY id DESC "
                    f"LIMIT {CUSTOMER_SAMPLE}) c) AS customer_average")

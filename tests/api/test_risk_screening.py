@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from domain.events.models import OrderEvent, OutboxMessage
 from domain.events.ports import order_topic
 from domain.inventory.models import StockLevel
 from domain.orders.models import Order, OrderStatus
+from domain.risk import rules
 from domain.staff.models import StaffMember
 from tests import factories
 from tests.api.test_customers_and_guests import bearer
@@ -91,6 +94,22 @@ async def test_the_sixth_order_from_one_email_in_ten_minutes_is_held_and_release
     made = (await api("mutation($o: ID!) { shipmentCreate(input: {orderId: $o}) "
                       "{ shipment { id } userErrors { code } } }", {"o": held["id"]}))
     assert made["shipmentCreate"]["userErrors"] == []
+
+
+async def test_a_burst_is_counted_up_to_the_cap_and_named_as_at_least_that(
+    api: GraphQLClient, risk_screening: None, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A key with many recent orders costs each new order the same few index reads: its
+    orders are counted only as far as the cap (100 by default; 3 here)."""
+    monkeypatch.setattr(rules, "VELOCITY_COUNT_CAP", 3)
+    await factories.shop({"SHOE": {"berlin": 20}})
+    assert (await _settings(api, {"velocityLimit": 2}))["riskSettings"]["velocityLimit"] == 2
+    placed = [await _place(api, _input("eve@example.com")) for _ in range(6)]
+    messages = [[r["message"] for r in o["risk"]["reasons"]
+                 if r["rule"] == "VELOCITY" and "this email" in r["message"]] for o in placed]
+    email = "orders from this email in the last 10 minutes (limit 2)"
+    assert messages == [[], [], [f"2 {email}"], [f"3 or more {email}"],
+                        [f"3 or more {email}"], [f"3 or more {email}"]]
 
 
 async def test_a_held_order_cancelled_by_staff_gives_its_stock_back(
