@@ -33,6 +33,9 @@ class Context:
     connection_params: dict[str, Any] | None = None
     # The caller's address (api.addresses: forwarded headers only from trusted proxies).
     address: str = "unknown"
+    # The points a remembered availability answer took before it turned stale
+    # (api.graphql.answers.Prepaid): the cost extension does not take them again.
+    prepaid: Any = None
     _scope: Scope | None = field(default=None, init=False, repr=False)
     _loaders: Loaders | None = field(default=None, init=False, repr=False)
 

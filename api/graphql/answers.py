@@ -25,6 +25,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import DocumentNode, GraphQLSchema
@@ -38,6 +39,15 @@ from domain.access import Principal, visibility
 # (document text, operation name, response key, channel, visibility): one root field's
 # items for one kind of caller; an item's key adds its SKU.
 Base = tuple[str, str | None, str, str | None, Hashable]
+
+
+@dataclass(frozen=True)
+class Prepaid:
+    """A remembered answer's points were taken, then a change made its items stale: the
+    full path runs it without charging it again."""
+
+    points: int
+    remaining: int
 
 
 def _encode(value: Any) -> str:
@@ -127,10 +137,11 @@ class AvailabilityAnswers:
 
 async def remembered(answers: AvailabilityAnswers, data: Mapping[str, Any], *,
                      schema: GraphQLSchema, limits: Limits, limiter: Any,
-                     principal: Principal | None, address: str) -> tuple[str, int] | None:
+                     principal: Principal | None, address: str
+                     ) -> tuple[str, int] | Prepaid | None:
     """The answer to a request (its JSON body, shape checked) from remembered items, its
     cost charged, and how many root fields it answers; None when the full path must run
-    it."""
+    it, and Prepaid when it must run it with its points already taken."""
     query, operation_name = data.get("query"), data.get("operationName")
     variables = data.get("variables")
     plan = answers.plan(query, operation_name) if isinstance(query, str) else None
@@ -153,11 +164,12 @@ async def remembered(answers: AvailabilityAnswers, data: Mapping[str, Any], *,
         limiter, limits, principal, rate_key(principal, address), cost.total, cost.fields)
     if not allowed or burst_refused is not None:
         return None  # the full path refuses it (RATE_LIMITED), as for any spent caller
-    # Read again: a change dropped while the budget was asked is seen by this read. (Then
-    # the full path runs, and charges again: rare, and never less than the read's cost.)
+    # Read again: a change dropped while the budget was asked is seen by this read. Then
+    # the full path runs it, charged already (the same document and variables cost it the
+    # same points).
     parts = [answers.items(base, wanted) for base, wanted in bases]
     if any(part is None for part in parts):
-        return None
+        return Prepaid(cost.total, remaining)
     fields = ",".join(f"{_encode(base[2])}:[{','.join(part or ())}]"
                       for (base, _), part in zip(bases, parts, strict=True))
     report = _encode({"requested": cost.total, "limit": budget, "actual": cost.total,

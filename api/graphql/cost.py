@@ -472,7 +472,10 @@ class CostLimit(SchemaExtension):
 
     async def on_operation(self) -> AsyncIterator[None]:
         services = self._services()
-        if services is not None:
+        prepaid = getattr(self.execution_context.context, "prepaid", None)
+        if services is not None and prepaid is not None:
+            self.left = prepaid.remaining  # its points, the first one with them, are paid
+        elif services is not None:
             limits: Limits = services.limits
             budget = self._budget(limits)
             allowed, self.left = await services.rate_limiter.consume(
@@ -535,9 +538,16 @@ class CostLimit(SchemaExtension):
         limits: Limits = services.limits
         budget = self._budget(limits)
         cost = self.counted.total
+        prepaid = getattr(ctx.context, "prepaid", None)
+        if prepaid is not None and prepaid.points >= cost:  # taken by a remembered answer
+            self.report |= {"actual": cost, "remaining": prepaid.remaining}
+            record_extensions(self.get_results())
+            self.executed = True
+            return
+        paid = prepaid.points if prepaid is not None else 1  # the first point is paid
         allowed, remaining, wait = await take_points(
             services.rate_limiter, limits, ctx.context.principal, ctx.context.rate_key(),
-            max(cost - 1, 0), self.counted.fields)  # the first point is paid
+            max(cost - paid, 0), self.counted.fields)
         self.report |= {"actual": cost if allowed else 0, "remaining": remaining}
         record_extensions(self.get_results())  # what a subscription's live events carry
         if wait is not None:

@@ -33,7 +33,7 @@ from api.context import Context, rate_key
 from api.fairness import Busy, turn_key
 from api.graphiql import local_page
 from api.graphql.answer_plans import ROOT as ANSWERED
-from api.graphql.answers import remembered
+from api.graphql.answers import Prepaid, remembered
 from api.graphql.cost import REFUSED_CHARACTERS_PER_POINT, Limits
 from api.graphql.limits import error_code
 from api.graphql.live import OPERATION
@@ -297,6 +297,9 @@ class GraphQLView(GraphQL[Context, None]):
             services.answers, data, schema=cast(Any, self.schema)._schema,
             limits=services.limits, limiter=services.rate_limiter, principal=principal,
             address=request.state.address)
+        if isinstance(answered, Prepaid):
+            request.state.prepaid = answered  # read by the full path's cost extension
+            return None
         if answered is None:
             return None
         body, roots = answered
@@ -355,6 +358,7 @@ class GraphQLView(GraphQL[Context, None]):
             request=request, response=response, principal=principal,
             services=services, tokens=self.tokens,
             idempotency_header=request.headers.get("idempotency-key"), address=address,
+            prepaid=getattr(request.state, "prepaid", None),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

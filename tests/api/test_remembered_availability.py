@@ -269,3 +269,33 @@ def _schema(app: Any) -> Any:
         if getattr(route, "path", None) == "/graphql" and hasattr(route, "endpoint"):
             return route.endpoint.schema._schema
     raise AssertionError("no /graphql route")
+
+
+async def test_an_answer_gone_stale_while_charged_is_run_without_charging_again(
+    app: Any, api: GraphQLClient, monkeypatch: Any,
+) -> None:
+    """A change heard between taking a remembered answer's points and reading its items:
+    the full path answers it, with the points already taken."""
+    from api.graphql import answers as module
+
+    await factories.shop({"SHOE": {"a": 7}})
+    await _heard(app)
+    document = ('{ availability(skus: ["SHOE"], channel: "web") { available } }'
+                f" # {uuid4().hex}")
+    for _ in range(2):  # kept from its second run
+        kept = (await api.raw(document, admin=False)).json()
+    taken = module.take_points
+
+    async def taken_then_changed(*args: Any, **kwargs: Any) -> Any:
+        result = await taken(*args, **kwargs)
+        app.state.services.answers.forget(["SHOE"])  # a stock change heard meanwhile
+        return result
+
+    monkeypatch.setattr(module, "take_points", taken_then_changed)
+    before = remembered()
+    run = (await api.raw(document, admin=False)).json()
+    assert remembered() == before  # not answered from memory: run
+    assert run["data"] == kept["data"] == {"availability": [{"available": 7}]}
+    cost = run["extensions"]["cost"]
+    assert (cost["requested"], cost["actual"]) == (3, 3)
+    assert cost["remaining"] == kept["extensions"]["cost"]["remaining"] - 3  # charged once
