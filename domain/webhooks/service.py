@@ -137,7 +137,7 @@ async def claim_due(limit: int = 50) -> list[WebhookDelivery]:
     now = datetime.now(UTC)
     async with unit_of_work() as conn:
         due = await (WebhookDelivery.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-                     .order_by("next_attempt_at").limit(limit)
+                     .order_by("next_attempt_at", "id").limit(limit)
                      .select_for_update(skip_locked=True).using_db(conn))
         if due:
             await WebhookDelivery.filter(id__in=[d.id for d in due]).using_db(conn).update(

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from domain.background import Periodic
+from domain.webhooks.models import WebhookDelivery
 from domain.webhooks.ports import WebhookSender
 from domain.webhooks.service import RetryPolicy, claim_due, send
 
@@ -24,16 +25,23 @@ class DeliveryWorker:
         self._loop.wake()
 
     async def run_once(self) -> int:
+        """Send what is due: each subscription's deliveries one after another, in the order
+        their events were published, and different subscriptions' side by side."""
         due = await claim_due()
+        queues: dict[int, list[WebhookDelivery]] = {}
+        for delivery in due:
+            queues.setdefault(delivery.subscription_id, []).append(delivery)
 
-        async def one(delivery: object) -> None:
-            async with self._limit:
-                try:
-                    await send(delivery, self.sender, self.policy)  # type: ignore[arg-type]
-                except Exception:
-                    log.exception("webhook delivery failed unexpectedly; the lease retries it")
+        async def in_turn(deliveries: list[WebhookDelivery]) -> None:
+            for delivery in deliveries:
+                async with self._limit:
+                    try:
+                        await send(delivery, self.sender, self.policy)
+                    except Exception:
+                        log.exception("webhook delivery failed unexpectedly; the lease "
+                                      "retries it")
 
-        await asyncio.gather(*(one(d) for d in due))
+        await asyncio.gather(*(in_turn(queue) for queue in queues.values()))
         return len(due)
 
     async def drain(self) -> None:

@@ -125,25 +125,26 @@ async def test_a_loop_woken_often_takes_what_came_meanwhile_in_one_pass() -> Non
     """Wake-ups sooner than ``min_gap`` after a pass began wait out the rest of it, so a
     burst of commits is one pass; one after a quiet spell runs at once."""
     passes: list[float] = []
+    ran = asyncio.Event()
     clock = asyncio.get_running_loop().time
 
     async def step() -> None:
         passes.append(clock())
+        ran.set()
 
     loop = Periodic("test-gap", step, interval=60, min_gap=0.3)
     loop.start()
     try:
-        while not passes:  # the first pass, at start
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(ran.wait(), timeout=5)  # the first pass, at start
         for _ in range(20):  # a burst of wake-ups over 0.2 s
             loop.wake()
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.5)
         assert len(passes) == 2 and passes[1] - passes[0] >= 0.3  # one more, after the gap
+        ran.clear()
         woken = clock()
         loop.wake()  # after a quiet spell: at once
-        while len(passes) < 3:
-            await asyncio.sleep(0.005)
-        assert passes[2] - woken < 0.1
+        await asyncio.wait_for(ran.wait(), timeout=5)
+        assert len(passes) == 3 and passes[2] - woken < 0.1
     finally:
         await loop.stop()

@@ -139,6 +139,29 @@ async def test_a_delivery_pending_when_the_server_stops_is_sent_after_restart(
         running.start()
 
 
+async def test_one_subscriptions_deliveries_of_one_pass_arrive_in_order(
+    api: GraphQLClient, receiver: Receiver, app: Any,
+) -> None:
+    """Events published in one relay pass reach each subscription one after another, in
+    the order they were published (different subscriptions are sent side by side)."""
+    await factories.shop({"SHOE": {"a": 50}})
+    await _subscribe(api, receiver.url, ["order.placed"])
+    services = app.state.services
+    await services.relay.stop()  # so the orders' events wait, and go in one pass
+    await services.webhooks.stop()
+    try:
+        placed = [await factories.place({"SHOE": 1}) for _ in range(8)]
+        assert await services.relay.run_once() >= 16  # placed and reserved, each order
+        worker = DeliveryWorker(HttpWebhookSender(services.webhook_urls))
+        assert await worker.run_once() == 8
+        arrivals = await receiver.wait_for(8)
+        assert [json.loads(a.body)["data"]["order_id"] for a in arrivals] == [
+            order.id for order in placed]  # type: ignore[attr-defined]
+    finally:
+        services.relay.start()
+        services.webhooks.start()
+
+
 async def test_a_subscription_failing_for_long_is_disabled_and_can_be_replayed(
     api: GraphQLClient, receiver: Receiver, app: Any,
 ) -> None:
