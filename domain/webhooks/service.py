@@ -145,6 +145,13 @@ async def claim_due(limit: int = 50) -> list[WebhookDelivery]:
     return list(due)
 
 
+async def put_back(deliveries: list[WebhookDelivery], due: datetime) -> None:
+    """Claimed deliveries not attempted this pass: due again at ``due``."""
+    if deliveries:
+        await WebhookDelivery.filter(id__in=[d.id for d in deliveries],
+                                     status=DeliveryStatus.PENDING).update(next_attempt_at=due)
+
+
 def body_of(delivery: WebhookDelivery) -> bytes:
     return json.dumps({"id": delivery.delivery_id, "event": delivery.event,
                        "created_at": delivery.created_at.isoformat(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -157,6 +157,35 @@ async def test_one_subscriptions_deliveries_of_one_pass_arrive_in_order(
         arrivals = await receiver.wait_for(8)
         assert [json.loads(a.body)["data"]["order_id"] for a in arrivals] == [
             order.id for order in placed]  # type: ignore[attr-defined]
+    finally:
+        services.relay.start()
+        services.webhooks.start()
+
+
+async def test_a_failing_endpoint_gets_one_request_a_pass_and_its_deliveries_keep_order(
+    api: GraphQLClient, receiver: Receiver, app: Any,
+) -> None:
+    await factories.shop({"SHOE": {"a": 50}})
+    await _subscribe(api, receiver.url, ["order.placed"])
+    services = app.state.services
+    await services.relay.stop()
+    await services.webhooks.stop()
+    try:
+        placed = [await factories.place({"SHOE": 1}) for _ in range(3)]
+        await services.relay.run_once()
+        receiver.answers = [500]
+        worker = DeliveryWorker(HttpWebhookSender(services.webhook_urls))
+        assert await worker.run_once() == 3
+        assert len(await receiver.wait_for(1)) == 1  # one request, refused
+        deliveries = await WebhookDelivery.all().order_by("id")
+        assert [d.attempts for d in deliveries] == [1, 0, 0]
+        assert len({d.next_attempt_at for d in deliveries}) == 1  # the others follow its retry
+        await WebhookDelivery.all().update(next_attempt_at=datetime.now(UTC))  # retry time
+        receiver.answers = []
+        assert await worker.run_once() == 3
+        arrivals = await receiver.wait_for(4)
+        assert [json.loads(a.body)["data"]["order_id"] for a in arrivals] == [
+            placed[0].id, placed[0].id, placed[1].id, placed[2].id]  # type: ignore[attr-defined]
     finally:
         services.relay.start()
         services.webhooks.start()
