@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.auth import Principal
 from api.loaders import Loaders
 from domain.access import Kind, Scope
 from domain.application import Deps
 from domain.idempotency.service import IdempotencyKey
+
+if TYPE_CHECKING:  # (answers reads rate_key from here)
+    from api.graphql.answers import Prepaid
 
 
 def rate_key(principal: Principal | None, address: str) -> str:
@@ -35,7 +38,7 @@ class Context:
     address: str = "unknown"
     # The points a remembered availability answer took before it turned stale
     # (api.graphql.answers.Prepaid): the cost extension does not take them again.
-    prepaid: Any = None
+    prepaid: Prepaid | None = None
     _scope: Scope | None = field(default=None, init=False, repr=False)
     _loaders: Loaders | None = field(default=None, init=False, repr=False)
 
