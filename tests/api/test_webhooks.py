@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -139,42 +140,44 @@ async def test_a_delivery_pending_when_the_server_stops_is_sent_after_restart(
         running.start()
 
 
-async def test_one_subscriptions_deliveries_of_one_pass_arrive_in_order(
-    api: GraphQLClient, receiver: Receiver, app: Any,
-) -> None:
-    """Events published in one relay pass reach each subscription one after another, in
-    the order they were published (different subscriptions are sent side by side)."""
+@asynccontextmanager
+async def _one_worker_by_hand(app: Any, receiver: Receiver,
+                              api: GraphQLClient) -> AsyncIterator[DeliveryWorker]:
+    """A subscription to ``order.placed``, with the app's relay and delivery worker stopped
+    (the test runs their passes), and a worker of its own."""
     await factories.shop({"SHOE": {"a": 50}})
     await _subscribe(api, receiver.url, ["order.placed"])
     services = app.state.services
     await services.relay.stop()  # so the orders' events wait, and go in one pass
     await services.webhooks.stop()
     try:
-        placed = [await factories.place({"SHOE": 1}) for _ in range(8)]
-        assert await services.relay.run_once() >= 16  # placed and reserved, each order
-        worker = DeliveryWorker(HttpWebhookSender(services.webhook_urls))
-        assert await worker.run_once() == 8
-        arrivals = await receiver.wait_for(8)
-        assert [json.loads(a.body)["data"]["order_id"] for a in arrivals] == [
-            order.id for order in placed]  # type: ignore[attr-defined]
+        yield DeliveryWorker(HttpWebhookSender(services.webhook_urls))
     finally:
         services.relay.start()
         services.webhooks.start()
 
 
+async def test_one_subscriptions_deliveries_of_one_pass_arrive_in_order(
+    api: GraphQLClient, receiver: Receiver, app: Any,
+) -> None:
+    """Events published in one relay pass reach each subscription one after another, in
+    the order they were published (different subscriptions are sent side by side)."""
+    async with _one_worker_by_hand(app, receiver, api) as worker:
+        placed = [await factories.place({"SHOE": 1}) for _ in range(8)]
+        assert await app.state.services.relay.run_once() >= 16  # placed and reserved
+        assert await worker.run_once() == 8
+        arrivals = await receiver.wait_for(8)
+        assert [json.loads(a.body)["data"]["order_id"] for a in arrivals] == [
+            order.id for order in placed]  # type: ignore[attr-defined]
+
+
 async def test_a_failing_endpoint_gets_one_request_a_pass_and_its_deliveries_keep_order(
     api: GraphQLClient, receiver: Receiver, app: Any,
 ) -> None:
-    await factories.shop({"SHOE": {"a": 50}})
-    await _subscribe(api, receiver.url, ["order.placed"])
-    services = app.state.services
-    await services.relay.stop()
-    await services.webhooks.stop()
-    try:
+    async with _one_worker_by_hand(app, receiver, api) as worker:
         placed = [await factories.place({"SHOE": 1}) for _ in range(3)]
-        await services.relay.run_once()
+        await app.state.services.relay.run_once()
         receiver.answers = [500]
-        worker = DeliveryWorker(HttpWebhookSender(services.webhook_urls))
         assert await worker.run_once() == 3
         assert len(await receiver.wait_for(1)) == 1  # one request, refused
         deliveries = await WebhookDelivery.all().order_by("id")
@@ -186,9 +189,6 @@ async def test_a_failing_endpoint_gets_one_request_a_pass_and_its_deliveries_kee
         arrivals = await receiver.wait_for(4)
         assert [json.loads(a.body)["data"]["order_id"] for a in arrivals] == [
             placed[0].id, placed[0].id, placed[1].id, placed[2].id]  # type: ignore[attr-defined]
-    finally:
-        services.relay.start()
-        services.webhooks.start()
 
 
 async def test_a_subscription_failing_for_long_is_disabled_and_can_be_replayed(
