@@ -198,11 +198,11 @@ def _children(pid: int) -> list[int]:
 
 
 # Where the benchmarks' orders go: every delivered order needs an address.
+ADDRESS = {"name": "Bench", "line1": "1 Main St", "city": "Berlin", "postalCode": "10115",
+           "country": "DE"}
+
+
 def address(buyer: int) -> dict[str, str]:
     """Buyer ``buyer``'s own shipping address (different buyers live at different ones, as
     the risk rules' per-address counts expect of real traffic)."""
     return {**ADDRESS, "line1": f"{buyer + 1} Main St"}
-
-
-ADDRESS = {"name": "Bench", "line1": "1 Main St", "city": "Berlin", "postalCode": "10115",
-           "country": "DE"}

@@ -388,6 +388,7 @@ async def ceiling_phase(pool: Connections, channel: str, plans: list[Plan],
             "s.location_id FROM variant v JOIN stock_level s ON s.variant_id = v.id "
             "JOIN location l ON l.id = s.location_id WHERE l.code = $1", f"{channel}-wh1")
     catalogue = {row["sku"]: row for row in rows}
+
     async def place(plan: Plan) -> str:
         buyer = random.randrange(BUYERS)
         plan = sorted(plan, key=lambda line: catalogue[line[0]]["level_id"])

@@ -271,8 +271,7 @@ class Notifier:
             return
         await Notification.filter(id__in=[row.id for row in rows]).update(
             status=Status.SENT, sent_at=datetime.now(UTC), lease_until=None, last_error=None)
-        for _ in rows:
-            metrics.count("notifications", outcome="sent")
+        metrics.count("notifications", len(rows), outcome="sent")
 
     async def _retry(self, row: Notification, error: str) -> None:
         now = datetime.now(UTC)

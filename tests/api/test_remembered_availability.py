@@ -110,8 +110,9 @@ async def test_aliased_reads_of_two_channels_are_answered_each_from_its_own(
         6, 6, 22, 22]
 
 
-async def test_a_stock_change_is_read_by_the_next_request(app: Any, api: GraphQLClient
-                                                         ) -> None:
+async def test_a_stock_change_is_read_by_the_next_request(
+    app: Any, api: GraphQLClient,
+) -> None:
     await factories.shop({"SHOE": {"a": 7}})
     await _heard(app)
     assert await _available(api) == 7
@@ -141,8 +142,9 @@ async def test_an_order_drops_its_skus_once(app: Any, api: GraphQLClient) -> Non
     assert [sorted(skus or ()) for skus in dropped] == [["BOOT", "SHOE"]]
 
 
-async def test_a_renamed_location_is_read_by_the_next_request(app: Any, api: GraphQLClient
-                                                              ) -> None:
+async def test_a_renamed_location_is_read_by_the_next_request(
+    app: Any, api: GraphQLClient,
+) -> None:
     await factories.shop({"SHOE": {"a": 7}})
     await _heard(app)
     for _ in range(2):
