@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, parse
-from graphql.execution import Executor, execute_subscription_event
+from graphql.execution import Executor as GraphQLExecutor
+from graphql.execution import execute_subscription_event
 
+from api.graphql.executor import Executor
 from api.observability import metrics
 from domain.events.ports import RESYNC, EventBus
 
@@ -61,7 +63,7 @@ OPERATION: ContextVar[Operation | None] = ContextVar("live_operation", default=N
 class Audience:
     """The followers of one topic that see the same thing: one execution per event."""
 
-    def __init__(self, key: Hashable, executor: Executor, schema: Any,
+    def __init__(self, key: Hashable, executor: GraphQLExecutor, schema: Any,
                  accepts: Callable[[Message], bool], encode: Callable[[Any], str]) -> None:
         self.key = key
         self.executor = executor
@@ -213,7 +215,7 @@ class LiveFeeds:
                     schema._schema, self._document(operation.document), context_value=context,
                     raw_variable_values=operation.variables,
                     operation_name=operation.operation_name)
-                if not isinstance(executor, Executor):  # strawberry checked them already
+                if isinstance(executor, list):  # strawberry checked them already
                     raise GraphQLError(str(executor[0].message))
                 audience = feed.audiences[key] = Audience(key, executor, schema, accepts,
                                                           operation.encode)

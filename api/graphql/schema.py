@@ -25,6 +25,7 @@ from api.graphql.discounts.queries import DiscountQueries
 from api.graphql.drafts.mutations import DraftOrderMutations
 from api.graphql.drafts.queries import DraftOrderQueries
 from api.graphql.edits.mutations import OrderEditMutations
+from api.graphql.executor import Executor
 from api.graphql.fulfillment.mutations import FulfillmentMutations
 from api.graphql.fulfillment.queries import FulfillmentQueries
 from api.graphql.introspection_cache import IntrospectionAnswers, IntrospectionCache
@@ -113,7 +114,8 @@ def build_schema(settings: Settings | None = None) -> Schema:
                    lambda: IntrospectionCache(answers), RememberAnswers, OperationMetrics,
                    ActingStaff]
     schema = Schema(query=Query, mutation=Mutation, subscription=Subscription,
-                    extensions=extensions, scalar_overrides=SCALAR_OVERRIDES)
+                    extensions=extensions, scalar_overrides=SCALAR_OVERRIDES,
+                    execution_context_class=Executor)
     schema.preparation = preparation
     return schema
 

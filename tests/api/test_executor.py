@@ -1,0 +1,74 @@
+"""A subscription keeps nothing per event it sent, however long it lives.
+
+graphql-core memoizes collected subfields on the executor that each event's executor is
+copied from; the executor of every operation here (strawberry's subscriptions, and each
+live audience, which executes every event and catch-up of its followers) gives each
+event a memo of its own.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from graphql import build_schema as build_sdl
+from graphql import parse, subscribe
+from graphql.execution.collect_fields import CollectedFields
+
+from api.graphql.executor import Executor
+from api.graphql.live import Audience
+from api.graphql.schema import build_schema
+
+EVENTS = 300
+SDL = "type Query { a: String } type Parcel { n: Int s: String } " \
+      "type Subscription { parcel: Parcel }"
+
+
+def _schema() -> Any:
+    schema = build_sdl(SDL)
+
+    async def events(*_: Any) -> AsyncIterator[dict[str, Any]]:
+        for n in range(EVENTS):
+            yield {"parcel": {"n": n, "s": "IN_TRANSIT"}}
+
+    field = schema.subscription_type.fields["parcel"]
+    field.subscribe = events
+    field.resolve = lambda event, _info: event["parcel"]
+    return schema
+
+
+def _collected() -> int:
+    gc.collect()
+    return sum(isinstance(o, CollectedFields) for o in gc.get_objects())
+
+
+def test_every_operation_of_the_api_runs_with_the_executor() -> None:
+    assert build_schema().execution_context_class is Executor
+
+
+async def test_a_subscription_keeps_nothing_per_event_it_sent() -> None:
+    stream = subscribe(_schema(), parse("subscription { parcel { n s } }"),
+                       executor_class=Executor)
+    assert not isinstance(stream, list)
+    received, before = [], None
+    async for result in stream:  # type: ignore[union-attr]
+        received.append(result.data["parcel"]["n"])
+        if len(received) == 10:
+            before = _collected()
+    assert received == list(range(EVENTS))
+    assert before is not None and _collected() <= before  # not one more per event
+
+
+async def test_a_live_audience_keeps_nothing_per_event_it_executed() -> None:
+    executor = Executor.build(_schema(), parse("subscription { parcel { n s } }"))
+    assert not isinstance(executor, list)
+    audience = Audience("key", executor, schema=None, accepts=lambda _: True,
+                        encode=json.dumps)
+    texts = [await audience.payload({"parcel": {"n": n, "s": "OUT"}}) for n in range(10)]
+    before = _collected()
+    texts += [await audience.payload({"parcel": {"n": n, "s": "OUT"}})
+              for n in range(10, EVENTS)]
+    assert json.loads(texts[-1]) == {"data": {"parcel": {"n": EVENTS - 1, "s": "OUT"}}}
+    assert _collected() <= before
