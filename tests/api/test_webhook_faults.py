@@ -36,7 +36,7 @@ PLACE = """mutation($i: OrderCreateInput!) { orderCreate(input: $i) { order { id
 # dead connection used to lose the deliveries of rows already marked published.
 TERMINATE = """SELECT pg_terminate_backend(pid) AS gone FROM pg_stat_activity
   WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'
-  AND (query LIKE '%FROM "outbox_message"%' OR query LIKE 'UPDATE "outbox_message"%'
+  AND (query LIKE '%FROM "outbox_message"%' OR query LIKE 'UPDATE outbox_message %'
        OR query LIKE '%FROM "webhook_subscription"%' OR query LIKE '%"webhook_delivery"%')"""
 WEBHOOK_SERVER_ENV = {"OMS_WEBHOOK_ALLOW_PRIVATE_URLS": "true", "OMS_WEBHOOK_RETRY_BASE": "1"}
 
