@@ -29,10 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, parse
-from graphql.execution import Executor as GraphQLExecutor
-from graphql.execution import execute_subscription_event
+from graphql.execution import Executor, execute_subscription_event
 
-from api.graphql.executor import Executor
 from api.observability import metrics
 from domain.events.ports import RESYNC, EventBus
 
@@ -63,7 +61,7 @@ OPERATION: ContextVar[Operation | None] = ContextVar("live_operation", default=N
 class Audience:
     """The followers of one topic that see the same thing: one execution per event."""
 
-    def __init__(self, key: Hashable, executor: GraphQLExecutor, schema: Any,
+    def __init__(self, key: Hashable, executor: Executor, schema: Any,
                  accepts: Callable[[Message], bool], encode: Callable[[Any], str]) -> None:
         self.key = key
         self.executor = executor
@@ -211,7 +209,8 @@ class LiveFeeds:
                                                   default=str), operation.operation_name, view)
             audience = feed.audiences.get(key)
             if audience is None:
-                executor = Executor.build(
+                # the schema's executor class, as every other operation runs with
+                executor = schema.execution_context_class.build(
                     schema._schema, self._document(operation.document), context_value=context,
                     raw_variable_values=operation.variables,
                     operation_name=operation.operation_name)
