@@ -15,11 +15,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
 from domain.events.ports import RESYNC
 from integrations.bus.fanout import Fanout, Message, Queue, drain
+from integrations.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ class RedisBus:
     def __init__(self, url: str, *, prefix: str = "oms") -> None:
         """``prefix`` starts every channel name: deployments sharing a Redis do not meet."""
         self._prefix = prefix + ":"
-        self._redis = aioredis.from_url(url, decode_responses=True, socket_connect_timeout=2.0)
+        self._redis = redis_client(url, decode_responses=True, socket_timeout=None,
+                                   socket_connect_timeout=2.0)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._fanout = Fanout()
         self._listener: asyncio.Task[None] | None = None

@@ -13,8 +13,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from redis import asyncio as aioredis
 from redis.exceptions import RedisError
+
+from integrations.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 BACKOFF_SECONDS = 5.0
@@ -25,8 +26,7 @@ class RedisAvailabilityCache:
         """``prefix`` starts every key: deployments sharing a Redis keep their own entries."""
         self.ttl = ttl
         self._prefix = prefix + ":avail:"
-        self._redis = aioredis.from_url(url, decode_responses=True, socket_timeout=1.0,
-                                        socket_connect_timeout=1.0)
+        self._redis = redis_client(url, decode_responses=True)
         self._skip_until = 0.0
 
     def _available(self) -> bool:

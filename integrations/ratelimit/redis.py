@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import time
 
-from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
 from integrations.ratelimit.spent import BURST_WINDOW, SpentBudgets, until_next
+from integrations.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class RedisRateLimiter:
         self.window = window
         self.burst_window = burst_window
         self.prefix = prefix
-        self._redis = aioredis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self._redis = redis_client(url)
         self._script = self._redis.register_script(_CHARGE)
         self._spent = SpentBudgets(window)
 

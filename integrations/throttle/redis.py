@@ -13,10 +13,10 @@ import logging
 import math
 from collections.abc import Sequence
 
-from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
 from domain.customers.ports import Failures
+from integrations.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,7 @@ return 0
 class RedisFailureLog:
     def __init__(self, url: str, *, prefix: str = "oms") -> None:
         self._prefix = prefix + ":signin:"
-        self._redis = aioredis.from_url(url, decode_responses=True, socket_timeout=1.0,
-                                        socket_connect_timeout=1.0)
+        self._redis = redis_client(url, decode_responses=True)
         self._claim = self._redis.register_script(CLAIM)
         self._release = self._redis.register_script(RELEASE)
         self._touch = self._redis.register_script(TOUCH)

@@ -107,3 +107,15 @@ async def test_the_in_process_burst_window_counts_the_same_way() -> None:
     limiter = InMemoryRateLimiter(burst_window=3600)
     assert sum(await _bursts(limiter)) == 3
     assert await _used(limiter, 1000) == 30 * 10 + 3 * 10
+
+
+@needs_redis
+async def test_a_burst_larger_than_a_connection_pool_is_counted_not_let_through(
+    redis_limiters: list[RedisRateLimiter],
+) -> None:
+    # 300 requests at once in one process: they wait for a connection of the pool, rather
+    # than being refused by it, which the limiter would take for Redis being away.
+    outcomes = await asyncio.gather(*(
+        redis_limiters[0].consume("client", 1, 200) for _ in range(300)))
+    assert sum(allowed for allowed, _ in outcomes) == 200
+    assert await _used(redis_limiters[1], 200) == 200
