@@ -24,6 +24,7 @@ from api.fairness import FairTurns
 from api.graphiql import assets
 from api.graphql.answers import AvailabilityAnswers
 from api.graphql.cost import Limits, public_budget
+from api.graphql.frames import FrameWriters
 from api.graphql.live import LiveFeeds
 from api.graphql.schema import build_schema
 from api.graphql.view import GraphQLView
@@ -447,6 +448,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool | None = None)
         lifespan=lifespan,
     )
     app.add_middleware(RequestMiddleware, access_log=settings.access_log)
+    app.add_middleware(FrameWriters)  # outermost: it needs the server's own send
     app.state.settings = settings
     app.state.tokens = tokens
     return app

@@ -31,6 +31,7 @@ from typing import Any
 from graphql import DocumentNode, GraphQLError, parse
 from graphql.execution import Executor, execute_subscription_event
 
+from api.graphql.frames import text_frame
 from api.observability import metrics
 from domain.events.ports import RESYNC, EventBus
 
@@ -50,6 +51,8 @@ class Operation:
     operation_name: str | None
     send: Callable[[str], Coroutine[Any, Any, None]]  # one text frame to the client
     encode: Callable[[Any], str]
+    # Writes a whole frame straight to the connection, or declines (``api.graphql.frames``)
+    write: Callable[[bytes], bool] | None = None
     # What the operation's results carry beside their data (its cost), set as it starts.
     extensions: dict[str, Any] = field(default_factory=dict)
     follower: Follower | None = None  # once handed over
@@ -98,9 +101,12 @@ class Audience:
         return text
 
 
+Frames = dict[tuple[str, str], bytes]  # one event's frames, by what wraps its payload
+
+
 class Follower:
     __slots__ = ("audience", "backlog", "catching_up", "feed", "held", "last", "load",
-                 "operation", "prefix", "suffix")
+                 "operation", "prefix", "suffix", "wrap")
 
     def __init__(self, feed: Feed, audience: Audience, operation: Operation, *,
                  after: int, load: Loader) -> None:
@@ -114,13 +120,25 @@ class Follower:
         extensions = operation.extensions
         self.suffix = (f',"extensions":{operation.encode(extensions)}}}}}' if extensions
                        else "}}")
+        self.wrap = (self.prefix, self.suffix)
 
-    def deliver(self, payload: str) -> None:
-        """Send one payload (JSON text ending in "}") now, or after the sends before it."""
-        text = self.prefix + payload[:-1] + self.suffix
+    def deliver(self, payload: str, frames: Frames | None = None) -> None:
+        """Send one payload (JSON text ending in "}") now, or after the sends before it.
+        ``frames`` shares one event's frames between the followers it goes to: most
+        followers of an audience wrap it alike, so it is framed once for all of them."""
         if self.backlog is not None:
-            self.backlog.append(text)
+            self.backlog.append(self.prefix + payload[:-1] + self.suffix)
             return
+        write = self.operation.write
+        if write is not None:
+            frame = frames.get(self.wrap) if frames is not None else None
+            if frame is None:
+                frame = text_frame((self.prefix + payload[:-1] + self.suffix).encode())
+                if frames is not None:
+                    frames[self.wrap] = frame
+            if write(frame):
+                return
+        text = self.prefix + payload[:-1] + self.suffix
         coroutine = self.operation.send(text)
         try:
             waiting = coroutine.send(None)  # most sends finish here, never suspending
@@ -286,6 +304,7 @@ class LiveFeeds:
             if number is None:
                 number = int(message["sequence"])
             payload = None
+            frames: Frames = {}
             for follower in list(audience.followers):
                 if follower.held is not None:
                     follower.held.append(message)
@@ -296,7 +315,7 @@ class LiveFeeds:
                 else:
                     if payload is None:
                         payload = await audience.shared(message, feed.build)
-                    follower.deliver(payload)
+                    follower.deliver(payload, frames)
                     follower.last = number
 
     def _hold(self, follower: Follower, message: Message) -> None:

@@ -33,16 +33,18 @@ def _about(kind: str, **ids: int) -> Callable[[dict[str, Any]], bool]:
     return lambda m: m.get("kind") == kind and all(m.get(k) == v for k, v in ids.items())
 
 
-async def _stream(info: Info, topic: str, after: int | None, stored: QuerySet[Any],
+async def _stream(info: Info, topic: str, after: int | None, stored: Callable[[], QuerySet[Any]],
                   kind: Any, accepts: Callable[[dict[str, Any]], bool]) -> AsyncIterator[Any]:
-    """Replay-then-live for one sequence of events; ``kind`` builds the GraphQL type.
+    """Replay-then-live for one sequence of events; ``kind`` builds the GraphQL type, and
+    ``stored`` the query of its stored events at each read (a query built once would be
+    kept, with all it holds, by every follower for as long as it follows).
 
     Over a websocket the operation is handed over to the process's live feeds
     (``api.graphql.live``), which execute each live event once for every subscriber who
     sees the same thing; nothing is yielded here then."""
 
     async def load(since: int, upto: int | None) -> list[Any]:
-        query = stored.filter(sequence__gt=since)
+        query = stored().filter(sequence__gt=since)
         if upto is not None:
             query = query.filter(sequence__lte=upto)
         return [kind.from_model(row) for row in await query.order_by("sequence")]
@@ -83,11 +85,12 @@ class Subscription:
         decoded = from_global_id(order_id, expect="Order")
         if decoded is None or not await scope.query(OrderModel).filter(id=decoded[1]).exists():
             raise _not_found(f"Order {order_id}")
-        about = _about("order_event", order_id=decoded[1])
+        order = decoded[1]
+        about = _about("order_event", order_id=order)
         # Internal events (staff notes) are the shop's: a buyer's stream skips them, as its
         # replay does (domain/access), and their sequence numbers with them.
-        async for event in _stream(info, order_topic(decoded[1]), after,
-                                   scope.query(OrderEventModel).filter(order_id=decoded[1]),
+        async for event in _stream(info, order_topic(order), after,
+                                   lambda: scope.query(OrderEventModel).filter(order_id=order),
                                    OrderEvent, lambda m: about(m) and scope.reads_event(
                                        str(m.get("type")))):
             yield event
@@ -110,11 +113,11 @@ class Subscription:
                 tracking_number=tracking_number).order_by("-id").first()
         if shipment is None:
             raise _not_found("Shipment")
-        async for event in _stream(info, shipment_topic(shipment.id), after,
-                                   scope.query(TrackingEventModel).filter(
-                                       shipment_id=shipment.id),
-                                   TrackingEvent, _about("tracking_event",
-                                                         shipment_id=shipment.id)):
+        parcel = shipment.id
+        async for event in _stream(info, shipment_topic(parcel), after,
+                                   lambda: scope.query(TrackingEventModel).filter(
+                                       shipment_id=parcel),
+                                   TrackingEvent, _about("tracking_event", shipment_id=parcel)):
             yield event
 
     @strawberry.subscription(

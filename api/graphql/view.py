@@ -35,6 +35,7 @@ from api.graphiql import local_page
 from api.graphql.answer_plans import ROOT as ANSWERED
 from api.graphql.answers import Prepaid, remembered
 from api.graphql.cost import REFUSED_CHARACTERS_PER_POINT, Limits
+from api.graphql.frames import WRITER
 from api.graphql.limits import error_code
 from api.graphql.live import OPERATION
 from api.graphql.live import Operation as LiveOperation
@@ -118,10 +119,12 @@ class SessionHandler(TransportWSHandler):
         """Each operation's task knows its operation: a subscription that follows events
         hands itself over to the process's live feeds (``api.graphql.live``), which send
         its events from then on; its stream ends here without a "complete"."""
+        websocket = cast(Any, self.websocket).ws
+        writer = WRITER.get()  # set for the connection's tasks
         live = LiveOperation(
             id=operation.id, document=operation.query, variables=operation.variables,
-            operation_name=operation.operation_name,
-            send=cast(Any, self.websocket).ws.send_text,
+            operation_name=operation.operation_name, send=websocket.send_text,
+            write=writer.write if writer is not None else None,
             encode=cast(GraphQLView, self.view).encode_json_string)
         self._live[operation.id] = live
         OPERATION.set(live)  # this task's own context

@@ -48,7 +48,7 @@ class RequestMiddleware:
         if scope["type"] == "websocket":
             metrics.WEBSOCKETS.inc()
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receive, sending if scope["type"] == "http" else send)
         finally:
             elapsed = time.perf_counter() - started
             if scope["type"] == "websocket":
