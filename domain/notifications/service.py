@@ -35,7 +35,7 @@ from domain.background import Periodic
 from domain.catalog.models import Channel as SalesChannel
 from domain.catalog.models import ChannelKind, Location
 from domain.customers.models import Customer
-from domain.db import atomic
+from domain.db import atomic, connection, fetch
 from domain.errors import InvalidInput, NotFound
 from domain.events.catalogue import EventType, event_type_of
 from domain.events.models import OutboxMessage
@@ -56,6 +56,12 @@ from domain.orders.models import Order, OrderLine
 from domain.webhooks.service import RetryPolicy
 
 log = logging.getLogger(__name__)
+# One pass's rows handed over in one statement: each with what it is sent to, if still this
+# worker's (its status and lease unchanged). VALUES' columns are column1.. on both databases.
+_HAND_OVER = """UPDATE notification SET handed_at = ?, recipient = v.column2,
+    subject = v.column3, locale = v.column4 FROM (VALUES {}) AS v
+    WHERE notification.id = v.column1 AND notification.status = ?
+    AND notification.lease_until = ? RETURNING notification.id"""
 LEASE = timedelta(minutes=2)
 
 
@@ -210,8 +216,9 @@ class Notifier:
             await self._send_emails(emails)
         sent: list[Notification] = []
         try:
+            taken = await self._hand_over([row for row, _ in texts])
             for row, sms in texts:
-                if await self._hand_over(row, lambda m=sms: self._send_sms(m)):
+                if row.id in taken and await self._send(row, lambda m=sms: self._send_sms(m)):
                     sent.append(row)
         finally:
             await self._mark_sent(sent)
@@ -225,8 +232,10 @@ class Notifier:
         sent: list[Notification] = []
         try:
             async with self.mailer.connect() as session:
+                taken = await self._hand_over([row for row, _ in emails])
                 for row, message in emails:
-                    if await self._hand_over(row, lambda m=message: session.send(m)):
+                    if row.id in taken and await self._send(
+                            row, lambda m=message: session.send(m)):
                         sent.append(row)
         except Undelivered as error:  # the server could not be reached: nothing was sent
             for row, _ in emails:
@@ -239,16 +248,31 @@ class Notifier:
         assert self.sms is not None
         await self.sms.send(message)
 
-    async def _hand_over(self, row: Notification, send: Any) -> bool:
-        """Mark the row handed over, then send it: whether it was sent. A row handed over
-        and never marked sent (its worker stopped) is not sent again (UNCONFIRMED)."""
-        now = datetime.now(UTC)
-        taken = await Notification.filter(
-            id=row.id, status=Status.SENDING, lease_until=row.lease_until).update(
-            handed_at=now, recipient=row.recipient, subject=row.subject, locale=row.locale)
-        if not taken:  # the lease ran out and another worker has it
-            row.status = Status.PENDING
-            return False
+    async def _hand_over(self, rows: Sequence[Notification]) -> set[int]:
+        """Mark the rows handed over, with what they are sent to, in one statement, before
+        any is sent: the ids still this worker's (a row whose lease ran out may be another
+        worker's now; it goes back to PENDING here). A row handed over and never marked
+        sent (its worker stopped) is not sent again (UNCONFIRMED)."""
+        if not rows:
+            return set()
+        conn = connection()
+        fields = Notification._meta.fields_map
+        lease = {row.lease_until for row in rows}
+        assert len(lease) == 1, "one pass's rows share their lease"
+        params: list[Any] = [fields["handed_at"].to_db_value(datetime.now(UTC), Notification)]
+        for row in rows:
+            params += [row.id, row.recipient, row.subject, row.locale]
+        params += [Status.SENDING.value, fields["lease_until"].to_db_value(lease.pop(), Notification)]
+        values = ", ".join(["(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT),"
+                            " CAST(? AS TEXT))"] * len(rows))
+        taken = {int(found["id"]) for found in await fetch(conn, _HAND_OVER.format(values), params)}
+        for row in rows:
+            if row.id not in taken:  # the lease ran out and another worker has it
+                row.status = Status.PENDING
+        return taken
+
+    async def _send(self, row: Notification, send: Any) -> bool:
+        """Send one row handed over: whether it was sent."""
         try:
             await send()
         except Undelivered as error:

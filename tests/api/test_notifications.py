@@ -5,6 +5,7 @@ preview and the delivery log over GraphQL."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -221,6 +222,99 @@ async def test_a_message_handed_over_when_the_sender_died_is_never_sent_again(
     assert len(quiet.server.arrived) == 1
     row = await Notification.get(id=row.id)
     assert row.status is Status.UNCONFIRMED and "not sent again" in (row.last_error or "")
+
+
+class HandOvers(logging.Handler):
+    """Counts the statements that hand notifications over (they set ``handed_at``; settling
+    a stopped worker's rows only reads it)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+        self._logger = logging.getLogger("tortoise.db_client")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        changes = message.split("WHERE")[0]
+        if changes.lstrip().upper().startswith("UPDATE") and "handed_at" in changes:
+            self.count += 1
+
+    def __enter__(self) -> HandOvers:
+        self._level = self._logger.level
+        self._logger.addHandler(self)
+        self._logger.setLevel(logging.DEBUG)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.removeHandler(self)
+        self._logger.setLevel(self._level)
+
+
+async def test_a_pass_hands_all_its_messages_over_in_one_statement(
+    api: GraphQLClient, quiet: Mail,
+) -> None:
+    await _shop()
+    for _ in range(4):
+        await factories.place({"SHOE": 1})
+    rows = await _rows(4, kind="order_placed")
+    with HandOvers() as handed:
+        assert await Notifier(SHOP, mailer(quiet.server)).run_once() == 4
+    assert handed.count == 1
+    assert len(quiet.server.arrived) == 4
+    for row in rows:
+        row = await Notification.get(id=row.id)
+        assert row.status is Status.SENT and row.handed_at is not None
+        assert row.recipient == ANN and row.subject and row.locale
+
+
+class ClaimedMeanwhile:
+    """An SMTP transport that connects slowly: while it does, the rows' lease runs out and
+    another worker claims them."""
+
+    def __init__(self, real: SmtpMailer, meanwhile: Any) -> None:
+        self.real, self.meanwhile = real, meanwhile
+
+    def connect(self) -> Any:
+        outer = self
+
+        class _Ctx:
+            async def __aenter__(self) -> EmailSession:
+                await outer.meanwhile()
+                self.inner = outer.real.connect()
+                return await self.inner.__aenter__()  # type: ignore[no-any-return]
+
+            async def __aexit__(self, *exc: object) -> None:
+                await self.inner.__aexit__(None, None, None)
+
+        return _Ctx()
+
+
+async def test_rows_another_worker_claimed_meanwhile_are_left_to_it(
+    api: GraphQLClient, quiet: Mail,
+) -> None:
+    await _shop()
+    for _ in range(3):
+        await factories.place({"SHOE": 1})
+    rows = await _rows(3, kind="order_placed")
+    first = Notifier(SHOP, mailer(quiet.server))
+    later = datetime.now(UTC) + first.lease + timedelta(seconds=1)
+    other = Notifier(SHOP, mailer(quiet.server))
+    taken: list[Notification] = []
+
+    async def claim_meanwhile() -> None:
+        taken.extend(await other.claim(now=later))
+
+    slow = Notifier(SHOP, ClaimedMeanwhile(mailer(quiet.server), claim_meanwhile))  # type: ignore[arg-type]
+    assert await slow.run_once() == 3  # claimed, then lost them while connecting
+    assert sorted(r.id for r in taken) == [r.id for r in rows]
+    assert quiet.server.arrived == []  # nothing sent by the worker that lost its lease
+    for row in rows:
+        row = await Notification.get(id=row.id)
+        assert row.status is Status.SENDING and row.handed_at is None  # the other's lease
+    # The other worker stops before sending: once its lease ends too, they go out once.
+    restarted = Notifier(SHOP, mailer(quiet.server))
+    assert await restarted.run_once(now=later + other.lease + timedelta(seconds=1)) == 3
+    assert len(quiet.server.arrived) == 3
 
 
 async def test_smtp_down_is_retried_later_and_the_order_goes_on(
