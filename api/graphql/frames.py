@@ -54,6 +54,14 @@ class FrameWriter:
             return None
         return cls(protocol)
 
+    def shed_handshake(self) -> None:
+        """Drop the handshake's request and response, which uvicorn keeps for as long as
+        the connection lasts (about 3 KiB of headers each) and reads only until it has
+        accepted: a connection the app has accepted works on without them."""
+        protocol = self._protocol
+        if protocol.handshake_complete and protocol.initial_response is None:
+            protocol.request = protocol.response = None
+
     def write(self, frame: bytes) -> bool:
         """Write the frame now, or return False: it must go through ASGI send instead."""
         protocol = self._protocol

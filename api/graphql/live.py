@@ -41,7 +41,7 @@ Loader = Callable[[int, int | None], Awaitable[list[Any]]]
 KEEP = 64  # recent payloads kept per audience: a burst's, for followers catching up
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Operation:
     """The websocket operation running in this task, as the resolver may hand it over."""
 

@@ -101,6 +101,9 @@ class SessionHandler(TransportWSHandler):
         if self.connection_acknowledged:
             # cancelled by now; its exception and frames are nothing to keep per connection
             self.connection_init_timeout_task = None
+            writer = WRITER.get()
+            if writer is not None:  # nor are the handshake's headers, under uvicorn
+                writer.shed_handshake()
         if self.connection_acknowledged and watched(self.context.principal) \
                 and self._watcher is None:
             self._watcher = asyncio.create_task(self._end_with_token(), name="ws-session")

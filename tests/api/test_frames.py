@@ -43,6 +43,7 @@ async def writing(scope: Scope, receive: Receive, send: Send) -> None:
     assert writer is not None
     before = writer.write(text_frame(b"too early"))  # not accepted yet
     await send({"type": "websocket.accept"})
+    writer.shed_handshake()  # the connection goes on without the handshake's headers
     written = [writer.write(text_frame(("x" * size).encode())) for size in SIZES]
     await send({"type": "websocket.send", "text": json.dumps(
         {"before_accept": before, "written": written})})
