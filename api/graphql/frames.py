@@ -55,8 +55,8 @@ class FrameWriter:
         return cls(protocol)
 
     def shed_handshake(self) -> None:
-        """Drop the handshake's request and response, which uvicorn keeps for as long as
-        the connection lasts (about 3 KiB of headers each) and reads only until it has
+        """Drop uvicorn's hold on the handshake's request and response (their headers),
+        which it keeps for as long as the connection lasts and reads only until it has
         accepted: a connection the app has accepted works on without them."""
         protocol = self._protocol
         if protocol.handshake_complete and protocol.initial_response is None:
