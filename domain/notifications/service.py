@@ -250,9 +250,10 @@ class Notifier:
 
     async def _hand_over(self, rows: Sequence[Notification]) -> set[int]:
         """Mark the rows handed over, with what they are sent to, in one statement, before
-        any is sent: the ids still this worker's (a row whose lease ran out may be another
-        worker's now; it goes back to PENDING here). A row handed over and never marked
-        sent (its worker stopped) is not sent again (UNCONFIRMED)."""
+        any is sent: the ids still this worker's. A row whose lease ran out may be another
+        worker's now: it is left alone (PENDING to this pass, which neither sends nor
+        retries it). A row handed over and never marked sent (its worker stopped) is not
+        sent again (UNCONFIRMED)."""
         if not rows:
             return set()
         conn = connection()

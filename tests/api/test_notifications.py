@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -250,13 +251,18 @@ class HandOvers(logging.Handler):
         self._logger.setLevel(self._level)
 
 
+async def _owed(count: int) -> list[Notification]:
+    """The notification rows of ``count`` orders placed in a new shop."""
+    await _shop()
+    for _ in range(count):
+        await factories.place({"SHOE": 1})
+    return await _rows(count, kind="order_placed")
+
+
 async def test_a_pass_hands_all_its_messages_over_in_one_statement(
     api: GraphQLClient, quiet: Mail,
 ) -> None:
-    await _shop()
-    for _ in range(4):
-        await factories.place({"SHOE": 1})
-    rows = await _rows(4, kind="order_placed")
+    rows = await _owed(4)
     with HandOvers() as handed:
         assert await Notifier(SHOP, mailer(quiet.server)).run_once() == 4
     assert handed.count == 1
@@ -274,28 +280,17 @@ class ClaimedMeanwhile:
     def __init__(self, real: SmtpMailer, meanwhile: Any) -> None:
         self.real, self.meanwhile = real, meanwhile
 
-    def connect(self) -> Any:
-        outer = self
-
-        class _Ctx:
-            async def __aenter__(self) -> EmailSession:
-                await outer.meanwhile()
-                self.inner = outer.real.connect()
-                return await self.inner.__aenter__()  # type: ignore[no-any-return]
-
-            async def __aexit__(self, *exc: object) -> None:
-                await self.inner.__aexit__(None, None, None)
-
-        return _Ctx()
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[EmailSession]:
+        await self.meanwhile()
+        async with self.real.connect() as session:
+            yield session
 
 
 async def test_rows_another_worker_claimed_meanwhile_are_left_to_it(
     api: GraphQLClient, quiet: Mail,
 ) -> None:
-    await _shop()
-    for _ in range(3):
-        await factories.place({"SHOE": 1})
-    rows = await _rows(3, kind="order_placed")
+    rows = await _owed(3)
     first = Notifier(SHOP, mailer(quiet.server))
     later = datetime.now(UTC) + first.lease + timedelta(seconds=1)
     other = Notifier(SHOP, mailer(quiet.server))
