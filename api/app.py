@@ -34,6 +34,7 @@ from api.oauth import StarletteAuthorizationServer
 from api.observability import logs, metrics
 from api.observability.middleware import RequestMiddleware
 from api.reports_csv import fulfillment_csv, inventory_csv, returns_csv, sales_csv
+from api.sessions import SessionWatch
 from api.settings import Settings, risk_defaults
 from api.tokens import TokenService
 from api.webhooks import carrier_webhook, marketplace_webhook, payment_webhook
@@ -131,6 +132,9 @@ class Services:
     # Availability answers kept per SKU, dropped with the cache's entries in this process.
     answers: AvailabilityAnswers | None = None
     live: LiveFeeds | None = None  # the websocket subscriptions' feeds, one per topic
+    # Every websocket session whose token can end, watched by one task
+    sessions: SessionWatch = field(default_factory=lambda: SessionWatch(
+        check_every=Settings.session_check_interval))
 
 
 def make_pushers() -> dict[str, Any]:
@@ -327,7 +331,8 @@ async def start_services(settings: Settings) -> Services:
                     hasher=SecretHasher(settings.hash_concurrency),
                     turns=FairTurns(per_caller=settings.max_concurrent_per_caller),
                     mailer=notifier.mailer, notifier=notifier, late_shipments=late_shipments,
-                    answers=answers)
+                    answers=answers,
+                    sessions=SessionWatch(check_every=settings.session_check_interval))
 
 
 async def stop_services(services: Services) -> None:
@@ -345,6 +350,7 @@ async def stop_services(services: Services) -> None:
         await services.webhooks.sender.close()  # type: ignore[attr-defined]
     if services.live is not None:
         await services.live.close()
+    await services.sessions.close()
     await services.bus.close()
     for closeable in (services.cache, services.rate_limiter, services.login_throttle.log,
                       *services.carriers.values(),

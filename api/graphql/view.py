@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any, cast
 
@@ -43,7 +44,7 @@ from api.graphql.requests import TransportWSHandler, decode, request_problem
 from api.inbound import Malformed, read
 from api.observability import metrics
 from api.observability.context import note
-from api.sessions import CLOSE_CODE, until_ended, watched
+from api.sessions import CLOSE_CODE, watched
 from api.settings import Settings
 from api.tokens import TokenService
 from integrations.payloads import UnreadablePayload, json_value
@@ -90,7 +91,7 @@ class SessionHandler(TransportWSHandler):
     """graphql-transport-ws (frames checked), with the connection closed when its token expires or is revoked
     (``api.sessions``)."""
 
-    _watcher: asyncio.Task[None] | None = None
+    _unwatch: Callable[[], None] | None = None  # the process's SessionWatch watches it
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -105,14 +106,11 @@ class SessionHandler(TransportWSHandler):
             if writer is not None:  # nor are the handshake's headers, under uvicorn
                 writer.shed_handshake()
         if self.connection_acknowledged and watched(self.context.principal) \
-                and self._watcher is None:
-            self._watcher = asyncio.create_task(self._end_with_token(), name="ws-session")
+                and self._unwatch is None:
+            self._unwatch = self.context.services.sessions.watch(
+                self.context.principal, self._end_with_token)
 
-    async def _end_with_token(self) -> None:
-        principal = self.context.principal
-        assert principal is not None
-        view = cast(GraphQLView, self.view)
-        reason = await until_ended(principal, check_every=view.settings.session_check_interval)
+    async def _end_with_token(self, reason: str) -> None:
         for operation_id in list(self.operations):
             await self.cleanup_operation(operation_id)
         with suppress(RuntimeError, WebSocketDisconnected):  # the client left meanwhile
@@ -158,10 +156,9 @@ class SessionHandler(TransportWSHandler):
         await super().cleanup_operation(operation_id)
 
     async def shutdown(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._watcher
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
         await super().shutdown()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from domain import validation as v
@@ -118,10 +119,15 @@ async def use_refresh_token(token: str) -> tuple[Customer, str]:
     return customer, await issue_refresh_token(customer)
 
 
-async def sessions_revoked(*, customer_id: int, issued_at: float) -> bool:
-    """Whether an access token issued at ``issued_at`` (epoch seconds) was revoked since."""
-    customer = await Customer.get_or_none(id=customer_id).only("id", "sessions_revoked_at")
-    if customer is None:
-        return True  # the customer is gone
-    revoked_at = customer.sessions_revoked_at
-    return revoked_at is not None and issued_at <= revoked_at.timestamp()
+async def revoked_sessions(tokens: Iterable[tuple[int, float]]) -> set[tuple[int, float]]:
+    """Which of these access tokens, each (customer id, issued at in epoch seconds), were
+    revoked since they were issued, or belong to a customer who is gone: one query for
+    all of them."""
+    wanted = set(tokens)
+    if not wanted:
+        return set()
+    revoked_at = dict(await Customer.filter(id__in=sorted({c for c, _ in wanted})).values_list(
+        "id", "sessions_revoked_at"))
+    return {(customer, issued) for customer, issued in wanted
+            if customer not in revoked_at or (revoked_at[customer] is not None
+                                             and issued <= revoked_at[customer].timestamp())}

@@ -5,6 +5,7 @@ process (the database is what they share)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from domain.access import Kind, Permission, Principal, Scope
@@ -54,11 +55,15 @@ async def principal_for_token(token: str) -> Principal | None:
     return staff_principal(session.staff, session)
 
 
-async def session_open(session_id: int) -> bool:
-    """Whether a session still holds (for websockets, asked now and then)."""
-    return await StaffSession.filter(
-        id=session_id, revoked_at__isnull=True, expires_at__gt=datetime.now(UTC),
-        staff__active=True).exists()
+async def open_sessions_among(session_ids: Iterable[int]) -> set[int]:
+    """Which of these sessions still hold (for websockets, asked now and then): one query
+    for all of them."""
+    wanted = sorted(set(session_ids))
+    if not wanted:
+        return set()
+    return {int(row[0]) for row in await StaffSession.filter(
+        id__in=wanted, revoked_at__isnull=True, expires_at__gt=datetime.now(UTC),
+        staff__active=True).values_list("id")}
 
 
 async def open_sessions(scope: Scope, *, staff_id: int | None = None) -> list[StaffSession]:

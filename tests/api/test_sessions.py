@@ -89,9 +89,12 @@ async def test_a_session_whose_token_holds_stays_open(app: Any, api: GraphQLClie
             assert (await session.init(token["accessToken"]))["type"] == "connection_ack"
             await session.subscribe(AVAILABILITY, {"skus": ["SHOE"]})
             await session.data(1)
+        watch = app.state.services.sessions  # one watch for the process's sessions
+        assert len(watch) == 2
         for _ in range(2):  # another customer's sessions are revoked, not this one's
             await api(REFRESH, {"t": other["refreshToken"]}, admin=False)
         assert (await _closed(theirs)).code == CLOSE_CODE
+        assert len(watch) == 1
         await api('mutation { inventoryAdjust(input: {sku: "SHOE", location: "a", delta: 3, '
                   'reason: "count"}) { userErrors { code } } }')
         assert (await sub.data(1, seconds=5))[0]["availabilityChanged"]["available"] == 8
