@@ -112,12 +112,14 @@ async def seed_history(count: int, *, progress: Callable[[int, int], None] | Non
             if len(lines) > 1 and rng.random() < 0.1:
                 parcels = [parcels[0][:1], parcels[0][1:]]
             for parcel in parcels:
-                shipped = placed + timedelta(minutes=rng.randint(30, 96 * 60))
+                # history: nothing later than now (an order of the last hours ships and
+                # arrives within them)
+                shipped = min(placed + timedelta(minutes=rng.randint(30, 96 * 60)), now)
+                delivered = min(shipped + timedelta(hours=rng.randint(12, 120)), now)
                 level_id, location_id = rng.choice(levels[parcel[0][1][0].id])
                 shipment = add(Shipment, order_id=order_id, location_id=location_id,
                                status=ShipmentStatus.DELIVERED, carrier=rng.choice(CARRIERS),
-                               shipped_at=shipped, status_at=shipped,
-                               delivered_at=shipped + timedelta(hours=rng.randint(12, 120)),
+                               shipped_at=shipped, status_at=shipped, delivered_at=delivered,
                                created_at=shipped, updated_at=shipped)
                 for line_id, (variant, quantity) in parcel:
                     add(ShipmentLine, shipment_id=shipment, order_line_id=line_id,

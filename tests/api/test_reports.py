@@ -458,13 +458,17 @@ async def test_a_generated_history_feeds_every_report(api: GraphQLClient) -> Non
     from api.history import seed_history
     from api.seed import seed_demo_if_empty
     from domain.fulfillment.models import Shipment, ShipmentLine
+    from domain.inventory.models import StockMovement
     from domain.orders.models import OrderStatus
     from tests.domain.ledger import assert_ledger_matches
 
     await seed_demo_if_empty()
     await seed_history(300, seed=1)
     await assert_ledger_matches()
-    today = datetime.now(UTC).date()
+    now = datetime.now(UTC)  # history: nothing shipped, delivered or moved after now
+    assert not await Shipment.filter(delivered_at__gt=now).exists()
+    assert not await StockMovement.filter(created_at__gt=now).exists()
+    today = now.date()
     period = {"from": (today - timedelta(days=366)).isoformat(), "to": today.isoformat()}
     placed = await Order.all().count()
     sold = await Order.exclude(status=OrderStatus.CANCELLED).count()
