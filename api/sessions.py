@@ -18,6 +18,7 @@ every interval (10,000 customers following their parcels were 333 queries a seco
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import itertools
 import logging
@@ -50,6 +51,7 @@ class _Session:
     principal: Principal | None  # None once over: a stale heap entry holds nothing
     end: Ended | None
     expires_at: float
+    context: contextvars.Context | None  # its connection's: ``end`` runs in it
 
 
 async def _in_chunks(look_up: Callable[[list[T]], Awaitable[set[Any]]],
@@ -95,7 +97,9 @@ class SessionWatch:
         self._wake = asyncio.Event()
         self._plan = math.inf  # when the task wakes next
         self._task: asyncio.Task[None] | None = None
+        self._checking: asyncio.Task[None] | None = None
         self._ending: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -105,28 +109,47 @@ class SessionWatch:
         expired or been revoked. The function returned stops watching (the connection
         ended first)."""
         assert principal.expires_at is not None, "the static admin token does not end"
-        session = _Session(principal, end, principal.expires_at)
+        session = _Session(principal, end, principal.expires_at, contextvars.copy_context())
         self._sessions.add(session)
         heapq.heappush(self._expiries, (session.expires_at, next(self._order), session))
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="ws-sessions")
+            self._start()
         elif session.expires_at < self._plan:
             self._wake.set()
         return lambda: self._forget(session)
 
+    def _start(self) -> None:
+        """The watch's task, in a context of its own (not the connection's that started
+        it), with an event of the running loop."""
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="ws-sessions",
+                                         context=contextvars.Context())
+        self._task.add_done_callback(self._stopped)
+
+    def _stopped(self, task: asyncio.Task[None]) -> None:
+        if self._closed or task.cancelled():
+            return
+        log.error("the websocket session watch stopped; starting it again",
+                  exc_info=task.exception())
+        asyncio.get_running_loop().call_later(1.0, self._restart)
+
+    def _restart(self) -> None:
+        if not self._closed and (self._task is None or self._task.done()):
+            self._start()
+
     def _forget(self, session: _Session) -> None:
         self._sessions.discard(session)
-        session.principal = session.end = None
+        session.principal = session.end = session.context = None
         if len(self._expiries) > 2 * len(self._sessions) + 64:  # mostly stale: compact
             self._expiries = [e for e in self._expiries if e[2].end is not None]
             heapq.heapify(self._expiries)
 
     def _end(self, session: _Session, reason: str) -> None:
-        end = session.end
+        end, context = session.end, session.context
         self._forget(session)
         if end is None:
             return
-        task = asyncio.create_task(end(reason), name="ws-session-end")
+        task = asyncio.create_task(end(reason), name="ws-session-end", context=context)
         self._ending.add(task)
         task.add_done_callback(self._ended)
 
@@ -143,8 +166,10 @@ class SessionWatch:
                 _, _, session = heapq.heappop(self._expiries)
                 self._end(session, "Token expired")
             if now >= next_check:
-                await self._check()
-                next_check = time.time() + self.check_every
+                # beside this loop: a slow database holds up no expiry
+                if self._checking is None or self._checking.done():
+                    self._checking = asyncio.create_task(self._check(), name="ws-sessions-check")
+                next_check = now + self.check_every
             nearest = self._expiries[0][0] if self._expiries else math.inf
             self._plan = min(nearest, next_check)
             self._wake.clear()
@@ -166,7 +191,9 @@ class SessionWatch:
             self._end(session, "Token revoked")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+        self._closed = True
+        for task in (self._task, self._checking):
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task

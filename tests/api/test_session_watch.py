@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,3 +92,55 @@ async def test_each_session_ends_at_its_own_expiry_unless_it_left_first(
         await watch.close()
     assert ended == [("near", "Token expired")]
     assert len(watch) == 1
+
+
+async def test_a_slow_revocation_check_holds_up_no_expiry(
+    api: GraphQLClient, monkeypatch: Any,
+) -> None:
+    async def slow(found: Any) -> list[Any]:  # the database takes its time
+        await asyncio.sleep(5)
+        return []
+
+    monkeypatch.setattr(sessions, "_revoked", slow)
+    customer = await Customer.create(email="slow@example.com", name="Slow")
+    now = int(time.time())
+    watch = SessionWatch(check_every=0.05)
+    expired = asyncio.Event()
+
+    async def end(reason: str) -> None:
+        expired.set()
+
+    try:
+        watch.watch(_customer(customer.id, issued_at=now, expires_at=now + 1), end)
+        await asyncio.wait_for(expired.wait(), 2.5)  # on time, the check still running
+    finally:
+        await watch.close()
+
+
+WHO: ContextVar[str] = ContextVar("who", default="nobody")
+
+
+async def test_each_session_ends_in_its_own_connections_context(api: GraphQLClient) -> None:
+    customer = await Customer.create(email="ctx@example.com", name="Ctx")
+    now = int(time.time())
+    watch = SessionWatch(check_every=3600)
+    seen: dict[str, str] = {}
+    both = asyncio.Event()
+
+    async def connection(name: str) -> None:  # each websocket's task has its own context
+        WHO.set(name)
+
+        async def end(reason: str) -> None:
+            seen[name] = WHO.get()
+            if len(seen) == 2:
+                both.set()
+
+        watch.watch(_customer(customer.id, issued_at=now, expires_at=now + 1), end)
+
+    try:
+        await asyncio.gather(asyncio.create_task(connection("first")),
+                             asyncio.create_task(connection("second")))
+        await asyncio.wait_for(both.wait(), 5)
+    finally:
+        await watch.close()
+    assert seen == {"first": "first", "second": "second"}
