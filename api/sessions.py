@@ -50,7 +50,6 @@ def watched(principal: Principal | None) -> bool:
 class _Session:
     principal: Principal | None  # None once over: a stale heap entry holds nothing
     end: Ended | None
-    expires_at: float
     context: contextvars.Context | None  # its connection's: ``end`` runs in it
 
 
@@ -108,13 +107,14 @@ class SessionWatch:
         """Call ``end(reason)`` once, in a task of its own, when the principal's token has
         expired or been revoked. The function returned stops watching (the connection
         ended first)."""
-        assert principal.expires_at is not None, "the static admin token does not end"
-        session = _Session(principal, end, principal.expires_at, contextvars.copy_context())
+        expires_at = principal.expires_at
+        assert expires_at is not None, "the static admin token does not end"
+        session = _Session(principal, end, contextvars.copy_context())
         self._sessions.add(session)
-        heapq.heappush(self._expiries, (session.expires_at, next(self._order), session))
+        heapq.heappush(self._expiries, (expires_at, next(self._order), session))
         if self._task is None or self._task.done():
             self._start()
-        elif session.expires_at < self._plan:
+        elif expires_at < self._plan:
             self._wake.set()
         return lambda: self._forget(session)
 

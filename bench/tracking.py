@@ -139,9 +139,9 @@ class Follower:
             if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPNS:
                 seconds, nanoseconds = TIMESTAMP.unpack(raw)
                 self.arrived = seconds * 1_000_000_000 + nanoseconds
-        self.data_received(data)
+        self._received(data)
 
-    def data_received(self, data: bytes) -> None:
+    def _received(self, data: bytes) -> None:
         buffer = self.buffer
         buffer += data
         if not self.upgraded:

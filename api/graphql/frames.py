@@ -1,11 +1,12 @@
 """Websocket text frames written straight to the connection's transport.
 
-A live event goes to thousands of subscribers with the same text. Through ASGI each copy
-passes five wrappers (Starlette's websocket, the router's and our middleware's senders,
-uvicorn's protocol) and is framed again; written here, a frame is built once per event and
-written as it is to each socket. Only uvicorn's sans-I/O websocket protocol is written to,
-and only while its connection is open, uncompressed and taking data: anything else
-(another server, permessage-deflate, a client not reading) goes through ASGI ``send``.
+A live event goes to thousands of subscribers, executed and encoded once for them all.
+Through ASGI each copy then passes five wrappers (Starlette's websocket, the router's and
+our middleware's senders, uvicorn's protocol, its framing); written here, it is one
+header put before the text and one write to the socket. Only uvicorn's sans-I/O
+websocket protocol is written to, and only while its connection is open, uncompressed and
+taking data: anything else (another server, permessage-deflate, a client not reading)
+goes through ASGI ``send``.
 """
 
 from __future__ import annotations

@@ -101,12 +101,9 @@ class Audience:
         return text
 
 
-Frames = dict[tuple[str, str], bytes]  # one event's frames, by what wraps its payload
-
-
 class Follower:
     __slots__ = ("audience", "backlog", "catching_up", "feed", "held", "last", "load",
-                 "operation", "prefix", "suffix", "wrap")
+                 "operation", "prefix", "suffix")
 
     def __init__(self, feed: Feed, audience: Audience, operation: Operation, *,
                  after: int, load: Loader) -> None:
@@ -120,25 +117,18 @@ class Follower:
         extensions = operation.extensions
         self.suffix = (f',"extensions":{operation.encode(extensions)}}}}}' if extensions
                        else "}}")
-        self.wrap = (self.prefix, self.suffix)
 
-    def deliver(self, payload: str, frames: Frames | None = None) -> None:
-        """Send one payload (JSON text ending in "}") now, or after the sends before it.
-        ``frames`` shares one event's frames between the followers it goes to: most
-        followers of an audience wrap it alike, so it is framed once for all of them."""
+    def deliver(self, payload: str) -> None:
+        """Send one payload (JSON text ending in "}") now, or after the sends before it:
+        straight to the connection when it takes it (``api.graphql.frames``), else
+        through ASGI."""
+        text = self.prefix + payload[:-1] + self.suffix
         if self.backlog is not None:
-            self.backlog.append(self.prefix + payload[:-1] + self.suffix)
+            self.backlog.append(text)
             return
         write = self.operation.write
-        if write is not None:
-            frame = frames.get(self.wrap) if frames is not None else None
-            if frame is None:
-                frame = text_frame((self.prefix + payload[:-1] + self.suffix).encode())
-                if frames is not None:
-                    frames[self.wrap] = frame
-            if write(frame):
-                return
-        text = self.prefix + payload[:-1] + self.suffix
+        if write is not None and write(text_frame(text.encode())):
+            return
         coroutine = self.operation.send(text)
         try:
             waiting = coroutine.send(None)  # most sends finish here, never suspending
@@ -304,7 +294,6 @@ class LiveFeeds:
             if number is None:
                 number = int(message["sequence"])
             payload = None
-            frames: Frames = {}
             for follower in list(audience.followers):
                 if follower.held is not None:
                     follower.held.append(message)
@@ -315,7 +304,7 @@ class LiveFeeds:
                 else:
                     if payload is None:
                         payload = await audience.shared(message, feed.build)
-                    follower.deliver(payload, frames)
+                    follower.deliver(payload)
                     follower.last = number
 
     def _hold(self, follower: Follower, message: Message) -> None:

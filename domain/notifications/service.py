@@ -20,7 +20,7 @@ background, and a failure only ever changes the notification row.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -216,10 +216,7 @@ class Notifier:
             await self._send_emails(emails)
         sent: list[Notification] = []
         try:
-            taken = await self._hand_over([row for row, _ in texts])
-            for row, sms in texts:
-                if row.id in taken and await self._send(row, lambda m=sms: self._send_sms(m)):
-                    sent.append(row)
+            await self._deliver(texts, self._send_sms, sent)
         finally:
             await self._mark_sent(sent)
         return len(claimed)
@@ -232,11 +229,7 @@ class Notifier:
         sent: list[Notification] = []
         try:
             async with self.mailer.connect() as session:
-                taken = await self._hand_over([row for row, _ in emails])
-                for row, message in emails:
-                    if row.id in taken and await self._send(
-                            row, lambda m=message: session.send(m)):
-                        sent.append(row)
+                await self._deliver(emails, session.send, sent)
         except Undelivered as error:  # the server could not be reached: nothing was sent
             for row, _ in emails:
                 if row.status is Status.SENDING:
@@ -247,6 +240,17 @@ class Notifier:
     async def _send_sms(self, message: SmsMessage) -> None:
         assert self.sms is not None
         await self.sms.send(message)
+
+    async def _deliver(self, messages: Sequence[tuple[Notification, Any]],
+                       send: Callable[[Any], Awaitable[None]], sent: list[Notification]
+                       ) -> None:
+        """Hand the rows over in one statement, then send each that is still this
+        worker's, adding it to ``sent`` once sent (marked by the caller, whatever
+        happens after it)."""
+        taken = await self._hand_over([row for row, _ in messages])
+        for row, message in messages:
+            if row.id in taken and await self._send(row, lambda m=message: send(m)):
+                sent.append(row)
 
     async def _hand_over(self, rows: Sequence[Notification]) -> set[int]:
         """Mark the rows handed over, with what they are sent to, in one statement, before
