@@ -122,7 +122,13 @@ async def _pg_cleanup_script(conn: Any, tables: list[str]) -> str:
         "JOIN pg_depend d ON d.objid = s.oid JOIN pg_class t ON t.oid = d.refobjid "
         "WHERE s.relkind = 'S' AND t.relname = ANY($1::text[])", [tables])
     restart = ", ".join(f"('{row['name']}')" for row in sequences)
-    return ("".join(f'DELETE FROM "{table}";' for table in ordered)
+    # Every table locked first: a transaction of a loop still running from the test before
+    # (an insert not yet committed) is waited for, and its rows deleted with the rest;
+    # otherwise they would outlive the cleanup, beside sequences set back to 1, and the next
+    # test's first insert would meet a duplicate key.
+    locks = ", ".join(f'"{table}"' for table in ordered)
+    return (f"SET LOCAL lock_timeout = '5s'; LOCK TABLE {locks} IN ACCESS EXCLUSIVE MODE;"
+            + "".join(f'DELETE FROM "{table}";' for table in ordered)
             + (f"SELECT setval(s::regclass, 1, false) FROM (VALUES {restart}) AS v(s);"
                if restart else ""))
 
@@ -135,14 +141,16 @@ async def _truncate() -> None:
     if conn.capabilities.dialect == "postgres":
         if _pg_cleanup is None:
             _pg_cleanup = await _pg_cleanup_script(conn, tables)
-        # A background pass locking rows in another order can still meet it in a deadlock;
-        # PostgreSQL then cancels one side, and the cleanup (one transaction) is tried again.
+        # A background pass locking rows in another order can still meet it in a deadlock (or
+        # hold a lock past the timeout); PostgreSQL then cancels one side, and the cleanup
+        # (one transaction) is tried again.
         for attempt in range(5):
             try:
                 await conn.execute_script(_pg_cleanup)
                 break
             except Exception as error:
-                if "deadlock" not in str(error).lower() or attempt == 4:
+                if not any(word in str(error).lower() for word in ("deadlock", "lock timeout")
+                           ) or attempt == 4:
                     raise
                 await asyncio.sleep(0.1 * (attempt + 1))
     else:

@@ -5,6 +5,11 @@ local subscribers want. Messages published while it was away are not
 replayed by Redis, so after reconnecting it tells every local subscriber to
 resynchronise (``RESYNC``): subscribers that follow sequences read what they
 missed from the database.
+
+Publishing and listening use clients (and pools) of their own: a PUBLISH waits at most
+``PUBLISH_TIMEOUT`` seconds for a Redis that stopped answering, so hung publishes cannot
+hold every connection, and the listener, which waits without a timeout for messages,
+reconnects from a pool that publishers never exhaust.
 """
 
 from __future__ import annotations
@@ -22,15 +27,18 @@ from integrations.bus.fanout import Fanout, Message, Queue, drain
 from integrations.redis_client import redis_client
 
 log = logging.getLogger(__name__)
+PUBLISH_TIMEOUT = 2.0  # seconds; the relay publishes again what was not (the outbox keeps it)
 
 
 class RedisBus:
     def __init__(self, url: str, *, prefix: str = "oms") -> None:
         """``prefix`` starts every channel name: deployments sharing a Redis do not meet."""
         self._prefix = prefix + ":"
-        self._redis = redis_client(url, decode_responses=True, socket_timeout=None,
+        self._redis = redis_client(url, decode_responses=True, socket_timeout=PUBLISH_TIMEOUT,
                                    socket_connect_timeout=2.0)
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._listening = redis_client(url, decode_responses=True, socket_timeout=None,
+                                       socket_connect_timeout=2.0)
+        self._pubsub = self._listening.pubsub(ignore_subscribe_messages=True)
         self._fanout = Fanout()
         self._listener: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -95,7 +103,7 @@ class RedisBus:
             async with self._lock:
                 try:
                     await self._pubsub.aclose()
-                    self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                    self._pubsub = self._listening.pubsub(ignore_subscribe_messages=True)
                     topics = [self._prefix + t for t in self._fanout.topics()]
                     if topics:
                         await self._pubsub.subscribe(*topics)
@@ -117,4 +125,5 @@ class RedisBus:
                 await self._listener
         with suppress(RedisError):
             await self._pubsub.aclose()
+        await self._listening.aclose()
         await self._redis.aclose()
