@@ -25,7 +25,7 @@ import math
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import (
     DocumentNode,
@@ -51,6 +51,7 @@ from graphql import (
     get_named_type,
     parse,
 )
+from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
@@ -60,6 +61,9 @@ from api.graphql.live import record_extensions
 from api.graphql.relay import DEFAULT_PAGE, MAX_PAGE
 from api.settings import request_bytes
 from integrations.ratelimit.spent import BURST_WINDOW
+
+if TYPE_CHECKING:  # it imports this module
+    from api.graphql.preparation import Preparation
 
 # Each of these hashes or checks a password (argon2: tens of milliseconds of CPU).
 PASSWORD_FIELDS = frozenset({"customerRegister", "customerTokenCreate", "staffSignIn",
@@ -455,17 +459,31 @@ class CostLimit(SchemaExtension):
     reading it); and a document refused before it runs (too large, deep or costly, or
     invalid) is charged by its size, so that sending refused documents in a loop soon
     stops being read. Must come before the extension that validates.
+
+    A document ``preparation`` already found valid costs nothing to read again: over HTTP
+    its first point is charged with the rest, one round trip to the budgets' store instead
+    of two.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, preparation: Preparation | None = None) -> None:
+        self.preparation = preparation
         self.report: dict[str, int] = {}
         self.counted: Cost | None = None
         self.executed = False
+        self.first_paid = False  # the point to be read, charged before parsing
         self.left = 0  # the client's points after the first one
 
     def _services(self) -> Any:
         # None when executed outside a request (tools, tests of the schema)
         return getattr(self.execution_context.context, "services", None)
+
+    def _free_to_read(self) -> bool:
+        """Whether the first point may be charged with the rest: over HTTP, a document
+        prepared before (a websocket's refusal must come before its operation starts, as an
+        ``error`` message, not among its results)."""
+        ctx = self.execution_context
+        return (self.preparation is not None and self.preparation.prepared(ctx.query)
+                and not isinstance(getattr(ctx.context, "request", None), WebSocket))
 
     def _budget(self, limits: Limits) -> int:
         return limits.budget_of(self.execution_context.context.principal)
@@ -475,7 +493,8 @@ class CostLimit(SchemaExtension):
         prepaid = getattr(self.execution_context.context, "prepaid", None)
         if services is not None and prepaid is not None:
             self.left = prepaid.remaining  # its points, the first one with them, are paid
-        elif services is not None:
+        elif services is not None and not self._free_to_read():
+            self.first_paid = True
             limits: Limits = services.limits
             budget = self._budget(limits)
             allowed, self.left = await services.rate_limiter.consume(
@@ -544,10 +563,10 @@ class CostLimit(SchemaExtension):
             record_extensions(self.get_results())
             self.executed = True
             return
-        paid = prepaid.points if prepaid is not None else 1  # the first point is paid
+        paid = prepaid.points if prepaid is not None else int(self.first_paid)
         allowed, remaining, wait = await take_points(
             services.rate_limiter, limits, ctx.context.principal, ctx.context.rate_key(),
-            max(cost - paid, 0), self.counted.fields)
+            max(cost, 1) - paid, self.counted.fields)  # every operation pays a point
         self.report |= {"actual": cost if allowed else 0, "remaining": remaining}
         record_extensions(self.get_results())  # what a subscription's live events carry
         if wait is not None:

@@ -238,7 +238,13 @@ class Preparation:
         self.checking = checking
         self.parsed = _Lru(size)
         self.validated = _Lru(size)
+        self.ready = _Lru(size)  # texts parsed and found valid here: reading them is free
         self._sdl: str | None = None
+
+    def prepared(self, query: str | None) -> bool:
+        """Whether ``query`` was parsed and found valid here before: reading it again costs
+        no parse nor validation."""
+        return query is not None and query in self.ready
 
     async def run(self, large: bool, work: Callable[[], T]) -> T:
         return await self.cpu.run(work) if large else work()
@@ -333,6 +339,8 @@ class PrepareDocuments(SchemaExtension):
                     lambda: _validate(ctx.schema._schema, document, rules))
                 if key:
                     self.preparation.validated.remember(key, errors)
+            if not errors and key:
+                self.preparation.ready.remember(ctx.query, True)
             ctx.pre_execution_errors = errors
         yield
 

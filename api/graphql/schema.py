@@ -110,7 +110,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         max_depth=settings.max_depth, max_aliases=settings.max_aliases,
         introspection=settings.introspection))
     answers = IntrospectionAnswers()
-    extensions += [CostLimit, lambda: PrepareDocuments(preparation),
+    extensions += [lambda: CostLimit(preparation), lambda: PrepareDocuments(preparation),
                    lambda: IntrospectionCache(answers), RememberAnswers, OperationMetrics,
                    ActingStaff]
     schema = Schema(query=Query, mutation=Mutation, subscription=Subscription,

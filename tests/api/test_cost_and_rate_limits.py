@@ -37,6 +37,43 @@ async def test_the_cost_is_reported_on_every_response(
     assert cost["remaining"] == cost["limit"] - 57
 
 
+async def test_a_document_read_before_costs_one_round_trip_to_the_budgets(
+    app: Any, api: GraphQLClient, limits: Limits, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limiter = app.state.services.rate_limiter
+    calls: list[int] = []  # the points of each charge asked of the limiter
+    inside = []  # (one of its methods may call another: counted once)
+    for name in ("consume", "consume_within", "charge"):
+        original = getattr(limiter, name)
+
+        async def counted(*args: Any, _original: Any = original) -> Any:
+            if not inside:
+                calls.append(args[1])
+            inside.append(True)
+            try:
+                return await _original(*args)
+            finally:
+                inside.pop()
+
+        monkeypatch.setattr(limiter, name, counted)
+    document = PAGE.replace("first: 4", "first: 3")  # a text no other test prepared
+    costs = []
+    for _ in range(4):  # 43 points each against 200 a minute
+        body = (await api.raw(document, admin=False)).json()
+        assert not body.get("errors")
+        costs.append(body["extensions"]["cost"])
+    # the first time: a point before parsing, then the rest; then the whole cost at once
+    assert calls == [1, 42, 43, 43, 43]
+    assert [c["remaining"] for c in costs] == [157, 114, 71, 28]
+    for left in (27, 26):  # a document that costs nothing pays its point, prepared or not
+        body = (await api.raw("{ __typename }", admin=False)).json()
+        assert body["extensions"]["cost"]["remaining"] == left
+    # a client with no point left is still refused, before running anything
+    refused = (await api.raw(document, admin=False)).json()
+    assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert refused["data"] is None
+
+
 async def test_too_costly_documents_and_spent_budgets_are_refused(
     api: GraphQLClient, limits: Limits,
 ) -> None:
