@@ -9,14 +9,15 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
 
 from domain import validation as v
+from domain.db import execute, fetch, insert_sql
 from domain.errors import IdempotencyKeyReused, InvalidInput
 from domain.idempotency.models import IdempotencyRecord
 from domain.uow import unit_of_work
 
 T = TypeVar("T")
+_RESULT = IdempotencyRecord._meta.fields_map["result"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ async def idempotent(
     afresh) and changes nothing; with a different request it raises
     IdempotencyKeyReused. The key is claimed first, so a concurrent duplicate
     waits for the first to commit and then replays it. A call that fails
-    stores nothing, so it can be retried with the same key.
+    stores nothing, so it can be retried with the same key. A new key costs the
+    call two statements (the claim and its result), a repeated one two reads.
     """
     if key is None:
         async with unit_of_work() as conn:
@@ -53,31 +55,30 @@ async def idempotent(
     _check(key)
     digest = request_hash(operation, request)
     for _ in range(3):
-        existing = await IdempotencyRecord.get_or_none(client=key.client, key=key.key)
-        if existing is not None:
-            if existing.operation != operation or existing.request_hash != digest:
-                raise IdempotencyKeyReused(key.key)
-            return await decode(existing.result)
-        try:
-            async with unit_of_work() as conn:
-                try:
-                    record = await IdempotencyRecord.create(
-                        client=key.client, key=key.key, operation=operation,
-                        request_hash=digest, result={}, using_db=conn,
-                    )
-                except IntegrityError:
-                    raise _KeyTaken() from None
+        async with unit_of_work() as conn:
+            # Claimed in the call's own transaction, in one statement: a concurrent duplicate
+            # waits here for the claim's commit (then finds the record) or its rollback
+            # (then claims the key itself).
+            record = IdempotencyRecord(client=key.client, key=key.key, operation=operation,
+                                       request_hash=digest, result={})
+            sql, params = insert_sql(conn, [record])
+            if await fetch(conn, f'{sql} ON CONFLICT ("client", "key") DO NOTHING'
+                                 ' RETURNING "id"', params):
                 result = await run(conn)
-                record.result = encode(result)
-                await record.save(update_fields=["result"], using_db=conn)
+                await execute(conn, 'UPDATE "idempotency_record" SET "result" = ?'
+                                    ' WHERE "client" = ? AND "key" = ?',
+                              [_RESULT.to_db_value(encode(result), record), key.client, key.key])
                 return result
-        except _KeyTaken:
-            continue
+            stored = await fetch(conn, 'SELECT "operation", "request_hash", "result" FROM'
+                                       ' "idempotency_record" WHERE "client" = ? AND "key" = ?',
+                                 [key.client, key.key])
+        if stored:  # (none: its claim was rolled back meanwhile, so claim it again)
+            found = stored[0]
+            if found["operation"] != operation or found["request_hash"] != digest:
+                raise IdempotencyKeyReused(key.key)
+            value = found["result"]
+            return await decode(json.loads(value) if isinstance(value, str) else value)
     raise IdempotencyKeyReused(key.key)
-
-
-class _KeyTaken(Exception):
-    """A concurrent request claimed the key first; read its result instead."""
 
 
 def _check(key: IdempotencyKey) -> None:

@@ -90,3 +90,23 @@ async def test_cancelling_while_others_order_keeps_the_ledger_right(
     assert live == 10 + new_orders
     assert await _reserved_by_sku() == {"HOT": live}
     await assert_ledger_matches()
+
+
+async def test_one_idempotency_key_sent_by_many_at_once_places_one_order(
+    api: GraphQLClient,
+) -> None:
+    await factories.shop({"HOT": {"a": 100}})
+    retry = _order([("HOT", 2)], 1)
+    retry["input"]["idempotencyKey"] = "checkout-7"
+    results = await asyncio.gather(*(api(CREATE, retry) for _ in range(12)))
+    orders = {r["orderCreate"]["order"]["id"] for r in results}
+    assert len(orders) == 1 and all(not r["orderCreate"]["userErrors"] for r in results)
+    assert await Order.all().count() == 1
+    assert await _reserved_by_sku() == {"HOT": 2}
+    # and a different request under the key, sent at once by many, is refused by each
+    other = _order([("HOT", 3)], 1)
+    other["input"]["idempotencyKey"] = "checkout-7"
+    refused = await asyncio.gather(*(api(CREATE, other) for _ in range(6)))
+    assert {e["code"] for r in refused for e in r["orderCreate"]["userErrors"]} == {
+        "IDEMPOTENCY_KEY_REUSED"}
+    await assert_ledger_matches()

@@ -119,6 +119,32 @@ async def test_an_order_costs_the_database_at_most_its_budget(
     assert await OutboxMessage.filter(topic=order_topic(placed.id)).count() == 2
 
 
+async def test_an_idempotency_key_costs_the_order_two_statements(
+    needs_postgres: None, api: GraphQLClient, local_relay_stopped: None, statements: _Counter,
+    risk_screening: None,
+) -> None:
+    """The key is claimed in the order's transaction and its result written there: nothing
+    is read before, and a retry reads the stored answer without placing anything."""
+    await factories.shop({"A": {"east": 5}, "B": {"east": 3}})
+    warm = {"input": {"channel": "web", "email": "first@example.com",
+                      "shippingAddress": factories.address(),
+                      "lines": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 1}]}}
+    assert (await api(CREATE, warm))["orderCreate"]["order"]
+    order = {"input": {"channel": "web", "email": "buyer@example.com",
+                       "idempotencyKey": "cart-1", "shippingAddress": factories.address(),
+                       "lines": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}]}}
+    async with statements.measuring() as sent:
+        placed = (await api(CREATE, order))["orderCreate"]
+    assert placed["userErrors"] == [] and placed["order"]["number"] == "1002"
+    assert len([sql for sql in sent if "idempotency_record" in sql]) == 2, sent
+    assert len(sent) <= BUDGET + 2, "\n".join(sent)
+    async with statements.measuring() as again:
+        retried = (await api(CREATE, order))["orderCreate"]
+    assert retried["order"] == placed["order"]
+    assert not any('INTO "orders"' in sql or "stock_level" in sql for sql in again), again
+    assert await Order.all().count() == 2
+
+
 async def test_a_checkout_with_a_payment_reads_the_order_no_more_after_the_payment(
     needs_postgres: None, api: GraphQLClient, local_relay_stopped: None, statements: _Counter,
 ) -> None:
