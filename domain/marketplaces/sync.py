@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from domain.catalog.models import Variant
+from domain.db import connection, execute
 from domain.errors import UnknownChannel
 from domain.fulfillment.models import Shipment, ShipmentLine
 from domain.inventory.availability import availability
@@ -63,19 +64,18 @@ class InventoryPusher(Protocol):
 
 
 async def mark_dirty(skus: Sequence[str]) -> int:
-    """Mark these SKUs for a push to every connected marketplace channel."""
-    if not skus:
+    """Mark these SKUs for a push to every connected marketplace channel (one statement:
+    the listings missing are added, dirty, and the others marked); the rows marked."""
+    wanted = sorted(set(skus))
+    if not wanted:
         return 0
-    connections = await MarketplaceConnection.all()
-    rows = [MarketplaceListing(channel_id=c.channel_id, sku=sku, dirty=True)
-            for c in connections for sku in set(skus)]
-    if not rows:
-        return 0
-    await MarketplaceListing.bulk_create(rows, ignore_conflicts=True)
-    await MarketplaceListing.filter(
-        channel_id__in=[c.channel_id for c in connections], sku__in=list(set(skus))
-    ).update(dirty=True)
-    return len(rows)
+    conn = connection()
+    # (an upsert's SELECT needs a WHERE clause on SQLite, even a true one)
+    return await execute(conn, f"""WITH s(sku) AS (VALUES {", ".join(["(?)"] * len(wanted))})
+        INSERT INTO marketplace_listing (channel_id, sku, dirty)
+        SELECT c.channel_id, s.sku, ? FROM marketplace_connection c CROSS JOIN s WHERE 1 = 1
+        ON CONFLICT (channel_id, sku) DO UPDATE SET dirty = excluded.dirty""",
+                         [*wanted, True])
 
 
 def _can_push(connection: MarketplaceConnection) -> bool:

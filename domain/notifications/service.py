@@ -35,7 +35,7 @@ from domain.background import Periodic
 from domain.catalog.models import Channel as SalesChannel
 from domain.catalog.models import ChannelKind, Location
 from domain.customers.models import Customer
-from domain.db import atomic, connection, fetch
+from domain.db import atomic, connection, fetch, insert_many
 from domain.errors import InvalidInput, NotFound
 from domain.events.catalogue import EventType, event_type_of
 from domain.events.models import OutboxMessage
@@ -164,8 +164,7 @@ class Notifier:
     async def record(self, conn: BaseDBAsyncClient, published: list[OutboxMessage]) -> None:
         """In the relay's transaction: the messages these events owe (once each)."""
         rows = self.rows_for(published, datetime.now(UTC))
-        if rows:
-            await Notification.bulk_create(rows, ignore_conflicts=True, using_db=conn)
+        await insert_many(conn, rows, skip_existing=True)
 
     async def wake(self, _published: list[OutboxMessage]) -> None:
         self._loop.wake()

@@ -24,6 +24,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from domain import metrics
 from domain import validation as v
 from domain.catalog.models import Channel
+from domain.db import insert_many
 from domain.errors import InvalidInput, NotFound, UnknownChannel, raise_all
 from domain.events.catalogue import WebhookDisabledPayload, topic_of
 from domain.events.models import OutboxMessage
@@ -127,8 +128,7 @@ async def fan_out(conn: BaseDBAsyncClient, published: Sequence[OutboxMessage]) -
                 subscription_id=subscription.id, outbox_id=message.id,
                 delivery_id=f"dlv_{secrets.token_hex(12)}", event=name,
                 payload=message.payload, next_attempt_at=now))
-    if deliveries:
-        await WebhookDelivery.bulk_create(deliveries, using_db=conn)
+    await insert_many(conn, deliveries)
     return len(deliveries)
 
 
