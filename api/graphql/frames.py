@@ -15,7 +15,9 @@ from contextvars import ContextVar
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
-from websockets.protocol import State
+from websockets.protocol import Protocol, State
+from websockets.server import ServerProtocol
+from websockets.streams import StreamReader
 
 try:
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -39,13 +41,34 @@ def text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
+def _forget_handshake(conn: Any) -> bool:
+    """Let websockets' parser of an open server connection go on without the handshake's
+    request (its headers), which its frame keeps for as long as the connection lasts:
+    between frames (waiting for data, none buffered), the server's parser is swapped for
+    the frame parser alone, waiting at that same point. False when not between frames."""
+    parser = conn.parser
+    inner = getattr(parser, "gi_yieldfrom", None)
+    waiting = getattr(inner, "gi_yieldfrom", None)
+    if conn.state is not State.OPEN or conn.reader.buffer \
+            or getattr(parser, "gi_code", None) is not ServerProtocol.parse.__code__ \
+            or getattr(inner, "gi_code", None) is not Protocol.parse.__code__ \
+            or getattr(waiting, "gi_code", None) is not StreamReader.at_eof.__code__:
+        return parser.gi_code is Protocol.parse.__code__  # (already swapped)
+    frames = Protocol.parse(conn)
+    next(frames)  # waits for data, as the one it replaces did
+    conn.parser = frames
+    parser.close()
+    return True
+
+
 class FrameWriter:
     """Writes whole frames to one connection while that is safe, else declines."""
 
-    __slots__ = ("_protocol",)
+    __slots__ = ("_protocol", "_shed")
 
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol
+        self._shed = False  # the handshake forgotten
 
     @classmethod
     def of(cls, send: Send) -> FrameWriter | None:
@@ -58,10 +81,13 @@ class FrameWriter:
     def shed_handshake(self) -> None:
         """Drop uvicorn's hold on the handshake's request and response (their headers),
         which it keeps for as long as the connection lasts and reads only until it has
-        accepted: a connection the app has accepted works on without them."""
+        accepted, and websockets' (``_forget_handshake``): a connection the app has
+        accepted works on without them. Between frames only; until then every frame
+        written tries again."""
         protocol = self._protocol
         if protocol.handshake_complete and protocol.initial_response is None:
             protocol.request = protocol.response = None
+            self._shed = _forget_handshake(protocol.conn)
 
     def write(self, frame: bytes) -> bool:
         """Write the frame now, or return False: it must go through ASGI send instead."""
@@ -73,6 +99,8 @@ class FrameWriter:
                 or transport is None or transport.is_closing()):
             return False
         transport.write(frame)
+        if not self._shed:
+            self.shed_handshake()
         return True
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 import websockets
 from starlette.types import Receive, Scope, Send
+from websockets.http11 import Request
 
 from api.graphql.frames import WRITER, FrameWriter, FrameWriters, text_frame
 
@@ -35,6 +36,19 @@ async def serving(app: Callable[[Scope, Receive, Send], Any], *,
         await task
 
 
+def _kept_by_parser(writer: FrameWriter) -> list[str]:
+    """What the connection's parser keeps of the handshake: its frames' locals that hold
+    the request, or the uvicorn protocol's own hold on it."""
+    protocol = writer._protocol
+    kept = [name for name in ("request", "response") if getattr(protocol, name) is not None]
+    generator = protocol.conn.parser
+    while generator is not None:
+        kept += [name for name, value in generator.gi_frame.f_locals.items()
+                 if isinstance(value, Request)]
+        generator = generator.gi_yieldfrom
+    return kept
+
+
 async def writing(scope: Scope, receive: Receive, send: Send) -> None:
     """Writes one frame of each size straight to the connection, then reports over ASGI
     what the writer answered before and after the close."""
@@ -44,6 +58,7 @@ async def writing(scope: Scope, receive: Receive, send: Send) -> None:
     before = writer.write(text_frame(b"too early"))  # not accepted yet
     await send({"type": "websocket.accept"})
     writer.shed_handshake()  # the connection goes on without the handshake's headers
+    scope["handshake kept"] = _kept_by_parser(writer)
     written = [writer.write(text_frame(("x" * size).encode())) for size in SIZES]
     await send({"type": "websocket.send", "text": json.dumps(
         {"before_accept": before, "written": written})})
@@ -53,7 +68,13 @@ async def writing(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def test_a_client_reads_the_frames_written_straight_to_its_connection() -> None:
-    async with serving(writing) as url, websockets.connect(
+    seen: list[Scope] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope)
+        await writing(scope, receive, send)
+
+    async with serving(app) as url, websockets.connect(
             url, compression=None, max_size=None) as ws:
         written = [await ws.recv() for _ in SIZES]
         report = json.loads(await ws.recv())
@@ -61,6 +82,56 @@ async def test_a_client_reads_the_frames_written_straight_to_its_connection() ->
         await ws.wait_closed()
     assert report == {"before_accept": False, "written": [True] * len(SIZES)}
     assert written == ["x" * size for size in SIZES]  # in order, none framed twice
+    assert seen[0]["handshake kept"] == []  # and the client's "bye" was still read
+
+
+async def test_the_handshake_is_forgotten_only_between_frames() -> None:
+    """A frame half received when the handshake would be dropped keeps it, and the frame
+    arrives whole; the next frame written drops it."""
+    seen: list[Scope] = []
+    checked = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope)
+        await receive()  # websocket.connect
+        writer = WRITER.get()
+        assert writer is not None
+        await send({"type": "websocket.accept"})
+        first = await receive()  # parsed with the first half of the next frame
+        writer.shed_handshake()
+        scope["kept mid-frame"] = _kept_by_parser(writer)
+        checked.set()
+        second = await receive()
+        scope["received"] = [first["text"], second["text"]]
+        writer.write(text_frame(b"after"))
+        scope["kept after"] = _kept_by_parser(writer)
+        await receive()
+        await send({"type": "websocket.close", "code": 1000})
+
+    async with serving(app) as url:
+        host, port = url.removeprefix("ws://").rstrip("/").split(":")
+        reader, client = await asyncio.open_connection(host, int(port))
+        client.write(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\n\r\n")
+        await reader.readuntil(b"\r\n\r\n")
+        second = _masked(b"two")
+        client.write(_masked(b"one") + second[:4])  # one write: the header and half the mask
+        await checked.wait()
+        client.write(second[4:])
+        assert await reader.readexactly(7) == text_frame(b"after")
+        client.write(_masked(b"bye"))
+        await reader.read()  # the close, then EOF
+        client.close()
+    assert seen[0]["received"] == ["one", "two"]
+    assert seen[0]["kept mid-frame"] == ["request"]
+    assert seen[0]["kept after"] == []
+
+
+def _masked(payload: bytes, mask: bytes = b"\x01\x02\x03\x04") -> bytes:
+    """A client's text frame (RFC 6455 5.3: masked)."""
+    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes((0x81, 0x80 | len(payload))) + mask + body
 
 
 async def test_a_compressed_connection_is_written_through_asgi() -> None:
