@@ -271,7 +271,16 @@ async def capture_orders(database_url: str, channel: str, plans: list[Plan]
     await database.connect(Settings(database_url=database_url, db_pool_max=2))
     captured: list[tuple[int, list[Statement]]] = []
     try:
+        from domain.catalog.cache import catalogue_cache
         from domain.db import connection
+        from domain.settings_cache import CACHES
+
+        # What a running server keeps warm (the channel, the variants, the merchant's
+        # settings) is loaded first: counted are an order's statements, not a cache's filling.
+        await catalogue_cache.channel(connection(), channel)
+        await catalogue_cache.variants(connection(), sorted({s for plan in plans for s, _ in plan}))
+        for cache in CACHES:
+            await cache.get(connection())
         rows = await connection().execute_query_dict("SELECT max(id) AS last FROM orders")
         base = max(MARKER_ID, int(rows[0]["last"] or 0)) + 1_000_000
         for n, plan in enumerate(plans):
