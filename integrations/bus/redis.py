@@ -33,6 +33,7 @@ PUBLISH_TIMEOUT = 2.0  # seconds; the relay publishes again what was not (the ou
 class RedisBus:
     def __init__(self, url: str, *, prefix: str = "oms") -> None:
         """``prefix`` starts every channel name: deployments sharing a Redis do not meet."""
+        self.url = url
         self._prefix = prefix + ":"
         self._redis = redis_client(url, decode_responses=True, socket_timeout=PUBLISH_TIMEOUT,
                                    socket_connect_timeout=2.0)
@@ -44,8 +45,13 @@ class RedisBus:
         self._lock = asyncio.Lock()
         self.reconnects = 0
 
+    def encoded(self, topic: str, message: Message) -> tuple[str, str]:
+        """The channel and text a PUBLISH of the message sends (for another client of the same
+        Redis that sends it in its own round trip)."""
+        return self._prefix + topic, json.dumps(message, default=str)
+
     async def publish(self, topic: str, message: Message) -> None:
-        await self._redis.publish(self._prefix + topic, json.dumps(message, default=str))
+        await self._redis.publish(*self.encoded(topic, message))
 
     async def publish_many(self, messages: list[tuple[str, Message]]) -> None:
         """Every PUBLISH of a batch in one pipeline: one round trip, sent in order."""
@@ -53,7 +59,7 @@ class RedisBus:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for topic, message in messages:
-                pipe.publish(self._prefix + topic, json.dumps(message, default=str))
+                pipe.publish(*self.encoded(topic, message))
             await pipe.execute()
 
     @asynccontextmanager

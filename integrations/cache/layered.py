@@ -1,7 +1,8 @@
 """An in-process layer in front of the shared (Redis) availability cache.
 
 A read the layer holds costs no round trip. A change drops its SKUs in the shared cache
-and here, then tells every process over the bus (one message per change), and each
+and here, then tells every process over the bus (one message per change; with the cache
+and the bus on one Redis, sent with the drop in one round trip), and each
 other process drops them from its own layer: once per change in every process. A
 process that lost its bus connection hears ``RESYNC`` and forgets its whole layer; its
 entries live a few seconds at most anyway, so a message that never arrives costs no
@@ -19,7 +20,9 @@ from typing import Any
 
 from domain.events.ports import RESYNC, EventBus
 from domain.inventory.ports import AvailabilityCache
+from integrations.bus.redis import RedisBus
 from integrations.cache.memory import InMemoryAvailabilityCache, Watcher
+from integrations.cache.redis import RedisAvailabilityCache
 
 log = logging.getLogger(__name__)
 TOPIC = "cache.availability"
@@ -88,10 +91,19 @@ class LocalFirstAvailabilityCache:
             return
         # Shared first: once dropped here, a read of this process finds the change in
         # Redis or the database, not the value it replaces. Then the others hear.
+        message = {"kind": KIND, "skus": changed, "by": self._me}
+        if isinstance(self.shared, RedisAvailabilityCache) and isinstance(self.bus, RedisBus) \
+                and self.shared.url == self.bus.url:
+            # one Redis: the drop and the announcement in one round trip, in that order
+            if not await self.shared.invalidate_then_publish(
+                    changed, self.bus.encoded(TOPIC, message)):
+                log.warning("availability cache: change not announced (Redis did not answer)")
+            await self.local.invalidate(changed)
+            return
         await self.shared.invalidate(changed)
         await self.local.invalidate(changed)
         try:
-            await self.bus.publish(TOPIC, {"kind": KIND, "skus": changed, "by": self._me})
+            await self.bus.publish(TOPIC, message)
         except Exception as error:  # the others' layers expire within their TTL
             log.warning("availability cache: change not announced (%s)", error)
 

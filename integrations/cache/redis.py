@@ -24,6 +24,7 @@ BACKOFF_SECONDS = 5.0
 class RedisAvailabilityCache:
     def __init__(self, url: str, ttl: int = 30, *, prefix: str = "oms") -> None:
         """``prefix`` starts every key: deployments sharing a Redis keep their own entries."""
+        self.url = url
         self.ttl = ttl
         self._prefix = prefix + ":avail:"
         self._redis = redis_client(url, decode_responses=True)
@@ -64,13 +65,27 @@ class RedisAvailabilityCache:
             self._failed("not updated", error)
 
     async def invalidate(self, skus: Iterable[str]) -> None:
+        await self.invalidate_then_publish(skus, None)
+
+    async def invalidate_then_publish(self, skus: Iterable[str],
+                                      message: tuple[str, str] | None) -> bool:
+        """Drop the SKUs' entries and then PUBLISH ``message`` (a channel and its text), in
+        one round trip. False when Redis did not answer."""
         keys = [self._prefix + sku for sku in skus]
         if not keys:
-            return
+            return True
         try:
-            await self._redis.delete(*keys)
+            if message is None:
+                await self._redis.delete(*keys)
+            else:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    pipe.delete(*keys)
+                    pipe.publish(*message)
+                    await pipe.execute()
         except RedisError as error:
             self._failed("not invalidated (the TTL bounds staleness)", error)
+            return False
+        return True
 
     async def close(self) -> None:
         await self._redis.aclose()

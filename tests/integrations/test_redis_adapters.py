@@ -146,6 +146,44 @@ async def test_a_change_in_one_process_drops_what_another_holds_in_memory(
         await _closed(caches)
 
 
+async def test_a_change_is_dropped_and_announced_in_one_round_trip(
+        redis: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    caches = await _layered(redis.url, 2)
+    one, other = caches
+    try:
+        sent: list[list[str]] = []
+        real = one.shared._redis.pipeline
+
+        def pipeline(*args: Any, **kwargs: Any) -> Any:
+            pipe = real(*args, **kwargs)
+            execute = pipe.execute
+
+            async def counted(*a: Any, **k: Any) -> Any:
+                sent.append([str(c[0][0]) for c in pipe.command_stack])
+                return await execute(*a, **k)
+
+            pipe.execute = counted
+            return pipe
+
+        async def alone(*_: object) -> None:
+            raise AssertionError("the announcement goes with the drop, not on its own")
+
+        monkeypatch.setattr(one.shared._redis, "pipeline", pipeline)
+        monkeypatch.setattr(one.shared._redis, "delete", alone)
+        monkeypatch.setattr(one.bus._redis, "publish", alone)
+        await other.set_many({"SKU": {"available": 3}}, "web")
+        await one.invalidate(["SKU"])
+        assert sent == [["DEL", "PUBLISH"]]
+        assert await one.shared.get_many(["SKU"], "web") == {}  # dropped in Redis
+        for _ in range(100):  # and heard by the other process
+            if await other.local.get_many(["SKU"], "web") == {}:
+                break
+            await asyncio.sleep(0.05)
+        assert await other.local.get_many(["SKU"], "web") == {}
+    finally:
+        await _closed(caches)
+
+
 async def test_a_process_whose_bus_reconnected_forgets_what_it_held(redis: RedisServer) -> None:
     caches = await _layered(redis.url, 1)
     (cache,) = caches
