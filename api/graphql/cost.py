@@ -482,8 +482,10 @@ class CostLimit(SchemaExtension):
         prepared before (a websocket's refusal must come before its operation starts, as an
         ``error`` message, not among its results)."""
         ctx = self.execution_context
-        return (self.preparation is not None and self.preparation.prepared(ctx.query)
-                and not isinstance(getattr(ctx.context, "request", None), WebSocket))
+        return (self.preparation is not None
+                and not isinstance(getattr(ctx.context, "request", None), WebSocket)
+                and self.preparation.prepared(ctx.query, dict(ctx.parse_options),
+                                              ctx.validation_rules))
 
     def _budget(self, limits: Limits) -> int:
         return limits.budget_of(self.execution_context.context.principal)

@@ -238,13 +238,20 @@ class Preparation:
         self.checking = checking
         self.parsed = _Lru(size)
         self.validated = _Lru(size)
-        self.ready = _Lru(size)  # texts parsed and found valid here: reading them is free
         self._sdl: str | None = None
 
-    def prepared(self, query: str | None) -> bool:
-        """Whether ``query`` was parsed and found valid here before: reading it again costs
-        no parse nor validation."""
-        return query is not None and query in self.ready
+    @staticmethod
+    def parse_key(query: str, options: dict[str, Any]) -> tuple[Any, ...]:
+        return query, tuple(sorted(options.items()))
+
+    def prepared(self, query: str | None, options: dict[str, Any],
+                 rules: Sequence[type[ASTValidationRule]]) -> bool:
+        """Whether this process holds ``query`` parsed (with these options) and found valid
+        (under these rules): reading it again costs no parse nor validation."""
+        if not query:
+            return False
+        key = self.parse_key(query, options)
+        return key in self.parsed and self.validated.get((key, tuple(rules))) == []
 
     async def run(self, large: bool, work: Callable[[], T]) -> T:
         return await self.cpu.run(work) if large else work()
@@ -274,7 +281,7 @@ class PrepareDocuments(SchemaExtension):
         query = ctx.query
         if query and ctx.graphql_document is None:
             options: dict[str, Any] = dict(ctx.parse_options)
-            key = self._key = (query, tuple(sorted(options.items())))
+            key = self._key = self.preparation.parse_key(query, options)
             document = self.preparation.parsed.get(key)
             if document is None:
                 found = await self._check_elsewhere(query, options)
@@ -339,8 +346,6 @@ class PrepareDocuments(SchemaExtension):
                     lambda: _validate(ctx.schema._schema, document, rules))
                 if key:
                     self.preparation.validated.remember(key, errors)
-            if not errors and key:
-                self.preparation.ready.remember(ctx.query, True)
             ctx.pre_execution_errors = errors
         yield
 

@@ -47,7 +47,8 @@ async def idempotent(
     IdempotencyKeyReused. The key is claimed first, so a concurrent duplicate
     waits for the first to commit and then replays it. A call that fails
     stores nothing, so it can be retried with the same key. A new key costs the
-    call two statements (the claim and its result), a repeated one two reads.
+    call two statements (the claim and its result); a repeated one, a transaction with a
+    claim that finds the key taken and the read of its record.
     """
     if key is None:
         async with unit_of_work() as conn:

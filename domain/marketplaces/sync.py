@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from domain.catalog.models import Variant
-from domain.db import connection, execute
+from domain.db import connection, fetch
 from domain.errors import UnknownChannel
 from domain.fulfillment.models import Shipment, ShipmentLine
 from domain.inventory.availability import availability
@@ -69,13 +69,14 @@ async def mark_dirty(skus: Sequence[str]) -> int:
     wanted = sorted(set(skus))
     if not wanted:
         return 0
-    conn = connection()
     # (an upsert's SELECT needs a WHERE clause on SQLite, even a true one)
-    return await execute(conn, f"""WITH s(sku) AS (VALUES {", ".join(["(?)"] * len(wanted))})
+    marked = await fetch(connection(), f"""
+        WITH s(sku) AS (VALUES {", ".join(["(?)"] * len(wanted))})
         INSERT INTO marketplace_listing (channel_id, sku, dirty)
         SELECT c.channel_id, s.sku, ? FROM marketplace_connection c CROSS JOIN s WHERE 1 = 1
-        ON CONFLICT (channel_id, sku) DO UPDATE SET dirty = excluded.dirty""",
-                         [*wanted, True])
+        ON CONFLICT (channel_id, sku) DO UPDATE SET dirty = excluded.dirty
+        RETURNING channel_id""", [*wanted, True])
+    return len(marked)
 
 
 def _can_push(connection: MarketplaceConnection) -> bool:

@@ -9,6 +9,7 @@ from uuid import uuid4
 import httpx
 import pytest
 from graphql import get_introspection_query, parse
+from starlette.routing import Route
 
 from api.graphql.cost import (
     PUBLIC_FLOOR,
@@ -72,6 +73,12 @@ async def test_a_document_read_before_costs_one_round_trip_to_the_budgets(
     refused = (await api.raw(document, admin=False)).json()
     assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     assert refused["data"] is None
+    # a document the process no longer holds parsed pays its point before it is read again
+    (route,) = [r for r in app.routes if isinstance(r, Route) and r.path == "/graphql"]
+    route.endpoint.schema.preparation.parsed.clear()
+    calls.clear()
+    await api.raw(document)  # the admin, whose budget has room
+    assert calls[0] == 1 and len(calls) == 2
 
 
 async def test_too_costly_documents_and_spent_budgets_are_refused(

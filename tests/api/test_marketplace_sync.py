@@ -81,3 +81,28 @@ async def test_reconcile_sets_what_drifted_and_reports_it(app: Any, db: None) ->
             assert steps[-1] == (3, 3)  # CAP is not sold there, but was looked at
     finally:
         await pusher.close()
+
+
+async def test_marking_skus_dirty_adds_the_missing_listings_and_marks_the_others(
+    app: Any, db: None,
+) -> None:
+    from domain.marketplaces.sync import mark_dirty
+
+    sync = app.state.services.marketplace_sync
+    await sync.stop()  # nothing pushes (and clears) the marks meanwhile
+    try:
+        await factories.shop({"SHOE": {"a": 3}, "TEE": {"a": 3}})
+        assert await mark_dirty(["SHOE"]) == 0  # no marketplace is connected
+        for code in ("shopify-eu", "shopify-us"):
+            await factories.channel(code, locations=["a"], kind=factories.ChannelKind.MARKETPLACE)
+            await connect(channel=code, provider="shopify", settings={
+                "webhookSecret": "s", "shop": f"{code}.myshopify.com", "accessToken": "t",
+                "locationId": LOCATION, "apiBase": "http://127.0.0.1:9"})
+        assert await mark_dirty(["SHOE"]) == 2
+        await MarketplaceListing.filter(sku="SHOE").update(dirty=False)
+        assert await mark_dirty(["SHOE", "TEE", "SHOE"]) == 4  # two marked, two added
+        listings = await MarketplaceListing.all().order_by("sku", "channel_id")
+        assert [(row.sku, row.dirty) for row in listings] == [
+            ("SHOE", True), ("SHOE", True), ("TEE", True), ("TEE", True)]
+    finally:
+        sync.start()
