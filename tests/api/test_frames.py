@@ -121,17 +121,19 @@ async def test_the_handshake_is_forgotten_only_between_frames() -> None:
         client.write(second[4:])
         assert await reader.readexactly(7) == text_frame(b"after")
         client.write(_masked(b"bye"))
-        await reader.read()  # the close, then EOF
+        assert await reader.readexactly(4) == b"\x88\x02\x03\xe8"  # the server's close, 1000
+        client.write(_masked(b"\x03\xe8", opcode=0x88))  # answered
+        assert await reader.read() == b""  # and the server ends the connection
         client.close()
     assert seen[0]["received"] == ["one", "two"]
     assert seen[0]["kept mid-frame"] == ["request"]
     assert seen[0]["kept after"] == []
 
 
-def _masked(payload: bytes, mask: bytes = b"\x01\x02\x03\x04") -> bytes:
-    """A client's text frame (RFC 6455 5.3: masked)."""
+def _masked(payload: bytes, mask: bytes = b"\x01\x02\x03\x04", opcode: int = 0x81) -> bytes:
+    """A client's frame, text unless said (RFC 6455 5.3: masked)."""
     body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return bytes((0x81, 0x80 | len(payload))) + mask + body
+    return bytes((opcode, 0x80 | len(payload))) + mask + body
 
 
 async def test_a_compressed_connection_is_written_through_asgi() -> None:
