@@ -37,6 +37,9 @@ class LocalFirstAvailabilityCache:
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
         self._me = uuid.uuid4().hex  # names this process's announcements
+        # one Redis behind both: a change's drop and its announcement go in one round trip
+        self._one_redis = (isinstance(shared, RedisAvailabilityCache)
+                           and isinstance(bus, RedisBus) and shared.url == bus.url)
 
     async def start(self) -> None:
         """Listen for other processes' changes; return once listening."""
@@ -92,9 +95,10 @@ class LocalFirstAvailabilityCache:
         # Shared first: once dropped here, a read of this process finds the change in
         # Redis or the database, not the value it replaces. Then the others hear.
         message = {"kind": KIND, "skus": changed, "by": self._me}
-        if isinstance(self.shared, RedisAvailabilityCache) and isinstance(self.bus, RedisBus) \
-                and self.shared.url == self.bus.url:
-            # one Redis: the drop and the announcement in one round trip, in that order
+        if self._one_redis:
+            # the drop and the announcement in one round trip, in that order
+            assert isinstance(self.shared, RedisAvailabilityCache)
+            assert isinstance(self.bus, RedisBus)
             if not await self.shared.invalidate_then_publish(
                     changed, self.bus.encoded(TOPIC, message)):
                 log.warning("availability cache: change not announced (Redis did not answer)")

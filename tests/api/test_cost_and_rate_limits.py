@@ -9,7 +9,6 @@ from uuid import uuid4
 import httpx
 import pytest
 from graphql import get_introspection_query, parse
-from starlette.routing import Route
 
 from api.graphql.cost import (
     PUBLIC_FLOOR,
@@ -21,6 +20,7 @@ from api.graphql.cost import (
 from api.graphql.schema import build_schema
 from api.settings import BYTES_PER_TOKEN, Settings
 from tests import factories
+from tests.api.test_document_checking import _preparation
 from tests.conftest import DATABASE_URL, REDIS_URL, budgets_of_their_own
 from tests.servers import oms_server
 from tests.support import ADMIN, GraphQLClient
@@ -74,8 +74,7 @@ async def test_a_document_read_before_costs_one_round_trip_to_the_budgets(
     assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     assert refused["data"] is None
     # a document the process no longer holds parsed pays its point before it is read again
-    (route,) = [r for r in app.routes if isinstance(r, Route) and r.path == "/graphql"]
-    route.endpoint.schema.preparation.parsed.clear()
+    _preparation(app).parsed.clear()
     calls.clear()
     await api.raw(document)  # the admin, whose budget has room
     assert calls[0] == 1 and len(calls) == 2

@@ -86,19 +86,24 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counter]:
     yield counter
 
 
-async def test_an_order_costs_the_database_at_most_its_budget(
-    needs_postgres: None, api: GraphQLClient, local_relay_stopped: None, statements: _Counter,
-    risk_screening: None,
-) -> None:
+async def _warmed(api: GraphQLClient) -> dict[str, Any]:
+    """A shop whose first order is placed: the counter row exists, and the catalogue cache
+    holds the channel and both SKUs. Returns the input of the order to measure."""
     await factories.shop({"A": {"east": 5, "west": 5}, "B": {"east": 3}})
     warm = {"input": {"channel": "web", "email": "first@example.com",
                       "shippingAddress": factories.address(),
                       "lines": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 1}]}}
-    # The counter row exists now, and the catalogue cache holds the channel and both SKUs.
     assert (await api(CREATE, warm))["orderCreate"]["order"]
-    order = {"input": {"channel": "web", "email": "buyer@example.com",
-                       "shippingAddress": factories.address(),
-                       "lines": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}]}}
+    return {"input": {"channel": "web", "email": "buyer@example.com",
+                      "shippingAddress": factories.address(),
+                      "lines": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}]}}
+
+
+async def test_an_order_costs_the_database_at_most_its_budget(
+    needs_postgres: None, api: GraphQLClient, local_relay_stopped: None, statements: _Counter,
+    risk_screening: None,
+) -> None:
+    order = await _warmed(api)
     async with statements.measuring() as sent:
         result = (await api(CREATE, order))["orderCreate"]
     assert result["userErrors"] == []
@@ -125,14 +130,8 @@ async def test_an_idempotency_key_costs_the_order_two_statements(
 ) -> None:
     """The key is claimed in the order's transaction and its result written there: nothing
     is read before, and a retry reads the stored answer without placing anything."""
-    await factories.shop({"A": {"east": 5}, "B": {"east": 3}})
-    warm = {"input": {"channel": "web", "email": "first@example.com",
-                      "shippingAddress": factories.address(),
-                      "lines": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 1}]}}
-    assert (await api(CREATE, warm))["orderCreate"]["order"]
-    order = {"input": {"channel": "web", "email": "buyer@example.com",
-                       "idempotencyKey": "cart-1", "shippingAddress": factories.address(),
-                       "lines": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}]}}
+    order = await _warmed(api)
+    order["input"]["idempotencyKey"] = "cart-1"
     async with statements.measuring() as sent:
         placed = (await api(CREATE, order))["orderCreate"]
     assert placed["userErrors"] == [] and placed["order"]["number"] == "1002"
