@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from domain.db import Writes
 from domain.events.catalogue import CATALOGUE, EventType, OrderEventPayload
 from domain.events.handlers import Batch, HandlerRegistry
 from domain.events.models import OutboxMessage
-from domain.marketplaces.sync import mark_dirty, mark_fulfillments
+from domain.marketplaces.sync import dirty_marks, mark_fulfillments
 from domain.notifications.kinds import EVENT_TYPES as NOTIFYING
 from domain.notifications.service import Notifier
 from domain.webhooks.service import fan_out
@@ -29,8 +30,9 @@ class WebhookFanOut:
         self.worker = worker
         self.owed = False
 
-    async def record(self, conn: BaseDBAsyncClient, published: list[OutboxMessage]) -> None:
-        self.owed = bool(await fan_out(conn, published)) or self.owed
+    async def record(self, conn: BaseDBAsyncClient, published: list[OutboxMessage],
+                     writes: Writes) -> None:
+        self.owed = bool(await fan_out(conn, published, writes)) or self.owed
 
     async def wake(self, _published: Batch) -> None:
         if self.owed:
@@ -51,10 +53,12 @@ def build_handlers(*, webhooks: DeliveryWorker,
     # The availability cache is not among them: the process that commits a change drops
     # its SKUs (in every process, through the bus) before it answers: once per change.
 
-    async def stock_dirty(published: Batch) -> None:
-        await mark_dirty(skus(published))  # pushed at the next window: bursts coalesce
+    async def stock_dirty(conn: BaseDBAsyncClient, published: Batch, writes: Writes) -> None:
+        if (marks := dirty_marks(skus(published))) is not None:
+            writes.add(*marks)  # pushed at the next window: bursts coalesce
 
-    registry.register("marketplaces.stock_dirty", stock_dirty, [EventType.STOCK_CHANGED])
+    registry.register_in_transaction("marketplaces.stock_dirty", stock_dirty,
+                                     [EventType.STOCK_CHANGED])
     registry.register("marketplaces.fulfillments", mark_fulfillments, ORDER_EVENTS)
     if notifier is not None:
         # Customer notifications and staff alerts: owed with the publish (once per event,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,9 +15,26 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-__all__ = ["Linked", "as_datetime", "atomic", "connection", "execute", "fetch", "for_reports",
-           "insert_batches", "insert_family", "insert_many", "insert_rows", "insert_sql",
-           "is_postgres"]
+__all__ = [
+    "LOCK_KEYS",
+    "KeyLocks",
+    "Linked",
+    "Writes",
+    "advisory_key",
+    "advisory_key_sql",
+    "as_datetime",
+    "atomic",
+    "connection",
+    "execute",
+    "fetch",
+    "for_reports",
+    "insert_batches",
+    "insert_family",
+    "insert_many",
+    "insert_rows",
+    "insert_sql",
+    "is_postgres",
+]
 
 atomic = in_transaction
 _PLACEHOLDER = re.compile(r"\?")
@@ -32,8 +51,59 @@ def is_postgres(conn: BaseDBAsyncClient | None = None) -> bool:
 def _prepare(conn: BaseDBAsyncClient, sql: str) -> str:
     if not is_postgres(conn):
         return sql
-    counter = iter(range(1, 10_000))
+    counter = itertools.count(1)
     return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+
+
+def advisory_key(name: str) -> int:
+    """A name's key for PostgreSQL's advisory locks: the first 8 bytes of its SHA-256, as a
+    signed bigint."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def advisory_key_sql(expression: str) -> str:
+    """``advisory_key`` computed by PostgreSQL, of an SQL text expression (the same key for
+    the same characters: both hash its UTF-8 bytes)."""
+    return ("CAST(CAST('x' || left(encode(sha256(convert_to(" + expression + ", 'UTF8')), "
+            "'hex'), 16) AS bit(64)) AS bigint)")
+
+
+LOCK_KEYS = ("SELECT count(pg_advisory_xact_lock(k)) AS locked FROM "
+             "(SELECT k FROM ({}) AS u ORDER BY k) AS ks")
+
+
+@dataclass(frozen=True)
+class KeyLocks:
+    """Advisory transaction locks (PostgreSQL) that a statement writing one row takes before
+    it writes, so that nothing waits a round trip for them and every taker takes them
+    before that row's lock: ``keys`` known before, and the key of ``per_id`` followed by the
+    id of the row already there (``None`` when there is none yet: nobody else can name a
+    row not committed). All in sorted order, held to the end of the transaction."""
+
+    keys: Sequence[int]
+    per_id: str
+
+    def cte(self, table: str, column: str, value: Any) -> tuple[str, list[Any]]:
+        """``l AS (...)``, taking the locks: one row of ``locked`` and ``known``, the id of
+        the row of ``table`` whose ``column`` is ``value`` (NULL when none)."""
+        derived = advisory_key_sql("CAST(? AS TEXT) || CAST(t.id AS TEXT)")
+        keys = (f"SELECT unnest(CAST(? AS bigint[])) AS k UNION "
+                f"SELECT {derived} FROM {table} AS t WHERE t.{column} = ?")
+        locks = LOCK_KEYS.format(keys).replace(
+            " AS locked FROM", f" AS locked, (SELECT id FROM {table} WHERE {column} = ?) AS known"
+                               " FROM", 1)
+        return f"l AS ({locks})", [value, list(self.keys), self.per_id, value]
+
+    def covered(self, known: int | None, row_id: int) -> frozenset[int]:
+        """The keys no other transaction holds till this one ends, once the row's id is
+        known: those locked, and the row's own when it was the row found and locked, or
+        when the row is new: nobody names a row not committed. (The statement cannot tell
+        a new row from one another transaction committed while it waited for the keys: that
+        row's key is then not held, and an order naming that customer by id at that very
+        moment may count one recent order fewer.)"""
+        if known is not None and known != row_id:
+            return frozenset(self.keys)
+        return frozenset([*self.keys, advisory_key(f"{self.per_id}{row_id}")])
 
 
 async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> int:
@@ -85,14 +155,16 @@ class Linked:
 
 def insert_sql(conn: BaseDBAsyncClient, instances: Sequence[Any], *,
                linked: tuple[str, str] | None = None,
-               select_from: tuple[str, str, str] | None = None) -> tuple[str, list[Any]]:
+               select_from: tuple[str, str, str] | None = None,
+               source: str | None = None) -> tuple[str, list[Any]]:
     """One multi-row INSERT of model instances (defaults and auto timestamps applied).
 
     With ``linked`` (a field and an SQL expression with one ``?``), that field's value is
     the expression, given the instance's value of the field as its parameter. With
     ``select_from`` (a field, an SQL expression without parameters and a FROM clause), one
     instance is inserted by ``INSERT ... SELECT``, that field's value the expression: no row
-    when the FROM clause has none.
+    when the FROM clause has none. With ``source`` (a FROM clause without parameters), one
+    instance is inserted by ``INSERT ... SELECT`` from it.
     """
     meta = type(instances[0])._meta
     fields = [name for name in meta.fields_db_projection
@@ -107,10 +179,10 @@ def insert_sql(conn: BaseDBAsyncClient, instances: Sequence[Any], *,
         params.extend(getattr(instance, name) if linked and name == linked[0]
                       else meta.fields_map[name].to_db_value(getattr(instance, name), instance)
                       for name in fields if name != selected)
-    if select_from is not None:
+    if select_from is not None or source is not None:
         assert len(instances) == 1, "INSERT ... SELECT writes one instance"
         return (f'INSERT INTO "{meta.db_table}" ({columns}) SELECT {", ".join(items)} '
-                f"FROM {select_from[2]}", params)
+                f"FROM {select_from[2] if select_from else source}", params)
     values = ", ".join(["(" + ", ".join(items) + ")"] * len(instances))
     return f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {values}', params
 
@@ -142,28 +214,70 @@ async def insert_many(conn: BaseDBAsyncClient, instances: Sequence[Any], *,
     most ``ROWS_PER_STATEMENT`` rows (the ORM's bulk insert sends one per row); with
     ``skip_existing``, rows a unique key already holds are left out (``ON CONFLICT DO
     NOTHING``)."""
+    for sql, params in _inserts(conn, instances, skip_existing=skip_existing):
+        await execute(conn, sql, params)
+
+
+def _inserts(conn: BaseDBAsyncClient, instances: Sequence[Any], *,
+             skip_existing: bool) -> Iterator[tuple[str, list[Any]]]:
     for start in range(0, len(instances), ROWS_PER_STATEMENT):
         sql, params = insert_sql(conn, instances[start:start + ROWS_PER_STATEMENT])
-        await execute(conn, f"{sql} ON CONFLICT DO NOTHING" if skip_existing else sql, params)
+        yield (f"{sql} ON CONFLICT DO NOTHING" if skip_existing else sql), params
+
+
+# Parameters per statement of ``Writes``: under PostgreSQL's limit (32,767) and SQLite's.
+MAX_PARAMETERS = 32_000
+
+
+class Writes:
+    """Writes whose results nobody reads, owed by a transaction and sent together: on
+    PostgreSQL as few statements as the parameters allow (each write but the last a
+    data-modifying CTE, which all see the transaction as it was before the statement);
+    SQLite has no data-modifying CTEs, so there each write is a statement of its own."""
+
+    def __init__(self) -> None:
+        self._owed: list[tuple[str, list[Any]]] = []
+
+    def add(self, sql: str, params: Sequence[Any]) -> None:
+        """A write with ``?`` placeholders (without WITH or RETURNING)."""
+        self._owed.append((sql, list(params)))
+
+    def insert(self, conn: BaseDBAsyncClient, instances: Sequence[Any], *,
+               skip_existing: bool = False) -> None:
+        """Rows of one model, at most ``ROWS_PER_STATEMENT`` to a write; with
+        ``skip_existing``, rows a unique key already holds are left out."""
+        self._owed += _inserts(conn, instances, skip_existing=skip_existing)
+
+    async def send(self, conn: BaseDBAsyncClient) -> None:
+        owed, self._owed = self._owed, []
+        if not is_postgres(conn):
+            for sql, params in owed:
+                await execute(conn, sql, params)
+            return
+        statement: list[tuple[str, list[Any]]] = []
+        for write in owed:
+            if statement and sum(len(ps) for _, ps in statement) + len(write[1]) > MAX_PARAMETERS:
+                await self._send_one(conn, statement)
+                statement = []
+            statement.append(write)
+        if statement:
+            await self._send_one(conn, statement)
+
+    @staticmethod
+    async def _send_one(conn: BaseDBAsyncClient, writes: list[tuple[str, list[Any]]]) -> None:
+        *head, (last_sql, last_params) = writes
+        ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(head))
+        params = [p for _, ps in head for p in ps] + last_params
+        await execute(conn, (f"WITH {ctes} " if head else "") + last_sql, params)
 
 
 async def insert_batches(conn: BaseDBAsyncClient, *batches: Sequence[Any]) -> None:
-    """Insert several models' rows whose ids nobody needs back.
-
-    On PostgreSQL, one statement: each batch but the last a data-modifying CTE. SQLite
-    has no data-modifying CTEs, so there each batch is a statement of its own.
-    """
-    statements = [insert_sql(conn, batch) for batch in batches if batch]
-    if not statements:
-        return
-    if not is_postgres(conn):
-        for sql, params in statements:
-            await execute(conn, sql, params)
-        return
-    *head, (last_sql, last_params) = statements
-    ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(head))
-    params = [p for _, ps in head for p in ps] + last_params
-    await execute(conn, (f"WITH {ctes} " if head else "") + last_sql, params)
+    """Insert several models' rows whose ids nobody needs back (``Writes``: one statement
+    on PostgreSQL)."""
+    writes = Writes()
+    for batch in batches:
+        writes.insert(conn, batch)
+    await writes.send(conn)
 
 
 async def insert_family(conn: BaseDBAsyncClient, parents: Sequence[Any], key: str,

@@ -7,7 +7,7 @@ from typing import NamedTuple
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.customers.models import Customer
-from domain.db import fetch, insert_sql
+from domain.db import KeyLocks, fetch, insert_sql
 from domain.errors import NotFound
 
 
@@ -23,27 +23,38 @@ class OrderCustomer(NamedTuple):
 
 async def customer_for_order(
     conn: BaseDBAsyncClient, *, customer_id: int | None, email: str | None,
-    name: str | None = None,
-) -> OrderCustomer | None:
-    """The given customer, else the one with this email, created on first order."""
+    name: str | None = None, locks: KeyLocks | None = None,
+) -> tuple[OrderCustomer | None, frozenset[int]]:
+    """The given customer, else the one with this email, created on first order; and the
+    advisory keys covered (``locks``: taken, before the customer's row is, by the statement
+    that finds the customer by email; none otherwise: ``KeyLocks.covered``)."""
     if customer_id is not None:
         customer = await Customer.get_or_none(id=customer_id, using_db=conn)
         if customer is None:
             raise NotFound("Customer", str(customer_id), field=("customerId",))
         return OrderCustomer(customer.id, customer.email, customer.customer_group_id,
-                             customer.tax_exempt, customer.tax_number)
+                             customer.tax_exempt, customer.tax_number), frozenset()
     if email is None:
-        return None
+        return None, frozenset()
     # One statement whoever wins a race of two first orders: the new row, or the existing
-    # one through an update that changes nothing and returns it.
-    sql, params = insert_sql(conn, [Customer(email=email, name=name)])
-    rows = await fetch(conn, f"{sql} ON CONFLICT (email) DO UPDATE SET email = excluded.email "
-                             "RETURNING id, email, customer_group_id, tax_exempt, tax_number",
-                       params)
+    # one through an update that changes nothing and returns it; with ``locks``, taken first.
+    returning = "RETURNING id, email, customer_group_id, tax_exempt, tax_number"
+    upsert = "ON CONFLICT (email) DO UPDATE SET email = excluded.email"
+    if locks is None:
+        sql, params = insert_sql(conn, [Customer(email=email, name=name)])
+        rows = await fetch(conn, f"{sql} {upsert} {returning}", params)
+    else:
+        cte, lock_params = locks.cte("customer", "email", email)
+        sql, params = insert_sql(conn, [Customer(email=email, name=name)], source="l")
+        rows = await fetch(conn, f"WITH {cte} {sql} {upsert} {returning}, "
+                                 "(SELECT known FROM l) AS known", [*lock_params, *params])
     group = rows[0]["customer_group_id"]
-    return OrderCustomer(int(rows[0]["id"]), str(rows[0]["email"]),
-                         int(group) if group is not None else None,
-                         bool(rows[0]["tax_exempt"]), rows[0]["tax_number"])
+    buyer = OrderCustomer(int(rows[0]["id"]), str(rows[0]["email"]),
+                          int(group) if group is not None else None,
+                          bool(rows[0]["tax_exempt"]), rows[0]["tax_number"])
+    if locks is None:
+        return buyer, frozenset()
+    return buyer, locks.covered(rows[0]["known"], buyer.id)
 
 
 async def customer_group_of(conn: BaseDBAsyncClient, customer_id: int | None) -> int | None:

@@ -3,7 +3,9 @@
 The relay hands every batch it publishes to one :class:`HandlerRegistry`:
 
 - ``in_transaction`` handlers run in the transaction that marks the rows published, so
-  what they write (webhook deliveries) exists exactly once: both or neither;
+  what they write (webhook deliveries, owed notifications, marketplace listings to push)
+  exists exactly once: both or neither. They add their writes to the pass's ``Writes``,
+  sent together (one statement on PostgreSQL) before that commit;
 - the others run after that commit (cache invalidation, marketplace pushes, wake-ups).
 
 Each handler sees only the messages of the event types it registered for, in order.
@@ -18,12 +20,13 @@ from dataclasses import dataclass
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from domain.db import Writes
 from domain.events.catalogue import EventType, event_type_of
 from domain.events.models import OutboxMessage
 
 Batch = list[OutboxMessage]
 AfterHandler = Callable[[Batch], Awaitable[object]]
-RecordHandler = Callable[[BaseDBAsyncClient, Batch], Awaitable[object]]
+RecordHandler = Callable[[BaseDBAsyncClient, Batch, Writes], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class HandlerRegistry:
     def register_in_transaction(self, name: str, handler: RecordHandler,
                                 types: Iterable[EventType] | None = None) -> None:
         """Call ``handler`` in the transaction that marks the messages of ``types`` (None:
-        every message) published."""
+        every message) published, with the ``Writes`` that pass sends before its commit."""
         self._entries.append(_Entry(name, self._types(types), record=handler))
 
     @staticmethod
@@ -70,10 +73,10 @@ class HandlerRegistry:
             return published
         return [m for m in published if event_type_of(m.payload) in entry.types]
 
-    async def record(self, conn: BaseDBAsyncClient, published: Batch) -> None:
+    async def record(self, conn: BaseDBAsyncClient, published: Batch, writes: Writes) -> None:
         for entry in self._entries:
             if entry.record is not None and (mine := self._matching(entry, published)):
-                await entry.record(conn, mine)
+                await entry.record(conn, mine, writes)
 
     async def after_publish(self, published: Batch) -> None:
         for entry in self._entries:

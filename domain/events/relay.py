@@ -5,9 +5,10 @@ Every server process runs one. On PostgreSQL they share the work with
 before marking it, is sent again on a later pass (at-least-once delivery;
 subscribers de-duplicate by sequence).
 
-What must follow from a row exactly once (webhook deliveries) is written by the
-``record`` hook in the transaction that marks the row published: a crash at any
-point leaves both or neither, and the row's lock keeps other relays off it.
+What must follow from a row exactly once (webhook deliveries, owed notifications,
+marketplace listings to push) is written by the ``record`` hook in the transaction that
+marks the row published, all of it in one statement on PostgreSQL (``Writes``): a crash at
+any point leaves both or neither, and the row's lock keeps other relays off it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain.background import Periodic
-from domain.db import as_datetime, atomic, fetch, is_postgres
+from domain.db import Writes, as_datetime, atomic, fetch, is_postgres
 from domain.events.models import OutboxMessage
 from domain.events.ports import EventBus
 from domain.events.service import on_commit
@@ -50,7 +51,7 @@ def _message(row: dict[str, Any]) -> OutboxMessage:
 class OutboxRelay:
     def __init__(
         self, bus: EventBus, *, interval: float = 1.0, batch_size: int = 200,
-        record: Callable[[BaseDBAsyncClient, Batch], Awaitable[None]] | None = None,
+        record: Callable[[BaseDBAsyncClient, Batch, Writes], Awaitable[None]] | None = None,
         after_publish: Callable[[Batch], Awaitable[None]] | None = None,
     ) -> None:
         self.bus = bus
@@ -74,7 +75,9 @@ class OutboxRelay:
             # One call for the batch: the Redis bus sends it as one pipelined round trip.
             await self.bus.publish_many([(m.topic, m.payload) for m in pending])
             if self.record is not None:
-                await self.record(conn, pending)
+                writes = Writes()
+                await self.record(conn, pending, writes)
+                await writes.send(conn)
         if self.after_publish is not None:
             await self.after_publish(pending)
         return len(pending)

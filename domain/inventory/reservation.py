@@ -1,5 +1,6 @@
 """Reserving and releasing units for orders: guarded statements, each row's result checked
-(DESIGN rule 1); an order's reservations go in one statement (``reserve_many``)."""
+(DESIGN rule 1); an order's reservations go in one statement (``reserve_many``), or ride in
+the statement that writes the order (``guarded_reservation``)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,25 @@ async def lock_levels(
     return {(row.variant_id, row.location_id): row for row in rows}
 
 
+def locking_levels(variant_ids: Sequence[int], location_ids: Sequence[int]
+                   ) -> tuple[str, list[object]] | None:
+    """``lock_levels``' query on PostgreSQL, for a caller's own statement (None: no rows to
+    lock); its rows become stock rows through ``levels_of``."""
+    if not variant_ids or not location_ids:
+        return None
+    columns = ", ".join(f'"{column}"' for column in StockLevel._meta.fields_db_projection.values())
+    return (f"SELECT {columns} FROM stock_level WHERE variant_id IN "
+            f"({', '.join('?' * len(variant_ids))}) AND location_id IN "
+            f"({', '.join('?' * len(location_ids))}) ORDER BY id FOR UPDATE",
+            [*variant_ids, *location_ids])
+
+
+def levels_of(rows: Iterable[dict[str, object]]) -> dict[tuple[int, int], StockLevel]:
+    """The stock rows ``locking_levels`` read (rows without an id skipped: none found)."""
+    levels = [StockLevel._init_from_db(**row) for row in rows if row.get("id") is not None]
+    return {(level.variant_id, level.location_id): level for level in levels}
+
+
 async def ensure_levels(
     conn: BaseDBAsyncClient, pairs: Iterable[tuple[int, int]]
 ) -> None:
@@ -52,9 +72,32 @@ class Hold:
     allow_negative: bool = False
 
 
-async def reserve_many(conn: BaseDBAsyncClient, holds: Sequence[Hold]) -> set[int]:
-    """Reserve on many rows in one guarded statement; return the ids of the rows that
-    could not (those change nothing, the others did: the caller rolls back on a refusal).
+@dataclass(frozen=True)
+class GuardedReservation:
+    """``reserve_many``'s one guarded UPDATE, built but not sent: sent alone, or carried in
+    a caller's own statement as a CTE (an order's reservations ride in the statement that
+    writes the order), then settled with the ids of the rows it changed."""
+
+    holds: Sequence[Hold]
+    sql: str  # UPDATE ... RETURNING stock_level.id, with ? placeholders
+    params: list[object]
+    rows: frozenset[int]  # the stock rows it reserves on
+
+    def settle(self, done: Iterable[int]) -> set[int]:
+        """The ids of the rows that refused (those changed nothing, the others did: the
+        caller rolls back on a refusal); the holds' rows updated for those that did."""
+        reserved = set(done)
+        refused = set(self.rows) - reserved
+        if refused:
+            metrics.count("reservation_conflicts")
+        for hold in self.holds:
+            if hold.level.id in reserved:
+                hold.level.reserved += hold.quantity
+        return refused
+
+
+def guarded_reservation(holds: Sequence[Hold]) -> GuardedReservation | None:
+    """The guarded statement of these holds (None: nothing to reserve).
 
     Each row's own guard (available units, ``on_hand - reserved - safety_stock``, cover
     the hold) is checked in the statement, and each row's result is read back through
@@ -67,28 +110,27 @@ async def reserve_many(conn: BaseDBAsyncClient, holds: Sequence[Hold]) -> set[in
         entry[0] += hold.quantity
         entry[1] |= int(hold.allow_negative)
     if not merged:
-        return set()
+        return None
     values = ", ".join(["(CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS INTEGER))"]
                        * len(merged))
     params: list[object] = [datetime.now(UTC)]
     for level_id, (quantity, unguarded) in merged.items():
         params += [level_id, quantity, unguarded]
-    rows = await fetch(
-        conn,
-        "UPDATE stock_level SET reserved = stock_level.reserved + w.column2, updated_at = ? "
-        f"FROM (VALUES {values}) AS w WHERE stock_level.id = w.column1 AND (w.column3 = 1 "
-        "OR stock_level.on_hand - stock_level.reserved - stock_level.safety_stock "
-        ">= w.column2) RETURNING stock_level.id",
-        params,
-    )
-    done = {int(row["id"]) for row in rows}
-    refused = set(merged) - done
-    if refused:
-        metrics.count("reservation_conflicts")
-    for hold in holds:
-        if hold.level.id in done:
-            hold.level.reserved += hold.quantity
-    return refused
+    sql = ("UPDATE stock_level SET reserved = stock_level.reserved + w.column2, updated_at = ? "
+           f"FROM (VALUES {values}) AS w WHERE stock_level.id = w.column1 AND (w.column3 = 1 "
+           "OR stock_level.on_hand - stock_level.reserved - stock_level.safety_stock "
+           ">= w.column2) RETURNING stock_level.id")
+    return GuardedReservation(holds, sql, params, frozenset(merged))
+
+
+async def reserve_many(conn: BaseDBAsyncClient, holds: Sequence[Hold]) -> set[int]:
+    """Reserve on many rows in one guarded statement (``guarded_reservation``); return the
+    ids of the rows that could not."""
+    reservation = guarded_reservation(holds)
+    if reservation is None:
+        return set()
+    rows = await fetch(conn, reservation.sql, reservation.params)
+    return reservation.settle(int(row["id"]) for row in rows)
 
 
 def reservation_movement(hold: Hold, *, reference: str, actor: str) -> StockMovement:

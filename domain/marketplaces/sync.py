@@ -63,20 +63,28 @@ class InventoryPusher(Protocol):
         """What the marketplace holds now at the connected location."""
 
 
-async def mark_dirty(skus: Sequence[str]) -> int:
-    """Mark these SKUs for a push to every connected marketplace channel (one statement:
-    the listings missing are added, dirty, and the others marked); the rows marked."""
+def dirty_marks(skus: Sequence[str]) -> tuple[str, list[Any]] | None:
+    """The write that marks these SKUs for a push to every connected marketplace channel
+    (the listings missing are added, dirty, and the others marked); None: no SKU. The relay
+    sends it with the publish of the stock changes (api/handlers.py)."""
     wanted = sorted(set(skus))
     if not wanted:
+        return None
+    # (VALUES' column is column1 on both databases; an upsert's SELECT needs a WHERE clause
+    # on SQLite, even a true one)
+    return (f"""INSERT INTO marketplace_listing (channel_id, sku, dirty)
+        SELECT c.channel_id, s.column1, ? FROM marketplace_connection c
+        CROSS JOIN (VALUES {", ".join(["(?)"] * len(wanted))}) AS s WHERE 1 = 1
+        ON CONFLICT (channel_id, sku) DO UPDATE SET dirty = excluded.dirty""",
+            [True, *wanted])
+
+
+async def mark_dirty(skus: Sequence[str]) -> int:
+    """Mark these SKUs for a push now (``dirty_marks``, in one statement); the rows marked."""
+    marks = dirty_marks(skus)
+    if marks is None:
         return 0
-    # (an upsert's SELECT needs a WHERE clause on SQLite, even a true one)
-    marked = await fetch(connection(), f"""
-        WITH s(sku) AS (VALUES {", ".join(["(?)"] * len(wanted))})
-        INSERT INTO marketplace_listing (channel_id, sku, dirty)
-        SELECT c.channel_id, s.sku, ? FROM marketplace_connection c CROSS JOIN s WHERE 1 = 1
-        ON CONFLICT (channel_id, sku) DO UPDATE SET dirty = excluded.dirty
-        RETURNING channel_id""", [*wanted, True])
-    return len(marked)
+    return len(await fetch(connection(), f"{marks[0]} RETURNING channel_id", marks[1]))
 
 
 def _can_push(connection: MarketplaceConnection) -> bool:

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F
 
 from domain import metrics
 from domain.access.scope import Scope
@@ -35,7 +34,7 @@ from domain.background import Periodic
 from domain.catalog.models import Channel as SalesChannel
 from domain.catalog.models import ChannelKind, Location
 from domain.customers.models import Customer
-from domain.db import atomic, connection, fetch, insert_many
+from domain.db import Writes, connection, fetch, insert_many, is_postgres
 from domain.errors import InvalidInput, NotFound
 from domain.events.catalogue import EventType, event_type_of
 from domain.events.models import OutboxMessage
@@ -63,6 +62,10 @@ _HAND_OVER = """UPDATE notification SET handed_at = ?, recipient = v.column2,
     WHERE notification.id = v.column1 AND notification.status = ?
     AND notification.lease_until = ? RETURNING notification.id"""
 LEASE = timedelta(minutes=2)
+_CLAIM = """UPDATE notification SET status = ?, lease_until = ?, attempts = attempts + 1
+    WHERE id IN (SELECT id FROM notification WHERE status = ? AND next_attempt_at <= ?
+                 ORDER BY id LIMIT ?{skip})
+    RETURNING {columns}"""
 
 
 @dataclass(frozen=True)
@@ -161,10 +164,15 @@ class Notifier:
                      for audience, kind, channel in owed]
         return rows
 
-    async def record(self, conn: BaseDBAsyncClient, published: list[OutboxMessage]) -> None:
-        """In the relay's transaction: the messages these events owe (once each)."""
+    async def record(self, conn: BaseDBAsyncClient, published: list[OutboxMessage],
+                     writes: Writes | None = None) -> None:
+        """In the relay's transaction: the messages these events owe (once each; with
+        ``writes``, added to them)."""
         rows = self.rows_for(published, datetime.now(UTC))
-        await insert_many(conn, rows, skip_existing=True)
+        if writes is not None:
+            writes.insert(conn, rows, skip_existing=True)
+        else:
+            await insert_many(conn, rows, skip_existing=True)
 
     async def wake(self, _published: list[OutboxMessage]) -> None:
         self._loop.wake()
@@ -181,18 +189,16 @@ class Notifier:
             await expired.filter(handed_at__not_isnull=True).update(
                 status=Status.UNCONFIRMED,
                 last_error="handed over when its worker stopped: not sent again")
-        async with atomic() as conn:
-            due = await (Notification.filter(status=Status.PENDING, next_attempt_at__lte=now)
-                         .order_by("id").limit(self.batch_size)
-                         .select_for_update(skip_locked=True).using_db(conn))
-            if not due:
-                return []
-            until = now + self.lease
-            await Notification.filter(id__in=[row.id for row in due]).using_db(conn).update(
-                status=Status.SENDING, lease_until=until, attempts=F("attempts") + 1)
-            for row in due:
-                row.status, row.lease_until, row.attempts = Status.SENDING, until, row.attempts + 1
-        return list(due)
+        # Taken and leased in one statement; rows another worker holds are skipped.
+        conn = connection()
+        fields = Notification._meta.fields_map
+        columns = ", ".join(f'"{c}"' for c in Notification._meta.fields_db_projection.values())
+        rows = await fetch(conn, _CLAIM.format(
+            columns=columns, skip=" FOR UPDATE SKIP LOCKED" if is_postgres(conn) else ""), [
+            Status.SENDING.value, fields["lease_until"].to_db_value(now + self.lease, Notification),
+            Status.PENDING.value, fields["next_attempt_at"].to_db_value(now, Notification),
+            self.batch_size])
+        return sorted((Notification._init_from_db(**row) for row in rows), key=lambda r: r.id)
 
     async def run_once(self, now: datetime | None = None) -> int:
         claimed = await self.claim(now)

@@ -51,17 +51,20 @@ from domain.fulfillment.rates import quote_shipping, shipping_amount
 from domain.idempotency.service import IdempotencyKey, idempotent
 from domain.inventory.models import StockLevel, StockMovement
 from domain.inventory.reservation import (
+    GuardedReservation,
     Hold,
     ensure_levels,
+    guarded_reservation,
+    levels_of,
     lock_levels,
+    locking_levels,
     reservation_movement,
-    reserve_many,
 )
 from domain.money import MAX_AMOUNT, quantize
 from domain.orders.models import Allocation, Counter, HoldKind, Order, OrderLine, OrderStatus
 from domain.orders.pricing import PricedLine, destination, line_columns, price_order
 from domain.risk.rules import Assessment, RiskFacts
-from domain.risk.screening import Screening, screen
+from domain.risk.screening import Screening, buyer_locks, screen
 from domain.routing.service import Candidate, Demand, Destination, Plan, plan_reservations
 from domain.taxes.ports import TaxProvider, TaxQuote
 
@@ -236,18 +239,21 @@ async def _load_catalogue(
 async def _reserve(
     conn: BaseDBAsyncClient, demands: list[Demand], locations: list[Location], *,
     destination: Destination | None, reference: str, actor: str, hold_if_short: bool = False,
-) -> tuple[Plan, dict[tuple[int, int], StockLevel], list[StockMovement]]:
+    defer: bool = False, levels: dict[tuple[int, int], StockLevel] | None = None,
+) -> tuple[Plan, dict[tuple[int, int], StockLevel], list[StockMovement],
+           GuardedReservation | None]:
     """Lock the candidate rows, plan from exact numbers, then reserve with guarded updates.
 
     A shortfall raises InsufficientStock per SKU; with ``hold_if_short`` it reserves
     nothing and returns the plan, whose shortfalls say why. The reservations' ledger
-    rows come back for the order's batch insert.
+    rows come back for the order's batch insert. With ``defer`` the guarded statement is
+    returned, not sent: the caller sends it in a statement of its own and settles it
+    (``_settle``). Given ``levels``, the rows are locked already (``locking_levels``).
     """
     location_ids = [loc.id for loc in locations]
-    backorderable = [d.variant_id for d in demands if d.backorderable]
-    if backorderable and location_ids:
-        await ensure_levels(conn, [(vid, lid) for vid in backorderable for lid in location_ids])
-    levels = await lock_levels(conn, [d.variant_id for d in demands], location_ids)
+    if levels is None:
+        await _ensure_backorderable(conn, demands, location_ids)
+        levels = await lock_levels(conn, [d.variant_id for d in demands], location_ids)
     plan = plan_reservations(
         demands,
         [Candidate(loc.id, loc.code, loc.priority, (loc.address or {}).get("country"),
@@ -257,19 +263,39 @@ async def _reserve(
     )
     if plan.shortfalls:
         if hold_if_short:
-            return Plan(shortfalls=plan.shortfalls, reason=plan.reason), levels, []
+            return Plan(shortfalls=plan.shortfalls, reason=plan.reason), levels, [], None
         raise_all([InsufficientStock(d.sku, d.quantity, available, field=("lines",))
                    for d, available in plan.shortfalls])
     holds = [Hold(levels[(r.variant_id, r.location_id)], r.quantity, r.backordered > 0)
              for r in plan.reservations]
-    refused = await reserve_many(conn, holds)
-    if refused:  # cannot happen while the rows are locked; refuse rather than oversell
+    movements = [reservation_movement(hold, reference=reference, actor=actor) for hold in holds]
+    pending = guarded_reservation(holds)
+    if pending is not None and not defer:
+        rows = await fetch(conn, pending.sql, pending.params)
+        _settle(pending, [int(row["id"]) for row in rows], levels, demands)
+        pending = None
+    return plan, levels, movements, pending
+
+
+async def _ensure_backorderable(conn: BaseDBAsyncClient, demands: list[Demand],
+                                location_ids: list[int]) -> None:
+    """The stock rows backorderable variants reserve on, created empty where missing."""
+    backorderable = [d.variant_id for d in demands if d.backorderable]
+    if backorderable and location_ids:
+        await ensure_levels(conn, [(vid, lid) for vid in backorderable for lid in location_ids])
+
+
+def _settle(reservation: GuardedReservation, done: Sequence[int],
+            levels: Mapping[tuple[int, int], StockLevel], demands: list[Demand]) -> None:
+    """Settle a guarded reservation sent; a refused row raises InsufficientStock (the
+    caller's transaction rolls back). It cannot happen while the rows are locked: refuse
+    rather than oversell."""
+    refused = reservation.settle(done)
+    if refused:
         short = {key[0]: level for key, level in levels.items() if level.id in refused}
         raise_all([InsufficientStock(d.sku, d.quantity, max(short[d.variant_id].available, 0),
                                      field=("lines",))
                    for d in demands if d.variant_id in short])
-    movements = [reservation_movement(hold, reference=reference, actor=actor) for hold in holds]
-    return plan, levels, movements
 
 
 async def reserve_demands(
@@ -278,8 +304,10 @@ async def reserve_demands(
 ) -> tuple[Plan, dict[tuple[int, int], StockLevel], list[StockMovement]]:
     """Routing and the guarded reservation of capture, for units added to a placed order
     (an edit): InsufficientStock per short SKU, nothing reserved then."""
-    return await _reserve(conn, demands, locations, destination=destination,
-                          reference=reference, actor=actor)
+    plan, levels, movements, _ = await _reserve(conn, demands, locations,
+                                                destination=destination, reference=reference,
+                                                actor=actor)
+    return plan, levels, movements
 
 
 def _split_by_line(
@@ -374,9 +402,14 @@ async def create_order(
         route, orderable, locations = await _load_catalogue(conn, request)
         channel = route.channel
         variants = {sku: found.variant for sku, found in orderable.items()}
-        customer = await customer_for_order(conn, customer_id=request.customer_id,
-                                            email=clean.email,
-                                            name=(clean.shipping_address or {}).get("name"))
+        # Screened by email, the customer's statement locks the buyer's keys too.
+        locks = await buyer_locks(conn, screening, email=clean.email,
+                                  shipping_address=clean.shipping_address) \
+            if screening is not None and clean.email is not None \
+            and request.customer_id is None else None
+        customer, locked = await customer_for_order(
+            conn, customer_id=request.customer_id, email=clean.email,
+            name=(clean.shipping_address or {}).get("name"), locks=locks)
         if customer is not None and not _own_terms(request, scope):
             customer = customer._replace(customer_group_id=None, tax_exempt=False,
                                          tax_number=None)
@@ -421,15 +454,23 @@ async def create_order(
                    "payment_due_at": terms.due_at(companies.clock())}
         assessment: Assessment | None = None
         risk_keys: dict[str, Any] = {}
+        demands = _demands(request.lines, variants)
+        levels: dict[tuple[int, int], StockLevel] | None = None
         if screening is not None:
-            assessment, keys = await screen(conn, screening, RiskFacts(
+            # The stock rows are locked in the statement that reads the buyer's history.
+            location_ids = [loc.id for loc in locations]
+            await _ensure_backorderable(conn, demands, location_ids)
+            screened = await screen(conn, screening, RiskFacts(
                 email=clean.email or (customer.email if customer else None),
                 customer_id=customer.id if customer else None,
                 ip_address=screening.ip_address, card_fingerprint=screening.card_fingerprint,
                 shipping_address=clean.shipping_address,
                 billing_address=clean.billing_address, shipping_method=clean.shipping_method,
                 total=money.total, currency=currency, channel=channel.code,
-            ), channel_id=channel.id)
+            ), channel_id=channel.id, locked=locked,
+                beside=locking_levels([d.variant_id for d in demands], location_ids))
+            assessment, keys = screened.assessment, screened.keys
+            levels = levels_of(screened.beside) if screened.beside is not None else None
             risk_keys = {"client_ip": keys.ip_address, "card_fingerprint": keys.card_fingerprint,
                          "address_key": keys.address_key}
         held = assessment is not None and assessment.held
@@ -450,10 +491,10 @@ async def create_order(
             po_number=clean.po_number, external_id=clean.external_id,
             via_account=request.via_account,
         )
-        demands = _demands(request.lines, variants)
-        plan, levels, movements = await _reserve(
+        plan, levels, movements, pending = await _reserve(
             conn, demands, locations, destination=_destination(clean.shipping_address),
-            reference="", actor=actor, hold_if_short=request.hold_if_short)
+            reference="", actor=actor, hold_if_short=request.hold_if_short, defer=True,
+            levels=levels)
         if plan.shortfalls:
             short = ", ".join(f"{d.sku} ({d.quantity} ordered, {available} available)"
                               for d, available in plan.shortfalls)
@@ -462,9 +503,12 @@ async def create_order(
             order.hold_reason = f"Not enough stock: {short}"[:500]
         if voucher is not None:  # its row stays locked to the commit: taken late
             await redeem(conn, voucher, customer_id=customer.id if customer else None)
-        # Taken last, so the counter row is locked only for the end of the transaction.
+        # Taken last, so the counter row is locked only for the end of the transaction; the
+        # reservations ride in the statement that writes the order.
         kinds = _placed_event_types(plan, held_for_risk=held)
-        await _write_order(conn, order, len(kinds))
+        reserved = await _write_order(conn, order, len(kinds), pending)
+        if pending is not None:
+            _settle(pending, reserved, levels, demands)
         for movement in movements:
             movement.reference = f"order:{order.id}"
         lines = [
@@ -600,30 +644,48 @@ def _changed_rows(plan: Plan, levels: Mapping[tuple[int, int], StockLevel],
 # The order written with the next number from the counter (gapless: taken in the order's
 # transaction); no row while the counter row does not exist yet.
 _NUMBERED = ("number", "CAST(n.value AS TEXT)", "n")
-_TAKE_NUMBER = ("WITH n AS (UPDATE counter SET value = value + 1 WHERE name = 'order_number' "
-                "RETURNING value) ")
+_TAKE_NUMBER = ("n AS (UPDATE counter SET value = value + 1 WHERE name = 'order_number' "
+                "RETURNING value)")
 
 
-async def _write_order(conn: BaseDBAsyncClient, order: Order, events: int) -> None:
+async def _write_order(conn: BaseDBAsyncClient, order: Order, events: int,
+                       reservation: GuardedReservation | None = None) -> list[int]:
     """Write the new order with its number and room for its first ``events`` in its
-    sequence (the last of them is ``order.event_seq``).
+    sequence (the last of them is ``order.event_seq``), and send ``reservation``: the ids
+    of the stock rows it reserved on, for the caller to settle.
 
-    On PostgreSQL one statement takes the number and writes the order.
+    On PostgreSQL one statement reserves, takes the number and writes the order.
     """
     order.event_seq = events
     if not is_postgres(conn):
+        reserved = [] if reservation is None else [
+            int(row["id"]) for row in await fetch(conn, reservation.sql, reservation.params)]
         order.number = await next_order_number(conn)
         await insert_rows(conn, [order])
-        return
-    sql, params = insert_sql(conn, [order], select_from=_NUMBERED)
-    statement = f'{_TAKE_NUMBER}{sql} RETURNING "id", "number"'
-    rows = await fetch(conn, statement, params)
-    if not rows:  # the first order ever: the counter row does not exist yet
+        return reserved
+    rows = await fetch(conn, *_order_statement(conn, order, reservation))
+    reserved = list(rows[0]["reserved"])
+    if rows[0]["id"] is None:  # the first order ever: the counter row does not exist yet
         await Counter.bulk_create([Counter(name="order_number", value=FIRST_ORDER_NUMBER - 1)],
                                   ignore_conflicts=True, using_db=conn)
-        rows = await fetch(conn, statement, params)
+        rows = await fetch(conn, *_order_statement(conn, order, None))  # reserved already
     order.pk, order.number = rows[0]["id"], str(rows[0]["number"])
     order._saved_in_db = True
+    return reserved
+
+
+def _order_statement(conn: BaseDBAsyncClient, order: Order,
+                     reservation: GuardedReservation | None) -> tuple[str, list[Any]]:
+    """The reservation (a CTE whose changes happen whether or not the order is written),
+    the next number and the order: one row of the order's id and number (NULL when the
+    counter row does not exist yet) and the ids of the rows reserved on."""
+    sql, params = insert_sql(conn, [order], select_from=_NUMBERED)
+    reserve, reserve_params = ("", []) if reservation is None else (
+        f"r AS ({reservation.sql}), ", reservation.params)
+    rows = "ARRAY(SELECT id FROM r)" if reservation is not None else "CAST(ARRAY[] AS BIGINT[])"
+    return (f"WITH {reserve}{_TAKE_NUMBER}, o AS ({sql} RETURNING \"id\", \"number\") "
+            f"SELECT (SELECT \"id\" FROM o) AS id, (SELECT \"number\" FROM o) AS number, "
+            f"{rows} AS reserved", [*reserve_params, *params])
 
 
 def _placed_event_types(plan: Plan, *, held_for_risk: bool = False) -> list[EventType]:

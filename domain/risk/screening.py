@@ -10,7 +10,6 @@ time, which gives the same order.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain.db import fetch, is_postgres
+from domain.db import LOCK_KEYS, KeyLocks, advisory_key, fetch, is_postgres
 from domain.risk.cache import stored_settings_cache
 from domain.risk.rules import (
     Assessment,
@@ -74,8 +73,20 @@ async def stored_settings(conn: BaseDBAsyncClient, defaults: RiskSettings) -> Ri
 
 
 def _lock_id(kind: str, value: str) -> int:
-    digest = hashlib.sha256(f"oms:risk:{kind}:{value}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return advisory_key(f"oms:risk:{kind}:{value}")
+
+
+async def buyer_locks(conn: BaseDBAsyncClient, screening: Screening, *, email: str,
+                      shipping_address: dict[str, Any] | None) -> KeyLocks | None:
+    """The buyer's keys for the statement that finds or creates the customer by ``email``
+    to lock (PostgreSQL, screening on): the customer's own key is its row's id. ``screen``
+    then locks nothing more, and the order saves the round trip."""
+    if not is_postgres(conn) or not (await stored_settings(conn, screening.defaults)).enabled:
+        return None
+    keys = Keys(email.lower(), None, screening.ip_address, screening.card_fingerprint,
+                address_key(shipping_address))
+    return KeyLocks(sorted({_lock_id(kind, value) for kind, value in keys.named().items()}),
+                    per_id="oms:risk:customer:")
 
 
 _COLUMNS = {"email": "lower(email)", "customer": "customer_id", "ip": "client_ip",
@@ -83,7 +94,8 @@ _COLUMNS = {"email": "lower(email)", "customer": "customer_id", "ip": "client_ip
 
 
 async def _history(conn: BaseDBAsyncClient, keys: Keys, settings: RiskSettings, *,
-                   channel_id: int, currency: str) -> History:
+                   channel_id: int, currency: str,
+                   beside: tuple[str, list[Any]] | None) -> tuple[History, list[dict[str, Any]]]:
     since = datetime.now(UTC) - timedelta(minutes=settings.velocity_window_minutes)
     named = keys.named()
     selects: list[str] = []
@@ -111,7 +123,13 @@ async def _history(conn: BaseDBAsyncClient, keys: Keys, settings: RiskSettings, 
                    f"AND status <> 'CANCELLED' ORDER BY id DESC LIMIT {SHOP_SAMPLE}) s) "
                    f"AS shop_orders")
     params += [customer, customer, currency, customer, currency, channel_id, channel_id]
-    row = (await fetch(conn, "SELECT " + ", ".join(selects), params))[0]
+    sql = "SELECT " + ", ".join(selects)
+    if beside is not None:  # its rows, each beside the history's columns
+        sql = f"WITH m AS MATERIALIZED ({beside[0]}) SELECT h.*, m.* FROM ({sql}) AS h " \
+              "LEFT JOIN m ON true"
+        params = [*beside[1], *params]
+    rows = await fetch(conn, sql, params)
+    row = rows[0]
 
     def amount(value: Any) -> Decimal | None:
         return None if value is None else Decimal(str(value))
@@ -121,23 +139,32 @@ async def _history(conn: BaseDBAsyncClient, keys: Keys, settings: RiskSettings, 
         customer_orders=int(row["customer_orders"]),
         customer_average=amount(row["customer_average"]) if row["customer_sample"] else None,
         shop_orders=int(row["shop_orders"]), shop_average=amount(row["shop_average"]),
-    )
+    ), rows
+
+
+@dataclass(frozen=True)
+class Screened:
+    assessment: Assessment | None  # None: screening is off
+    keys: Keys
+    beside: list[dict[str, Any]] | None  # the rows of the query read with the history
 
 
 async def screen(conn: BaseDBAsyncClient, screening: Screening, facts: RiskFacts, *,
-                 channel_id: int) -> tuple[Assessment | None, Keys]:
-    """Score the order about to be written (None when screening is off)."""
+                 channel_id: int, locked: frozenset[int] = frozenset(),
+                 beside: tuple[str, list[Any]] | None = None) -> Screened:
+    """Score the order about to be written. The buyer's keys are locked first unless they
+    all are already (``locked``: ``buyer_locks``). ``beside`` (PostgreSQL: a query of rows,
+    say of rows to lock, sharing no column name with the history's) is read in the
+    history's statement: its rows (None when screening is off, and nothing was read)."""
     keys = keys_of(facts)
     settings = await stored_settings(conn, screening.defaults)
     if not settings.enabled:
-        return None, keys
-    if is_postgres(conn):
-        ids = sorted({_lock_id(kind, value) for kind, value in keys.named().items()})
-        if ids:
-            await fetch(conn, "SELECT count(pg_advisory_xact_lock(k)) AS locked FROM "
-                              "(SELECT unnest(CAST(? AS bigint[])) AS k ORDER BY 1) AS ks",
-                        [ids])
-    history = await _history(conn, keys, settings, channel_id=channel_id,
-                             currency=facts.currency or "")
+        return Screened(None, keys, None)
+    ids = sorted({_lock_id(kind, value) for kind, value in keys.named().items()})
+    if is_postgres(conn) and not locked.issuperset(ids):
+        await fetch(conn, LOCK_KEYS.format("SELECT unnest(CAST(? AS bigint[])) AS k"), [ids])
+    beside = beside if is_postgres(conn) else None
+    history, rows = await _history(conn, keys, settings, channel_id=channel_id,
+                                   currency=facts.currency or "", beside=beside)
     reasons = [*screening.provider_reasons, *evaluate(facts, history, settings)]
-    return assess(reasons, settings), keys
+    return Screened(assess(reasons, settings), keys, rows if beside is not None else None)

@@ -29,10 +29,11 @@ from tests.support import GraphQLClient
 # Statements for one new customer's two-line order, pool chatter included, once the process
 # has the channel and the variants in its catalogue cache (domain/catalog/cache.py), screened
 # for risk with the product's defaults (the merchant's risk settings kept in the process too,
-# domain/risk/cache.py): 2 of them are the screening's (the buyer's keys locked so parallel
-# orders are counted one after the other; the buyer's recent orders and usual spend, one
-# query).
-BUDGET = 9  # 7 for the order itself
+# domain/risk/cache.py). Four for the order itself: the customer, found or created by the
+# statement that first locks the buyer's keys (so parallel orders of one buyer are counted one
+# after the other); the buyer's recent orders and usual spend, read by the statement that
+# locks the stock rows; the reservations, the number and the order; the lines and the rest.
+BUDGET = 6  # with BEGIN and COMMIT
 
 CREATE = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
   order { id number status lines { sku quantity } } userErrors { code message } } }"""

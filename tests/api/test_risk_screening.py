@@ -8,11 +8,15 @@ from typing import Any
 
 import pytest
 
+from domain.customers.models import Customer
 from domain.events.models import OrderEvent, OutboxMessage
 from domain.events.ports import order_topic
 from domain.inventory.models import StockLevel
+from domain.orders.capture import LineRequest, OrderRequest, create_order
 from domain.orders.models import Order, OrderStatus
 from domain.risk import rules
+from domain.risk.screening import Screening
+from domain.risk.settings import RiskSettings
 from domain.staff.models import StaffMember
 from tests import factories
 from tests.api.test_customers_and_guests import bearer
@@ -265,6 +269,36 @@ async def test_parallel_orders_from_one_email_hold_all_but_the_first_five(
     # In the order they committed: the first five pass, the rest are held.
     assert [o.status for o in orders] == [OrderStatus.PENDING] * 5 + [OrderStatus.ON_HOLD] * 5
     assert (await StockLevel.get()).reserved == 10
+
+
+async def test_parallel_orders_of_one_customer_by_email_and_by_id_are_counted_in_turn(
+    needs_postgres: None, db: None,
+) -> None:
+    """Ten simultaneous orders of one customer: five from the storefront, found by their
+    email, five placed by staff naming the customer with another email each, every one to
+    an address of its own and from no known IP address. Only the customer's key is common
+    to all ten; the storefront's orders lock it in the statement that finds the customer,
+    so each order counts the ones committed before it and exactly five are within the
+    velocity limit."""
+    await factories.shop({"SHOE": {"berlin": 50}})
+    customer = await Customer.create(email="kim@example.com", name="Kim")
+
+    def request(i: int) -> OrderRequest:
+        by_email = i % 2 == 0
+        return OrderRequest(
+            channel="web", lines=[LineRequest("SHOE", 1)],
+            email="kim@example.com" if by_email else f"desk{i}@example.com",
+            customer_id=None if by_email else customer.id,
+            shipping_address=factories.address(line1=f"{i} Main St"))
+
+    placed = await asyncio.gather(*(create_order(
+        request=request(i), actor="test", screening=Screening(defaults=RiskSettings()))
+        for i in range(10)))
+    assert {order.customer_id for order in placed} == {customer.id}
+    velocity = [any(reason["rule"] == "VELOCITY" for reason in order.risk_reasons or [])
+                for order in await Order.all().order_by("number")]
+    # In the order they committed: the first five are within the limit, the rest are not.
+    assert velocity == [False] * 5 + [True] * 5
 
 
 async def test_a_customer_service_member_reviews_and_releases_a_risk_hold(

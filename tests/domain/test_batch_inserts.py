@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from domain.db import ROWS_PER_STATEMENT, atomic, insert_many
+from domain.db import ROWS_PER_STATEMENT, Writes, atomic, connection, insert_many
+from domain.marketplaces.models import MarketplaceListing
+from domain.marketplaces.sync import dirty_marks
 from domain.notifications.models import Channel, Notification
 
 
@@ -43,3 +45,35 @@ async def test_rows_go_in_statements_of_many_and_known_ones_are_skipped(
     with pytest.raises(Exception):  # noqa: B017 - the database's own duplicate-key error
         async with atomic() as conn:
             await insert_many(conn, _rows(range(1)))
+
+
+async def test_writes_owed_together_go_in_one_statement_on_postgresql(
+    db: None, monkeypatch: pytest.MonkeyPatch, is_postgres: bool,
+) -> None:
+    """What a relay pass owes (notifications, deliveries, listings to push) is sent as one
+    statement on PostgreSQL, as many as its parameters need when they are many."""
+    await insert_many(connection(), _rows(range(1)))
+    sent: list[str] = []
+    async with atomic() as conn:
+        original = conn.execute_query
+
+        async def counted(sql: str, values: Any = None) -> Any:
+            sent.append(sql)
+            return await original(sql, values)
+
+        monkeypatch.setattr(conn, "execute_query", counted)
+        writes = Writes()
+        writes.insert(conn, _rows(range(1, 4)))
+        writes.insert(conn, _rows(range(0, 1)), skip_existing=True)  # there already: left out
+        marks = dirty_marks(["SHOE", "TEE"])
+        assert marks is not None
+        writes.add(*marks)  # no marketplace is connected: nothing to mark
+        await writes.send(conn)
+        assert len(sent) == (1 if is_postgres else 3)
+        sent.clear()
+        many = 5 * ROWS_PER_STATEMENT  # 15 parameters a row: more than one statement holds
+        writes.insert(conn, _rows(range(10, 10 + many)))
+        await writes.send(conn)
+        assert len(sent) == (2 if is_postgres else 5)
+    assert await Notification.all().count() == 4 + many
+    assert await MarketplaceListing.all().count() == 0

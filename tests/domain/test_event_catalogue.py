@@ -126,7 +126,7 @@ async def test_handlers_see_only_their_event_types_in_order() -> None:
     async def everything(batch: list[OutboxMessage]) -> None:
         seen["all"] += [m.id for m in batch]
 
-    async def in_tx(conn: object, batch: list[OutboxMessage]) -> None:
+    async def in_tx(conn: object, batch: list[OutboxMessage], writes: object) -> None:
         seen["tx"] += [m.id for m in batch]
 
     registry.register("stock", stock, [EventType.STOCK_CHANGED])
@@ -139,7 +139,7 @@ async def test_handlers_see_only_their_event_types_in_order() -> None:
                                                                      EventType.ORDER_CANCELLED)]
     await registry.after_publish(batch)
     assert seen == {"stock": [2], "orders": [1, 4], "all": [1, 2, 3, 4], "tx": []}
-    await registry.record(None, batch)  # type: ignore[arg-type]
+    await registry.record(None, batch, None)  # type: ignore[arg-type]
     assert seen["tx"] == [1]
     with pytest.raises(ValueError):
         registry.register("none", stock, [])
@@ -153,6 +153,6 @@ def test_the_app_registers_its_handlers_in_one_place() -> None:
     names = [name for name, _types, _tx in registry.handlers()]
     assert names == ["webhooks.fan_out", "webhooks.wake", "marketplaces.stock_dirty",
                      "marketplaces.fulfillments"]
-    assert [tx for _n, _t, tx in registry.handlers()] == [True, False, False, False]
+    assert [tx for _n, _t, tx in registry.handlers()] == [True, False, True, False]
     app_source = (ROOT / "api" / "app.py").read_text()
     assert "fan_out(" not in app_source and "mark_dirty(" not in app_source

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from domain.db import atomic
+from domain.db import Writes, atomic
 from domain.events.models import OutboxMessage
 from domain.events.relay import OutboxRelay
 from domain.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -99,8 +99,10 @@ async def test_deliveries_are_made_with_the_mark_or_not_at_all(
     await OutboxMessage.bulk_create([OutboxMessage(
         topic="stock", payload={"kind": "stock_changed", "sku": f"S{i}"}) for i in range(4)])
 
-    async def dies_before_marking(conn: Any, published: list[OutboxMessage]) -> None:
-        await fan_out(conn, published)
+    async def dies_before_marking(conn: Any, published: list[OutboxMessage],
+                                  writes: Writes) -> None:
+        await fan_out(conn, published, writes)
+        await writes.send(conn)
         raise Crash  # as if the process died after writing the deliveries
 
     crashing = OutboxRelay(RecordingBus(), record=dies_before_marking)  # type: ignore[arg-type]

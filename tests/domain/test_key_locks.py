@@ -1,0 +1,62 @@
+"""Advisory keys taken inside the statement that writes a row (domain/db.py::KeyLocks): the
+keys PostgreSQL computes are the ones Python computes, and they are held, the row's own
+among them when the row was there before, as soon as the statement has run."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from api.settings import Settings
+from domain.customers.models import Customer
+from domain.customers.service import customer_for_order
+from domain.db import KeyLocks, advisory_key, advisory_key_sql, connection, fetch
+from domain.uow import unit_of_work
+
+
+class _RolledBack(Exception):
+    pass
+
+
+@pytest.mark.parametrize("name", ["oms:risk:customer:42", "oms:risk:email:zoë@example.com",
+                                  "oms:risk:address:1 rue de l'église|75001|fr", ""])
+async def test_postgresql_computes_the_keys_python_computes(
+    needs_postgres: None, db: None, name: str
+) -> None:
+    rows = await fetch(connection(), f"SELECT {advisory_key_sql('CAST(? AS TEXT)')} AS k",
+                       [name])
+    assert rows[0]["k"] == advisory_key(name)
+
+
+async def _held_elsewhere(url: str, keys: list[int]) -> list[bool]:
+    """Whether a session of its own finds each key taken (it holds none it finds free: its
+    transaction ends with the check)."""
+    other = await asyncpg.connect(url)
+    try:
+        rows = await other.fetch("SELECT k, pg_try_advisory_xact_lock(k) AS free FROM "
+                                 "unnest(CAST($1 AS bigint[])) AS k", keys)
+    finally:
+        await other.close()
+    free = {row["k"]: row["free"] for row in rows}
+    return [not free[key] for key in keys]
+
+
+@pytest.mark.parametrize("existing", [True, False])
+async def test_the_customer_statement_holds_every_key_once_it_has_run(
+    needs_postgres: None, db: None, settings: Settings, existing: bool
+) -> None:
+    if existing:
+        await Customer.create(email="kim@example.com", name="Kim")
+    locks = KeyLocks(keys=sorted([advisory_key("a"), advisory_key("b")]), per_id="test:")
+    with pytest.raises(_RolledBack):
+        async with unit_of_work() as conn:
+            customer, covered = await customer_for_order(
+                conn, customer_id=None, email="kim@example.com", name="Kim", locks=locks)
+            assert customer is not None
+            own = advisory_key(f"test:{customer.id}")
+            assert covered == {*locks.keys, own}
+            # A new customer's own key needs no lock: nobody names a row not committed.
+            assert await _held_elsewhere(settings.database_url, [*locks.keys, own]) == [
+                True, True, existing]
+            raise _RolledBack
+    assert await _held_elsewhere(settings.database_url, [*locks.keys]) == [False, False]
