@@ -94,16 +94,15 @@ class KeyLocks:
                                " FROM", 1)
         return f"l AS ({locks})", [value, list(self.keys), self.per_id, value]
 
-    def covered(self, known: int | None, row_id: int) -> frozenset[int]:
+    def covered(self, known: int | None, row_id: int, *, inserted: bool) -> frozenset[int]:
         """The keys no other transaction holds till this one ends, once the row's id is
         known: those locked, and the row's own when it was the row found and locked, or
-        when the row is new: nobody names a row not committed. (The statement cannot tell
-        a new row from one another transaction committed while it waited for the keys: that
-        row's key is then not held, and an order naming that customer by id at that very
-        moment may count one recent order fewer.)"""
-        if known is not None and known != row_id:
-            return frozenset(self.keys)
-        return frozenset([*self.keys, advisory_key(f"{self.per_id}{row_id}")])
+        when the statement ``inserted`` it: nobody names a row not committed. A row another
+        transaction committed while this one waited for the keys is neither: its key is
+        left for the caller to lock."""
+        if known == row_id or inserted:
+            return frozenset([*self.keys, advisory_key(f"{self.per_id}{row_id}")])
+        return frozenset(self.keys)
 
 
 async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> int:

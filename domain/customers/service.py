@@ -38,8 +38,10 @@ async def customer_for_order(
         return None, frozenset()
     # One statement whoever wins a race of two first orders: the new row, or the existing
     # one through an update that changes nothing and returns it; with ``locks``, taken first.
+    # The update sets a column no unique index covers, so the row is locked FOR NO KEY
+    # UPDATE: other orders' foreign-key checks on it (FOR KEY SHARE) do not wait for it.
     returning = "RETURNING id, email, customer_group_id, tax_exempt, tax_number"
-    upsert = "ON CONFLICT (email) DO UPDATE SET email = excluded.email"
+    upsert = "ON CONFLICT (email) DO UPDATE SET name = customer.name"
     if locks is None:
         sql, params = insert_sql(conn, [Customer(email=email, name=name)])
         rows = await fetch(conn, f"{sql} {upsert} {returning}", params)
@@ -47,14 +49,15 @@ async def customer_for_order(
         cte, lock_params = locks.cte("customer", "email", email)
         sql, params = insert_sql(conn, [Customer(email=email, name=name)], source="l")
         rows = await fetch(conn, f"WITH {cte} {sql} {upsert} {returning}, "
-                                 "(SELECT known FROM l) AS known", [*lock_params, *params])
+                                 "(SELECT known FROM l) AS known, (xmax = 0) AS inserted",
+                           [*lock_params, *params])
     group = rows[0]["customer_group_id"]
     buyer = OrderCustomer(int(rows[0]["id"]), str(rows[0]["email"]),
                           int(group) if group is not None else None,
                           bool(rows[0]["tax_exempt"]), rows[0]["tax_number"])
     if locks is None:
         return buyer, frozenset()
-    return buyer, locks.covered(rows[0]["known"], buyer.id)
+    return buyer, locks.covered(rows[0]["known"], buyer.id, inserted=rows[0]["inserted"])
 
 
 async def customer_group_of(conn: BaseDBAsyncClient, customer_id: int | None) -> int | None:

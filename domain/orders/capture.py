@@ -64,7 +64,7 @@ from domain.money import MAX_AMOUNT, quantize
 from domain.orders.models import Allocation, Counter, HoldKind, Order, OrderLine, OrderStatus
 from domain.orders.pricing import PricedLine, destination, line_columns, price_order
 from domain.risk.rules import Assessment, RiskFacts
-from domain.risk.screening import Screening, buyer_locks, screen
+from domain.risk.screening import Screening, buyer_locks, lock_buyer, screen
 from domain.routing.service import Candidate, Demand, Destination, Plan, plan_reservations
 from domain.taxes.ports import TaxProvider, TaxQuote
 
@@ -240,6 +240,7 @@ async def _reserve(
     conn: BaseDBAsyncClient, demands: list[Demand], locations: list[Location], *,
     destination: Destination | None, reference: str, actor: str, hold_if_short: bool = False,
     defer: bool = False, levels: dict[tuple[int, int], StockLevel] | None = None,
+    ensured: bool = False,
 ) -> tuple[Plan, dict[tuple[int, int], StockLevel], list[StockMovement],
            GuardedReservation | None]:
     """Lock the candidate rows, plan from exact numbers, then reserve with guarded updates.
@@ -248,11 +249,13 @@ async def _reserve(
     nothing and returns the plan, whose shortfalls say why. The reservations' ledger
     rows come back for the order's batch insert. With ``defer`` the guarded statement is
     returned, not sent: the caller sends it in a statement of its own and settles it
-    (``_settle``). Given ``levels``, the rows are locked already (``locking_levels``).
+    (``_settle``). Given ``levels``, the rows are locked already (``locking_levels``);
+    ``ensured``: the backorderable variants' rows exist already (``_ensure_backorderable``).
     """
     location_ids = [loc.id for loc in locations]
-    if levels is None:
+    if not ensured:
         await _ensure_backorderable(conn, demands, location_ids)
+    if levels is None:
         levels = await lock_levels(conn, [d.variant_id for d in demands], location_ids)
     plan = plan_reservations(
         demands,
@@ -410,6 +413,11 @@ async def create_order(
         customer, locked = await customer_for_order(
             conn, customer_id=request.customer_id, email=clean.email,
             name=(clean.shipping_address or {}).get("name"), locks=locks)
+        if screening is not None:  # the buyer's keys, before any other row the order takes
+            locked = await lock_buyer(
+                conn, screening, email=clean.email or (customer.email if customer else None),
+                customer_id=customer.id if customer else None,
+                shipping_address=clean.shipping_address, held=locked)
         if customer is not None and not _own_terms(request, scope):
             customer = customer._replace(customer_group_id=None, tax_exempt=False,
                                          tax_number=None)
@@ -456,10 +464,9 @@ async def create_order(
         risk_keys: dict[str, Any] = {}
         demands = _demands(request.lines, variants)
         levels: dict[tuple[int, int], StockLevel] | None = None
+        await _ensure_backorderable(conn, demands, [loc.id for loc in locations])
         if screening is not None:
             # The stock rows are locked in the statement that reads the buyer's history.
-            location_ids = [loc.id for loc in locations]
-            await _ensure_backorderable(conn, demands, location_ids)
             screened = await screen(conn, screening, RiskFacts(
                 email=clean.email or (customer.email if customer else None),
                 customer_id=customer.id if customer else None,
@@ -468,7 +475,8 @@ async def create_order(
                 billing_address=clean.billing_address, shipping_method=clean.shipping_method,
                 total=money.total, currency=currency, channel=channel.code,
             ), channel_id=channel.id, locked=locked,
-                beside=locking_levels([d.variant_id for d in demands], location_ids))
+                beside=locking_levels([d.variant_id for d in demands],
+                                      [loc.id for loc in locations]))
             assessment, keys = screened.assessment, screened.keys
             levels = levels_of(screened.beside) if screened.beside is not None else None
             risk_keys = {"client_ip": keys.ip_address, "card_fingerprint": keys.card_fingerprint,
@@ -494,7 +502,7 @@ async def create_order(
         plan, levels, movements, pending = await _reserve(
             conn, demands, locations, destination=_destination(clean.shipping_address),
             reference="", actor=actor, hold_if_short=request.hold_if_short, defer=True,
-            levels=levels)
+            levels=levels, ensured=True)
         if plan.shortfalls:
             short = ", ".join(f"{d.sku} ({d.quantity} ordered, {available} available)"
                               for d, available in plan.shortfalls)

@@ -76,17 +76,41 @@ def _lock_id(kind: str, value: str) -> int:
     return advisory_key(f"oms:risk:{kind}:{value}")
 
 
+def _lock_ids(keys: Keys) -> list[int]:
+    return sorted({_lock_id(kind, value) for kind, value in keys.named().items()})
+
+
+async def _locking(conn: BaseDBAsyncClient, screening: Screening) -> bool:
+    return is_postgres(conn) and (await stored_settings(conn, screening.defaults)).enabled
+
+
 async def buyer_locks(conn: BaseDBAsyncClient, screening: Screening, *, email: str,
                       shipping_address: dict[str, Any] | None) -> KeyLocks | None:
     """The buyer's keys for the statement that finds or creates the customer by ``email``
-    to lock (PostgreSQL, screening on): the customer's own key is its row's id. ``screen``
-    then locks nothing more, and the order saves the round trip."""
-    if not is_postgres(conn) or not (await stored_settings(conn, screening.defaults)).enabled:
+    to lock (PostgreSQL, screening on): the customer's own key is its row's id. Nothing
+    more is locked then (``lock_buyer``, ``screen``), and the order saves the round trip."""
+    if not await _locking(conn, screening):
         return None
     keys = Keys(email.lower(), None, screening.ip_address, screening.card_fingerprint,
                 address_key(shipping_address))
-    return KeyLocks(sorted({_lock_id(kind, value) for kind, value in keys.named().items()}),
-                    per_id="oms:risk:customer:")
+    return KeyLocks(_lock_ids(keys), per_id="oms:risk:customer:")
+
+
+async def lock_buyer(conn: BaseDBAsyncClient, screening: Screening, *, email: str | None,
+                     customer_id: int | None, shipping_address: dict[str, Any] | None,
+                     held: frozenset[int]) -> frozenset[int]:
+    """Lock the buyer's keys not ``held`` yet (PostgreSQL, screening on), right after the
+    customer is known and before the order takes any other row (a company's, the stock's):
+    every path takes them in that order, so none waits for another in a cycle. The keys
+    held (``screen`` then locks nothing)."""
+    if not await _locking(conn, screening):
+        return held
+    keys = Keys(email.lower() if email else None, customer_id, screening.ip_address,
+                screening.card_fingerprint, address_key(shipping_address))
+    ids = _lock_ids(keys)
+    if missing := [key for key in ids if key not in held]:
+        await fetch(conn, LOCK_KEYS.format("SELECT unnest(CAST(? AS bigint[])) AS k"), [missing])
+    return held | frozenset(ids)
 
 
 _COLUMNS = {"email": "lower(email)", "customer": "customer_id", "ip": "client_ip",
@@ -160,7 +184,7 @@ async def screen(conn: BaseDBAsyncClient, screening: Screening, facts: RiskFacts
     settings = await stored_settings(conn, screening.defaults)
     if not settings.enabled:
         return Screened(None, keys, None)
-    ids = sorted({_lock_id(kind, value) for kind, value in keys.named().items()})
+    ids = _lock_ids(keys)
     if is_postgres(conn) and not locked.issuperset(ids):
         await fetch(conn, LOCK_KEYS.format("SELECT unnest(CAST(? AS bigint[])) AS k"), [ids])
     beside = beside if is_postgres(conn) else None

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from domain.access import Scope
+from domain.access.principal import ADMIN
+from domain.companies.service import CompanySpec, add_contact, create_company
 from domain.customers.models import Customer
 from domain.events.models import OrderEvent, OutboxMessage
 from domain.events.ports import order_topic
@@ -299,6 +302,35 @@ async def test_parallel_orders_of_one_customer_by_email_and_by_id_are_counted_in
                 for order in await Order.all().order_by("number")]
     # In the order they committed: the first five are within the limit, the rest are not.
     assert velocity == [False] * 5 + [True] * 5
+
+
+async def test_parallel_orders_of_one_company_by_email_and_by_id_do_not_deadlock(
+    needs_postgres: None, db: None,
+) -> None:
+    """A company's contact orders for it at once through two doors: found by email (a
+    partner's order), and named by id with another email (staff's). They share the delivery
+    address, so their buyer's keys meet, and each locks the company's row: every order
+    takes the keys before the company's row (and the stock's), so they wait for each other
+    in turn. On the order of the keys after the company, one of them deadlocked."""
+    await factories.shop({"SHOE": {"berlin": 50}})
+    customer = await Customer.create(email="kim@example.com", name="Kim")
+    company = await create_company(spec=CompanySpec(code="ACME", name="Acme"), scope=Scope(ADMIN))
+    await add_contact(company_id=company.id, customer_id=customer.id, role=None,
+                      scope=Scope(ADMIN))
+
+    def request(i: int) -> OrderRequest:
+        by_email = i % 2 == 0
+        return OrderRequest(
+            channel="web", lines=[LineRequest("SHOE", 1)], company_id=company.id,
+            email="kim@example.com" if by_email else f"desk{i}@example.com",
+            customer_id=None if by_email else customer.id,
+            shipping_address=factories.address(line1="1 Works Road"))
+
+    placed = await asyncio.gather(*(create_order(
+        request=request(i), actor="test", screening=Screening(defaults=RiskSettings()))
+        for i in range(10)))
+    assert {order.company_id for order in placed} == {company.id}
+    assert (await StockLevel.get()).reserved == 10
 
 
 async def test_a_customer_service_member_reviews_and_releases_a_risk_hold(

@@ -20,18 +20,24 @@ def _rows(events: range) -> list[Notification]:
             for n in events]
 
 
+def _counted(conn: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements ``conn`` sends from now on."""
+    sent: list[str] = []
+    original = conn.execute_query
+
+    async def counted(sql: str, values: Any = None) -> Any:
+        sent.append(sql)
+        return await original(sql, values)
+
+    monkeypatch.setattr(conn, "execute_query", counted)
+    return sent
+
+
 async def test_rows_go_in_statements_of_many_and_known_ones_are_skipped(
     db: None, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sent: list[str] = []
     async with atomic() as conn:
-        original = conn.execute_query
-
-        async def counted(sql: str, values: Any = None) -> Any:
-            sent.append(sql)
-            return await original(sql, values)
-
-        monkeypatch.setattr(conn, "execute_query", counted)
+        sent = _counted(conn, monkeypatch)
         await insert_many(conn, _rows(range(2 * ROWS_PER_STATEMENT + 1)))
         assert len(sent) == 3
         sent.clear()
@@ -53,15 +59,8 @@ async def test_writes_owed_together_go_in_one_statement_on_postgresql(
     """What a relay pass owes (notifications, deliveries, listings to push) is sent as one
     statement on PostgreSQL, as many as its parameters need when they are many."""
     await insert_many(connection(), _rows(range(1)))
-    sent: list[str] = []
     async with atomic() as conn:
-        original = conn.execute_query
-
-        async def counted(sql: str, values: Any = None) -> Any:
-            sent.append(sql)
-            return await original(sql, values)
-
-        monkeypatch.setattr(conn, "execute_query", counted)
+        sent = _counted(conn, monkeypatch)
         writes = Writes()
         writes.insert(conn, _rows(range(1, 4)))
         writes.insert(conn, _rows(range(0, 1)), skip_existing=True)  # there already: left out

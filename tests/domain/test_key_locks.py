@@ -60,3 +60,35 @@ async def test_the_customer_statement_holds_every_key_once_it_has_run(
                 True, True, existing]
             raise _RolledBack
     assert await _held_elsewhere(settings.database_url, [*locks.keys]) == [False, False]
+
+
+def test_a_rows_own_key_counts_as_held_when_it_was_found_or_inserted() -> None:
+    locks = KeyLocks(keys=[1, 2], per_id="test:")
+    own = advisory_key("test:7")
+    assert locks.covered(7, 7, inserted=False) == {1, 2, own}  # found, and locked
+    assert locks.covered(None, 7, inserted=True) == {1, 2, own}  # new: nobody names it
+    # committed by another transaction while the statement waited: the caller locks it
+    assert locks.covered(None, 7, inserted=False) == {1, 2}
+
+
+async def test_a_customer_found_for_an_order_holds_off_no_other_order_naming_it(
+    needs_postgres: None, db: None, settings: Settings,
+) -> None:
+    """The customer's row is locked FOR NO KEY UPDATE, not FOR UPDATE: another order's
+    foreign-key check on it (FOR KEY SHARE) goes on at once. The stronger lock made a staff
+    order naming the customer wait for the storefront's, which waited for its stock rows."""
+    await Customer.create(email="kim@example.com", name="Kim")
+    locks = KeyLocks(keys=[advisory_key("a")], per_id="test:")
+    with pytest.raises(_RolledBack):
+        async with unit_of_work() as conn:
+            customer, _ = await customer_for_order(
+                conn, customer_id=None, email="kim@example.com", name="Kim", locks=locks)
+            assert customer is not None
+            other = await asyncpg.connect(settings.database_url)
+            try:
+                rows = await other.fetch("SELECT id FROM customer WHERE id = $1 "
+                                         "FOR KEY SHARE NOWAIT", customer.id)
+            finally:
+                await other.close()
+            assert [row["id"] for row in rows] == [customer.id]
+            raise _RolledBack
