@@ -21,7 +21,6 @@ __all__ = [
     "Linked",
     "Writes",
     "advisory_key",
-    "advisory_key_sql",
     "as_datetime",
     "atomic",
     "connection",
@@ -61,48 +60,22 @@ def advisory_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
-def advisory_key_sql(expression: str) -> str:
-    """``advisory_key`` computed by PostgreSQL, of an SQL text expression (the same key for
-    the same characters: both hash its UTF-8 bytes)."""
-    return ("CAST(CAST('x' || left(encode(sha256(convert_to(" + expression + ", 'UTF8')), "
-            "'hex'), 16) AS bit(64)) AS bigint)")
-
-
 LOCK_KEYS = ("SELECT count(pg_advisory_xact_lock(k)) AS locked FROM "
-             "(SELECT k FROM ({}) AS u ORDER BY k) AS ks")
+             "(SELECT k FROM (SELECT unnest(CAST(? AS bigint[])) AS k) AS u ORDER BY k) AS ks")
 
 
 @dataclass(frozen=True)
 class KeyLocks:
-    """Advisory transaction locks (PostgreSQL) that a statement writing one row takes before
-    it writes, so that nothing waits a round trip for them and every taker takes them
-    before that row's lock: ``keys`` known before, and the key of ``per_id`` followed by the
-    id of the row already there (``None`` when there is none yet: nobody else can name a
-    row not committed). All in sorted order, held to the end of the transaction."""
+    """Advisory transaction locks (PostgreSQL) that a statement writing a row takes before
+    it writes (``cte``), so that nothing waits a round trip for them and they are taken
+    before that row's lock. In sorted order, as every taker takes them (``LOCK_KEYS``),
+    held to the end of the transaction."""
 
     keys: Sequence[int]
-    per_id: str
 
-    def cte(self, table: str, column: str, value: Any) -> tuple[str, list[Any]]:
-        """``l AS (...)``, taking the locks: one row of ``locked`` and ``known``, the id of
-        the row of ``table`` whose ``column`` is ``value`` (NULL when none)."""
-        derived = advisory_key_sql("CAST(? AS TEXT) || CAST(t.id AS TEXT)")
-        keys = (f"SELECT unnest(CAST(? AS bigint[])) AS k UNION "
-                f"SELECT {derived} FROM {table} AS t WHERE t.{column} = ?")
-        locks = LOCK_KEYS.format(keys).replace(
-            " AS locked FROM", f" AS locked, (SELECT id FROM {table} WHERE {column} = ?) AS known"
-                               " FROM", 1)
-        return f"l AS ({locks})", [value, list(self.keys), self.per_id, value]
-
-    def covered(self, known: int | None, row_id: int, *, inserted: bool) -> frozenset[int]:
-        """The keys no other transaction holds till this one ends, once the row's id is
-        known: those locked, and the row's own when it was the row found and locked, or
-        when the statement ``inserted`` it: nobody names a row not committed. A row another
-        transaction committed while this one waited for the keys is neither: its key is
-        left for the caller to lock."""
-        if known == row_id or inserted:
-            return frozenset([*self.keys, advisory_key(f"{self.per_id}{row_id}")])
-        return frozenset(self.keys)
+    def cte(self) -> tuple[str, list[Any]]:
+        """``l AS (...)``, taking the locks: one row; the write selects from it."""
+        return f"l AS ({LOCK_KEYS})", [list(self.keys)]
 
 
 async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> int:

@@ -26,8 +26,8 @@ async def customer_for_order(
     name: str | None = None, locks: KeyLocks | None = None,
 ) -> tuple[OrderCustomer | None, frozenset[int]]:
     """The given customer, else the one with this email, created on first order; and the
-    advisory keys covered (``locks``: taken, before the customer's row is, by the statement
-    that finds the customer by email; none otherwise: ``KeyLocks.covered``)."""
+    advisory keys it locked (``locks``: taken, before the customer's row is, by the statement
+    that finds the customer by email; none otherwise)."""
     if customer_id is not None:
         customer = await Customer.get_or_none(id=customer_id, using_db=conn)
         if customer is None:
@@ -46,10 +46,9 @@ async def customer_for_order(
         sql, params = insert_sql(conn, [Customer(email=email, name=name)])
         rows = await fetch(conn, f"{sql} {upsert} {returning}", params)
     else:
-        cte, lock_params = locks.cte("customer", "email", email)
+        cte, lock_params = locks.cte()
         sql, params = insert_sql(conn, [Customer(email=email, name=name)], source="l")
-        rows = await fetch(conn, f"WITH {cte} {sql} {upsert} {returning}, "
-                                 "(SELECT known FROM l) AS known, (xmax = 0) AS inserted",
+        rows = await fetch(conn, f"WITH {cte} {sql} {upsert} {returning}",
                            [*lock_params, *params])
     group = rows[0]["customer_group_id"]
     buyer = OrderCustomer(int(rows[0]["id"]), str(rows[0]["email"]),
@@ -57,7 +56,7 @@ async def customer_for_order(
                           bool(rows[0]["tax_exempt"]), rows[0]["tax_number"])
     if locks is None:
         return buyer, frozenset()
-    return buyer, locks.covered(rows[0]["known"], buyer.id, inserted=rows[0]["inserted"])
+    return buyer, frozenset(locks.keys)
 
 
 async def customer_group_of(conn: BaseDBAsyncClient, customer_id: int | None) -> int | None:

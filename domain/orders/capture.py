@@ -414,9 +414,9 @@ async def create_order(
             conn, customer_id=request.customer_id, email=clean.email,
             name=(clean.shipping_address or {}).get("name"), locks=locks)
         if screening is not None:  # the buyer's keys, before any other row the order takes
-            locked = await lock_buyer(
+            await lock_buyer(
                 conn, screening, email=clean.email or (customer.email if customer else None),
-                customer_id=customer.id if customer else None,
+                customer_email=customer.email if customer else None,
                 shipping_address=clean.shipping_address, held=locked)
         if customer is not None and not _own_terms(request, scope):
             customer = customer._replace(customer_group_id=None, tax_exempt=False,
@@ -474,7 +474,7 @@ async def create_order(
                 shipping_address=clean.shipping_address,
                 billing_address=clean.billing_address, shipping_method=clean.shipping_method,
                 total=money.total, currency=currency, channel=channel.code,
-            ), channel_id=channel.id, locked=locked,
+            ), channel_id=channel.id,
                 beside=locking_levels([d.variant_id for d in demands],
                                       [loc.id for loc in locations]))
             assessment, keys = screened.assessment, screened.keys

@@ -4,8 +4,10 @@ recent orders and usual spend, read in as few statements as the rules allow.
 On PostgreSQL the buyer's keys (email, customer, IP address, card, shipping address) are
 locked first (``pg_advisory_xact_lock``, in sorted order, held to the end of the order's
 transaction), so parallel orders from one buyer are counted one after the other: the sixth
-of ten simultaneous orders sees the five before it. SQLite runs one write transaction at a
-time, which gives the same order.
+of ten simultaneous orders sees the five before it. Every path takes them all at once,
+right after the customer is known and before any other row (``buyer_locks``, in the
+statement that finds the customer by email; ``lock_buyer``). SQLite runs one write
+transaction at a time, which gives the same order.
 """
 
 from __future__ import annotations
@@ -76,8 +78,14 @@ def _lock_id(kind: str, value: str) -> int:
     return advisory_key(f"oms:risk:{kind}:{value}")
 
 
-def _lock_ids(keys: Keys) -> list[int]:
-    return sorted({_lock_id(kind, value) for kind, value in keys.named().items()})
+def _lock_ids(keys: Keys, customer_email: str | None) -> list[int]:
+    """The keys to lock for these: the customer's is its email's, so that an order finding
+    the customer by email takes it before that customer's id is known (one naming the
+    customer by id, with another email, takes the customer's email too)."""
+    named = {(kind, value) for kind, value in keys.named().items() if kind != "customer"}
+    if customer_email:
+        named.add(("email", customer_email.lower()))
+    return sorted({_lock_id(kind, value) for kind, value in named})
 
 
 async def _locking(conn: BaseDBAsyncClient, screening: Screening) -> bool:
@@ -87,30 +95,30 @@ async def _locking(conn: BaseDBAsyncClient, screening: Screening) -> bool:
 async def buyer_locks(conn: BaseDBAsyncClient, screening: Screening, *, email: str,
                       shipping_address: dict[str, Any] | None) -> KeyLocks | None:
     """The buyer's keys for the statement that finds or creates the customer by ``email``
-    to lock (PostgreSQL, screening on): the customer's own key is its row's id. Nothing
-    more is locked then (``lock_buyer``, ``screen``), and the order saves the round trip."""
+    to lock before that row (PostgreSQL, screening on): all of them, the customer's being
+    its email's. ``lock_buyer`` then locks nothing more, and the order saves the round
+    trip."""
     if not await _locking(conn, screening):
         return None
     keys = Keys(email.lower(), None, screening.ip_address, screening.card_fingerprint,
                 address_key(shipping_address))
-    return KeyLocks(_lock_ids(keys), per_id="oms:risk:customer:")
+    return KeyLocks(_lock_ids(keys, customer_email=email))
 
 
 async def lock_buyer(conn: BaseDBAsyncClient, screening: Screening, *, email: str | None,
-                     customer_id: int | None, shipping_address: dict[str, Any] | None,
-                     held: frozenset[int]) -> frozenset[int]:
+                     customer_email: str | None, shipping_address: dict[str, Any] | None,
+                     held: frozenset[int]) -> None:
     """Lock the buyer's keys not ``held`` yet (PostgreSQL, screening on), right after the
     customer is known and before the order takes any other row (a company's, the stock's):
-    every path takes them in that order, so none waits for another in a cycle. The keys
-    held (``screen`` then locks nothing)."""
+    every path takes them all at once in sorted order, before those rows, so none waits
+    for another in a cycle. ``screen`` counts the buyer's orders under them."""
     if not await _locking(conn, screening):
-        return held
-    keys = Keys(email.lower() if email else None, customer_id, screening.ip_address,
+        return
+    keys = Keys(email.lower() if email else None, None, screening.ip_address,
                 screening.card_fingerprint, address_key(shipping_address))
-    ids = _lock_ids(keys)
-    if missing := [key for key in ids if key not in held]:
-        await fetch(conn, LOCK_KEYS.format("SELECT unnest(CAST(? AS bigint[])) AS k"), [missing])
-    return held | frozenset(ids)
+    ids = _lock_ids(keys, customer_email)
+    if not held.issuperset(ids):
+        await fetch(conn, LOCK_KEYS, [ids])
 
 
 _COLUMNS = {"email": "lower(email)", "customer": "customer_id", "ip": "client_ip",
@@ -174,19 +182,15 @@ class Screened:
 
 
 async def screen(conn: BaseDBAsyncClient, screening: Screening, facts: RiskFacts, *,
-                 channel_id: int, locked: frozenset[int] = frozenset(),
-                 beside: tuple[str, list[Any]] | None = None) -> Screened:
-    """Score the order about to be written. The buyer's keys are locked first unless they
-    all are already (``locked``: ``buyer_locks``). ``beside`` (PostgreSQL: a query of rows,
-    say of rows to lock, sharing no column name with the history's) is read in the
-    history's statement: its rows (None when screening is off, and nothing was read)."""
+                 channel_id: int, beside: tuple[str, list[Any]] | None = None) -> Screened:
+    """Score the order about to be written, its buyer's keys locked by the caller first
+    (``buyer_locks``, ``lock_buyer``). ``beside`` (PostgreSQL: a query of rows, say of rows
+    to lock, sharing no column name with the history's) is read in the history's statement:
+    its rows (None when screening is off, and nothing was read)."""
     keys = keys_of(facts)
     settings = await stored_settings(conn, screening.defaults)
     if not settings.enabled:
         return Screened(None, keys, None)
-    ids = _lock_ids(keys)
-    if is_postgres(conn) and not locked.issuperset(ids):
-        await fetch(conn, LOCK_KEYS.format("SELECT unnest(CAST(? AS bigint[])) AS k"), [ids])
     beside = beside if is_postgres(conn) else None
     history, rows = await _history(conn, keys, settings, channel_id=channel_id,
                                    currency=facts.currency or "", beside=beside)
