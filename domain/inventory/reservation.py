@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from domain import metrics
-from domain.db import execute, fetch
+from domain.db import execute, fetch, is_postgres
 from domain.inventory.models import MovementKind, StockLevel, StockMovement
 
 _RELEASE = (
@@ -37,14 +37,14 @@ async def lock_levels(
 def locking_levels(variant_ids: Sequence[int], location_ids: Sequence[int]
                    ) -> tuple[str, list[object]] | None:
     """``lock_levels``' query on PostgreSQL, for a caller's own statement (None: no rows to
-    lock); its rows become stock rows through ``levels_of``."""
+    lock); its rows become stock rows through ``levels_of``. The ids are array parameters:
+    one statement text however many there are, prepared once per connection."""
     if not variant_ids or not location_ids:
         return None
     columns = ", ".join(f'"{column}"' for column in StockLevel._meta.fields_db_projection.values())
-    return (f"SELECT {columns} FROM stock_level WHERE variant_id IN "
-            f"({', '.join('?' * len(variant_ids))}) AND location_id IN "
-            f"({', '.join('?' * len(location_ids))}) ORDER BY id FOR UPDATE",
-            [*variant_ids, *location_ids])
+    return (f"SELECT {columns} FROM stock_level WHERE variant_id = ANY(CAST(? AS BIGINT[])) "
+            "AND location_id = ANY(CAST(? AS BIGINT[])) ORDER BY id FOR UPDATE",
+            [list(variant_ids), list(location_ids)])
 
 
 def levels_of(rows: Iterable[dict[str, object]]) -> dict[tuple[int, int], StockLevel]:
@@ -96,13 +96,15 @@ class GuardedReservation:
         return refused
 
 
-def guarded_reservation(holds: Sequence[Hold]) -> GuardedReservation | None:
+def guarded_reservation(holds: Sequence[Hold], *,
+                        arrays: bool = False) -> GuardedReservation | None:
     """The guarded statement of these holds (None: nothing to reserve).
 
     Each row's own guard (available units, ``on_hand - reserved - safety_stock``, cover
     the hold) is checked in the statement, and each row's result is read back through
     RETURNING. Holds on the same row (one variant at one location: the same policy) are
-    summed.
+    summed. With ``arrays`` (PostgreSQL) the rows are three array parameters: one
+    statement text however many rows, prepared once per connection.
     """
     merged: dict[int, list[int]] = {}
     for hold in holds:
@@ -111,13 +113,18 @@ def guarded_reservation(holds: Sequence[Hold]) -> GuardedReservation | None:
         entry[1] |= int(hold.allow_negative)
     if not merged:
         return None
-    values = ", ".join(["(CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS INTEGER))"]
-                       * len(merged))
     params: list[object] = [datetime.now(UTC)]
-    for level_id, (quantity, unguarded) in merged.items():
-        params += [level_id, quantity, unguarded]
+    if arrays:
+        rows = ("unnest(CAST(? AS BIGINT[]), CAST(? AS INTEGER[]), CAST(? AS INTEGER[])) "
+                "AS w(column1, column2, column3)")
+        params += [list(merged), [q for q, _ in merged.values()], [u for _, u in merged.values()]]
+    else:
+        rows = "(VALUES {}) AS w".format(", ".join(
+            ["(CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS INTEGER))"] * len(merged)))
+        for level_id, (quantity, unguarded) in merged.items():
+            params += [level_id, quantity, unguarded]
     sql = ("UPDATE stock_level SET reserved = stock_level.reserved + w.column2, updated_at = ? "
-           f"FROM (VALUES {values}) AS w WHERE stock_level.id = w.column1 AND (w.column3 = 1 "
+           f"FROM {rows} WHERE stock_level.id = w.column1 AND (w.column3 = 1 "
            "OR stock_level.on_hand - stock_level.reserved - stock_level.safety_stock "
            ">= w.column2) RETURNING stock_level.id")
     return GuardedReservation(holds, sql, params, frozenset(merged))
@@ -126,7 +133,7 @@ def guarded_reservation(holds: Sequence[Hold]) -> GuardedReservation | None:
 async def reserve_many(conn: BaseDBAsyncClient, holds: Sequence[Hold]) -> set[int]:
     """Reserve on many rows in one guarded statement (``guarded_reservation``); return the
     ids of the rows that could not."""
-    reservation = guarded_reservation(holds)
+    reservation = guarded_reservation(holds, arrays=is_postgres(conn))
     if reservation is None:
         return set()
     rows = await fetch(conn, reservation.sql, reservation.params)

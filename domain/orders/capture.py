@@ -272,7 +272,7 @@ async def _reserve(
     holds = [Hold(levels[(r.variant_id, r.location_id)], r.quantity, r.backordered > 0)
              for r in plan.reservations]
     movements = [reservation_movement(hold, reference=reference, actor=actor) for hold in holds]
-    pending = guarded_reservation(holds)
+    pending = guarded_reservation(holds, arrays=is_postgres(conn))
     if pending is not None and not defer:
         rows = await fetch(conn, pending.sql, pending.params)
         _settle(pending, [int(row["id"]) for row in rows], levels, demands)

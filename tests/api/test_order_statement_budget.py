@@ -164,3 +164,25 @@ async def test_a_checkout_with_a_payment_reads_the_order_no_more_after_the_payme
     last_payment = max(i for i, sql in enumerate(sent) if "payment_operation" in sql)
     after = [sql for sql in sent[last_payment + 1:] if '"orders"' in sql or " orders " in sql]
     assert after == [], after
+
+
+async def test_orders_of_any_size_lock_and_reserve_with_the_same_statements(
+    needs_postgres: None, api: GraphQLClient, local_relay_stopped: None, statements: _Counter,
+    risk_screening: None,
+) -> None:
+    """The stock rows' lock and the guarded reservation take their rows as array
+    parameters: one statement text however many lines, which each connection prepares once
+    (a text per size was parsed, planned and prepared again, a round trip more, for every
+    new size on every connection)."""
+    await factories.shop({"A": {"east": 9, "west": 9}, "B": {"east": 9}, "C": {"west": 9}})
+    sent_by_size = []
+    for n, skus in enumerate((["A"], ["A", "B", "C"])):
+        variables = {"input": {"channel": "web", "email": f"buyer{n}@example.com",
+                               "shippingAddress": factories.address(),
+                               "lines": [{"sku": sku, "quantity": 1} for sku in skus]}}
+        async with statements.measuring() as sent:
+            assert (await api(CREATE, variables))["orderCreate"]["userErrors"] == []
+        sent_by_size.append([sql for sql in sent if "FOR UPDATE" in sql
+                             or "UPDATE stock_level" in sql])
+    assert len(sent_by_size[0]) == 2, sent_by_size[0]  # the lock, the reservation
+    assert sent_by_size[0] == sent_by_size[1]
