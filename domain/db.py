@@ -74,8 +74,8 @@ class KeyLocks:
     keys: Sequence[int]
 
     def cte(self) -> tuple[str, list[Any]]:
-        """``l AS (...)``, taking the locks: one row; the write selects from it."""
-        return f"l AS ({LOCK_KEYS})", [list(self.keys)]
+        """``WITH l AS (...)``, taking the locks: one row; the write selects from it."""
+        return f"WITH l AS ({LOCK_KEYS}) ", [list(self.keys)]
 
 
 async def execute(conn: BaseDBAsyncClient, sql: str, params: Sequence[Any] = ()) -> int:
@@ -227,11 +227,13 @@ class Writes:
                 await execute(conn, sql, params)
             return
         statement: list[tuple[str, list[Any]]] = []
+        parameters = 0
         for write in owed:
-            if statement and sum(len(ps) for _, ps in statement) + len(write[1]) > MAX_PARAMETERS:
+            if statement and parameters + len(write[1]) > MAX_PARAMETERS:
                 await self._send_one(conn, statement)
-                statement = []
+                statement, parameters = [], 0
             statement.append(write)
+            parameters += len(write[1])
         if statement:
             await self._send_one(conn, statement)
 

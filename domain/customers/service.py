@@ -40,23 +40,17 @@ async def customer_for_order(
     # one through an update that changes nothing and returns it; with ``locks``, taken first.
     # The update sets a column no unique index covers, so the row is locked FOR NO KEY
     # UPDATE: other orders' foreign-key checks on it (FOR KEY SHARE) do not wait for it.
-    returning = "RETURNING id, email, customer_group_id, tax_exempt, tax_number"
-    upsert = "ON CONFLICT (email) DO UPDATE SET name = customer.name"
-    if locks is None:
-        sql, params = insert_sql(conn, [Customer(email=email, name=name)])
-        rows = await fetch(conn, f"{sql} {upsert} {returning}", params)
-    else:
-        cte, lock_params = locks.cte()
-        sql, params = insert_sql(conn, [Customer(email=email, name=name)], source="l")
-        rows = await fetch(conn, f"WITH {cte} {sql} {upsert} {returning}",
-                           [*lock_params, *params])
+    with_locks, lock_params = locks.cte() if locks is not None else ("", [])
+    sql, params = insert_sql(conn, [Customer(email=email, name=name)],
+                             source="l" if locks is not None else None)
+    rows = await fetch(conn, f"{with_locks}{sql} ON CONFLICT (email) DO UPDATE SET "
+                             "name = customer.name RETURNING id, email, customer_group_id, "
+                             "tax_exempt, tax_number", [*lock_params, *params])
     group = rows[0]["customer_group_id"]
     buyer = OrderCustomer(int(rows[0]["id"]), str(rows[0]["email"]),
                           int(group) if group is not None else None,
                           bool(rows[0]["tax_exempt"]), rows[0]["tax_number"])
-    if locks is None:
-        return buyer, frozenset()
-    return buyer, frozenset(locks.keys)
+    return buyer, frozenset(locks.keys if locks is not None else ())
 
 
 async def customer_group_of(conn: BaseDBAsyncClient, customer_id: int | None) -> int | None:

@@ -81,13 +81,12 @@ class GuardedReservation:
     holds: Sequence[Hold]
     sql: str  # UPDATE ... RETURNING stock_level.id, with ? placeholders
     params: list[object]
-    rows: frozenset[int]  # the stock rows it reserves on
 
     def settle(self, done: Iterable[int]) -> set[int]:
         """The ids of the rows that refused (those changed nothing, the others did: the
         caller rolls back on a refusal); the holds' rows updated for those that did."""
         reserved = set(done)
-        refused = set(self.rows) - reserved
+        refused = {hold.level.id for hold in self.holds} - reserved
         if refused:
             metrics.count("reservation_conflicts")
         for hold in self.holds:
@@ -127,7 +126,7 @@ def guarded_reservation(holds: Sequence[Hold], *,
            f"FROM {rows} WHERE stock_level.id = w.column1 AND (w.column3 = 1 "
            "OR stock_level.on_hand - stock_level.reserved - stock_level.safety_stock "
            ">= w.column2) RETURNING stock_level.id")
-    return GuardedReservation(holds, sql, params, frozenset(merged))
+    return GuardedReservation(holds, sql, params)
 
 
 async def reserve_many(conn: BaseDBAsyncClient, holds: Sequence[Hold]) -> set[int]:

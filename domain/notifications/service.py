@@ -34,7 +34,7 @@ from domain.background import Periodic
 from domain.catalog.models import Channel as SalesChannel
 from domain.catalog.models import ChannelKind, Location
 from domain.customers.models import Customer
-from domain.db import Writes, connection, fetch, insert_many, is_postgres
+from domain.db import Writes, connection, fetch, is_postgres
 from domain.errors import InvalidInput, NotFound
 from domain.events.catalogue import EventType, event_type_of
 from domain.events.models import OutboxMessage
@@ -165,14 +165,10 @@ class Notifier:
         return rows
 
     async def record(self, conn: BaseDBAsyncClient, published: list[OutboxMessage],
-                     writes: Writes | None = None) -> None:
-        """In the relay's transaction: the messages these events owe (once each; with
-        ``writes``, added to them)."""
-        rows = self.rows_for(published, datetime.now(UTC))
-        if writes is not None:
-            writes.insert(conn, rows, skip_existing=True)
-        else:
-            await insert_many(conn, rows, skip_existing=True)
+                     writes: Writes) -> None:
+        """In the relay's transaction: the messages these events owe (once each), added to
+        the pass's ``writes``."""
+        writes.insert(conn, self.rows_for(published, datetime.now(UTC)), skip_existing=True)
 
     async def wake(self, _published: list[OutboxMessage]) -> None:
         self._loop.wake()

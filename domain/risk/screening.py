@@ -78,14 +78,17 @@ def _lock_id(kind: str, value: str) -> int:
     return advisory_key(f"oms:risk:{kind}:{value}")
 
 
-def _lock_ids(keys: Keys, customer_email: str | None) -> list[int]:
-    """The keys to lock for these: the customer's is its email's, so that an order finding
+def _lock_ids(screening: Screening, *, email: str | None, customer_email: str | None,
+              shipping_address: dict[str, Any] | None) -> list[int]:
+    """The buyer's keys to lock: the customer's is its email's, so that an order finding
     the customer by email takes it before that customer's id is known (one naming the
     customer by id, with another email, takes the customer's email too)."""
-    named = {(kind, value) for kind, value in keys.named().items() if kind != "customer"}
+    named = Keys(email.lower() if email else None, None, screening.ip_address,
+                 screening.card_fingerprint, address_key(shipping_address)).named()
+    ids = {_lock_id(kind, value) for kind, value in named.items()}
     if customer_email:
-        named.add(("email", customer_email.lower()))
-    return sorted({_lock_id(kind, value) for kind, value in named})
+        ids.add(_lock_id("email", customer_email.lower()))
+    return sorted(ids)
 
 
 async def _locking(conn: BaseDBAsyncClient, screening: Screening) -> bool:
@@ -100,9 +103,8 @@ async def buyer_locks(conn: BaseDBAsyncClient, screening: Screening, *, email: s
     trip."""
     if not await _locking(conn, screening):
         return None
-    keys = Keys(email.lower(), None, screening.ip_address, screening.card_fingerprint,
-                address_key(shipping_address))
-    return KeyLocks(_lock_ids(keys, customer_email=email))
+    return KeyLocks(_lock_ids(screening, email=email, customer_email=email,
+                              shipping_address=shipping_address))
 
 
 async def lock_buyer(conn: BaseDBAsyncClient, screening: Screening, *, email: str | None,
@@ -114,9 +116,8 @@ async def lock_buyer(conn: BaseDBAsyncClient, screening: Screening, *, email: st
     for another in a cycle. ``screen`` counts the buyer's orders under them."""
     if not await _locking(conn, screening):
         return
-    keys = Keys(email.lower() if email else None, None, screening.ip_address,
-                screening.card_fingerprint, address_key(shipping_address))
-    ids = _lock_ids(keys, customer_email)
+    ids = _lock_ids(screening, email=email, customer_email=customer_email,
+                    shipping_address=shipping_address)
     if not held.issuperset(ids):
         await fetch(conn, LOCK_KEYS, [ids])
 

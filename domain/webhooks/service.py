@@ -24,7 +24,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from domain import metrics
 from domain import validation as v
 from domain.catalog.models import Channel
-from domain.db import Writes, insert_many
+from domain.db import Writes
 from domain.errors import InvalidInput, NotFound, UnknownChannel, raise_all
 from domain.events.catalogue import WebhookDisabledPayload, topic_of
 from domain.events.models import OutboxMessage
@@ -99,9 +99,9 @@ async def create_subscription(
 
 
 async def fan_out(conn: BaseDBAsyncClient, published: Sequence[OutboxMessage],
-                  writes: Writes | None = None) -> int:
-    """Create the deliveries that outbox messages owe active subscriptions, in ``conn`` (with
-    ``writes``, added to them: the relay sends them with its other writes).
+                  writes: Writes) -> int:
+    """Create the deliveries that outbox messages owe active subscriptions: added to
+    ``writes``, which the relay sends in ``conn`` with its other writes.
 
     The relay calls it in the transaction that marks the messages published, so a
     crash leaves both or neither; each (subscription, message) pair is unique.
@@ -130,10 +130,7 @@ async def fan_out(conn: BaseDBAsyncClient, published: Sequence[OutboxMessage],
                 subscription_id=subscription.id, outbox_id=message.id,
                 delivery_id=f"dlv_{secrets.token_hex(12)}", event=name,
                 payload=message.payload, next_attempt_at=now))
-    if writes is not None:
-        writes.insert(conn, deliveries)
-    else:
-        await insert_many(conn, deliveries)
+    writes.insert(conn, deliveries)
     return len(deliveries)
 
 

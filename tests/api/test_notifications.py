@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from domain.customers.models import Customer
-from domain.db import atomic
+from domain.db import Writes, atomic
 from domain.events.models import OutboxMessage
 from domain.messaging.ports import EmailMessage, EmailSession
 from domain.notifications.kinds import PREVIEWABLE
@@ -540,8 +540,10 @@ async def test_an_event_published_again_owes_its_message_once(
     await app.state.services.relay.drain()
     placed = [m for m in await OutboxMessage.all() if m.payload.get("type") == "ORDER_PLACED"]
     async with atomic() as conn:  # a relay that publishes the same rows a second time
-        await quiet.notifier.record(conn, placed)
-        await quiet.notifier.record(conn, placed)
+        for _ in range(2):
+            writes = Writes()
+            await quiet.notifier.record(conn, placed, writes)
+            await writes.send(conn)
     assert [(r.event_id, r.channel.value, r.kind) for r in await Notification.all()] == [
         (placed[0].id, "email", "order_placed")]
     await Notifier(SHOP, mailer(quiet.server)).run_once()

@@ -124,10 +124,14 @@ async def test_an_outbox_row_owes_a_subscription_one_delivery(
     subscription = await _subscribed(["inventory"])
     message = await OutboxMessage.create(topic="stock", payload={"kind": "stock_changed"})
     async with atomic() as conn:
-        assert await fan_out(conn, [message]) == 1
+        writes = Writes()
+        assert await fan_out(conn, [message], writes) == 1
+        await writes.send(conn)
     with pytest.raises(IntegrityError):
         async with atomic() as conn:
-            await fan_out(conn, [message])
+            writes = Writes()
+            await fan_out(conn, [message], writes)
+            await writes.send(conn)
     assert await WebhookDelivery.filter(subscription_id=subscription.id).count() == 1
 
 
